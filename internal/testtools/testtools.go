@@ -1,0 +1,51 @@
+// Package testtools finds the external programs some tests need (the AWS
+// Lambda Runtime Interface Emulator, the Pulumi CLI, MinIO, Chromium ...).
+//
+// A test asks for a tool by name; when the tool is missing the test is
+// skipped with a message saying how to install it — unless the environment
+// variable FB_REQUIRE_TOOLS=1 is set (scripts/test sets it), in which case the
+// test fails, so CI can never pass by silently skipping.
+package testtools
+
+import (
+	"os"
+	"os/exec"
+	"testing"
+)
+
+// RequireEnv is the environment variable that turns a missing tool from a
+// skip into a failure.
+const RequireEnv = "FB_REQUIRE_TOOLS"
+
+// Require returns the path of the named program. It looks at the environment
+// variable envVar first (when non-empty), then on PATH. When the program is
+// not found it skips t, or fails it when FB_REQUIRE_TOOLS=1.
+func Require(t testing.TB, name, envVar string) string {
+	t.Helper()
+	if envVar != "" {
+		if p := os.Getenv(envVar); p != "" {
+			if _, err := os.Stat(p); err == nil {
+				return p
+			}
+			missing(t, name, envVar+"="+p+" does not exist")
+			return ""
+		}
+	}
+	if p, err := exec.LookPath(name); err == nil {
+		return p
+	}
+	missing(t, name, "not on PATH")
+	return ""
+}
+
+// Required reports whether missing tools must fail tests.
+func Required() bool { return os.Getenv(RequireEnv) == "1" }
+
+func missing(t testing.TB, name, why string) {
+	t.Helper()
+	msg := name + " not found (" + why + "); install it with scripts/install-tools"
+	if Required() {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
+}
