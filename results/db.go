@@ -1,0 +1,210 @@
+package results
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// migrations are applied in order; migrations[i] brings the schema to
+// version i+1. Never edit a released migration: append a new one.
+var migrations = []string{
+	`CREATE TABLE runs (
+		id              TEXT PRIMARY KEY,
+		experiment      TEXT NOT NULL,
+		platform        TEXT NOT NULL,
+		params          TEXT NOT NULL DEFAULT '{}',
+		platform_config TEXT NOT NULL DEFAULT '{}',
+		tool_version    TEXT NOT NULL DEFAULT '',
+		git_commit      TEXT NOT NULL DEFAULT '',
+		client_host     TEXT NOT NULL DEFAULT '{}',
+		started_at_ns   INTEGER NOT NULL,
+		ended_at_ns     INTEGER,
+		status          TEXT NOT NULL,
+		summary         TEXT,
+		error           TEXT NOT NULL DEFAULT ''
+	);
+	CREATE TABLE invocations (
+		run_id              TEXT NOT NULL REFERENCES runs(id),
+		seq                 INTEGER NOT NULL,
+		parent_seq          INTEGER NOT NULL DEFAULT 0,
+		depth               INTEGER NOT NULL DEFAULT 0,
+		phase               TEXT NOT NULL DEFAULT '',
+		function            TEXT NOT NULL,
+		status              TEXT NOT NULL,
+		error_kind          TEXT NOT NULL DEFAULT '',
+		error_message       TEXT NOT NULL DEFAULT '',
+		http_status         INTEGER NOT NULL DEFAULT 0,
+		scheduled_ns        INTEGER NOT NULL DEFAULT -1,
+		sent_ns             INTEGER NOT NULL DEFAULT 0,
+		latency_ns          INTEGER NOT NULL DEFAULT 0,
+		sent_unix_ns        INTEGER NOT NULL DEFAULT 0,
+		conn_reused         INTEGER NOT NULL DEFAULT 0,
+		dns_ns              INTEGER NOT NULL DEFAULT 0,
+		connect_ns          INTEGER NOT NULL DEFAULT 0,
+		tls_ns              INTEGER NOT NULL DEFAULT 0,
+		request_id          TEXT NOT NULL DEFAULT '',
+		instance_id         TEXT NOT NULL DEFAULT '',
+		cold                INTEGER,
+		invocation_count    INTEGER NOT NULL DEFAULT 0,
+		fn_init_started_ns  INTEGER NOT NULL DEFAULT 0,
+		fn_start_ns         INTEGER NOT NULL DEFAULT 0,
+		fn_end_ns           INTEGER NOT NULL DEFAULT 0,
+		caller_sent_ns      INTEGER NOT NULL DEFAULT 0,
+		caller_received_ns  INTEGER NOT NULL DEFAULT 0,
+		boot_id             TEXT NOT NULL DEFAULT '',
+		hostname            TEXT NOT NULL DEFAULT '',
+		platform_hint       TEXT NOT NULL DEFAULT '',
+		raw                 TEXT,
+		PRIMARY KEY (run_id, seq)
+	);
+	CREATE TABLE platform_reports (
+		run_id              TEXT NOT NULL,
+		seq                 INTEGER NOT NULL,
+		duration_ms         REAL NOT NULL,
+		billed_ms           REAL NOT NULL,
+		memory_size_mb      INTEGER NOT NULL,
+		max_memory_used_mb  INTEGER NOT NULL,
+		init_duration_ms    REAL,
+		restore_ms          REAL,
+		PRIMARY KEY (run_id, seq)
+	);
+	CREATE TABLE metrics (
+		run_id  TEXT NOT NULL REFERENCES runs(id),
+		seq     INTEGER NOT NULL,
+		name    TEXT NOT NULL,
+		value   REAL NOT NULL,
+		tags    TEXT NOT NULL DEFAULT '{}',
+		phase   TEXT NOT NULL DEFAULT '',
+		at_ns   INTEGER NOT NULL DEFAULT 0,
+		PRIMARY KEY (run_id, seq)
+	);
+	CREATE INDEX metrics_name ON metrics(run_id, name);`,
+}
+
+// SchemaVersion is the schema version this build writes.
+var SchemaVersion = len(migrations)
+
+// DB is an open results database. It is safe for concurrent use.
+type DB struct {
+	sql  *sql.DB
+	path string
+}
+
+// Open opens (creating if needed) the results database at path and brings
+// its schema up to date. The parent directory is created when missing.
+func Open(ctx context.Context, path string) (*DB, error) {
+	if path == "" {
+		return nil, errors.New("results: empty database path")
+	}
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("results: create directory for %s: %w", path, err)
+		}
+	}
+	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(ON)"
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("results: open %s: %w", path, err)
+	}
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("results: open %s: %w", path, err)
+	}
+	d := &DB{sql: db, path: path}
+	if err := d.migrate(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("results: %s: %w", path, err)
+	}
+	return d, nil
+}
+
+// Path returns the database file path.
+func (d *DB) Path() string { return d.path }
+
+// Close closes the database.
+func (d *DB) Close() error { return d.sql.Close() }
+
+func (d *DB) migrate(ctx context.Context) error {
+	if _, err := d.sql.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at_ns INTEGER NOT NULL)`); err != nil {
+		return fmt.Errorf("create schema_migrations: %w", err)
+	}
+	var current int
+	if err := d.sql.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
+		return fmt.Errorf("read schema version: %w", err)
+	}
+	if current > len(migrations) {
+		return fmt.Errorf("database schema version %d is newer than this fbrun supports (%d): upgrade fbrun", current, len(migrations))
+	}
+	for v := current; v < len(migrations); v++ {
+		tx, err := d.sql.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, migrations[v]); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migration %d: %w", v+1, err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations(version, applied_at_ns) VALUES (?, ?)`, v+1, time.Now().UnixNano()); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migration %d: %w", v+1, err)
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("migration %d: %w", v+1, err)
+		}
+	}
+	return nil
+}
+
+func mustJSON(v any) string {
+	if v == nil {
+		return "{}"
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return "{}"
+	}
+	return string(b)
+}
+
+// CreateRun inserts a new run with status running.
+func (d *DB) CreateRun(ctx context.Context, r Run) error {
+	if r.ID == "" || r.Experiment == "" || r.Platform == "" {
+		return errors.New("results: run needs id, experiment and platform")
+	}
+	if r.Status == "" {
+		r.Status = StatusRunning
+	}
+	_, err := d.sql.ExecContext(ctx, `INSERT INTO runs (id, experiment, platform, params, platform_config, tool_version, git_commit, client_host, started_at_ns, status)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		r.ID, r.Experiment, r.Platform, mustJSON(r.Params), mustJSON(r.PlatformConfig), r.ToolVersion, r.GitCommit,
+		mustJSON(r.ClientHost), r.StartedAt.UnixNano(), r.Status)
+	if err != nil {
+		return fmt.Errorf("results: create run %s: %w", r.ID, err)
+	}
+	return nil
+}
+
+// FinishRun records the end of a run: its status, summary and error.
+func (d *DB) FinishRun(ctx context.Context, id, status string, ended time.Time, summary json.RawMessage, runErr string) error {
+	var sum any
+	if len(summary) > 0 {
+		sum = string(summary)
+	}
+	res, err := d.sql.ExecContext(ctx, `UPDATE runs SET status = ?, ended_at_ns = ?, summary = ?, error = ? WHERE id = ?`,
+		status, ended.UnixNano(), sum, runErr, id)
+	if err != nil {
+		return fmt.Errorf("results: finish run %s: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("results: finish run %s: no such run", id)
+	}
+	return nil
+}
