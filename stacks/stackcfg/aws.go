@@ -1,0 +1,125 @@
+package stackcfg
+
+import (
+	"path/filepath"
+	"slices"
+)
+
+// Lambda architectures.
+const (
+	ArchARM64 = "arm64"
+	ArchX8664 = "x86_64"
+)
+
+// LogRetentionDays are the retention periods CloudWatch Logs accepts.
+var logRetentionDays = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
+
+// AWS configures the per-experiment AWS Lambda stack.
+type AWS struct {
+	Common
+	// Region is the AWS region (default eu-west-1).
+	Region string
+	// Architecture is arm64 (default) or x86_64.
+	Architecture string
+	// MemoryMB is the Lambda memory size, 128..10240 (default 128).
+	MemoryMB int
+	// TimeoutSeconds is the Lambda timeout, 1..900 (default 60).
+	TimeoutSeconds int
+	// LogRetentionDays is the CloudWatch log retention (default 3).
+	LogRetentionDays int
+	// ArtifactDir is where scripts/build-functions writes its zips
+	// (default build/functions).
+	ArtifactDir string
+	// FunctionZip overrides <ArtifactDir>/<arch>/function.zip, the package of
+	// function1..3.
+	FunctionZip string
+	// MonolithZip overrides <ArtifactDir>/<arch>/monolith.zip.
+	MonolithZip string
+	// Env is extra environment for every function.
+	Env map[string]string
+}
+
+// DefaultAWS returns the AWS stack defaults.
+func DefaultAWS() AWS {
+	return AWS{
+		Common:           DefaultCommon(),
+		Region:           "eu-west-1",
+		Architecture:     ArchARM64,
+		MemoryMB:         128,
+		TimeoutSeconds:   60,
+		LogRetentionDays: 3,
+		ArtifactDir:      "build/functions",
+	}
+}
+
+// Platform implements Settings.
+func (c *AWS) Platform() Platform { return PlatformAWS }
+
+func (c *AWS) fields() []field {
+	return append(c.Common.fields(),
+		field{"region", `AWS region (default "eu-west-1")`, str(&c.Region)},
+		field{"architecture", `Lambda architecture arm64 or x86_64 (default "arm64")`, str(&c.Architecture)},
+		field{"memory", `Lambda memory in MB, 128..10240 (default 128)`, integer(&c.MemoryMB)},
+		field{"timeout", `Lambda timeout in seconds, 1..900 (default 60)`, integer(&c.TimeoutSeconds)},
+		field{"logRetentionDays", `CloudWatch log retention in days (default 3)`, integer(&c.LogRetentionDays)},
+		field{"artifactDir", `directory of the lab-function build (default "build/functions")`, str(&c.ArtifactDir)},
+		field{"functionZip", `Lambda zip of function1..3 (default <artifactDir>/<architecture>/function.zip)`, str(&c.FunctionZip)},
+		field{"monolithZip", `Lambda zip of monolith (default <artifactDir>/<architecture>/monolith.zip)`, str(&c.MonolithZip)},
+		field{"env", `extra function environment K=v,K2=v2 (default none)`, kvmap(&c.Env)},
+	)
+}
+
+// Keys implements Settings.
+func (c *AWS) Keys() []KeyDoc { return keyDocs(c.fields()) }
+
+// Set implements Settings.
+func (c *AWS) Set(key, value string) error { return setField(c.Platform(), c.fields(), key, value) }
+
+// Validate implements Settings.
+func (c *AWS) Validate() error {
+	var p problems
+	c.Common.validate(&p)
+	if c.Region == "" {
+		p.addf("region", "must be set")
+	}
+	if c.Architecture != ArchARM64 && c.Architecture != ArchX8664 {
+		p.addf("architecture", "%q must be %s or %s", c.Architecture, ArchARM64, ArchX8664)
+	}
+	if c.MemoryMB < 128 || c.MemoryMB > 10240 {
+		p.addf("memory", "%d MB is outside 128..10240", c.MemoryMB)
+	}
+	if c.TimeoutSeconds < 1 || c.TimeoutSeconds > 900 {
+		p.addf("timeout", "%d s is outside 1..900", c.TimeoutSeconds)
+	}
+	if !slices.Contains(logRetentionDays, c.LogRetentionDays) {
+		p.addf("logRetentionDays", "%d is not a CloudWatch retention (1, 3, 5, 7, 14, 30, ...)", c.LogRetentionDays)
+	}
+	for _, f := range c.Functions {
+		if c.Artifact(f) == "" {
+			p.addf("artifactDir", "no package path for %s: set fb:artifactDir or fb:functionZip/fb:monolithZip", f)
+		}
+	}
+	checkEnv(&p, "env", c.Env)
+	return p.err(c.Platform())
+}
+
+// Artifact is the Lambda zip (bootstrap at its root) deployed as lab
+// function lab.
+func (c AWS) Artifact(lab string) string {
+	if lab == Monolith {
+		if c.MonolithZip != "" {
+			return c.MonolithZip
+		}
+		if c.ArtifactDir == "" {
+			return ""
+		}
+		return filepath.Join(c.ArtifactDir, c.Architecture, "monolith.zip")
+	}
+	if c.FunctionZip != "" {
+		return c.FunctionZip
+	}
+	if c.ArtifactDir == "" {
+		return ""
+	}
+	return filepath.Join(c.ArtifactDir, c.Architecture, "function.zip")
+}

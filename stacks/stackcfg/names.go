@@ -1,0 +1,133 @@
+package stackcfg
+
+// Namespace is the Pulumi config namespace of the stacks: the key "memory"
+// is set with `pulumi config set fb:memory 256`.
+const Namespace = "fb"
+
+// KeyPlatform is the config key (fb:platform) that selects the stack program
+// in the root Pulumi.yaml project.
+const KeyPlatform = "platform"
+
+// Platform names one of the stack programs.
+type Platform string
+
+// The stack programs.
+const (
+	// PlatformPermanent is the long-lived DigitalOcean infrastructure.
+	PlatformPermanent Platform = "permanent"
+	// PlatformAWS is the per-experiment AWS Lambda stack.
+	PlatformAWS Platform = "aws"
+	// PlatformAzure is the per-experiment Azure Functions stack.
+	PlatformAzure Platform = "azure"
+	// PlatformOpenFaaS is the per-experiment OpenFaaS on EKS Fargate stack.
+	PlatformOpenFaaS Platform = "openfaas"
+)
+
+// Platforms returns every stack program name, in a stable order.
+func Platforms() []Platform {
+	return []Platform{PlatformPermanent, PlatformAWS, PlatformAzure, PlatformOpenFaaS}
+}
+
+// The lab function names (see docs/lab-functions.md).
+const (
+	Function1 = "function1"
+	Function2 = "function2"
+	Function3 = "function3"
+	Monolith  = "monolith"
+)
+
+// LabFunctions returns the names of all lab functions, in a stable order.
+func LabFunctions() []string {
+	return []string{Function1, Function2, Function3, Monolith}
+}
+
+// Lab platform names set in EnvPlatform; they equal the Platform* constants
+// of functions/lab.
+const (
+	LabPlatformAWSLambda      = "aws-lambda"
+	LabPlatformAzureFunctions = "azure-functions"
+	LabPlatformOpenFaaS       = "openfaas"
+)
+
+// Environment variables the stacks set on every deployed lab function.
+const (
+	// EnvFunctionName is the lab name of the function itself (function1...).
+	EnvFunctionName = "FB_FUNCTION_NAME"
+	// EnvAllowedFunctions is the comma-separated allowlist of lab names the
+	// function may call as nested invocations.
+	EnvAllowedFunctions = "FB_ALLOWED_FUNCTIONS"
+	// EnvFunctionPrefix is the platform name prefix: the platform name of lab
+	// function f is EnvFunctionPrefix+f (AWS Lambda, OpenFaaS).
+	EnvFunctionPrefix = "FB_FUNCTION_PREFIX"
+	// EnvExperiment and EnvRun name the experiment and run of the stack.
+	EnvExperiment = "FB_EXPERIMENT"
+	// EnvRun is the run id of the stack.
+	EnvRun = "FB_RUN"
+	// EnvPlatform is the lab platform name (functions/lab Platform* values).
+	EnvPlatform = "FB_PLATFORM"
+	// EnvMemoryMB is the memory limit in MB where the platform does not
+	// expose it itself (OpenFaaS pods).
+	EnvMemoryMB = "FB_MEMORY_MB"
+	// EnvNestedURLPrefix + upper-case lab name (FB_NESTED_URL_FUNCTION2) is
+	// the HTTPS URL a function calls for a nested invocation (Azure, OpenFaaS).
+	EnvNestedURLPrefix = "FB_NESTED_URL_"
+	// EnvNestedKeyPrefix + upper-case lab name is the Azure function key sent
+	// with a nested invocation of that function (header x-functions-key).
+	EnvNestedKeyPrefix = "FB_NESTED_KEY_"
+)
+
+// Stack output keys. Each program exports the keys listed for it; the runner
+// reads them by these names.
+const (
+	// OutPlatform (all stacks) is the Platform the stack was created for.
+	OutPlatform = "platform"
+	// OutExperiment and OutRun (per-experiment stacks) echo the config.
+	OutExperiment = "experiment"
+	// OutRun is the run id of a per-experiment stack.
+	OutRun = "run"
+	// OutRegion (aws, openfaas) is the AWS region; (azure) the location.
+	OutRegion = "region"
+
+	// OutFunctionNames (aws, azure, openfaas) maps lab name to the name the
+	// platform knows the function by (Lambda function name, Azure app name,
+	// OpenFaaS function name).
+	OutFunctionNames = "functionNames"
+	// OutFunctionARNs (aws) maps lab name to the Lambda function ARN.
+	OutFunctionARNs = "functionArns"
+	// OutLogGroup (aws) is the CloudWatch log group all functions log to.
+	OutLogGroup = "logGroup"
+	// OutRoleARN (aws) is the execution role shared by the functions.
+	OutRoleARN = "roleArn"
+
+	// OutResourceGroup (azure) is the resource group holding everything.
+	OutResourceGroup = "resourceGroup"
+	// OutFunctionURLs (azure, openfaas) maps lab name to the HTTPS URL
+	// that invokes it.
+	OutFunctionURLs = "functionUrls"
+	// OutFunctionKeys (azure, secret) maps lab name to the function key to
+	// send as header x-functions-key.
+	OutFunctionKeys = "functionKeys"
+
+	// OutClusterName (openfaas) is the EKS cluster name.
+	OutClusterName = "clusterName"
+	// OutKubeconfig (openfaas, secret) is the cluster kubeconfig (JSON).
+	OutKubeconfig = "kubeconfig"
+	// OutGatewayURL (openfaas) is the OpenFaaS gateway base URL.
+	OutGatewayURL = "gatewayUrl"
+	// OutGatewayUser (openfaas) is the gateway basic-auth user name.
+	OutGatewayUser = "gatewayUser"
+	// OutGatewayPassword (openfaas, secret) is the gateway admin password.
+	OutGatewayPassword = "gatewayPassword"
+
+	// OutDropletIP (permanent) is the orchestrator droplet's public IPv4.
+	OutDropletIP = "dropletIp"
+	// OutBucketName (permanent) is the results Spaces bucket.
+	OutBucketName = "bucketName"
+	// OutSpacesEndpoint (permanent) is the S3-compatible Spaces endpoint URL.
+	OutSpacesEndpoint = "spacesEndpoint"
+	// OutSpacesRegion (permanent) is the Spaces region (e.g. fra1).
+	OutSpacesRegion = "spacesRegion"
+	// OutStateBackendURL (permanent) is a Pulumi backend URL that keeps
+	// experiment stack state in the bucket (pulumi login <url>).
+	OutStateBackendURL = "stateBackendUrl"
+)

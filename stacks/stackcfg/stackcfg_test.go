@@ -1,0 +1,278 @@
+package stackcfg
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/faas-benchmarker/faas-benchmarker/functions/lab"
+)
+
+const testKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExampleKeyOnlyForTests test@fb"
+
+// valid returns settings for p that pass Validate: the defaults plus the
+// keys that have no default.
+func valid(t *testing.T, p Platform) Settings {
+	t.Helper()
+	s, err := New(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	switch p {
+	case PlatformPermanent:
+		mustSet(t, s, "sshPublicKey", testKey)
+		mustSet(t, s, "sshCidrs", "203.0.113.7/32")
+	case PlatformOpenFaaS:
+		mustSet(t, s, "image", "ghcr.io/example/fb-lab:1")
+		mustSet(t, s, "gatewayPassword", "correct-horse-battery")
+	}
+	return s
+}
+
+func mustSet(t *testing.T, s Settings, k, v string) {
+	t.Helper()
+	if err := s.Set(k, v); err != nil {
+		t.Fatalf("Set(%q, %q): %v", k, v, err)
+	}
+}
+
+func TestDefaultsAreValid(t *testing.T) {
+	for _, p := range Platforms() {
+		t.Run(string(p), func(t *testing.T) {
+			s := valid(t, p)
+			if err := s.Validate(); err != nil {
+				t.Fatalf("defaults (plus required keys) invalid: %v", err)
+			}
+			if s.Platform() != p {
+				t.Fatalf("Platform() = %q", s.Platform())
+			}
+		})
+	}
+}
+
+func TestRequiredKeysHaveNoDefault(t *testing.T) {
+	tests := []struct {
+		platform Platform
+		wantKeys []string // every key that must be named in the error
+	}{
+		{PlatformPermanent, []string{"fb:sshPublicKey", "fb:sshCidrs"}},
+		{PlatformOpenFaaS, []string{"fb:image", "fb:gatewayPassword"}},
+	}
+	for _, tt := range tests {
+		t.Run(string(tt.platform), func(t *testing.T) {
+			s, err := New(tt.platform)
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = s.Validate()
+			if err == nil {
+				t.Fatal("bare defaults validated; required keys were not enforced")
+			}
+			for _, k := range tt.wantKeys {
+				if !strings.Contains(err.Error(), k) {
+					t.Errorf("error %q does not name %s", err, k)
+				}
+			}
+		})
+	}
+}
+
+func TestUnknownPlatform(t *testing.T) {
+	if _, err := New("gcp"); err == nil || !strings.Contains(err.Error(), "aws") {
+		t.Fatalf("New(gcp) = %v, want an error listing the platforms", err)
+	}
+}
+
+func TestOverridesAWS(t *testing.T) {
+	c := DefaultAWS()
+	err := ApplyOverrides(&c, []string{
+		"memory=1024", "fb:architecture=x86_64", "timeout=30", "region=us-east-1",
+		"functions=function1, monolith", "run=r7", "experiment=coldstart",
+		"env=A=1,B=two", "tags=owner=me", "logRetentionDays=7",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.MemoryMB != 1024 || c.Architecture != ArchX8664 || c.TimeoutSeconds != 30 || c.Region != "us-east-1" || c.LogRetentionDays != 7 {
+		t.Fatalf("overrides not applied: %+v", c)
+	}
+	if !slices.Equal(c.Functions, []string{Function1, Monolith}) {
+		t.Fatalf("Functions = %v", c.Functions)
+	}
+	if c.Env["A"] != "1" || c.Env["B"] != "two" || c.Tags["owner"] != "me" {
+		t.Fatalf("maps not parsed: env %v tags %v", c.Env, c.Tags)
+	}
+	if got := c.FunctionName(Function1); got != "fb-coldstart-r7-function1" {
+		t.Fatalf("FunctionName = %q", got)
+	}
+	if got := c.Artifact(Function1); got != "build/functions/x86_64/function.zip" {
+		t.Fatalf("Artifact(function1) = %q", got)
+	}
+	if got := c.Artifact(Monolith); got != "build/functions/x86_64/monolith.zip" {
+		t.Fatalf("Artifact(monolith) = %q", got)
+	}
+	c.FunctionZip, c.MonolithZip = "/a/f.zip", "/a/m.zip"
+	if c.Artifact(Function2) != "/a/f.zip" || c.Artifact(Monolith) != "/a/m.zip" {
+		t.Fatalf("explicit zips ignored: %q %q", c.Artifact(Function2), c.Artifact(Monolith))
+	}
+}
+
+func TestInvalid(t *testing.T) {
+	tests := []struct {
+		name      string
+		platform  Platform
+		overrides []string
+		want      string // substring of the error
+	}{
+		{"memory too small", PlatformAWS, []string{"memory=64"}, "fb:memory: 64 MB is outside 128..10240"},
+		{"memory too large", PlatformAWS, []string{"memory=20000"}, "fb:memory"},
+		{"bad arch", PlatformAWS, []string{"architecture=arm"}, `fb:architecture: "arm" must be arm64 or x86_64`},
+		{"timeout", PlatformAWS, []string{"timeout=901"}, "fb:timeout"},
+		{"retention", PlatformAWS, []string{"logRetentionDays=2"}, "fb:logRetentionDays"},
+		{"no artifacts", PlatformAWS, []string{"artifactDir="}, "fb:artifactDir"},
+		{"reserved env", PlatformAWS, []string{"env=FB_FUNCTION_NAME=x"}, "fb:env"},
+		{"unknown function", PlatformAWS, []string{"functions=function9"}, `unknown lab function "function9"`},
+		{"duplicate function", PlatformAWS, []string{"functions=function1,function1"}, "listed twice"},
+		{"no functions", PlatformAzure, []string{"functions="}, "at least one lab function"},
+		{"upper-case run", PlatformAWS, []string{"run=R1"}, "fb:run"},
+		{"long experiment", PlatformAzure, []string{"experiment=" + strings.Repeat("x", 21)}, "longer than 20"},
+		{"reserved tag", PlatformAzure, []string{"tags=fb-run=x"}, "fb:tags"},
+		{"azure location", PlatformAzure, []string{"location=West Europe"}, "fb:location"},
+		{"azure reserved setting", PlatformAzure, []string{"env=FUNCTIONS_WORKER_RUNTIME=python"}, "set by the stack"},
+		{"openfaas short password", PlatformOpenFaaS, []string{"gatewayPassword=short"}, "fb:gatewayPassword"},
+		{"openfaas scale", PlatformOpenFaaS, []string{"scaleMin=5", "scaleMax=2"}, "fb:scaleMin"},
+		{"openfaas cidr", PlatformOpenFaaS, []string{"gatewayCidrs=everyone"}, "fb:gatewayCidrs"},
+		{"openfaas k8s", PlatformOpenFaaS, []string{"kubernetesVersion=latest"}, "fb:kubernetesVersion"},
+		{"openfaas vpc", PlatformOpenFaaS, []string{"vpcCidr=10.0.0.0/28"}, "fb:vpcCidr"},
+		{"ssh open to world", PlatformPermanent, []string{"sshCidrs=0.0.0.0/0"}, "whole internet"},
+		{"ssh key", PlatformPermanent, []string{"sshPublicKey=hello"}, "fb:sshPublicKey"},
+		{"do region", PlatformPermanent, []string{"region=Frankfurt"}, "fb:region"},
+		{"bucket name", PlatformPermanent, []string{"bucketName=Bad_Name"}, "fb:bucketName"},
+		{"do tag", PlatformPermanent, []string{"tags=a b"}, "fb:tags"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := valid(t, tt.platform)
+			err := ApplyOverrides(s, tt.overrides)
+			if err == nil {
+				t.Fatalf("overrides %v accepted", tt.overrides)
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error %q does not contain %q", err, tt.want)
+			}
+			if !strings.Contains(err.Error(), "invalid "+string(tt.platform)+" stack config") {
+				t.Fatalf("error %q does not name the stack", err)
+			}
+		})
+	}
+}
+
+func TestSetErrors(t *testing.T) {
+	tests := []struct {
+		name, key, value, want string
+	}{
+		{"unknown key", "memroy", "1", "unknown key fb:memroy for the aws stack (known: "},
+		{"not an int", "memory", "lots", `fb:memory (aws stack): "lots" is not an integer`},
+		{"bad map", "env", "novalue", `"novalue" is not KEY=value`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := DefaultAWS()
+			err := c.Set(tt.key, tt.value)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Set(%q,%q) = %v, want error containing %q", tt.key, tt.value, err, tt.want)
+			}
+		})
+	}
+	if _, _, err := ParseOverride("memory"); err == nil {
+		t.Fatal("ParseOverride accepted an override without =")
+	}
+	o := DefaultOpenFaaS()
+	if err := o.Set("functionCrd", "maybe"); err == nil {
+		t.Fatal("non-boolean functionCrd accepted")
+	}
+}
+
+func TestKeysDocumentEverySettableKey(t *testing.T) {
+	for _, p := range Platforms() {
+		s, _ := New(p)
+		keys := s.Keys()
+		if len(keys) < 5 {
+			t.Fatalf("%s: only %d keys", p, len(keys))
+		}
+		for i, k := range keys {
+			if k.Help == "" {
+				t.Errorf("%s: key %s has no help", p, k.Key)
+			}
+			if i > 0 && keys[i-1].Key >= k.Key {
+				t.Errorf("%s: keys not sorted/unique at %s", p, k.Key)
+			}
+			if err := s.Set(k.Key, "1"); err != nil && strings.Contains(err.Error(), "unknown key") {
+				t.Errorf("%s: documented key %s is not settable", p, k.Key)
+			}
+		}
+	}
+}
+
+func TestFunctionEnv(t *testing.T) {
+	c := DefaultAWS()
+	c.Functions = []string{Monolith, Function2}
+	env := c.FunctionEnv(Function2)
+	want := map[string]string{
+		EnvFunctionName:     Function2,
+		EnvAllowedFunctions: "function2,monolith",
+		EnvFunctionPrefix:   "fb-adhoc-dev-",
+		EnvExperiment:       "adhoc",
+		EnvRun:              "dev",
+	}
+	for k, v := range want {
+		if env[k] != v {
+			t.Errorf("%s = %q, want %q", k, env[k], v)
+		}
+	}
+	if NestedURLEnv(Function3) != "FB_NESTED_URL_FUNCTION3" || NestedKeyEnv(Monolith) != "FB_NESTED_KEY_MONOLITH" {
+		t.Fatal("nested env names changed")
+	}
+	tags := c.ResourceTags()
+	if tags[TagManagedBy] != ManagedByValue || tags[TagRun] != "dev" || tags[TagExperiment] != "adhoc" {
+		t.Fatalf("ResourceTags = %v", tags)
+	}
+}
+
+func TestLabPlatformNamesMatchLab(t *testing.T) {
+	if LabPlatformAWSLambda != lab.PlatformAWSLambda || LabPlatformAzureFunctions != lab.PlatformAzureFunctions ||
+		LabPlatformOpenFaaS != lab.PlatformOpenFaaS {
+		t.Fatal("stackcfg lab platform names drifted from functions/lab")
+	}
+}
+
+func TestPermanentDerived(t *testing.T) {
+	c := DefaultPermanent()
+	c.Region = "ams3"
+	if c.SpacesEndpoint() != "https://ams3.digitaloceanspaces.com" {
+		t.Fatal(c.SpacesEndpoint())
+	}
+	if got := c.StateBackendURL("b1"); got != "s3://b1?endpoint=ams3.digitaloceanspaces.com&region=us-east-1&s3ForcePathStyle=true" {
+		t.Fatal(got)
+	}
+	c.Tags = []string{"team-x"}
+	if !slices.Equal(c.DOTags(), []string{"faas-benchmarker", "fb-permanent", "team-x"}) {
+		t.Fatal(c.DOTags())
+	}
+}
+
+func TestNewPassword(t *testing.T) {
+	a, err := NewPassword()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := NewPassword()
+	if len(a) != 32 || a == b {
+		t.Fatalf("passwords %q %q", a, b)
+	}
+	c := DefaultOpenFaaS()
+	c.Image, c.GatewayPassword = "img", a
+	if err := c.Validate(); err != nil {
+		t.Fatalf("generated password rejected: %v", err)
+	}
+}
