@@ -57,7 +57,10 @@ type Request struct {
 	// Parent is the request id of the calling invocation, set by the caller.
 	Parent string `json:"parent,omitempty"`
 	// NestedBudget is the number of nested calls still allowed in this
-	// request tree, set by the caller; 0 means "not set" (use the default).
+	// request tree, set by the calling lab function. At the root (Depth 0)
+	// 0 means "not set" (use the configured maximum) and a larger value is
+	// clamped to it; at Depth > 0 the value is taken literally, so 0 means
+	// "no nested calls left".
 	NestedBudget int `json:"nested_budget,omitempty"`
 }
 
@@ -95,17 +98,26 @@ type Instance struct {
 	InvocationCount int64 `json:"invocation_count"`
 	// InitStartedAt is the process start time, epoch ns (function clock).
 	InitStartedAt int64 `json:"init_started_at"`
+	// InitStartedSource says how InitStartedAt was measured: "proc" (the
+	// kernel's process start time from /proc/self/stat, 10 ms resolution)
+	// or "runtime" (the lab package's initialisation, a fallback that
+	// misses the Go runtime start-up).
+	InitStartedSource string `json:"init_started_source,omitempty"`
 	// StartedAt is when initialisation finished and the instance became ready, epoch ns.
-	StartedAt     int64  `json:"started_at"`
-	BootID        string `json:"boot_id"`
+	StartedAt int64  `json:"started_at"`
+	BootID    string `json:"boot_id"`
+	// HostBootTime is the host's boot time, epoch seconds (/proc/stat btime).
 	HostBootTime  int64  `json:"host_boot_time"`
 	Cgroup        string `json:"cgroup"`
 	Hostname      string `json:"hostname"`
 	CPUModel      string `json:"cpu_model"`
 	CPUs          int    `json:"cpus"`
 	MemoryLimitMB int    `json:"memory_limit_mb"`
-	Platform      string `json:"platform"`
-	Runtime       string `json:"runtime"`
+	// MemoryLimitSource says where MemoryLimitMB came from: "env"
+	// (platform or FB_MEMORY_MB), "cgroup" or "meminfo" (host total).
+	MemoryLimitSource string `json:"memory_limit_source,omitempty"`
+	Platform          string `json:"platform"`
+	Runtime           string `json:"runtime"`
 	// PlatformHint is the platform's own instance identifier
 	// (AWS_LAMBDA_LOG_STREAM_NAME, CONTAINER_NAME or HOSTNAME).
 	PlatformHint string `json:"platform_hint"`
@@ -157,6 +169,7 @@ const (
 	ErrGuard    = "guard"    // a nested-call guard refused the request
 	ErrNested   = "nested"   // a nested call failed
 	ErrWorkload = "workload" // a workload failed or panicked
+	ErrTimeout  = "timeout"  // the function ran out of time (context deadline)
 	ErrInternal = "internal" // anything else
 )
 
