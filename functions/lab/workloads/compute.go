@@ -81,13 +81,13 @@ func primes(ctx context.Context, n int, _ int64) (string, any, error) {
 	composite := make([]bool, n)
 	count := 0
 	for i := 2; i < n; i++ {
+		if i&0xffff == 2 && ctx.Err() != nil {
+			return "", nil, ctx.Err()
+		}
 		if composite[i] {
 			continue
 		}
 		count++
-		if i%4096 == 0 && ctx.Err() != nil {
-			return "", nil, ctx.Err()
-		}
 		for j := i * i; j < n; j += i {
 			composite[j] = true
 		}
