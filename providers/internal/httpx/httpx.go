@@ -1,0 +1,304 @@
+// Package httpx is the HTTP plumbing shared by the HTTP-based providers
+// (azure, openfaas, http) and the aws provider's transport: one tuned
+// client per provider instance, a POST that reads and closes the whole
+// body, and the classification of failures into *providers.Error with
+// secrets removed from every message.
+package httpx
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/faas-benchmarker/faas-benchmarker/providers"
+)
+
+// Defaults for ClientOptions.
+const (
+	// DefaultMaxConnsPerHost is the number of idle connections kept per
+	// host, sized for benchmarks with high concurrency.
+	DefaultMaxConnsPerHost = 1024
+	// DefaultTimeout bounds one whole request (connect, send, wait, read).
+	DefaultTimeout = 5 * time.Minute
+	// MaxBodyBytes bounds a response body; larger bodies are an error.
+	MaxBodyBytes = 32 << 20
+)
+
+// ClientOptions tunes NewClient.
+type ClientOptions struct {
+	// Timeout bounds one whole request; 0 means DefaultTimeout.
+	Timeout time.Duration
+	// MaxConnsPerHost is the idle-connection pool size per host; 0 means
+	// DefaultMaxConnsPerHost.
+	MaxConnsPerHost int
+}
+
+// NewClient returns an HTTP client with its own transport tuned for many
+// concurrent requests to few hosts. The transport speaks HTTP/1.1 only, so
+// each in-flight request has its own connection and connection setup shows
+// up per request (HTTP/2 would multiplex every request over one
+// connection). Create one per provider and share it; it is safe for
+// concurrent use.
+func NewClient(o ClientOptions) *http.Client {
+	if o.Timeout <= 0 {
+		o.Timeout = DefaultTimeout
+	}
+	if o.MaxConnsPerHost <= 0 {
+		o.MaxConnsPerHost = DefaultMaxConnsPerHost
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	TuneTransport(tr, o.MaxConnsPerHost)
+	return &http.Client{Transport: tr, Timeout: o.Timeout}
+}
+
+// TuneTransport sizes tr's idle pool for maxConnsPerHost concurrent
+// connections per host (0 means DefaultMaxConnsPerHost), removes the cap on
+// connections per host and restricts it to HTTP/1.1 (see NewClient).
+func TuneTransport(tr *http.Transport, maxConnsPerHost int) {
+	if maxConnsPerHost <= 0 {
+		maxConnsPerHost = DefaultMaxConnsPerHost
+	}
+	tr.MaxIdleConns = maxConnsPerHost * 4
+	tr.MaxIdleConnsPerHost = maxConnsPerHost
+	tr.MaxConnsPerHost = 0
+	tr.IdleConnTimeout = 90 * time.Second
+	tr.ForceAttemptHTTP2 = false
+	p := new(http.Protocols)
+	p.SetHTTP1(true)
+	tr.Protocols = p
+}
+
+// Caller sends requests for one provider. It is safe for concurrent use
+// when its fields are not modified after first use.
+type Caller struct {
+	// Platform prefixes every error message.
+	Platform string
+	// Client is the provider's shared client.
+	Client *http.Client
+	// Secrets are removed from every error message (keys, passwords,
+	// header values).
+	Secrets []string
+	// RequestIDHeaders are the response headers read, in order, for
+	// Reply.RequestID.
+	RequestIDHeaders []string
+}
+
+// Post sends payload as a JSON POST to rawURL with the extra headers and
+// returns the reply, reading and closing the whole body. The request
+// carries ctx, so an httptrace.ClientTrace in ctx observes it. Responses
+// with a status of 400 or more are classified by ClassifyStatus.
+func (c *Caller) Post(ctx context.Context, rawURL string, header http.Header, payload []byte) (*providers.Reply, error) {
+	status, h, body, err := c.Do(ctx, http.MethodPost, rawURL, header, payload)
+	if err != nil {
+		return nil, err
+	}
+	reply := &providers.Reply{StatusCode: status, Body: body, RequestID: c.requestID(h)}
+	if status >= 400 {
+		if fe := LabFunctionError(status, body); fe != "" {
+			reply.FunctionError = fe
+			return reply, nil
+		}
+		return nil, c.StatusError(status, body)
+	}
+	return reply, nil
+}
+
+// Do sends one request and returns the status, headers and whole body. A
+// failure to send or read is classified by TransportError; the status is
+// not interpreted.
+func (c *Caller) Do(ctx context.Context, method, rawURL string, header http.Header, body []byte) (int, http.Header, []byte, error) {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, rawURL, rd)
+	if err != nil {
+		return 0, nil, nil, &providers.Error{Platform: c.Platform, Kind: providers.KindTransport,
+			Message: "bad request URL " + c.redact(SafeURL(rawURL))}
+	}
+	for k, vs := range header {
+		for _, v := range vs {
+			req.Header.Add(k, v)
+		}
+	}
+	if body != nil && req.Header.Get("Content-Type") == "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.Client.Do(req)
+	if err != nil {
+		return 0, nil, nil, c.TransportError(ctx, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, MaxBodyBytes+1))
+	if err != nil {
+		return 0, nil, nil, c.TransportError(ctx, err)
+	}
+	if len(data) > MaxBodyBytes {
+		return 0, nil, nil, &providers.Error{Platform: c.Platform, Kind: providers.KindHTTP, StatusCode: resp.StatusCode,
+			Message: fmt.Sprintf("response body larger than %d bytes", MaxBodyBytes)}
+	}
+	return resp.StatusCode, resp.Header, data, nil
+}
+
+func (c *Caller) requestID(h http.Header) string {
+	for _, name := range c.RequestIDHeaders {
+		if v := h.Get(name); v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// TransportError classifies a failure to send a request or read its
+// response: the caller's cancellation is KindCanceled, a deadline or client
+// timeout KindTimeout, anything else KindTransport. URLs in the message
+// and in the wrapped error lose their query and user info.
+func (c *Caller) TransportError(ctx context.Context, err error) *providers.Error {
+	kind := providers.KindTransport
+	var nerr net.Error
+	switch {
+	case errors.Is(ctx.Err(), context.Canceled) || errors.Is(err, context.Canceled):
+		kind = providers.KindCanceled
+	case errors.Is(ctx.Err(), context.DeadlineExceeded) || errors.Is(err, context.DeadlineExceeded):
+		kind = providers.KindTimeout
+	case errors.As(err, &nerr) && nerr.Timeout():
+		kind = providers.KindTimeout
+	}
+	var uerr *url.Error
+	if errors.As(err, &uerr) {
+		err = &url.Error{Op: uerr.Op, URL: SafeURL(uerr.URL), Err: uerr.Err}
+	}
+	return &providers.Error{Platform: c.Platform, Kind: kind, Message: c.redact(err.Error()), Err: redactedError{err, c}}
+}
+
+// StatusError classifies an unexpected HTTP status (see ClassifyStatus)
+// and keeps a short, redacted snippet of the body in the message.
+func (c *Caller) StatusError(status int, body []byte) *providers.Error {
+	msg := http.StatusText(status)
+	if s := snippet(body); s != "" {
+		msg += ": " + s
+	}
+	return &providers.Error{Platform: c.Platform, Kind: ClassifyStatus(status), StatusCode: status, Message: c.redact(msg)}
+}
+
+// ClassifyStatus maps an HTTP status of 400 or more to a failure kind:
+// 429 throttled, 401/403 auth, 404 not found, 408/504 timeout, anything
+// else KindHTTP.
+func ClassifyStatus(status int) providers.Kind {
+	switch status {
+	case http.StatusTooManyRequests:
+		return providers.KindThrottled
+	case http.StatusUnauthorized, http.StatusForbidden:
+		return providers.KindAuth
+	case http.StatusNotFound:
+		return providers.KindNotFound
+	case http.StatusRequestTimeout, http.StatusGatewayTimeout:
+		return providers.KindTimeout
+	}
+	return providers.KindHTTP
+}
+
+// LabFunctionError returns a non-empty Reply.FunctionError when body is a
+// lab function's response (a JSON object with a schema_version and a
+// non-null error) delivered with a failure status, and "" otherwise: such
+// a reply comes from the function itself, so its body is kept.
+func LabFunctionError(status int, body []byte) string {
+	var r struct {
+		SchemaVersion *int `json:"schema_version"`
+		Error         *struct {
+			Kind string `json:"kind"`
+		} `json:"error"`
+	}
+	if json.Unmarshal(body, &r) != nil || r.SchemaVersion == nil || r.Error == nil {
+		return ""
+	}
+	if r.Error.Kind != "" {
+		return fmt.Sprintf("HTTP %d: %s", status, r.Error.Kind)
+	}
+	return fmt.Sprintf("HTTP %d", status)
+}
+
+// SafeURL returns rawURL without user info, query and fragment, for
+// messages (Azure function URLs may carry a key in ?code=).
+func SafeURL(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return "<unparsable URL>"
+	}
+	u.User = nil
+	u.RawQuery = ""
+	u.Fragment = ""
+	return u.String()
+}
+
+func snippet(body []byte) string {
+	s := strings.TrimSpace(string(body))
+	if len(s) > 200 {
+		s = s[:200] + "..."
+	}
+	return strings.ToValidUTF8(s, "?")
+}
+
+func (c *Caller) redact(s string) string {
+	return Redact(s, c.Secrets)
+}
+
+// Redact replaces every non-empty secret in s with "[redacted]".
+func Redact(s string, secrets []string) string {
+	for _, sec := range secrets {
+		if sec != "" {
+			s = strings.ReplaceAll(s, sec, "[redacted]")
+		}
+	}
+	return s
+}
+
+// redactedError wraps an error so that its message is redacted while
+// errors.Is/As still reach the original.
+type redactedError struct {
+	err error
+	c   *Caller
+}
+
+func (r redactedError) Error() string { return r.c.redact(r.err.Error()) }
+func (r redactedError) Unwrap() error { return r.err }
+
+// CheckURL reports whether rawURL is an absolute http or https URL with a
+// host. With secure set, plain http is accepted only for loopback hosts
+// (tests, local gateways), so that keys and passwords never cross a network
+// in clear text.
+func CheckURL(rawURL string, secure bool) error {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return fmt.Errorf("invalid URL %q", SafeURL(rawURL))
+	}
+	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
+		return fmt.Errorf("URL %q must be absolute http(s)", SafeURL(rawURL))
+	}
+	if secure && u.Scheme == "http" && !IsLoopback(u.Hostname()) {
+		return fmt.Errorf("URL %q must use https (credentials are sent with each request)", SafeURL(rawURL))
+	}
+	return nil
+}
+
+// IsLoopback reports whether host is localhost or a loopback IP address.
+func IsLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// ExpandTemplate replaces "{name}" in tmpl with the path-escaped name.
+func ExpandTemplate(tmpl, name string) string {
+	return strings.ReplaceAll(tmpl, "{name}", url.PathEscape(name))
+}
