@@ -1,0 +1,94 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/faas-benchmarker/faas-benchmarker/results"
+)
+
+// Flag names shared by several commands.
+const (
+	flagDB       = "db"
+	flagLogLevel = "log-level"
+	flagJSON     = "json"
+)
+
+func newApp() *cli.App {
+	return &cli.App{
+		Name:  "fbrun",
+		Usage: "measure how FaaS platforms really behave",
+		Description: "Runs named experiments (cold starts, idle timeouts, scaling, nested calls, ...) against AWS Lambda,\n" +
+			"Azure Functions, OpenFaaS or the embedded local platform, and stores every invocation in SQLite.\n" +
+			"Start with: fbrun experiment smoke",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: flagDB, Usage: "results database `PATH`", Value: defaultDBPath(), EnvVars: []string{"FB_DB"}},
+			&cli.StringFlag{Name: flagLogLevel, Usage: "log level: debug, info, warn or error (logs go to stderr)", Value: "warn", EnvVars: []string{"FB_LOG_LEVEL"}},
+		},
+		Commands: []*cli.Command{
+			experimentCommand(),
+			experimentsCommand(),
+			runsCommand(),
+			localCommand(),
+			newCommand(),
+			labRuntimeCommand(),
+		},
+		HideHelpCommand:      true,
+		EnableBashCompletion: true,
+		CommandNotFound: func(c *cli.Context, name string) {
+			fmt.Fprintf(c.App.ErrWriter, "fbrun: unknown command %q (see fbrun --help)\n", name)
+			cli.OsExiter(2)
+		},
+	}
+}
+
+// defaultDBPath is $XDG_DATA_HOME/faas-benchmarker/results.db, falling back
+// to ~/.local/share/faas-benchmarker/results.db, then ./fbrun-results.db.
+func defaultDBPath() string {
+	if d := os.Getenv("XDG_DATA_HOME"); d != "" {
+		return filepath.Join(d, "faas-benchmarker", "results.db")
+	}
+	if h, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(h, ".local", "share", "faas-benchmarker", "results.db")
+	}
+	return "fbrun-results.db"
+}
+
+// openDB opens the results database named by the global --db flag.
+func openDB(c *cli.Context) (*results.DB, error) {
+	path := c.String(flagDB)
+	db, err := results.Open(c.Context, path)
+	if err != nil {
+		return nil, cli.Exit(fmt.Sprintf("cannot use results database %s: %v (set --db to a writable path)", path, unwrapAll(err)), 1)
+	}
+	return db, nil
+}
+
+// unwrapAll strips the "results: " style prefixes down to the innermost
+// cause's message when it is more readable; it keeps the full message
+// otherwise.
+func unwrapAll(err error) string {
+	msg := err.Error()
+	return strings.TrimPrefix(msg, "results: ")
+}
+
+// newLogger builds the stderr logger from --log-level.
+func newLogger(c *cli.Context, w io.Writer) (*slog.Logger, error) {
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(c.String(flagLogLevel))); err != nil {
+		return nil, cli.Exit(fmt.Sprintf("bad --log-level %q: want debug, info, warn or error", c.String(flagLogLevel)), 2)
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: lvl})), nil
+}
+
+// usageError is a command-line mistake: exit code 2.
+func usageError(format string, a ...any) error {
+	return cli.Exit(fmt.Sprintf(format, a...), 2)
+}
+

@@ -1,0 +1,163 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/faas-benchmarker/faas-benchmarker/engine"
+	"github.com/faas-benchmarker/faas-benchmarker/experiments"
+	"github.com/faas-benchmarker/faas-benchmarker/results"
+	"github.com/faas-benchmarker/faas-benchmarker/session"
+)
+
+const (
+	flagPlatform   = "platform"
+	flagSet        = "set"
+	flagNoProgress = "no-progress"
+	flagTimeout    = "timeout"
+)
+
+func experimentCommand() *cli.Command {
+	flags := []cli.Flag{
+		&cli.StringFlag{Name: flagPlatform, Aliases: []string{"p"}, Value: "local", Usage: "platform: " + strings.Join(platformNames, ", ")},
+		&cli.StringSliceFlag{Name: flagSet, Usage: "set an experiment parameter (`KEY=VALUE`, repeatable; see fbrun experiments)"},
+		&cli.BoolFlag{Name: flagJSON, Usage: "print one machine-readable summary object on stdout instead of the table"},
+		&cli.BoolFlag{Name: flagNoProgress, Usage: "no progress display (it is off anyway when stderr is not a terminal)"},
+		&cli.DurationFlag{Name: flagTimeout, Value: 5 * time.Minute, Usage: "client timeout of one invocation"},
+	}
+	flags = append(flags, platformFlags()...)
+	flags = append(flags, localFlags()...)
+	return &cli.Command{
+		Name:      "experiment",
+		Usage:     "run an experiment and store every invocation",
+		ArgsUsage: "NAME",
+		Description: "Runs the named experiment (see fbrun experiments) on --platform (default: the embedded local\n" +
+			"platform, started for the run), stores the run in the results database and prints a summary.",
+		Flags:  flags,
+		Action: experimentAction,
+	}
+}
+
+func experimentAction(c *cli.Context) error {
+	if c.NArg() != 1 {
+		return usageError("experiment needs exactly one NAME (see fbrun experiments)")
+	}
+	exp, err := experiments.Lookup(c.Args().First())
+	if err != nil {
+		return usageError("%v", err)
+	}
+	sets, err := parseSets(c.StringSlice(flagSet))
+	if err != nil {
+		return usageError("%v", err)
+	}
+	params, err := experiments.Resolve(exp, sets)
+	if err != nil {
+		return usageError("%v", err)
+	}
+	logger, err := newLogger(c, c.App.ErrWriter)
+	if err != nil {
+		return err
+	}
+	db, err := openDB(c)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+
+	plat, err := setupPlatform(c, logger)
+	if err != nil {
+		return err
+	}
+	defer plat.close()
+
+	progress := newProgress(c.App.ErrWriter, !c.Bool(flagNoProgress) && !c.Bool(flagJSON) && isTerminal(os.Stderr))
+	if !c.Bool(flagJSON) && plat.banner != "" {
+		fmt.Fprint(c.App.ErrWriter, plat.banner)
+	}
+	out, err := session.Run(c.Context, session.Config{
+		DB: db, Experiment: exp, Params: params, Invoker: plat.invoker, Platform: plat.name,
+		PlatformConfig: plat.config, Logger: logger,
+		Engine: engine.Config{Timeout: c.Duration(flagTimeout), Progress: progress},
+	})
+	progress.Close()
+	if err != nil {
+		return cli.Exit(fmt.Sprintf("run could not be stored: %v", err), 1)
+	}
+	counts, err := session.CountRun(c.Context, db, out.RunID)
+	if err != nil {
+		return cli.Exit(fmt.Sprintf("reading run %s back: %v", out.RunID, err), 1)
+	}
+	if c.Bool(flagJSON) {
+		if err := writeJSONSummary(c, exp.Name(), plat.name, out, counts); err != nil {
+			return err
+		}
+	} else {
+		if err := writeSummaryTable(c, db, out); err != nil {
+			return err
+		}
+	}
+	switch out.Status {
+	case results.StatusOK:
+		return nil
+	case results.StatusInterrupted:
+		return cli.Exit(fmt.Sprintf("run %s interrupted; everything measured so far is stored", out.RunID), 130)
+	default:
+		return cli.Exit(fmt.Sprintf("run %s failed: %v", out.RunID, out.Err), 1)
+	}
+}
+
+// jsonSummary is the --json output: one object, stable keys.
+type jsonSummary struct {
+	RunID        string                `json:"run_id"`
+	Experiment   string                `json:"experiment"`
+	Platform     string                `json:"platform"`
+	Status       string                `json:"status"`
+	Error        string                `json:"error,omitempty"`
+	DurationS    float64               `json:"duration_s"`
+	Counts       session.Counts        `json:"counts"`
+	ErrorsByKind map[string]int64      `json:"errors_by_kind"`
+	Estimates    experiments.Estimates `json:"estimates"`
+	DB           string                `json:"db"`
+}
+
+func writeJSONSummary(c *cli.Context, exp, platform string, out *session.Outcome, counts session.Counts) error {
+	s := jsonSummary{
+		RunID: out.RunID, Experiment: exp, Platform: platform, Status: out.Status,
+		DurationS: out.Ended.Sub(out.Started).Seconds(), Counts: counts, ErrorsByKind: counts.ErrorsByKind,
+		Estimates: out.Estimates, DB: c.String(flagDB),
+	}
+	if s.Estimates == nil {
+		s.Estimates = experiments.Estimates{}
+	}
+	if out.Err != nil {
+		s.Error = out.Err.Error()
+	}
+	enc := json.NewEncoder(c.App.Writer)
+	enc.SetIndent("", "  ")
+	return enc.Encode(s)
+}
+
+// parseSets turns KEY=VALUE strings into a map.
+func parseSets(sets []string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, s := range sets {
+		k, v, ok := strings.Cut(s, "=")
+		k = strings.TrimSpace(k)
+		if !ok || k == "" {
+			return nil, fmt.Errorf("bad --set %q: want KEY=VALUE", s)
+		}
+		if _, dup := out[k]; dup {
+			return nil, fmt.Errorf("--set %s given twice", k)
+		}
+		out[k] = v
+	}
+	return out, nil
+}
+
+var errNoTable = errors.New("no summary")

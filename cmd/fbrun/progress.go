@@ -1,0 +1,109 @@
+package main
+
+import (
+	"io"
+	"os"
+	"sync"
+	"sync/atomic"
+
+	"github.com/vbauerster/mpb/v8"
+	"github.com/vbauerster/mpb/v8/decor"
+)
+
+// progress shows a live bar on a terminal: invocations done of those the
+// experiment announced, errors, the current phase and an ETA. It implements
+// engine.Progress. When disabled every method is a no-op.
+type progress struct {
+	enabled bool
+	p       *mpb.Progress
+	bar     *mpb.Bar
+	mu      sync.Mutex
+	total   int64
+	failed  atomic.Int64
+	phase   atomic.Value // string
+}
+
+func newProgress(w io.Writer, enabled bool) *progress {
+	pr := &progress{enabled: enabled}
+	pr.phase.Store("")
+	if !enabled {
+		return pr
+	}
+	pr.p = mpb.New(mpb.WithOutput(w), mpb.WithWidth(40))
+	pr.bar = pr.p.AddBar(0,
+		mpb.PrependDecorators(
+			decor.Any(func(decor.Statistics) string { return pr.phase.Load().(string) }, decor.WCSyncSpaceR),
+			decor.CountersNoUnit("%d/%d", decor.WCSyncSpace),
+		),
+		mpb.AppendDecorators(
+			decor.Any(func(decor.Statistics) string {
+				if n := pr.failed.Load(); n > 0 {
+					return " errors: " + itoa(n)
+				}
+				return ""
+			}),
+			decor.Name(" ETA "),
+			decor.AverageETA(decor.ET_STYLE_GO),
+		),
+	)
+	return pr
+}
+
+func itoa(n int64) string {
+	var b [20]byte
+	i := len(b)
+	if n == 0 {
+		return "0"
+	}
+	for n > 0 {
+		i--
+		b[i] = byte('0' + n%10)
+		n /= 10
+	}
+	return string(b[i:])
+}
+
+// Expect implements engine.Progress.
+func (p *progress) Expect(n int64) {
+	if !p.enabled {
+		return
+	}
+	p.mu.Lock()
+	p.total += n
+	p.bar.SetTotal(p.total, false)
+	p.mu.Unlock()
+}
+
+// Done implements engine.Progress.
+func (p *progress) Done(failed bool) {
+	if !p.enabled {
+		return
+	}
+	if failed {
+		p.failed.Add(1)
+	}
+	p.mu.Lock()
+	if p.bar.Current()+1 > p.total {
+		p.total = p.bar.Current() + 1
+		p.bar.SetTotal(p.total, false)
+	}
+	p.mu.Unlock()
+	p.bar.Increment()
+}
+
+// Phase implements engine.Progress.
+func (p *progress) Phase(name string) { p.phase.Store(name) }
+
+// Close finishes the display.
+func (p *progress) Close() {
+	if !p.enabled {
+		return
+	}
+	p.bar.SetTotal(p.bar.Current(), true)
+	p.p.Wait()
+}
+
+func isTerminal(f *os.File) bool {
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}

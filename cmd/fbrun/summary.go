@@ -1,0 +1,20 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/faas-benchmarker/faas-benchmarker/report"
+	"github.com/faas-benchmarker/faas-benchmarker/results"
+	"github.com/faas-benchmarker/faas-benchmarker/session"
+)
+
+// writeSummaryTable prints the end-of-run table and where to go next.
+func writeSummaryTable(c *cli.Context, db *results.DB, out *session.Outcome) error {
+	if err := report.WriteSummaryTable(c.Context, c.App.Writer, db, out.RunID); err != nil {
+		return cli.Exit(fmt.Sprintf("summary of run %s: %v", out.RunID, err), 1)
+	}
+	fmt.Fprintf(c.App.Writer, "Results database: %s\n", db.Path())
+	return nil
+}

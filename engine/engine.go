@@ -1,0 +1,282 @@
+// Package engine is the Benchmarker: the API experiments are written against.
+// It invokes lab functions once, concurrently behind a barrier, or open-loop
+// at a rate, times every invocation with the monotonic clock, and turns every
+// invocation — successes, function errors, throttles, timeouts, transport
+// errors, and the nested calls reported inside responses — into a stored
+// record. Nothing is dropped.
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/faas-benchmarker/faas-benchmarker/functions/lab"
+	"github.com/faas-benchmarker/faas-benchmarker/providers"
+	"github.com/faas-benchmarker/faas-benchmarker/results"
+)
+
+// Sink receives records as they are produced. *results.Writer implements it.
+type Sink interface {
+	Add(results.Invocation) error
+	AddMetric(results.Metric) error
+}
+
+// Progress is told about the run's progress. Implementations must be safe
+// for concurrent use. A nil Progress in Config means none.
+type Progress interface {
+	// Expect announces that about n more invocations are planned.
+	Expect(n int64)
+	// Done reports one finished client invocation.
+	Done(failed bool)
+	// Phase reports the phase now running.
+	Phase(name string)
+}
+
+// Config configures a Benchmarker.
+type Config struct {
+	// RunID labels every record.
+	RunID string
+	// Invoker invokes functions on the platform under test.
+	Invoker providers.Invoker
+	// Sink stores records.
+	Sink Sink
+	// Timeout bounds one client invocation (default 5 minutes, longer than
+	// any platform's maximum function timeout would be pointless).
+	Timeout time.Duration
+	// MaxInFlight bounds concurrent requests of InvokeAtRate; a request due
+	// while the bound is reached is recorded as dropped (default 10000).
+	MaxInFlight int
+	// Logger receives debug logs (default: discard).
+	Logger *slog.Logger
+	// Progress is told about progress (optional).
+	Progress Progress
+}
+
+// Benchmarker runs invocations and records them. It is safe for concurrent
+// use. Derived Benchmarkers (WithPhase) share the run's clock, sequence
+// numbers and sink.
+type Benchmarker struct {
+	shared *shared
+	phase  string
+}
+
+type shared struct {
+	cfg     Config
+	start   time.Time // carries the monotonic reading all offsets use
+	seq     atomic.Int64
+	sinkErr atomic.Pointer[error]
+}
+
+// New returns a Benchmarker whose clock starts now.
+func New(cfg Config) (*Benchmarker, error) {
+	if cfg.Invoker == nil {
+		return nil, errors.New("engine: no invoker")
+	}
+	if cfg.Sink == nil {
+		return nil, errors.New("engine: no sink")
+	}
+	if cfg.RunID == "" {
+		return nil, errors.New("engine: no run id")
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 5 * time.Minute
+	}
+	if cfg.MaxInFlight <= 0 {
+		cfg.MaxInFlight = 10000
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Progress == nil {
+		cfg.Progress = nopProgress{}
+	}
+	return &Benchmarker{shared: &shared{cfg: cfg, start: time.Now()}}, nil
+}
+
+type nopProgress struct{}
+
+func (nopProgress) Expect(int64) {}
+func (nopProgress) Done(bool)    {}
+func (nopProgress) Phase(string) {}
+
+// WithPhase returns a Benchmarker that labels its records with phase.
+func (b *Benchmarker) WithPhase(phase string) *Benchmarker {
+	b.shared.cfg.Progress.Phase(phase)
+	return &Benchmarker{shared: b.shared, phase: phase}
+}
+
+// Phase returns the phase label of b.
+func (b *Benchmarker) Phase() string { return b.phase }
+
+// Platform returns the name of the platform under test.
+func (b *Benchmarker) Platform() string { return b.shared.cfg.Invoker.Platform() }
+
+// RunID returns the run id.
+func (b *Benchmarker) RunID() string { return b.shared.cfg.RunID }
+
+// Elapsed returns the monotonic time since the run started.
+func (b *Benchmarker) Elapsed() time.Duration { return time.Since(b.shared.start) }
+
+// Expect tells the progress display that about n more invocations are planned.
+func (b *Benchmarker) Expect(n int64) { b.shared.cfg.Progress.Expect(n) }
+
+// Logger returns the run's logger.
+func (b *Benchmarker) Logger() *slog.Logger { return b.shared.cfg.Logger }
+
+// SinkErr returns the first error the sink reported, if any. The engine
+// keeps running when the sink fails, so experiments and the CLI check it.
+func (b *Benchmarker) SinkErr() error {
+	if p := b.shared.sinkErr.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+func (b *Benchmarker) sinkFailed(err error) {
+	if err != nil {
+		b.shared.sinkErr.CompareAndSwap(nil, &err)
+	}
+}
+
+// Record stores an experiment-specific metric, labelled with b's phase.
+func (b *Benchmarker) Record(name string, value float64, tags map[string]string) {
+	b.sinkFailed(b.shared.cfg.Sink.AddMetric(results.Metric{
+		RunID: b.shared.cfg.RunID, Name: name, Value: value, Tags: tags, Phase: b.phase, AtNS: int64(b.Elapsed()),
+	}))
+}
+
+// Sleep waits for d or until ctx is done; experiments never use time.Sleep,
+// so Ctrl-C stops them at once.
+func (b *Benchmarker) Sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// ErrNotSupported is returned when the platform lacks a capability.
+var ErrNotSupported = errors.New("not supported by this platform")
+
+// CanForceColdStart reports whether the platform can force cold starts.
+func (b *Benchmarker) CanForceColdStart() bool {
+	_, ok := b.shared.cfg.Invoker.(providers.ColdStarter)
+	return ok
+}
+
+// ForceColdStart makes the next invocation of fn cold the platform's own way
+// (configuration update, scale to zero), or returns ErrNotSupported.
+func (b *Benchmarker) ForceColdStart(ctx context.Context, fn string) error {
+	cs, ok := b.shared.cfg.Invoker.(providers.ColdStarter)
+	if !ok {
+		return fmt.Errorf("force cold start on %s: %w", b.Platform(), ErrNotSupported)
+	}
+	return cs.ForceColdStart(ctx, fn)
+}
+
+// Result is the outcome of one client invocation.
+type Result struct {
+	// Record is the invocation as stored.
+	Record results.Invocation
+	// Response is the decoded lab response (nil when the body was not one).
+	Response *lab.Response
+	// Err is nil on success; a *providers.Error for platform failures, or
+	// a *FunctionError when the function reported an error.
+	Err error
+}
+
+// FunctionError is a failure the function itself reported.
+type FunctionError struct {
+	Kind    string // lab error kind, or the platform's function error type
+	Message string
+}
+
+func (e *FunctionError) Error() string { return "function error: " + e.Kind + ": " + e.Message }
+
+// OK reports whether the invocation succeeded.
+func (r *Result) OK() bool { return r.Err == nil }
+
+// Latency returns the client-measured round trip.
+func (r *Result) Latency() time.Duration { return time.Duration(r.Record.LatencyNS) }
+
+// Cold returns the in-function cold flag and whether it is known.
+func (r *Result) Cold() (cold, known bool) {
+	if r.Record.Cold == nil {
+		return false, false
+	}
+	return *r.Record.Cold, true
+}
+
+// InstanceID returns the id of the instance that served the request ("" if unknown).
+func (r *Result) InstanceID() string { return r.Record.InstanceID }
+
+// PlatformInit returns the platform-reported init duration, if present.
+func (r *Result) PlatformInit() (time.Duration, bool) {
+	if r.Record.Report == nil || r.Record.Report.InitDurationMS == nil {
+		return 0, false
+	}
+	return time.Duration(*r.Record.Report.InitDurationMS * float64(time.Millisecond)), true
+}
+
+// Invoke invokes fn once with req and records it.
+func (b *Benchmarker) Invoke(ctx context.Context, fn string, req lab.Request) *Result {
+	payload, err := json.Marshal(req)
+	if err != nil { // lab.Request always marshals; keep the sample anyway
+		payload = []byte("{}")
+	}
+	return b.invoke(ctx, fn, payload, -1)
+}
+
+// InvokeSequentially invokes fn n times one after the other.
+func (b *Benchmarker) InvokeSequentially(ctx context.Context, fn string, n int, req lab.Request) []*Result {
+	out := make([]*Result, 0, n)
+	for i := 0; i < n && ctx.Err() == nil; i++ {
+		out = append(out, b.Invoke(ctx, fn, req))
+	}
+	return out
+}
+
+// InvokeConcurrently sends n requests to fn released together after a
+// barrier: every goroutine is started and waiting before any request is
+// sent. The spread of actual send times is recorded as the metric
+// "send_spread_ms". Results are in goroutine order.
+func (b *Benchmarker) InvokeConcurrently(ctx context.Context, fn string, n int, req lab.Request) []*Result {
+	payload, _ := json.Marshal(req)
+	out := make([]*Result, n)
+	var ready, done sync.WaitGroup
+	release := make(chan struct{})
+	ready.Add(n)
+	done.Add(n)
+	for i := 0; i < n; i++ {
+		go func(i int) {
+			defer done.Done()
+			ready.Done()
+			<-release
+			out[i] = b.invoke(ctx, fn, payload, -1)
+		}(i)
+	}
+	ready.Wait()
+	close(release)
+	done.Wait()
+	if n > 0 {
+		lo, hi := out[0].Record.SentNS, out[0].Record.SentNS
+		for _, r := range out {
+			lo = min(lo, r.Record.SentNS)
+			hi = max(hi, r.Record.SentNS)
+		}
+		b.Record("send_spread_ms", float64(hi-lo)/1e6, map[string]string{"n": fmt.Sprint(n)})
+	}
+	return out
+}

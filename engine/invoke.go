@@ -1,0 +1,252 @@
+package engine
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"net/http/httptrace"
+	"sync"
+	"time"
+
+	"github.com/faas-benchmarker/faas-benchmarker/functions/lab"
+	"github.com/faas-benchmarker/faas-benchmarker/providers"
+	"github.com/faas-benchmarker/faas-benchmarker/results"
+)
+
+// connTiming collects connection-setup times through httptrace. The hooks
+// may fire from the transport's dialing goroutine, hence the mutex.
+type connTiming struct {
+	mu                            sync.Mutex
+	dnsStart, connStart, tlsStart time.Time
+	dns, connect, tls             time.Duration
+	reused, gotConn               bool
+}
+
+func (c *connTiming) trace() *httptrace.ClientTrace {
+	return &httptrace.ClientTrace{
+		DNSStart: func(httptrace.DNSStartInfo) { c.mu.Lock(); c.dnsStart = time.Now(); c.mu.Unlock() },
+		DNSDone: func(httptrace.DNSDoneInfo) {
+			c.mu.Lock()
+			if !c.dnsStart.IsZero() {
+				c.dns += time.Since(c.dnsStart)
+			}
+			c.mu.Unlock()
+		},
+		ConnectStart: func(string, string) { c.mu.Lock(); c.connStart = time.Now(); c.mu.Unlock() },
+		ConnectDone: func(string, string, error) {
+			c.mu.Lock()
+			if !c.connStart.IsZero() {
+				c.connect += time.Since(c.connStart)
+			}
+			c.mu.Unlock()
+		},
+		TLSHandshakeStart: func() { c.mu.Lock(); c.tlsStart = time.Now(); c.mu.Unlock() },
+		TLSHandshakeDone: func(tls.ConnectionState, error) {
+			c.mu.Lock()
+			if !c.tlsStart.IsZero() {
+				c.tls += time.Since(c.tlsStart)
+			}
+			c.mu.Unlock()
+		},
+		GotConn: func(info httptrace.GotConnInfo) {
+			c.mu.Lock()
+			// The first connection obtained is the request's; retries inside
+			// a provider would be a bug (providers disable them).
+			if !c.gotConn {
+				c.gotConn, c.reused = true, info.Reused
+			}
+			c.mu.Unlock()
+		},
+	}
+}
+
+// invoke performs and records one client invocation. scheduled is the
+// planned send offset (-1 when not scheduled).
+func (b *Benchmarker) invoke(ctx context.Context, fn string, payload []byte, scheduled time.Duration) *Result {
+	s := b.shared
+	var ct connTiming
+	ictx, cancel := context.WithTimeout(httptrace.WithClientTrace(ctx, ct.trace()), s.cfg.Timeout)
+	defer cancel()
+
+	seq := s.seq.Add(1)
+	sentUnix := time.Now().UnixNano()
+	sent := time.Since(s.start)
+	reply, err := s.cfg.Invoker.Invoke(ictx, fn, payload)
+	latency := time.Since(s.start) - sent
+
+	rec := results.Invocation{
+		RunID:       s.cfg.RunID,
+		Seq:         seq,
+		Phase:       b.phase,
+		Function:    fn,
+		ScheduledNS: int64(scheduled),
+		SentNS:      int64(sent),
+		LatencyNS:   int64(latency),
+		SentUnixNS:  sentUnix,
+	}
+	if scheduled < 0 {
+		rec.ScheduledNS = -1
+	}
+	ct.mu.Lock()
+	rec.ConnReused, rec.DNSNS, rec.ConnectNS, rec.TLSNS = ct.reused, int64(ct.dns), int64(ct.connect), int64(ct.tls)
+	ct.mu.Unlock()
+
+	res := &Result{}
+	if err != nil {
+		// A timeout of our own per-invocation deadline is a timeout, even
+		// when the provider saw it as a cancelled context.
+		var pe *providers.Error
+		if errors.As(err, &pe) && pe.Kind == providers.KindCanceled && ctx.Err() == nil && ictx.Err() != nil {
+			pe.Kind = providers.KindTimeout
+		}
+		kind := providers.KindOf(err)
+		if kind == "" {
+			kind = providers.KindTransport
+			if ctx.Err() != nil {
+				kind = providers.KindCanceled
+			} else if ictx.Err() != nil {
+				kind = providers.KindTimeout
+			}
+		}
+		rec.Status = results.InvError
+		rec.ErrorKind = string(kind)
+		rec.ErrorMessage = err.Error()
+		if pe != nil {
+			rec.HTTPStatus = pe.StatusCode
+		}
+		res.Err = err
+	}
+	var nested []lab.NestedResult
+	if reply != nil {
+		rec.HTTPStatus = reply.StatusCode
+		rec.RequestID = reply.RequestID
+		rec.Raw = validJSON(reply.Body)
+		if r := reply.Report; r != nil {
+			rec.Report = &results.PlatformReport{DurationMS: r.DurationMS, BilledMS: r.BilledMS, MemorySizeMB: r.MemorySizeMB,
+				MaxMemoryUsedMB: r.MaxMemoryUsedMB, InitDurationMS: r.InitDurationMS, RestoreMS: r.RestoreMS}
+		}
+		resp := DecodeResponse(reply.Body)
+		if resp != nil {
+			res.Response = resp
+			fillFromResponse(&rec, resp)
+			nested = resp.Nested
+		}
+		if err == nil {
+			switch {
+			case reply.FunctionError != "" || (resp != nil && resp.Error != nil):
+				fe := &FunctionError{Kind: reply.FunctionError, Message: "the platform reported a function error"}
+				if resp != nil && resp.Error != nil {
+					fe.Kind, fe.Message = resp.Error.Kind, resp.Error.Message
+				}
+				rec.Status = results.InvFunctionError
+				rec.ErrorKind, rec.ErrorMessage = fe.Kind, fe.Message
+				res.Err = fe
+			case resp == nil:
+				rec.Status = results.InvFunctionError
+				rec.ErrorKind, rec.ErrorMessage = "bad_response", "the response is not a lab function response"
+				res.Err = &FunctionError{Kind: rec.ErrorKind, Message: rec.ErrorMessage}
+			default:
+				rec.Status = results.InvOK
+			}
+		}
+	}
+	res.Record = rec
+	b.store(rec)
+	b.storeNested(seq, 1, nested)
+	s.cfg.Progress.Done(res.Err != nil)
+	return res
+}
+
+// DecodeResponse decodes a lab response from a reply body. It accepts the
+// response itself and the AWS Lambda error envelope
+// ({"errorMessage": "<response JSON>", "errorType": ...}) that the Lambda
+// adapter uses to deliver a failed invocation's response. It returns nil when
+// body is neither.
+func DecodeResponse(body []byte) *lab.Response {
+	if len(body) == 0 {
+		return nil
+	}
+	var r lab.Response
+	if err := json.Unmarshal(body, &r); err == nil && r.SchemaVersion > 0 {
+		return &r
+	}
+	var env struct {
+		ErrorMessage string `json:"errorMessage"`
+	}
+	if err := json.Unmarshal(body, &env); err == nil && env.ErrorMessage != "" {
+		var r lab.Response
+		if err := json.Unmarshal([]byte(env.ErrorMessage), &r); err == nil && r.SchemaVersion > 0 {
+			return &r
+		}
+	}
+	return nil
+}
+
+func validJSON(b []byte) json.RawMessage {
+	if len(b) == 0 || !json.Valid(b) {
+		if len(b) == 0 {
+			return nil
+		}
+		q, _ := json.Marshal(string(b)) // keep non-JSON bodies as a JSON string
+		return q
+	}
+	return json.RawMessage(b)
+}
+
+func fillFromResponse(rec *results.Invocation, r *lab.Response) {
+	if rec.RequestID == "" {
+		rec.RequestID = r.RequestID
+	}
+	cold := r.Instance.Cold
+	rec.Cold = &cold
+	rec.InstanceID = r.Instance.ID
+	rec.InvocationCount = r.Instance.InvocationCount
+	rec.FnInitStartedNS = r.Instance.InitStartedAt
+	rec.FnStartNS = r.Timing.Start
+	rec.FnEndNS = r.Timing.End
+	rec.BootID = r.Instance.BootID
+	rec.Hostname = r.Instance.Hostname
+	rec.PlatformHint = r.Instance.PlatformHint
+}
+
+// storeNested flattens nested calls into records with parent and depth.
+func (b *Benchmarker) storeNested(parent int64, depth int, nested []lab.NestedResult) {
+	s := b.shared
+	for _, n := range nested {
+		seq := s.seq.Add(1)
+		rec := results.Invocation{
+			RunID:            s.cfg.RunID,
+			Seq:              seq,
+			ParentSeq:        parent,
+			Depth:            depth,
+			Phase:            b.phase,
+			Function:         n.FunctionName,
+			ScheduledNS:      -1,
+			LatencyNS:        n.DurationNS,
+			CallerSentNS:     n.SentAt,
+			CallerReceivedNS: n.ReceivedAt,
+			Status:           results.InvOK,
+		}
+		var sub []lab.NestedResult
+		if n.Response != nil {
+			fillFromResponse(&rec, n.Response)
+			sub = n.Response.Nested
+			if n.Response.Error != nil {
+				rec.Status, rec.ErrorKind, rec.ErrorMessage = results.InvFunctionError, n.Response.Error.Kind, n.Response.Error.Message
+			}
+		}
+		if n.Error != nil {
+			rec.Status, rec.ErrorKind, rec.ErrorMessage = results.InvError, n.Error.Kind, n.Error.Message
+			if n.Response != nil && n.Response.Error != nil {
+				rec.Status = results.InvFunctionError
+			}
+		}
+		b.store(rec)
+		b.storeNested(seq, depth+1, sub)
+	}
+}
+
+func (b *Benchmarker) store(rec results.Invocation) {
+	b.sinkFailed(b.shared.cfg.Sink.Add(rec))
+}

@@ -1,0 +1,11 @@
+package experiments
+
+// Catalog returns every experiment, in the order `fbrun experiments` lists
+// them. Selection by name is a plain lookup in this list, not init()
+// self-registration; `fbrun new experiment` adds a line above the marker.
+func Catalog() []Experiment {
+	return []Experiment{
+		Smoke{},
+		// fbrun:new-experiment (keep this marker: the scaffold inserts above it)
+	}
+}

@@ -1,0 +1,174 @@
+package experiments
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/faas-benchmarker/faas-benchmarker/engine"
+	"github.com/faas-benchmarker/faas-benchmarker/functions/lab"
+	"github.com/faas-benchmarker/faas-benchmarker/providers"
+	"github.com/faas-benchmarker/faas-benchmarker/stats"
+)
+
+// Smoke is a self-test of the whole chain — CLI, engine, provider, platform,
+// lab functions and results store (the predecessor's dev-experiment).
+//
+// Question: does the framework work end to end on this platform?
+//
+// Method: sequential calls, a concurrent burst behind a barrier, a nested
+// chain function1 → function2 → function3, monolith workloads checked
+// against known answers, and the error paths (an invalid request, an
+// unknown function, a nested call outside the allowlist), each of which
+// must fail in the documented way. Any deviation fails the run with a list
+// of what went wrong.
+//
+// Estimates: invocations, failures_expected (error-path checks that failed
+// as they should), checks_failed (0 on success), warm_p50_ms.
+type Smoke struct{}
+
+// Name implements Experiment.
+func (Smoke) Name() string { return "smoke" }
+
+// Summary implements Experiment.
+func (Smoke) Summary() string {
+	return "self-test: sequential, concurrent, nested, monolith and error-path calls work end to end"
+}
+
+// Params implements Experiment.
+func (Smoke) Params() []Param {
+	return []Param{
+		{Name: "sequential", Default: "5", Help: "sequential calls to function1"},
+		{Name: "concurrent", Default: "8", Help: "concurrent calls to function2 behind a barrier"},
+	}
+}
+
+// Run implements Experiment.
+func (Smoke) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Estimates, error) {
+	seqN, conN := p.Int("sequential"), p.Int("concurrent")
+	if seqN < 1 || conN < 1 {
+		return nil, errors.New("smoke: sequential and concurrent must be at least 1")
+	}
+	b.Expect(int64(seqN + conN + 7))
+	var problems []string
+	fail := func(format string, a ...any) { problems = append(problems, fmt.Sprintf(format, a...)) }
+	est := Estimates{}
+	count := 0
+
+	// Sequential: the first call may be cold, later ones must reuse an instance.
+	seq := b.WithPhase("sequential").InvokeSequentially(ctx, "function1", seqN, lab.Request{})
+	count += len(seq)
+	var warm []float64
+	for i, r := range seq {
+		if !r.OK() {
+			fail("sequential call %d failed: %v", i+1, r.Err)
+			continue
+		}
+		if cold, _ := r.Cold(); i > 0 && !cold {
+			warm = append(warm, float64(r.Latency().Microseconds())/1000)
+		}
+	}
+	if len(seq) > 1 && seq[0].OK() && seq[1].OK() && seq[0].InstanceID() != seq[1].InstanceID() {
+		fail("sequential calls were served by different instances (%s, %s)", seq[0].InstanceID(), seq[1].InstanceID())
+	}
+	if len(warm) > 0 {
+		est["warm_p50_ms"] = stats.Median(stats.Sorted(warm))
+	}
+
+	// Concurrent burst.
+	con := b.WithPhase("concurrent").InvokeConcurrently(ctx, "function2", conN, lab.Request{Sleep: 0.05})
+	count += len(con)
+	for i, r := range con {
+		if !r.OK() && providers.KindOf(r.Err) != providers.KindThrottled {
+			fail("concurrent call %d failed: %v", i+1, r.Err)
+		}
+	}
+
+	// Nested chain.
+	nb := b.WithPhase("nested")
+	inner, _ := json.Marshal(lab.Request{InvokeNested: []lab.NestedCall{{FunctionName: "function3"}}})
+	r := nb.Invoke(ctx, "function1", lab.Request{InvokeNested: []lab.NestedCall{{FunctionName: "function2", InvokePayload: inner}}})
+	count++
+	switch {
+	case !r.OK():
+		fail("nested chain failed: %v", r.Err)
+	case len(r.Response.Nested) != 1 || r.Response.Nested[0].Response == nil ||
+		len(r.Response.Nested[0].Response.Nested) != 1 || r.Response.Nested[0].Response.Nested[0].Response == nil:
+		fail("nested chain function1→function2→function3 did not report both levels")
+	case r.Response.Nested[0].Response.Nested[0].Response.Function != "function3":
+		fail("the innermost nested call was served by %q, want function3", r.Response.Nested[0].Response.Nested[0].Response.Function)
+	}
+
+	// Monolith workloads with known answers.
+	mb := b.WithPhase("monolith")
+	for _, c := range []struct {
+		workload, field string
+		args            int
+		want            float64
+	}{{"fib", "fib", 20, 6765}, {"nqueens", "solutions", 8, 92}} {
+		r := mb.Invoke(ctx, "monolith", lab.Request{RunFunction: c.workload, Args: c.args, Seed: 1})
+		count++
+		if !r.OK() {
+			fail("monolith %s failed: %v", c.workload, r.Err)
+			continue
+		}
+		var v map[string]any
+		if r.Response.Result == nil || json.Unmarshal(r.Response.Result.Value, &v) != nil {
+			fail("monolith %s returned no result", c.workload)
+			continue
+		}
+		if got, _ := v[c.field].(float64); got != c.want {
+			fail("monolith %s(%d): %s = %v, want %v", c.workload, c.args, c.field, v[c.field], c.want)
+		}
+	}
+
+	// Error paths: each must fail, in the documented way.
+	eb := b.WithPhase("errors")
+	expected := 0
+	bad := 500
+	checks := []struct {
+		name string
+		fn   string
+		req  lab.Request
+		ok   func(*engine.Result) bool
+	}{
+		{"invalid StatusCode", "function1", lab.Request{StatusCode: &bad}, func(r *engine.Result) bool { return isFunctionError(r, lab.ErrInput) }},
+		{"negative sleep", "function1", lab.Request{Sleep: -1}, func(r *engine.Result) bool { return isFunctionError(r, lab.ErrInput) }},
+		{"unknown function", "no-such-function", lab.Request{}, func(r *engine.Result) bool { return providers.KindOf(r.Err) == providers.KindNotFound }},
+		{"nested call outside the allowlist", "function1", lab.Request{InvokeNested: []lab.NestedCall{{FunctionName: "not-allowed"}}},
+			func(r *engine.Result) bool {
+				if r.Response == nil {
+					return false
+				}
+				if r.Response.Error != nil && r.Response.Error.Kind == lab.ErrGuard {
+					return true
+				}
+				return len(r.Response.Nested) == 1 && r.Response.Nested[0].Error != nil && r.Response.Nested[0].Error.Kind == lab.ErrGuard
+			}},
+	}
+	for _, c := range checks {
+		r := eb.Invoke(ctx, c.fn, c.req)
+		count++
+		if c.ok(r) {
+			expected++
+		} else {
+			fail("error path %q: got %v, not the documented failure", c.name, r.Err)
+		}
+	}
+	est["invocations"] = float64(count)
+	est["failures_expected"] = float64(expected)
+	est["checks_failed"] = float64(len(problems))
+	if err := ctx.Err(); err != nil {
+		return est, err
+	}
+	if len(problems) > 0 {
+		return est, fmt.Errorf("smoke: %d check(s) failed: %v", len(problems), problems)
+	}
+	return est, nil
+}
+
+func isFunctionError(r *engine.Result, kind string) bool {
+	var fe *engine.FunctionError
+	return errors.As(r.Err, &fe) && fe.Kind == kind
+}

@@ -1,0 +1,206 @@
+// Package session runs one experiment against one platform and stores it:
+// it resolves parameters, creates the run row, streams every invocation to
+// the results database while the experiment runs, and marks the run ok,
+// failed or interrupted at the end — also after a panic or Ctrl-C. The fbrun
+// CLI (local and direct platforms) and the cloud runner both use it.
+package session
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"time"
+
+	"github.com/faas-benchmarker/faas-benchmarker/engine"
+	"github.com/faas-benchmarker/faas-benchmarker/experiments"
+	"github.com/faas-benchmarker/faas-benchmarker/providers"
+	"github.com/faas-benchmarker/faas-benchmarker/results"
+)
+
+// Config describes one run.
+type Config struct {
+	// DB stores the run. Required.
+	DB *results.DB
+	// Experiment to run. Required.
+	Experiment experiments.Experiment
+	// Params are already-resolved parameters (experiments.Resolve).
+	Params experiments.Params
+	// Invoker reaches the platform. Required.
+	Invoker providers.Invoker
+	// Platform is the platform name stored with the run (default
+	// Invoker.Platform()).
+	Platform string
+	// PlatformConfig describes the platform as configured (stored).
+	PlatformConfig map[string]any
+	// RunID overrides the generated run id (the cloud runner names its
+	// stack after it before the run starts).
+	RunID string
+	// Engine tunes the Benchmarker (Invoker, Sink and RunID are set here).
+	Engine engine.Config
+	// Logger receives progress logs (default: discard).
+	Logger *slog.Logger
+}
+
+// Outcome is what a run produced.
+type Outcome struct {
+	RunID     string
+	Status    string
+	Estimates experiments.Estimates
+	Rows      int64
+	Started   time.Time
+	Ended     time.Time
+	// Err is the experiment's error (nil when Status is ok).
+	Err error
+}
+
+// Summary is the JSON stored in runs.summary and printed by --json.
+type Summary struct {
+	RunID      string                `json:"run_id"`
+	Experiment string                `json:"experiment"`
+	Platform   string                `json:"platform"`
+	Status     string                `json:"status"`
+	Params     map[string]string     `json:"params"`
+	Estimates  experiments.Estimates `json:"estimates"`
+	Error      string                `json:"error,omitempty"`
+}
+
+// NewRunID returns a sortable, unique run id: UTC time plus random hex.
+func NewRunID(now time.Time) string {
+	var b [3]byte
+	_, _ = rand.Read(b[:])
+	return now.UTC().Format("20060102-150405") + "-" + hex.EncodeToString(b[:])
+}
+
+// Run executes the experiment. It returns an error only when the run could
+// not be recorded at all (database failure); the experiment's own failure is
+// in Outcome.Err and Outcome.Status.
+func Run(ctx context.Context, cfg Config) (*Outcome, error) {
+	if cfg.DB == nil || cfg.Experiment == nil || cfg.Invoker == nil {
+		return nil, errors.New("session: DB, Experiment and Invoker are required")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	platform := cfg.Platform
+	if platform == "" {
+		platform = cfg.Invoker.Platform()
+	}
+	started := time.Now()
+	id := cfg.RunID
+	if id == "" {
+		id = NewRunID(started)
+	}
+	run := results.Run{
+		ID: id, Experiment: cfg.Experiment.Name(), Platform: platform, Params: cfg.Params.Map(),
+		PlatformConfig: cfg.PlatformConfig, ToolVersion: ToolVersion(), GitCommit: GitCommit(),
+		ClientHost: ClientHost(), StartedAt: started,
+	}
+	if err := cfg.DB.CreateRun(ctx, run); err != nil {
+		return nil, err
+	}
+	w := cfg.DB.NewWriter(results.WriterConfig{})
+	ecfg := cfg.Engine
+	ecfg.RunID, ecfg.Invoker, ecfg.Sink = id, cfg.Invoker, w
+	if ecfg.Logger == nil {
+		ecfg.Logger = cfg.Logger
+	}
+	b, err := engine.New(ecfg)
+	if err != nil {
+		w.Close()
+		return nil, err
+	}
+	cfg.Logger.Info("run started", "run", id, "experiment", run.Experiment, "platform", platform)
+	est, runErr := runProtected(ctx, cfg.Experiment, b, cfg.Params)
+	werr := w.Close()
+	if runErr == nil {
+		runErr = b.SinkErr()
+	}
+	out := &Outcome{RunID: id, Estimates: est, Rows: w.Rows(), Started: started, Ended: time.Now(), Err: runErr}
+	switch {
+	case ctx.Err() != nil:
+		out.Status = results.StatusInterrupted
+		if out.Err == nil {
+			out.Err = ctx.Err()
+		}
+	case runErr != nil:
+		out.Status = results.StatusFailed
+	default:
+		out.Status = results.StatusOK
+	}
+	sum := Summary{RunID: id, Experiment: run.Experiment, Platform: platform, Status: out.Status, Params: run.Params, Estimates: est}
+	if out.Err != nil {
+		sum.Error = out.Err.Error()
+	}
+	if sum.Estimates == nil {
+		sum.Estimates = experiments.Estimates{}
+	}
+	js, _ := json.Marshal(sum)
+	// Record the end even when ctx was cancelled: that is the point.
+	if err := cfg.DB.FinishRun(context.WithoutCancel(ctx), id, out.Status, out.Ended, js, sum.Error); err != nil {
+		return out, err
+	}
+	if werr != nil {
+		return out, fmt.Errorf("session: storing invocations: %w", werr)
+	}
+	cfg.Logger.Info("run finished", "run", id, "status", out.Status, "rows", out.Rows)
+	return out, nil
+}
+
+// runProtected runs the experiment, turning a panic into an error so the
+// run is still marked and everything measured stays stored.
+func runProtected(ctx context.Context, e experiments.Experiment, b *engine.Benchmarker, p experiments.Params) (est experiments.Estimates, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			b.Logger().Error("experiment panicked", "experiment", e.Name(), "panic", r, "stack", string(debug.Stack()))
+			err = fmt.Errorf("experiment %s panicked: %v", e.Name(), r)
+		}
+	}()
+	return e.Run(ctx, b, p)
+}
+
+// ToolVersion returns the fbrun module version from the build info.
+func ToolVersion() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+		return bi.Main.Version
+	}
+	return "(devel)"
+}
+
+// GitCommit returns the VCS revision the binary was built from ("" if unknown),
+// with "+dirty" when the tree had local changes.
+func GitCommit() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return ""
+	}
+	var rev, dirty string
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			if s.Value == "true" {
+				dirty = "+dirty"
+			}
+		}
+	}
+	if rev == "" {
+		return ""
+	}
+	return rev + dirty
+}
+
+// ClientHost describes the machine running the client.
+func ClientHost() map[string]any {
+	h, _ := os.Hostname()
+	return map[string]any{
+		"hostname": h, "os": runtime.GOOS, "arch": runtime.GOARCH, "cpus": runtime.NumCPU(), "go": runtime.Version(),
+	}
+}
