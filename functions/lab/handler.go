@@ -136,6 +136,15 @@ func (h *Handler) Handle(ctx context.Context, requestID string, body []byte) (re
 	req, err := DecodeRequest(body, lim)
 	if err != nil {
 		resp.Error = asLabError(err, ErrInput)
+		// Keep the call-tree position of a rejected nested request when
+		// it can be read, so the failure stays traceable.
+		var pos struct {
+			Depth  int    `json:"depth"`
+			Parent string `json:"parent"`
+		}
+		if json.Unmarshal(body, &pos) == nil && pos.Depth >= 0 {
+			resp.Depth, resp.Parent = pos.Depth, pos.Parent
+		}
 		return resp
 	}
 	resp.Depth, resp.Parent = req.Depth, req.Parent
@@ -182,7 +191,7 @@ func (h *Handler) Handle(ctx context.Context, requestID string, body []byte) (re
 func (h *Handler) check(req *Request) *Error {
 	if req.RunFunction != "" {
 		if h.cfg.Workloads == nil {
-			return inputErr(fmt.Sprintf("run_function is not supported by %s (only monolith runs workloads)", h.cfg.Function))
+			return inputErr(fmt.Sprintf("run_function is not supported by %s: it was built without the monolith workloads", h.cfg.Function))
 		}
 		if err := h.cfg.Workloads.Validate(req.RunFunction, req.Args); err != nil {
 			return inputErr(err.Error())
