@@ -432,3 +432,23 @@ func (p *Provider) classify(ctx context.Context, err error, what string) *provid
 	e.Message = httpx.Redact(what+": "+err.Error(), p.secrets)
 	return e
 }
+
+// String describes c with the secret access key and session token
+// redacted, so printing or logging a Config never reveals them.
+func (c Config) String() string {
+	red := func(s string) string {
+		if s == "" {
+			return ""
+		}
+		return "[redacted]"
+	}
+	return fmt.Sprintf("{Region:%s Endpoint:%s Profile:%s AccessKeyID:%s SecretAccessKey:%s SessionToken:%s Credentials:%v Functions:%v Qualifier:%s HTTPTimeout:%v MaxConnsPerHost:%d ColdStartTimeout:%v ColdStartPollInterval:%v Isolated:%v PlatformName:%s}",
+		c.Region, c.Endpoint, c.Profile, c.AccessKeyID, red(c.SecretAccessKey), red(c.SessionToken), c.Credentials != nil,
+		c.Functions, c.Qualifier, c.HTTPTimeout, c.MaxConnsPerHost, c.ColdStartTimeout, c.ColdStartPollInterval, c.Isolated, c.PlatformName)
+}
+
+// GoString is String, for %#v.
+func (c Config) GoString() string { return c.String() }
+
+// String describes the provider without its credentials.
+func (p *Provider) String() string { return p.name + ".Provider" + p.cfg.String() }

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -421,4 +422,16 @@ func TestForceColdStartRefusals(t *testing.T) {
 			t.Fatalf("kind = %q (%v), want not_found", k, err)
 		}
 	})
+}
+
+func TestNoSecretsInOutput(t *testing.T) {
+	isolateEnv(t)
+	cfg := Config{Region: "us-east-1", AccessKeyID: testKeyID, SecretAccessKey: testSecret, SessionToken: "tok-" + testSecret}
+	p, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := fmt.Sprintf("%v %+v %#v %v %+v", cfg, cfg, cfg, p, p); strings.Contains(s, testSecret) {
+		t.Errorf("secret in %q", s)
+	}
 }

@@ -1,0 +1,179 @@
+package httpx
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/faas-benchmarker/faas-benchmarker/providers"
+)
+
+func TestClassifyStatus(t *testing.T) {
+	tests := []struct {
+		status int
+		want   providers.Kind
+	}{
+		{429, providers.KindThrottled},
+		{401, providers.KindAuth},
+		{403, providers.KindAuth},
+		{404, providers.KindNotFound},
+		{408, providers.KindTimeout},
+		{504, providers.KindTimeout},
+		{400, providers.KindHTTP},
+		{500, providers.KindHTTP},
+		{502, providers.KindHTTP},
+		{503, providers.KindHTTP},
+	}
+	for _, tt := range tests {
+		if got := ClassifyStatus(tt.status); got != tt.want {
+			t.Errorf("ClassifyStatus(%d) = %q, want %q", tt.status, got, tt.want)
+		}
+	}
+}
+
+func TestLabFunctionError(t *testing.T) {
+	tests := []struct {
+		name   string
+		status int
+		body   string
+		want   string
+	}{
+		{"lab error with kind", 500, `{"schema_version":1,"function":"function1","error":{"kind":"workload","message":"panic"}}`, "HTTP 500: workload"},
+		{"lab input error", 400, `{"schema_version":1,"error":{"kind":"input","message":"bad sleep"}}`, "HTTP 400: input"},
+		{"lab error without kind", 502, `{"schema_version":1,"error":{}}`, "HTTP 502"},
+		{"lab body without error", 500, `{"schema_version":1,"error":null}`, ""},
+		{"not a lab body", 500, `{"error":{"kind":"x"}}`, ""},
+		{"plain text", 502, `upstream connect error`, ""},
+		{"empty", 500, ``, ""},
+	}
+	for _, tt := range tests {
+		if got := LabFunctionError(tt.status, []byte(tt.body)); got != tt.want {
+			t.Errorf("%s: LabFunctionError = %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}
+
+func TestCheckURL(t *testing.T) {
+	tests := []struct {
+		url    string
+		secure bool
+		ok     bool
+	}{
+		{"https://app.azurewebsites.net/api/f", true, true},
+		{"http://127.0.0.1:8080/api/f", true, true},
+		{"http://localhost:8080", true, true},
+		{"http://[::1]:8080", true, true},
+		{"http://app.example.com/api/f", true, false},
+		{"http://app.example.com/api/f", false, true},
+		{"ftp://x/y", false, false},
+		{"/relative", false, false},
+		{"://bad", false, false},
+	}
+	for _, tt := range tests {
+		if err := CheckURL(tt.url, tt.secure); (err == nil) != tt.ok {
+			t.Errorf("CheckURL(%q, %v) = %v, want ok=%v", tt.url, tt.secure, err, tt.ok)
+		}
+	}
+}
+
+func TestSafeURL(t *testing.T) {
+	got := SafeURL("https://user:pw@host/api/f?code=SECRET#frag")
+	if got != "https://host/api/f" {
+		t.Errorf("SafeURL = %q", got)
+	}
+}
+
+func TestPost(t *testing.T) {
+	const secret = "top-secret-key"
+	tests := []struct {
+		name      string
+		status    int
+		body      string
+		wantKind  providers.Kind // "" = reply
+		wantFnErr string
+	}{
+		{"ok", 200, `{"schema_version":1,"error":null}`, "", ""},
+		{"lab function failure kept", 500, `{"schema_version":1,"error":{"kind":"workload","message":"x"}}`, "", "HTTP 500: workload"},
+		{"throttled", 429, `Too Many Requests`, providers.KindThrottled, ""},
+		{"auth echoing the key", 401, `bad key ` + secret, providers.KindAuth, ""},
+		{"not found", 404, `no such function`, providers.KindNotFound, ""},
+		{"gateway error", 502, `bad gateway`, providers.KindHTTP, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.Header.Get("Content-Type") != "application/json" || r.Header.Get("X-Extra") != "1" || r.Method != http.MethodPost {
+					t.Errorf("request %s with headers %v", r.Method, r.Header)
+				}
+				w.Header().Set("X-Call-Id", "call-1")
+				w.WriteHeader(tt.status)
+				w.Write([]byte(tt.body))
+			}))
+			defer srv.Close()
+			c := &Caller{Platform: "test", Client: NewClient(ClientOptions{}), Secrets: []string{secret}, RequestIDHeaders: []string{"X-Call-Id"}}
+			reply, err := c.Post(context.Background(), srv.URL+"/f?code="+secret, http.Header{"X-Extra": {"1"}}, []byte(`{}`))
+			if tt.wantKind == "" {
+				if err != nil {
+					t.Fatalf("Post: %v", err)
+				}
+				if reply.StatusCode != tt.status || string(reply.Body) != tt.body || reply.FunctionError != tt.wantFnErr || reply.RequestID != "call-1" {
+					t.Errorf("reply = %+v", reply)
+				}
+				return
+			}
+			var pe *providers.Error
+			if !errors.As(err, &pe) || pe.Kind != tt.wantKind || pe.StatusCode != tt.status {
+				t.Fatalf("error = %#v, want kind %s status %d", err, tt.wantKind, tt.status)
+			}
+			if !strings.HasPrefix(err.Error(), "test: ") || strings.Contains(err.Error(), secret) {
+				t.Errorf("message = %q", err.Error())
+			}
+		})
+	}
+}
+
+func TestTransportErrorRedacts(t *testing.T) {
+	const secret = "key-in-query"
+	srv := httptest.NewServer(http.NotFoundHandler())
+	url := srv.URL
+	srv.Close()
+	c := &Caller{Platform: "test", Client: NewClient(ClientOptions{}), Secrets: []string{"pw"}}
+	_, err := c.Post(context.Background(), strings.Replace(url, "http://", "http://user:pw@", 1)+"/f?code="+secret, nil, []byte(`{}`))
+	if providers.KindOf(err) != providers.KindTransport {
+		t.Fatalf("kind = %q (%v)", providers.KindOf(err), err)
+	}
+	for _, e := range []error{err, errors.Unwrap(err)} {
+		if strings.Contains(e.Error(), secret) || strings.Contains(e.Error(), ":pw@") {
+			t.Errorf("error leaks a secret: %q", e.Error())
+		}
+	}
+}
+
+func TestBodyTooLarge(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		chunk := make([]byte, 1<<20)
+		for i := 0; i <= MaxBodyBytes>>20; i++ {
+			w.Write(chunk)
+		}
+	}))
+	defer srv.Close()
+	c := &Caller{Platform: "test", Client: NewClient(ClientOptions{})}
+	_, err := c.Post(context.Background(), srv.URL, nil, []byte(`{}`))
+	if providers.KindOf(err) != providers.KindHTTP || !strings.Contains(err.Error(), "larger than") {
+		t.Fatalf("error = %v", err)
+	}
+}
+
+func TestNewClientTuned(t *testing.T) {
+	c := NewClient(ClientOptions{MaxConnsPerHost: 2000})
+	tr := c.Transport.(*http.Transport)
+	if tr.MaxIdleConnsPerHost != 2000 || tr.MaxConnsPerHost != 0 || tr.Protocols.HTTP2() || !tr.Protocols.HTTP1() {
+		t.Errorf("transport not tuned: idle/host=%d conns/host=%d protocols=%v", tr.MaxIdleConnsPerHost, tr.MaxConnsPerHost, tr.Protocols)
+	}
+	if c.Timeout != DefaultTimeout {
+		t.Errorf("timeout = %v", c.Timeout)
+	}
+}
