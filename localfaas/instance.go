@@ -211,7 +211,18 @@ func freePort() (int, error) {
 // from the platform's own environment but PATH (and TMPDIR), so the user's
 // real AWS credentials never reach a function.
 func (in *instance) environment() []string {
-	vars := map[string]string{}
+	url := in.p.URL()
+	// Defaults the lab runtime reads (see functions/labruntime); the
+	// function's own variables may override them.
+	vars := map[string]string{
+		"FB_FUNCTION_TIMEOUT":    strconv.Itoa(secondsCeil(in.spec.Timeout)),
+		"FB_MEMORY_MB":           strconv.Itoa(in.spec.MemoryMB),
+		"FB_NESTED_URL_TEMPLATE": url + "/function/{name}",
+	}
+	if u := in.p.cfg.GatewayUser; u != "" {
+		vars["FB_NESTED_BASIC_AUTH_USER"] = u
+		vars["FB_NESTED_BASIC_AUTH_PASSWORD"] = in.p.cfg.GatewayPassword
+	}
 	for k, v := range in.spec.Env {
 		vars[k] = v
 	}
@@ -220,7 +231,6 @@ func (in *instance) environment() []string {
 			vars[k] = v
 		}
 	}
-	url := in.p.URL()
 	taskRoot := filepath.Dir(in.spec.Command[0])
 	if abs, err := filepath.Abs(taskRoot); err == nil {
 		taskRoot = abs
