@@ -67,7 +67,7 @@ func (r *Request) Validate(lim Limits) error {
 	if r.StatusCode != nil && *r.StatusCode != 200 {
 		return inputErr(fmt.Sprintf("StatusCode must be 200, got %d", *r.StatusCode))
 	}
-	timeoutS := lim.Timeout.Seconds()
+	timeoutS := lim.Timeout.Round(time.Millisecond).Seconds()
 	for _, f := range []struct {
 		name string
 		v    float64

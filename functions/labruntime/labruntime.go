@@ -48,6 +48,11 @@ const (
 	ModeHTTP   = "http"
 )
 
+// AzureDefaultTimeout is the function timeout assumed on Azure Functions
+// when FB_FUNCTION_TIMEOUT is unset: the functionTimeout of the host.json
+// that scripts/build-functions ships (the Consumption plan default).
+const AzureDefaultTimeout = 5 * time.Minute
+
 // Options configures Run.
 type Options struct {
 	// Workloads are the monolith workloads; nil for function1/2/3
@@ -132,6 +137,9 @@ func Run(ctx context.Context, args []string, opts Options) error {
 		return err
 	}
 	sandbox := lab.NewSandbox(lab.SandboxConfig{Getenv: getenv})
+	if env.timeout == 0 && sandbox.Platform() == lab.PlatformAzureFunctions {
+		env.timeout = AzureDefaultTimeout
+	}
 
 	switch mode {
 	case ModeLambda:
