@@ -157,3 +157,25 @@ func TestNoSecretsInOutput(t *testing.T) {
 		t.Errorf("secret in %q", s)
 	}
 }
+
+// BenchmarkInvoke measures the provider's own overhead per invocation
+// against a loopback server that answers at once (connection reused).
+func BenchmarkInvoke(b *testing.B) {
+	resp := []byte(`{"schema_version":1,"error":null}`)
+	srv := httptest.NewServer(nethttp.HandlerFunc(func(w nethttp.ResponseWriter, r *nethttp.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.Write(resp)
+	}))
+	defer srv.Close()
+	p, err := New(Config{URLTemplate: srv.URL + "/{name}"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	payload := []byte(`{"sleep":0}`)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := p.Invoke(context.Background(), "function1", payload); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -180,3 +180,14 @@ func FuzzParseReport(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkParseLogResult(b *testing.B) {
+	long := strings.Repeat("function output line that is fairly long\n", 200) + coldText
+	enc := base64.StdEncoding.EncodeToString([]byte(long[len(long)-4096:]))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := ParseLogResult(enc); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
