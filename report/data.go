@@ -1,0 +1,449 @@
+package report
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/faas-benchmarker/faas-benchmarker/results"
+	"github.com/faas-benchmarker/faas-benchmarker/stats"
+)
+
+// Metric names and tags the experiments record (the contract documented in
+// docs/reports.md).
+const (
+	MetricIdleProbe       = "idle_probe"
+	MetricOfferedRate     = "offered_rate"
+	MetricDropped         = "dropped"
+	MetricNestedOverhead  = "nested_overhead_ms"
+	MetricThroughput      = "throughput_iterations_per_s"
+	MetricWorkloadMS      = "workload_ms"
+	MetricCostPerInvoke   = "cost_usd_per_invocation"
+	ErrorKindThrottled    = "throttled"
+	timelineBins          = 120
+	nsPerMS               = 1e6
+	unknownPhase          = "(none)"
+	coldFlag, warmFlag    = "cold (in-function flag)", "warm (in-function flag)"
+	initLabel             = "platform Init Duration"
+	maxMetricsTableRows   = 200
+	maxComparePhases      = 6
+	estimateIdleTimeout   = "idle_timeout_s"
+	estimateIdleTimeoutLo = "idle_timeout_s_low"
+	estimateIdleTimeoutHi = "idle_timeout_s_high"
+)
+
+// RunData is everything the report and the summary table show about one
+// run, reduced from its invocations and metrics in one streaming pass.
+type RunData struct {
+	Run       results.Run
+	Estimates map[string]float64
+
+	Invocations int64 // all rows
+	Client      int64 // Depth 0
+	Nested      int64 // Depth > 0
+	OK          int64 // client invocations with status ok
+	// Errors counts failed client invocations by "status/kind".
+	Errors               map[string]int64
+	Cold, Warm, ColdNone int64 // client invocations by in-function flag
+
+	// Phases lists the client phases in natural order.
+	Phases []string
+	// PhaseStats has per-phase counts and ascending latencies (ms) of
+	// successful client invocations.
+	PhaseStats map[string]*PhaseStats
+	// ColdLatency and WarmLatency are ascending client latencies (ms) of
+	// successful invocations by the in-function cold flag.
+	ColdLatency, WarmLatency []float64
+	// InitMS are the platform-reported init durations (ms), ascending.
+	InitMS []float64
+	// DepthLatency holds ascending latencies (ms) of nested calls by depth,
+	// as measured by the calling function.
+	DepthLatency map[int][]float64
+
+	Timeline Timeline
+	Metrics  []results.Metric
+}
+
+// PhaseStats describes the client invocations of one phase.
+type PhaseStats struct {
+	N, OK, Errors, Throttled, Cold int64
+	// LatencyMS are the latencies of successful invocations, ascending.
+	LatencyMS []float64
+	// LatenessMS are SentNS-ScheduledNS of scheduled sends, ascending.
+	LatenessMS []float64
+	// FirstSentNS and LastSentNS are the earliest and latest sends.
+	FirstSentNS, LastSentNS int64
+}
+
+// Timeline bins a run's client invocations over time.
+type Timeline struct {
+	BinNS int64
+	// Per bin: instances alive (seen between their first send and last
+	// answer), requests in flight at any moment of the bin, sends,
+	// throttles and cold starts.
+	Instances, InFlight, Sent, Throttles, ColdStarts []float64
+}
+
+// LoadConfig selects what Load reads.
+type LoadConfig struct {
+	// TimelineBins is the number of timeline bins (default 120).
+	TimelineBins int
+}
+
+// Load reads one run into a RunData, streaming its invocations.
+func Load(ctx context.Context, db *results.DB, run results.Run, cfg LoadConfig) (*RunData, error) {
+	if cfg.TimelineBins <= 0 {
+		cfg.TimelineBins = timelineBins
+	}
+	d := &RunData{
+		Run:          run,
+		Estimates:    estimates(run.Summary),
+		Errors:       map[string]int64{},
+		PhaseStats:   map[string]*PhaseStats{},
+		DepthLatency: map[int][]float64{},
+	}
+	type span struct{ start, end int64 }
+	var (
+		spans     []span
+		throttles []int64
+		colds     []int64
+		instances = map[string]*span{}
+	)
+	err := db.EachInvocationLite(ctx, run.ID, func(v *results.InvocationLite) error {
+		d.Invocations++
+		lat := float64(v.LatencyNS) / nsPerMS
+		if v.Depth > 0 {
+			d.Nested++
+			if v.Status == results.InvOK {
+				d.DepthLatency[v.Depth] = append(d.DepthLatency[v.Depth], lat)
+			}
+			return nil
+		}
+		d.Client++
+		phase := v.Phase
+		if phase == "" {
+			phase = unknownPhase
+		}
+		ps := d.PhaseStats[phase]
+		if ps == nil {
+			ps = &PhaseStats{FirstSentNS: v.SentNS, LastSentNS: v.SentNS}
+			d.PhaseStats[phase] = ps
+		}
+		ps.N++
+		ps.FirstSentNS = min(ps.FirstSentNS, v.SentNS)
+		ps.LastSentNS = max(ps.LastSentNS, v.SentNS)
+		if v.ScheduledNS >= 0 {
+			ps.LatenessMS = append(ps.LatenessMS, float64(v.SentNS-v.ScheduledNS)/nsPerMS)
+		}
+		end := v.SentNS + v.LatencyNS
+		spans = append(spans, span{v.SentNS, end})
+		if v.Status == results.InvOK {
+			d.OK++
+			ps.OK++
+			ps.LatencyMS = append(ps.LatencyMS, lat)
+		} else {
+			ps.Errors++
+			key := v.Status
+			if v.ErrorKind != "" {
+				key += "/" + v.ErrorKind
+			}
+			d.Errors[key]++
+		}
+		if v.ErrorKind == ErrorKindThrottled {
+			ps.Throttled++
+			throttles = append(throttles, v.SentNS)
+		}
+		switch v.Cold {
+		case 1:
+			d.Cold++
+			ps.Cold++
+			colds = append(colds, v.SentNS)
+			if v.Status == results.InvOK {
+				d.ColdLatency = append(d.ColdLatency, lat)
+			}
+		case 0:
+			d.Warm++
+			if v.Status == results.InvOK {
+				d.WarmLatency = append(d.WarmLatency, lat)
+			}
+		default:
+			d.ColdNone++
+		}
+		if v.HasInit {
+			d.InitMS = append(d.InitMS, v.InitDurationMS)
+		}
+		if v.InstanceID != "" {
+			if s := instances[v.InstanceID]; s == nil {
+				instances[strings.Clone(v.InstanceID)] = &span{v.SentNS, end}
+			} else {
+				s.start = min(s.start, v.SentNS)
+				s.end = max(s.end, end)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("report: load run %s: %w", run.ID, err)
+	}
+	for _, ps := range d.PhaseStats {
+		slices.Sort(ps.LatencyMS)
+		slices.Sort(ps.LatenessMS)
+	}
+	for k := range d.DepthLatency {
+		slices.Sort(d.DepthLatency[k])
+	}
+	slices.Sort(d.ColdLatency)
+	slices.Sort(d.WarmLatency)
+	slices.Sort(d.InitMS)
+	d.Phases = make([]string, 0, len(d.PhaseStats))
+	for p := range d.PhaseStats {
+		d.Phases = append(d.Phases, p)
+	}
+	sortPhases(d.Phases)
+
+	// Timeline.
+	var last int64
+	for _, s := range spans {
+		last = max(last, s.end)
+	}
+	if len(spans) > 0 {
+		nb := cfg.TimelineBins
+		bin := max(last/int64(nb)+1, 1)
+		tl := Timeline{BinNS: bin}
+		inflight := make([]float64, nb+1)
+		alive := make([]float64, nb+1)
+		idx := func(ns int64) int { return int(min(max(ns/bin, 0), int64(nb-1))) }
+		for _, s := range spans {
+			inflight[idx(s.start)]++
+			inflight[idx(s.end)+1]--
+		}
+		for _, s := range instances {
+			alive[idx(s.start)]++
+			alive[idx(s.end)+1]--
+		}
+		tl.InFlight = prefixSum(inflight[:nb+1])[:nb]
+		tl.Instances = prefixSum(alive[:nb+1])[:nb]
+		tl.Sent = make([]float64, nb)
+		tl.Throttles = make([]float64, nb)
+		tl.ColdStarts = make([]float64, nb)
+		for _, s := range spans {
+			tl.Sent[idx(s.start)]++
+		}
+		for _, t := range throttles {
+			tl.Throttles[idx(t)]++
+		}
+		for _, t := range colds {
+			tl.ColdStarts[idx(t)]++
+		}
+		d.Timeline = tl
+	}
+
+	d.Metrics, err = db.Metrics(ctx, run.ID, "")
+	if err != nil {
+		return nil, fmt.Errorf("report: load run %s: %w", run.ID, err)
+	}
+	return d, nil
+}
+
+func prefixSum(xs []float64) []float64 {
+	out := make([]float64, len(xs))
+	var acc float64
+	for i, x := range xs {
+		acc += x
+		out[i] = acc
+	}
+	return out
+}
+
+// estimates decodes runs.summary {"estimates": {key: number}}; anything
+// else in the summary is ignored.
+func estimates(summary json.RawMessage) map[string]float64 {
+	out := map[string]float64{}
+	if len(summary) == 0 {
+		return out
+	}
+	var s struct {
+		Estimates map[string]any `json:"estimates"`
+	}
+	if err := json.Unmarshal(summary, &s); err != nil {
+		return out
+	}
+	for k, v := range s.Estimates {
+		switch x := v.(type) {
+		case float64:
+			out[k] = x
+		case bool:
+			if x {
+				out[k] = 1
+			} else {
+				out[k] = 0
+			}
+		}
+	}
+	return out
+}
+
+// EstimateKeys returns the estimate names in sorted order.
+func (d *RunData) EstimateKeys() []string {
+	keys := make([]string, 0, len(d.Estimates))
+	for k := range d.Estimates {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// sortPhases orders phases naturally: "cold" before "warm", numeric
+// suffixes numerically ("step-2" before "step-10"), otherwise by name.
+func sortPhases(ps []string) {
+	sort.SliceStable(ps, func(i, j int) bool { return phaseLess(ps[i], ps[j]) })
+}
+
+func phaseLess(a, b string) bool {
+	ra, rb := phaseRank(a), phaseRank(b)
+	if ra != rb {
+		return ra < rb
+	}
+	pa, na, oka := splitNum(a)
+	pb, nb, okb := splitNum(b)
+	if oka && okb && pa == pb {
+		return na < nb
+	}
+	return a < b
+}
+
+func phaseRank(p string) int {
+	switch {
+	case p == "cold" || strings.HasPrefix(p, "cold/"):
+		return 0
+	case p == "warm" || strings.HasPrefix(p, "warm/"):
+		return 1
+	case p == unknownPhase:
+		return 3
+	}
+	return 2
+}
+
+// splitNum splits "step-12" into ("step-", 12, true).
+func splitNum(s string) (string, float64, bool) {
+	i := len(s)
+	for i > 0 && (s[i-1] >= '0' && s[i-1] <= '9' || s[i-1] == '.') {
+		i--
+	}
+	if i == len(s) {
+		return s, 0, false
+	}
+	n, err := strconv.ParseFloat(s[i:], 64)
+	if err != nil {
+		return s, 0, false
+	}
+	return s[:i], n, true
+}
+
+// metricsNamed returns the metrics with the given name.
+func (d *RunData) metricsNamed(name string) []results.Metric {
+	var out []results.Metric
+	for _, m := range d.Metrics {
+		if m.Name == name {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// groupByTag groups metric values by one tag, in natural order of the tag.
+func groupByTag(ms []results.Metric, tag string) (keys []string, vals map[string][]float64) {
+	vals = map[string][]float64{}
+	for _, m := range ms {
+		k, ok := m.Tags[tag]
+		if !ok {
+			continue
+		}
+		if _, seen := vals[k]; !seen {
+			keys = append(keys, k)
+		}
+		vals[k] = append(vals[k], m.Value)
+	}
+	sort.SliceStable(keys, func(i, j int) bool {
+		a, ea := strconv.ParseFloat(keys[i], 64)
+		b, eb := strconv.ParseFloat(keys[j], 64)
+		if ea == nil && eb == nil {
+			return a < b
+		}
+		return keys[i] < keys[j]
+	})
+	for k := range vals {
+		slices.Sort(vals[k])
+	}
+	return keys, vals
+}
+
+// tagString renders tags as "k=v, k=v" in key order.
+func tagString(tags map[string]string) string {
+	keys := make([]string, 0, len(tags))
+	for k := range tags {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = k + "=" + tags[k]
+	}
+	return strings.Join(parts, ", ")
+}
+
+// MetricRow aggregates the values of one metric name, phase and tag set.
+type MetricRow struct {
+	Name, Phase, Tags string
+	Summary           stats.Summary
+}
+
+// MetricRows aggregates the run's metrics for the metrics table, in
+// recording order of first appearance, at most limit rows (0: all).
+func (d *RunData) MetricRows(limit int) (rows []MetricRow, truncated int) {
+	idx := map[string]int{}
+	var vals [][]float64
+	for _, m := range d.Metrics {
+		tags := tagString(m.Tags)
+		key := m.Name + "\x00" + m.Phase + "\x00" + tags
+		i, ok := idx[key]
+		if !ok {
+			i = len(rows)
+			idx[key] = i
+			rows = append(rows, MetricRow{Name: m.Name, Phase: m.Phase, Tags: tags})
+			vals = append(vals, nil)
+		}
+		vals[i] = append(vals[i], m.Value)
+	}
+	for i := range rows {
+		rows[i].Summary = stats.Summarize(vals[i])
+	}
+	if limit > 0 && len(rows) > limit {
+		truncated = len(rows) - limit
+		rows = rows[:limit]
+	}
+	return rows, truncated
+}
+
+// AllLatency returns every successful client latency (ms), ascending.
+func (d *RunData) AllLatency() []float64 {
+	var out []float64
+	for _, p := range d.Phases {
+		out = append(out, d.PhaseStats[p].LatencyMS...)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// DurationS is the run's wall-clock duration in seconds (NaN while running).
+func (d *RunData) DurationS() float64 {
+	if d.Run.EndedAt.IsZero() || d.Run.StartedAt.IsZero() {
+		return math.NaN()
+	}
+	return d.Run.EndedAt.Sub(d.Run.StartedAt).Seconds()
+}

@@ -1,0 +1,540 @@
+package report
+
+import (
+	"fmt"
+	"html/template"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"gonum.org/v1/plot"
+
+	"github.com/faas-benchmarker/faas-benchmarker/stats"
+)
+
+// Figure is one rendered figure with its caption.
+type Figure struct {
+	ID      string
+	Title   string
+	SVG     template.HTML
+	Caption string
+}
+
+// Table is a small HTML table.
+type Table struct {
+	Caption string
+	Header  []string
+	Rows    [][]string
+	// Note is shown under the table (e.g. "12 more rows not shown").
+	Note string
+}
+
+// Section is a titled group of tables and figures.
+type Section struct {
+	ID      string
+	Title   string
+	Intro   string
+	Tables  []Table
+	Figures []Figure
+}
+
+// maxSeries bounds the lines of one figure.
+const maxSeries = 8
+
+type builder struct {
+	prefix string
+	n      int
+	err    error
+}
+
+// figure renders p into a Figure; errors are kept and reported once.
+func (b *builder) figure(p *plot.Plot, perr error, caption string) (Figure, bool) {
+	if b.err != nil {
+		return Figure{}, false
+	}
+	if perr != nil {
+		b.err = perr
+		return Figure{}, false
+	}
+	svg, err := renderSVG(p)
+	if err != nil {
+		b.err = err
+		return Figure{}, false
+	}
+	b.n++
+	return Figure{ID: fmt.Sprintf("%s-fig%d", b.prefix, b.n), Title: p.Title.Text, SVG: template.HTML(svg), Caption: caption}, true
+}
+
+func (b *builder) add(sec *Section, p *plot.Plot, perr error, caption string) {
+	if f, ok := b.figure(p, perr, caption); ok {
+		sec.Figures = append(sec.Figures, f)
+	}
+}
+
+func runRef(d *RunData) string { return "run " + d.Run.ID + " (" + d.Run.Platform + ")" }
+
+// runSections builds the sections of one run.
+func runSections(d *RunData) ([]Section, error) {
+	b := &builder{prefix: "r-" + safeID(d.Run.ID)}
+	var secs []Section
+	secs = append(secs, overviewSection(d))
+	for _, f := range []func(*builder, *RunData) (Section, bool){
+		latencySection, coldWarmSection, idleSection, loadSection, nestedSection, throughputSection, timelineSection,
+	} {
+		if s, ok := f(b, d); ok && (len(s.Figures) > 0 || len(s.Tables) > 0) {
+			s.ID = b.prefix + "-" + s.ID
+			secs = append(secs, s)
+		}
+		if b.err != nil {
+			return nil, b.err
+		}
+	}
+	secs = append(secs, metricsSection(d))
+	secs[0].ID = b.prefix + "-overview"
+	secs[len(secs)-1].ID = b.prefix + "-metrics"
+	return secs, nil
+}
+
+func safeID(s string) string {
+	var sb strings.Builder
+	for _, r := range s {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' {
+			sb.WriteRune(r)
+		} else {
+			sb.WriteByte('_')
+		}
+	}
+	return sb.String()
+}
+
+func kv(m map[string]string) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = k + "=" + m[k]
+	}
+	return strings.Join(parts, " ")
+}
+
+func anyKV(m map[string]any) string {
+	s := make(map[string]string, len(m))
+	for k, v := range m {
+		s[k] = fmt.Sprint(v)
+	}
+	return kv(s)
+}
+
+func overviewSection(d *RunData) Section {
+	r := d.Run
+	meta := Table{Caption: "Run", Header: []string{"field", "value"}, Rows: [][]string{
+		{"run id", r.ID}, {"experiment", r.Experiment}, {"platform", r.Platform}, {"status", r.Status},
+		{"started (UTC)", r.StartedAt.UTC().Format(time.RFC3339)},
+		{"duration", num(d.DurationS()) + " s"},
+		{"parameters", kv(r.Params)},
+		{"platform config", anyKV(r.PlatformConfig)},
+		{"tool version", strings.TrimSpace(r.ToolVersion + " " + r.GitCommit)},
+	}}
+	if r.Error != "" {
+		meta.Rows = append(meta.Rows, []string{"error", r.Error})
+	}
+	counts := Table{Caption: "Invocations", Header: []string{"what", "count"}, Rows: [][]string{
+		{"all rows", strconv.FormatInt(d.Invocations, 10)},
+		{"client (depth 0)", strconv.FormatInt(d.Client, 10)},
+		{"nested (depth > 0)", strconv.FormatInt(d.Nested, 10)},
+		{"client ok", strconv.FormatInt(d.OK, 10)},
+		{"cold / warm / unknown (in-function flag)", fmt.Sprintf("%d / %d / %d", d.Cold, d.Warm, d.ColdNone)},
+	}}
+	ekeys := make([]string, 0, len(d.Errors))
+	for k := range d.Errors {
+		ekeys = append(ekeys, k)
+	}
+	sort.Strings(ekeys)
+	for _, k := range ekeys {
+		counts.Rows = append(counts.Rows, []string{"failed: " + k, strconv.FormatInt(d.Errors[k], 10)})
+	}
+	sec := Section{Title: "Overview", Tables: []Table{meta, counts}}
+	if len(d.Estimates) > 0 {
+		t := Table{Caption: "Estimates (runs.summary)", Header: []string{"estimate", "value"}}
+		for _, k := range d.EstimateKeys() {
+			t.Rows = append(t.Rows, []string{k, num(d.Estimates[k])})
+		}
+		sec.Tables = append(sec.Tables, t)
+	}
+	pt := Table{Caption: "Client latency per phase (successful invocations, ms; CI: 95 % order-statistic interval of the median)",
+		Header: []string{"phase", "n", "ok", "errors", "throttled", "cold", "p50", "95% CI", "p90", "p99", "max"}}
+	for _, p := range d.Phases {
+		ps := d.PhaseStats[p]
+		s := stats.SummarizeSorted(ps.LatencyMS)
+		pt.Rows = append(pt.Rows, []string{p, itoa(ps.N), itoa(ps.OK), itoa(ps.Errors), itoa(ps.Throttled), itoa(ps.Cold),
+			num(s.P50), ciText(s.MedianCI), num(s.P90), num(s.P99), num(s.Max)})
+	}
+	sec.Tables = append(sec.Tables, pt)
+	return sec
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+func ciText(ci stats.Interval) string {
+	if !ci.OK {
+		return "–"
+	}
+	return "[" + num(ci.Low) + ", " + num(ci.High) + "]"
+}
+
+// pickPhases returns at most maxSeries phases with data, evenly spread.
+func pickPhases(d *RunData) (picked []string, total int) {
+	var with []string
+	for _, p := range d.Phases {
+		if len(d.PhaseStats[p].LatencyMS) > 0 {
+			with = append(with, p)
+		}
+	}
+	if len(with) <= maxSeries {
+		return with, len(with)
+	}
+	for i := 0; i < maxSeries; i++ {
+		picked = append(picked, with[i*(len(with)-1)/(maxSeries-1)])
+	}
+	return picked, len(with)
+}
+
+func latencySection(b *builder, d *RunData) (Section, bool) {
+	sec := Section{ID: "latency", Title: "Client latency by phase"}
+	phases, total := pickPhases(d)
+	if len(phases) == 0 {
+		return sec, false
+	}
+	var ss []series
+	var n int
+	for _, p := range phases {
+		ss = append(ss, series{Name: p, Values: d.PhaseStats[p].LatencyMS})
+		n += len(d.PhaseStats[p].LatencyMS)
+	}
+	shown := ""
+	if total > len(phases) {
+		shown = fmt.Sprintf(" Showing %d of %d phases, evenly spaced.", len(phases), total)
+	}
+	cap := fmt.Sprintf("Empirical CDF of client-measured round-trip latency of successful client invocations, per phase; legend: n, median and its 95 %% CI (ms). n = %d. %s.%s", n, runRef(d), shown)
+	p, err := cdfPlot("Client latency CDF per phase", "client latency (ms)", ss)
+	b.add(&sec, p, err, cap)
+	cap = fmt.Sprintf("Client latency per phase: box p25–p75, whiskers p1–p99, black bar median, dark band 95 %% CI of the median. n = %d. %s.%s", n, runRef(d), shown)
+	b.add(&sec, boxPlot("Client latency per phase", "client latency (ms)", ss), nil, cap)
+	return sec, true
+}
+
+func coldWarmSection(b *builder, d *RunData) (Section, bool) {
+	sec := Section{ID: "coldwarm", Title: "Cold vs warm"}
+	if len(d.ColdLatency) == 0 && len(d.InitMS) == 0 {
+		return sec, false
+	}
+	ss := []series{{Name: coldFlag, Values: d.ColdLatency}, {Name: warmFlag, Values: d.WarmLatency}}
+	if len(d.InitMS) > 0 {
+		ss = append(ss, series{Name: initLabel, Values: d.InitMS})
+	}
+	n := len(d.ColdLatency) + len(d.WarmLatency)
+	cap := fmt.Sprintf("Empirical CDF of client latency of successful invocations split by the function's own cold flag (n = %d: %d cold, %d warm), beside the platform-reported Init Duration (n = %d, ms). %s.",
+		n, len(d.ColdLatency), len(d.WarmLatency), len(d.InitMS), runRef(d))
+	p, err := cdfPlot("Cold vs warm client latency and platform init", "latency / duration (ms)", ss)
+	b.add(&sec, p, err, cap)
+	cap = fmt.Sprintf("Cold vs warm client latency and platform Init Duration: box p25–p75, whiskers p1–p99, bar median, band 95 %% CI of the median. n = %d invocations, %d init reports. %s.", n, len(d.InitMS), runRef(d))
+	b.add(&sec, boxPlot("Cold vs warm (box)", "latency / duration (ms)", ss), nil, cap)
+	return sec, true
+}
+
+func timelineSection(b *builder, d *RunData) (Section, bool) {
+	sec := Section{ID: "timeline", Title: "Scaling timeline"}
+	tl := d.Timeline
+	if len(tl.Sent) == 0 {
+		return sec, false
+	}
+	xs := make([]float64, len(tl.Sent))
+	binS := float64(tl.BinNS) / 1e9
+	for i := range xs {
+		xs[i] = float64(i) * binS
+	}
+	perS := func(v []float64) []float64 {
+		out := make([]float64, len(v))
+		for i, x := range v {
+			out[i] = x / binS
+		}
+		return out
+	}
+	bin := num(binS)
+	p, err := linePlot("Instances and in-flight requests over time", "time since run start (s)", "count",
+		[]xySeries{
+			{Name: "instances alive", X: xs, Y: tl.Instances, NoPoints: true, Step: true},
+			{Name: "requests in flight", X: xs, Y: tl.InFlight, NoPoints: true, Step: true, Dashed: true},
+		}, false)
+	if err == nil {
+		p.Y.Min = 0
+	}
+	b.add(&sec, p, err, fmt.Sprintf("Instances alive (distinct instance ids between their first send and last answer) and client requests in flight during each %s s bin. n = %d client invocations. %s.", bin, d.Client, runRef(d)))
+	p, err = linePlot("Sends, cold starts and throttles over time", "time since run start (s)", "events per second",
+		[]xySeries{
+			{Name: "sends", X: xs, Y: perS(tl.Sent), NoPoints: true, Step: true},
+			{Name: "cold starts", X: xs, Y: perS(tl.ColdStarts), NoPoints: true, Step: true},
+			{Name: "throttled", X: xs, Y: perS(tl.Throttles), NoPoints: true, Step: true, Dashed: true},
+		}, false)
+	if err == nil {
+		p.Y.Min = 0
+	}
+	var th int64
+	for _, ps := range d.PhaseStats {
+		th += ps.Throttled
+	}
+	b.add(&sec, p, err, fmt.Sprintf("Client sends, cold starts (in-function flag) and throttled responses per second, in %s s bins by send time. n = %d sends, %d cold, %d throttled. %s.", bin, d.Client, d.Cold, th, runRef(d)))
+	return sec, true
+}
+
+func idleSection(b *builder, d *RunData) (Section, bool) {
+	sec := Section{ID: "idle", Title: "Idle-timeout survival"}
+	keys, vals := groupByTag(d.metricsNamed(MetricIdleProbe), "gap_s")
+	var s xySeries
+	s.Name = "warm fraction (Wilson 95 % CI)"
+	var n int
+	t := Table{Caption: "Idle probes per gap", Header: []string{"gap (s)", "probes", "warm", "warm fraction", "95% CI"}}
+	for _, k := range keys {
+		gap, err := strconv.ParseFloat(k, 64)
+		if err != nil {
+			continue
+		}
+		v := vals[k]
+		warm := 0
+		for _, x := range v {
+			if x == 0 {
+				warm++
+			}
+		}
+		ci := stats.Wilson(warm, len(v), 0.95)
+		frac := float64(warm) / float64(len(v))
+		s.X, s.Y, s.Low, s.Hi = append(s.X, gap), append(s.Y, frac), append(s.Low, ci.Low), append(s.Hi, ci.High)
+		n += len(v)
+		t.Rows = append(t.Rows, []string{k, strconv.Itoa(len(v)), strconv.Itoa(warm), num(frac), ciText(ci)})
+	}
+	if len(s.X) == 0 {
+		return sec, false
+	}
+	p, err := linePlot("Idle-timeout survival: instance still warm after an idle gap", "idle gap (s)", "fraction of probes warm", []xySeries{s}, false)
+	if err == nil {
+		p.Y.Min, p.Y.Max = 0, 1.3
+	}
+	est := ""
+	if v, ok := d.Estimates[estimateIdleTimeout]; ok && p != nil {
+		lo, hi := d.Estimates[estimateIdleTimeoutLo], d.Estimates[estimateIdleTimeoutHi]
+		p.Add(vline{x: v, lo: lo, hi: hi, color: colorOf(1)})
+		est = fmt.Sprintf(" Dashed line: estimated idle timeout %s s, band [%s, %s] s.", num(v), num(lo), num(hi))
+	}
+	b.add(&sec, p, err, fmt.Sprintf("Fraction of idle probes that found the instance warm (metric %s, 1 = came back cold) per idle gap, with Wilson 95 %% intervals.%s n = %d probes. %s.", MetricIdleProbe, est, n, runRef(d)))
+	sec.Tables = append(sec.Tables, t)
+	return sec, true
+}
+
+func loadSection(b *builder, d *RunData) (Section, bool) {
+	sec := Section{ID: "load", Title: "Load: latency vs offered rate"}
+	rate := map[string]float64{}
+	for _, m := range d.metricsNamed(MetricOfferedRate) {
+		rate[m.Phase] = m.Value
+	}
+	dropped := map[string]float64{}
+	for _, m := range d.metricsNamed(MetricDropped) {
+		dropped[m.Phase] += m.Value
+	}
+	var steps []string
+	for _, p := range d.Phases {
+		if _, ok := rate[p]; ok {
+			steps = append(steps, p)
+		}
+	}
+	if len(steps) == 0 {
+		return sec, false
+	}
+	sort.SliceStable(steps, func(i, j int) bool { return rate[steps[i]] < rate[steps[j]] })
+	var p50, p90, p99, late50, late99, drop xySeries
+	p50.Name, p90.Name, p99.Name = "p50 (95% CI)", "p90", "p99"
+	late50.Name, late99.Name, drop.Name = "lateness p50 (ms)", "lateness p99 (ms)", "dropped sends (count)"
+	t := Table{Caption: "Load steps", Header: []string{"phase", "offered (req/s)", "achieved (req/s)", "n", "errors", "p50 ms", "p99 ms", "late p99 ms", "dropped"}}
+	var n int64
+	for _, st := range steps {
+		ps := d.PhaseStats[st]
+		x := rate[st]
+		s := stats.SummarizeSorted(ps.LatencyMS)
+		n += ps.N
+		if s.N > 0 {
+			p50.X, p50.Y = append(p50.X, x), append(p50.Y, s.P50)
+			lo, hi := s.P50, s.P50
+			if s.MedianCI.OK {
+				lo, hi = s.MedianCI.Low, s.MedianCI.High
+			}
+			p50.Low, p50.Hi = append(p50.Low, lo), append(p50.Hi, hi)
+			p90.X, p90.Y = append(p90.X, x), append(p90.Y, s.P90)
+			p99.X, p99.Y = append(p99.X, x), append(p99.Y, s.P99)
+		}
+		l := stats.SummarizeSorted(ps.LatenessMS)
+		if l.N > 0 {
+			late50.X, late50.Y = append(late50.X, x), append(late50.Y, l.P50)
+			late99.X, late99.Y = append(late99.X, x), append(late99.Y, l.P99)
+		}
+		drop.X, drop.Y = append(drop.X, x), append(drop.Y, dropped[st])
+		achieved := math.NaN()
+		if span := phaseSpanS(ps); span > 0 {
+			achieved = float64(ps.N) / span
+		}
+		t.Rows = append(t.Rows, []string{st, num(x), num(achieved), itoa(ps.N), itoa(ps.Errors), num(s.P50), num(s.P99), num(l.P99), num(dropped[st])})
+	}
+	p, err := linePlot("Client latency percentiles vs offered rate", "offered rate (requests/s)", "client latency (ms)", []xySeries{p50, p90, p99}, true)
+	b.add(&sec, p, err, fmt.Sprintf("Client latency percentiles of successful invocations per load step (metric %s gives the offered rate); p50 with its 95 %% CI. n = %d invocations in %d steps. %s.", MetricOfferedRate, n, len(steps), runRef(d)))
+	p, err = linePlot("Late and dropped sends vs offered rate", "offered rate (requests/s)", "lateness (ms) / dropped (count)", []xySeries{late50, late99, drop}, false)
+	b.add(&sec, p, err, fmt.Sprintf("Send lateness (actual minus scheduled send time, ms) p50 and p99 per step, and sends dropped by the pacer (metric %s). n = %d invocations. %s.", MetricDropped, n, runRef(d)))
+	sec.Tables = append(sec.Tables, t)
+	return sec, true
+}
+
+// phaseSpanS is how long a phase sent requests (s): the span between its
+// first and last send, stretched by n/(n-1) since n sends span n-1 gaps.
+func phaseSpanS(ps *PhaseStats) float64 {
+	if ps.LastSentNS <= ps.FirstSentNS || ps.N < 2 {
+		return 0
+	}
+	// n sends span n-1 intervals.
+	return float64(ps.LastSentNS-ps.FirstSentNS) / 1e9 * float64(ps.N) / float64(ps.N-1)
+}
+
+func medianSeries(name string, keys []string, vals map[string][]float64) (xySeries, int) {
+	s := xySeries{Name: name}
+	n := 0
+	for _, k := range keys {
+		x, err := strconv.ParseFloat(k, 64)
+		if err != nil {
+			continue
+		}
+		v := vals[k]
+		n += len(v)
+		m := stats.Median(v)
+		lo, hi := m, m
+		if ci := stats.MedianCI(v, 0.95); ci.OK {
+			lo, hi = ci.Low, ci.High
+		}
+		s.X, s.Y, s.Low, s.Hi = append(s.X, x), append(s.Y, m), append(s.Low, lo), append(s.Hi, hi)
+	}
+	return s, n
+}
+
+func nestedSection(b *builder, d *RunData) (Section, bool) {
+	sec := Section{ID: "nested", Title: "Nested calls"}
+	keys, vals := groupByTag(d.metricsNamed(MetricNestedOverhead), "level")
+	if s, n := medianSeries("median overhead (95% CI)", keys, vals); len(s.X) > 0 {
+		p, err := linePlot("Overhead per nesting level", "nesting level", "overhead (ms)", []xySeries{s}, false)
+		b.add(&sec, p, err, fmt.Sprintf("Median of metric %s per nesting level with its 95 %% order-statistic CI. n = %d values. %s.", MetricNestedOverhead, n, runRef(d)))
+	}
+	if len(d.DepthLatency) > 0 {
+		var depths []int
+		for k := range d.DepthLatency {
+			depths = append(depths, k)
+		}
+		sort.Ints(depths)
+		var ss []series
+		n := 0
+		for _, k := range depths {
+			ss = append(ss, series{Name: fmt.Sprintf("depth %d", k), Values: d.DepthLatency[k]})
+			n += len(d.DepthLatency[k])
+		}
+		b.add(&sec, boxPlot("Nested call latency by depth (caller-measured)", "latency (ms)", ss), nil,
+			fmt.Sprintf("Round-trip latency of nested calls as measured by the calling function, per call depth: box p25–p75, whiskers p1–p99, bar median, band 95 %% CI. n = %d nested calls. %s.", n, runRef(d)))
+	}
+	return sec, len(sec.Figures) > 0
+}
+
+func throughputSection(b *builder, d *RunData) (Section, bool) {
+	sec := Section{ID: "throughput", Title: "Throughput and cost per memory size"}
+	// Throughput: one series per mode/workload.
+	groups := map[string][]resultsMetric{}
+	var gkeys []string
+	for _, m := range d.metricsNamed(MetricThroughput) {
+		g := strings.TrimSpace(m.Tags["workload"] + " " + m.Tags["mode"])
+		if g == "" {
+			g = "all"
+		}
+		if _, ok := groups[g]; !ok {
+			gkeys = append(gkeys, g)
+		}
+		groups[g] = append(groups[g], resultsMetric{m.Tags["memory_mb"], m.Value})
+	}
+	sort.Strings(gkeys)
+	var ss []xySeries
+	n := 0
+	for _, g := range gkeys {
+		keys, vals := groupValues(groups[g])
+		s, c := medianSeries(g, keys, vals)
+		n += c
+		if len(s.X) > 0 {
+			ss = append(ss, s)
+		}
+	}
+	if len(ss) > 0 {
+		p, err := linePlot("Throughput per memory size", "memory (MB)", "iterations per second", ss, false)
+		b.add(&sec, p, err, fmt.Sprintf("Median of metric %s per memory size and workload/mode, with 95 %% CI. n = %d values. %s.", MetricThroughput, n, runRef(d)))
+	}
+	keys, vals := groupByTag(d.metricsNamed(MetricWorkloadMS), "memory_mb")
+	if s, c := medianSeries("median workload time (95% CI)", keys, vals); len(s.X) > 0 {
+		p, err := linePlot("Workload duration per memory size", "memory (MB)", "workload duration (ms)", []xySeries{s}, false)
+		b.add(&sec, p, err, fmt.Sprintf("Median of metric %s per memory size with 95 %% CI. n = %d values. %s.", MetricWorkloadMS, c, runRef(d)))
+	}
+	keys, vals = groupByTag(d.metricsNamed(MetricCostPerInvoke), "memory_mb")
+	if s, c := medianSeries("cost per invocation", keys, vals); len(s.X) > 0 {
+		for i := range s.Y {
+			s.Y[i] *= 1e6
+			s.Low[i] *= 1e6
+			s.Hi[i] *= 1e6
+		}
+		p, err := linePlot("Cost per invocation per memory size", "memory (MB)", "cost (USD per million invocations)", []xySeries{s}, false)
+		b.add(&sec, p, err, fmt.Sprintf("Median of metric %s (scaled to USD per million invocations) per memory size. n = %d values. %s.", MetricCostPerInvoke, c, runRef(d)))
+	}
+	return sec, len(sec.Figures) > 0
+}
+
+type resultsMetric struct {
+	key   string
+	value float64
+}
+
+func groupValues(ms []resultsMetric) ([]string, map[string][]float64) {
+	vals := map[string][]float64{}
+	var keys []string
+	for _, m := range ms {
+		if _, ok := vals[m.key]; !ok {
+			keys = append(keys, m.key)
+		}
+		vals[m.key] = append(vals[m.key], m.value)
+	}
+	sort.SliceStable(keys, func(i, j int) bool { return phaseLess(keys[i], keys[j]) })
+	for k := range vals {
+		vals[k] = stats.Sorted(vals[k])
+	}
+	return keys, vals
+}
+
+func metricsSection(d *RunData) Section {
+	sec := Section{Title: "Metrics"}
+	rows, trunc := d.MetricRows(maxMetricsTableRows)
+	if len(rows) == 0 {
+		sec.Intro = "This run recorded no metrics."
+		return sec
+	}
+	t := Table{Caption: "Metrics recorded by the experiment (aggregated per name, phase and tags)",
+		Header: []string{"name", "phase", "tags", "n", "min", "median", "max", "mean"}}
+	for _, r := range rows {
+		s := r.Summary
+		t.Rows = append(t.Rows, []string{r.Name, r.Phase, r.Tags, strconv.Itoa(s.N), num(s.Min), num(s.P50), num(s.Max), num(s.Mean)})
+	}
+	if trunc > 0 {
+		t.Note = fmt.Sprintf("%d more rows not shown; use fbrun export.", trunc)
+	}
+	sec.Tables = append(sec.Tables, t)
+	return sec
+}
