@@ -194,6 +194,7 @@ func (p *Platform) handleInvoke(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	inv := newInvocation(payload)
+	inv.wantLog = r.Header.Get("X-Amz-Log-Type") == "Tail"
 	if cc := r.Header.Get("X-Amz-Client-Context"); cc != "" {
 		if dec, err := base64.StdEncoding.DecodeString(cc); err == nil {
 			inv.clientContext = string(dec)

@@ -26,6 +26,9 @@ type invocation struct {
 	payload       []byte
 	traceID       string
 	clientContext string
+	// wantLog asks for the START/END/REPORT log (LogType Tail); without it
+	// the platform skips the log work on the hot path.
+	wantLog bool
 	// HTTP runtime only: the request to forward.
 	method string
 	path   string
@@ -532,7 +535,9 @@ func (in *instance) finish(inv *invocation, res *result) bool {
 	in.mu.Unlock()
 	inv.timer.Stop()
 	dur := time.Since(inv.start)
-	in.drainOutput()
+	if inv.wantLog {
+		in.drainOutput()
+	}
 	in.mu.Lock()
 	if in.capture == inv {
 		in.capture = nil
@@ -576,7 +581,8 @@ func (in *instance) complete(inv *invocation, res *result) {
 	inv.once.Do(func() { inv.done <- res })
 }
 
-// report fills res's platform fields and its START/END/REPORT log.
+// report fills res's platform fields and, when the caller asked for it,
+// its START/END/REPORT log with Max Memory Used read from /proc.
 func (in *instance) report(inv *invocation, res *result, dur time.Duration, extraLog string) {
 	res.instanceID = in.id
 	res.logStream = in.logStream
@@ -584,6 +590,9 @@ func (in *instance) report(inv *invocation, res *result, dur time.Duration, extr
 	res.duration = dur
 	res.initDuration = inv.initDuration
 	res.memoryMB = in.spec.MemoryMB
+	if !inv.wantLog {
+		return
+	}
 	in.mu.Lock()
 	if m := maxRSSMB(in.pid); m > 0 {
 		in.lastMaxMemMB = m
