@@ -206,24 +206,33 @@ func ClassifyStatus(status int) providers.Kind {
 	return providers.KindHTTP
 }
 
-// LabFunctionError returns a non-empty Reply.FunctionError when body is a
-// lab function's response (a JSON object with a schema_version and a
-// non-null error) delivered with a failure status, and "" otherwise: such
-// a reply comes from the function itself, so its body is kept.
+// LabFunctionError returns a non-empty Reply.FunctionError when a response
+// with a failure status comes from the function itself, and "" otherwise.
+// Two bodies count as the function's own: a lab response (a JSON object with
+// a schema_version and a non-null error) and a Lambda runtime error object
+// ({"errorType": ..., "errorMessage": ...}, as a Lambda-runtime function
+// behind an HTTP route returns). Such replies keep their body.
 func LabFunctionError(status int, body []byte) string {
 	var r struct {
 		SchemaVersion *int `json:"schema_version"`
 		Error         *struct {
 			Kind string `json:"kind"`
 		} `json:"error"`
+		ErrorType    *string `json:"errorType"`
+		ErrorMessage *string `json:"errorMessage"`
 	}
-	if json.Unmarshal(body, &r) != nil || r.SchemaVersion == nil || r.Error == nil {
+	if json.Unmarshal(body, &r) != nil {
 		return ""
 	}
-	if r.Error.Kind != "" {
+	switch {
+	case r.SchemaVersion != nil && r.Error != nil && r.Error.Kind != "":
 		return fmt.Sprintf("HTTP %d: %s", status, r.Error.Kind)
+	case r.SchemaVersion != nil && r.Error != nil:
+		return fmt.Sprintf("HTTP %d", status)
+	case r.ErrorType != nil && *r.ErrorType != "" && r.ErrorMessage != nil:
+		return fmt.Sprintf("HTTP %d: %s", status, *r.ErrorType)
 	}
-	return fmt.Sprintf("HTTP %d", status)
+	return ""
 }
 
 // SafeURL returns rawURL without user info, query and fragment, for

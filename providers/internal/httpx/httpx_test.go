@@ -45,6 +45,8 @@ func TestLabFunctionError(t *testing.T) {
 		{"lab input error", 400, `{"schema_version":1,"error":{"kind":"input","message":"bad sleep"}}`, "HTTP 400: input"},
 		{"lab error without kind", 502, `{"schema_version":1,"error":{}}`, "HTTP 502"},
 		{"lab body without error", 500, `{"schema_version":1,"error":null}`, ""},
+		{"lambda error object", 500, `{"errorMessage":"{\"schema_version\":1}","errorType":"input"}`, "HTTP 500: input"},
+		{"lambda error object without type", 500, `{"errorMessage":"x","errorType":""}`, ""},
 		{"not a lab body", 500, `{"error":{"kind":"x"}}`, ""},
 		{"plain text", 502, `upstream connect error`, ""},
 		{"empty", 500, ``, ""},
