@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httptrace"
 	"strings"
 	"sync"
 	"testing"
@@ -433,5 +434,31 @@ func TestNoSecretsInOutput(t *testing.T) {
 	}
 	if s := fmt.Sprintf("%v %+v %#v %v %+v", cfg, cfg, cfg, p, p); strings.Contains(s, testSecret) {
 		t.Errorf("secret in %q", s)
+	}
+}
+
+// TestContextReachesTransport checks the contract the engine relies on: an
+// httptrace.ClientTrace in ctx sees the SDK's connection, and concurrent
+// invocations on one provider are race-free.
+func TestContextReachesTransport(t *testing.T) {
+	isolateEnv(t)
+	f := newFakeLambda(t, func(w http.ResponseWriter, r *http.Request, _ []byte) { w.Write([]byte(`{}`)) })
+	p := newTestProvider(t, f.srv.URL, nil)
+	var mu sync.Mutex
+	gotConn := 0
+	trace := &httptrace.ClientTrace{GotConn: func(httptrace.GotConnInfo) { mu.Lock(); gotConn++; mu.Unlock() }}
+	var wg sync.WaitGroup
+	for i := 0; i < 16; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := p.Invoke(httptrace.WithClientTrace(context.Background(), trace), "function1", []byte(`{}`)); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if gotConn != 16 {
+		t.Errorf("trace saw %d connections for 16 invocations", gotConn)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	nethttp "net/http"
 	"net/http/httptest"
+	"net/http/httptrace"
 	"strings"
 	"sync"
 	"testing"
@@ -177,5 +178,35 @@ func BenchmarkInvoke(b *testing.B) {
 		if _, err := p.Invoke(context.Background(), "function1", payload); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestContextReachesTransport checks that an httptrace.ClientTrace in ctx
+// observes each request, under concurrency.
+func TestContextReachesTransport(t *testing.T) {
+	srv := httptest.NewServer(nethttp.HandlerFunc(func(w nethttp.ResponseWriter, r *nethttp.Request) {
+		w.Write([]byte(`{"schema_version":1}`))
+	}))
+	defer srv.Close()
+	p, err := New(Config{URLTemplate: srv.URL + "/{name}"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	gotConn := 0
+	trace := &httptrace.ClientTrace{GotConn: func(httptrace.GotConnInfo) { mu.Lock(); gotConn++; mu.Unlock() }}
+	var wg sync.WaitGroup
+	for i := 0; i < 32; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := p.Invoke(httptrace.WithClientTrace(context.Background(), trace), "function1", []byte(`{}`)); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if gotConn != 32 {
+		t.Errorf("trace saw %d connections for 32 invocations", gotConn)
 	}
 }
