@@ -1,0 +1,412 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"runtime/pprof"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/faas-benchmarker/faas-benchmarker/bench/measure"
+	"github.com/faas-benchmarker/faas-benchmarker/bench/target"
+	"github.com/faas-benchmarker/faas-benchmarker/localfaas"
+)
+
+// attackMain runs one measurement (the child side) and writes its
+// measure.Result as JSON to w.
+func attackMain(ctx context.Context, args []string, w io.Writer) error {
+	fs := flag.NewFlagSet("attack", flag.ContinueOnError)
+	specJSON := fs.String("spec", "", "measurement spec as JSON (see bench/measure.Spec)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the measurement to this file")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	var spec measure.Spec
+	if err := json.Unmarshal([]byte(*specJSON), &spec); err != nil {
+		return fmt.Errorf("attack: bad -spec: %w", err)
+	}
+	res, err := measure.Run(ctx, spec)
+	if err != nil {
+		return fmt.Errorf("attack: %w", err)
+	}
+	return json.NewEncoder(w).Encode(res)
+}
+
+// targetMain serves the minimal target until ctx is done.
+func targetMain(ctx context.Context, w io.Writer) error {
+	url, stop, err := startTarget()
+	if err != nil {
+		return err
+	}
+	defer stop()
+	fmt.Fprintln(w, url)
+	<-ctx.Done()
+	return nil
+}
+
+// options are the flags of a bench run.
+type options struct {
+	short            bool
+	reps             int
+	warmup, window   time.Duration
+	concurrency      []int
+	rates            []float64
+	memConcurrency   []int
+	memDelay         time.Duration
+	local            bool
+	localConcurrency int
+	localRate        float64
+	sqlite           bool
+	ingestRows       int
+	jsonOut          string
+}
+
+func parseOptions(args []string) (options, error) {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	o := options{}
+	var conc, rates, memConc string
+	fs.BoolVar(&o.short, "short", false, "smoke version: one repetition, short windows, fewer scenarios (< 60 s)")
+	fs.IntVar(&o.reps, "reps", 3, "repetitions of every measurement")
+	fs.DurationVar(&o.warmup, "warmup", time.Second, "warm-up before each measured window")
+	fs.DurationVar(&o.window, "window", 5*time.Second, "measured window of each measurement")
+	fs.StringVar(&conc, "concurrency", "1,16,64", "closed-loop concurrencies for maximum throughput")
+	fs.StringVar(&rates, "rates", "1000,5000,10000", "open-loop rates (req/s)")
+	fs.StringVar(&memConc, "mem-concurrency", "50,500", "two concurrencies for memory per in-flight request")
+	fs.DurationVar(&o.memDelay, "mem-delay", 100*time.Millisecond, "server delay that holds requests in flight for the memory measurement")
+	fs.BoolVar(&o.local, "local", true, "also attack the embedded local platform")
+	fs.IntVar(&o.localConcurrency, "local-concurrency", 8, "closed-loop concurrency against the local platform")
+	fs.Float64Var(&o.localRate, "local-rate", 1000, "open-loop rate against the local platform (req/s)")
+	fs.BoolVar(&o.sqlite, "sqlite", true, "also run fbrun with the real SQLite writer as sink (end to end)")
+	fs.IntVar(&o.ingestRows, "ingest-rows", 1_000_000, "rows written through the results writer for the ingest rate")
+	fs.StringVar(&o.jsonOut, "json", "", "also write every result as JSON to this file")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if o.short {
+		o.reps, o.warmup, o.window = 1, 300*time.Millisecond, time.Second
+		conc, rates, memConc = "16", "1000,5000", "10,100"
+		o.memDelay, o.ingestRows, o.localRate = 50*time.Millisecond, 50_000, 200
+		o.localConcurrency = 4
+	}
+	var err error
+	if o.concurrency, err = parseInts(conc); err != nil {
+		return o, fmt.Errorf("-concurrency: %w", err)
+	}
+	if o.memConcurrency, err = parseInts(memConc); err != nil || len(o.memConcurrency) != 2 || o.memConcurrency[0] >= o.memConcurrency[1] {
+		return o, errors.New("-mem-concurrency: want two increasing numbers, e.g. 50,500")
+	}
+	for _, s := range strings.Split(rates, ",") {
+		r, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+		if err != nil || r <= 0 {
+			return o, fmt.Errorf("-rates: bad rate %q", s)
+		}
+		o.rates = append(o.rates, r)
+	}
+	if o.reps < 1 || o.window <= 0 || o.warmup < 0 {
+		return o, errors.New("need -reps >= 1, -window > 0, -warmup >= 0")
+	}
+	return o, nil
+}
+
+func parseInts(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n <= 0 {
+			return nil, fmt.Errorf("bad number %q", f)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// scenario is one measurement, run once per tool variant and repetition.
+type scenario struct {
+	group    string // table it belongs to
+	spec     measure.Spec
+	variants []variant
+}
+
+// variant is a tool with its sink.
+type variant struct {
+	name string // column name: "fbrun", "vegeta", "fbrun+sqlite"
+	tool string
+	sink string
+}
+
+var (
+	vFBRun  = variant{"fbrun", measure.ToolFBRun, measure.SinkDiscard}
+	vVegeta = variant{"vegeta", measure.ToolVegeta, ""}
+	vSQLite = variant{"fbrun+sqlite", measure.ToolFBRun, measure.SinkSQLite}
+)
+
+// Table groups.
+const (
+	groupMax  = "max"
+	groupRate = "rate"
+	groupMem  = "mem"
+)
+
+func plan(o options, minimalURL, localURL string) []scenario {
+	base := measure.Spec{Warmup: o.warmup, Window: o.window}
+	var out []scenario
+	add := func(group, tgt, url string, mode string, c int, rate float64, vs ...variant) {
+		s := base
+		s.Target, s.URL, s.Mode, s.Concurrency, s.Rate = tgt, url, mode, c, rate
+		out = append(out, scenario{group: group, spec: s, variants: vs})
+	}
+	for i, c := range o.concurrency {
+		vs := []variant{vFBRun, vVegeta}
+		if o.sqlite && i == len(o.concurrency)-1 {
+			vs = append(vs, vSQLite)
+		}
+		add(groupMax, "minimal", minimalURL, measure.ModeMax, c, 0, vs...)
+	}
+	for _, r := range o.rates {
+		add(groupRate, "minimal", minimalURL, measure.ModeRate, 0, r, vFBRun, vVegeta)
+	}
+	for _, c := range o.memConcurrency {
+		add(groupMem, "minimal+delay", minimalURL+"?delay="+o.memDelay.String(), measure.ModeMax, c, 0, vFBRun, vVegeta)
+	}
+	if localURL != "" {
+		add(groupMax, "local", localURL, measure.ModeMax, o.localConcurrency, 0, vFBRun, vVegeta)
+		add(groupRate, "local", localURL, measure.ModeRate, 0, o.localRate, vFBRun, vVegeta)
+	}
+	return out
+}
+
+// outcome holds the repetitions of one variant of one scenario.
+type outcome struct {
+	scenario scenario
+	variant  variant
+	runs     []*measure.Result
+}
+
+// report is everything a run produced, also written as JSON.
+type report struct {
+	Machine  machine           `json:"machine"`
+	Options  map[string]any    `json:"options"`
+	Results  []*measure.Result `json:"results"`
+	Ingest   *ingestResult     `json:"ingest,omitempty"`
+	Duration float64           `json:"duration_s"`
+}
+
+func benchMain(ctx context.Context, args []string, w io.Writer) error {
+	o, err := parseOptions(args)
+	if err != nil {
+		return err
+	}
+	began := time.Now()
+	exe, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("find own executable: %w", err)
+	}
+	tmp, err := os.MkdirTemp("", "fb-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+
+	mach := describeMachine()
+	minimalURL, stopTarget, err := startTarget()
+	if err != nil {
+		return err
+	}
+	defer stopTarget()
+	var localURL string
+	if o.local {
+		u, stopLocal, err := startLocal(ctx, exe, max(o.localConcurrency, 1)*2)
+		if err != nil {
+			return err
+		}
+		defer stopLocal()
+		localURL = u
+	}
+
+	scenarios := plan(o, minimalURL, localURL)
+	var outcomes []*outcome
+	index := map[string]*outcome{}
+	for rep := 0; rep < o.reps; rep++ {
+		for si, sc := range scenarios {
+			vs := sc.variants
+			if rep%2 == 1 { // alternate which tool goes first
+				vs = reversed(vs)
+			}
+			for _, v := range vs {
+				spec := sc.spec
+				spec.Tool, spec.Sink = v.tool, v.sink
+				if v.sink == measure.SinkSQLite {
+					spec.DBDir = filepath.Join(tmp, fmt.Sprintf("db-%d-%d", rep, si))
+					if err := os.MkdirAll(spec.DBDir, 0o755); err != nil {
+						return err
+					}
+				}
+				res, err := runChild(ctx, exe, spec)
+				if err != nil {
+					return fmt.Errorf("%s %s %s: %w", v.name, spec.Target, spec.Mode, err)
+				}
+				key := fmt.Sprintf("%d/%s", si, v.name)
+				oc := index[key]
+				if oc == nil {
+					oc = &outcome{scenario: sc, variant: v}
+					index[key] = oc
+					outcomes = append(outcomes, oc)
+				}
+				oc.runs = append(oc.runs, res)
+				fmt.Fprintf(os.Stderr, "rep %d %-13s %-14s %-4s c=%-3d rate=%-6g -> %8.0f req/s, %d errors\n",
+					rep+1, v.name, spec.Target, spec.Mode, spec.Concurrency, spec.Rate, res.Throughput, res.Errors)
+			}
+		}
+	}
+	ing, err := measureIngest(ctx, filepath.Join(tmp, "ingest"), o.ingestRows)
+	if err != nil {
+		return err
+	}
+	mach.LoadAfter = loadAvg()
+	rep := report{Machine: mach, Ingest: ing, Duration: time.Since(began).Seconds(), Options: map[string]any{
+		"short": o.short, "reps": o.reps, "warmup": o.warmup.String(), "window": o.window.String(),
+		"concurrency": o.concurrency, "rates": o.rates, "mem_concurrency": o.memConcurrency, "mem_delay": o.memDelay.String(),
+		"local": o.local, "local_concurrency": o.localConcurrency, "local_rate": o.localRate, "ingest_rows": o.ingestRows,
+	}}
+	for _, oc := range outcomes {
+		rep.Results = append(rep.Results, oc.runs...)
+	}
+	if o.jsonOut != "" {
+		b, err := json.MarshalIndent(rep, "", "  ")
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(o.jsonOut, b, 0o644); err != nil {
+			return err
+		}
+	}
+	writeTables(w, rep, outcomes, o)
+	return nil
+}
+
+func reversed(vs []variant) []variant {
+	out := make([]variant, len(vs))
+	for i, v := range vs {
+		out[len(vs)-1-i] = v
+	}
+	return out
+}
+
+// runChild runs one measurement in a fresh child process.
+func runChild(ctx context.Context, exe string, spec measure.Spec) (*measure.Result, error) {
+	js, err := json.Marshal(spec)
+	if err != nil {
+		return nil, err
+	}
+	cctx, cancel := context.WithTimeout(ctx, spec.Warmup+spec.Window+60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(cctx, exe, "attack", "-spec", string(js))
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("child: %w: %s", err, strings.TrimSpace(stderr.String()))
+	}
+	var res measure.Result
+	if err := json.Unmarshal(out, &res); err != nil {
+		return nil, fmt.Errorf("child output: %w", err)
+	}
+	return &res, nil
+}
+
+// startTarget serves the minimal target on a free loopback port.
+func startTarget() (url string, stop func(), err error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, fmt.Errorf("target: %w", err)
+	}
+	srv := &http.Server{Handler: target.New(target.Config{}), ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln) //nolint:errcheck // returns ErrServerClosed on stop
+	return "http://" + ln.Addr().String() + "/function1", func() { srv.Close() }, nil
+}
+
+// startLocal starts the embedded local platform with function1 served by
+// this executable's lab runtime, and returns its invoke URL.
+func startLocal(ctx context.Context, exe string, maxInstances int) (string, func(), error) {
+	cfg := localfaas.DefaultConfig()
+	cfg.IdleTimeout, cfg.MaxLifetime = time.Hour, 0 // keep instances warm for the whole run
+	cfg.MaxInstances, cfg.ScaleBurst = maxInstances, maxInstances
+	cfg.Logger = slog.New(slog.DiscardHandler)
+	cfg.Functions = []localfaas.FunctionSpec{{Name: "function1", Runtime: localfaas.RuntimeLambda,
+		Command: []string{exe, "lab-runtime", "lambda"}, MemoryMB: 128, Timeout: 30 * time.Second}}
+	p, err := localfaas.New(cfg)
+	if err != nil {
+		return "", nil, fmt.Errorf("local platform: %w", err)
+	}
+	if err := p.Start(ctx); err != nil {
+		return "", nil, fmt.Errorf("local platform: %w", err)
+	}
+	stop := func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		_ = p.Close(sctx)
+	}
+	return p.URL() + "/2015-03-31/functions/function1/invocations", stop, nil
+}
+
+// machine describes where the numbers come from.
+type machine struct {
+	CPUModel   string `json:"cpu_model"`
+	CPUs       int    `json:"cpus"`
+	GOMAXPROCS int    `json:"gomaxprocs"`
+	GoVersion  string `json:"go_version"`
+	OS         string `json:"os"`
+	LoadBefore string `json:"load_before"`
+	LoadAfter  string `json:"load_after"`
+	Time       string `json:"time"`
+}
+
+func describeMachine() machine {
+	m := machine{CPUs: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0), GoVersion: runtime.Version(),
+		OS: runtime.GOOS + "/" + runtime.GOARCH, LoadBefore: loadAvg(), Time: time.Now().UTC().Format(time.RFC3339)}
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				m.CPUModel = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	return m
+}
+
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], " ")
+}

@@ -1,0 +1,83 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/faas-benchmarker/faas-benchmarker/bench/measure"
+)
+
+func TestParseOptions(t *testing.T) {
+	tests := []struct {
+		args    []string
+		wantErr bool
+		check   func(options) bool
+	}{
+		{nil, false, func(o options) bool { return o.reps == 3 && len(o.concurrency) == 3 && len(o.rates) == 3 }},
+		{[]string{"-short"}, false, func(o options) bool { return o.reps == 1 && o.window == time.Second && o.ingestRows == 50_000 }},
+		{[]string{"-rates", "100, 200"}, false, func(o options) bool { return len(o.rates) == 2 && o.rates[1] == 200 }},
+		{[]string{"-rates", "fast"}, true, nil},
+		{[]string{"-concurrency", "0"}, true, nil},
+		{[]string{"-mem-concurrency", "500,50"}, true, nil},
+		{[]string{"-reps", "0"}, true, nil},
+	}
+	for _, tt := range tests {
+		o, err := parseOptions(tt.args)
+		if (err != nil) != tt.wantErr {
+			t.Errorf("parseOptions(%q) error = %v, want error %v", tt.args, err, tt.wantErr)
+			continue
+		}
+		if err == nil && !tt.check(o) {
+			t.Errorf("parseOptions(%q) = %+v", tt.args, o)
+		}
+	}
+}
+
+func TestPlanCoversEveryMeasurement(t *testing.T) {
+	o, err := parseOptions(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	scs := plan(o, "http://t/f", "http://l/f")
+	count := map[string]int{}
+	for _, sc := range scs {
+		count[sc.group]++
+		s := sc.spec
+		s.Tool = measure.ToolFBRun
+		if err := s.Validate(); err != nil {
+			t.Errorf("scenario %+v invalid: %v", sc.spec, err)
+		}
+	}
+	// 3 concurrencies + local; 3 rates + local; 2 memory points.
+	if count[groupMax] != 4 || count[groupRate] != 4 || count[groupMem] != 2 {
+		t.Errorf("scenarios per group %v", count)
+	}
+	if n := len(scs[2].variants); n != 3 {
+		t.Errorf("largest concurrency has %d variants, want fbrun, vegeta and fbrun+sqlite", n)
+	}
+	if scs := plan(o, "http://t/f", ""); len(scs) != 8 {
+		t.Errorf("without the local platform: %d scenarios, want 8", len(scs))
+	}
+}
+
+func TestWriteTables(t *testing.T) {
+	o, _ := parseOptions([]string{"-short"})
+	scs := plan(o, "http://t/f", "")
+	var ocs []*outcome
+	for _, sc := range scs {
+		for _, v := range sc.variants {
+			spec := sc.spec
+			spec.Tool = v.tool
+			ocs = append(ocs, &outcome{scenario: sc, variant: v, runs: []*measure.Result{{Spec: spec, Throughput: 100, Requests: 10}}})
+		}
+	}
+	var buf bytes.Buffer
+	writeTables(&buf, report{Machine: describeMachine(), Ingest: &ingestResult{Rows: 10, Seconds: 1, RowsPerSec: 10}}, ocs, o)
+	for _, want := range []string{"Maximum sustained throughput", "| minimal | 16 | 100 | 100 | 1.00 |", "Open-loop accuracy", "Client overhead", "Memory per in-flight", "10 rows/s"} {
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("tables lack %q:\n%s", want, buf.String())
+		}
+	}
+}

@@ -1,0 +1,157 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"slices"
+
+	"github.com/faas-benchmarker/faas-benchmarker/bench/measure"
+)
+
+// agg is the median and range of one quantity over repetitions.
+type agg struct{ med, lo, hi float64 }
+
+func aggregate(runs []*measure.Result, f func(*measure.Result) float64) agg {
+	if len(runs) == 0 {
+		return agg{math.NaN(), math.NaN(), math.NaN()}
+	}
+	xs := make([]float64, len(runs))
+	for i, r := range runs {
+		xs[i] = f(r)
+	}
+	slices.Sort(xs)
+	m := xs[len(xs)/2]
+	if len(xs)%2 == 0 {
+		m = (xs[len(xs)/2-1] + xs[len(xs)/2]) / 2
+	}
+	return agg{m, xs[0], xs[len(xs)-1]}
+}
+
+// fmt prints the median with the range when there are several runs.
+func (a agg) fmt(prec int) string {
+	if math.IsNaN(a.med) {
+		return "–"
+	}
+	if a.lo == a.hi {
+		return fmt.Sprintf("%.*f", prec, a.med)
+	}
+	return fmt.Sprintf("%.*f (%.*f–%.*f)", prec, a.med, prec, a.lo, prec, a.hi)
+}
+
+func ratio(a, b agg) string {
+	if math.IsNaN(a.med) || math.IsNaN(b.med) || b.med == 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.2f", a.med/b.med)
+}
+
+// find returns the outcome of variant name for the scenario matching pred.
+func find(ocs []*outcome, name string, pred func(measure.Spec) bool) []*measure.Result {
+	for _, oc := range ocs {
+		if oc.variant.name == name && pred(oc.scenario.spec) {
+			return oc.runs
+		}
+	}
+	return nil
+}
+
+func writeTables(w io.Writer, rep report, ocs []*outcome, o options) {
+	m := rep.Machine
+	p := func(format string, args ...any) { fmt.Fprintf(w, format, args...) }
+	p("Machine: %s, %d CPUs (GOMAXPROCS %d), %s, %s; load average before %s, after %s; %s.\n",
+		m.CPUModel, m.CPUs, m.GOMAXPROCS, m.GoVersion, m.OS, m.LoadBefore, m.LoadAfter, m.Time)
+	p("Runs: %d repetition(s) per cell, %v warm-up + %v window each; cells show median (min–max).\n\n", o.reps, o.warmup, o.window)
+
+	type key struct {
+		target string
+		c      int
+		rate   float64
+	}
+	var maxKeys, rateKeys []key
+	seen := map[key]bool{}
+	for _, oc := range ocs {
+		s := oc.scenario.spec
+		k := key{s.Target, s.Concurrency, s.Rate}
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		switch oc.scenario.group {
+		case groupMax:
+			maxKeys = append(maxKeys, k)
+		case groupRate:
+			rateKeys = append(rateKeys, k)
+		}
+	}
+	match := func(k key) func(measure.Spec) bool {
+		return func(s measure.Spec) bool { return s.Target == k.target && s.Concurrency == k.c && s.Rate == k.rate }
+	}
+	thr := func(r *measure.Result) float64 { return r.Throughput }
+	cpu := func(r *measure.Result) float64 { return r.CPUMSPer1000 }
+
+	p("### Maximum sustained throughput, closed loop at fixed concurrency (req/s)\n\n")
+	p("| target | concurrency | fbrun | vegeta | fbrun/vegeta | fbrun + SQLite sink | fbrun CPU ms/1k req | vegeta CPU ms/1k req |\n|---|---|---|---|---|---|---|---|\n")
+	for _, k := range maxKeys {
+		f, v, s := find(ocs, "fbrun", match(k)), find(ocs, "vegeta", match(k)), find(ocs, "fbrun+sqlite", match(k))
+		fa, va := aggregate(f, thr), aggregate(v, thr)
+		p("| %s | %d | %s | %s | %s | %s | %s | %s |\n", k.target, k.c, fa.fmt(0), va.fmt(0), ratio(fa, va),
+			aggregate(s, thr).fmt(0), aggregate(f, cpu).fmt(1), aggregate(v, cpu).fmt(1))
+	}
+
+	p("\n### Open-loop accuracy at fixed rates\n\n")
+	p("Lateness = actual send time − the tool's own scheduled send time (µs); late = sent > 1 ms after due.\n\n")
+	p("| target | rate | tool | achieved req/s | lateness p50 | lateness p99 | lateness max | late | dropped | errors | CPU ms/1k req |\n|---|---|---|---|---|---|---|---|---|---|---|\n")
+	for _, k := range rateKeys {
+		for _, name := range []string{"fbrun", "vegeta"} {
+			rs := find(ocs, name, match(k))
+			p("| %s | %g | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", k.target, k.rate, name,
+				aggregate(rs, func(r *measure.Result) float64 { return r.AchievedRate }).fmt(0),
+				aggregate(rs, func(r *measure.Result) float64 { return r.LatenessP50US }).fmt(0),
+				aggregate(rs, func(r *measure.Result) float64 { return r.LatenessP99US }).fmt(0),
+				aggregate(rs, func(r *measure.Result) float64 { return r.LatenessMaxUS }).fmt(0),
+				aggregate(rs, func(r *measure.Result) float64 { return float64(r.Late) }).fmt(0),
+				aggregate(rs, func(r *measure.Result) float64 { return float64(r.Dropped) }).fmt(0),
+				aggregate(rs, func(r *measure.Result) float64 { return float64(r.Errors) }).fmt(0),
+				aggregate(rs, cpu).fmt(1))
+		}
+	}
+
+	p("\n### Client overhead: tool-measured latency − server handling time (µs)\n\n")
+	p("| target | load | fbrun p50 | vegeta p50 | fbrun/vegeta p50 | fbrun p99 | vegeta p99 | fbrun/vegeta p99 |\n|---|---|---|---|---|---|---|---|\n")
+	o50 := func(r *measure.Result) float64 { return r.OverheadP50US }
+	o99 := func(r *measure.Result) float64 { return r.OverheadP99US }
+	for _, k := range append(slices.Clone(maxKeys), rateKeys...) {
+		load := fmt.Sprintf("closed loop c=%d", k.c)
+		if k.rate > 0 {
+			load = fmt.Sprintf("open loop %g/s", k.rate)
+		}
+		f, v := find(ocs, "fbrun", match(k)), find(ocs, "vegeta", match(k))
+		p("| %s | %s | %s | %s | %s | %s | %s | %s |\n", k.target, load,
+			aggregate(f, o50).fmt(0), aggregate(v, o50).fmt(0), ratio(aggregate(f, o50), aggregate(v, o50)),
+			aggregate(f, o99).fmt(0), aggregate(v, o99).fmt(0), ratio(aggregate(f, o99), aggregate(v, o99)))
+	}
+
+	if len(o.memConcurrency) == 2 {
+		lo, hi := o.memConcurrency[0], o.memConcurrency[1]
+		p("\n### Memory per in-flight request (server holds each request %v)\n\n", o.memDelay)
+		p("Live heap after GC + goroutine stacks, median of 100 ms samples; per request = (at c=%d − at c=%d) / %d.\n\n", hi, lo, hi-lo)
+		p("| tool | KiB at c=%d | KiB at c=%d | KiB per in-flight request | goroutines at c=%d |\n|---|---|---|---|---|\n", lo, hi, hi)
+		for _, name := range []string{"fbrun", "vegeta"} {
+			at := func(c int) []*measure.Result {
+				return find(ocs, name, func(s measure.Spec) bool { return s.Target == "minimal+delay" && s.Concurrency == c })
+			}
+			mem := func(r *measure.Result) float64 { return (r.LiveHeapBytes + r.StackBytes) / 1024 }
+			a, b := aggregate(at(lo), mem), aggregate(at(hi), mem)
+			per := agg{(b.med - a.med) / float64(hi-lo), math.NaN(), math.NaN()}
+			per.lo, per.hi = per.med, per.med
+			p("| %s | %s | %s | %s | %s |\n", name, a.fmt(0), b.fmt(0), per.fmt(1),
+				aggregate(at(hi), func(r *measure.Result) float64 { return r.Goroutines }).fmt(0))
+		}
+	}
+	if rep.Ingest != nil {
+		p("\n### Results database ingest\n\n%d invocation rows (each with a platform report and a raw response) through results.Writer: %.2f s, **%.0f rows/s**.\n",
+			rep.Ingest.Rows, rep.Ingest.Seconds, rep.Ingest.RowsPerSec)
+	}
+	p("\nTotal bench time %.0f s.\n", rep.Duration)
+}
