@@ -45,7 +45,7 @@ type ClientOptions struct {
 // concurrent requests to few hosts. The transport speaks HTTP/1.1 only, so
 // each in-flight request has its own connection and connection setup shows
 // up per request (HTTP/2 would multiplex every request over one
-// connection). Create one per provider and share it; it is safe for
+// connection). Redirects are not followed. Create one per provider and share it; it is safe for
 // concurrent use.
 func NewClient(o ClientOptions) *http.Client {
 	if o.Timeout <= 0 {
@@ -56,7 +56,15 @@ func NewClient(o ClientOptions) *http.Client {
 	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	TuneTransport(tr, o.MaxConnsPerHost)
-	return &http.Client{Transport: tr, Timeout: o.Timeout}
+	return &http.Client{
+		Transport: tr,
+		Timeout:   o.Timeout,
+		// Never follow redirects: a 301/302 would turn the POST into a
+		// GET, a followed redirect would be timed as one invocation, and
+		// custom credential headers (x-functions-key) would be sent to
+		// the new host.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
 }
 
 // TuneTransport sizes tr's idle pool for maxConnsPerHost concurrent
@@ -94,15 +102,16 @@ type Caller struct {
 // Post sends payload as a JSON POST to rawURL with the extra headers and
 // returns the reply, reading and closing the whole body. The request
 // carries ctx, so an httptrace.ClientTrace in ctx observes it. Responses
-// with a status of 400 or more are classified by ClassifyStatus.
+// with a status of 300 or more are failures: the function's own (see
+// LabFunctionError) or classified by ClassifyStatus.
 func (c *Caller) Post(ctx context.Context, rawURL string, header http.Header, payload []byte) (*providers.Reply, error) {
 	status, h, body, err := c.Do(ctx, http.MethodPost, rawURL, header, payload)
 	if err != nil {
 		return nil, err
 	}
 	reply := &providers.Reply{StatusCode: status, Body: body, RequestID: c.requestID(h)}
-	if status >= 400 {
-		if fe := LabFunctionError(status, body); fe != "" {
+	if status >= 300 {
+		if fe := LabFunctionError(status, body); status >= 400 && fe != "" {
 			reply.FunctionError = fe
 			return reply, nil
 		}
@@ -189,9 +198,9 @@ func (c *Caller) StatusError(status int, body []byte) *providers.Error {
 	return &providers.Error{Platform: c.Platform, Kind: ClassifyStatus(status), StatusCode: status, Message: c.redact(msg)}
 }
 
-// ClassifyStatus maps an HTTP status of 400 or more to a failure kind:
-// 429 throttled, 401/403 auth, 404 not found, 408/504 timeout, anything
-// else KindHTTP.
+// ClassifyStatus maps an unexpected HTTP status (3xx or above) to a
+// failure kind: 429 throttled, 401/403 auth, 404 not found, 408/504
+// timeout, anything else (redirects included) KindHTTP.
 func ClassifyStatus(status int) providers.Kind {
 	switch status {
 	case http.StatusTooManyRequests:

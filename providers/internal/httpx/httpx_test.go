@@ -137,6 +137,29 @@ func TestPost(t *testing.T) {
 	}
 }
 
+// TestRedirectNotFollowed: a redirect is a failure, never followed, and
+// the credential header never reaches the redirect target.
+func TestRedirectNotFollowed(t *testing.T) {
+	for _, status := range []int{301, 302, 307, 308} {
+		hits := 0
+		target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits++ }))
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, target.URL+"/elsewhere", status)
+		}))
+		c := &Caller{Platform: "test", Client: NewClient(ClientOptions{})}
+		_, err := c.Post(context.Background(), srv.URL, http.Header{"X-Functions-Key": {"k"}}, []byte(`{}`))
+		var pe *providers.Error
+		if !errors.As(err, &pe) || pe.Kind != providers.KindHTTP || pe.StatusCode != status {
+			t.Errorf("%d: error = %v", status, err)
+		}
+		if hits != 0 {
+			t.Errorf("%d: redirect was followed", status)
+		}
+		srv.Close()
+		target.Close()
+	}
+}
+
 func TestTransportErrorRedacts(t *testing.T) {
 	const secret = "key-in-query"
 	srv := httptest.NewServer(http.NotFoundHandler())
