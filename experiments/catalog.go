@@ -6,6 +6,15 @@ package experiments
 func Catalog() []Experiment {
 	return []Experiment{
 		Smoke{},
+		ColdStart{},
+		IdleTimeout{},
+		InstanceLifetime{},
+		Scaling{},
+		Load{},
+		Throughput{},
+		Nested{},
+		PackageSize{},
+		ClockOffsetExp{},
 		// fbrun:new-experiment (keep this marker: the scaffold inserts above it)
 	}
 }

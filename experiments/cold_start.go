@@ -1,0 +1,209 @@
+package experiments
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/faas-benchmarker/faas-benchmarker/engine"
+	"github.com/faas-benchmarker/faas-benchmarker/functions/lab"
+)
+
+// ColdStart measures cold and warm latency distributions.
+//
+// Question: how much slower is an invocation that has to start a new
+// instance than one served by a warm instance — for a function called
+// directly, for a callee inside a nested call, and for a burst of cold
+// starts at once?
+//
+// Method: each sample first makes the function cold the platform's own
+// way (engine ForceColdStart: a configuration update on Lambda and the
+// local platform; elsewhere it waits idle_wait, which must exceed the
+// platform's idle timeout), then invokes it once (phase "cold") or, with
+// concurrency > 1, sends a burst of that many requests behind a barrier;
+// then warm invocations follow on the now-warm instance (phase "warm").
+// Every sample is classified by two independent signals, never by a latency
+// threshold: the lab function's in-process cold flag and the platform's
+// Init Duration. Both are stored with every invocation, and their agreement
+// is an estimate. With nested=true the cold start of a callee is measured
+// instead: the callee is made cold and the (warm) caller invokes it; the
+// caller-side duration of the nested call is the sample.
+//
+// Parameters: function (function1), samples (10), warm (1 warm invocation
+// after each cold one), concurrency (1), nested (false), callee (function2),
+// idle_wait (0s: only needed where cold starts cannot be forced).
+// For a memory sweep deploy the function at each memory size and run once
+// per deployment (--function function1=<deployment>); the memory size is
+// stored with every invocation from the platform report.
+//
+// Estimates: cold_p50_ms, warm_p50_ms, cold_p90_ms, warm_p90_ms,
+// cold_minus_warm_p50_ms, init_p50_ms (platform Init Duration),
+// cold_fraction_flag and cold_fraction_platform (fraction of "cold"-phase
+// samples that each signal calls cold: 1 when forcing worked),
+// warm_cold_fraction (fraction of "warm" samples flagged cold: 0 expected),
+// cold_agreement (fraction of samples with both signals known where they
+// agree), samples; with nested: nested_cold_p50_ms, nested_warm_p50_ms,
+// nested_cold_fraction_flag.
+//
+// Known limits: the platform signal exists only where the platform reports
+// an Init Duration (Lambda, local); elsewhere cold_agreement is absent.
+// Lambda SnapStart restores report Restore Duration instead. Nested samples
+// carry only the in-function flag.
+type ColdStart struct{}
+
+// Name implements Experiment.
+func (ColdStart) Name() string { return "cold-start" }
+
+// Summary implements Experiment.
+func (ColdStart) Summary() string {
+	return "cold vs warm latency, with every sample verified cold by the function's flag and the platform's Init Duration"
+}
+
+// Params implements Experiment.
+func (ColdStart) Params() []Param {
+	return []Param{
+		{Name: "function", Default: "function1", Help: "lab function to measure"},
+		{Name: "samples", Default: "10", Help: "cold starts to force"},
+		{Name: "warm", Default: "1", Help: "warm invocations after each cold one"},
+		{Name: "concurrency", Default: "1", Help: "cold starts per sample, sent together behind a barrier"},
+		{Name: "nested", Default: "false", Help: "measure the cold start of a callee invoked by a warm caller"},
+		{Name: "callee", Default: "function2", Help: "with nested=true: the callee made cold"},
+		{Name: "idle_wait", Default: "0s", Help: "wait this long instead where the platform cannot force cold starts (> its idle timeout)"},
+	}
+}
+
+// Run implements Experiment.
+func (ColdStart) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Estimates, error) {
+	fn, samples, warmN, conc := p.String("function"), p.Int("samples"), p.Int("warm"), p.Int("concurrency")
+	nested, callee, idleWait := p.Bool("nested"), p.String("callee"), p.Duration("idle_wait")
+	if samples < 1 || conc < 1 || warmN < 0 {
+		return nil, errors.New("cold-start: samples and concurrency must be >= 1, warm >= 0")
+	}
+	if nested {
+		return coldStartNested(ctx, b, fn, callee, samples, warmN, idleWait)
+	}
+	b.Expect(int64(samples * (conc + warmN)))
+	coldB, warmB := b.WithPhase("cold"), b.WithPhase("warm")
+	var coldMS, warmMS, initMS []float64
+	var coldT, warmT, all coldTally
+	failed := 0
+	for i := 0; i < samples && ctx.Err() == nil; i++ {
+		if err := makeCold(ctx, b, fn, idleWait); err != nil {
+			if ctx.Err() != nil {
+				break
+			}
+			return coldStartEstimates(coldMS, warmMS, initMS, coldT, warmT, all), err
+		}
+		var rs []*engine.Result
+		if conc == 1 {
+			rs = []*engine.Result{coldB.Invoke(ctx, fn, lab.Request{})}
+		} else {
+			rs = coldB.InvokeConcurrently(ctx, fn, conc, lab.Request{})
+		}
+		for _, r := range rs {
+			if !r.OK() {
+				failed++
+				continue
+			}
+			coldT.add(r)
+			all.add(r)
+			coldMS = append(coldMS, latencyMS(r))
+			if d, ok := r.PlatformInit(); ok {
+				initMS = append(initMS, msOf(d))
+			}
+		}
+		for _, r := range warmB.InvokeSequentially(ctx, fn, warmN, lab.Request{}) {
+			if !r.OK() {
+				failed++
+				continue
+			}
+			warmT.add(r)
+			all.add(r)
+			warmMS = append(warmMS, latencyMS(r))
+		}
+	}
+	est := coldStartEstimates(coldMS, warmMS, initMS, coldT, warmT, all)
+	est["failed"] = float64(failed)
+	if err := ctx.Err(); err != nil {
+		return est, err
+	}
+	if len(coldMS) == 0 {
+		return est, errors.New("cold-start: no successful cold sample")
+	}
+	return est, nil
+}
+
+func coldStartEstimates(coldMS, warmMS, initMS []float64, coldT, warmT, all coldTally) Estimates {
+	est := Estimates{}
+	est.set("cold_p50_ms", median(coldMS))
+	est.set("warm_p50_ms", median(warmMS))
+	est.set("cold_p90_ms", percentile(coldMS, 0.9))
+	est.set("warm_p90_ms", percentile(warmMS, 0.9))
+	est.set("cold_minus_warm_p50_ms", median(coldMS)-median(warmMS))
+	est.set("init_p50_ms", median(initMS))
+	est.set("cold_fraction_flag", ratio(coldT.FlagCold, coldT.FlagKnown))
+	est.set("cold_fraction_platform", ratio(coldT.PlatformCold, coldT.PlatKnown))
+	est.set("warm_cold_fraction", ratio(warmT.FlagCold, warmT.FlagKnown))
+	est.set("cold_agreement", ratio(all.Agree, all.Both))
+	est["samples"] = float64(len(coldMS))
+	return est
+}
+
+// coldStartNested measures callee cold starts through a warm caller.
+func coldStartNested(ctx context.Context, b *engine.Benchmarker, caller, callee string, samples, warmN int, idleWait time.Duration) (Estimates, error) {
+	if !b.CanForceColdStart() {
+		return nil, fmt.Errorf("cold-start nested=true needs a platform that can force cold starts of one function (%s cannot)", b.Platform())
+	}
+	b.Expect(int64(samples * (2 + warmN)))
+	req := lab.Request{InvokeNested: []lab.NestedCall{{FunctionName: callee, InvokePayload: json.RawMessage(`{}`)}}}
+	coldB, warmB := b.WithPhase("cold"), b.WithPhase("warm")
+	var coldMS, warmMS []float64
+	flagCold, flagKnown := 0, 0
+	nestedDur := func(r *engine.Result) (ms float64, cold, ok bool) {
+		if !r.OK() || r.Response == nil || len(r.Response.Nested) != 1 {
+			return 0, false, false
+		}
+		n := r.Response.Nested[0]
+		if n.Error != nil || n.Response == nil {
+			return 0, false, false
+		}
+		return float64(n.DurationNS) / 1e6, n.Response.Instance.Cold, true
+	}
+	// Warm the caller so that only the callee is cold.
+	b.WithPhase("warmup").Invoke(ctx, caller, lab.Request{})
+	for i := 0; i < samples && ctx.Err() == nil; i++ {
+		if err := makeCold(ctx, b, callee, idleWait); err != nil {
+			if ctx.Err() != nil {
+				break
+			}
+			return nil, err
+		}
+		if ms, cold, ok := nestedDur(coldB.Invoke(ctx, caller, req)); ok {
+			coldMS = append(coldMS, ms)
+			flagKnown++
+			if cold {
+				flagCold++
+			}
+		}
+		for _, r := range warmB.InvokeSequentially(ctx, caller, warmN, req) {
+			if ms, _, ok := nestedDur(r); ok {
+				warmMS = append(warmMS, ms)
+			}
+		}
+	}
+	est := Estimates{}
+	est.set("nested_cold_p50_ms", median(coldMS))
+	est.set("nested_warm_p50_ms", median(warmMS))
+	est.set("cold_minus_warm_p50_ms", median(coldMS)-median(warmMS))
+	est.set("nested_cold_fraction_flag", ratio(flagCold, flagKnown))
+	est["samples"] = float64(len(coldMS))
+	if err := ctx.Err(); err != nil {
+		return est, err
+	}
+	if len(coldMS) == 0 {
+		return est, errors.New("cold-start: no successful nested cold sample")
+	}
+	return est, nil
+}

@@ -1,0 +1,439 @@
+package experiments_test
+
+// Ground-truth validation: each test configures the embedded local platform
+// with known behaviour (idle timeout, lifetime, concurrency limit, scale-out
+// rate, init delay) and checks that the experiment's estimate recovers it.
+// Tolerances follow from each method's resolution, stated next to each
+// assertion; none depends on how fast this machine happens to be.
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/faas-benchmarker/faas-benchmarker/experiments"
+	"github.com/faas-benchmarker/faas-benchmarker/localfaas"
+	"github.com/faas-benchmarker/faas-benchmarker/localfaas/localfaastest"
+	"github.com/faas-benchmarker/faas-benchmarker/providers/local"
+	"github.com/faas-benchmarker/faas-benchmarker/results"
+	"github.com/faas-benchmarker/faas-benchmarker/session"
+)
+
+// outcome is one experiment run on a local platform.
+type outcome struct {
+	est  experiments.Estimates
+	plat *localfaas.Platform
+	db   *results.DB
+	run  string
+}
+
+// runOn runs exp on an already started platform and fails t unless the run
+// ended ok.
+func runOn(t *testing.T, plat *localfaas.Platform, exp experiments.Experiment, sets map[string]string) outcome {
+	t.Helper()
+	params, err := experiments.Resolve(exp, sets)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv, err := local.New(local.Config{Endpoint: plat.URL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	db, err := results.Open(ctx, filepath.Join(t.TempDir(), "results.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	out, err := session.Run(ctx, session.Config{DB: db, Experiment: exp, Params: params, Invoker: inv})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Status != results.StatusOK {
+		t.Fatalf("%s: status %s: %v (estimates %v)", exp.Name(), out.Status, out.Err, out.Estimates)
+	}
+	t.Logf("%s estimates: %v", exp.Name(), out.Estimates)
+	return outcome{est: out.Estimates, plat: plat, db: db, run: out.RunID}
+}
+
+// runLocal starts a platform with cfg (zero knobs take the defaults) and
+// runs exp on it.
+func runLocal(t *testing.T, cfg localfaas.Config, exp experiments.Experiment, sets map[string]string) outcome {
+	t.Helper()
+	return runOn(t, localfaastest.Start(t, cfg), exp, sets)
+}
+
+// need returns est[key] or fails t when the estimate is missing.
+func need(t *testing.T, est experiments.Estimates, key string) float64 {
+	t.Helper()
+	v, ok := est[key]
+	if !ok {
+		t.Fatalf("estimate %s missing (have %v)", key, est)
+	}
+	return v
+}
+
+// countEvents counts ground-truth events of kind for fn (cold: only first
+// invocations).
+func countEvents(p *localfaas.Platform, fn string, kind localfaas.EventKind, coldOnly bool) int {
+	n := 0
+	for _, e := range p.Events() {
+		if e.Function == fn && e.Kind == kind && (!coldOnly || e.Cold) {
+			n++
+		}
+	}
+	return n
+}
+
+func TestColdStartGroundTruth(t *testing.T) {
+	const delay = 150 * time.Millisecond
+	o := runLocal(t, localfaas.Config{ExtraInitDelay: delay}, experiments.ColdStart{},
+		map[string]string{"samples": "5", "warm": "2"})
+	// Forced cold starts: every cold-phase sample is cold by both signals,
+	// every warm one warm, and the signals agree everywhere.
+	for key, want := range map[string]float64{"cold_fraction_flag": 1, "cold_fraction_platform": 1,
+		"cold_agreement": 1, "warm_cold_fraction": 0, "samples": 5} {
+		if got := need(t, o.est, key); got != want {
+			t.Errorf("%s = %v, want %v", key, got, want)
+		}
+	}
+	// The init delay is part of every cold start and of no warm one.
+	if d := need(t, o.est, "cold_minus_warm_p50_ms"); d < float64(delay.Milliseconds()) {
+		t.Errorf("cold−warm median %.1f ms < the configured extra init delay %v", d, delay)
+	}
+	if d := need(t, o.est, "init_p50_ms"); d < float64(delay.Milliseconds()) {
+		t.Errorf("platform init median %.1f ms < %v", d, delay)
+	}
+	// Ground truth: exactly one instance was created per forced cold start.
+	if n := countEvents(o.plat, "function1", localfaas.EventCreated, false); n != 5 {
+		t.Errorf("platform created %d instances of function1, want 5", n)
+	}
+
+	t.Run("burst", func(t *testing.T) {
+		o := runLocal(t, localfaas.Config{}, experiments.ColdStart{},
+			map[string]string{"samples": "2", "warm": "0", "concurrency": "3"})
+		if got := need(t, o.est, "cold_fraction_flag"); got != 1 {
+			t.Errorf("cold_fraction_flag = %v under a burst, want 1", got)
+		}
+		if got := need(t, o.est, "samples"); got != 6 {
+			t.Errorf("samples = %v, want 6", got)
+		}
+		if n := countEvents(o.plat, "function1", localfaas.EventInvoked, true); n != 6 {
+			t.Errorf("platform saw %d cold invocations, want 6", n)
+		}
+	})
+	t.Run("nested", func(t *testing.T) {
+		o := runLocal(t, localfaas.Config{ExtraInitDelay: delay}, experiments.ColdStart{},
+			map[string]string{"samples": "3", "warm": "1", "nested": "true"})
+		if got := need(t, o.est, "nested_cold_fraction_flag"); got != 1 {
+			t.Errorf("nested_cold_fraction_flag = %v, want 1", got)
+		}
+		if d := need(t, o.est, "cold_minus_warm_p50_ms"); d < float64(delay.Milliseconds()) {
+			t.Errorf("callee cold−warm %.1f ms < %v", d, delay)
+		}
+		if n := countEvents(o.plat, "function2", localfaas.EventInvoked, true); n != 3 {
+			t.Errorf("callee cold starts = %d, want 3", n)
+		}
+	})
+}
+
+// reapSlack is how late the local platform may notice an expired instance:
+// its reaper runs every min(50 ms, timeout/40), and a probe's idle time as
+// the platform sees it differs from the client's gap by one local round
+// trip. The bracket may miss the truth by at most this.
+func reapSlack(timeout time.Duration) float64 {
+	return (min(50*time.Millisecond, timeout/40) + 30*time.Millisecond).Seconds()
+}
+
+func checkIdleTimeout(t *testing.T, truth time.Duration, seed uint64) {
+	t.Helper()
+	o := runLocal(t, localfaas.Config{IdleTimeout: truth, Seed: seed}, experiments.IdleTimeout{}, map[string]string{
+		"instances": "2", "min_gap": "200ms", "max_gap": "3200ms", "precision": "0.05", "probe_sleep": "50ms",
+	})
+	T := truth.Seconds()
+	est := need(t, o.est, "idle_timeout_s")
+	lo, hi := need(t, o.est, "idle_timeout_s_low"), need(t, o.est, "idle_timeout_s_high")
+	if math.Abs(est-T) > 0.1*T {
+		t.Errorf("idle_timeout_s = %.3f, truth %.3f: off by more than 10%%", est, T)
+	}
+	if s := reapSlack(truth); lo > T+s || hi < T-s {
+		t.Errorf("interval [%.3f, %.3f] does not contain the truth %.3f (±%.3f platform resolution)", lo, hi, T, s)
+	}
+	// The survival curve is stored: one idle_probe metric per probe.
+	ms, err := o.db.Metrics(context.Background(), o.run, "idle_probe")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ms) == 0 || float64(len(ms)) > need(t, o.est, "idle_probes") {
+		t.Errorf("%d idle_probe metrics for %v probes", len(ms), o.est["idle_probes"])
+	}
+	for _, m := range ms {
+		if m.Tags["gap_s"] == "" || (m.Value != 0 && m.Value != 1) {
+			t.Fatalf("bad idle_probe metric %+v", m)
+		}
+	}
+}
+
+func TestIdleTimeoutGroundTruth(t *testing.T) {
+	checkIdleTimeout(t, 1200*time.Millisecond, 1)
+}
+
+// TestIdleTimeoutProperty: for random idle timeouts in [0.6 s, 2 s] the
+// estimate is within 10 % and the interval contains the truth.
+func TestIdleTimeoutProperty(t *testing.T) {
+	cases := 3
+	if testing.Short() {
+		cases = 1
+	}
+	rng := rand.New(rand.NewPCG(20261126, 5))
+	for i := 0; i < cases; i++ {
+		truth := 600*time.Millisecond + time.Duration(rng.Int64N(int64(1400*time.Millisecond)))
+		truth = truth.Round(time.Millisecond)
+		t.Run(truth.String(), func(t *testing.T) { checkIdleTimeout(t, truth, uint64(i+1)) })
+	}
+}
+
+func TestInstanceLifetimeGroundTruth(t *testing.T) {
+	const lifetime = 1500 * time.Millisecond
+	const period = 50 * time.Millisecond
+	o := runLocal(t, localfaas.Config{MaxLifetime: lifetime, IdleTimeout: time.Minute}, experiments.InstanceLifetime{},
+		map[string]string{"period": period.String(), "duration": "15s", "max_recycles": "2"})
+	L := lifetime.Seconds()
+	if got := need(t, o.est, "recycles"); got != 2 {
+		t.Errorf("recycles = %v, want 2", got)
+	}
+	if est := need(t, o.est, "lifetime_s"); math.Abs(est-L) > 0.1*L {
+		t.Errorf("lifetime_s = %.3f, truth %.3f: off by more than 10%%", est, L)
+	}
+	// The platform retires an instance at the first release after it has
+	// reached its lifetime, so the bracket may sit up to one period (plus a
+	// round trip) above the knob.
+	slack := (period + 30*time.Millisecond).Seconds()
+	if lo, hi := need(t, o.est, "lifetime_s_low"), need(t, o.est, "lifetime_s_high"); lo > L+slack || hi < L {
+		t.Errorf("interval [%.3f, %.3f] does not contain the truth %.3f", lo, hi, L)
+	}
+	// Ground truth: the recycled instances were evicted for their lifetime.
+	n := 0
+	for _, e := range o.plat.Events() {
+		if e.Kind == localfaas.EventEvicted && e.Reason == localfaas.ReasonLifetime {
+			n++
+		}
+	}
+	if n < 2 {
+		t.Errorf("platform evicted %d instances for lifetime, want >= 2", n)
+	}
+}
+
+func checkScaling(t *testing.T, maxInst, burst int, rate float64) {
+	t.Helper()
+	demand := maxInst + 4
+	o := runLocal(t, localfaas.Config{MaxInstances: maxInst, ScaleBurst: burst, ScaleRate: rate, IdleTimeout: time.Minute},
+		experiments.Scaling{}, map[string]string{
+			"bursts": fmt.Sprint(burst + 1), "steps": fmt.Sprint(demand), "sleep": "300ms", "backoff": "10ms",
+			// long enough for (maxInst-burst)/rate of rate-limited births plus a second at the limit
+			"step_duration": (time.Duration(float64(maxInst-burst)/rate*float64(time.Second)) + 1500*time.Millisecond).String(),
+		})
+	if got := need(t, o.est, "max_instances"); got != float64(maxInst) {
+		t.Errorf("max_instances = %v, truth %d", got, maxInst)
+	}
+	// A burst of burst+1 from zero gets exactly the bucket's burst.
+	if got := need(t, o.est, "burst_max_instances"); got != float64(burst) {
+		t.Errorf("burst_max_instances = %v, truth %d", got, burst)
+	}
+	if got := need(t, o.est, "scale_rate_per_s"); math.Abs(got-rate) > 0.2*rate {
+		t.Errorf("scale_rate_per_s = %.2f, truth %.2f: off by more than 20%%", got, rate)
+	}
+	// Every throttle the client counted is one the platform issued.
+	if got, want := need(t, o.est, "throttled"), countEvents(o.plat, "function2", localfaas.EventThrottled, false); got != float64(want) || want == 0 {
+		t.Errorf("throttled = %v, platform throttled %d", got, want)
+	}
+}
+
+func TestScalingGroundTruth(t *testing.T) {
+	checkScaling(t, 8, 2, 4)
+}
+
+// TestScalingProperty: random limits and rates are recovered.
+func TestScalingProperty(t *testing.T) {
+	cases := 2
+	if testing.Short() {
+		cases = 1
+	}
+	rng := rand.New(rand.NewPCG(7, 11))
+	for i := 0; i < cases; i++ {
+		m, b, r := 6+rng.IntN(5), 1+rng.IntN(2), float64(3+rng.IntN(4))
+		t.Run(fmt.Sprintf("M=%d,B=%d,R=%g", m, b, r), func(t *testing.T) { checkScaling(t, m, b, r) })
+	}
+}
+
+func TestLoadGroundTruth(t *testing.T) {
+	// 20 req/s of 200 ms requests need 4 instances; the platform allows 2,
+	// so many are throttled and the rest are slow. Open-loop arrivals must
+	// stay on schedule all the same (no coordinated omission).
+	o := runLocal(t, localfaas.Config{MaxInstances: 2, IdleTimeout: time.Minute}, experiments.Load{}, map[string]string{
+		"function": "function3", "profile": "constant", "rate": "20", "steps": "2", "step_duration": "2s", "sleep": "0.2",
+	})
+	for k := 1; k <= 2; k++ {
+		key := fmt.Sprintf("step_%d_sent_rate", k)
+		if got := need(t, o.est, key); math.Abs(got-20) > 2 {
+			t.Errorf("%s = %.1f, offered 20: the arrivals were not open-loop", key, got)
+		}
+		if got := need(t, o.est, fmt.Sprintf("step_%d_offered_rate", k)); got != 20 {
+			t.Errorf("step %d offered_rate = %v", k, got)
+		}
+	}
+	// Cold starts and throttles per step add up to the platform's own count.
+	cold := need(t, o.est, "step_1_cold") + need(t, o.est, "step_2_cold")
+	if want := countEvents(o.plat, "function3", localfaas.EventInvoked, true); cold != float64(want) || want != 2 {
+		t.Errorf("cold starts = %v, platform cold invocations %d (limit 2)", cold, want)
+	}
+	if got, want := need(t, o.est, "throttled"), countEvents(o.plat, "function3", localfaas.EventThrottled, false); got != float64(want) || want == 0 {
+		t.Errorf("throttled = %v, platform throttled %d", got, want)
+	}
+	ms, err := o.db.Metrics(context.Background(), o.run, "offered_rate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ms) != 2 || ms[0].Phase != "step-1" || ms[1].Phase != "step-2" {
+		t.Errorf("offered_rate metrics: %+v", ms)
+	}
+}
+
+func TestThroughputGroundTruth(t *testing.T) {
+	fns := localfaastest.Functions(localfaastest.Build(t))
+	for i := range fns {
+		fns[i].MemoryMB = 256
+	}
+	o := runLocal(t, localfaas.Config{Functions: fns, IdleTimeout: time.Minute}, experiments.Throughput{}, map[string]string{
+		"throughput_time": "0.05", "repeats": "3", "workloads": "fib:27", "concurrency": "2",
+	})
+	if got := need(t, o.est, "memory_mb"); got != 256 {
+		t.Errorf("memory_mb = %v, configured 256", got)
+	}
+	for _, k := range []string{"throughput_iterations_per_s", "throughput_concurrent_iterations_per_s", "workload_ms_fib"} {
+		if need(t, o.est, k) <= 0 {
+			t.Errorf("%s not positive", k)
+		}
+	}
+	// Cost: every invocation busy for 50 ms at 256 MB is billed at least
+	// that; the estimate must lie between that price and the price of the
+	// slowest stored invocation.
+	price, _ := experiments.PriceByName("aws-lambda-x86")
+	ms, err := o.db.Metrics(context.Background(), o.run, "cost_usd_per_invocation")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ms) == 0 {
+		t.Fatal("no cost_usd_per_invocation metrics")
+	}
+	hi := 0.0
+	for _, m := range ms {
+		hi = max(hi, m.Value)
+		if m.Tags["memory_mb"] != "256" {
+			t.Errorf("cost metric tags %v", m.Tags)
+		}
+	}
+	if got := need(t, o.est, "cost_usd_per_invocation"); got < price.Cost(50, 256) || got > hi {
+		t.Errorf("cost_usd_per_invocation = %g, want in [%g, %g]", got, price.Cost(50, 256), hi)
+	}
+}
+
+func TestNestedGroundTruth(t *testing.T) {
+	const delay = 150 * time.Millisecond
+	o := runLocal(t, localfaas.Config{ExtraInitDelay: delay, IdleTimeout: time.Minute}, experiments.Nested{},
+		map[string]string{"depth": "2", "fanout": "2", "samples": "3"})
+	per := need(t, o.est, "nested_overhead_ms_per_level")
+	if per <= 0 || per >= need(t, o.est, "chain_1_p50_ms") {
+		t.Errorf("overhead per level %.3f ms must be positive and below a whole 1-level chain (%.3f ms)", per, o.est["chain_1_p50_ms"])
+	}
+	if got := need(t, o.est, "cold_link_cold_fraction"); got != 1 {
+		t.Errorf("cold_link_cold_fraction = %v, want 1", got)
+	}
+	if got := need(t, o.est, "cold_link_penalty_ms"); got < float64(delay.Milliseconds()) {
+		t.Errorf("cold link penalty %.1f ms < the init delay %v", got, delay)
+	}
+	ms, err := o.db.Metrics(context.Background(), o.run, "nested_overhead_ms")
+	if err != nil {
+		t.Fatal(err)
+	}
+	levels := map[string]int{}
+	for _, m := range ms {
+		levels[m.Tags["level"]]++
+	}
+	// chain-1: 3 samples × 1 hop; chain-2: 3 samples × 2 hops (levels 1, 2).
+	if levels["1"] != 6 || levels["2"] != 3 {
+		t.Errorf("nested_overhead_ms per level: %v, want 1:6 2:3", levels)
+	}
+}
+
+func TestPackageSizeGroundTruth(t *testing.T) {
+	// The "large" package takes D longer to load: a shell sleeps before
+	// exec'ing the monolith, inside the platform's init.
+	const delay = 300 * time.Millisecond
+	bins := localfaastest.Build(t)
+	fns := localfaastest.Functions(bins)
+	for i := range fns {
+		if fns[i].Name == "monolith" {
+			fns[i].Command = []string{"/bin/sh", "-c", fmt.Sprintf("sleep %g; exec %s lambda", delay.Seconds(), bins.Monolith)}
+		}
+	}
+	o := runLocal(t, localfaas.Config{Functions: fns, IdleTimeout: time.Minute}, experiments.PackageSize{},
+		map[string]string{"samples": "4"})
+	if got := need(t, o.est, "not_cold"); got != 0 {
+		t.Errorf("not_cold = %v", got)
+	}
+	// Both medians carry the same runtime start-up, which varies by tens of
+	// ms on a busy machine: allow 20 % of D.
+	for _, k := range []string{"package_penalty_ms", "package_init_penalty_ms"} {
+		if got := need(t, o.est, k); got < 0.8*float64(delay.Milliseconds()) {
+			t.Errorf("%s = %.1f ms, the large package loads %v longer", k, got, delay)
+		}
+	}
+}
+
+func TestClockOffsetGroundTruth(t *testing.T) {
+	// Client and function share this machine's clock: the true offset is 0,
+	// and the NTP bound guarantees |estimate| <= half the network delay.
+	o := runLocal(t, localfaas.Config{}, experiments.ClockOffsetExp{}, map[string]string{"samples": "10"})
+	off, unc := need(t, o.est, "clock_offset_ms"), need(t, o.est, "clock_offset_uncertainty_ms")
+	if math.Abs(off) > unc+0.05 {
+		t.Errorf("offset %.3f ms beyond its uncertainty %.3f ms (truth 0)", off, unc)
+	}
+}
+
+// TestInterrupt: cancelling a long experiment stops it within a second and
+// keeps what was measured.
+func TestInterrupt(t *testing.T) {
+	plat := localfaastest.Start(t, localfaas.Config{})
+	inv, err := local.New(local.Config{Endpoint: plat.URL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := results.Open(context.Background(), filepath.Join(t.TempDir(), "r.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, e := range []experiments.Experiment{experiments.IdleTimeout{}, experiments.InstanceLifetime{}, experiments.Scaling{}, experiments.Load{}} {
+		params, _ := experiments.Resolve(e, nil)
+		ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
+		start := time.Now()
+		out, err := session.Run(ctx, session.Config{DB: db, Experiment: e, Params: params, Invoker: inv})
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		// 1.5 s to the cancel, then at most a second (a request in flight
+		// finishes its sleep of up to 500 ms).
+		if d := time.Since(start); d > 2500*time.Millisecond {
+			t.Errorf("%s stopped %v after start, more than a second after the cancel", e.Name(), d)
+		}
+		if out.Status != results.StatusInterrupted || out.Rows == 0 {
+			t.Errorf("%s: status %s rows %d, want interrupted with rows stored", e.Name(), out.Status, out.Rows)
+		}
+	}
+}

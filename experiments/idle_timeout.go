@@ -1,0 +1,311 @@
+package experiments
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/faas-benchmarker/faas-benchmarker/engine"
+	"github.com/faas-benchmarker/faas-benchmarker/functions/lab"
+)
+
+// IdleTimeout estimates after how long idle an instance goes cold.
+//
+// Question: after how long without requests does the platform reclaim an
+// instance, so that the next request is a cold start?
+//
+// Method: a survival curve, not a linear search. A lane is one function
+// (default function1, function2, function3: all deployed alike) holding
+// `instances` instances, created by a burst behind a barrier; a probe of a
+// lane waits `gap` after the lane's last response and sends a burst of
+// `instances` requests (each sleeping probe_sleep, so that they overlap and
+// every instance is probed once). Each probe request reports whether it
+// came back cold (the in-function flag); a cold answer means its instance
+// did not survive the gap. Every probe request is stored as the metric
+// idle_probe (1 = cold, 0 = warm) with tag gap_s. A probe leaves the lane
+// with `instances` freshly used instances, so the next probe of the same
+// lane measures its own gap independently.
+//
+// Phase 1 (phase "grid") probes a geometric grid min_gap, min_gap·factor,
+// ... up to max_gap; the gaps are spread over the lanes longest first, so
+// the grid costs about max_gap of wall time instead of the sum of the gaps.
+// The transition is bracketed by the largest gap whose cold fraction is
+// below one half and the smallest gap whose cold fraction is at least one
+// half. Phase 2 (phases "refine-<r>") probes one point per lane, evenly
+// spaced inside the bracket, all lanes at once, and narrows the bracket,
+// until its width is at most precision × its upper end or max_rounds
+// rounds were run.
+//
+// Parameters: functions (function1,function2,function3), instances (3),
+// min_gap (1s), max_gap (16s), factor (2), precision (0.05), max_rounds (4),
+// probe_sleep (100ms). Defaults suit the local platform (idle timeout 10 s).
+// On AWS Lambda use e.g. --set min_gap=1m --set max_gap=64m (a few hours:
+// the log shows each round and the time left), on Azure Consumption
+// min_gap=1m max_gap=32m.
+//
+// Estimates: idle_timeout_s (middle of the bracket), idle_timeout_s_low and
+// idle_timeout_s_high (the bracket: the instance survived the low gap and
+// did not survive the high one, by majority), idle_probes (probe
+// invocations), idle_probe_time_s (wall time spent), idle_rounds. When no
+// grid gap went cold only idle_timeout_s_low (= max_gap) is given; when the
+// smallest did, only idle_timeout_s_high.
+//
+// Known limits: the gap is measured from the client's receipt of the
+// previous response to the next send, so it is short of the platform's idle
+// time by one network hop (negligible against minutes). With a jittered or
+// partial eviction the estimate is the median survival time; the full curve
+// is in the idle_probe metrics. A platform that evicts on memory pressure
+// rather than time shows a flat, noisy curve: read it before the number.
+type IdleTimeout struct{}
+
+// Name implements Experiment.
+func (IdleTimeout) Name() string { return "idle-timeout" }
+
+// Summary implements Experiment.
+func (IdleTimeout) Summary() string {
+	return "after how long idle an instance goes cold: survival curve on a geometric grid, refined by bisection"
+}
+
+// Params implements Experiment.
+func (IdleTimeout) Params() []Param {
+	return []Param{
+		{Name: "functions", Default: "function1,function2,function3", Help: "one probe lane per function (deployed alike)"},
+		{Name: "instances", Default: "3", Help: "independent instances probed per gap in each lane"},
+		{Name: "min_gap", Default: "1s", Help: "smallest idle gap of the grid"},
+		{Name: "max_gap", Default: "16s", Help: "largest idle gap of the grid (must exceed the idle timeout)"},
+		{Name: "factor", Default: "2.0", Help: "ratio between grid gaps"},
+		{Name: "precision", Default: "0.05", Help: "stop refining when the bracket is at most this fraction of its upper end"},
+		{Name: "max_rounds", Default: "4", Help: "most refinement rounds"},
+		{Name: "probe_sleep", Default: "100ms", Help: "handler sleep of a probe, so a burst's requests overlap"},
+	}
+}
+
+// gapObs accumulates the probes of one gap.
+type gapObs struct {
+	gap        time.Duration
+	cold, seen int
+}
+
+func (g gapObs) frac() float64 { return float64(g.cold) / float64(g.seen) }
+
+// bracket returns the transition bracket from observations: hi is the
+// smallest gap with a cold fraction >= 1/2, lo the largest smaller gap with
+// a fraction below 1/2 (0 / false when absent).
+func bracket(obs map[time.Duration]*gapObs) (lo, hi time.Duration, haveLo, haveHi bool) {
+	gaps := make([]time.Duration, 0, len(obs))
+	for g, o := range obs {
+		if o.seen > 0 {
+			gaps = append(gaps, g)
+		}
+	}
+	slices.Sort(gaps)
+	for _, g := range gaps {
+		if obs[g].frac() >= 0.5 {
+			hi, haveHi = g, true
+			break
+		}
+	}
+	for _, g := range gaps {
+		if (!haveHi || g < hi) && obs[g].frac() < 0.5 {
+			lo, haveLo = g, true
+		}
+	}
+	return lo, hi, haveLo, haveHi
+}
+
+// geometricGrid returns min, min·factor, ... up to max (inclusive).
+func geometricGrid(lo, hi time.Duration, factor float64) []time.Duration {
+	var out []time.Duration
+	for g := float64(lo); g <= float64(hi)*(1+1e-9); g *= factor {
+		out = append(out, time.Duration(g))
+	}
+	return out
+}
+
+// assignLanes spreads gaps over n lanes, longest first onto the least
+// loaded lane, so the wall time is close to max(longest, sum/n).
+func assignLanes(gaps []time.Duration, n int) [][]time.Duration {
+	sorted := slices.Clone(gaps)
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i] > sorted[j] })
+	lanes := make([][]time.Duration, n)
+	load := make([]time.Duration, n)
+	for _, g := range sorted {
+		best := 0
+		for i := range load {
+			if load[i] < load[best] {
+				best = i
+			}
+		}
+		lanes[best] = append(lanes[best], g)
+		load[best] += g
+	}
+	return lanes
+}
+
+// idleLane is one function whose instances are probed.
+type idleLane struct {
+	fn       string
+	lastRecv time.Duration // run offset of the lane's last response
+}
+
+// Run implements Experiment.
+func (IdleTimeout) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Estimates, error) {
+	fns := p.List("functions")
+	k := p.Int("instances")
+	minGap, maxGap := p.Duration("min_gap"), p.Duration("max_gap")
+	factor, precision, maxRounds := p.Float("factor"), p.Float("precision"), p.Int("max_rounds")
+	sleep := p.Duration("probe_sleep")
+	switch {
+	case len(fns) == 0 || k < 1:
+		return nil, errors.New("idle-timeout: need at least one function and instances >= 1")
+	case minGap <= 0 || maxGap < minGap:
+		return nil, errors.New("idle-timeout: need 0 < min_gap <= max_gap")
+	case factor <= 1:
+		return nil, errors.New("idle-timeout: factor must be > 1")
+	case precision <= 0 || maxRounds < 0:
+		return nil, errors.New("idle-timeout: precision must be > 0 and max_rounds >= 0")
+	}
+	grid := geometricGrid(minGap, maxGap, factor)
+	lanes := make([]*idleLane, len(fns))
+	for i, f := range fns {
+		lanes[i] = &idleLane{fn: f}
+	}
+	b.Expect(int64(k * (len(lanes) + len(grid) + maxRounds*len(lanes))))
+	req := lab.Request{Sleep: sleep.Seconds()}
+	var mu sync.Mutex
+	obs := map[time.Duration]*gapObs{}
+	probes := 0
+	log := b.Logger()
+
+	// burst sends k overlapping requests on a lane and returns how many came
+	// back cold and how many answered at all.
+	burst := func(pb *engine.Benchmarker, l *idleLane, gap time.Duration) (cold, seen int) {
+		rs := pb.InvokeConcurrently(ctx, l.fn, k, req)
+		for _, r := range rs {
+			l.lastRecv = max(l.lastRecv, time.Duration(r.Record.SentNS+r.Record.LatencyNS))
+			c, known := r.Cold()
+			if !r.OK() || !known {
+				continue
+			}
+			seen++
+			v := 0.0
+			if c {
+				cold++
+				v = 1
+			}
+			if gap > 0 {
+				pb.Record("idle_probe", v, map[string]string{"gap_s": fmtFloat(gap.Seconds()), "function": l.fn})
+			}
+		}
+		return cold, seen
+	}
+	probe := func(pb *engine.Benchmarker, l *idleLane, gap time.Duration) error {
+		if err := b.Sleep(ctx, gap-(b.Elapsed()-l.lastRecv)); err != nil {
+			return err
+		}
+		cold, seen := burst(pb, l, gap)
+		mu.Lock()
+		defer mu.Unlock()
+		probes += k
+		o := obs[gap]
+		if o == nil {
+			o = &gapObs{gap: gap}
+			obs[gap] = o
+		}
+		o.cold += cold
+		o.seen += seen
+		log.Info("idle-timeout probe", "function", l.fn, "gap", gap, "cold", cold, "answered", seen)
+		return nil
+	}
+	runLanes := func(phase string, work [][]time.Duration) error {
+		pb := b.WithPhase(phase)
+		var wg sync.WaitGroup
+		errs := make([]error, len(lanes))
+		for i, l := range lanes {
+			if len(work[i]) == 0 {
+				continue
+			}
+			wg.Go(func() {
+				for _, g := range work[i] {
+					if err := probe(pb, l, g); err != nil {
+						errs[i] = err
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+		return errors.Join(errs...)
+	}
+	finish := func(err error, rounds int) (Estimates, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		est := Estimates{"idle_probes": float64(probes), "idle_probe_time_s": b.Elapsed().Seconds(), "idle_rounds": float64(rounds)}
+		lo, hi, haveLo, haveHi := bracket(obs)
+		switch {
+		case haveLo && haveHi:
+			est["idle_timeout_s_low"], est["idle_timeout_s_high"] = lo.Seconds(), hi.Seconds()
+			est["idle_timeout_s"] = (lo.Seconds() + hi.Seconds()) / 2
+		case haveHi:
+			est["idle_timeout_s_high"] = hi.Seconds()
+		case haveLo:
+			est["idle_timeout_s_low"] = lo.Seconds()
+		}
+		return est, err
+	}
+
+	// Create the lanes' instances.
+	wb := b.WithPhase("warmup")
+	var wg sync.WaitGroup
+	for _, l := range lanes {
+		wg.Go(func() { burst(wb, l, 0) })
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return finish(err, 0)
+	}
+
+	work := assignLanes(grid, len(lanes))
+	var eta time.Duration
+	for _, w := range work {
+		var s time.Duration
+		for _, g := range w {
+			s += g
+		}
+		eta = max(eta, s)
+	}
+	log.Info("idle-timeout grid", "gaps", grid, "lanes", len(lanes), "eta", eta)
+	if err := runLanes("grid", work); err != nil {
+		return finish(err, 0)
+	}
+	rounds := 0
+	for ; rounds < maxRounds; rounds++ {
+		mu.Lock()
+		lo, hi, haveLo, haveHi := bracket(obs)
+		mu.Unlock()
+		if !haveHi || !haveLo || float64(hi-lo) <= precision*float64(hi) {
+			break
+		}
+		pts := make([][]time.Duration, len(lanes))
+		for i := range lanes {
+			pts[i] = []time.Duration{lo + (hi-lo)*time.Duration(i+1)/time.Duration(len(lanes)+1)}
+		}
+		log.Info("idle-timeout refinement", "round", rounds+1, "bracket_low", lo, "bracket_high", hi,
+			"round_eta", pts[len(pts)-1][0], "elapsed", b.Elapsed().Round(time.Second))
+		if err := runLanes(fmt.Sprintf("refine-%d", rounds+1), pts); err != nil {
+			return finish(err, rounds)
+		}
+	}
+	est, err := finish(nil, rounds)
+	if _, ok := est["idle_timeout_s"]; !ok {
+		if v, ok := est["idle_timeout_s_low"]; ok && math.Abs(v-maxGap.Seconds()) < 1e-9 {
+			log.Warn("idle-timeout: every grid gap came back warm; raise max_gap", "max_gap", maxGap)
+		}
+	}
+	return est, err
+}

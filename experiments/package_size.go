@@ -1,0 +1,113 @@
+package experiments
+
+import (
+	"context"
+	"errors"
+
+	"github.com/faas-benchmarker/faas-benchmarker/engine"
+	"github.com/faas-benchmarker/faas-benchmarker/functions/lab"
+)
+
+// PackageSize compares the cold start of a small function with a large one.
+//
+// Question: how much does a bigger deployment package (the monolith, with
+// every workload linked in) add to a cold start compared with the small
+// lab function?
+//
+// Method: the two functions are measured alternately, so slow drifts of
+// the platform hit both alike: each round makes the small function cold
+// and invokes it (phase "cold/<small>") then invokes it warm (phase
+// "warm/<small>"), and does the same for the large one ("cold/<large>",
+// "warm/<large>"). Cold starts are forced the platform's way, or by
+// waiting idle_wait. Samples whose cold flag or platform Init Duration
+// says they were not cold are excluded from the cold statistics and
+// counted.
+//
+// Parameters: small (function1), large (monolith), samples (8), idle_wait
+// (0s).
+//
+// Estimates: cold_p50_ms_small, cold_p50_ms_large, warm_p50_ms_small,
+// warm_p50_ms_large, init_p50_ms_small, init_p50_ms_large (platform Init
+// Duration), package_penalty_ms (cold p50 large − small),
+// package_init_penalty_ms (init p50 large − small), not_cold (cold-phase
+// samples that were not cold by both signals).
+//
+// Known limits: on the local platform started by fbrun both functions run
+// the fbrun binary, so the penalty is about zero there by construction;
+// the experiment is meant for deployments whose packages differ.
+type PackageSize struct{}
+
+// Name implements Experiment.
+func (PackageSize) Name() string { return "package-size" }
+
+// Summary implements Experiment.
+func (PackageSize) Summary() string {
+	return "cold start of the small lab function vs the large monolith package"
+}
+
+// Params implements Experiment.
+func (PackageSize) Params() []Param {
+	return []Param{
+		{Name: "small", Default: "function1", Help: "the small function"},
+		{Name: "large", Default: "monolith", Help: "the large function"},
+		{Name: "samples", Default: "8", Help: "cold starts per function"},
+		{Name: "idle_wait", Default: "0s", Help: "wait this long instead where the platform cannot force cold starts"},
+	}
+}
+
+// Run implements Experiment.
+func (PackageSize) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Estimates, error) {
+	small, large, samples, idleWait := p.String("small"), p.String("large"), p.Int("samples"), p.Duration("idle_wait")
+	if samples < 1 || small == "" || large == "" {
+		return nil, errors.New("package-size: need small, large and samples >= 1")
+	}
+	b.Expect(int64(4 * samples))
+	type series struct{ cold, warm, init []float64 }
+	data := map[string]*series{small: {}, large: {}}
+	notCold := 0
+	for i := 0; i < samples && ctx.Err() == nil; i++ {
+		for _, fn := range []string{small, large} {
+			if err := makeCold(ctx, b, fn, idleWait); err != nil {
+				if ctx.Err() != nil {
+					break
+				}
+				return nil, err
+			}
+			s := data[fn]
+			r := b.WithPhase("cold/"+fn).Invoke(ctx, fn, lab.Request{})
+			if r.OK() {
+				sig := signalsOf(r)
+				if (sig.FlagKnown && !sig.Flag) || (sig.PlatformKnown && !sig.Platform) {
+					notCold++
+				} else {
+					s.cold = append(s.cold, latencyMS(r))
+					if sig.Platform {
+						s.init = append(s.init, msOf(sig.Init))
+					}
+				}
+			}
+			if w := b.WithPhase("warm/"+fn).Invoke(ctx, fn, lab.Request{}); w.OK() {
+				s.warm = append(s.warm, latencyMS(w))
+			}
+		}
+	}
+	est := Estimates{"not_cold": float64(notCold)}
+	for _, x := range []struct {
+		suffix string
+		s      *series
+	}{{"small", data[small]}, {"large", data[large]}} {
+		est.set("cold_p50_ms_"+x.suffix, median(x.s.cold))
+		est.set("warm_p50_ms_"+x.suffix, median(x.s.warm))
+		est.set("init_p50_ms_"+x.suffix, median(x.s.init))
+	}
+	est.set("package_penalty_ms", median(data[large].cold)-median(data[small].cold))
+	est.set("package_init_penalty_ms", median(data[large].init)-median(data[small].init))
+	if err := ctx.Err(); err != nil {
+		return est, err
+	}
+	if len(data[small].cold) == 0 || len(data[large].cold) == 0 {
+		return est, errors.New("package-size: no successful cold sample of one of the functions")
+	}
+	return est, nil
+}
+

@@ -1,0 +1,97 @@
+package experiments
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+)
+
+// PricesAsOf is the date the price table was taken from the providers'
+// published pricing pages. Prices change: check the sources before quoting
+// a cost, and update the table (with this date) when they do.
+const PricesAsOf = "2025-06-01"
+
+// Price is the on-demand price of one platform configuration.
+type Price struct {
+	// Name is the key used by the throughput experiment's price parameter.
+	Name string
+	// PerRequestUSD is the price of one request (invocation).
+	PerRequestUSD float64
+	// PerGBSecondUSD is the price of one GB-second of configured memory.
+	PerGBSecondUSD float64
+	// MinBilledMS is the smallest billed duration per invocation.
+	MinBilledMS float64
+	// GranularityMS rounds the billed duration up to a multiple of it.
+	GranularityMS float64
+	// MemoryStepMB rounds the memory up to a multiple of it (0: exact).
+	MemoryStepMB float64
+	// Source is the page the numbers come from.
+	Source string
+	// Note says what the price covers and leaves out.
+	Note string
+}
+
+// Prices is the dated price table (see PricesAsOf). Free tiers are not
+// deducted: these are marginal prices.
+var Prices = []Price{
+	{
+		Name: "aws-lambda-x86", PerRequestUSD: 0.20 / 1e6, PerGBSecondUSD: 0.0000166667,
+		MinBilledMS: 1, GranularityMS: 1,
+		Source: "https://aws.amazon.com/lambda/pricing/",
+		Note:   "us-east-1, x86_64, first pricing tier (first 6 billion GB-s per month), on-demand",
+	},
+	{
+		Name: "aws-lambda-arm", PerRequestUSD: 0.20 / 1e6, PerGBSecondUSD: 0.0000133334,
+		MinBilledMS: 1, GranularityMS: 1,
+		Source: "https://aws.amazon.com/lambda/pricing/",
+		Note:   "us-east-1, arm64 (Graviton2), first pricing tier, on-demand",
+	},
+	{
+		Name: "azure-consumption", PerRequestUSD: 0.20 / 1e6, PerGBSecondUSD: 0.000016,
+		MinBilledMS: 100, GranularityMS: 1, MemoryStepMB: 128,
+		Source: "https://azure.microsoft.com/en-us/pricing/details/functions/",
+		Note:   "Consumption plan; memory is observed memory rounded up to 128 MB, at least 100 ms per execution",
+	},
+}
+
+// PriceByName returns the named price, or an error listing the known ones.
+func PriceByName(name string) (Price, error) {
+	var names []string
+	for _, p := range Prices {
+		if p.Name == name {
+			return p, nil
+		}
+		names = append(names, p.Name)
+	}
+	sort.Strings(names)
+	return Price{}, fmt.Errorf("unknown price %q (known: %s)", name, strings.Join(names, ", "))
+}
+
+// DefaultPriceFor returns the price name used for platform by price=auto,
+// and false when the platform has no per-invocation price (OpenFaaS and
+// plain HTTP are billed by the cluster, not per invocation). The local
+// platform emulates Lambda's billing (REPORT Billed Duration), so it is
+// priced as Lambda x86: "what this would cost on Lambda".
+func DefaultPriceFor(platform string) (string, bool) {
+	switch platform {
+	case "aws", "local":
+		return "aws-lambda-x86", true
+	case "azure":
+		return "azure-consumption", true
+	}
+	return "", false
+}
+
+// Cost returns the price of one invocation billed for billedMS at memoryMB.
+func (p Price) Cost(billedMS, memoryMB float64) float64 {
+	ms := math.Max(billedMS, p.MinBilledMS)
+	if p.GranularityMS > 0 {
+		ms = math.Ceil(ms/p.GranularityMS) * p.GranularityMS
+	}
+	mem := memoryMB
+	if p.MemoryStepMB > 0 {
+		mem = math.Ceil(mem/p.MemoryStepMB) * p.MemoryStepMB
+	}
+	return p.PerRequestUSD + p.PerGBSecondUSD*(ms/1000)*(mem/1024)
+}

@@ -1,0 +1,248 @@
+package experiments
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/faas-benchmarker/faas-benchmarker/engine"
+	"github.com/faas-benchmarker/faas-benchmarker/functions/lab"
+)
+
+// Scaling measures how a function scales out.
+//
+// Question: how many instances does a function get at once, how fast does
+// the platform add more, where is the concurrency limit, and what happens
+// to requests beyond it (throttled, or waiting behind an initialisation)?
+//
+// Method: two parts, each starting from zero instances (forced cold).
+// Bursts (phases "burst-<n>"): for each size n, n requests released
+// together behind a barrier, each sleeping `sleep` so that they overlap;
+// the distinct instances answering and the throttles are counted. Step
+// load (phases "step-<k>"): closed-loop callers, each invoking with
+// `sleep` again and again, retrying a throttled request after `backoff`;
+// at step k the number of callers rises to steps[k] and stays for
+// step_duration. An instance is born with its cold request; the sorted
+// birth times (the send time of the request that came back cold on a new
+// instance id) give the instances over time. After the first throttle the
+// platform's scale-out budget is exhausted and demand exceeds supply, so
+// every new instance there is created as soon as the platform allows:
+// scale_rate_per_s = (n−1)/(t_n−t_1) over those n births (needs n >= 3).
+// The metric instances (tag step) is the count of distinct instances at
+// the end of each step.
+//
+// Parameters: function (function2), bursts (5,10,20), steps (10,20),
+// step_duration (3s), sleep (500ms), backoff (20ms), idle_wait (0s, for
+// platforms that cannot force cold starts). Defaults suit the local
+// platform's defaults (burst 100, limit 100), which they do not reach: to
+// see the limit and the rate, raise steps above them (e.g. AWS:
+// --set steps=500,1000,1500 --set step_duration=30s --set sleep=5s) or
+// lower the local knobs (--local-scale-burst 5 --local-max-instances 20).
+//
+// Estimates: max_instances (distinct instances during the step load),
+// burst_max_instances (most distinct instances a burst obtained),
+// scale_rate_per_s (absent when the budget was never exhausted),
+// time_to_max_instances_s (step start to the last birth), throttled (all
+// throttled requests), waited_for_init (requests of the step load that
+// came back cold: they waited behind their instance's initialisation),
+// rate_births (births the rate is computed from).
+//
+// Known limits: max_instances equals the concurrency limit only when the
+// demand exceeded it (throttles after the last birth show that). The rate
+// resolution is the backoff. On platforms that queue instead of throttling
+// (OpenFaaS, Azure) there are no throttles and no rate estimate; the
+// instances-over-time metrics still show the scale-out.
+type Scaling struct{}
+
+// Name implements Experiment.
+func (Scaling) Name() string { return "scaling" }
+
+// Summary implements Experiment.
+func (Scaling) Summary() string {
+	return "bursts and a step load: instances over time, scale-out rate, concurrency limit, throttles"
+}
+
+// Params implements Experiment.
+func (Scaling) Params() []Param {
+	return []Param{
+		{Name: "function", Default: "function2", Help: "lab function to scale"},
+		{Name: "bursts", Default: "5,10,20", Help: "burst sizes (empty: none)"},
+		{Name: "steps", Default: "10,20", Help: "callers per step of the step load (empty: none)"},
+		{Name: "step_duration", Default: "3s", Help: "duration of each step"},
+		{Name: "sleep", Default: "500ms", Help: "handler sleep of every request (holds an instance)"},
+		{Name: "backoff", Default: "20ms", Help: "wait before retrying a throttled request"},
+		{Name: "idle_wait", Default: "0s", Help: "wait this long for zero instances where cold starts cannot be forced"},
+	}
+}
+
+// Run implements Experiment.
+func (Scaling) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Estimates, error) {
+	fn := p.String("function")
+	bursts, err := p.Ints("bursts")
+	if err != nil {
+		return nil, err
+	}
+	steps, err := p.Ints("steps")
+	if err != nil {
+		return nil, err
+	}
+	stepDur, sleep, backoff, idleWait := p.Duration("step_duration"), p.Duration("sleep"), p.Duration("backoff"), p.Duration("idle_wait")
+	if stepDur <= 0 || sleep < 0 || backoff <= 0 {
+		return nil, errors.New("scaling: step_duration and backoff must be > 0, sleep >= 0")
+	}
+	for _, n := range append(slices.Clone(bursts), steps...) {
+		if n < 1 {
+			return nil, errors.New("scaling: burst sizes and step callers must be >= 1")
+		}
+	}
+	var planned int64
+	for _, n := range bursts {
+		planned += int64(n)
+	}
+	if len(steps) > 0 && sleep > 0 {
+		planned += int64(float64(slices.Max(steps)) * float64(len(steps)) * stepDur.Seconds() / sleep.Seconds())
+	}
+	b.Expect(planned)
+	req := lab.Request{Sleep: sleep.Seconds()}
+	est := Estimates{}
+	throttled := 0
+
+	burstMax := 0
+	for _, n := range bursts {
+		if err := makeCold(ctx, b, fn, idleWait); err != nil {
+			return est, err
+		}
+		pb := b.WithPhase(fmt.Sprintf("burst-%d", n))
+		rs := pb.InvokeConcurrently(ctx, fn, n, req)
+		inst, thr := distinctInstances(rs), 0
+		for _, r := range rs {
+			if isThrottled(r) {
+				thr++
+			}
+		}
+		throttled += thr
+		burstMax = max(burstMax, inst)
+		pb.Record("burst_instances", float64(inst), map[string]string{"n": fmt.Sprint(n), "throttled": fmt.Sprint(thr)})
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	if len(bursts) > 0 {
+		est["burst_max_instances"] = float64(burstMax)
+	}
+	if len(steps) > 0 && ctx.Err() == nil {
+		if err := makeCold(ctx, b, fn, idleWait); err != nil {
+			est["throttled"] = float64(throttled)
+			return est, err
+		}
+		st := stepLoad(ctx, b, fn, req, steps, stepDur, backoff)
+		throttled += st.throttled
+		est["max_instances"] = float64(len(st.births))
+		est["waited_for_init"] = float64(st.coldServed)
+		if len(st.births) > 0 {
+			est["time_to_max_instances_s"] = (st.births[len(st.births)-1] - st.start).Seconds()
+		}
+		if rate, n, ok := scaleRate(st.births, st.firstThrottle); ok {
+			est["scale_rate_per_s"] = rate
+			est["rate_births"] = float64(n)
+		}
+	}
+	est["throttled"] = float64(throttled)
+	return est, ctx.Err()
+}
+
+type stepResult struct {
+	start         time.Duration
+	births        []time.Duration // sorted send times of requests that were cold on a new instance
+	firstThrottle time.Duration   // -1 when none
+	throttled     int
+	coldServed    int
+}
+
+// stepLoad runs closed-loop callers, rising to steps[k] at step k.
+func stepLoad(ctx context.Context, b *engine.Benchmarker, fn string, req lab.Request, steps []int, stepDur, backoff time.Duration) stepResult {
+	var (
+		mu    sync.Mutex
+		res   = stepResult{start: b.Elapsed(), firstThrottle: -1}
+		seen  = map[string]bool{}
+		phase atomic.Pointer[engine.Benchmarker]
+		wg    sync.WaitGroup
+	)
+	// Callers finish their request in flight when the load ends: stopping
+	// ends the loop, only ctx (Ctrl-C) cancels requests.
+	var stopping atomic.Bool
+	caller := func() {
+		defer wg.Done()
+		for !stopping.Load() && ctx.Err() == nil {
+			r := phase.Load().Invoke(ctx, fn, req)
+			if ctx.Err() != nil {
+				return
+			}
+			sent := time.Duration(r.Record.SentNS)
+			mu.Lock()
+			switch {
+			case isThrottled(r):
+				res.throttled++
+				if res.firstThrottle < 0 || sent < res.firstThrottle {
+					res.firstThrottle = sent
+				}
+			case r.OK() && r.InstanceID() != "":
+				if !seen[r.InstanceID()] {
+					seen[r.InstanceID()] = true
+					res.births = append(res.births, sent)
+				}
+				if c, _ := r.Cold(); c {
+					res.coldServed++
+				}
+			}
+			mu.Unlock()
+			if !r.OK() {
+				if b.Sleep(ctx, backoff) != nil {
+					return
+				}
+			}
+		}
+	}
+	running := 0
+	for k, n := range steps {
+		pb := b.WithPhase(fmt.Sprintf("step-%d", k+1))
+		phase.Store(pb)
+		pb.Record("callers", float64(n), map[string]string{"step": fmt.Sprint(k + 1)})
+		for ; running < n; running++ {
+			wg.Add(1)
+			go caller()
+		}
+		if b.Sleep(ctx, stepDur) != nil {
+			break
+		}
+		mu.Lock()
+		pb.Record("instances", float64(len(seen)), map[string]string{"step": fmt.Sprint(k + 1)})
+		mu.Unlock()
+	}
+	stopping.Store(true)
+	wg.Wait()
+	slices.Sort(res.births)
+	return res
+}
+
+// scaleRate is (n−1)/(t_n−t_1) over the births after the first throttle.
+func scaleRate(births []time.Duration, firstThrottle time.Duration) (rate float64, n int, ok bool) {
+	if firstThrottle < 0 {
+		return 0, 0, false
+	}
+	var after []time.Duration
+	for _, t := range births {
+		if t > firstThrottle {
+			after = append(after, t)
+		}
+	}
+	n = len(after)
+	if n < 3 || after[n-1] <= after[0] {
+		return 0, n, false
+	}
+	return float64(n-1) / (after[n-1] - after[0]).Seconds(), n, true
+}

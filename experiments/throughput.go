@@ -1,0 +1,249 @@
+package experiments
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/faas-benchmarker/faas-benchmarker/engine"
+	"github.com/faas-benchmarker/faas-benchmarker/functions/lab"
+)
+
+// Throughput measures compute throughput and what it costs.
+//
+// Question: how much CPU work does an invocation get done, alone and with
+// others running at the same time, at each memory size — and what does one
+// invocation cost?
+//
+// Method: throughput_time asks the lab function to spin the CPU for that
+// many seconds and report the iterations it completed: iterations per
+// second is the compute speed the platform gives one invocation (Lambda
+// scales CPU with memory). The monolith workloads (fib, nqueens, ... with
+// fixed sizes and seeds, so the work is identical every time) report their
+// own run time. Each runs sequentially (mode "sequential": one invocation
+// at a time) and concurrently (mode "concurrent": bursts of `concurrency`
+// behind a barrier), so contention shows as the ratio. For a memory sweep,
+// deploy the function once per memory size and list the deployments in
+// functions; the memory size of each invocation is read from the platform
+// report (or the function's own view). Cost per invocation is computed
+// from the platform-reported billed duration and memory with the dated
+// price table in prices.go (PricesAsOf, sources listed there); price=auto
+// picks the platform's table (local is priced as Lambda x86).
+//
+// Metrics: throughput_iterations_per_s and workload_ms with tags
+// memory_mb, mode, workload; cost_usd_per_invocation with tag memory_mb.
+//
+// Parameters: functions (function1), throughput_time (0.2), monolith
+// (monolith; empty: skip the workloads), workloads (fib:30,nqueens:10),
+// modes (sequential,concurrent), repeats (5), concurrency (2), price (auto;
+// or a name from the price table; none: no cost).
+//
+// Estimates: throughput_iterations_per_s (sequential) and
+// throughput_concurrent_iterations_per_s (per invocation, concurrent), both
+// medians; concurrency_slowdown (sequential / concurrent);
+// workload_ms_<name> (sequential median); cost_usd_per_invocation (median,
+// throughput_time invocations); memory_mb. With several functions the
+// per-function values get the suffix _<memory>mb.
+//
+// Known limits: CPU speed varies with the host an instance lands on; read
+// the spread, not only the median. Costs leave out free tiers, data
+// transfer and provisioned concurrency; check the price table's date.
+type Throughput struct{}
+
+// Name implements Experiment.
+func (Throughput) Name() string { return "throughput" }
+
+// Summary implements Experiment.
+func (Throughput) Summary() string {
+	return "compute throughput (busy CPU and monolith workloads), sequential vs concurrent, per memory size, with cost per invocation"
+}
+
+// Params implements Experiment.
+func (Throughput) Params() []Param {
+	return []Param{
+		{Name: "functions", Default: "function1", Help: "deployments to compare (one per memory size)"},
+		{Name: "throughput_time", Default: "0.2", Help: "seconds of busy CPU per invocation"},
+		{Name: "monolith", Default: "monolith", Help: "function running the workloads (empty: skip)"},
+		{Name: "workloads", Default: "fib:30,nqueens:10", Help: "monolith workloads as name:size"},
+		{Name: "modes", Default: "sequential,concurrent", Help: "sequential and/or concurrent"},
+		{Name: "repeats", Default: "5", Help: "invocations per function, workload and mode"},
+		{Name: "concurrency", Default: "2", Help: "invocations at once in concurrent mode"},
+		{Name: "price", Default: "auto", Help: "price table entry (auto, none, or a name from prices.go)"},
+	}
+}
+
+// memoryOf reads the memory size of an invocation: the platform's report,
+// else the function's own view.
+func memoryOf(r *engine.Result) int {
+	if r.Record.Report != nil && r.Record.Report.MemorySizeMB > 0 {
+		return r.Record.Report.MemorySizeMB
+	}
+	if r.Response != nil {
+		return r.Response.Instance.MemoryLimitMB
+	}
+	return 0
+}
+
+type workloadSpec struct {
+	name string
+	size int
+}
+
+func parseWorkloads(items []string) ([]workloadSpec, error) {
+	var out []workloadSpec
+	for _, it := range items {
+		name, size, ok := strings.Cut(it, ":")
+		n, err := strconv.Atoi(size)
+		if !ok || err != nil || name == "" {
+			return nil, fmt.Errorf("throughput: workload %q: want name:size, e.g. fib:25", it)
+		}
+		out = append(out, workloadSpec{name, n})
+	}
+	return out, nil
+}
+
+// Run implements Experiment.
+func (Throughput) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Estimates, error) {
+	fns, modes := p.List("functions"), p.List("modes")
+	tt, mono, repeats, conc := p.Float("throughput_time"), p.String("monolith"), p.Int("repeats"), p.Int("concurrency")
+	wls, err := parseWorkloads(p.List("workloads"))
+	if err != nil {
+		return nil, err
+	}
+	if repeats < 1 || conc < 1 || tt < 0 {
+		return nil, errors.New("throughput: repeats and concurrency must be >= 1, throughput_time >= 0")
+	}
+	for _, m := range modes {
+		if m != "sequential" && m != "concurrent" {
+			return nil, fmt.Errorf("throughput: unknown mode %q (sequential, concurrent)", m)
+		}
+	}
+	var price *Price
+	switch name := p.String("price"); name {
+	case "none":
+	case "auto":
+		if n, ok := DefaultPriceFor(b.Platform()); ok {
+			pr, _ := PriceByName(n)
+			price = &pr
+		}
+	default:
+		pr, err := PriceByName(name)
+		if err != nil {
+			return nil, err
+		}
+		price = &pr
+	}
+	rounds := (repeats + conc - 1) / conc
+	b.Expect(int64(len(modes) * (len(fns) + len(wls)) * (repeats + rounds*conc)))
+
+	// run invokes fn in mode and returns the successful results.
+	run := func(fn, mode string, req lab.Request) []*engine.Result {
+		pb := b.WithPhase(mode)
+		var rs []*engine.Result
+		if mode == "sequential" {
+			rs = pb.InvokeSequentially(ctx, fn, repeats, req)
+		} else {
+			for i := 0; i < rounds && ctx.Err() == nil; i++ {
+				rs = append(rs, pb.InvokeConcurrently(ctx, fn, conc, req)...)
+			}
+		}
+		var ok []*engine.Result
+		for _, r := range rs {
+			if r.OK() {
+				ok = append(ok, r)
+			}
+		}
+		return ok
+	}
+	est := Estimates{}
+	suffix := func(mem int) string {
+		if len(fns) > 1 {
+			return fmt.Sprintf("_%dmb", mem)
+		}
+		return ""
+	}
+	for _, fn := range fns {
+		fnMem := 0
+		for _, mode := range modes {
+			// Warm the function first so cold starts do not count as throughput.
+			b.WithPhase("warmup").Invoke(ctx, fn, lab.Request{})
+			pb := b.WithPhase(mode)
+			var ips, costs []float64
+			mem := 0
+			for _, r := range run(fn, mode, lab.Request{ThroughputTime: tt}) {
+				mem = memoryOf(r)
+				tags := map[string]string{"memory_mb": strconv.Itoa(mem), "mode": mode, "workload": "throughput_time", "function": fn}
+				if th := r.Response.Timing.Throughput; th != nil && th.RequestedS > 0 {
+					v := float64(th.Iterations) / th.RequestedS
+					ips = append(ips, v)
+					pb.Record("throughput_iterations_per_s", v, tags)
+				}
+				if price != nil && r.Record.Report != nil && r.Record.Report.BilledMS > 0 && mem > 0 {
+					c := price.Cost(r.Record.Report.BilledMS, float64(mem))
+					costs = append(costs, c)
+					pb.Record("cost_usd_per_invocation", c, map[string]string{"memory_mb": strconv.Itoa(mem), "price": price.Name, "mode": mode})
+				}
+			}
+			if mem > 0 {
+				fnMem = mem
+			}
+			s := suffix(fnMem)
+			if mode == "sequential" {
+				est.set("throughput_iterations_per_s"+s, median(ips))
+				est.set("cost_usd_per_invocation"+s, median(costs))
+				if mem > 0 {
+					est["memory_mb"+s] = float64(mem)
+				}
+			} else {
+				est.set("throughput_concurrent_iterations_per_s"+s, median(ips))
+			}
+		}
+		s := suffix(fnMem)
+		if seq, ok := est["throughput_iterations_per_s"+s]; ok {
+			if con, ok := est["throughput_concurrent_iterations_per_s"+s]; ok && con > 0 {
+				est["concurrency_slowdown"+s] = seq / con
+			}
+		}
+	}
+	if mono != "" {
+		for _, w := range wls {
+			for _, mode := range modes {
+				b.WithPhase("warmup").Invoke(ctx, mono, lab.Request{})
+				pb := b.WithPhase(mode)
+				var ms []float64
+				for _, r := range run(mono, mode, lab.Request{RunFunction: w.name, Args: w.size, Seed: 1}) {
+					if r.Response.Result == nil {
+						continue
+					}
+					v := float64(r.Response.Result.DurationNS) / 1e6
+					ms = append(ms, v)
+					pb.Record("workload_ms", v, map[string]string{"memory_mb": strconv.Itoa(memoryOf(r)), "mode": mode,
+						"workload": w.name, "args": strconv.Itoa(w.size)})
+				}
+				if mode == "sequential" {
+					est.set("workload_ms_"+w.name, median(ms))
+				} else {
+					est.set("workload_concurrent_ms_"+w.name, median(ms))
+				}
+			}
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return est, err
+	}
+	if _, ok := est["throughput_iterations_per_s"]; !ok && len(fns) == 1 && tt > 0 && contains(modes, "sequential") {
+		return est, errors.New("throughput: no successful throughput_time invocation")
+	}
+	return est, nil
+}
+
+func contains(xs []string, s string) bool {
+	for _, x := range xs {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
