@@ -38,6 +38,8 @@ func newApp() *cli.App {
 			localCommand(),
 			newCommand(),
 			labRuntimeCommand(),
+			reportCommand(),
+			exportCommand(),
 		},
 		HideHelpCommand:      true,
 		EnableBashCompletion: true,
@@ -91,4 +93,3 @@ func newLogger(c *cli.Context, w io.Writer) (*slog.Logger, error) {
 func usageError(format string, a ...any) error {
 	return cli.Exit(fmt.Sprintf(format, a...), 2)
 }
-

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -89,7 +90,9 @@ func experimentAction(c *cli.Context) error {
 	if err != nil {
 		return cli.Exit(fmt.Sprintf("run could not be stored: %v", err), 1)
 	}
-	counts, err := session.CountRun(c.Context, db, out.RunID)
+	// Read back and summarise even after Ctrl-C: that is when it matters.
+	rctx := context.WithoutCancel(c.Context)
+	counts, err := session.CountRun(rctx, db, out.RunID)
 	if err != nil {
 		return cli.Exit(fmt.Sprintf("reading run %s back: %v", out.RunID, err), 1)
 	}
@@ -98,7 +101,7 @@ func experimentAction(c *cli.Context) error {
 			return err
 		}
 	} else {
-		if err := writeSummaryTable(c, db, out); err != nil {
+		if err := writeSummaryTable(rctx, c, db, out); err != nil {
 			return err
 		}
 	}

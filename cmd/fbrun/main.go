@@ -21,7 +21,7 @@ func run(args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	app := newApp()
-	if err := app.RunContext(ctx, args); err != nil {
+	if err := app.RunContext(ctx, interspersed(app, args)); err != nil {
 		fmt.Fprintln(os.Stderr, "fbrun: "+err.Error())
 		if code, ok := err.(interface{ ExitCode() int }); ok && code.ExitCode() != 0 {
 			return code.ExitCode()
