@@ -199,3 +199,32 @@ func TestLightBinariesDoNotLinkWorkloads(t *testing.T) {
 		}
 	}
 }
+
+// TestOpenFaaSDockerfile checks what can be checked without a Docker
+// engine: the watchdog runs in http mode, forwards to the address the
+// adapter listens on, and the built package exists.
+func TestOpenFaaSDockerfile(t *testing.T) {
+	b, err := os.ReadFile("../openfaas/Dockerfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"ghcr.io/openfaas/of-watchdog:${WATCHDOG_VERSION} AS watchdog",
+		`mode="http"`,
+		`upstream_url="http://127.0.0.1:8082"`,
+		`FB_HTTP_ADDR="127.0.0.1:8082"`,
+		`fprocess="/handler"`,
+		"-tags lambda.norpc",
+		"./functions/cmd/${BINARY}",
+		`CMD ["/fwatchdog"]`,
+	} {
+		if !bytes.Contains(b, []byte(want)) {
+			t.Errorf("Dockerfile lacks %q", want)
+		}
+	}
+	for _, bin := range []string{"httpfn", "monolith"} {
+		if _, err := os.Stat(filepath.Join("../cmd", bin, "main.go")); err != nil {
+			t.Errorf("BINARY=%s does not build: %v", bin, err)
+		}
+	}
+}
