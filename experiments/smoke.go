@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/faas-benchmarker/faas-benchmarker/engine"
 	"github.com/faas-benchmarker/faas-benchmarker/functions/lab"
@@ -57,7 +58,14 @@ func (Smoke) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Estimate
 	count := 0
 
 	// Sequential: the first call may be cold, later ones must reuse an instance.
-	seq := b.WithPhase("sequential").InvokeSequentially(ctx, "function1", seqN, lab.Request{})
+	// A first call that fails on the platform level (unreachable, auth,
+	// not deployed) fails the run at once with that reason.
+	sb := b.WithPhase("sequential")
+	first := sb.Invoke(ctx, "function1", lab.Request{})
+	if first.Err != nil && providers.KindOf(first.Err) != "" {
+		return Estimates{"invocations": 1}, fmt.Errorf("smoke: the platform cannot run function1: %w", first.Err)
+	}
+	seq := append([]*engine.Result{first}, sb.InvokeSequentially(ctx, "function1", seqN-1, lab.Request{})...)
 	count += len(seq)
 	var warm []float64
 	for i, r := range seq {
@@ -163,7 +171,11 @@ func (Smoke) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Estimate
 		return est, err
 	}
 	if len(problems) > 0 {
-		return est, fmt.Errorf("smoke: %d check(s) failed: %v", len(problems), problems)
+		shown := problems
+		if len(shown) > 5 {
+			shown = append(shown[:5:5], fmt.Sprintf("... and %d more", len(problems)-5))
+		}
+		return est, fmt.Errorf("smoke: %d check(s) failed:\n  - %s", len(problems), strings.Join(shown, "\n  - "))
 	}
 	return est, nil
 }

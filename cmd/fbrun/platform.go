@@ -73,6 +73,9 @@ func setupPlatform(c *cli.Context, logger *slog.Logger) (*platformSetup, error) 
 		if err != nil {
 			return nil, cli.Exit(err.Error(), 1)
 		}
+		if err := checkAWSCredentials(c.Context, p); err != nil {
+			return nil, err
+		}
 		return &platformSetup{name: name, invoker: p, config: map[string]any{"region": cfg.Region, "functions": fmap}, close: func() {}}, nil
 	case "azure":
 		cfg := azure.NewDefaultConfig()
@@ -179,4 +182,20 @@ func localConfigMap(cfg localfaas.Config) map[string]any {
 		"extra_init_delay_s":  cfg.ExtraInitDelay.Seconds(),
 		"seed":                cfg.Seed,
 	}
+}
+
+// checkAWSCredentials fails fast, before a run is created, when the AWS
+// default chain yields no credentials: otherwise every invocation of the run
+// would fail the same way.
+func checkAWSCredentials(ctx context.Context, p *aws.Provider) error {
+	creds := p.Client().Options().Credentials
+	if creds == nil {
+		return cli.Exit("aws: no credentials configured: set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY", 1)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	if _, err := creds.Retrieve(ctx); err != nil {
+		return cli.Exit(fmt.Sprintf("aws: no usable credentials (set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run aws configure): %v", err), 1)
+	}
+	return nil
 }
