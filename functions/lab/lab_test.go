@@ -53,7 +53,7 @@ func TestDecodeRequest(t *testing.T) {
 			return nil
 		}},
 		{name: "sleep negative", body: `{"sleep":-1}`, wantErr: "sleep must not be negative"},
-		{name: "sleep wrong type", body: `{"sleep":"1"}`, wantErr: `field "sleep"`},
+		{name: "sleep wrong type", body: `{"sleep":"1"}`, wantErr: `field "sleep": expected a number, got JSON string`},
 		{name: "sleep beyond timeout", body: `{"sleep":10}`, wantErr: "not shorter than the function timeout"},
 		{name: "sleep absurd", body: `{"sleep":1e300}`, wantErr: "not shorter than the function timeout"},
 		{name: "throughput", body: `{"throughput_time":0.5}`},
@@ -73,7 +73,7 @@ func TestDecodeRequest(t *testing.T) {
 			}
 			return nil
 		}},
-		{name: "invoke_nested not a list", body: `{"invoke_nested":{"function_name":"f"}}`, wantErr: `field "invoke_nested"`},
+		{name: "invoke_nested not a list", body: `{"invoke_nested":{"function_name":"f"}}`, wantErr: `field "invoke_nested": expected an array`},
 		{name: "invoke_nested missing name", body: `{"invoke_nested":[{"invoke_payload":{}}]}`, wantErr: "function_name is missing"},
 		{name: "invoke_payload not an object", body: `{"invoke_nested":[{"function_name":"function2","invoke_payload":[1]}]}`, wantErr: "invoke_payload must be a JSON object"},
 		{name: "fanout too large", body: `{"invoke_nested":[` + strings.TrimSuffix(strings.Repeat(`{"function_name":"function2"},`, DefaultMaxFanout+1), ",") + `]}`, wantErr: "more than the maximum"},
@@ -84,7 +84,7 @@ func TestDecodeRequest(t *testing.T) {
 			return nil
 		}},
 		{name: "args negative", body: `{"args":-3}`, wantErr: "args must not be negative"},
-		{name: "args fractional", body: `{"args":1.5}`, wantErr: `field "args"`},
+		{name: "args fractional", body: `{"args":1.5}`, wantErr: `field "args": expected an integer`},
 		{name: "depth negative", body: `{"depth":-1}`, wantErr: "depth must not be negative"},
 		{name: "budget negative", body: `{"nested_budget":-1}`, wantErr: "nested_budget must not be negative"},
 	}
