@@ -252,3 +252,30 @@ func TestBusyInstanceIsNotEvicted(t *testing.T) {
 		}
 	}
 }
+
+// TestExtraInitDelay: the extra init delay is part of Init Duration, in the
+// REPORT line and in the init_done event alike.
+func TestExtraInitDelay(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig(t)
+	cfg.ExtraInitDelay = 300 * time.Millisecond
+	p := startPlatform(t, cfg)
+	out := invoke(t, sdkClient(p), "echo", map[string]any{})
+	_, rep := tailReport(t, out)
+	if rep.InitDuration == nil || *rep.InitDuration < 300 {
+		t.Errorf("Init Duration %v ms, want >= 300", rep.InitDuration)
+	}
+	ev := waitEvent(t, p, 0, time.Second, func(e localfaas.Event) bool { return e.Kind == localfaas.EventInitDone })
+	if ev.InitDurationMS < 300 || (rep.InitDuration != nil && ev.InitDurationMS != roundMS(*rep.InitDuration, ev.InitDurationMS)) {
+		t.Errorf("init_done event %v ms vs REPORT %v ms", ev.InitDurationMS, rep.InitDuration)
+	}
+}
+
+// roundMS returns exact when report is exact rounded to 2 decimals (the
+// REPORT line prints 2 decimals), else report.
+func roundMS(report, exact float64) float64 {
+	if d := report - exact; d > -0.006 && d < 0.006 {
+		return exact
+	}
+	return report
+}

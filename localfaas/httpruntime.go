@@ -59,11 +59,12 @@ func (in *instance) forwardHTTP(inv *invocation) {
 		}
 	}
 	if err != nil {
-		// If the process died, let wait report Runtime.ExitError.
+		// If the process died, let wait report Runtime.ExitError; reaping
+		// can lag on a loaded machine, so give it time.
 		select {
 		case <-in.dead:
 			return
-		case <-time.After(50 * time.Millisecond):
+		case <-time.After(2 * time.Second):
 		}
 		in.finish(inv, &result{status: http.StatusBadGateway, errorType: "Runtime.InvalidResponse",
 			body: errorBody("Runtime.InvalidResponse", "calling the function: "+err.Error())})

@@ -123,6 +123,7 @@ type instance struct {
 	httpAddr string // HTTP runtime: where the function listens
 
 	mu           sync.Mutex
+	spawned      time.Time // when the process was started
 	pid          int
 	isReady      bool
 	initDuration time.Duration
@@ -172,7 +173,10 @@ func (in *instance) start() error {
 	cmd.Stdout = w
 	cmd.Stderr = w
 	cmd.SysProcAttr = sysProcAttr()
-	in.created = time.Now()
+	in.mu.Lock()
+	in.spawned = time.Now()
+	spawned := in.spawned
+	in.mu.Unlock()
 	err = cmd.Start()
 	_ = w.Close()
 	if err != nil {
@@ -189,7 +193,7 @@ func (in *instance) start() error {
 	if killNow {
 		_ = killGroup(in.pid)
 	}
-	p.events.add(Event{Time: in.created, Kind: EventCreated, Function: in.spec.Name,
+	p.events.add(Event{Time: spawned, Kind: EventCreated, Function: in.spec.Name,
 		InstanceID: in.id, LogStream: in.logStream, PID: in.pid})
 	go in.readOutput()
 	go in.wait()
@@ -480,7 +484,7 @@ func (in *instance) markReady() bool {
 		return true
 	}
 	in.isReady = true
-	in.initDuration = time.Since(in.created)
+	in.initDuration = time.Since(in.spawned)
 	initDur := in.initDuration
 	in.mu.Unlock()
 	close(in.ready)
@@ -544,8 +548,10 @@ func (in *instance) finish(inv *invocation, res *result) bool {
 	}
 	in.mu.Unlock()
 	in.report(inv, res, dur, "")
-	in.complete(inv, res)
+	// Release before answering, so a caller's next request finds the
+	// instance idle (warm), as on Lambda.
 	in.fn.release(in)
+	in.complete(inv, res)
 	return true
 }
 

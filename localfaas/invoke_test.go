@@ -184,6 +184,8 @@ func TestFunctionErrors(t *testing.T) {
 		{"exit during init", "initexit", map[string]any{}, "Runtime.ExitError", "exit status 3", localfaas.ReasonInitError},
 		// The runtime reports /runtime/init/error.
 		{"init error", "initerror", map[string]any{}, "TestInitError", "init failed on purpose", localfaas.ReasonInitError},
+		// The response is larger than 6 MB: the instance survives.
+		{"response too large", "echo", map[string]any{"big": 7 << 20}, "Function.ResponseSizeTooLarge", "6291456 bytes", ""},
 		// The runtime never calls /next: the init timeout kills it.
 		{"init hang", "inithang", map[string]any{}, "Sandbox.Timedout", "init timed out", localfaas.ReasonInitError},
 	}

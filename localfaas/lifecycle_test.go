@@ -136,6 +136,8 @@ func TestCloseKillsEveryChild(t *testing.T) {
 		}()
 	}
 	waitEvent(t, p, 0, 20*time.Second, func(e localfaas.Event) bool { return e.Function == "web" && e.Kind == localfaas.EventInvoked })
+	waitEvent(t, p, 0, 20*time.Second, func(e localfaas.Event) bool { return e.Function == "echo" && e.Kind == localfaas.EventInvoked })
+	waitEvent(t, p, 0, 20*time.Second, func(e localfaas.Event) bool { return e.Function == "inithang" && e.Kind == localfaas.EventCreated })
 	var pids []int
 	for _, e := range p.Events() {
 		if e.Kind == localfaas.EventCreated {
@@ -224,7 +226,9 @@ func TestKilledParentLeavesNoOrphans(t *testing.T) {
 func TestHTTPRuntime(t *testing.T) {
 	t.Parallel()
 	cfg := testConfig(t)
-	cfg.Functions = append(cfg.Functions, httpSpec(t, "web"))
+	slow := httpSpec(t, "slow")
+	slow.Timeout = time.Second
+	cfg.Functions = append(cfg.Functions, httpSpec(t, "web"), slow)
 	cfg.GatewayUser, cfg.GatewayPassword = "admin", "pw"
 	p := startPlatform(t, cfg)
 
@@ -277,6 +281,14 @@ func TestHTTPRuntime(t *testing.T) {
 	}
 	if resp, _ := post("/function/echo", `{"exit":3}`, true); resp.StatusCode != http.StatusBadGateway {
 		t.Errorf("crash via gateway: HTTP %d, want 502", resp.StatusCode)
+	}
+
+	if resp, body := post("/function/slow", `{"hang":true}`, true); resp.StatusCode != http.StatusGatewayTimeout ||
+		!strings.Contains(string(body), "Task timed out after 1.00 seconds") {
+		t.Errorf("HTTP function timeout via gateway: HTTP %d %s, want 504", resp.StatusCode, body)
+	}
+	if resp, body := post("/function/slow", `{}`, true); resp.StatusCode != http.StatusOK {
+		t.Errorf("after a timeout: HTTP %d %s", resp.StatusCode, body)
 	}
 
 	// The same HTTP function through the Lambda Invoke API (warm now).

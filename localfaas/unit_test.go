@@ -196,3 +196,35 @@ func TestReapPartialEviction(t *testing.T) {
 		t.Errorf("%d instances left after everything expired with fraction 1", total)
 	}
 }
+
+// TestIdleJitter: each instance draws its extra idle time once, uniform in
+// [0, IdleJitter), and release sets its idle deadline with it.
+func TestIdleJitter(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.IdleTimeout = time.Second
+	cfg.IdleJitter = 500 * time.Millisecond
+	p, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newFunction(p, FunctionSpec{Name: "f", Runtime: RuntimeLambda, Command: []string{"/bin/true"}}, functionMeta{})
+	var lo, hi time.Duration = time.Hour, 0
+	for range 1000 {
+		in := p.newInstance(f, f.spec)
+		lo, hi = min(lo, in.idleJitter), max(hi, in.idleJitter)
+		if in.idleJitter < 0 || in.idleJitter >= cfg.IdleJitter {
+			t.Fatalf("jitter %v outside [0, %v)", in.idleJitter, cfg.IdleJitter)
+		}
+	}
+	if lo > 50*time.Millisecond || hi < 450*time.Millisecond {
+		t.Errorf("1000 jitters span only [%v, %v]", lo, hi)
+	}
+	in := p.newInstance(f, f.spec)
+	in.attached = true
+	f.instances[in] = struct{}{}
+	before := time.Now()
+	f.release(in)
+	if d := in.idleDeadline.Sub(before); d < cfg.IdleTimeout+in.idleJitter || d > cfg.IdleTimeout+in.idleJitter+time.Second {
+		t.Errorf("idle deadline %v after release, want %v + jitter %v", d, cfg.IdleTimeout, in.idleJitter)
+	}
+}
