@@ -121,12 +121,16 @@ func (b *Benchmarker) invoke(ctx context.Context, fn string, payload []byte, sch
 	if reply != nil {
 		rec.HTTPStatus = reply.StatusCode
 		rec.RequestID = reply.RequestID
-		rec.Raw = validJSON(reply.Body)
 		if r := reply.Report; r != nil {
 			rec.Report = &results.PlatformReport{DurationMS: r.DurationMS, BilledMS: r.BilledMS, MemorySizeMB: r.MemorySizeMB,
 				MaxMemoryUsedMB: r.MaxMemoryUsedMB, InitDurationMS: r.InitDurationMS, RestoreMS: r.RestoreMS}
 		}
 		resp := DecodeResponse(reply.Body)
+		if resp != nil {
+			rec.Raw = json.RawMessage(reply.Body) // decoded, so valid JSON: no second validation pass
+		} else {
+			rec.Raw = validJSON(reply.Body)
+		}
 		if resp != nil {
 			res.Response = resp
 			fillFromResponse(&rec, resp)

@@ -41,37 +41,50 @@ const lateThreshold = time.Millisecond
 // so slow responses cannot slow the arrival rate (no coordinated omission).
 // Each record stores the due time (ScheduledNS) and the actual send time
 // (SentNS). It returns when every sent request has finished.
+//
+// A due request is handed to an idle sender goroutine, or to a new one when
+// all are busy (up to MaxInFlight, beyond which it is dropped), so senders
+// are reused rather than started per request. The last stretch of each wait
+// is slept with the operating system's high-resolution sleep (see
+// waitUntil), because the Go timer alone can wake up to a millisecond late.
 func (b *Benchmarker) InvokeAtRate(ctx context.Context, fn string, p Pacer, duration time.Duration, req lab.Request) *RateReport {
 	payload, _ := json.Marshal(req)
 	s := b.shared
 	rep := &RateReport{Pacer: p.String(), Duration: duration, LateThreshold: lateThreshold}
 	sem := make(chan struct{}, s.cfg.MaxInFlight)
 	var (
-		wg  sync.WaitGroup
-		mu  sync.Mutex
-		out []*Result
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		out  []*Result
+		work = make(chan time.Duration) // due offsets, handed to idle senders
 	)
+	send := func(due time.Duration) {
+		r := b.invoke(ctx, fn, payload, due)
+		<-sem
+		mu.Lock()
+		out = append(out, r)
+		mu.Unlock()
+	}
+	sender := func(due time.Duration) {
+		defer wg.Done()
+		send(due)
+		for due := range work {
+			send(due)
+		}
+	}
 	began := time.Since(s.start) // attack start as a run offset
-	timer := time.NewTimer(time.Hour)
-	defer timer.Stop()
+	var w waiter
+	defer w.stop()
 	for k := uint64(0); ; k++ {
 		at, ok := p.Due(k)
 		if !ok || at >= duration {
 			break
 		}
-		if wait := at - (time.Since(s.start) - began); wait > 0 {
-			timer.Reset(wait)
-			select {
-			case <-ctx.Done():
-				timer.Stop()
-			case <-timer.C:
-			}
-		}
-		if ctx.Err() != nil {
+		due := began + at
+		if !w.waitUntil(ctx, s.start, due) {
 			break
 		}
 		rep.Scheduled++
-		due := began + at
 		select {
 		case sem <- struct{}{}:
 		default:
@@ -80,16 +93,14 @@ func (b *Benchmarker) InvokeAtRate(ctx context.Context, fn string, p Pacer, dura
 			continue
 		}
 		rep.Sent++
-		wg.Add(1)
-		go func(idx int) {
-			defer wg.Done()
-			defer func() { <-sem }()
-			r := b.invoke(ctx, fn, payload, due)
-			mu.Lock()
-			out = append(out, r)
-			mu.Unlock()
-		}(int(k))
+		select {
+		case work <- due: // an idle sender took it
+		default:
+			wg.Add(1)
+			go sender(due)
+		}
 	}
+	close(work)
 	wg.Wait()
 	for _, r := range out {
 		if time.Duration(r.Record.SentNS-r.Record.ScheduledNS) > lateThreshold {
@@ -103,6 +114,54 @@ func (b *Benchmarker) InvokeAtRate(ctx context.Context, fn string, p Pacer, dura
 	b.Record("dropped", float64(rep.Dropped), tags)
 	b.Record("late", float64(rep.Late), tags)
 	return rep
+}
+
+// Waits longer than coarseWait are slept on a Go timer until fineWait
+// before the deadline; the rest with preciseSleep. The Go runtime parks an
+// idle process in epoll_wait, whose timeout is in whole milliseconds, so a
+// timer alone can fire up to 1 ms late.
+const (
+	coarseWait = 2 * time.Millisecond
+	fineWait   = 1500 * time.Microsecond
+)
+
+// waiter sleeps until due times; it reuses one timer.
+type waiter struct{ t *time.Timer }
+
+// waitUntil returns when the run offset due (from start) is reached, true,
+// or when ctx is done, false.
+func (w *waiter) waitUntil(ctx context.Context, start time.Time, due time.Duration) bool {
+	for {
+		if ctx.Err() != nil {
+			return false
+		}
+		wait := due - time.Since(start)
+		if wait <= 0 {
+			return true
+		}
+		if wait <= coarseWait {
+			preciseSleep(wait)
+			continue
+		}
+		d := wait - fineWait
+		if w.t == nil {
+			w.t = time.NewTimer(d)
+		} else {
+			w.t.Reset(d)
+		}
+		select {
+		case <-ctx.Done():
+			w.t.Stop()
+			return false
+		case <-w.t.C:
+		}
+	}
+}
+
+func (w *waiter) stop() {
+	if w.t != nil {
+		w.t.Stop()
+	}
 }
 
 func (b *Benchmarker) recordDropped(fn string, due time.Duration) {
