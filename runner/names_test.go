@@ -1,0 +1,172 @@
+package runner
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestStackNamesRoundTrip(t *testing.T) {
+	now := time.Date(2026, 11, 26, 5, 43, 0, 0, time.UTC)
+	id, err := NewRunID(now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id2, _ := NewRunID(now)
+	if id == id2 {
+		t.Fatalf("two run ids in the same second are equal: %s", id)
+	}
+	for _, tc := range []struct{ exp, platform string }{
+		{"cold-start", "aws"},
+		{"idle_timeout", "azure"},
+		{"scaling.v2", "openfaas"},
+		{"x", "fblocal"},
+	} {
+		name, err := StackName(tc.exp, tc.platform, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		info, ok := ParseStackName(name)
+		if !ok || info.Experiment != tc.exp || info.Platform != tc.platform || info.RunID != id || !info.Started.Equal(now) {
+			t.Fatalf("ParseStackName(%s) = %+v, %v", name, info, ok)
+		}
+		if info, ok := ParseStackName("organization/faas-benchmarker/" + name); !ok || info.RunID != id {
+			t.Fatalf("qualified name not parsed: %+v", info)
+		}
+	}
+}
+
+func TestStackNameRejects(t *testing.T) {
+	id, _ := NewRunID(time.Now())
+	for _, tc := range []struct{ exp, platform, id string }{
+		{"", "aws", id},
+		{"Cold", "aws", id},
+		{"cold start", "aws", id},
+		{"cold", "aws-x", id},
+		{"cold", "aws", "123"},
+		{"cold", "", id},
+	} {
+		if n, err := StackName(tc.exp, tc.platform, tc.id); err == nil {
+			t.Errorf("StackName(%q,%q,%q) = %s, want error", tc.exp, tc.platform, tc.id, n)
+		}
+	}
+	for _, n := range []string{"permanent", "dev", "cold-aws", "cold-aws-20261126t054300", "cold-aws-20261126t054300-XYZ123"} {
+		if _, ok := ParseStackName(n); ok {
+			t.Errorf("ParseStackName(%q) matched: Cleanup would touch it", n)
+		}
+	}
+}
+
+func TestPassphrase(t *testing.T) {
+	pf := filepath.Join(t.TempDir(), "pass")
+	if err := os.WriteFile(pf, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name    string
+		env     map[string]string
+		wantKey string
+		wantErr error
+	}{
+		{"env", map[string]string{EnvPassphrase: "s3cret"}, EnvPassphrase, nil},
+		{"file", map[string]string{EnvPassphraseFile: pf}, EnvPassphraseFile, nil},
+		{"missing", map[string]string{}, "", ErrNoPassphrase},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			k, _, err := passphraseFromEnv(func(k string) string { return tc.env[k] })
+			if !errors.Is(err, tc.wantErr) || k != tc.wantKey {
+				t.Fatalf("got %q, %v; want %q, %v", k, err, tc.wantKey, tc.wantErr)
+			}
+		})
+	}
+	_, _, err := passphraseFromEnv(func(k string) string {
+		if k == EnvPassphraseFile {
+			return filepath.Join(t.TempDir(), "absent")
+		}
+		return ""
+	})
+	if err == nil {
+		t.Fatal("missing passphrase file accepted")
+	}
+}
+
+func TestNewRequiresPassphrase(t *testing.T) {
+	t.Setenv(EnvPassphrase, "")
+	t.Setenv(EnvPassphraseFile, "")
+	_, err := New(Config{BackendURL: FileBackendURL(t.TempDir()), LogDir: t.TempDir()})
+	if !errors.Is(err, ErrNoPassphrase) {
+		t.Fatalf("want ErrNoPassphrase, got %v", err)
+	}
+	if !strings.Contains(err.Error(), EnvPassphrase) {
+		t.Fatalf("error does not name %s: %v", EnvPassphrase, err)
+	}
+}
+
+func TestFindPulumiMissing(t *testing.T) {
+	t.Setenv("PATH", t.TempDir())
+	t.Setenv(EnvPulumi, "")
+	t.Setenv(EnvToolsDir, t.TempDir())
+	_, err := FindPulumi("")
+	if !errors.Is(err, ErrNoPulumi) || !strings.Contains(err.Error(), "--pulumi") {
+		t.Fatalf("want a clear ErrNoPulumi, got %v", err)
+	}
+	_, err = FindPulumi(filepath.Join(t.TempDir(), "nope"))
+	if !errors.Is(err, ErrNoPulumi) {
+		t.Fatalf("explicit missing path: %v", err)
+	}
+	tools := t.TempDir()
+	t.Setenv(EnvToolsDir, tools)
+	p := filepath.Join(tools, "bin", "pulumi")
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := FindPulumi(""); err != nil || got != p {
+		t.Fatalf("FindPulumi = %s, %v; want %s", got, err, p)
+	}
+}
+
+func TestBackendURLs(t *testing.T) {
+	for _, tc := range []struct {
+		u  string
+		ok bool
+	}{
+		{"file:///tmp/state", true},
+		{"s3://bucket?endpoint=nyc3.digitaloceanspaces.com&region=us-east-1", true},
+		{"file://", false},
+		{"https://api.pulumi.com", false},
+		{"", false},
+	} {
+		if err := checkBackendURL(tc.u); (err == nil) != tc.ok {
+			t.Errorf("checkBackendURL(%q) = %v", tc.u, err)
+		}
+	}
+	t.Setenv("XDG_DATA_HOME", "/data")
+	if u, err := DefaultBackendURL(); err != nil || u != "file:///data/faas-benchmarker/state" {
+		t.Fatalf("DefaultBackendURL = %s, %v", u, err)
+	}
+}
+
+func TestCountResources(t *testing.T) {
+	for _, tc := range []struct {
+		dep  string
+		want int
+	}{
+		{``, 0},
+		{`{"manifest":{}}`, 0},
+		{`{"resources":null}`, 0},
+		{`{"resources":[{"urn":"a"},{"urn":"b"}]}`, 2},
+	} {
+		if got, err := countResources([]byte(tc.dep)); err != nil || got != tc.want {
+			t.Errorf("countResources(%s) = %d, %v", tc.dep, got, err)
+		}
+	}
+	if _, err := countResources([]byte(`{`)); err == nil {
+		t.Error("bad JSON accepted")
+	}
+}

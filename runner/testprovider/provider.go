@@ -1,0 +1,165 @@
+// Package testprovider is "fblocal", a Pulumi resource provider that the
+// runner's tests build and run for real (see pulumi-resource-fblocal). Its
+// one resource, fblocal:index:Function, deploys a function on the embedded
+// local platform through the platform's Lambda API (CreateFunction on
+// create, DeleteFunction on delete) with the real aws-sdk-go-v2 Lambda
+// client, so a Pulumi stack using it behaves like a small cloud stack:
+// `up` creates functions, `destroy` removes them, and a leftover shows on
+// the platform.
+//
+// Two test knobs inject faults: FailDeleteWhile makes Delete fail while a
+// file exists (a teardown that fails, then succeeds on retry), and
+// HoldAfterCreate makes Create block after the function exists until the
+// operation is cancelled (to interrupt an `up` half-way, deterministically).
+package testprovider
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	p "github.com/pulumi/pulumi-go-provider"
+	"github.com/pulumi/pulumi-go-provider/infer"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
+)
+
+// Name is the provider (plugin) name: the binary is pulumi-resource-fblocal.
+const Name = "fblocal"
+
+// Version is the provider version.
+const Version = "0.1.0"
+
+// FunctionType is the resource type token.
+const FunctionType = "fblocal:index:Function"
+
+// New returns the provider.
+func New() (p.Provider, error) {
+	return infer.NewProviderBuilder().
+		WithNamespace("faas-benchmarker").
+		WithResources(infer.Resource(Function{})).
+		Build()
+}
+
+// Function deploys a function on the local platform.
+type Function struct{}
+
+// FunctionArgs are the inputs of a Function.
+type FunctionArgs struct {
+	// Endpoint is the local platform's base URL (its Lambda API).
+	Endpoint string `pulumi:"endpoint"`
+	// FunctionName is the function's name on the platform.
+	FunctionName string `pulumi:"functionName"`
+	// Handler selects the platform's code catalog entry ("bootstrap").
+	Handler *string `pulumi:"handler,optional"`
+	// MemorySize is the memory in MB.
+	MemorySize *int `pulumi:"memorySize,optional"`
+	// Timeout is the timeout in seconds.
+	Timeout *int `pulumi:"timeout,optional"`
+	// FailDeleteWhile makes Delete fail while this file exists.
+	FailDeleteWhile *string `pulumi:"failDeleteWhile,optional"`
+	// HoldAfterCreate, when set, makes Create write this file once the
+	// function exists and then wait until the operation is cancelled.
+	HoldAfterCreate *string `pulumi:"holdAfterCreate,optional"`
+}
+
+// FunctionState is the state of a Function.
+type FunctionState struct {
+	FunctionArgs
+	// Arn is the function ARN the platform reports.
+	Arn string `pulumi:"arn"`
+	// InvokeEndpoint is where to invoke the function (the platform's
+	// Lambda API base URL).
+	InvokeEndpoint string `pulumi:"invokeEndpoint"`
+}
+
+func client(endpoint string) *lambda.Client {
+	return lambda.New(lambda.Options{
+		Region:           "us-east-1",
+		BaseEndpoint:     aws.String(endpoint),
+		Credentials:      credentials.NewStaticCredentialsProvider("fblocal", "fblocal", ""),
+		RetryMaxAttempts: 2,
+	})
+}
+
+// emptyZip is a valid empty zip archive: CreateFunction requires code, and
+// the local platform runs its own catalog instead of uploaded code.
+func emptyZip() []byte {
+	var b bytes.Buffer
+	_ = zip.NewWriter(&b).Close()
+	return b.Bytes()
+}
+
+// Create creates the function with CreateFunction.
+func (Function) Create(ctx context.Context, req infer.CreateRequest[FunctionArgs]) (infer.CreateResponse[FunctionState], error) {
+	in := req.Inputs
+	st := FunctionState{FunctionArgs: in, InvokeEndpoint: in.Endpoint}
+	if req.DryRun {
+		return infer.CreateResponse[FunctionState]{Output: st}, nil
+	}
+	handler := "bootstrap"
+	if in.Handler != nil {
+		handler = *in.Handler
+	}
+	cin := &lambda.CreateFunctionInput{
+		FunctionName: aws.String(in.FunctionName),
+		Role:         aws.String("arn:aws:iam::000000000000:role/fblocal"),
+		Runtime:      types.RuntimeProvidedal2023,
+		Handler:      aws.String(handler),
+		Code:         &types.FunctionCode{ZipFile: emptyZip()},
+	}
+	if in.MemorySize != nil {
+		cin.MemorySize = aws.Int32(int32(*in.MemorySize))
+	}
+	if in.Timeout != nil {
+		cin.Timeout = aws.Int32(int32(*in.Timeout))
+	}
+	out, err := client(in.Endpoint).CreateFunction(ctx, cin)
+	if err != nil {
+		return infer.CreateResponse[FunctionState]{}, fmt.Errorf("fblocal: create function %s: %w", in.FunctionName, err)
+	}
+	st.Arn = aws.ToString(out.FunctionArn)
+	resp := infer.CreateResponse[FunctionState]{ID: in.FunctionName, Output: st}
+	if in.HoldAfterCreate != nil {
+		if err := os.WriteFile(*in.HoldAfterCreate, []byte(in.FunctionName), 0o600); err != nil {
+			return resp, infer.ResourceInitFailedError{Reasons: []string{err.Error()}}
+		}
+		<-ctx.Done()
+		// The function exists: report it so that the state records it
+		// and a destroy deletes it.
+		return resp, infer.ResourceInitFailedError{Reasons: []string{"fblocal: create interrupted: " + ctx.Err().Error()}}
+	}
+	return resp, nil
+}
+
+// Delete deletes the function with DeleteFunction; a function that is
+// already gone counts as deleted.
+func (Function) Delete(ctx context.Context, req infer.DeleteRequest[FunctionState]) (infer.DeleteResponse, error) {
+	st := req.State
+	if st.FailDeleteWhile != nil {
+		if _, err := os.Stat(*st.FailDeleteWhile); err == nil {
+			return infer.DeleteResponse{}, fmt.Errorf("fblocal: delete function %s refused: fault file %s exists",
+				st.FunctionName, *st.FailDeleteWhile)
+		}
+	}
+	cctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	_, err := client(st.Endpoint).DeleteFunction(cctx, &lambda.DeleteFunctionInput{FunctionName: aws.String(st.FunctionName)})
+	var nf *types.ResourceNotFoundException
+	if err != nil && !errors.As(err, &nf) {
+		return infer.DeleteResponse{}, fmt.Errorf("fblocal: delete function %s: %w", st.FunctionName, err)
+	}
+	return infer.DeleteResponse{}, nil
+}
+
+// Annotate documents the resource.
+func (f *Function) Annotate(a infer.Annotator) {
+	a.Describe(&f, "A function deployed on the faas-benchmarker local platform through its Lambda API.")
+}
