@@ -2,6 +2,7 @@ package localfaas_test
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"strings"
@@ -91,14 +92,36 @@ func TestSDKInvoke(t *testing.T) {
 		t.Errorf("first invocation not cold")
 	}
 
-	out2 := invoke(t, c, "echo", map[string]any{})
+	out2 := invoke(t, c, "echo", map[string]any{"print": "second output"})
 	r2 := decodeReply(t, out2)
-	_, rep2 := tailReport(t, out2)
+	log2, rep2 := tailReport(t, out2)
+	if strings.Contains(log2, "line from the function") || !strings.Contains(log2, "second output\n") {
+		t.Errorf("output attributed to the wrong invocation:\n%s", log2)
+	}
 	if rep2.InitDuration != nil {
 		t.Errorf("warm REPORT has Init Duration: %+v", rep2)
 	}
 	if r2.PID != r.PID || r2.Invocations != 2 || r2.Env["AWS_LAMBDA_LOG_STREAM_NAME"] != stream {
 		t.Errorf("second invocation not on the same instance: %+v", r2)
+	}
+
+	// Output larger than 4 KB: the tail keeps the end, REPORT included.
+	long := strings.Repeat("0123456789", 1000)
+	log3, rep3 := tailReport(t, invoke(t, c, "echo", map[string]any{"print": long}))
+	if len(log3) != 4096 || strings.Contains(log3, "START") || !strings.Contains(log3, "6789\nEND RequestId: ") || rep3.RequestID == "" {
+		t.Errorf("4 KB tail of a long log (%d bytes):\n%.200s", len(log3), log3)
+	}
+
+	// The client context reaches the runtime decoded.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	out4, err := c.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("echo"), Payload: []byte(`{}`),
+		ClientContext: aws.String(base64.StdEncoding.EncodeToString([]byte(`{"custom":{"k":"v"}}`)))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := decodeReply(t, out4).Headers["Lambda-Runtime-Client-Context"]; got != `{"custom":{"k":"v"}}` {
+		t.Errorf("Lambda-Runtime-Client-Context = %q", got)
 	}
 }
 
