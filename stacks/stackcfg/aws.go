@@ -30,10 +30,10 @@ type AWS struct {
 	// ArtifactDir is where scripts/build-functions writes its zips
 	// (default build/functions).
 	ArtifactDir string
-	// FunctionZip overrides <ArtifactDir>/<arch>/function.zip, the package of
-	// function1..3.
+	// FunctionZip overrides <ArtifactDir>/<goarch>/lambda-function.zip, the
+	// package of function1..3 (goarch is arm64 or amd64).
 	FunctionZip string
-	// MonolithZip overrides <ArtifactDir>/<arch>/monolith.zip.
+	// MonolithZip overrides <ArtifactDir>/<goarch>/lambda-monolith.zip.
 	MonolithZip string
 	// Env is extra environment for every function.
 	Env map[string]string
@@ -63,8 +63,8 @@ func (c *AWS) fields() []field {
 		field{"timeout", `Lambda timeout in seconds, 1..900 (default 60)`, integer(&c.TimeoutSeconds)},
 		field{"logRetentionDays", `CloudWatch log retention in days (default 3)`, integer(&c.LogRetentionDays)},
 		field{"artifactDir", `directory of the lab-function build (default "build/functions")`, str(&c.ArtifactDir)},
-		field{"functionZip", `Lambda zip of function1..3 (default <artifactDir>/<architecture>/function.zip)`, str(&c.FunctionZip)},
-		field{"monolithZip", `Lambda zip of monolith (default <artifactDir>/<architecture>/monolith.zip)`, str(&c.MonolithZip)},
+		field{"functionZip", `Lambda zip of function1..3 (default <artifactDir>/<arm64|amd64>/lambda-function.zip)`, str(&c.FunctionZip)},
+		field{"monolithZip", `Lambda zip of monolith (default <artifactDir>/<arm64|amd64>/lambda-monolith.zip)`, str(&c.MonolithZip)},
 		field{"env", `extra function environment K=v,K2=v2 (default none)`, kvmap(&c.Env)},
 	)
 }
@@ -103,23 +103,27 @@ func (c *AWS) Validate() error {
 	return p.err(c.Platform())
 }
 
+// GoArch is the Go architecture name of the Lambda architecture, the
+// directory scripts/build-functions writes to.
+func (c AWS) GoArch() string {
+	if c.Architecture == ArchX8664 {
+		return "amd64"
+	}
+	return c.Architecture
+}
+
 // Artifact is the Lambda zip (bootstrap at its root) deployed as lab
 // function lab.
 func (c AWS) Artifact(lab string) string {
+	explicit, file := c.FunctionZip, "lambda-function.zip"
 	if lab == Monolith {
-		if c.MonolithZip != "" {
-			return c.MonolithZip
-		}
-		if c.ArtifactDir == "" {
-			return ""
-		}
-		return filepath.Join(c.ArtifactDir, c.Architecture, "monolith.zip")
+		explicit, file = c.MonolithZip, "lambda-monolith.zip"
 	}
-	if c.FunctionZip != "" {
-		return c.FunctionZip
-	}
-	if c.ArtifactDir == "" {
+	switch {
+	case explicit != "":
+		return explicit
+	case c.ArtifactDir == "":
 		return ""
 	}
-	return filepath.Join(c.ArtifactDir, c.Architecture, "function.zip")
+	return filepath.Join(c.ArtifactDir, c.GoArch(), file)
 }

@@ -16,9 +16,12 @@ type Azure struct {
 	// ArtifactDir is where scripts/build-functions writes its zips
 	// (default build/functions).
 	ArtifactDir string
-	// AppZip overrides <ArtifactDir>/azure/app.zip, the custom-handler
-	// package (host.json, one folder per function, the handler binary).
-	AppZip string
+	// FunctionsZip overrides <ArtifactDir>/amd64/azure-functions.zip, the
+	// custom-handler app of function1..3 (host.json, one folder per
+	// function, the httpfn binary).
+	FunctionsZip string
+	// MonolithZip overrides <ArtifactDir>/amd64/azure-monolith.zip.
+	MonolithZip string
 	// ExtensionVersion is FUNCTIONS_EXTENSION_VERSION (default ~4).
 	ExtensionVersion string
 	// Env is extra app settings for every app.
@@ -42,7 +45,8 @@ func (c *Azure) fields() []field {
 	return append(c.Common.fields(),
 		field{"location", `Azure location (default "westeurope")`, str(&c.Location)},
 		field{"artifactDir", `directory of the lab-function build (default "build/functions")`, str(&c.ArtifactDir)},
-		field{"appZip", `custom-handler zip (default <artifactDir>/azure/app.zip)`, str(&c.AppZip)},
+		field{"functionsZip", `custom-handler app of function1..3 (default <artifactDir>/amd64/azure-functions.zip)`, str(&c.FunctionsZip)},
+		field{"monolithZip", `custom-handler app of monolith (default <artifactDir>/amd64/azure-monolith.zip)`, str(&c.MonolithZip)},
 		field{"extensionVersion", `FUNCTIONS_EXTENSION_VERSION (default "~4")`, str(&c.ExtensionVersion)},
 		field{"env", `extra app settings K=v,K2=v2 (default none)`, kvmap(&c.Env)},
 	)
@@ -61,8 +65,10 @@ func (c *Azure) Validate() error {
 	if !azureLocationPattern.MatchString(c.Location) {
 		p.addf("location", "%q is not an Azure location name (e.g. westeurope)", c.Location)
 	}
-	if c.Artifact() == "" {
-		p.addf("appZip", "no package path: set fb:artifactDir or fb:appZip")
+	for _, f := range c.Functions {
+		if c.Artifact(f) == "" {
+			p.addf("artifactDir", "no package path for %s: set fb:artifactDir or fb:functionsZip/fb:monolithZip", f)
+		}
 	}
 	if c.ExtensionVersion == "" {
 		p.addf("extensionVersion", "must be set")
@@ -76,13 +82,18 @@ func (c *Azure) Validate() error {
 	return p.err(c.Platform())
 }
 
-// Artifact is the zip package deployed to every function app.
-func (c Azure) Artifact() string {
-	if c.AppZip != "" {
-		return c.AppZip
+// Artifact is the custom-handler package deployed to lab function lab's
+// app (Azure function apps run on x86-64, so always the amd64 build).
+func (c Azure) Artifact(lab string) string {
+	explicit, file := c.FunctionsZip, "azure-functions.zip"
+	if lab == Monolith {
+		explicit, file = c.MonolithZip, "azure-monolith.zip"
 	}
-	if c.ArtifactDir == "" {
+	switch {
+	case explicit != "":
+		return explicit
+	case c.ArtifactDir == "":
 		return ""
 	}
-	return filepath.Join(c.ArtifactDir, "azure", "app.zip")
+	return filepath.Join(c.ArtifactDir, "amd64", file)
 }

@@ -113,21 +113,21 @@ func (c Common) ResourceTags() map[string]string {
 
 // FunctionEnv returns the environment every deployed lab function gets:
 // its own lab name, the nested-call allowlist (the deployed functions), the
-// name prefix, the experiment and the run.
+// experiment and the run (docs/lab-functions.md lists the variables).
 func (c Common) FunctionEnv(lab string) map[string]string {
 	allowed := slices.Clone(c.Functions)
 	sort.Strings(allowed)
 	return map[string]string{
 		EnvFunctionName:     lab,
 		EnvAllowedFunctions: strings.Join(allowed, ","),
-		EnvFunctionPrefix:   c.Prefix(),
 		EnvExperiment:       c.Experiment,
 		EnvRun:              c.Run,
 	}
 }
 
-// NestedURLEnv is the env var holding the nested-call URL of lab function lab.
-func NestedURLEnv(lab string) string { return EnvNestedURLPrefix + strings.ToUpper(lab) }
+// NameTemplate is the platform name of lab function {name} in this run,
+// the form FB_NESTED_FUNCTION_TEMPLATE and FB_NESTED_URL_TEMPLATE use.
+func (c Common) NameTemplate() string { return c.Prefix() + "{name}" }
 
 // NestedKeyEnv is the env var holding the function key of lab function lab.
 func NestedKeyEnv(lab string) string { return EnvNestedKeyPrefix + strings.ToUpper(lab) }

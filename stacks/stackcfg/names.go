@@ -56,9 +56,14 @@ const (
 	// EnvAllowedFunctions is the comma-separated allowlist of lab names the
 	// function may call as nested invocations.
 	EnvAllowedFunctions = "FB_ALLOWED_FUNCTIONS"
-	// EnvFunctionPrefix is the platform name prefix: the platform name of lab
-	// function f is EnvFunctionPrefix+f (AWS Lambda, OpenFaaS).
-	EnvFunctionPrefix = "FB_FUNCTION_PREFIX"
+	// EnvFunctionTimeout is the function timeout in seconds (Lambda).
+	EnvFunctionTimeout = "FB_FUNCTION_TIMEOUT"
+	// EnvNestedFunctionTemplate is the deployed name of a nested callee with
+	// {name} standing for its lab name (Lambda: "fb-exp-r1-{name}").
+	EnvNestedFunctionTemplate = "FB_NESTED_FUNCTION_TEMPLATE"
+	// EnvNestedURLTemplate is the URL of a nested callee with {name}
+	// standing for its lab name (Azure, OpenFaaS).
+	EnvNestedURLTemplate = "FB_NESTED_URL_TEMPLATE"
 	// EnvExperiment and EnvRun name the experiment and run of the stack.
 	EnvExperiment = "FB_EXPERIMENT"
 	// EnvRun is the run id of the stack.
@@ -68,9 +73,6 @@ const (
 	// EnvMemoryMB is the memory limit in MB where the platform does not
 	// expose it itself (OpenFaaS pods).
 	EnvMemoryMB = "FB_MEMORY_MB"
-	// EnvNestedURLPrefix + upper-case lab name (FB_NESTED_URL_FUNCTION2) is
-	// the HTTPS URL a function calls for a nested invocation (Azure, OpenFaaS).
-	EnvNestedURLPrefix = "FB_NESTED_URL_"
 	// EnvNestedKeyPrefix + upper-case lab name is the Azure function key sent
 	// with a nested invocation of that function (header x-functions-key).
 	EnvNestedKeyPrefix = "FB_NESTED_KEY_"

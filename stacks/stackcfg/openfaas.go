@@ -31,9 +31,12 @@ type OpenFaaS struct {
 	// LBControllerChartVersion pins the aws-load-balancer-controller chart;
 	// empty means the newest.
 	LBControllerChartVersion string
-	// Image is the lab-function container image (built from the lab
-	// Dockerfile and pushed by the user). Required.
+	// Image is the container image of function1..3 (built from
+	// functions/openfaas/Dockerfile and pushed by the user). Required.
 	Image string
+	// MonolithImage is the monolith's image (the same Dockerfile with
+	// --build-arg BINARY=monolith). Required when monolith is deployed.
+	MonolithImage string
 	// GatewayPassword is the OpenFaaS admin password. Required; set it with
 	// `pulumi config set --secret fb:gatewayPassword ...` (see NewPassword).
 	GatewayPassword string
@@ -82,7 +85,8 @@ func (c *OpenFaaS) fields() []field {
 		field{"vpcCidr", `CIDR of the stack's VPC (default "10.42.0.0/16")`, str(&c.VpcCIDR)},
 		field{"chartVersion", `openfaas Helm chart version (default: newest at deploy time)`, str(&c.ChartVersion)},
 		field{"lbControllerChartVersion", `aws-load-balancer-controller chart version (default: newest)`, str(&c.LBControllerChartVersion)},
-		field{"image", `lab-function container image, required (push it first)`, str(&c.Image)},
+		field{"image", `container image of function1..3, required (push it first)`, str(&c.Image)},
+		field{"monolithImage", `container image of monolith, required when monolith is deployed`, str(&c.MonolithImage)},
 		field{"gatewayPassword", `OpenFaaS admin password, required, set with --secret`, str(&c.GatewayPassword)},
 		field{"gatewayCidrs", `comma-separated CIDRs allowed to reach the gateway (default "0.0.0.0/0")`, list(&c.GatewayCIDRs)},
 		field{"scaleMin", `com.openfaas.scale.min (default 1)`, integer(&c.ScaleMin)},
@@ -115,8 +119,16 @@ func (c *OpenFaaS) Validate() error {
 	if pfx, err := netip.ParsePrefix(c.VpcCIDR); err != nil || !pfx.Addr().Is4() || pfx.Bits() > 20 {
 		p.addf("vpcCidr", "%q must be an IPv4 CIDR of /20 or larger", c.VpcCIDR)
 	}
-	if c.Image == "" {
+	needImage, needMonolith := false, false
+	for _, f := range c.Functions {
+		needMonolith = needMonolith || f == Monolith
+		needImage = needImage || f != Monolith
+	}
+	if needImage && c.Image == "" {
 		p.addf("image", "must be set to the pushed lab-function image (no image can be built by the stack)")
+	}
+	if needMonolith && c.MonolithImage == "" {
+		p.addf("monolithImage", "must be set to the pushed monolith image (or leave monolith out of fb:functions)")
 	}
 	if len(c.GatewayPassword) < 12 {
 		p.addf("gatewayPassword", "must be at least 12 characters; set it with `pulumi config set --secret fb:gatewayPassword <pw>`")
@@ -140,6 +152,14 @@ func (c *OpenFaaS) Validate() error {
 	}
 	checkEnv(&p, "env", c.Env)
 	return p.err(c.Platform())
+}
+
+// ImageFor is the container image of lab function lab.
+func (c OpenFaaS) ImageFor(lab string) string {
+	if lab == Monolith {
+		return c.MonolithImage
+	}
+	return c.Image
 }
 
 // NewPassword returns a random 32-character hex password, for callers (the

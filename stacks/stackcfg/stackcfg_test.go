@@ -24,6 +24,7 @@ func valid(t *testing.T, p Platform) Settings {
 		mustSet(t, s, "sshCidrs", "203.0.113.7/32")
 	case PlatformOpenFaaS:
 		mustSet(t, s, "image", "ghcr.io/example/fb-lab:1")
+		mustSet(t, s, "monolithImage", "ghcr.io/example/fb-monolith:1")
 		mustSet(t, s, "gatewayPassword", "correct-horse-battery")
 	}
 	return s
@@ -56,7 +57,7 @@ func TestRequiredKeysHaveNoDefault(t *testing.T) {
 		wantKeys []string // every key that must be named in the error
 	}{
 		{PlatformPermanent, []string{"fb:sshPublicKey", "fb:sshCidrs"}},
-		{PlatformOpenFaaS, []string{"fb:image", "fb:gatewayPassword"}},
+		{PlatformOpenFaaS, []string{"fb:image", "fb:monolithImage", "fb:gatewayPassword"}},
 	}
 	for _, tt := range tests {
 		t.Run(string(tt.platform), func(t *testing.T) {
@@ -105,10 +106,10 @@ func TestOverridesAWS(t *testing.T) {
 	if got := c.FunctionName(Function1); got != "fb-coldstart-r7-function1" {
 		t.Fatalf("FunctionName = %q", got)
 	}
-	if got := c.Artifact(Function1); got != "build/functions/x86_64/function.zip" {
+	if got := c.Artifact(Function1); got != "build/functions/amd64/lambda-function.zip" {
 		t.Fatalf("Artifact(function1) = %q", got)
 	}
-	if got := c.Artifact(Monolith); got != "build/functions/x86_64/monolith.zip" {
+	if got := c.Artifact(Monolith); got != "build/functions/amd64/lambda-monolith.zip" {
 		t.Fatalf("Artifact(monolith) = %q", got)
 	}
 	c.FunctionZip, c.MonolithZip = "/a/f.zip", "/a/m.zip"
@@ -221,7 +222,6 @@ func TestFunctionEnv(t *testing.T) {
 	want := map[string]string{
 		EnvFunctionName:     Function2,
 		EnvAllowedFunctions: "function2,monolith",
-		EnvFunctionPrefix:   "fb-adhoc-dev-",
 		EnvExperiment:       "adhoc",
 		EnvRun:              "dev",
 	}
@@ -230,8 +230,11 @@ func TestFunctionEnv(t *testing.T) {
 			t.Errorf("%s = %q, want %q", k, env[k], v)
 		}
 	}
-	if NestedURLEnv(Function3) != "FB_NESTED_URL_FUNCTION3" || NestedKeyEnv(Monolith) != "FB_NESTED_KEY_MONOLITH" {
-		t.Fatal("nested env names changed")
+	if NestedKeyEnv(Monolith) != "FB_NESTED_KEY_MONOLITH" || c.NameTemplate() != "fb-adhoc-dev-{name}" {
+		t.Fatal("nested env name or template changed")
+	}
+	if _, ok := env["FB_FUNCTION_PREFIX"]; ok {
+		t.Fatal("unknown variable set")
 	}
 	tags := c.ResourceTags()
 	if tags[TagManagedBy] != ManagedByValue || tags[TagRun] != "dev" || tags[TagExperiment] != "adhoc" {
@@ -261,6 +264,41 @@ func TestPermanentDerived(t *testing.T) {
 	}
 }
 
+func TestOpenFaaSImages(t *testing.T) {
+	c := DefaultOpenFaaS()
+	c.GatewayPassword = "correct-horse-battery"
+	c.Functions = []string{Function1, Function2}
+	c.Image = "img"
+	if err := c.Validate(); err != nil {
+		t.Fatalf("monolith image required without monolith: %v", err)
+	}
+	c.Functions = []string{Monolith}
+	c.Image = ""
+	err := c.Validate()
+	if err == nil || !strings.Contains(err.Error(), "fb:monolithImage") || strings.Contains(err.Error(), "fb:image") {
+		t.Fatalf("err = %v, want only fb:monolithImage", err)
+	}
+	c.MonolithImage = "mono"
+	if c.ImageFor(Monolith) != "mono" || c.ImageFor(Function1) != "" {
+		t.Fatal("ImageFor")
+	}
+}
+
+func TestAzureArtifacts(t *testing.T) {
+	c := DefaultAzure()
+	if c.Artifact(Function2) != "build/functions/amd64/azure-functions.zip" || c.Artifact(Monolith) != "build/functions/amd64/azure-monolith.zip" {
+		t.Fatalf("azure artifacts = %q %q", c.Artifact(Function2), c.Artifact(Monolith))
+	}
+	c.FunctionsZip, c.MonolithZip = "/f.zip", "/m.zip"
+	if c.Artifact(Function1) != "/f.zip" || c.Artifact(Monolith) != "/m.zip" {
+		t.Fatal("explicit azure zips ignored")
+	}
+	d := DefaultAWS()
+	if d.Artifact(Function1) != "build/functions/arm64/lambda-function.zip" {
+		t.Fatalf("aws default artifact = %q", d.Artifact(Function1))
+	}
+}
+
 func TestNewPassword(t *testing.T) {
 	a, err := NewPassword()
 	if err != nil {
@@ -271,7 +309,7 @@ func TestNewPassword(t *testing.T) {
 		t.Fatalf("passwords %q %q", a, b)
 	}
 	c := DefaultOpenFaaS()
-	c.Image, c.GatewayPassword = "img", a
+	c.Image, c.MonolithImage, c.GatewayPassword = "img", "mono", a
 	if err := c.Validate(); err != nil {
 		t.Fatalf("generated password rejected: %v", err)
 	}
