@@ -29,7 +29,10 @@ import (
 // did not survive the gap. Every probe request is stored as the metric
 // idle_probe (1 = cold, 0 = warm) with tag gap_s. A probe leaves the lane
 // with `instances` freshly used instances, so the next probe of the same
-// lane measures its own gap independently.
+// lane measures its own gap independently. Each probe (and the initial
+// burst) is followed at once by a second burst that is all warm, so that
+// the lane's instances are released together and each one's idle time
+// equals the next gap, whatever mix of cold and warm the probe saw.
 //
 // Phase 1 (phase "grid") probes a geometric grid min_gap, min_gap·factor,
 // ... up to max_gap; the gaps are spread over the lanes longest first, so
@@ -175,7 +178,7 @@ func (IdleTimeout) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Es
 	for i, f := range fns {
 		lanes[i] = &idleLane{fn: f}
 	}
-	b.Expect(int64(k * (len(lanes) + len(grid) + maxRounds*len(lanes))))
+	b.Expect(int64(2 * k * (len(lanes) + len(grid) + maxRounds*len(lanes))))
 	req := lab.Request{Sleep: sleep.Seconds()}
 	var mu sync.Mutex
 	obs := map[time.Duration]*gapObs{}
@@ -204,11 +207,18 @@ func (IdleTimeout) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Es
 		}
 		return cold, seen
 	}
+	// realign sends a second, all-warm burst right after a probe: a probe
+	// mixing cold and warm answers releases its instances up to an
+	// initialisation apart, which would make the next gap longer for some
+	// instances than for others; after an all-warm burst they are released
+	// within the burst's send spread of each other.
+	realign := func(pb *engine.Benchmarker, l *idleLane) { burst(pb, l, 0) }
 	probe := func(pb *engine.Benchmarker, l *idleLane, gap time.Duration) error {
 		if err := b.Sleep(ctx, gap-(b.Elapsed()-l.lastRecv)); err != nil {
 			return err
 		}
 		cold, seen := burst(pb, l, gap)
+		realign(pb, l)
 		mu.Lock()
 		defer mu.Unlock()
 		probes += k
@@ -263,7 +273,7 @@ func (IdleTimeout) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Es
 	wb := b.WithPhase("warmup")
 	var wg sync.WaitGroup
 	for _, l := range lanes {
-		wg.Go(func() { burst(wb, l, 0) })
+		wg.Go(func() { burst(wb, l, 0); realign(wb, l) })
 	}
 	wg.Wait()
 	if err := ctx.Err(); err != nil {

@@ -28,10 +28,11 @@ import (
 // at step k the number of callers rises to steps[k] and stays for
 // step_duration. An instance is born with its cold request; the sorted
 // birth times (the send time of the request that came back cold on a new
-// instance id) give the instances over time. After the first throttle the
-// platform's scale-out budget is exhausted and demand exceeds supply, so
-// every new instance there is created as soon as the platform allows:
-// scale_rate_per_s = (n−1)/(t_n−t_1) over those n births (needs n >= 3).
+// instance id) give the instances over time. The first birth whose caller
+// had been throttled before shows that the scale-out budget is exhausted;
+// from then on demand exceeds supply and births happen as soon as the
+// platform allows, so scale_rate_per_s is the least-squares slope of the
+// count of those births over their times (needs n >= 3).
 // The metric instances (tag step) is the count of distinct instances at
 // the end of each step.
 //
@@ -146,7 +147,11 @@ func (Scaling) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Estima
 		if len(st.births) > 0 {
 			est["time_to_max_instances_s"] = (st.births[len(st.births)-1] - st.start).Seconds()
 		}
-		if rate, n, ok := scaleRate(st.births, st.firstThrottle); ok {
+		firstWaited := time.Duration(-1)
+		if len(st.waitedBirths) > 0 {
+			firstWaited = st.waitedBirths[0]
+		}
+		if rate, n, ok := scaleRate(st.births, firstWaited); ok {
 			est["scale_rate_per_s"] = rate
 			est["rate_births"] = float64(n)
 		}
@@ -157,7 +162,8 @@ func (Scaling) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Estima
 
 type stepResult struct {
 	start         time.Duration
-	births        []time.Duration // sorted send times of requests that were cold on a new instance
+	births        []time.Duration // sorted send times of requests that were served by a new instance
+	waitedBirths  []time.Duration // sorted births whose caller had been throttled before: rate-limited
 	firstThrottle time.Duration   // -1 when none
 	throttled     int
 	coldServed    int
@@ -177,6 +183,7 @@ func stepLoad(ctx context.Context, b *engine.Benchmarker, fn string, req lab.Req
 	var stopping atomic.Bool
 	caller := func() {
 		defer wg.Done()
+		waited := false // this caller has been throttled: its next birth waited for the rate
 		for !stopping.Load() && ctx.Err() == nil {
 			r := phase.Load().Invoke(ctx, fn, req)
 			if ctx.Err() != nil {
@@ -187,6 +194,7 @@ func stepLoad(ctx context.Context, b *engine.Benchmarker, fn string, req lab.Req
 			switch {
 			case isThrottled(r):
 				res.throttled++
+				waited = true
 				if res.firstThrottle < 0 || sent < res.firstThrottle {
 					res.firstThrottle = sent
 				}
@@ -194,7 +202,11 @@ func stepLoad(ctx context.Context, b *engine.Benchmarker, fn string, req lab.Req
 				if !seen[r.InstanceID()] {
 					seen[r.InstanceID()] = true
 					res.births = append(res.births, sent)
+					if waited {
+						res.waitedBirths = append(res.waitedBirths, sent)
+					}
 				}
+				waited = false
 				if c, _ := r.Cold(); c {
 					res.coldServed++
 				}
@@ -226,23 +238,48 @@ func stepLoad(ctx context.Context, b *engine.Benchmarker, fn string, req lab.Req
 	stopping.Store(true)
 	wg.Wait()
 	slices.Sort(res.births)
+	slices.Sort(res.waitedBirths)
 	return res
 }
 
-// scaleRate is (n−1)/(t_n−t_1) over the births after the first throttle.
-func scaleRate(births []time.Duration, firstThrottle time.Duration) (rate float64, n int, ok bool) {
-	if firstThrottle < 0 {
+// scaleRate is the rate of the rate-limited births (least-squares slope of
+// their count over time): every birth
+// from the first one whose caller had been throttled (and retried every
+// backoff until the platform let it create an instance) on. That birth
+// shows the scale-out budget was exhausted; from then on demand exceeds
+// supply, so each new token is taken within one backoff and the births
+// are spaced by the platform's scale-out rate. Earlier births got their
+// token at once (the initial burst) and say nothing about the rate.
+func scaleRate(births []time.Duration, firstWaited time.Duration) (rate float64, n int, ok bool) {
+	if firstWaited < 0 {
 		return 0, 0, false
 	}
-	var after []time.Duration
+	var limited []time.Duration
 	for _, t := range births {
-		if t > firstThrottle {
-			after = append(after, t)
+		if t >= firstWaited {
+			limited = append(limited, t)
 		}
 	}
-	n = len(after)
-	if n < 3 || after[n-1] <= after[0] {
+	n = len(limited)
+	if n < 3 || limited[n-1] <= limited[0] {
 		return 0, n, false
 	}
-	return float64(n-1) / (after[n-1] - after[0]).Seconds(), n, true
+	// Least-squares slope of the birth count over time: every birth weighs
+	// in, so one late pickup at either end moves the estimate little.
+	var mt, mk float64
+	for k, t := range limited {
+		mt += t.Seconds()
+		mk += float64(k)
+	}
+	mt, mk = mt/float64(n), mk/float64(n)
+	var cov, vt float64
+	for k, t := range limited {
+		dt := t.Seconds() - mt
+		cov += dt * (float64(k) - mk)
+		vt += dt * dt
+	}
+	if vt == 0 {
+		return 0, n, false
+	}
+	return cov / vt, n, true
 }
