@@ -375,6 +375,26 @@ type loopInvoker struct {
 	inflight atomic.Int64
 	maxPar   atomic.Int64
 	fail     string // function name whose Invoke fails at transport level
+	// barrier, when set, makes each call wait until barrierN calls are in
+	// flight at once (or fail after a generous timeout): proof of
+	// parallelism without timing assumptions.
+	barrierN int
+	arrived  chan struct{}
+	release  chan struct{}
+	once     sync.Once
+}
+
+func (l *loopInvoker) awaitBarrier() error {
+	l.arrived <- struct{}{}
+	if len(l.arrived) == l.barrierN {
+		l.once.Do(func() { close(l.release) })
+	}
+	select {
+	case <-l.release:
+		return nil
+	case <-time.After(30 * time.Second):
+		return errors.New("barrier: the other calls never ran concurrently")
+	}
 }
 
 func (l *loopInvoker) Invoke(ctx context.Context, fn string, payload []byte) ([]byte, error) {
@@ -385,6 +405,11 @@ func (l *loopInvoker) Invoke(ctx context.Context, fn string, payload []byte) ([]
 		m := l.maxPar.Load()
 		if cur <= m || l.maxPar.CompareAndSwap(m, cur) {
 			break
+		}
+	}
+	if l.barrierN > 0 {
+		if err := l.awaitBarrier(); err != nil {
+			return nil, err
 		}
 	}
 	if fn == l.fail {
@@ -456,14 +481,17 @@ func TestNestedModes(t *testing.T) {
 	}{{"", true}, {NestedParallel, true}, {NestedSequential, false}} {
 		t.Run("mode="+tt.mode, func(t *testing.T) {
 			l := newLoop(t, Guards{})
-			calls := strings.TrimSuffix(strings.Repeat(`{"function_name":"function2","invoke_payload":{"sleep":0.05}},`, 4), ",")
+			if tt.wantPar {
+				l.barrierN, l.arrived, l.release = 4, make(chan struct{}, 4), make(chan struct{})
+			}
+			calls := strings.TrimSuffix(strings.Repeat(`{"function_name":"function2","invoke_payload":{"sleep":0.01}},`, 4), ",")
 			r := l.handlers[Function1].Handle(context.Background(), "root", []byte(`{"nested_mode":"`+tt.mode+`","invoke_nested":[`+calls+`]}`))
 			if r.Error != nil {
 				t.Fatal(r.Error)
 			}
-			// Sequential calls never overlap; parallel ones (each sleeping 50 ms)
-			// overlap at least pairwise even on a busy machine.
-			if par := l.maxPar.Load(); (par > 1) != tt.wantPar {
+			// Sequential calls never overlap; parallel ones all pass the
+			// barrier, so all four were in flight together.
+			if par := l.maxPar.Load(); (tt.wantPar && par != 4) || (!tt.wantPar && par != 1) {
 				t.Fatalf("max concurrent nested calls = %d", par)
 			}
 			if !tt.wantPar {
