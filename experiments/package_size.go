@@ -110,4 +110,3 @@ func (PackageSize) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Es
 	}
 	return est, nil
 }
-
