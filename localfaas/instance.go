@@ -115,12 +115,14 @@ type instance struct {
 	ready chan struct{}    // closed when init is done
 	dead  chan struct{}    // closed once the process is reaped
 
-	cmd      *exec.Cmd
-	out      *os.File // read end of the stdout/stderr pipe
-	outDone  chan struct{}
-	rtSrv    *http.Server
-	rtAddr   string // Lambda: the Runtime API address of this instance
-	httpAddr string // HTTP runtime: where the function listens
+	cmd     *exec.Cmd
+	out     *os.File // read end of the stdout/stderr pipe
+	outDone chan struct{}
+	rtSrv   *http.Server
+	rtAddr  string // Lambda: the Runtime API address of this instance
+	// metadataToken authorises the metadata endpoint (Lambda runtime).
+	metadataToken string
+	httpAddr      string // HTTP runtime: where the function listens
 
 	mu           sync.Mutex
 	spawned      time.Time // when the process was started
@@ -152,9 +154,11 @@ func (in *instance) start() error {
 			return fmt.Errorf("localfaas: runtime API listener: %w", err)
 		}
 		in.rtAddr = ln.Addr().String()
+		in.metadataToken = newRequestID()
 		in.rtSrv = &http.Server{Handler: in.runtimeAPI(), ReadHeaderTimeout: 10 * time.Second}
 		go func() { _ = in.rtSrv.Serve(ln) }()
-		env = append(env, "AWS_LAMBDA_RUNTIME_API="+in.rtAddr)
+		env = append(env, "AWS_LAMBDA_RUNTIME_API="+in.rtAddr,
+			"AWS_LAMBDA_METADATA_API="+in.rtAddr, "AWS_LAMBDA_METADATA_TOKEN="+in.metadataToken)
 	} else {
 		port, err := freePort()
 		if err != nil {

@@ -5,6 +5,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"io"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -53,6 +55,23 @@ func TestSDKInvoke(t *testing.T) {
 	}
 	if !strings.HasPrefix(r.Env["AWS_LAMBDA_RUNTIME_API"], "127.0.0.1:") {
 		t.Errorf("AWS_LAMBDA_RUNTIME_API = %q", r.Env["AWS_LAMBDA_RUNTIME_API"])
+	}
+	// The execution-environment metadata endpoint, like the emulator's.
+	for _, tc := range []struct {
+		token string
+		code  int
+	}{{r.Env["AWS_LAMBDA_METADATA_TOKEN"], http.StatusOK}, {"wrong", http.StatusUnauthorized}} {
+		req, _ := http.NewRequest(http.MethodGet, "http://"+r.Env["AWS_LAMBDA_METADATA_API"]+"/2026-01-15/metadata/execution-environment", nil)
+		req.Header.Set("Authorization", "Bearer "+tc.token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tc.code || (tc.code == http.StatusOK && string(body) != `{"AvailabilityZoneID":"use1-az1"}`) {
+			t.Errorf("metadata endpoint with token %q: HTTP %d %s", tc.token, resp.StatusCode, body)
+		}
 	}
 	stream := r.Env["AWS_LAMBDA_LOG_STREAM_NAME"]
 	if !regexpLogStream.MatchString(stream) {

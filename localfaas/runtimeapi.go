@@ -14,6 +14,9 @@ const (
 	runtimeResponsePath  = "/2018-06-01/runtime/invocation/{id}/response"
 	runtimeErrorPath     = "/2018-06-01/runtime/invocation/{id}/error"
 	runtimeInitErrorPath = "/2018-06-01/runtime/init/error"
+	// metadataPath is the Lambda execution-environment metadata endpoint
+	// (AWS_LAMBDA_METADATA_API, bearer AWS_LAMBDA_METADATA_TOKEN).
+	metadataPath = "/2026-01-15/metadata/execution-environment"
 )
 
 // runtimeAPI is the Lambda Runtime API of one instance. Each instance has
@@ -24,6 +27,7 @@ func (in *instance) runtimeAPI() http.Handler {
 	mux.HandleFunc("POST "+runtimeResponsePath, in.handleResponse)
 	mux.HandleFunc("POST "+runtimeErrorPath, in.handleError)
 	mux.HandleFunc("POST "+runtimeInitErrorPath, in.handleInitError)
+	mux.HandleFunc(metadataPath, in.handleMetadata)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeRuntimeError(w, http.StatusNotFound, "InvalidRequest", "unknown Runtime API path "+r.URL.Path)
 	})
@@ -164,4 +168,20 @@ func (in *instance) handleInitError(w http.ResponseWriter, r *http.Request) {
 		time.Sleep(10 * time.Millisecond)
 		in.kill(ReasonInitError, "init error: "+errType)
 	}()
+}
+
+// handleMetadata serves the execution-environment metadata, like the AWS
+// emulator: a fixed availability zone id.
+func (in *instance) handleMetadata(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet {
+		http.Error(w, http.StatusText(http.StatusMethodNotAllowed), http.StatusMethodNotAllowed)
+		return
+	}
+	if r.Header.Get("Authorization") != "Bearer "+in.metadataToken {
+		http.Error(w, http.StatusText(http.StatusUnauthorized), http.StatusUnauthorized)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "private, max-age=43200, immutable")
+	_, _ = io.WriteString(w, `{"AvailabilityZoneID":"use1-az1"}`)
 }
