@@ -164,22 +164,9 @@ func (s *server) invoke(ctx context.Context, h *lab.Handler, reqID string, body 
 	return StatusFor(resp.Error), out
 }
 
-// StatusFor maps a lab error to the HTTP status reported with it.
-func StatusFor(e *lab.Error) int {
-	if e == nil {
-		return http.StatusOK
-	}
-	switch e.Kind {
-	case lab.ErrInput, lab.ErrGuard:
-		return http.StatusBadRequest
-	case lab.ErrNested:
-		return http.StatusBadGateway
-	case lab.ErrTimeout:
-		return http.StatusGatewayTimeout
-	default:
-		return http.StatusInternalServerError
-	}
-}
+// StatusFor maps a lab error to the HTTP status reported with it (see
+// lab.HTTPStatus).
+func StatusFor(e *lab.Error) int { return lab.HTTPStatus(e) }
 
 func isLabName(n string) bool {
 	for _, l := range lab.Names() {

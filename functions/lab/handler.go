@@ -251,6 +251,25 @@ func (h *Handler) runWorkload(ctx context.Context, req *Request) (res *WorkloadR
 	return res, nil
 }
 
+// HTTPStatus is the HTTP status an adapter reports with a Response whose
+// error is e: 200 for none, 400 for input and guard errors, 502 for failed
+// nested calls, 504 for timeouts and 500 for the rest.
+func HTTPStatus(e *Error) int {
+	if e == nil {
+		return 200
+	}
+	switch e.Kind {
+	case ErrInput, ErrGuard:
+		return 400
+	case ErrNested:
+		return 502
+	case ErrTimeout:
+		return 504
+	default:
+		return 500
+	}
+}
+
 func guardErr(msg string) *Error { return &Error{Kind: ErrGuard, Message: msg} }
 
 // asLabError returns err as an *Error, wrapping other errors with kind.

@@ -9,6 +9,11 @@
 // sees the platform-level failure (X-Amz-Function-Error: Unhandled) and can
 // still decode the instance id, cold flag and timings from the error
 // payload (see DecodeErrorPayload).
+//
+// Invocations through a Lambda function URL or API Gateway arrive as proxy
+// events: the adapter takes the lab request from the event's body and
+// answers with a proxy response whose statusCode carries the failure
+// (lab.HTTPStatus) and whose body is the lab Response.
 package lambdaadapter
 
 import (
@@ -98,10 +103,23 @@ func (a *Handler) Invoke(ctx context.Context, payload []byte) (out []byte, err e
 	if lc, ok := lambdacontext.FromContext(ctx); ok {
 		requestID = lc.AwsRequestID
 	}
-	resp := a.h.Handle(ctx, requestID, payload)
+	body, proxied := unwrapProxyEvent(payload)
+	if !proxied {
+		body = payload
+	}
+	resp := a.h.Handle(ctx, requestID, body)
 	b, merr := json.Marshal(resp)
 	if merr != nil {
 		return nil, messages.InvokeResponse_Error{Type: "LabInternal", Message: "encoding the lab response: " + merr.Error()}
+	}
+	if proxied {
+		// Function URLs and API Gateway report the failure as the HTTP
+		// status of a normal proxy response.
+		out, err := json.Marshal(proxyResponse{StatusCode: lab.HTTPStatus(resp.Error), Headers: map[string]string{"Content-Type": "application/json"}, Body: string(b)})
+		if err != nil {
+			return nil, messages.InvokeResponse_Error{Type: "LabInternal", Message: "encoding the proxy response: " + err.Error()}
+		}
+		return out, nil
 	}
 	if resp.Error != nil {
 		return nil, messages.InvokeResponse_Error{Type: ErrorType, Message: string(b)}

@@ -132,3 +132,44 @@ func TestInvokerAgainstInvokeAPI(t *testing.T) {
 		t.Fatalf("paths = %v", paths)
 	}
 }
+
+func TestFunctionURLEvents(t *testing.T) {
+	h := newHandler(t)
+	ctx := context.Background()
+	tests := []struct {
+		name, event string
+		wantStatus  int
+		wantSleep   bool
+	}{
+		{"function URL (v2) with a body", `{"version":"2.0","rawPath":"/","requestContext":{"http":{"method":"POST"}},"body":"{\"sleep\":0.001}","isBase64Encoded":false}`, 200, true},
+		{"base64 body", `{"version":"2.0","rawPath":"/","requestContext":{},"body":"eyJzbGVlcCI6MC4wMDF9","isBase64Encoded":true}`, 200, true},
+		{"REST API (v1) without body", `{"httpMethod":"GET","path":"/","requestContext":{"stage":"prod"},"body":null}`, 200, false},
+		{"input error is a 400 proxy response", `{"version":"2.0","rawPath":"/","requestContext":{},"body":"{\"sleep\":-1}"}`, 400, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, err := h.Invoke(ctx, []byte(tt.event))
+			if err != nil {
+				t.Fatalf("proxy events never fail at the Lambda level: %v", err)
+			}
+			var pr struct {
+				StatusCode int               `json:"statusCode"`
+				Headers    map[string]string `json:"headers"`
+				Body       string            `json:"body"`
+			}
+			if err := json.Unmarshal(out, &pr); err != nil || pr.StatusCode != tt.wantStatus || pr.Headers["Content-Type"] != "application/json" {
+				t.Fatalf("proxy response %s", out)
+			}
+			var r lab.Response
+			if err := json.Unmarshal([]byte(pr.Body), &r); err != nil || r.SchemaVersion != lab.SchemaVersion || (r.Timing.SleepMS > 0) != tt.wantSleep {
+				t.Fatalf("lab response %s", pr.Body)
+			}
+		})
+	}
+	// A direct request mentioning requestContext only inside a payload is
+	// not an event.
+	out, err := h.Invoke(ctx, []byte(`{"invoke_nested":[],"note":"requestContext"}`))
+	if err != nil || !strings.HasPrefix(string(out), `{"schema_version":1`) {
+		t.Fatalf("direct request mistaken for an event: %s %v", out, err)
+	}
+}
