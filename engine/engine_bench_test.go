@@ -40,9 +40,11 @@ func BenchmarkInvokeAtRate(b *testing.B) {
 		b.Run(fmt.Sprintf("rate=%g", rate), func(b *testing.B) {
 			bm := benchBench(b, inv)
 			d := time.Duration(float64(b.N) / rate * float64(time.Second))
+			cpu0 := cpuTime(b)
 			b.ResetTimer()
 			rep := bm.InvokeAtRate(context.Background(), "f", ConstantPacer{Rate: rate}, d, lab.Request{})
 			b.StopTimer()
+			b.ReportMetric(float64(cpuTime(b)-cpu0)/float64(b.N), "cpu-ns/op")
 			late := make([]float64, 0, len(rep.Results))
 			for _, r := range rep.Results {
 				late = append(late, float64(r.Record.SentNS-r.Record.ScheduledNS)/1e3)

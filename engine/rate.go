@@ -45,8 +45,8 @@ const lateThreshold = time.Millisecond
 // A due request is handed to an idle sender goroutine, or to a new one when
 // all are busy (up to MaxInFlight, beyond which it is dropped), so senders
 // are reused rather than started per request. The last stretch of each wait
-// is slept with the operating system's high-resolution sleep (see
-// waitUntil), because the Go timer alone can wake up to a millisecond late.
+// is slept on a timerfd on Linux (see waiter), because a Go timer alone can
+// wake up to a millisecond late.
 func (b *Benchmarker) InvokeAtRate(ctx context.Context, fn string, p Pacer, duration time.Duration, req lab.Request) *RateReport {
 	payload, _ := json.Marshal(req)
 	s := b.shared
@@ -117,7 +117,7 @@ func (b *Benchmarker) InvokeAtRate(ctx context.Context, fn string, p Pacer, dura
 }
 
 // Waits longer than coarseWait are slept on a Go timer until fineWait
-// before the deadline; the rest with preciseSleep. The Go runtime parks an
+// before the deadline, the rest on a fineTimer: the Go runtime parks an
 // idle process in epoll_wait, whose timeout is in whole milliseconds, so a
 // timer alone can fire up to 1 ms late.
 const (
@@ -125,8 +125,11 @@ const (
 	fineWait   = 1500 * time.Microsecond
 )
 
-// waiter sleeps until due times; it reuses one timer.
-type waiter struct{ t *time.Timer }
+// waiter sleeps until due times; it reuses its timers.
+type waiter struct {
+	t    *time.Timer
+	fine *fineTimer
+}
 
 // waitUntil returns when the run offset due (from start) is reached, true,
 // or when ctx is done, false.
@@ -140,7 +143,10 @@ func (w *waiter) waitUntil(ctx context.Context, start time.Time, due time.Durati
 			return true
 		}
 		if wait <= coarseWait {
-			preciseSleep(wait)
+			if w.fine == nil {
+				w.fine = newFineTimer()
+			}
+			w.fine.sleep(wait)
 			continue
 		}
 		d := wait - fineWait
@@ -161,6 +167,9 @@ func (w *waiter) waitUntil(ctx context.Context, start time.Time, due time.Durati
 func (w *waiter) stop() {
 	if w.t != nil {
 		w.t.Stop()
+	}
+	if w.fine != nil {
+		w.fine.close()
 	}
 }
 

@@ -4,5 +4,11 @@ package engine
 
 import "time"
 
-// preciseSleep sleeps for d on a Go timer where nanosleep(2) is not used.
-func preciseSleep(d time.Duration) { time.Sleep(d) }
+// fineTimer sleeps on a Go timer where no timerfd is available.
+type fineTimer struct{}
+
+func newFineTimer() *fineTimer { return &fineTimer{} }
+
+func (*fineTimer) sleep(d time.Duration) { time.Sleep(d) }
+
+func (*fineTimer) close() {}
