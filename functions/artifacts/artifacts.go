@@ -107,11 +107,11 @@ func Build(ctx context.Context, cfg Config) ([]Artifact, error) {
 				struct {
 					kind, name string
 					files      []zipFile
-				}{"azure-zip", "azure-functions", AzureAppFiles("httpfn", bins["httpfn"], "function1", "function2", "function3")},
+				}{"azure-zip", "azure-functions", azureAppFiles("httpfn", bins["httpfn"], "function1", "function2", "function3")},
 				struct {
 					kind, name string
 					files      []zipFile
-				}{"azure-zip", "azure-monolith", AzureAppFiles("monolith", bins["monolith"], "monolith")},
+				}{"azure-zip", "azure-monolith", azureAppFiles("monolith", bins["monolith"], "monolith")},
 			)
 		}
 		for _, z := range zips {
@@ -233,10 +233,10 @@ func AzureFunctionJSON() []byte {
 	return append(b, '\n')
 }
 
-// AzureAppFiles lists the files of an Azure custom-handler app zip:
+// azureAppFiles lists the files of an Azure custom-handler app zip:
 // host.json, <function>/function.json for each function, and the
 // executable (from the file binPath) at the root.
-func AzureAppFiles(executable, binPath string, functions ...string) []zipFile {
+func azureAppFiles(executable, binPath string, functions ...string) []zipFile {
 	files := []zipFile{{name: "host.json", data: AzureHostJSON(executable), mode: 0o644}}
 	for _, fn := range functions {
 		files = append(files, zipFile{name: strings.TrimSuffix(fn, "/") + "/function.json", data: AzureFunctionJSON(), mode: 0o644})

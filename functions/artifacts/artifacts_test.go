@@ -165,7 +165,7 @@ func TestZipIsReproducible(t *testing.T) {
 	}
 	a, b := filepath.Join(dir, "a.zip"), filepath.Join(dir, "b.zip")
 	for _, p := range []string{a, b} {
-		if err := writeZip(p, AzureAppFiles("httpfn", bin, "function1")); err != nil {
+		if err := writeZip(p, azureAppFiles("httpfn", bin, "function1")); err != nil {
 			t.Fatal(err)
 		}
 	}

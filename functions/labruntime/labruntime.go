@@ -182,8 +182,12 @@ func Run(ctx context.Context, args []string, opts Options) error {
 			handlers = append(handlers, h)
 		}
 		def := ""
-		if env.function != "" && contains(names, env.function) {
-			def = env.function
+		if env.function != "" {
+			if contains(names, env.function) {
+				def = env.function
+			} else {
+				logger.Warn("function not served by this binary: \"/\" serves function1", "function", env.function, "served", names)
+			}
 		}
 		srv, err := httpadapter.NewServer(httpadapter.Config{
 			Handlers:      handlers,
