@@ -163,9 +163,6 @@ func compareSections(runs []*RunData) ([]Section, error) {
 
 func runLabel(d *RunData) string {
 	id := d.Run.ID
-	if len(id) > 16 {
-		id = id[:8]
-	}
 	return d.Run.Platform + " · " + d.Run.StartedAt.UTC().Format("2006-01-02") + " · " + id
 }
 

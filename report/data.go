@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"runtime"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/faas-benchmarker/faas-benchmarker/results"
 	"github.com/faas-benchmarker/faas-benchmarker/stats"
@@ -93,101 +95,203 @@ type Timeline struct {
 type LoadConfig struct {
 	// TimelineBins is the number of timeline bins (default 120).
 	TimelineBins int
+	// Parallel is the number of seq ranges read concurrently (0: one per
+	// CPU, at most 4, for runs of 50,000 invocations or more).
+	Parallel int
 }
 
-// Load reads one run into a RunData, streaming its invocations.
+// parallelMin is the number of invocations above which Load reads seq
+// ranges concurrently.
+const parallelMin = 50_000
+
+type span struct{ start, end int64 }
+
+// acc accumulates invocations; partial accumulators of seq ranges merge.
+type acc struct {
+	d         *RunData
+	spans     []span
+	throttles []int64
+	colds     []int64
+	instances map[string]*span
+}
+
+func newAcc() *acc {
+	return &acc{
+		d:         &RunData{Errors: map[string]int64{}, PhaseStats: map[string]*PhaseStats{}, DepthLatency: map[int][]float64{}},
+		instances: map[string]*span{},
+	}
+}
+
+func (a *acc) add(v *results.InvocationLite) {
+	d := a.d
+	d.Invocations++
+	lat := float64(v.LatencyNS) / nsPerMS
+	if v.Depth > 0 {
+		d.Nested++
+		if v.OK() {
+			d.DepthLatency[v.Depth] = append(d.DepthLatency[v.Depth], lat)
+		}
+		return
+	}
+	d.Client++
+	phase := v.Phase
+	if phase == "" {
+		phase = unknownPhase
+	}
+	ps := d.PhaseStats[phase]
+	if ps == nil {
+		ps = &PhaseStats{FirstSentNS: v.SentNS, LastSentNS: v.SentNS}
+		d.PhaseStats[phase] = ps
+	}
+	ps.N++
+	ps.FirstSentNS = min(ps.FirstSentNS, v.SentNS)
+	ps.LastSentNS = max(ps.LastSentNS, v.SentNS)
+	if v.ScheduledNS >= 0 {
+		ps.LatenessMS = append(ps.LatenessMS, float64(v.SentNS-v.ScheduledNS)/nsPerMS)
+	}
+	end := v.SentNS + v.LatencyNS
+	a.spans = append(a.spans, span{v.SentNS, end})
+	if v.OK() {
+		d.OK++
+		ps.OK++
+		ps.LatencyMS = append(ps.LatencyMS, lat)
+	} else {
+		ps.Errors++
+		key := v.Status
+		if v.ErrorKind != "" {
+			key += "/" + v.ErrorKind
+		}
+		d.Errors[key]++
+	}
+	if v.ErrorKind == ErrorKindThrottled {
+		ps.Throttled++
+		a.throttles = append(a.throttles, v.SentNS)
+	}
+	switch v.Cold {
+	case 1:
+		d.Cold++
+		ps.Cold++
+		a.colds = append(a.colds, v.SentNS)
+		if v.OK() {
+			d.ColdLatency = append(d.ColdLatency, lat)
+		}
+	case 0:
+		d.Warm++
+		if v.OK() {
+			d.WarmLatency = append(d.WarmLatency, lat)
+		}
+	default:
+		d.ColdNone++
+	}
+	if v.InstanceID != "" {
+		if s := a.instances[v.InstanceID]; s == nil {
+			a.instances[v.InstanceID] = &span{v.SentNS, end}
+		} else {
+			s.start = min(s.start, v.SentNS)
+			s.end = max(s.end, end)
+		}
+	}
+}
+
+// merge adds b's invocations to a.
+func (a *acc) merge(b *acc) {
+	d, e := a.d, b.d
+	d.Invocations += e.Invocations
+	d.Client += e.Client
+	d.Nested += e.Nested
+	d.OK += e.OK
+	d.Cold += e.Cold
+	d.Warm += e.Warm
+	d.ColdNone += e.ColdNone
+	for k, n := range e.Errors {
+		d.Errors[k] += n
+	}
+	for k, v := range e.DepthLatency {
+		d.DepthLatency[k] = append(d.DepthLatency[k], v...)
+	}
+	for k, q := range e.PhaseStats {
+		p := d.PhaseStats[k]
+		if p == nil {
+			d.PhaseStats[k] = q
+			continue
+		}
+		p.N += q.N
+		p.OK += q.OK
+		p.Errors += q.Errors
+		p.Throttled += q.Throttled
+		p.Cold += q.Cold
+		p.LatencyMS = append(p.LatencyMS, q.LatencyMS...)
+		p.LatenessMS = append(p.LatenessMS, q.LatenessMS...)
+		p.FirstSentNS = min(p.FirstSentNS, q.FirstSentNS)
+		p.LastSentNS = max(p.LastSentNS, q.LastSentNS)
+	}
+	d.ColdLatency = append(d.ColdLatency, e.ColdLatency...)
+	d.WarmLatency = append(d.WarmLatency, e.WarmLatency...)
+	a.spans = append(a.spans, b.spans...)
+	a.throttles = append(a.throttles, b.throttles...)
+	a.colds = append(a.colds, b.colds...)
+	for k, s := range b.instances {
+		if t := a.instances[k]; t == nil {
+			a.instances[k] = s
+		} else {
+			t.start = min(t.start, s.start)
+			t.end = max(t.end, s.end)
+		}
+	}
+}
+
+// Load reads one run into a RunData. It streams the invocations; large
+// runs are read as concurrent seq ranges (one per CPU, at most 4).
 func Load(ctx context.Context, db *results.DB, run results.Run, cfg LoadConfig) (*RunData, error) {
 	if cfg.TimelineBins <= 0 {
 		cfg.TimelineBins = timelineBins
 	}
-	d := &RunData{
-		Run:          run,
-		Estimates:    estimates(run.Summary),
-		Errors:       map[string]int64{},
-		PhaseStats:   map[string]*PhaseStats{},
-		DepthLatency: map[int][]float64{},
-	}
-	type span struct{ start, end int64 }
-	var (
-		spans     []span
-		throttles []int64
-		colds     []int64
-		instances = map[string]*span{}
-	)
-	err := db.EachInvocationLite(ctx, run.ID, func(v *results.InvocationLite) error {
-		d.Invocations++
-		lat := float64(v.LatencyNS) / nsPerMS
-		if v.Depth > 0 {
-			d.Nested++
-			if v.Status == results.InvOK {
-				d.DepthLatency[v.Depth] = append(d.DepthLatency[v.Depth], lat)
-			}
-			return nil
-		}
-		d.Client++
-		phase := v.Phase
-		if phase == "" {
-			phase = unknownPhase
-		}
-		ps := d.PhaseStats[phase]
-		if ps == nil {
-			ps = &PhaseStats{FirstSentNS: v.SentNS, LastSentNS: v.SentNS}
-			d.PhaseStats[phase] = ps
-		}
-		ps.N++
-		ps.FirstSentNS = min(ps.FirstSentNS, v.SentNS)
-		ps.LastSentNS = max(ps.LastSentNS, v.SentNS)
-		if v.ScheduledNS >= 0 {
-			ps.LatenessMS = append(ps.LatenessMS, float64(v.SentNS-v.ScheduledNS)/nsPerMS)
-		}
-		end := v.SentNS + v.LatencyNS
-		spans = append(spans, span{v.SentNS, end})
-		if v.Status == results.InvOK {
-			d.OK++
-			ps.OK++
-			ps.LatencyMS = append(ps.LatencyMS, lat)
-		} else {
-			ps.Errors++
-			key := v.Status
-			if v.ErrorKind != "" {
-				key += "/" + v.ErrorKind
-			}
-			d.Errors[key]++
-		}
-		if v.ErrorKind == ErrorKindThrottled {
-			ps.Throttled++
-			throttles = append(throttles, v.SentNS)
-		}
-		switch v.Cold {
-		case 1:
-			d.Cold++
-			ps.Cold++
-			colds = append(colds, v.SentNS)
-			if v.Status == results.InvOK {
-				d.ColdLatency = append(d.ColdLatency, lat)
-			}
-		case 0:
-			d.Warm++
-			if v.Status == results.InvOK {
-				d.WarmLatency = append(d.WarmLatency, lat)
-			}
-		default:
-			d.ColdNone++
-		}
-		if v.HasInit {
-			d.InitMS = append(d.InitMS, v.InitDurationMS)
-		}
-		if v.InstanceID != "" {
-			if s := instances[v.InstanceID]; s == nil {
-				instances[strings.Clone(v.InstanceID)] = &span{v.SentNS, end}
-			} else {
-				s.start = min(s.start, v.SentNS)
-				s.end = max(s.end, end)
-			}
-		}
-		return nil
-	})
+	lo, hi, err := db.SeqRange(ctx, run.ID)
 	if err != nil {
+		return nil, fmt.Errorf("report: load run %s: %w", run.ID, err)
+	}
+	parts := cfg.Parallel
+	if parts <= 0 {
+		parts = 1
+		if hi-lo+1 >= parallelMin {
+			parts = min(max(runtime.GOMAXPROCS(0), 1), 4)
+		}
+	}
+	parts = int(min(int64(parts), max(hi-lo+1, 1)))
+	accs := make([]*acc, parts)
+	errs := make([]error, parts)
+	var wg sync.WaitGroup
+	step := (hi - lo + int64(parts)) / int64(parts)
+	for i := range accs {
+		accs[i] = newAcc()
+		from := lo + int64(i)*step
+		to := min(from+step-1, hi)
+		if i == parts-1 {
+			to = hi
+		}
+		wg.Add(1)
+		go func(a *acc, i int) {
+			defer wg.Done()
+			errs[i] = db.EachInvocationLite(ctx, run.ID, from, to, func(v *results.InvocationLite) error {
+				a.add(v)
+				return nil
+			})
+		}(accs[i], i)
+	}
+	wg.Wait()
+	for _, e := range errs {
+		if e != nil {
+			return nil, fmt.Errorf("report: load run %s: %w", run.ID, e)
+		}
+	}
+	a := accs[0]
+	for _, b := range accs[1:] {
+		a.merge(b)
+	}
+	d := a.d
+	d.Run = run
+	d.Estimates = estimates(run.Summary)
+	if d.InitMS, err = db.InitDurations(ctx, run.ID); err != nil {
 		return nil, fmt.Errorf("report: load run %s: %w", run.ID, err)
 	}
 	for _, ps := range d.PhaseStats {
@@ -205,49 +309,52 @@ func Load(ctx context.Context, db *results.DB, run results.Run, cfg LoadConfig) 
 		d.Phases = append(d.Phases, p)
 	}
 	sortPhases(d.Phases)
-
-	// Timeline.
-	var last int64
-	for _, s := range spans {
-		last = max(last, s.end)
-	}
-	if len(spans) > 0 {
-		nb := cfg.TimelineBins
-		bin := max(last/int64(nb)+1, 1)
-		tl := Timeline{BinNS: bin}
-		inflight := make([]float64, nb+1)
-		alive := make([]float64, nb+1)
-		idx := func(ns int64) int { return int(min(max(ns/bin, 0), int64(nb-1))) }
-		for _, s := range spans {
-			inflight[idx(s.start)]++
-			inflight[idx(s.end)+1]--
-		}
-		for _, s := range instances {
-			alive[idx(s.start)]++
-			alive[idx(s.end)+1]--
-		}
-		tl.InFlight = prefixSum(inflight[:nb+1])[:nb]
-		tl.Instances = prefixSum(alive[:nb+1])[:nb]
-		tl.Sent = make([]float64, nb)
-		tl.Throttles = make([]float64, nb)
-		tl.ColdStarts = make([]float64, nb)
-		for _, s := range spans {
-			tl.Sent[idx(s.start)]++
-		}
-		for _, t := range throttles {
-			tl.Throttles[idx(t)]++
-		}
-		for _, t := range colds {
-			tl.ColdStarts[idx(t)]++
-		}
-		d.Timeline = tl
-	}
+	d.Timeline = timeline(a, cfg.TimelineBins)
 
 	d.Metrics, err = db.Metrics(ctx, run.ID, "")
 	if err != nil {
 		return nil, fmt.Errorf("report: load run %s: %w", run.ID, err)
 	}
 	return d, nil
+}
+
+// timeline bins the accumulated spans and events.
+func timeline(a *acc, nb int) Timeline {
+	if len(a.spans) == 0 {
+		return Timeline{}
+	}
+	var last int64
+	for _, s := range a.spans {
+		last = max(last, s.end)
+	}
+	bin := max(last/int64(nb)+1, 1)
+	tl := Timeline{BinNS: bin}
+	inflight := make([]float64, nb+1)
+	alive := make([]float64, nb+1)
+	idx := func(ns int64) int { return int(min(max(ns/bin, 0), int64(nb-1))) }
+	for _, s := range a.spans {
+		inflight[idx(s.start)]++
+		inflight[idx(s.end)+1]--
+	}
+	for _, s := range a.instances {
+		alive[idx(s.start)]++
+		alive[idx(s.end)+1]--
+	}
+	tl.InFlight = prefixSum(inflight)[:nb]
+	tl.Instances = prefixSum(alive)[:nb]
+	tl.Sent = make([]float64, nb)
+	tl.Throttles = make([]float64, nb)
+	tl.ColdStarts = make([]float64, nb)
+	for _, s := range a.spans {
+		tl.Sent[idx(s.start)]++
+	}
+	for _, t := range a.throttles {
+		tl.Throttles[idx(t)]++
+	}
+	for _, t := range a.colds {
+		tl.ColdStarts[idx(t)]++
+	}
+	return tl
 }
 
 func prefixSum(xs []float64) []float64 {

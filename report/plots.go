@@ -146,10 +146,13 @@ func cdfPlot(title, xlabel string, ss []series) (*plot.Plot, error) {
 		p.Add(l)
 		p.Legend.Add(seriesLabel(s), l)
 	}
-	// ECDFs rise from bottom left to top right: the bottom right is free.
-	p.Legend.Top = false
-	p.Legend.Left = false
-	p.Legend.YOffs = vg.Points(6)
+	// The band above F = 1 is always free: the legend goes there.
+	p.Y.Max = 1 + 0.07*float64(len(ss)) + 0.04
+	p.Y.Tick.Marker = plot.ConstantTicks{{Value: 0, Label: "0"}, {Value: 0.25, Label: "0.25"}, {Value: 0.5, Label: "0.5"},
+		{Value: 0.75, Label: "0.75"}, {Value: 1, Label: "1"}}
+	p.Legend.Top = true
+	p.Legend.Left = true
+	p.Legend.XOffs = vg.Points(6)
 	return p, nil
 }
 

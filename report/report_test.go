@@ -6,6 +6,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
@@ -210,5 +211,29 @@ func TestPhaseOrder(t *testing.T) {
 	want := "cold cold/b warm warm/a burst-50 burst-100 step-2 step-10 (none)"
 	if got := strings.Join(ps, " "); got != want {
 		t.Fatalf("order %q, want %q", got, want)
+	}
+}
+
+func TestLoadParallelEqualsSequential(t *testing.T) {
+	db, ids := fixtureDB(t)
+	ctx := context.Background()
+	for _, id := range ids {
+		run, err := db.GetRun(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seq, err := Load(ctx, db, run, LoadConfig{Parallel: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range []int{2, 3, 7} {
+			par, err := Load(ctx, db, run, LoadConfig{Parallel: p})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(seq, par) {
+				t.Fatalf("run %s: Load with %d ranges differs from a sequential Load", id, p)
+			}
+		}
 	}
 }

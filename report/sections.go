@@ -29,6 +29,8 @@ type Table struct {
 	Rows    [][]string
 	// Note is shown under the table (e.g. "12 more rows not shown").
 	Note string
+	// Text keeps every column left-aligned (no numeric alignment).
+	Text bool
 }
 
 // Section is a titled group of tables and figures.
@@ -132,7 +134,7 @@ func anyKV(m map[string]any) string {
 
 func overviewSection(d *RunData) Section {
 	r := d.Run
-	meta := Table{Caption: "Run", Header: []string{"field", "value"}, Rows: [][]string{
+	meta := Table{Caption: "Run", Text: true, Header: []string{"field", "value"}, Rows: [][]string{
 		{"run id", r.ID}, {"experiment", r.Experiment}, {"platform", r.Platform}, {"status", r.Status},
 		{"started (UTC)", r.StartedAt.UTC().Format(time.RFC3339)},
 		{"duration", num(d.DurationS()) + " s"},
