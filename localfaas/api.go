@@ -154,6 +154,10 @@ func (p *Platform) lookup(r *http.Request) (*function, *apiError) {
 }
 
 func (p *Platform) handleInvoke(w http.ResponseWriter, r *http.Request) {
+	if p.isClosed() {
+		writeAPIError(w, errServiceUnavailable("the platform is shutting down"))
+		return
+	}
 	f, apiErr := p.lookup(r)
 	if apiErr != nil {
 		writeAPIError(w, apiErr)
@@ -201,7 +205,10 @@ func (p *Platform) handleInvoke(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if invType == "Event" {
-		p.invokeAsync(f, inv)
+		if !p.invokeAsync(f, inv) {
+			writeAPIError(w, errServiceUnavailable("the platform is shutting down"))
+			return
+		}
 		w.Header().Set("X-Amzn-Requestid", inv.id)
 		w.WriteHeader(http.StatusAccepted)
 		return

@@ -327,9 +327,16 @@ func (p *Platform) invoke(ctx context.Context, f *function, inv *invocation) *re
 }
 
 // invokeAsync runs inv in the background like a Lambda Event invocation,
-// retrying throttles for Config.AsyncRetryFor.
-func (p *Platform) invokeAsync(f *function, inv *invocation) {
-	p.bg.Add(1)
+// retrying throttles for Config.AsyncRetryFor. It returns false once the
+// platform is closing.
+func (p *Platform) invokeAsync(f *function, inv *invocation) bool {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return false
+	}
+	p.bg.Add(1) // under p.mu, so never after Close started waiting
+	p.mu.Unlock()
 	go func() {
 		defer p.bg.Done()
 		deadline := time.Now().Add(p.cfg.AsyncRetryFor)
@@ -351,4 +358,5 @@ func (p *Platform) invokeAsync(f *function, inv *invocation) {
 			backoff = min(2*backoff, 5*time.Second)
 		}
 	}()
+	return true
 }
