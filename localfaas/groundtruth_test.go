@@ -287,3 +287,37 @@ func roundMS(report, exact float64) float64 {
 	}
 	return report
 }
+
+// TestPerFunctionMaxInstances: FunctionSpec.MaxInstances overrides the
+// global limit for that function only.
+func TestPerFunctionMaxInstances(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig(t)
+	cfg.Functions[0].MaxInstances = 1
+	cfg.Functions = append(cfg.Functions, echoSpec(t, "other", "lambda"))
+	p := startPlatform(t, cfg)
+	c := sdkClient(p)
+	done := make(chan error, 2)
+	for _, fn := range []string{"echo", "other"} {
+		go func() {
+			_, err := c.Invoke(context.Background(), &lambda.InvokeInput{FunctionName: aws.String(fn), Payload: []byte(`{"sleep_ms":3000}`)})
+			done <- err
+		}()
+	}
+	for _, fn := range []string{"echo", "other"} {
+		waitEvent(t, p, 0, 20*time.Second, func(e localfaas.Event) bool { return e.Function == fn && e.Kind == localfaas.EventInvoked })
+	}
+	_, err := c.Invoke(context.Background(), &lambda.InvokeInput{FunctionName: aws.String("echo"), Payload: []byte(`{}`)})
+	var tm *types.TooManyRequestsException
+	if !errors.As(err, &tm) {
+		t.Errorf("echo (limit 1) while busy: %v, want throttled", err)
+	}
+	if out, err := c.Invoke(context.Background(), &lambda.InvokeInput{FunctionName: aws.String("other"), Payload: []byte(`{}`)}); err != nil || out.FunctionError != nil {
+		t.Errorf("other (global limit) while busy: %v", err)
+	}
+	for range 2 {
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}
+}

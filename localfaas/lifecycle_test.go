@@ -152,6 +152,12 @@ func TestCloseKillsEveryChild(t *testing.T) {
 	if err := p.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
+	if err := p.Close(ctx); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+	if err := p.Start(ctx); err == nil {
+		t.Errorf("Start after Close succeeded")
+	}
 	for _, pid := range pids {
 		if alive(pid) {
 			t.Errorf("process %d alive after Close", pid)
@@ -278,6 +284,10 @@ func TestHTTPRuntime(t *testing.T) {
 	// A Lambda-runtime function through the gateway.
 	if resp, body := post("/function/echo", `{"n":2}`, true); resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `"n":2`) {
 		t.Errorf("lambda function via gateway: HTTP %d %s", resp.StatusCode, body)
+	}
+	if resp, body := post("/function/echo", `{"error":"boom"}`, true); resp.StatusCode != http.StatusInternalServerError ||
+		!strings.Contains(string(body), "TestError") {
+		t.Errorf("lambda function error via gateway: HTTP %d %s, want 500", resp.StatusCode, body)
 	}
 	if resp, _ := post("/function/echo", `{"exit":3}`, true); resp.StatusCode != http.StatusBadGateway {
 		t.Errorf("crash via gateway: HTTP %d, want 502", resp.StatusCode)
