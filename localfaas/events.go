@@ -49,7 +49,9 @@ const (
 type Event struct {
 	// Seq numbers events from 1 in the order they were recorded.
 	Seq int64 `json:"seq"`
-	// Time is when the event happened (platform clock).
+	// Time is when the event happened (platform clock). For evicted events
+	// it is when the platform decided to kill the instance (or saw it exit),
+	// so Seq order (recording order) may differ slightly from Time order.
 	Time     time.Time `json:"time"`
 	Kind     EventKind `json:"kind"`
 	Function string    `json:"function"`

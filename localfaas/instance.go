@@ -136,6 +136,7 @@ type instance struct {
 	invocations  int
 	killReason   EvictReason
 	killDetail   string
+	killedAt     time.Time // when the platform decided to kill, or saw the exit
 	lastMaxMemMB int
 
 	// Guarded by fn.mu.
@@ -377,6 +378,10 @@ func (in *instance) wait() {
 		}
 		in.killReason = reason
 	}
+	if in.killedAt.IsZero() {
+		in.killedAt = time.Now()
+	}
+	killedAt := in.killedAt
 	if detail == "" {
 		detail = exitDetail(waitErr)
 		in.killDetail = detail
@@ -393,7 +398,7 @@ func (in *instance) wait() {
 		in.p.events.add(Event{Kind: EventInitError, Function: in.spec.Name, InstanceID: in.id,
 			LogStream: in.logStream, PID: in.pid, Detail: detail})
 	}
-	in.p.events.add(Event{Kind: EventEvicted, Function: in.spec.Name, InstanceID: in.id,
+	in.p.events.add(Event{Time: killedAt, Kind: EventEvicted, Function: in.spec.Name, InstanceID: in.id,
 		LogStream: in.logStream, PID: in.pid, Reason: reason, Detail: detail})
 	close(in.dead)
 	if cur != nil {
@@ -502,7 +507,7 @@ func (in *instance) markReady() bool {
 func (in *instance) kill(reason EvictReason, detail string) {
 	in.mu.Lock()
 	if in.killReason == "" {
-		in.killReason, in.killDetail = reason, detail
+		in.killReason, in.killDetail, in.killedAt = reason, detail, time.Now()
 	}
 	pid := in.pid
 	in.mu.Unlock()
@@ -571,6 +576,7 @@ func (in *instance) timeout(inv *invocation) {
 	secs := fmt.Sprintf("%.2f", in.spec.Timeout.Seconds())
 	if in.killReason == "" {
 		in.killReason = ReasonTimeout
+		in.killedAt = time.Now()
 		in.killDetail = "task timed out after " + secs + " seconds"
 	}
 	pid := in.pid
