@@ -1,6 +1,7 @@
 package localfaas
 
 import (
+	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
@@ -357,6 +358,13 @@ type environment struct {
 	Variables map[string]string `json:"Variables"`
 }
 
+// codeSHA256 stands in for the hash of the deployment package: the hash
+// of the runtime and command line.
+func codeSHA256(runtime string, command []string) string {
+	sum := sha256.Sum256([]byte(runtime + "\x00" + strings.Join(command, "\x00")))
+	return base64.StdEncoding.EncodeToString(sum[:])
+}
+
 func secondsCeil(d time.Duration) int { return int(math.Ceil(d.Seconds())) }
 
 func (f *function) configuration() functionConfiguration {
@@ -375,7 +383,7 @@ func (f *function) configuration() functionConfiguration {
 		Timeout:          secondsCeil(spec.Timeout),
 		MemorySize:       spec.MemoryMB,
 		LastModified:     meta.lastModified.UTC().Format("2006-01-02T15:04:05.000-0700"),
-		CodeSha256:       base64.StdEncoding.EncodeToString([]byte(strings.Join(spec.Command, " "))),
+		CodeSha256:       codeSHA256(spec.Runtime, spec.Command),
 		Version:          "$LATEST",
 		Environment:      &environment{Variables: vars},
 		State:            "Active",
