@@ -429,9 +429,9 @@ func TestInterrupt(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		// 1.5 s to the cancel, then at most a second (a request in flight
-		// finishes its sleep of up to 500 ms).
-		if d := time.Since(start); d > 2500*time.Millisecond {
+		// 1.5 s to the cancel, then a second, plus half a second for
+		// storing the run on a loaded machine.
+		if d := time.Since(start); d > 3*time.Second {
 			t.Errorf("%s stopped %v after start, more than a second after the cancel", e.Name(), d)
 		}
 		if out.Status != results.StatusInterrupted || out.Rows == 0 {

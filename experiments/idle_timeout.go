@@ -32,7 +32,9 @@ import (
 // lane measures its own gap independently. Each probe (and the initial
 // burst) is followed at once by a second burst that is all warm, so that
 // the lane's instances are released together and each one's idle time
-// equals the next gap, whatever mix of cold and warm the probe saw.
+// equals the next gap, whatever mix of cold and warm the probe saw. A lane
+// that has already been idle longer than its next gap (waiting for the
+// other lanes to finish a round) is refreshed and realigned first.
 //
 // Phase 1 (phase "grid") probes a geometric grid min_gap, min_gap·factor,
 // ... up to max_gap; the gaps are spread over the lanes longest first, so
@@ -54,13 +56,20 @@ import (
 // Estimates: idle_timeout_s (middle of the bracket), idle_timeout_s_low and
 // idle_timeout_s_high (the bracket: the instance survived the low gap and
 // did not survive the high one, by majority), idle_probes (probe
-// invocations), idle_probe_time_s (wall time spent), idle_rounds. When no
+// requests), idle_invocations (all requests, warm-up and realignment
+// included), idle_probe_time_s (wall time spent), idle_rounds. When no
 // grid gap went cold only idle_timeout_s_low (= max_gap) is given; when the
 // smallest did, only idle_timeout_s_high.
 //
-// Known limits: the gap is measured from the client's receipt of the
-// previous response to the next send, so it is short of the platform's idle
-// time by one network hop (negligible against minutes). With a jittered or
+// The gap is measured from the client's receipt of the previous response to
+// the next send; the platform's idle time is longer by the delivery of that
+// response and of the probe request. The bracket is shifted by that round
+// trip, estimated as the median of (client latency − handler time) of the
+// warm requests (idle_gap_overhead_ms); the idle_probe metrics keep the
+// nominal gaps.
+//
+// Known limits: the round-trip correction also contains the platform's own
+// hops to and from the function (tens of µs locally, a few ms in clouds). With a jittered or
 // partial eviction the estimate is the median survival time; the full curve
 // is in the idle_probe metrics. A platform that evicts on memory pressure
 // rather than time shows a flat, noisy curve: read it before the number.
@@ -182,13 +191,17 @@ func (IdleTimeout) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Es
 	req := lab.Request{Sleep: sleep.Seconds()}
 	var mu sync.Mutex
 	obs := map[time.Duration]*gapObs{}
-	probes := 0
+	probes, invocations := 0, 0
+	var overheads []float64 // seconds: client latency − handler time of warm requests
 	log := b.Logger()
 
 	// burst sends k overlapping requests on a lane and returns how many came
 	// back cold and how many answered at all.
 	burst := func(pb *engine.Benchmarker, l *idleLane, gap time.Duration) (cold, seen int) {
 		rs := pb.InvokeConcurrently(ctx, l.fn, k, req)
+		mu.Lock()
+		invocations += len(rs)
+		mu.Unlock()
 		for _, r := range rs {
 			l.lastRecv = max(l.lastRecv, time.Duration(r.Record.SentNS+r.Record.LatencyNS))
 			c, known := r.Cold()
@@ -196,6 +209,12 @@ func (IdleTimeout) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Es
 				continue
 			}
 			seen++
+			if !c && r.Response != nil && r.Response.Timing.End > r.Response.Timing.Start {
+				o := r.Latency() - time.Duration(r.Response.Timing.End-r.Response.Timing.Start)
+				mu.Lock()
+				overheads = append(overheads, o.Seconds())
+				mu.Unlock()
+			}
 			v := 0.0
 			if c {
 				cold++
@@ -214,6 +233,13 @@ func (IdleTimeout) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Es
 	// within the burst's send spread of each other.
 	realign := func(pb *engine.Benchmarker, l *idleLane) { burst(pb, l, 0) }
 	probe := func(pb *engine.Benchmarker, l *idleLane, gap time.Duration) error {
+		if b.Elapsed()-l.lastRecv >= gap {
+			// The lane has been idle longer than this gap already (it
+			// waited for other lanes): refresh its instances first, then
+			// realign them, so the probe measures gap and nothing longer.
+			burst(b.WithPhase("refresh"), l, 0)
+			realign(pb, l)
+		}
 		if err := b.Sleep(ctx, gap-(b.Elapsed()-l.lastRecv)); err != nil {
 			return err
 		}
@@ -255,16 +281,24 @@ func (IdleTimeout) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Es
 	finish := func(err error, rounds int) (Estimates, error) {
 		mu.Lock()
 		defer mu.Unlock()
-		est := Estimates{"idle_probes": float64(probes), "idle_probe_time_s": b.Elapsed().Seconds(), "idle_rounds": float64(rounds)}
+		est := Estimates{"idle_probes": float64(probes), "idle_invocations": float64(invocations), "idle_probe_time_s": b.Elapsed().Seconds(), "idle_rounds": float64(rounds)}
 		lo, hi, haveLo, haveHi := bracket(obs)
+		// The platform's idle time is the client's gap plus the delivery of
+		// the previous response and of the probe request: one round trip
+		// of overhead, estimated from warm requests.
+		o := 0.0
+		if len(overheads) > 0 {
+			o = max(0, median(overheads))
+			est["idle_gap_overhead_ms"] = o * 1000
+		}
 		switch {
 		case haveLo && haveHi:
-			est["idle_timeout_s_low"], est["idle_timeout_s_high"] = lo.Seconds(), hi.Seconds()
-			est["idle_timeout_s"] = (lo.Seconds() + hi.Seconds()) / 2
+			est["idle_timeout_s_low"], est["idle_timeout_s_high"] = lo.Seconds()+o, hi.Seconds()+o
+			est["idle_timeout_s"] = (lo.Seconds()+hi.Seconds())/2 + o
 		case haveHi:
-			est["idle_timeout_s_high"] = hi.Seconds()
+			est["idle_timeout_s_high"] = hi.Seconds() + o
 		case haveLo:
-			est["idle_timeout_s_low"] = lo.Seconds()
+			est["idle_timeout_s_low"] = lo.Seconds() + o
 		}
 		return est, err
 	}
