@@ -239,7 +239,7 @@ func benchMain(ctx context.Context, args []string, w io.Writer) error {
 	defer stopTarget()
 	var localURL string
 	if o.local {
-		u, stopLocal, err := startLocal(ctx, exe, max(o.localConcurrency, 1)*2)
+		u, stopLocal, err := startLocal(ctx, exe, max(o.localConcurrency*4, 64))
 		if err != nil {
 			return err
 		}
