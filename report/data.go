@@ -93,7 +93,8 @@ type Timeline struct {
 
 // LoadConfig selects what Load reads.
 type LoadConfig struct {
-	// TimelineBins is the number of timeline bins (default 120).
+	// TimelineBins is the number of timeline bins (default: one per 5
+	// client invocations, between 20 and 120).
 	TimelineBins int
 	// Parallel is the number of seq ranges read concurrently (0: one per
 	// CPU, at most 4, for runs of 50,000 invocations or more).
@@ -243,9 +244,6 @@ func (a *acc) merge(b *acc) {
 // Load reads one run into a RunData. It streams the invocations; large
 // runs are read as concurrent seq ranges (one per CPU, at most 4).
 func Load(ctx context.Context, db *results.DB, run results.Run, cfg LoadConfig) (*RunData, error) {
-	if cfg.TimelineBins <= 0 {
-		cfg.TimelineBins = timelineBins
-	}
 	lo, hi, err := db.SeqRange(ctx, run.ID)
 	if err != nil {
 		return nil, fmt.Errorf("report: load run %s: %w", run.ID, err)
@@ -309,7 +307,11 @@ func Load(ctx context.Context, db *results.DB, run results.Run, cfg LoadConfig) 
 		d.Phases = append(d.Phases, p)
 	}
 	sortPhases(d.Phases)
-	d.Timeline = timeline(a, cfg.TimelineBins)
+	bins := cfg.TimelineBins
+	if bins <= 0 {
+		bins = int(min(max(d.Client/5, 20), timelineBins))
+	}
+	d.Timeline = timeline(a, bins)
 
 	d.Metrics, err = db.Metrics(ctx, run.ID, "")
 	if err != nil {

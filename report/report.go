@@ -33,7 +33,8 @@ type Config struct {
 	Filter results.RunFilter
 	// Title is the page title (default "faas-benchmarker report").
 	Title string
-	// TimelineBins is the number of timeline bins per run (default 120).
+	// TimelineBins is the number of timeline bins per run (default: one
+	// per 5 client invocations, between 20 and 120).
 	TimelineBins int
 }
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"html/template"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -255,23 +256,26 @@ func timelineSection(b *builder, d *RunData) (Section, bool) {
 	if len(tl.Sent) == 0 {
 		return sec, false
 	}
-	xs := make([]float64, len(tl.Sent))
+	// Step lines: one point per bin start, plus the end of the last bin
+	// carrying its value, so the last bin is drawn too.
+	xs := make([]float64, len(tl.Sent)+1)
 	binS := float64(tl.BinNS) / 1e9
 	for i := range xs {
 		xs[i] = float64(i) * binS
 	}
+	ext := func(v []float64) []float64 { return append(slices.Clip(v), v[len(v)-1]) }
 	perS := func(v []float64) []float64 {
 		out := make([]float64, len(v))
 		for i, x := range v {
 			out[i] = x / binS
 		}
-		return out
+		return ext(out)
 	}
 	bin := num(binS)
 	p, err := linePlot("Instances and in-flight requests over time", "time since run start (s)", "count",
 		[]xySeries{
-			{Name: "instances alive", X: xs, Y: tl.Instances, NoPoints: true, Step: true},
-			{Name: "requests in flight", X: xs, Y: tl.InFlight, NoPoints: true, Step: true, Dashed: true},
+			{Name: "instances alive", X: xs, Y: ext(tl.Instances), NoPoints: true, Step: true},
+			{Name: "requests in flight", X: xs, Y: ext(tl.InFlight), NoPoints: true, Step: true, Dashed: true},
 		}, false)
 	if err == nil {
 		p.Y.Min = 0
