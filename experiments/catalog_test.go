@@ -1,6 +1,7 @@
 package experiments_test
 
 import (
+	"os"
 	"strings"
 	"testing"
 
@@ -33,6 +34,26 @@ func TestCatalog(t *testing.T) {
 	for _, n := range want {
 		if !seen[n] {
 			t.Errorf("%s missing from the catalog", n)
+		}
+	}
+}
+
+// TestDocsCoverCatalog: docs/experiments.md has a section for every
+// experiment and names every parameter with its default.
+func TestDocsCoverCatalog(t *testing.T) {
+	b, err := os.ReadFile("../docs/experiments.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(b)
+	for _, e := range experiments.Catalog() {
+		if !strings.Contains(doc, "### "+e.Name()+"\n") {
+			t.Errorf("docs/experiments.md has no section for %s", e.Name())
+		}
+		for _, p := range e.Params() {
+			if !strings.Contains(doc, "| `"+p.Name+"` | `"+p.Default+"` |") {
+				t.Errorf("docs/experiments.md does not list %s parameter %s with default %q", e.Name(), p.Name, p.Default)
+			}
 		}
 	}
 }
