@@ -123,6 +123,29 @@ func compareSections(runs []*RunData) ([]Section, error) {
 			b.add(&sec, p, err, fmt.Sprintf("Median client latency of each run with its 95 %% order-statistic CI, per platform and phase, by run start time: a platform change shows as a step. n = %d invocations. Runs: %s.", n, ids))
 		}
 
+		// Boxes per phase and run, phases first: cold/warm of each platform
+		// side by side.
+		var boxSS []series
+		n = 0
+	boxes:
+		for _, ph := range phases {
+			for _, d := range rs {
+				ps := d.PhaseStats[ph]
+				if ps == nil || len(ps.LatencyMS) == 0 {
+					continue
+				}
+				if len(boxSS) == maxSeries {
+					break boxes
+				}
+				boxSS = append(boxSS, series{Name: ph + "\n" + d.Run.Platform + "\n" + d.Run.StartedAt.UTC().Format("2006-01-02"), Values: ps.LatencyMS})
+				n += len(ps.LatencyMS)
+			}
+		}
+		if len(boxSS) > 1 {
+			b.add(&sec, boxPlot("Client latency per phase and run", "client latency (ms)", boxSS), nil,
+				fmt.Sprintf("Client latency of successful invocations per phase and run (phase · platform, run start date): box p25–p75, whiskers p1–p99, black bar median, dark band 95 %% CI of the median. n = %d. Runs: %s.", n, ids))
+		}
+
 		// Estimates side by side.
 		ekeys := map[string]bool{}
 		for _, d := range rs {

@@ -192,7 +192,7 @@ func newBoxes(ss []series) (*boxes, []string) {
 			p75: stats.Percentile(v, 0.75), p99: stats.Percentile(v, 0.99),
 			ciLo: ci.Low, ciHi: ci.High, ciOK: ci.OK, color: colorOf(i),
 		})
-		names = append(names, fmt.Sprintf("%s (n=%d)", s.Name, len(v)))
+		names = append(names, fmt.Sprintf("%s\n(n=%d)", s.Name, len(v)))
 	}
 	return b, names
 }

@@ -151,7 +151,7 @@ func TestReportHasSectionsPerExperiment(t *testing.T) {
 	if got["run-custom-local-1"]["Idle-timeout survival"] != 0 {
 		t.Error("unknown experiment got an idle-timeout section without idle_probe metrics")
 	}
-	if len(rep.Compare) != 1 || !strings.Contains(rep.Compare[0].Title, "cold-start") || len(rep.Compare[0].Figures) != 2 {
+	if len(rep.Compare) != 1 || !strings.Contains(rep.Compare[0].Title, "cold-start") || len(rep.Compare[0].Figures) != 3 {
 		t.Fatalf("compare sections = %+v", rep.Compare)
 	}
 }
