@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/faas-benchmarker/faas-benchmarker/report/reporttest"
 	"github.com/faas-benchmarker/faas-benchmarker/results"
@@ -235,5 +236,38 @@ func TestLoadParallelEqualsSequential(t *testing.T) {
 				t.Fatalf("run %s: Load with %d ranges differs from a sequential Load", id, p)
 			}
 		}
+	}
+}
+
+func TestEmptyAndRunningRuns(t *testing.T) {
+	ctx := context.Background()
+	db, err := results.Open(ctx, filepath.Join(t.TempDir(), "empty.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	at := reporttest.Base
+	if err := db.CreateRun(ctx, results.Run{ID: "r-empty", Experiment: "cold-start", Platform: "aws-lambda", StartedAt: at}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.FinishRun(ctx, "r-empty", results.StatusFailed, at.Add(time.Second), nil, "no credentials"); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.CreateRun(ctx, results.Run{ID: "r-running", Experiment: "scaling", Platform: "local", StartedAt: at.Add(time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := Generate(ctx, db, Config{}, &buf); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), "no credentials") || strings.Contains(buf.String(), "<figure") {
+		t.Fatal("empty runs: want the error shown and no figures")
+	}
+	buf.Reset()
+	if err := WriteSummaryTable(ctx, &buf, db, "r-running"); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), "Invocations 0") {
+		t.Fatalf("summary of an empty run:\n%s", buf.String())
 	}
 }

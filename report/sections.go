@@ -138,7 +138,7 @@ func overviewSection(d *RunData) Section {
 	meta := Table{Caption: "Run", Text: true, Header: []string{"field", "value"}, Rows: [][]string{
 		{"run id", r.ID}, {"experiment", r.Experiment}, {"platform", r.Platform}, {"status", r.Status},
 		{"started (UTC)", r.StartedAt.UTC().Format(time.RFC3339)},
-		{"duration", num(d.DurationS()) + " s"},
+		{"duration", durationText(d.DurationS())},
 		{"parameters", kv(r.Params)},
 		{"platform config", anyKV(r.PlatformConfig)},
 		{"tool version", strings.TrimSpace(r.ToolVersion + " " + r.GitCommit)},
@@ -543,4 +543,11 @@ func metricsSection(d *RunData) Section {
 	}
 	sec.Tables = append(sec.Tables, t)
 	return sec
+}
+
+func durationText(s float64) string {
+	if math.IsNaN(s) {
+		return "– (not finished)"
+	}
+	return num(s) + " s"
 }
