@@ -182,7 +182,7 @@ func (in *instance) start() error {
 	in.spawned = time.Now()
 	spawned := in.spawned
 	in.mu.Unlock()
-	err = cmd.Start()
+	err = in.p.spawner.start(cmd)
 	_ = w.Close()
 	if err != nil {
 		_ = r.Close()

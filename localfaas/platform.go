@@ -34,6 +34,7 @@ type Platform struct {
 	events     *eventLog
 	httpClient *http.Client
 	outputMu   sync.Mutex
+	spawner    *spawner
 
 	mu     sync.Mutex
 	funcs  map[string]*function
@@ -101,6 +102,7 @@ func (p *Platform) Start(ctx context.Context) error {
 		return fmt.Errorf("localfaas: listen on %s: %w", p.cfg.Addr, err)
 	}
 	p.url = "http://" + ln.Addr().String()
+	p.spawner = newSpawner()
 	p.srv = &http.Server{Handler: p.handler(), ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := p.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -200,6 +202,9 @@ func (p *Platform) Close(ctx context.Context) error {
 		errs = append(errs, fmt.Errorf("localfaas: waiting for background work: %w", ctx.Err()))
 	}
 	p.httpClient.CloseIdleConnections()
+	if p.spawner != nil {
+		p.spawner.stop()
+	}
 	return errors.Join(errs...)
 }
 
