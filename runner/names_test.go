@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 )
 
 func TestStackNamesRoundTrip(t *testing.T) {
@@ -168,5 +170,26 @@ func TestCountResources(t *testing.T) {
 	}
 	if _, err := countResources([]byte(`{`)); err == nil {
 		t.Error("bad JSON accepted")
+	}
+}
+
+func TestSpacesStoreConfig(t *testing.T) {
+	outs := auto.OutputMap{
+		"bucketName":   {Value: "fb-results-abc"},
+		"spacesRegion": {Value: "fra1"},
+	}
+	t.Setenv(EnvSpacesAccessKey, "")
+	t.Setenv(EnvSpacesSecretKey, "")
+	if _, err := SpacesStoreConfig(outs); err == nil || !strings.Contains(err.Error(), EnvSpacesAccessKey) {
+		t.Fatalf("missing keys: %v", err)
+	}
+	t.Setenv(EnvSpacesAccessKey, "AK")
+	t.Setenv(EnvSpacesSecretKey, "SK")
+	cfg, err := SpacesStoreConfig(outs)
+	if err != nil || cfg.Bucket != "fb-results-abc" || cfg.Endpoint != "https://fra1.digitaloceanspaces.com" || !cfg.NoServerChecksum {
+		t.Fatalf("cfg %+v, %v", cfg, err)
+	}
+	if _, err := SpacesStoreConfig(auto.OutputMap{}); err == nil {
+		t.Fatal("no bucket output accepted")
 	}
 }

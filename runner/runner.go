@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"regexp"
 	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
@@ -277,6 +278,12 @@ func (r *Runner) selectStack(ctx context.Context, project, name string) (auto.St
 var ErrConcurrentUpdate = errors.New("another Pulumi operation is running on this stack " +
 	"(a concurrent experiment run, `fbrun cleanup`, or an operation that was killed and left its lock)")
 
+// ErrPluginMissing is wrapped into errors caused by a resource provider
+// plugin that is neither installed nor downloadable.
+var ErrPluginMissing = errors.New("resource provider plugin missing")
+
+var missingPluginRE = regexp.MustCompile(`no resource plugin '?pulumi-resource-([A-Za-z0-9_.-]+)'?`)
+
 // explain adds a clear cause to errors the Automation API recognises.
 func (r *Runner) explain(err error, stack string) error {
 	if err == nil {
@@ -284,6 +291,11 @@ func (r *Runner) explain(err error, stack string) error {
 	}
 	if auto.IsConcurrentUpdateError(err) {
 		return fmt.Errorf("runner: stack %s: %w: %w", stack, ErrConcurrentUpdate, err)
+	}
+	if m := missingPluginRE.FindStringSubmatch(err.Error()); m != nil {
+		return fmt.Errorf("runner: stack %s: %w: %s (install it with `pulumi plugin install resource %s <version>`, "+
+			"or let the Pulumi CLI download it: unset PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION): %w",
+			stack, ErrPluginMissing, m[1], m[1], err)
 	}
 	return err
 }
