@@ -94,6 +94,21 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
+// readLimited reads a request body of at most limit bytes. A larger body
+// is drained (up to 64 MB) so the client finishes sending and reads the 413
+// answer instead of a connection reset.
+func readLimited(body io.Reader, limit int) (payload []byte, tooLarge bool, err error) {
+	payload, err = io.ReadAll(io.LimitReader(body, int64(limit)+1))
+	if err != nil {
+		return nil, false, err
+	}
+	if len(payload) > limit {
+		_, _ = io.Copy(io.Discard, io.LimitReader(body, 64<<20))
+		return nil, true, nil
+	}
+	return payload, false, nil
+}
+
 func (p *Platform) handler() http.Handler {
 	mux := http.NewServeMux()
 	const fns = "/2015-03-31/functions"
@@ -174,15 +189,14 @@ func (p *Platform) handleInvoke(w http.ResponseWriter, r *http.Request) {
 		writeAPIError(w, errInvalidParam("unknown X-Amz-Invocation-Type %q", invType))
 		return
 	}
-	payload, err := io.ReadAll(http.MaxBytesReader(w, r.Body, int64(limit)))
+	payload, tooLarge, err := readLimited(r.Body, limit)
 	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			writeAPIError(w, &apiError{status: http.StatusRequestEntityTooLarge, Type: "RequestTooLargeException",
-				Message: "Request must be smaller than " + strconv.Itoa(limit) + " bytes for the " + invType + " invocation type"})
-			return
-		}
 		writeAPIError(w, &apiError{status: http.StatusBadRequest, Type: "InvalidRequestContentException", Message: err.Error()})
+		return
+	}
+	if tooLarge {
+		writeAPIError(w, &apiError{status: http.StatusRequestEntityTooLarge, Type: "RequestTooLargeException",
+			Message: "Request must be smaller than " + strconv.Itoa(limit) + " bytes for the " + invType + " invocation type"})
 		return
 	}
 	if len(payload) == 0 {
@@ -261,9 +275,13 @@ func (p *Platform) handleGateway(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "error finding function "+r.PathValue("name")+": not found", http.StatusNotFound)
 		return
 	}
-	payload, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxPayloadBytes))
-	if err != nil {
-		http.Error(w, "reading request: "+err.Error(), http.StatusRequestEntityTooLarge)
+	payload, tooLarge, err := readLimited(r.Body, MaxPayloadBytes)
+	switch {
+	case err != nil:
+		http.Error(w, "reading request: "+err.Error(), http.StatusBadRequest)
+		return
+	case tooLarge:
+		http.Error(w, "request larger than "+strconv.Itoa(MaxPayloadBytes)+" bytes", http.StatusRequestEntityTooLarge)
 		return
 	}
 	spec, _ := f.snapshot()

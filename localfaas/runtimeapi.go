@@ -1,7 +1,6 @@
 package localfaas
 
 import (
-	"errors"
 	"io"
 	"net/http"
 	"strconv"
@@ -100,16 +99,15 @@ func (in *instance) handleResponse(w http.ResponseWriter, r *http.Request) {
 		writeRuntimeError(w, http.StatusBadRequest, "InvalidRequestID", "no running invocation "+r.PathValue("id"))
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxPayloadBytes))
+	body, tooLarge, err := readLimited(r.Body, MaxPayloadBytes)
+	if tooLarge {
+		msg := "Response payload size exceeded maximum allowed payload size (" + strconv.Itoa(MaxPayloadBytes) + " bytes)."
+		in.finish(inv, &result{status: http.StatusOK, errorType: "Function.ResponseSizeTooLarge",
+			body: errorBody("Function.ResponseSizeTooLarge", msg)})
+		writeRuntimeError(w, http.StatusRequestEntityTooLarge, "Function.ResponseSizeTooLarge", msg)
+		return
+	}
 	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			msg := "Response payload size exceeded maximum allowed payload size (" + strconv.Itoa(MaxPayloadBytes) + " bytes)."
-			in.finish(inv, &result{status: http.StatusOK, errorType: "Function.ResponseSizeTooLarge",
-				body: errorBody("Function.ResponseSizeTooLarge", msg)})
-			writeRuntimeError(w, http.StatusRequestEntityTooLarge, "Function.ResponseSizeTooLarge", msg)
-			return
-		}
 		// The runtime broke the connection mid-body: its error, not ours.
 		in.finish(inv, &result{status: http.StatusOK, errorType: "Runtime.InvalidResponse",
 			body: errorBody("Runtime.InvalidResponse", "reading the runtime's response: "+err.Error())})
