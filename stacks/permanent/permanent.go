@@ -1,0 +1,176 @@
+// Package permanent is the long-lived DigitalOcean stack: a Spaces bucket
+// for results (usable as the Pulumi state backend of the experiment
+// stacks), the orchestrator droplet that runs fbrun unattended, its SSH key,
+// a firewall that admits SSH only from the configured CIDRs, and tags.
+package permanent
+
+import (
+	"bytes"
+	"fmt"
+	"text/template"
+
+	"github.com/pulumi/pulumi-digitalocean/sdk/v4/go/digitalocean"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/faas-benchmarker/faas-benchmarker/stacks/stackcfg"
+)
+
+// OrchestratorTag is the DigitalOcean tag the firewall applies to.
+const OrchestratorTag = "fb-orchestrator"
+
+// Program returns the Pulumi program of the stack for cfg.
+func Program(cfg stackcfg.Permanent) pulumi.RunFunc {
+	return func(ctx *pulumi.Context) error {
+		outs, err := Deploy(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		for k, v := range outs {
+			ctx.Export(k, v)
+		}
+		return nil
+	}
+}
+
+// Deploy validates cfg, declares the stack's resources and returns its
+// outputs keyed by the stackcfg.Out* constants.
+func Deploy(ctx *pulumi.Context, cfg stackcfg.Permanent) (map[string]pulumi.Output, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	tagNames := append(cfg.DOTags(), OrchestratorTag)
+	tags := pulumi.StringArray{}
+	for _, name := range tagNames {
+		tag, err := digitalocean.NewTag(ctx, "tag-"+name, &digitalocean.TagArgs{Name: pulumi.String(name)})
+		if err != nil {
+			return nil, fmt.Errorf("permanent stack: tag %s: %w", name, err)
+		}
+		tags = append(tags, tag.Name)
+	}
+
+	bucketArgs := &digitalocean.SpacesBucketArgs{
+		Region: pulumi.String(cfg.Region),
+		Acl:    pulumi.String("private"),
+	}
+	if cfg.BucketName != "" {
+		bucketArgs.Name = pulumi.String(cfg.BucketName)
+	}
+	bucket, err := digitalocean.NewSpacesBucket(ctx, "fb-results", bucketArgs, pulumi.Protect(cfg.ProtectBucket))
+	if err != nil {
+		return nil, fmt.Errorf("permanent stack: bucket: %w", err)
+	}
+
+	key, err := digitalocean.NewSshKey(ctx, "orchestrator", &digitalocean.SshKeyArgs{
+		Name:      pulumi.String("faas-benchmarker-orchestrator"),
+		PublicKey: pulumi.String(cfg.SSHPublicKey),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("permanent stack: ssh key: %w", err)
+	}
+
+	userData := bucket.Name.ApplyT(func(name string) (string, error) {
+		return CloudInit(cfg, name)
+	}).(pulumi.StringOutput)
+	droplet, err := digitalocean.NewDroplet(ctx, "orchestrator", &digitalocean.DropletArgs{
+		Name:       pulumi.String("fb-orchestrator"),
+		Region:     pulumi.String(cfg.Region),
+		Size:       pulumi.String(cfg.DropletSize),
+		Image:      pulumi.String(cfg.DropletImage),
+		SshKeys:    pulumi.StringArray{key.Fingerprint},
+		Tags:       tags,
+		UserData:   userData,
+		Monitoring: pulumi.Bool(true),
+		Ipv6:       pulumi.Bool(true),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("permanent stack: droplet: %w", err)
+	}
+
+	everywhere := pulumi.ToStringArray([]string{"0.0.0.0/0", "::/0"})
+	if _, err := digitalocean.NewFirewall(ctx, "orchestrator", &digitalocean.FirewallArgs{
+		Name: pulumi.String("fb-orchestrator"),
+		Tags: pulumi.StringArray{pulumi.String(OrchestratorTag)},
+		InboundRules: digitalocean.FirewallInboundRuleArray{
+			&digitalocean.FirewallInboundRuleArgs{
+				Protocol:        pulumi.String("tcp"),
+				PortRange:       pulumi.String("22"),
+				SourceAddresses: pulumi.ToStringArray(cfg.SSHCIDRs),
+			},
+		},
+		OutboundRules: digitalocean.FirewallOutboundRuleArray{
+			&digitalocean.FirewallOutboundRuleArgs{Protocol: pulumi.String("tcp"), PortRange: pulumi.String("1-65535"), DestinationAddresses: everywhere},
+			&digitalocean.FirewallOutboundRuleArgs{Protocol: pulumi.String("udp"), PortRange: pulumi.String("1-65535"), DestinationAddresses: everywhere},
+			&digitalocean.FirewallOutboundRuleArgs{Protocol: pulumi.String("icmp"), DestinationAddresses: everywhere},
+		},
+	}, pulumi.DependsOn([]pulumi.Resource{droplet})); err != nil {
+		return nil, fmt.Errorf("permanent stack: firewall: %w", err)
+	}
+
+	return map[string]pulumi.Output{
+		stackcfg.OutPlatform:       pulumi.String(string(stackcfg.PlatformPermanent)).ToStringOutput(),
+		stackcfg.OutDropletIP:      droplet.Ipv4Address,
+		stackcfg.OutBucketName:     bucket.Name,
+		stackcfg.OutSpacesEndpoint: pulumi.String(cfg.SpacesEndpoint()).ToStringOutput(),
+		stackcfg.OutSpacesRegion:   pulumi.String(cfg.Region).ToStringOutput(),
+		stackcfg.OutStateBackendURL: bucket.Name.ApplyT(func(name string) string {
+			return cfg.StateBackendURL(name)
+		}).(pulumi.StringOutput),
+	}, nil
+}
+
+// CloudInit renders the droplet's cloud-config: an unprivileged user fb
+// with the SSH key, the Go toolchain, fbrun, the Pulumi CLI, and
+// /etc/faas-benchmarker/env with the non-secret settings fbrun needs.
+// Credentials (Spaces keys, cloud accounts) are never put in user data,
+// which any process on the droplet can read from the metadata service.
+func CloudInit(cfg stackcfg.Permanent, bucket string) (string, error) {
+	var b bytes.Buffer
+	err := cloudInit.Execute(&b, map[string]string{
+		"SSHPublicKey":   cfg.SSHPublicKey,
+		"GoVersion":      cfg.GoVersion,
+		"FbrunVersion":   cfg.FbrunVersion,
+		"PulumiVersion":  cfg.PulumiVersion,
+		"Bucket":         bucket,
+		"SpacesEndpoint": cfg.SpacesEndpoint(),
+		"SpacesRegion":   cfg.Region,
+		"BackendURL":     cfg.StateBackendURL(bucket),
+	})
+	if err != nil {
+		return "", fmt.Errorf("permanent stack: cloud-init: %w", err)
+	}
+	return b.String(), nil
+}
+
+var cloudInit = template.Must(template.New("cloud-init").Parse(`#cloud-config
+package_update: true
+package_upgrade: true
+packages: [ca-certificates, curl, git, jq, sqlite3, tmux, unzip]
+users:
+  - name: fb
+    shell: /bin/bash
+    groups: [sudo]
+    sudo: "ALL=(ALL) NOPASSWD:ALL"
+    ssh_authorized_keys:
+      - {{printf "%q" .SSHPublicKey}}
+write_files:
+  - path: /etc/faas-benchmarker/env
+    permissions: "0644"
+    content: |
+      FB_RESULTS_BUCKET={{.Bucket}}
+      FB_SPACES_ENDPOINT={{.SpacesEndpoint}}
+      FB_SPACES_REGION={{.SpacesRegion}}
+      PULUMI_BACKEND_URL={{.BackendURL}}
+      PULUMI_SKIP_UPDATE_CHECK=true
+      PATH=/usr/local/go/bin:/usr/local/bin:/usr/bin:/bin
+  - path: /etc/profile.d/faas-benchmarker.sh
+    permissions: "0644"
+    content: |
+      set -a; . /etc/faas-benchmarker/env; set +a
+runcmd:
+  - curl -fsSL https://go.dev/dl/go{{.GoVersion}}.linux-amd64.tar.gz -o /tmp/go.tgz
+  - rm -rf /usr/local/go && tar -C /usr/local -xzf /tmp/go.tgz && rm /tmp/go.tgz
+  - GOBIN=/usr/local/bin GOPATH=/root/go GOCACHE=/root/.cache/go-build GONOSUMDB=github.com/pulumi/pulumi-digitalocean /usr/local/go/bin/go install github.com/faas-benchmarker/faas-benchmarker/cmd/fbrun@{{.FbrunVersion}}
+  - curl -fsSL https://get.pulumi.com | sh -s -- --version {{.PulumiVersion}} --install-root /opt/pulumi --no-edit-path
+  - ln -sf /opt/pulumi/bin/* /usr/local/bin/
+  - mkdir -p /var/lib/faas-benchmarker && chown fb:fb /var/lib/faas-benchmarker
+`))
