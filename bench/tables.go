@@ -150,8 +150,8 @@ func writeTables(w io.Writer, rep report, ocs []*outcome, o options) {
 		}
 	}
 	if rep.Ingest != nil {
-		p("\n### Results database ingest\n\n%d invocation rows (each with a platform report and a raw response) through results.Writer: %.2f s, **%.0f rows/s**.\n",
-			rep.Ingest.Rows, rep.Ingest.Seconds, rep.Ingest.RowsPerSec)
+		p("\n### Results database ingest\n\n%d invocation rows (each with a platform report and a raw response) through results.Writer: %.2f s, **%.0f rows/s**; %.2f CPU-s (writer and producer), %.0f rows per CPU-second.\n",
+			rep.Ingest.Rows, rep.Ingest.Seconds, rep.Ingest.RowsPerSec, rep.Ingest.CPUSeconds, rep.Ingest.RowsPerCPUSec)
 	}
 	p("\nTotal bench time %.0f s.\n", rep.Duration)
 }

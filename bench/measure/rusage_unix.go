@@ -16,3 +16,9 @@ func cpuTimes() (user, sys time.Duration, err error) {
 	}
 	return time.Duration(ru.Utime.Nano()), time.Duration(ru.Stime.Nano()), nil
 }
+
+// CPUTime returns the user plus system CPU time this process used so far.
+func CPUTime() (time.Duration, error) {
+	u, s, err := cpuTimes()
+	return u + s, err
+}
