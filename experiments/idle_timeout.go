@@ -197,8 +197,9 @@ func (IdleTimeout) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Es
 
 	// burst sends k overlapping requests on a lane and returns how many came
 	// back cold and how many answered at all.
-	burst := func(pb *engine.Benchmarker, l *idleLane, gap time.Duration) (cold, seen int) {
+	burst := func(pb *engine.Benchmarker, l *idleLane, gap time.Duration) (cold, seen int, distinct bool) {
 		rs := pb.InvokeConcurrently(ctx, l.fn, k, req)
+		distinct = distinctInstances(rs) == k
 		mu.Lock()
 		invocations += len(rs)
 		mu.Unlock()
@@ -224,14 +225,25 @@ func (IdleTimeout) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Es
 				pb.Record("idle_probe", v, map[string]string{"gap_s": fmtFloat(gap.Seconds()), "function": l.fn})
 			}
 		}
-		return cold, seen
+		return cold, seen, distinct
 	}
 	// realign sends a second, all-warm burst right after a probe: a probe
 	// mixing cold and warm answers releases its instances up to an
 	// initialisation apart, which would make the next gap longer for some
 	// instances than for others; after an all-warm burst they are released
 	// within the burst's send spread of each other.
-	realign := func(pb *engine.Benchmarker, l *idleLane) { burst(pb, l, 0) }
+	//
+	// A burst is only independent when its k requests met k distinct
+	// instances; when scheduling delays let one instance serve two of them,
+	// another instance was not touched, so the realignment is repeated.
+	realign := func(pb *engine.Benchmarker, l *idleLane) {
+		for try := 0; try < 3 && ctx.Err() == nil; try++ {
+			if _, _, distinct := burst(pb, l, 0); distinct {
+				return
+			}
+			log.Warn("idle-timeout: a realignment burst reused an instance; repeating it", "function", l.fn)
+		}
+	}
 	probe := func(pb *engine.Benchmarker, l *idleLane, gap time.Duration) error {
 		if b.Elapsed()-l.lastRecv >= gap {
 			// The lane has been idle longer than this gap already (it
@@ -243,7 +255,7 @@ func (IdleTimeout) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Es
 		if err := b.Sleep(ctx, gap-(b.Elapsed()-l.lastRecv)); err != nil {
 			return err
 		}
-		cold, seen := burst(pb, l, gap)
+		cold, seen, _ := burst(pb, l, gap)
 		realign(pb, l)
 		mu.Lock()
 		defer mu.Unlock()
