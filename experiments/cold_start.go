@@ -47,6 +47,9 @@ import (
 // agree), samples; with nested: nested_cold_p50_ms, nested_warm_p50_ms,
 // nested_cold_fraction_flag.
 //
+// Metrics: cold_signal_agreement per sample (1 = the two signals agree;
+// tags flag and platform give both).
+//
 // Known limits: the platform signal exists only where the platform reports
 // an Init Duration (Lambda, local); elsewhere cold_agreement is absent.
 // Lambda SnapStart restores report Restore Duration instead. Nested samples
@@ -107,6 +110,7 @@ func (ColdStart) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Esti
 				failed++
 				continue
 			}
+			recordAgreement(coldB, r)
 			coldT.add(r)
 			all.add(r)
 			coldMS = append(coldMS, latencyMS(r))
@@ -119,6 +123,7 @@ func (ColdStart) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Esti
 				failed++
 				continue
 			}
+			recordAgreement(warmB, r)
 			warmT.add(r)
 			all.add(r)
 			warmMS = append(warmMS, latencyMS(r))
@@ -133,6 +138,21 @@ func (ColdStart) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Esti
 		return est, errors.New("cold-start: no successful cold sample")
 	}
 	return est, nil
+}
+
+// recordAgreement stores, per sample with both cold signals known, the
+// metric cold_signal_agreement: 1 when the in-function flag and the
+// platform's Init Duration agree, 0 when not (tags flag, platform).
+func recordAgreement(b *engine.Benchmarker, r *engine.Result) {
+	s := signalsOf(r)
+	if !s.FlagKnown || !s.PlatformKnown {
+		return
+	}
+	v := 0.0
+	if s.Flag == s.Platform {
+		v = 1
+	}
+	b.Record("cold_signal_agreement", v, map[string]string{"flag": fmt.Sprint(s.Flag), "platform": fmt.Sprint(s.Platform)})
 }
 
 func coldStartEstimates(coldMS, warmMS, initMS []float64, coldT, warmT, all coldTally) Estimates {

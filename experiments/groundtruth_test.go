@@ -108,6 +108,19 @@ func TestColdStartGroundTruth(t *testing.T) {
 	if d := need(t, o.est, "init_p50_ms"); d < float64(delay.Milliseconds()) {
 		t.Errorf("platform init median %.1f ms < %v", d, delay)
 	}
+	// Both signals and their agreement are stored per sample.
+	ms, err := o.db.Metrics(context.Background(), o.run, "cold_signal_agreement")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ms) != 15 {
+		t.Errorf("%d cold_signal_agreement metrics, want 15 (5 cold + 10 warm)", len(ms))
+	}
+	for _, m := range ms {
+		if m.Value != 1 || (m.Phase == "cold") != (m.Tags["flag"] == "true") {
+			t.Errorf("sample %+v: signals disagree or do not match the phase", m)
+		}
+	}
 	// Ground truth: exactly one instance was created per forced cold start.
 	if n := countEvents(o.plat, "function1", localfaas.EventCreated, false); n != 5 {
 		t.Errorf("platform created %d instances of function1, want 5", n)
