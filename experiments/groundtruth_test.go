@@ -12,6 +12,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -249,15 +250,31 @@ func checkScaling(t *testing.T, maxInst, burst int, rate float64) {
 	o := runLocal(t, localfaas.Config{MaxInstances: maxInst, ScaleBurst: burst, ScaleRate: rate, IdleTimeout: time.Minute},
 		experiments.Scaling{}, map[string]string{
 			"bursts": fmt.Sprint(burst + 1), "steps": fmt.Sprint(demand), "sleep": "500ms", "backoff": "50ms",
-			// long enough for (maxInst-burst)/rate of rate-limited births plus a second at the limit
-			"step_duration": (time.Duration(float64(maxInst-burst)/rate*float64(time.Second)) + 1500*time.Millisecond).String(),
+			// long enough for (maxInst-burst)/rate of rate-limited births plus 2.5 s at the limit
+			"step_duration": (time.Duration(float64(maxInst-burst)/rate*float64(time.Second)) + 2500*time.Millisecond).String(),
 		})
 	if got := need(t, o.est, "max_instances"); got != float64(maxInst) {
 		t.Errorf("max_instances = %v, truth %d", got, maxInst)
 	}
-	// A burst of burst+1 from zero gets exactly the bucket's burst.
-	if got := need(t, o.est, "burst_max_instances"); got != float64(burst) {
-		t.Errorf("burst_max_instances = %v, truth %d", got, burst)
+	// Demand exceeded the limit for 2.5 s after the last instance.
+	if got := need(t, o.est, "limit_reached"); got != 1 {
+		t.Errorf("limit_reached = %v, want 1", got)
+	}
+	// A burst of burst+1 from zero gets the bucket's burst, plus the tokens
+	// that refilled while its sends were spread out (a loaded machine can
+	// spread a barrier burst over hundreds of ms; the engine records it).
+	spread := 0.0
+	sp, err := o.db.Metrics(context.Background(), o.run, "send_spread_ms")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range sp {
+		if strings.HasPrefix(m.Phase, "burst-") {
+			spread = max(spread, m.Value/1000)
+		}
+	}
+	if got, extra := need(t, o.est, "burst_max_instances"), math.Ceil(spread*rate); got < float64(burst) || got > float64(burst)+extra {
+		t.Errorf("burst_max_instances = %v, truth %d (+%v refilled during a %.0f ms send spread)", got, burst, extra, spread*1000)
 	}
 	// The platform's event log says when it actually created the step
 	// load's instances. The estimator must recover that realised rate; and
@@ -340,6 +357,20 @@ func platformScaleRate(p *localfaas.Platform, fn string, maxInst int) (float64, 
 
 func TestScalingGroundTruth(t *testing.T) {
 	checkScaling(t, 12, 2, 3)
+
+	t.Run("below the limit", func(t *testing.T) {
+		o := runLocal(t, localfaas.Config{MaxInstances: 20, ScaleBurst: 20, IdleTimeout: time.Minute}, experiments.Scaling{},
+			map[string]string{"bursts": "", "steps": "4", "step_duration": "1500ms", "sleep": "300ms"})
+		if got := need(t, o.est, "limit_reached"); got != 0 {
+			t.Errorf("limit_reached = %v with demand 4 below the limit 20", got)
+		}
+		if got := need(t, o.est, "throttled"); got != 0 {
+			t.Errorf("throttled = %v below every limit", got)
+		}
+		if _, ok := o.est["scale_rate_per_s"]; ok {
+			t.Errorf("a scale rate without any rate limiting: %v", o.est)
+		}
+	})
 }
 
 // TestScalingProperty: random limits and rates are recovered.

@@ -45,6 +45,9 @@ import (
 // lower the local knobs (--local-scale-burst 5 --local-max-instances 20).
 //
 // Estimates: max_instances (distinct instances during the step load),
+// limit_reached (1 when requests were still throttled more than
+// max(1 s, 3 token periods) after the last new instance: max_instances is
+// then the concurrency limit),
 // burst_max_instances (most distinct instances a burst obtained),
 // scale_rate_per_s (absent when the budget was never exhausted),
 // time_to_max_instances_s (step start to the last birth), throttled (all
@@ -53,7 +56,7 @@ import (
 // rate_births (births the rate is computed from).
 //
 // Known limits: max_instances equals the concurrency limit only when the
-// demand exceeded it (throttles after the last birth show that). The rate
+// demand exceeded it (limit_reached). The rate
 // resolution is the backoff. On platforms that queue instead of throttling
 // (OpenFaaS, Azure) there are no throttles and no rate estimate; the
 // instances-over-time metrics still show the scale-out.
@@ -151,9 +154,25 @@ func (Scaling) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Estima
 		if len(st.waitedBirths) > 0 {
 			firstWaited = st.waitedBirths[0]
 		}
-		if rate, n, ok := scaleRate(st.births, firstWaited); ok {
+		rate, n, ok := scaleRate(st.births, firstWaited)
+		if ok {
 			est["scale_rate_per_s"] = rate
 			est["rate_births"] = float64(n)
+		}
+		if len(st.births) > 0 {
+			// Throttles long after the last birth: demand was refused while
+			// no instance could be added, so max_instances is the limit. A
+			// platform still scaling would have added one within a few
+			// token periods.
+			margin := time.Second
+			if ok {
+				margin = max(margin, time.Duration(3/rate*float64(time.Second)))
+			}
+			limited := 0.0
+			if st.lastThrottle > st.births[len(st.births)-1]+margin {
+				limited = 1
+			}
+			est["limit_reached"] = limited
 		}
 	}
 	est["throttled"] = float64(throttled)
@@ -165,6 +184,7 @@ type stepResult struct {
 	births        []time.Duration // sorted send times of requests that were served by a new instance
 	waitedBirths  []time.Duration // sorted births whose caller had been throttled before: rate-limited
 	firstThrottle time.Duration   // -1 when none
+	lastThrottle  time.Duration   // -1 when none
 	throttled     int
 	coldServed    int
 }
@@ -173,7 +193,7 @@ type stepResult struct {
 func stepLoad(ctx context.Context, b *engine.Benchmarker, fn string, req lab.Request, steps []int, stepDur, backoff time.Duration) stepResult {
 	var (
 		mu    sync.Mutex
-		res   = stepResult{start: b.Elapsed(), firstThrottle: -1}
+		res   = stepResult{start: b.Elapsed(), firstThrottle: -1, lastThrottle: -1}
 		seen  = map[string]bool{}
 		phase atomic.Pointer[engine.Benchmarker]
 		wg    sync.WaitGroup
@@ -198,6 +218,7 @@ func stepLoad(ctx context.Context, b *engine.Benchmarker, fn string, req lab.Req
 				if res.firstThrottle < 0 || sent < res.firstThrottle {
 					res.firstThrottle = sent
 				}
+				res.lastThrottle = max(res.lastThrottle, sent)
 			case r.OK() && r.InstanceID() != "":
 				if !seen[r.InstanceID()] {
 					seen[r.InstanceID()] = true
