@@ -7,9 +7,11 @@ import (
 	"strings"
 )
 
-// PricesAsOf is the date the price table was taken from the providers'
-// published pricing pages. Prices change: check the sources before quoting
-// a cost, and update the table (with this date) when they do.
+// PricesAsOf is the date of the price table: the providers' published list
+// prices valid at that date. The table was written on a machine without
+// internet access, so it was not re-read from the source pages when it was
+// committed. Prices change: check the sources before quoting a cost, and
+// update the table (with this date) when they do.
 const PricesAsOf = "2025-06-01"
 
 // Price is the on-demand price of one platform configuration.
