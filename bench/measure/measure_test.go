@@ -102,7 +102,7 @@ func TestRunBothTools(t *testing.T) {
 	}
 	srv := httptest.NewServer(target.New(target.Config{}))
 	defer srv.Close()
-	base := Spec{URL: srv.URL + "/function1", Warmup: 50 * time.Millisecond, Window: 250 * time.Millisecond}
+	base := Spec{URL: srv.URL + "/function1", Warmup: 100 * time.Millisecond, Window: time.Second} // long enough to outlast a stall of a loaded machine
 	tests := []struct {
 		name string
 		edit func(*Spec)
