@@ -186,6 +186,27 @@ func (b *Benchmarker) ForceColdStart(ctx context.Context, fn string) error {
 	return cs.ForceColdStart(ctx, fn)
 }
 
+// CanSetMemory reports whether the platform can change a function's memory.
+func (b *Benchmarker) CanSetMemory() bool {
+	_, ok := b.shared.cfg.Invoker.(providers.MemorySetter)
+	return ok
+}
+
+// SetMemory sets fn's memory size (MB) and records the metric "memory_mb";
+// it returns ErrNotSupported where the platform cannot. The update retires
+// the function's instances, so the next invocation is cold.
+func (b *Benchmarker) SetMemory(ctx context.Context, fn string, memoryMB int) error {
+	ms, ok := b.shared.cfg.Invoker.(providers.MemorySetter)
+	if !ok {
+		return fmt.Errorf("set memory on %s: %w", b.Platform(), ErrNotSupported)
+	}
+	if err := ms.SetMemory(ctx, fn, memoryMB); err != nil {
+		return err
+	}
+	b.Record("memory_mb", float64(memoryMB), map[string]string{"function": fn})
+	return nil
+}
+
 // Result is the outcome of one client invocation.
 type Result struct {
 	// Record is the invocation as stored.

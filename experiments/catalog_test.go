@@ -51,7 +51,11 @@ func TestDocsCoverCatalog(t *testing.T) {
 			t.Errorf("docs/experiments.md has no section for %s", e.Name())
 		}
 		for _, p := range e.Params() {
-			if !strings.Contains(doc, "| `"+p.Name+"` | `"+p.Default+"` |") {
+			def := "`" + p.Default + "`"
+			if p.Default == "" {
+				def = "(empty)"
+			}
+			if !strings.Contains(doc, "| `"+p.Name+"` | "+def+" |") {
 				t.Errorf("docs/experiments.md does not list %s parameter %s with default %q", e.Name(), p.Name, p.Default)
 			}
 		}

@@ -34,9 +34,13 @@ import (
 // Parameters: function (function1), samples (10), warm (1 warm invocation
 // after each cold one), concurrency (1), nested (false), callee (function2),
 // idle_wait (0s: only needed where cold starts cannot be forced).
-// For a memory sweep deploy the function at each memory size and run once
-// per deployment (--function function1=<deployment>); the memory size is
-// stored with every invocation from the platform report.
+// memory ("": as deployed) sweeps memory sizes where the platform can set
+// them (Lambda, local: a configuration update per size); phases are then
+// "cold/<mb>MB" and "warm/<mb>MB" and every estimate also appears with the
+// suffix _<mb>mb (the unsuffixed keys describe the first size). Elsewhere
+// deploy one function per size and run once per deployment
+// (--function function1=<deployment>); the memory size is stored with every
+// invocation from the platform report.
 //
 // Estimates: cold_p50_ms, warm_p50_ms, cold_p90_ms, warm_p90_ms,
 // cold_minus_warm_p50_ms, init_p50_ms (platform Init Duration),
@@ -74,6 +78,7 @@ func (ColdStart) Params() []Param {
 		{Name: "nested", Default: "false", Help: "measure the cold start of a callee invoked by a warm caller"},
 		{Name: "callee", Default: "function2", Help: "with nested=true: the callee made cold"},
 		{Name: "idle_wait", Default: "0s", Help: "wait this long instead where the platform cannot force cold starts (> its idle timeout)"},
+		{Name: "memory", Default: "", Help: "memory sizes in MB to sweep, e.g. 128,512,1024 (empty: as deployed; needs a platform that can set memory)"},
 	}
 }
 
@@ -87,8 +92,45 @@ func (ColdStart) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Esti
 	if nested {
 		return coldStartNested(ctx, b, fn, callee, samples, warmN, idleWait)
 	}
-	b.Expect(int64(samples * (conc + warmN)))
-	coldB, warmB := b.WithPhase("cold"), b.WithPhase("warm")
+	sizes, err := p.Ints("memory")
+	if err != nil {
+		return nil, err
+	}
+	if len(sizes) == 0 {
+		b.Expect(int64(samples * (conc + warmN)))
+		return coldWarm(ctx, b, fn, samples, warmN, conc, idleWait, "cold", "warm")
+	}
+	// Memory sweep: one configuration update per size (which also makes
+	// the next invocation cold), then the same cold/warm samples.
+	if !b.CanSetMemory() {
+		return nil, fmt.Errorf("cold-start memory=%s: %s cannot change memory sizes; deploy one function per size and run once per deployment", p.String("memory"), b.Platform())
+	}
+	b.Expect(int64(len(sizes) * samples * (conc + warmN)))
+	est := Estimates{}
+	for i, mb := range sizes {
+		if mb < 128 || mb > 10240 {
+			return est, fmt.Errorf("cold-start: memory size %d MB outside 128..10240", mb)
+		}
+		if err := b.SetMemory(ctx, fn, mb); err != nil {
+			return est, fmt.Errorf("cold-start: %w", err)
+		}
+		sub, err := coldWarm(ctx, b, fn, samples, warmN, conc, idleWait, fmt.Sprintf("cold/%dMB", mb), fmt.Sprintf("warm/%dMB", mb))
+		for k, v := range sub {
+			est[fmt.Sprintf("%s_%dmb", k, mb)] = v
+			if i == 0 {
+				est[k] = v // the unsuffixed keys describe the first size
+			}
+		}
+		if err != nil {
+			return est, err
+		}
+	}
+	return est, nil
+}
+
+// coldWarm runs the forced cold / warm samples of one configuration.
+func coldWarm(ctx context.Context, b *engine.Benchmarker, fn string, samples, warmN, conc int, idleWait time.Duration, coldPhase, warmPhase string) (Estimates, error) {
+	coldB, warmB := b.WithPhase(coldPhase), b.WithPhase(warmPhase)
 	var coldMS, warmMS, initMS []float64
 	var coldT, warmT, all coldTally
 	failed := 0

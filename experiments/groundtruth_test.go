@@ -140,6 +140,39 @@ func TestColdStartGroundTruth(t *testing.T) {
 			t.Errorf("platform saw %d cold invocations, want 6", n)
 		}
 	})
+	t.Run("memory sweep", func(t *testing.T) {
+		o := runLocal(t, localfaas.Config{}, experiments.ColdStart{},
+			map[string]string{"samples": "2", "warm": "1", "memory": "256,1024"})
+		for _, mb := range []int{256, 1024} {
+			if got := need(t, o.est, fmt.Sprintf("cold_fraction_flag_%dmb", mb)); got != 1 {
+				t.Errorf("%d MB: cold_fraction_flag = %v, want 1", mb, got)
+			}
+		}
+		if need(t, o.est, "samples") != need(t, o.est, "samples_256mb") {
+			t.Error("unsuffixed estimates do not describe the first size")
+		}
+		// The platform reports the memory size each phase ran with.
+		invs, err := o.db.Invocations(context.Background(), o.run)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen := map[string]int{}
+		for _, v := range invs {
+			if v.Report == nil {
+				t.Fatalf("invocation %d has no platform report", v.Seq)
+			}
+			if want := strings.TrimSuffix(v.Phase[strings.Index(v.Phase, "/")+1:], "MB"); fmt.Sprint(v.Report.MemorySizeMB) != want {
+				t.Errorf("phase %s ran with %d MB", v.Phase, v.Report.MemorySizeMB)
+			}
+			seen[v.Phase]++
+		}
+		if seen["cold/256MB"] != 2 || seen["warm/1024MB"] != 2 {
+			t.Errorf("phases = %v", seen)
+		}
+		if ms, _ := o.db.Metrics(context.Background(), o.run, "memory_mb"); len(ms) != 2 {
+			t.Errorf("%d memory_mb metrics, want 2", len(ms))
+		}
+	})
 	t.Run("nested", func(t *testing.T) {
 		o := runLocal(t, localfaas.Config{ExtraInitDelay: delay}, experiments.ColdStart{},
 			map[string]string{"samples": "3", "warm": "1", "nested": "true"})

@@ -40,6 +40,14 @@ type ColdStarter interface {
 	ForceColdStart(ctx context.Context, function string) error
 }
 
+// MemorySetter is implemented by providers that can change a function's
+// memory size (Lambda UpdateFunctionConfiguration). SetMemory returns once
+// the platform reports the update complete; like any configuration update
+// it retires the function's instances, so the next invocation is cold.
+type MemorySetter interface {
+	SetMemory(ctx context.Context, function string, memoryMB int) error
+}
+
 // Reply is what the platform returned for one invocation.
 type Reply struct {
 	// StatusCode is the HTTP status of the invoke call.

@@ -131,8 +131,9 @@ type Provider struct {
 }
 
 var (
-	_ providers.Invoker     = (*Provider)(nil)
-	_ providers.ColdStarter = (*Provider)(nil)
+	_ providers.Invoker      = (*Provider)(nil)
+	_ providers.ColdStarter  = (*Provider)(nil)
+	_ providers.MemorySetter = (*Provider)(nil)
 )
 
 // New loads the SDK configuration (default chain plus cfg's overrides),
@@ -341,6 +342,34 @@ func (p *Provider) ForceColdStart(ctx context.Context, function string) error {
 	_, err = p.client.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{
 		FunctionName: name,
 		Environment:  &types.Environment{Variables: env},
+	})
+	if err != nil {
+		return p.classify(ctx, err, step+": update configuration")
+	}
+	if err := p.waitUpdated(ctx, name); err != nil {
+		return p.classify(ctx, err, step+": wait for update")
+	}
+	return nil
+}
+
+// SetMemory sets the memory size of function (128 to 10240 MB on Lambda)
+// and waits until the update is done. It retires the function's execution
+// environments, so the next invocation is cold.
+func (p *Provider) SetMemory(ctx context.Context, function string, memoryMB int) error {
+	if q := p.cfg.Qualifier; q != "" && q != "$LATEST" {
+		return &providers.Error{Platform: p.name, Kind: providers.KindHTTP,
+			Message: fmt.Sprintf("set memory: qualifier %q: configuration updates only reach $LATEST", q)}
+	}
+	ctx, cancel := context.WithTimeout(ctx, p.cfg.ColdStartTimeout)
+	defer cancel()
+	name := sdkaws.String(p.deployed(function))
+	step := fmt.Sprintf("set memory of %s to %d MB", function, memoryMB)
+	if err := p.waitUpdated(ctx, name); err != nil {
+		return p.classify(ctx, err, step+": wait for earlier update")
+	}
+	_, err := p.client.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{
+		FunctionName: name,
+		MemorySize:   sdkaws.Int32(int32(memoryMB)),
 	})
 	if err != nil {
 		return p.classify(ctx, err, step+": update configuration")
