@@ -462,3 +462,40 @@ func TestContextReachesTransport(t *testing.T) {
 		t.Errorf("trace saw %d connections for 16 invocations", gotConn)
 	}
 }
+
+func TestSetMemory(t *testing.T) {
+	isolateEnv(t)
+	f := coldStartServer(t, map[string]string{"KEEP": "me"}, false, 1)
+	p := newTestProvider(t, f.srv.URL, nil)
+	if err := p.SetMemory(context.Background(), "function1", 512); err != nil {
+		t.Fatalf("SetMemory: %v", err)
+	}
+	reqs := f.requests()
+	var put []byte
+	for _, r := range reqs {
+		if r.Method == http.MethodPut {
+			if put != nil {
+				t.Fatal("more than one configuration update")
+			}
+			put = r.Body
+		}
+	}
+	var upd struct {
+		MemorySize  int
+		Environment *struct{ Variables map[string]string }
+	}
+	if err := json.Unmarshal(put, &upd); err != nil {
+		t.Fatalf("update body %q: %v", put, err)
+	}
+	// Only the memory size changes: the environment is left alone.
+	if upd.MemorySize != 512 || upd.Environment != nil {
+		t.Errorf("update body = %s", put)
+	}
+	if last := reqs[len(reqs)-1]; last.Method != http.MethodGet {
+		t.Errorf("did not wait for the update: last request %s %s", last.Method, last.Path)
+	}
+	q := newTestProvider(t, f.srv.URL, func(c *Config) { c.Qualifier = "live" })
+	if err := q.SetMemory(context.Background(), "function1", 512); err == nil {
+		t.Error("SetMemory with an alias: want error")
+	}
+}
