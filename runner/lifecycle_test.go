@@ -415,7 +415,7 @@ func TestExperimentLifecycle(t *testing.T) {
 		}
 	}
 	// Pulling the same file again into the DB that produced it adds nothing.
-	if added, err := db.Import(ctx, filepath.Join(pullDir, runID+".sqlite")); err != nil || len(added) != 0 {
+	if added, err := db.Import(ctx, filepath.Join(pullDir, stack+".sqlite")); err != nil || len(added) != 0 {
 		t.Fatalf("re-import into the source DB: %v, %v", added, err)
 	}
 }

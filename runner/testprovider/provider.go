@@ -24,6 +24,7 @@ import (
 
 	p "github.com/pulumi/pulumi-go-provider"
 	"github.com/pulumi/pulumi-go-provider/infer"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/tokens"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -44,6 +45,9 @@ const FunctionType = "fblocal:index:Function"
 func New() (p.Provider, error) {
 	return infer.NewProviderBuilder().
 		WithNamespace("faas-benchmarker").
+		// infer derives the module from the Go package name; the resource
+		// lives in the top-level module: fblocal:index:Function.
+		WithModuleMap(map[tokens.ModuleName]tokens.ModuleName{"testprovider": "index"}).
 		WithResources(infer.Resource(Function{})).
 		Build()
 }
