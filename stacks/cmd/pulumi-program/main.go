@@ -1,0 +1,45 @@
+// Command pulumi-program is the Go program of the root Pulumi.yaml
+// (project faas-benchmarker). It picks the stack program from fb:platform
+// (permanent, aws, azure or openfaas) and reads that program's settings
+// from the fb:* config keys:
+//
+//	pulumi stack init dev
+//	pulumi config set fb:platform aws
+//	pulumi preview
+//
+// See docs/infrastructure.md for every key and resource.
+package main
+
+import (
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/faas-benchmarker/faas-benchmarker/stacks/program"
+)
+
+func main() {
+	pulumi.Run(run)
+}
+
+func run(ctx *pulumi.Context) error {
+	s, err := program.Settings(ctx)
+	if err != nil {
+		return err
+	}
+	unknown, err := program.UnknownKeys(os.Getenv(pulumi.EnvConfig), s)
+	if err != nil {
+		return err
+	}
+	if len(unknown) > 0 {
+		return fmt.Errorf("config keys not used by the %s stack: %s (see `docs/infrastructure.md`)",
+			s.Platform(), strings.Join(unknown, ", "))
+	}
+	prog, err := program.For(s)
+	if err != nil {
+		return err
+	}
+	return prog(ctx)
+}

@@ -1,0 +1,110 @@
+// Package program maps typed stack settings to the matching Pulumi program,
+// and reads those settings from Pulumi config (namespace "fb"). The root
+// Pulumi.yaml runs it through stacks/cmd/pulumi-program; the runner can use
+// For with settings built from stackcfg and command-line overrides.
+//
+// It imports every provider SDK; code that only needs config or output keys
+// should import stacks/stackcfg instead.
+package program
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/faas-benchmarker/faas-benchmarker/stacks/aws"
+	"github.com/faas-benchmarker/faas-benchmarker/stacks/azure"
+	"github.com/faas-benchmarker/faas-benchmarker/stacks/openfaas"
+	"github.com/faas-benchmarker/faas-benchmarker/stacks/permanent"
+	"github.com/faas-benchmarker/faas-benchmarker/stacks/stackcfg"
+)
+
+// For returns the program of the platform s configures.
+func For(s stackcfg.Settings) (pulumi.RunFunc, error) {
+	switch c := s.(type) {
+	case *stackcfg.Permanent:
+		return permanent.Program(*c), nil
+	case *stackcfg.AWS:
+		return aws.Program(*c), nil
+	case *stackcfg.Azure:
+		return azure.Program(*c), nil
+	case *stackcfg.OpenFaaS:
+		return openfaas.Program(*c), nil
+	}
+	return nil, fmt.Errorf("program: no program for settings %T", s)
+}
+
+// FromConfig is a Pulumi program that reads fb:platform and the platform's
+// fb:* keys from the stack config and runs that platform's program.
+func FromConfig(ctx *pulumi.Context) error {
+	s, err := Settings(ctx)
+	if err != nil {
+		return err
+	}
+	run, err := For(s)
+	if err != nil {
+		return err
+	}
+	return run(ctx)
+}
+
+// Settings reads fb:platform and the platform's keys from the stack config.
+// A key in the fb namespace that the platform does not know is an error (a
+// typo must not silently fall back to a default); that check needs the
+// config the Pulumi CLI passes in PULUMI_CONFIG and is skipped without it
+// (inline Automation API programs).
+func Settings(ctx *pulumi.Context) (stackcfg.Settings, error) {
+	platform, ok := ctx.GetConfig(stackcfg.Namespace + ":" + stackcfg.KeyPlatform)
+	if !ok || platform == "" {
+		return nil, fmt.Errorf("program: fb:platform is not set; run `pulumi config set fb:platform <%s>`", platformNames())
+	}
+	s, err := stackcfg.New(stackcfg.Platform(platform))
+	if err != nil {
+		return nil, err
+	}
+	for _, k := range s.Keys() {
+		if v, ok := ctx.GetConfig(stackcfg.Namespace + ":" + k.Key); ok {
+			if err := s.Set(k.Key, v); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return s, nil
+}
+
+// UnknownKeys returns the fb:* keys of configJSON (the PULUMI_CONFIG
+// environment variable: a JSON object of "namespace:key" to value) that s
+// does not accept, sorted.
+func UnknownKeys(configJSON string, s stackcfg.Settings) ([]string, error) {
+	if configJSON == "" {
+		return nil, nil
+	}
+	var all map[string]any
+	if err := json.Unmarshal([]byte(configJSON), &all); err != nil {
+		return nil, fmt.Errorf("program: parse %s: %w", pulumi.EnvConfig, err)
+	}
+	known := map[string]bool{stackcfg.KeyPlatform: true}
+	for _, k := range s.Keys() {
+		known[k.Key] = true
+	}
+	var unknown []string
+	for k := range all {
+		key, ok := strings.CutPrefix(k, stackcfg.Namespace+":")
+		if ok && !known[key] {
+			unknown = append(unknown, k)
+		}
+	}
+	sort.Strings(unknown)
+	return unknown, nil
+}
+
+func platformNames() string {
+	var names []string
+	for _, p := range stackcfg.Platforms() {
+		names = append(names, string(p))
+	}
+	return strings.Join(names, "|")
+}
