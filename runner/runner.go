@@ -282,7 +282,7 @@ var ErrConcurrentUpdate = errors.New("another Pulumi operation is running on thi
 // plugin that is neither installed nor downloadable.
 var ErrPluginMissing = errors.New("resource provider plugin missing")
 
-var missingPluginRE = regexp.MustCompile(`no resource plugin '?pulumi-resource-([A-Za-z0-9_.-]+)'?`)
+var missingPluginRE = regexp.MustCompile(`no resource plugin '?pulumi-resource-([A-Za-z0-9_.-]+)'?(?: found in the workspace at version (v[A-Za-z0-9_.+-]+))?`)
 
 // explain adds a clear cause to errors the Automation API recognises.
 func (r *Runner) explain(err error, stack string) error {
@@ -293,9 +293,14 @@ func (r *Runner) explain(err error, stack string) error {
 		return fmt.Errorf("runner: stack %s: %w: %w", stack, ErrConcurrentUpdate, err)
 	}
 	if m := missingPluginRE.FindStringSubmatch(err.Error()); m != nil {
-		return fmt.Errorf("runner: stack %s: %w: %s (install it with `pulumi plugin install resource %s <version>`, "+
-			"or let the Pulumi CLI download it: unset PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION): %w",
-			stack, ErrPluginMissing, m[1], m[1], err)
+		version := m[2]
+		if version == "" {
+			version = "<version>"
+		}
+		return fmt.Errorf("runner: stack %s: %w: %s %s (install it with `pulumi plugin install resource %s %s`, "+
+			"or from a binary with `--file pulumi-resource-%s`, or let the Pulumi CLI download it: "+
+			"unset PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION): %w",
+			stack, ErrPluginMissing, m[1], m[2], m[1], version, m[1], err)
 	}
 	return err
 }

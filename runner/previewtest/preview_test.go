@@ -34,15 +34,15 @@ func TestPreviewCloudPrograms(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		platform  stackcfg.Platform
-		plugin    string
+		plugins   []string // every plugin the program needs
 		overrides []string
 	}{
-		{stackcfg.PlatformAWS, "aws", []string{"experiment=preview", "run=r1", "artifactDir=" + t.TempDir()}},
-		{stackcfg.PlatformAzure, "azure-native", []string{"experiment=preview", "run=r1", "artifactDir=" + t.TempDir()}},
-		{stackcfg.PlatformOpenFaaS, "eks", []string{"experiment=preview", "run=r1",
+		{stackcfg.PlatformAWS, []string{"aws"}, []string{"experiment=preview", "run=r1", "artifactDir=" + t.TempDir()}},
+		{stackcfg.PlatformAzure, []string{"azure-native"}, []string{"experiment=preview", "run=r1", "artifactDir=" + t.TempDir()}},
+		{stackcfg.PlatformOpenFaaS, []string{"aws", "eks", "kubernetes"}, []string{"experiment=preview", "run=r1",
 			"image=ghcr.io/example/fb-lab:1", "monolithImage=ghcr.io/example/fb-mono:1",
 			"gatewayPassword=preview-password-0123456789"}},
-		{stackcfg.PlatformPermanent, "digitalocean", []string{"sshPublicKey=ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPreviewKeyOnly preview",
+		{stackcfg.PlatformPermanent, []string{"digitalocean"}, []string{"sshPublicKey=ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPreviewKeyOnly preview",
 			"sshCidrs=192.0.2.0/24"}},
 	} {
 		t.Run(string(tc.platform), func(t *testing.T) {
@@ -61,13 +61,26 @@ func TestPreviewCloudPrograms(t *testing.T) {
 			defer cancel()
 			stack := "preview-" + string(tc.platform)
 			_, err = r.Preview(ctx, runner.StackSpec{StackName: stack, Program: prog})
-			if _, lerr := exec.LookPath("pulumi-resource-" + tc.plugin); lerr == nil {
+			var missing []string
+			for _, p := range tc.plugins {
+				if _, lerr := exec.LookPath("pulumi-resource-" + p); lerr != nil {
+					missing = append(missing, p)
+				}
+			}
+			if len(missing) == 0 {
 				if err != nil {
-					t.Fatalf("preview with plugin %s installed: %v", tc.plugin, err)
+					t.Fatalf("preview with plugins %v installed: %v", tc.plugins, err)
 				}
 			} else {
-				if !errors.Is(err, runner.ErrPluginMissing) || !strings.Contains(err.Error(), tc.plugin) {
-					t.Fatalf("want ErrPluginMissing naming %s, got %v", tc.plugin, err)
+				if !errors.Is(err, runner.ErrPluginMissing) {
+					t.Fatalf("plugins %v missing: want ErrPluginMissing, got %v", missing, err)
+				}
+				named := false
+				for _, p := range missing {
+					named = named || strings.Contains(err.Error(), "plugin missing: "+p+" v")
+				}
+				if !named || !strings.Contains(err.Error(), "pulumi plugin install resource") {
+					t.Fatalf("error does not name a missing plugin %v with its version and the install command: %v", missing, err)
 				}
 			}
 			if err := r.RemoveStack(ctx, "", stack); err != nil {
