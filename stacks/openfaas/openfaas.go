@@ -166,6 +166,9 @@ func Deploy(ctx *pulumi.Context, cfg stackcfg.OpenFaaS) (map[string]pulumi.Outpu
 		return nil, fmt.Errorf("openfaas stack: basic-auth secret: %w", err)
 	}
 
+	// The load balancer controller's Service webhook fails closed: no
+	// Service can be created until its pods serve, so OpenFaaS (and with it
+	// every Service below) waits for that release.
 	openfaas, err := helmv3.NewRelease(ctx, "openfaas", &helmv3.ReleaseArgs{
 		Chart:          pulumi.String("openfaas"),
 		Version:        optional(cfg.ChartVersion),
@@ -179,7 +182,7 @@ func Deploy(ctx *pulumi.Context, cfg stackcfg.OpenFaaS) (map[string]pulumi.Outpu
 			"serviceType":       pulumi.String("ClusterIP"),
 			"operator":          pulumi.Map{"create": pulumi.Bool(cfg.FunctionCRD)},
 		},
-	}, k8sOpt, pulumi.DependsOn([]pulumi.Resource{basicAuth, namespaces[FunctionNamespace]}))
+	}, k8sOpt, pulumi.DependsOn([]pulumi.Resource{basicAuth, namespaces[FunctionNamespace], lbc}))
 	if err != nil {
 		return nil, fmt.Errorf("openfaas stack: openfaas chart: %w", err)
 	}

@@ -166,6 +166,10 @@ func TestResources(t *testing.T) {
 		values["operator"].(map[string]any)["create"] != false {
 		t.Errorf("openfaas release = %v", of)
 	}
+	ofr := m.Named(t, typeRelease, "openfaas")
+	if !slices.ContainsFunc(ofr.DependsOn, func(u string) bool { return strings.HasSuffix(u, "::aws-load-balancer-controller") }) {
+		t.Errorf("openfaas release does not wait for the load balancer controller: %v", ofr.DependsOn)
+	}
 	if _, pinned := of["version"]; pinned {
 		t.Errorf("chart version pinned without config: %v", of["version"])
 	}
