@@ -16,6 +16,7 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/lambda"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/faas-benchmarker/faas-benchmarker/stacks/internal/exporting"
 	"github.com/faas-benchmarker/faas-benchmarker/stacks/stackcfg"
 )
 
@@ -25,16 +26,7 @@ const Runtime = "provided.al2023"
 
 // Program returns the Pulumi program of the stack for cfg.
 func Program(cfg stackcfg.AWS) pulumi.RunFunc {
-	return func(ctx *pulumi.Context) error {
-		outs, err := Deploy(ctx, cfg)
-		if err != nil {
-			return err
-		}
-		for k, v := range outs {
-			ctx.Export(k, v)
-		}
-		return nil
-	}
+	return exporting.Program(cfg, Deploy)
 }
 
 // Deploy validates cfg, declares the stack's resources and returns its

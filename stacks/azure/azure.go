@@ -21,6 +21,7 @@ import (
 	"github.com/pulumi/pulumi-azure-native-sdk/web/v3"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/faas-benchmarker/faas-benchmarker/stacks/internal/exporting"
 	"github.com/faas-benchmarker/faas-benchmarker/stacks/stackcfg"
 )
 
@@ -34,16 +35,7 @@ const (
 
 // Program returns the Pulumi program of the stack for cfg.
 func Program(cfg stackcfg.Azure) pulumi.RunFunc {
-	return func(ctx *pulumi.Context) error {
-		outs, err := Deploy(ctx, cfg)
-		if err != nil {
-			return err
-		}
-		for k, v := range outs {
-			ctx.Export(k, v)
-		}
-		return nil
-	}
+	return exporting.Program(cfg, Deploy)
 }
 
 // Deploy validates cfg, declares the stack's resources and returns its

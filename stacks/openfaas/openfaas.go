@@ -26,6 +26,7 @@ import (
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/faas-benchmarker/faas-benchmarker/stacks/internal/exporting"
 	"github.com/faas-benchmarker/faas-benchmarker/stacks/stackcfg"
 )
 
@@ -50,16 +51,7 @@ const OutChartVersion = "openfaasChartVersion"
 
 // Program returns the Pulumi program of the stack for cfg.
 func Program(cfg stackcfg.OpenFaaS) pulumi.RunFunc {
-	return func(ctx *pulumi.Context) error {
-		outs, err := Deploy(ctx, cfg)
-		if err != nil {
-			return err
-		}
-		for k, v := range outs {
-			ctx.Export(k, v)
-		}
-		return nil
-	}
+	return exporting.Program(cfg, Deploy)
 }
 
 // Deploy validates cfg, declares the stack's resources and returns its
