@@ -243,7 +243,18 @@ func (r *Runner) teardown(ctx context.Context, st auto.Stack, project string, ou
 // destroy destroys, verifies and removes a stack.
 func (r *Runner) destroy(ctx context.Context, st auto.Stack, out, errOut io.Writer) error {
 	name := st.Name()
+	r.warnPending(ctx, st, errOut)
 	_, err := st.Destroy(ctx, optdestroy.ProgressStreams(out), optdestroy.ErrorProgressStreams(errOut))
+	if err != nil && auto.IsConcurrentUpdateError(err) && staleLocks(err.Error(), hostname(), pidAlive) {
+		// A CLI of this machine was killed mid-operation and left its
+		// lock: remove it (`pulumi cancel`) and destroy again.
+		fmt.Fprintf(errOut, "==> stack %s is locked by a Pulumi process of this machine that no longer runs: "+
+			"removing the stale lock and retrying the destroy\n", name)
+		if cerr := st.Cancel(ctx); cerr != nil {
+			return fmt.Errorf("destroy %s: remove stale lock: %w (destroy error: %w)", name, cerr, err)
+		}
+		_, err = st.Destroy(ctx, optdestroy.ProgressStreams(out), optdestroy.ErrorProgressStreams(errOut))
+	}
 	if err != nil {
 		return r.explain(fmt.Errorf("destroy %s: %w", name, err), name)
 	}
@@ -268,6 +279,52 @@ func resourcesLeft(ctx context.Context, st auto.Stack) (int, error) {
 		return 0, fmt.Errorf("export state of %s: %w", st.Name(), err)
 	}
 	return countResources(dep.Deployment)
+}
+
+// warnPending prints a loud warning for every operation that an
+// interrupted CLI left pending in the state: a resource whose creation
+// was under way may exist in the cloud without being in the state, so no
+// destroy can see it.
+func (r *Runner) warnPending(ctx context.Context, st auto.Stack, w io.Writer) {
+	dep, err := st.Export(ctx)
+	if err != nil {
+		return
+	}
+	pending := pendingOperations(dep.Deployment)
+	if len(pending) == 0 {
+		return
+	}
+	bar := strings.Repeat("!", 78)
+	fmt.Fprintf(w, "\n%s\n!! WARNING: stack %s has %d operation(s) left pending by an interrupted Pulumi CLI.\n"+
+		"!! These resources may exist in the cloud WITHOUT being in the state, so destroy cannot remove them:\n",
+		bar, st.Name(), len(pending))
+	for _, p := range pending {
+		fmt.Fprintf(w, "!!   %s\n", p)
+	}
+	fmt.Fprintf(w, "!! Check the provider's console (see docs/infrastructure.md, Finding leftovers).\n%s\n\n", bar)
+	r.log.Warn("pending operations in state", "stack", st.Name(), "operations", pending)
+}
+
+// pendingOperations lists "<operation> <type> <urn>" for each pending
+// operation of a deployment.
+func pendingOperations(deployment json.RawMessage) []string {
+	var d struct {
+		Pending []struct {
+			Type     string `json:"type"`
+			Resource struct {
+				URN  string `json:"urn"`
+				Type string `json:"type"`
+			} `json:"resource"`
+		} `json:"pending_operations"`
+	}
+	if len(deployment) == 0 || json.Unmarshal(deployment, &d) != nil {
+		return nil
+	}
+	var out []string
+	for _, p := range d.Pending {
+		out = append(out, p.Type+" "+p.Resource.Type+" "+p.Resource.URN)
+	}
+	return out
 }
 
 // countResources counts the resources of a deployment (apitype

@@ -710,3 +710,59 @@ func TestPrintedPulumiRetryCommandWorks(t *testing.T) {
 	}
 	h.assertGone(stack)
 }
+
+// TestCLIKilledDuringUp: the provider ignores the interrupt, so the
+// Automation API kills the Pulumi CLI 10 s after SIGINT, leaving the
+// stack locked and the create pending. The teardown removes the stale lock
+// of the dead CLI, destroys the stack, and warns loudly about the pending
+// create (a resource the state does not know).
+func TestCLIKilledDuringUp(t *testing.T) {
+	h := newHarness(t, nil)
+	ctx, stop := signal.NotifyContext(testCtx(t), os.Interrupt)
+	defer stop()
+	stack, runID := newStackName(t, "killed-up")
+	hold := filepath.Join(t.TempDir(), "created")
+	spec := h.spec(stack, runID, []string{"fn1"}, func(_ string, a *fblocal.FunctionArgs) {
+		a.HoldAfterCreate = pulumi.StringPtr(hold)
+		a.IgnoreCancel = pulumi.BoolPtr(true)
+	})
+	spec.Run = func(context.Context, auto.OutputMap) error { return nil }
+	go func() {
+		for i := 0; i < 6000; i++ {
+			if _, err := os.Stat(hold); err == nil {
+				_ = syscall.Kill(os.Getpid(), syscall.SIGINT)
+				return
+			}
+			if ctx.Err() != nil {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}()
+	res, err := h.r.RunExperiment(ctx, spec)
+	_ = os.Remove(hold) // let the orphaned provider finish
+	if err == nil {
+		t.Fatal("an interrupted up succeeded")
+	}
+	var te *runner.TeardownError
+	if errors.As(err, &te) || !res.Destroyed {
+		t.Fatalf("teardown after a killed CLI failed: %v", err)
+	}
+	stderr := h.stderr.String()
+	for _, want := range []string{"removing the stale lock", "left pending by an interrupted Pulumi CLI", "fblocal:index:Function"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q", want)
+		}
+	}
+	for _, n := range h.stackNames() {
+		if strings.HasSuffix(n, stack) {
+			t.Errorf("stack %s still in the backend", n)
+		}
+	}
+	// The one function whose create was cut off is the pending resource
+	// the warning names: the state never learnt about it.
+	if left := h.leftovers(); len(left) != 1 || !strings.HasSuffix(left[0], "-fn1") ||
+		!strings.Contains(stderr, "fblocal:index:Function::fn1") {
+		t.Fatalf("leftovers %v, want exactly the pending fn1 named in the warning", left)
+	}
+}

@@ -10,7 +10,8 @@
 // Two test knobs inject faults: FailDeleteWhile makes Delete fail while a
 // file exists (a teardown that fails, then succeeds on retry), and
 // HoldAfterCreate makes Create block after the function exists until the
-// operation is cancelled (to interrupt an `up` half-way, deterministically).
+// operation is cancelled (to interrupt an `up` half-way, deterministically);
+// with IgnoreCancel it does not stop, so the Pulumi CLI is killed.
 package testprovider
 
 import (
@@ -72,6 +73,10 @@ type FunctionArgs struct {
 	// HoldAfterCreate, when set, makes Create write this file once the
 	// function exists and then wait until the operation is cancelled.
 	HoldAfterCreate *string `pulumi:"holdAfterCreate,optional"`
+	// IgnoreCancel makes a held Create ignore cancellation and wait until
+	// the HoldAfterCreate file is removed (at most 5 minutes): a provider
+	// that does not stop, so the Pulumi CLI gets killed.
+	IgnoreCancel *bool `pulumi:"ignoreCancel,optional"`
 }
 
 // FunctionState is the state of a Function.
@@ -134,6 +139,15 @@ func (Function) Create(ctx context.Context, req infer.CreateRequest[FunctionArgs
 	if in.HoldAfterCreate != nil {
 		if err := os.WriteFile(*in.HoldAfterCreate, []byte(in.FunctionName), 0o600); err != nil {
 			return resp, infer.ResourceInitFailedError{Reasons: []string{err.Error()}}
+		}
+		if in.IgnoreCancel != nil && *in.IgnoreCancel {
+			for i := 0; i < 3000; i++ {
+				if _, err := os.Stat(*in.HoldAfterCreate); errors.Is(err, os.ErrNotExist) {
+					break
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+			return resp, nil
 		}
 		<-ctx.Done()
 		// The function exists: report it so that the state records it

@@ -38,6 +38,9 @@ type FunctionArgs struct {
 	// HoldAfterCreate makes the create wait, once the function exists, until
 	// the operation is cancelled; it writes this file first.
 	HoldAfterCreate pulumi.StringPtrInput
+	// IgnoreCancel makes a held create ignore cancellation until the
+	// HoldAfterCreate file is removed.
+	IgnoreCancel pulumi.BoolPtrInput
 }
 
 type functionArgs struct {
@@ -48,6 +51,7 @@ type functionArgs struct {
 	Timeout         *int    `pulumi:"timeout"`
 	FailDeleteWhile *string `pulumi:"failDeleteWhile"`
 	HoldAfterCreate *string `pulumi:"holdAfterCreate"`
+	IgnoreCancel    *bool   `pulumi:"ignoreCancel"`
 }
 
 // ElementType implements pulumi.Input.
