@@ -106,12 +106,18 @@ type harness struct {
 
 func newHarness(t *testing.T, shipper runner.Shipper) *harness {
 	t.Helper()
+	return newHarnessWith(t, shipper, nil)
+}
+
+// newHarnessWith lets tweak change the runner configuration.
+func newHarnessWith(t *testing.T, shipper runner.Shipper, tweak func(*runner.Config)) *harness {
+	t.Helper()
 	pulumiBin := testtools.Require(t, "pulumi", "FB_PULUMI")
 	dir := buildPlugin(t)
 	t.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
 	h := &harness{t: t, backendDir: filepath.Join(t.TempDir(), "state"), stdout: &syncBuffer{}, stderr: &syncBuffer{}}
 	h.p = localfaastest.Start(t, localfaas.Config{})
-	r, err := runner.New(runner.Config{
+	cfg := runner.Config{
 		PulumiPath: pulumiBin,
 		BackendURL: runner.FileBackendURL(h.backendDir),
 		LogDir:     filepath.Join(t.TempDir(), "logs"),
@@ -124,7 +130,11 @@ func newHarness(t *testing.T, shipper runner.Shipper) *harness {
 		Stderr:         h.stderr,
 		DestroyTimeout: 5 * time.Minute,
 		Shipper:        shipper,
-	})
+	}
+	if tweak != nil {
+		tweak(&cfg)
+	}
+	r, err := runner.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -764,5 +774,49 @@ func TestCLIKilledDuringUp(t *testing.T) {
 	if left := h.leftovers(); len(left) != 1 || !strings.HasSuffix(left[0], "-fn1") ||
 		!strings.Contains(stderr, "fblocal:index:Function::fn1") {
 		t.Fatalf("leftovers %v, want exactly the pending fn1 named in the warning", left)
+	}
+}
+
+// TestS3StateBackend keeps the stack state in an S3 bucket (MinIO here, the
+// permanent stack's Spaces bucket in the cloud): --state s3://...
+func TestS3StateBackend(t *testing.T) {
+	m := miniotest.Start(t)
+	ctx := testCtx(t)
+	store, err := blobstore.New(ctx, blobstore.Config{
+		Bucket: "fb-state", Endpoint: m.Endpoint, UsePathStyle: true,
+		AccessKeyID: m.AccessKey, SecretAccessKey: m.SecretKey,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.EnsureBucket(ctx); err != nil {
+		t.Fatal(err)
+	}
+	backend := "s3://fb-state?endpoint=" + m.Endpoint + "&region=us-east-1&use_path_style=true"
+	h := newHarnessWith(t, nil, func(c *runner.Config) {
+		c.BackendURL = backend
+		c.Env["AWS_ACCESS_KEY_ID"] = m.AccessKey
+		c.Env["AWS_SECRET_ACCESS_KEY"] = m.SecretKey
+	})
+	stack, runID := newStackName(t, "s3state")
+	spec := h.spec(stack, runID, []string{"fn1"}, nil)
+	var stateObjects int
+	spec.Run = func(ctx context.Context, _ auto.OutputMap) error {
+		objs, err := store.List(ctx, ".pulumi/stacks/")
+		stateObjects = len(objs)
+		return err
+	}
+	res, err := h.r.RunExperiment(ctx, spec)
+	if err != nil || !res.Destroyed {
+		t.Fatalf("run with the s3 backend: %+v, %v", res, err)
+	}
+	if stateObjects == 0 {
+		t.Fatal("no stack state in the bucket while the stack was up")
+	}
+	if left := h.leftovers(); len(left) > 0 {
+		t.Fatalf("functions left: %v", left)
+	}
+	if names := h.stackNames(); len(names) != 0 {
+		t.Fatalf("stacks left in the bucket backend: %v", names)
 	}
 }
