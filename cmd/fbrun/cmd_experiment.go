@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"strings"
 	"time"
@@ -26,7 +27,7 @@ const (
 
 func experimentCommand() *cli.Command {
 	flags := []cli.Flag{
-		&cli.StringFlag{Name: flagPlatform, Aliases: []string{"p"}, Value: "local", Usage: "platform: " + strings.Join(platformNames, ", ")},
+		&cli.StringFlag{Name: flagPlatform, Aliases: []string{"p"}, Value: "local", Usage: "platform: " + strings.Join(platformNames, ", ") + " (aws/azure/openfaas without --function or --endpoint: a stack is deployed for the run and destroyed after it)"},
 		&cli.StringSliceFlag{Name: flagSet, Usage: "set an experiment parameter (`KEY=VALUE`, repeatable; see fbrun experiments)"},
 		&cli.BoolFlag{Name: flagJSON, Usage: "print one machine-readable summary object on stdout instead of the table"},
 		&cli.BoolFlag{Name: flagNoProgress, Usage: "no progress display (it is off anyway when stderr is not a terminal)"},
@@ -34,6 +35,7 @@ func experimentCommand() *cli.Command {
 	}
 	flags = append(flags, platformFlags()...)
 	flags = append(flags, localFlags()...)
+	flags = append(flags, experimentCloudFlags()...)
 	return &cli.Command{
 		Name:      "experiment",
 		Usage:     "run an experiment and store every invocation",
@@ -71,24 +73,23 @@ func experimentAction(c *cli.Context) error {
 	}
 	defer db.Close()
 
-	plat, err := setupPlatform(c, logger)
+	run := experimentRun{exp: exp, params: params, logger: logger, db: db,
+		engine: engine.Config{Timeout: c.Duration(flagTimeout)}}
+	progress := newProgress(c.App.ErrWriter, !c.Bool(flagNoProgress) && !c.Bool(flagJSON) && isTerminal(os.Stderr))
+	run.engine.Progress = progress
+	var ro *runOutcome
+	if isManaged(c) {
+		ro, err = managedExperiment(c, run)
+	} else {
+		ro, err = directExperiment(c, run)
+	}
+	progress.Close()
 	if err != nil {
 		return err
 	}
-	defer plat.close()
-
-	progress := newProgress(c.App.ErrWriter, !c.Bool(flagNoProgress) && !c.Bool(flagJSON) && isTerminal(os.Stderr))
-	if !c.Bool(flagJSON) && plat.banner != "" {
-		fmt.Fprint(c.App.ErrWriter, plat.banner)
-	}
-	out, err := session.Run(c.Context, session.Config{
-		DB: db, Experiment: exp, Params: params, Invoker: plat.invoker, Platform: plat.name,
-		PlatformConfig: plat.config, Logger: logger,
-		Engine: engine.Config{Timeout: c.Duration(flagTimeout), Progress: progress},
-	})
-	progress.Close()
-	if err != nil {
-		return cli.Exit(fmt.Sprintf("run could not be stored: %v", err), 1)
+	out := ro.session
+	if out == nil { // the stack never came up: nothing ran
+		return cli.Exit(fmt.Sprintf("no run: %v", ro.err), 1)
 	}
 	// Read back and summarise even after Ctrl-C: that is when it matters.
 	rctx := context.WithoutCancel(c.Context)
@@ -97,13 +98,22 @@ func experimentAction(c *cli.Context) error {
 		return cli.Exit(fmt.Sprintf("reading run %s back: %v", out.RunID, err), 1)
 	}
 	if c.Bool(flagJSON) {
-		if err := writeJSONSummary(c, exp.Name(), plat.name, out, counts); err != nil {
+		if err := writeJSONSummary(c, exp.Name(), c.String(flagPlatform), out, counts); err != nil {
 			return err
 		}
 	} else {
 		if err := writeSummaryTable(rctx, c, db, out); err != nil {
 			return err
 		}
+	}
+	for _, n := range ro.notes {
+		fmt.Fprintln(c.App.ErrWriter, n)
+	}
+	if ro.exitCode != 0 {
+		return cli.Exit(fmt.Sprintf("run %s: %v", out.RunID, ro.err), ro.exitCode)
+	}
+	if ro.err != nil && out.Status == results.StatusOK {
+		return cli.Exit(fmt.Sprintf("run %s finished, but: %v", out.RunID, ro.err), 1)
 	}
 	switch out.Status {
 	case results.StatusOK:
@@ -164,3 +174,42 @@ func parseSets(sets []string) (map[string]string, error) {
 }
 
 var errNoTable = errors.New("no summary")
+
+// experimentRun is what both the direct and the managed path need.
+type experimentRun struct {
+	exp    experiments.Experiment
+	params experiments.Params
+	logger *slog.Logger
+	db     *results.DB
+	engine engine.Config
+}
+
+// runOutcome is what a run path produced.
+type runOutcome struct {
+	session *session.Outcome
+	// err is a failure besides the experiment's own (stack, shipping ...).
+	err      error
+	notes    []string
+	exitCode int
+}
+
+// directExperiment runs on an existing deployment (or the embedded local
+// platform) and stores straight into the results database.
+func directExperiment(c *cli.Context, run experimentRun) (*runOutcome, error) {
+	plat, err := setupPlatform(c, run.logger)
+	if err != nil {
+		return nil, err
+	}
+	defer plat.close()
+	if !c.Bool(flagJSON) && plat.banner != "" {
+		fmt.Fprint(c.App.ErrWriter, plat.banner)
+	}
+	out, err := session.Run(c.Context, session.Config{
+		DB: run.db, Experiment: run.exp, Params: run.params, Invoker: plat.invoker, Platform: plat.name,
+		PlatformConfig: plat.config, Logger: run.logger, Engine: run.engine,
+	})
+	if err != nil {
+		return nil, cli.Exit(fmt.Sprintf("run could not be stored: %v", err), 1)
+	}
+	return &runOutcome{session: out}, nil
+}

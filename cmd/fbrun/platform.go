@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/faas-benchmarker/faas-benchmarker/cloudrun"
 	"log/slog"
 	"sort"
 	"strings"
@@ -20,7 +21,7 @@ import (
 )
 
 // platformNames lists the values of --platform.
-var platformNames = []string{"local", "aws", "azure", "openfaas", "http"}
+var platformNames = []string{"local", "aws", "azure", "openfaas", "http", cloudrun.PlatformLocalStack}
 
 // Flags that point at an existing deployment (no stack is managed).
 const (
@@ -138,25 +139,11 @@ func setupLocal(c *cli.Context, logger *slog.Logger, fmap map[string]string) (*p
 		}
 		return &platformSetup{name: "local", invoker: p, config: map[string]any{"endpoint": ep}, close: func() {}}, nil
 	}
-	cfg, err := localConfig(c)
+	lp, err := startLocal(c, logger)
 	if err != nil {
 		return nil, err
 	}
-	cfg.Logger = logger
-	plat, err := localfaas.New(cfg)
-	if err != nil {
-		return nil, cli.Exit(fmt.Sprintf("local platform: %v", err), 1)
-	}
-	if err := plat.Start(c.Context); err != nil {
-		return nil, cli.Exit(fmt.Sprintf("local platform: %v", err), 1)
-	}
-	closePlat := func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := plat.Close(ctx); err != nil {
-			logger.Error("closing the local platform", "err", err)
-		}
-	}
+	plat, cfg, closePlat := lp.plat, lp.cfg, lp.close
 	p, err := local.New(local.Config{Endpoint: plat.URL(), Functions: fmap, Logger: logger})
 	if err != nil {
 		closePlat()
@@ -198,4 +185,36 @@ func checkAWSCredentials(ctx context.Context, p *aws.Provider) error {
 		return cli.Exit(fmt.Sprintf("aws: no usable credentials (set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run aws configure): %v", err), 1)
 	}
 	return nil
+}
+
+// localPlatform is a started embedded platform.
+type localPlatform struct {
+	plat  *localfaas.Platform
+	cfg   localfaas.Config
+	url   string
+	close func()
+}
+
+// startLocal starts the embedded platform configured by the --local-* flags.
+func startLocal(c *cli.Context, logger *slog.Logger) (*localPlatform, error) {
+	cfg, err := localConfig(c)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Logger = logger
+	plat, err := localfaas.New(cfg)
+	if err != nil {
+		return nil, cli.Exit(fmt.Sprintf("local platform: %v", err), 1)
+	}
+	if err := plat.Start(c.Context); err != nil {
+		return nil, cli.Exit(fmt.Sprintf("local platform: %v", err), 1)
+	}
+	closePlat := func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := plat.Close(ctx); err != nil {
+			logger.Error("closing the local platform", "err", err)
+		}
+	}
+	return &localPlatform{plat: plat, cfg: cfg, url: plat.URL(), close: closePlat}, nil
 }

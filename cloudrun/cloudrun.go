@@ -1,0 +1,245 @@
+// Package cloudrun runs an experiment on a platform whose functions a Pulumi
+// stack deploys for the run: it builds the stack settings and program,
+// stands the stack up through the runner, runs the experiment (package
+// session) against the stack's outputs into a standalone per-run results
+// file, lets the runner ship that file and tear the stack down — always —
+// and merges the run into the user's results database.
+package cloudrun
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/faas-benchmarker/faas-benchmarker/engine"
+	"github.com/faas-benchmarker/faas-benchmarker/experiments"
+	"github.com/faas-benchmarker/faas-benchmarker/providers"
+	"github.com/faas-benchmarker/faas-benchmarker/results"
+	"github.com/faas-benchmarker/faas-benchmarker/runner"
+	"github.com/faas-benchmarker/faas-benchmarker/session"
+	"github.com/faas-benchmarker/faas-benchmarker/stacks/program"
+	"github.com/faas-benchmarker/faas-benchmarker/stacks/stackcfg"
+)
+
+// PlatformLocalStack deploys the lab functions to the embedded local
+// platform through Pulumi and the fblocal test provider plugin: the whole
+// cloud lifecycle (up, run, store, ship, destroy) without a cloud account.
+const PlatformLocalStack = "local-stack"
+
+// Managed lists the platforms a managed (stack-per-run) experiment can use.
+var Managed = []string{string(stackcfg.PlatformAWS), string(stackcfg.PlatformAzure), string(stackcfg.PlatformOpenFaaS), PlatformLocalStack}
+
+// Config describes one managed run.
+type Config struct {
+	// Runner manages the stack. Required.
+	Runner *runner.Runner
+	// DB is the user's results database; the run is merged into it.
+	DB *results.DB
+	// RunsDir receives the standalone per-run results file
+	// (<run id>.sqlite), which is what gets shipped. Required.
+	RunsDir string
+	// Platform is one of Managed.
+	Platform string
+	// StackSets are "key=value" stack settings overrides (fb: keys,
+	// see docs/infrastructure.md), applied after the defaults.
+	StackSets []string
+	// LocalEndpoint is the local platform URL (PlatformLocalStack only).
+	LocalEndpoint string
+	// Experiment and Params to run.
+	Experiment experiments.Experiment
+	Params     experiments.Params
+	// Keep keeps the stack after the run (it keeps costing money).
+	Keep bool
+	// Engine tunes the Benchmarker.
+	Engine engine.Config
+	// Logger receives logs (default: discard).
+	Logger *slog.Logger
+	// Now is the clock for the run id (default time.Now).
+	Now func() time.Time
+}
+
+// Outcome is what a managed run produced.
+type Outcome struct {
+	// Session is the experiment's outcome (nil when the stack never came up).
+	Session *session.Outcome
+	// Stack tells what happened to the stack and the shipped file.
+	Stack *runner.Result
+	// ResultsFile is the standalone per-run results file.
+	ResultsFile string
+	// Imported is true when the run was merged into Config.DB.
+	Imported bool
+}
+
+// Run stands the stack up, runs the experiment, ships its results and tears
+// the stack down. The returned error joins every failure (experiment, stack,
+// teardown — check for *runner.TeardownError — shipping, merge); Outcome
+// says how far the run got.
+func Run(ctx context.Context, cfg Config) (*Outcome, error) {
+	if cfg.Runner == nil || cfg.Experiment == nil || cfg.RunsDir == "" {
+		return nil, errors.New("cloudrun: Runner, Experiment and RunsDir are required")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	runID, err := runner.NewRunID(cfg.Now())
+	if err != nil {
+		return nil, err
+	}
+	stackName, err := runner.StackName(cfg.Experiment.Name(), strings.ReplaceAll(cfg.Platform, "-", ""), runID)
+	if err != nil {
+		return nil, err
+	}
+	prog, stackConfig, invokerFor, err := plan(cfg, runID, stackName)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(cfg.RunsDir, 0o755); err != nil {
+		return nil, fmt.Errorf("cloudrun: runs directory: %w", err)
+	}
+	out := &Outcome{ResultsFile: filepath.Join(cfg.RunsDir, runID+".sqlite")}
+	spec := runner.Spec{
+		StackSpec:   runner.StackSpec{StackName: stackName, Program: prog, Config: stackConfig},
+		Keep:        cfg.Keep,
+		ResultsPath: out.ResultsFile,
+		Run: func(ctx context.Context, outputs auto.OutputMap) error {
+			inv, pcfg, err := invokerFor(outputs)
+			if err != nil {
+				return err
+			}
+			rdb, err := results.Open(ctx, out.ResultsFile)
+			if err != nil {
+				return err
+			}
+			defer rdb.Close()
+			pcfg["stack"] = stackName
+			so, err := session.Run(ctx, session.Config{
+				DB: rdb, Experiment: cfg.Experiment, Params: cfg.Params, Invoker: inv, Platform: cfg.Platform,
+				PlatformConfig: pcfg, RunID: runID, Engine: cfg.Engine, Logger: cfg.Logger,
+			})
+			out.Session = so
+			if err != nil {
+				return err
+			}
+			return so.Err
+		},
+	}
+	res, runErr := cfg.Runner.RunExperiment(ctx, spec)
+	out.Stack = res
+	// Merge whatever was measured, even after a failure or Ctrl-C.
+	var mergeErr error
+	if cfg.DB != nil {
+		if _, err := os.Stat(out.ResultsFile); err == nil {
+			if _, err := cfg.DB.Import(context.WithoutCancel(ctx), out.ResultsFile); err != nil {
+				mergeErr = fmt.Errorf("cloudrun: merging %s into %s (the file is kept): %w", out.ResultsFile, cfg.DB.Path(), err)
+			} else {
+				out.Imported = true
+			}
+		}
+	}
+	return out, errors.Join(runErr, mergeErr)
+}
+
+// invokerFactory builds the invoker from the stack's outputs, with the
+// platform description stored with the run.
+type invokerFactory func(auto.OutputMap) (providers.Invoker, map[string]any, error)
+
+// plan returns the program, stack config and invoker factory for the platform.
+func plan(cfg Config, runID, stackName string) (pulumi.RunFunc, map[string]string, invokerFactory, error) {
+	if cfg.Platform == PlatformLocalStack {
+		if cfg.LocalEndpoint == "" {
+			return nil, nil, nil, errors.New("cloudrun: local-stack needs the local platform's endpoint")
+		}
+		for _, o := range cfg.StackSets {
+			return nil, nil, nil, fmt.Errorf("cloudrun: local-stack takes no stack settings (got %q)", o)
+		}
+		return localStackProgram(stackName), map[string]string{"endpoint": cfg.LocalEndpoint}, localStackInvoker, nil
+	}
+	settings, err := Settings(cfg.Platform, cfg.Experiment.Name(), runID, cfg.StackSets)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if err := checkArtifacts(settings); err != nil {
+		return nil, nil, nil, err
+	}
+	prog, err := program.For(settings)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return prog, nil, cloudInvoker(stackcfg.Platform(cfg.Platform)), nil
+}
+
+// Settings returns the validated stack settings of a per-experiment stack:
+// the platform's defaults, the experiment and run ids, then overrides.
+func Settings(platform, experiment, runID string, overrides []string) (stackcfg.Settings, error) {
+	p := stackcfg.Platform(platform)
+	if p == stackcfg.PlatformPermanent {
+		return nil, errors.New("cloudrun: the permanent stack is managed with fbrun up/down permanent")
+	}
+	s, err := stackcfg.New(p)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Set("experiment", stackID(experiment, stackcfg.MaxExperimentLen)); err != nil {
+		return nil, err
+	}
+	if err := s.Set("run", stackID(runID, stackcfg.MaxRunLen)); err != nil {
+		return nil, err
+	}
+	if err := stackcfg.ApplyOverrides(s, overrides); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// stackID shortens an id to the stack naming limits, keeping its end (the
+// random part of a run id) when it must cut.
+func stackID(s string, max int) string {
+	if len(s) <= max {
+		return s
+	}
+	return s[len(s)-max:]
+}
+
+// checkArtifacts fails with the command to run when the lab function
+// packages a stack deploys were not built.
+func checkArtifacts(s stackcfg.Settings) error {
+	type artifacted interface{ Artifact(lab string) string }
+	a, ok := s.(artifacted)
+	if !ok {
+		return nil
+	}
+	for _, lab := range stackcfg.LabFunctions() {
+		p := a.Artifact(lab)
+		if p == "" {
+			continue
+		}
+		if _, err := os.Stat(p); err != nil {
+			return fmt.Errorf("cloudrun: the lab function package %s is missing: build the artifacts with scripts/build-functions (in a source checkout), or point the stack at them with --stack-set", p)
+		}
+	}
+	return nil
+}
+
+// PermanentProgram returns the permanent stack's program with KEY=VALUE
+// overrides applied to its defaults.
+func PermanentProgram(overrides []string) (pulumi.RunFunc, error) {
+	s, err := stackcfg.New(stackcfg.PlatformPermanent)
+	if err != nil {
+		return nil, err
+	}
+	if err := stackcfg.ApplyOverrides(s, overrides); err != nil {
+		return nil, err
+	}
+	return program.For(s)
+}
