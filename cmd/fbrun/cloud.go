@@ -130,7 +130,9 @@ func managedExperiment(c *cli.Context, run experimentRun) (*runOutcome, error) {
 		StackSets: c.StringSlice(flagStackSet), Experiment: run.exp, Params: run.params,
 		Keep: c.Bool(flagKeep), Engine: run.engine, Logger: run.logger,
 	}
-	if cfg.Platform == cloudrun.PlatformLocalStack {
+	if cfg.Platform == cloudrun.PlatformLocalStack && c.String(flagLocalEndpoint) != "" {
+		cfg.LocalEndpoint = c.String(flagLocalEndpoint) // a running fbrun local serve
+	} else if cfg.Platform == cloudrun.PlatformLocalStack {
 		plat, err := startLocal(c, run.logger)
 		if err != nil {
 			return nil, err
