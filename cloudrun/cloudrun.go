@@ -199,7 +199,27 @@ func Settings(platform, experiment, runID string, overrides []string) (stackcfg.
 	if err := stackcfg.ApplyOverrides(s, overrides); err != nil {
 		return nil, err
 	}
+	// The inline program does not run in the user's directory: package
+	// paths must be absolute.
+	switch c := s.(type) {
+	case *stackcfg.AWS:
+		absPaths(&c.ArtifactDir, &c.FunctionZip, &c.MonolithZip)
+	case *stackcfg.Azure:
+		absPaths(&c.ArtifactDir, &c.FunctionsZip, &c.MonolithZip)
+	}
 	return s, nil
+}
+
+// absPaths makes every non-empty relative path absolute (from the current
+// directory).
+func absPaths(ps ...*string) {
+	for _, p := range ps {
+		if *p != "" && !filepath.IsAbs(*p) {
+			if a, err := filepath.Abs(*p); err == nil {
+				*p = a
+			}
+		}
+	}
 }
 
 // stackID shortens an id to the stack naming limits, keeping its end (the

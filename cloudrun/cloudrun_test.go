@@ -1,0 +1,47 @@
+package cloudrun
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/faas-benchmarker/faas-benchmarker/stacks/stackcfg"
+)
+
+func TestSettings(t *testing.T) {
+	s, err := Settings("aws", "cold-start", "20261126t054300-3fa9c1", []string{"memory=512", "functionZip=x/f.zip"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := s.(*stackcfg.AWS)
+	if c.Experiment != "cold-start" || c.Run != "26t054300-3fa9c1" || len(c.Run) > stackcfg.MaxRunLen {
+		t.Errorf("ids = %q %q", c.Experiment, c.Run)
+	}
+	if !filepath.IsAbs(c.ArtifactDir) || !filepath.IsAbs(c.FunctionZip) || !strings.HasSuffix(c.FunctionZip, "x/f.zip") {
+		t.Errorf("paths not absolute: %q %q", c.ArtifactDir, c.FunctionZip)
+	}
+	for _, tc := range []struct {
+		platform  string
+		overrides []string
+		want      string
+	}{
+		{"permanent", nil, "up/down permanent"},
+		{"gcp", nil, "gcp"},
+		{"aws", []string{"memory=64"}, "memory"},
+		{"aws", []string{"nokey"}, "key=value"},
+	} {
+		if _, err := Settings(tc.platform, "x", "r1", tc.overrides); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Settings(%s, %v): err = %v, want it to mention %q", tc.platform, tc.overrides, err, tc.want)
+		}
+	}
+}
+
+func TestCheckArtifacts(t *testing.T) {
+	s, err := Settings("aws", "x", "r1", []string{"artifactDir=" + t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := checkArtifacts(s); err == nil || !strings.Contains(err.Error(), "scripts/build-functions") {
+		t.Errorf("missing packages: err = %v", err)
+	}
+}
