@@ -169,14 +169,21 @@ func TestBadInput(t *testing.T) {
 }
 
 func TestMissingAWSCredentials(t *testing.T) {
-	r := fbrun(t, "--db", filepath.Join(t.TempDir(), "r.db"), "experiment", "smoke", "--platform", "aws")
-	if r.code == 0 {
-		t.Fatalf("succeeded without credentials:\n%s%s", r.stdout, r.stderr)
+	for name, args := range map[string][]string{
+		"existing deployment": {"--function", "function1=fb-x-function1"},
+		"managed stack":       {"--state", "file://" + t.TempDir()},
+	} {
+		t.Run(name, func(t *testing.T) {
+			r := fbrun(t, append([]string{"--db", filepath.Join(t.TempDir(), "r.db"), "experiment", "smoke", "--platform", "aws"}, args...)...)
+			if r.code == 0 {
+				t.Fatalf("succeeded without credentials:\n%s%s", r.stdout, r.stderr)
+			}
+			if !strings.Contains(r.stderr, "aws: no usable credentials") {
+				t.Errorf("stderr does not say credentials are missing:\n%s", r.stderr)
+			}
+			noStackTrace(t, r)
+		})
 	}
-	if !strings.Contains(strings.ToLower(r.stderr), "credentials") {
-		t.Errorf("stderr does not say credentials are missing:\n%s", r.stderr)
-	}
-	noStackTrace(t, r)
 }
 
 // TestInterruptKeepsRows interrupts a long run with SIGINT: the process

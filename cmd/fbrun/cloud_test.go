@@ -174,7 +174,7 @@ func TestManagedRunErrors(t *testing.T) {
 		want string
 	}{
 		{"no passphrase", nil, []string{"experiment", "smoke", "--platform", "local-stack", "--state", "file://" + dir}, "PULUMI_CONFIG_PASSPHRASE"},
-		{"no pulumi", []string{"PULUMI_CONFIG_PASSPHRASE=x", "FB_PULUMI=" + filepath.Join(dir, "nope")},
+		{"no pulumi", []string{"PULUMI_CONFIG_PASSPHRASE=x", "FB_PULUMI=" + filepath.Join(dir, "nope"), "AWS_ACCESS_KEY_ID=AKIDTEST", "AWS_SECRET_ACCESS_KEY=test"},
 			[]string{"experiment", "smoke", "--platform", "aws", "--state", "file://" + dir}, "pulumi"},
 	}
 	for _, tc := range tests {
