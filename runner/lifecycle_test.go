@@ -74,24 +74,6 @@ func buildPlugin(t *testing.T) string {
 	return pluginDir
 }
 
-// syncBuffer collects the runner's terminal output.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // harness is a runner with a file backend, the fblocal plugin on PATH and a
 // local platform to deploy to.
 type harness struct {
@@ -99,8 +81,8 @@ type harness struct {
 	r          *runner.Runner
 	p          *localfaas.Platform
 	backendDir string
-	stdout     *syncBuffer
-	stderr     *syncBuffer
+	stdout     *testtools.Buffer
+	stderr     *testtools.Buffer
 	baseline   map[string]bool // functions the platform had before the test
 }
 
@@ -115,7 +97,7 @@ func newHarnessWith(t *testing.T, shipper runner.Shipper, tweak func(*runner.Con
 	pulumiBin := testtools.Require(t, "pulumi", "FB_PULUMI")
 	dir := buildPlugin(t)
 	t.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
-	h := &harness{t: t, backendDir: filepath.Join(t.TempDir(), "state"), stdout: &syncBuffer{}, stderr: &syncBuffer{}}
+	h := &harness{t: t, backendDir: filepath.Join(t.TempDir(), "state"), stdout: &testtools.Buffer{}, stderr: &testtools.Buffer{}}
 	h.p = localfaastest.Start(t, localfaas.Config{})
 	cfg := runner.Config{
 		PulumiPath: pulumiBin,

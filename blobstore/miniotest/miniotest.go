@@ -6,14 +6,12 @@
 package miniotest
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
-	"sync"
 	"testing"
 	"time"
 
@@ -26,24 +24,6 @@ type Server struct {
 	Endpoint string
 	// AccessKey and SecretKey are the root credentials.
 	AccessKey, SecretKey string
-}
-
-// syncBuffer is a bytes.Buffer safe for the process writer and the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func freePort(t testing.TB) string {
@@ -65,7 +45,7 @@ func Start(t testing.TB) *Server {
 	s := &Server{AccessKey: "fbtestaccess", SecretKey: "fbtestsecret-0123456789"}
 	for attempt := 0; ; attempt++ {
 		addr, console := freePort(t), freePort(t)
-		var out syncBuffer
+		var out testtools.Buffer
 		cmd := exec.Command(bin, "server", dir, "--address", addr, "--console-address", console, "--quiet")
 		cmd.Env = append(os.Environ(),
 			"MINIO_ROOT_USER="+s.AccessKey,

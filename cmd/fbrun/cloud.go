@@ -68,6 +68,20 @@ func isManaged(c *cli.Context) bool {
 	return len(c.StringSlice(flagFunction)) == 0 && c.String(flagEndpoint) == ""
 }
 
+// plainRunner builds a runner without a results shipper from the flags.
+func plainRunner(c *cli.Context) (*runner.Runner, error) {
+	logger, err := newLogger(c, c.App.ErrWriter)
+	if err != nil {
+		return nil, err
+	}
+	r, err := runner.New(runner.Config{PulumiPath: c.String(flagPulumi), BackendURL: c.String(flagState),
+		Stdout: c.App.ErrWriter, Stderr: c.App.ErrWriter, Logger: logger, DestroyTimeout: defaultDestroyWait})
+	if err != nil {
+		return nil, cli.Exit(err.Error(), 1)
+	}
+	return r, nil
+}
+
 // newRunner builds the runner with the results shipper: --results-bucket,
 // else the permanent stack's Spaces bucket when it exists, else none.
 func newRunner(c *cli.Context, logger *slog.Logger) (*runner.Runner, error) {
@@ -184,14 +198,9 @@ func upCommand() *cli.Command {
 			ArgsUsage: "[KEY=VALUE...]",
 			Flags:     runnerFlags(),
 			Action: func(c *cli.Context) error {
-				logger, err := newLogger(c, c.App.ErrWriter)
+				r, err := plainRunner(c)
 				if err != nil {
 					return err
-				}
-				r, err := runner.New(runner.Config{PulumiPath: c.String(flagPulumi), BackendURL: c.String(flagState),
-					Stdout: c.App.ErrWriter, Stderr: c.App.ErrWriter, Logger: logger})
-				if err != nil {
-					return cli.Exit(err.Error(), 1)
 				}
 				prog, err := cloudrun.PermanentProgram(c.Args().Slice())
 				if err != nil {
@@ -224,14 +233,9 @@ func downCommand() *cli.Command {
 			Usage: "destroy the permanent stack (the results bucket is protected unless protectBucket=false was set)",
 			Flags: runnerFlags(),
 			Action: func(c *cli.Context) error {
-				logger, err := newLogger(c, c.App.ErrWriter)
+				r, err := plainRunner(c)
 				if err != nil {
 					return err
-				}
-				r, err := runner.New(runner.Config{PulumiPath: c.String(flagPulumi), BackendURL: c.String(flagState),
-					Stdout: c.App.ErrWriter, Stderr: c.App.ErrWriter, Logger: logger})
-				if err != nil {
-					return cli.Exit(err.Error(), 1)
 				}
 				if err := r.Down(c.Context, runner.StackSpec{StackName: runner.PermanentStack}); err != nil {
 					return cli.Exit(err.Error(), 1)
@@ -253,14 +257,9 @@ func cleanupCommand() *cli.Command {
 			&cli.BoolFlag{Name: "dry-run", Usage: "only list what would be destroyed"},
 		),
 		Action: func(c *cli.Context) error {
-			logger, err := newLogger(c, c.App.ErrWriter)
+			r, err := plainRunner(c)
 			if err != nil {
 				return err
-			}
-			r, err := runner.New(runner.Config{PulumiPath: c.String(flagPulumi), BackendURL: c.String(flagState),
-				Stdout: c.App.ErrWriter, Stderr: c.App.ErrWriter, Logger: logger, DestroyTimeout: defaultDestroyWait})
-			if err != nil {
-				return cli.Exit(err.Error(), 1)
 			}
 			items, err := r.Cleanup(c.Context, runner.CleanupOptions{
 				Stacks: c.StringSlice("stack"), OlderThan: c.Duration("older-than"), DryRun: c.Bool("dry-run"),
@@ -297,10 +296,6 @@ func resultsCommand() *cli.Command {
 				&cli.StringFlag{Name: "prefix", Value: runner.DefaultResultsPrefix, Usage: "object key `PREFIX` of the run files"},
 			),
 			Action: func(c *cli.Context) error {
-				logger, err := newLogger(c, c.App.ErrWriter)
-				if err != nil {
-					return err
-				}
 				db, err := openDB(c)
 				if err != nil {
 					return err
@@ -311,8 +306,7 @@ func resultsCommand() *cli.Command {
 					store, _, err = resultsStore(c, nil)
 				} else {
 					var r *runner.Runner
-					r, err = runner.New(runner.Config{PulumiPath: c.String(flagPulumi), BackendURL: c.String(flagState),
-						Stdout: c.App.ErrWriter, Stderr: c.App.ErrWriter, Logger: logger})
+					r, err = plainRunner(c)
 					if err == nil {
 						var why string
 						store, why, err = resultsStore(c, r)

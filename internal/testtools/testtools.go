@@ -8,8 +8,10 @@
 package testtools
 
 import (
+	"bytes"
 	"os"
 	"os/exec"
+	"sync"
 	"testing"
 )
 
@@ -48,4 +50,25 @@ func missing(t testing.TB, name, why string) {
 		t.Fatal(msg)
 	}
 	t.Skip(msg)
+}
+
+// Buffer is a bytes.Buffer safe for concurrent use: a child process (or
+// the code under test) writes while the test reads.
+type Buffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+// Write implements io.Writer.
+func (b *Buffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// String returns everything written so far.
+func (b *Buffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

@@ -6,7 +6,6 @@
 package proctest
 
 import (
-	"bytes"
 	"fmt"
 	"net"
 	"os"
@@ -17,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/faas-benchmarker/faas-benchmarker/internal/testtools"
 )
 
 // Builder builds Go main packages into a temporary directory, once per
@@ -68,24 +69,7 @@ func (b *Builder) Build(t testing.TB, pkg, name string, tags ...string) string {
 }
 
 // Output is a goroutine-safe buffer for a process's output.
-type Output struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-// Write implements io.Writer.
-func (o *Output) Write(p []byte) (int, error) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.buf.Write(p)
-}
-
-// String returns everything written so far.
-func (o *Output) String() string {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.buf.String()
-}
+type Output = testtools.Buffer
 
 // Proc is a started process group.
 type Proc struct {
