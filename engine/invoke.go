@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"errors"
+	fastjson "github.com/segmentio/encoding/json"
 	"net/http/httptrace"
 	"sync"
 	"time"
@@ -172,15 +173,15 @@ func DecodeResponse(body []byte) *lab.Response {
 		return nil
 	}
 	var r lab.Response
-	if err := json.Unmarshal(body, &r); err == nil && r.SchemaVersion > 0 {
+	if err := fastjson.Unmarshal(body, &r); err == nil && r.SchemaVersion > 0 {
 		return &r
 	}
 	var env struct {
 		ErrorMessage string `json:"errorMessage"`
 	}
-	if err := json.Unmarshal(body, &env); err == nil && env.ErrorMessage != "" {
+	if err := fastjson.Unmarshal(body, &env); err == nil && env.ErrorMessage != "" {
 		var r lab.Response
-		if err := json.Unmarshal([]byte(env.ErrorMessage), &r); err == nil && r.SchemaVersion > 0 {
+		if err := fastjson.Unmarshal([]byte(env.ErrorMessage), &r); err == nil && r.SchemaVersion > 0 {
 			return &r
 		}
 	}
