@@ -38,6 +38,14 @@ type Progress interface {
 	Phase(name string)
 }
 
+// TimedProgress is an optional capability of a Progress: it is told when
+// the current stage is expected to end, for experiments whose time is spent
+// waiting rather than invoking (idle gaps of hours on a cloud), where an
+// ETA from invocation counts would mislead.
+type TimedProgress interface {
+	ExpectUntil(end time.Time)
+}
+
 // Config configures a Benchmarker.
 type Config struct {
 	// RunID labels every record.
@@ -125,6 +133,15 @@ func (b *Benchmarker) Elapsed() time.Duration { return time.Since(b.shared.start
 
 // Expect tells the progress display that about n more invocations are planned.
 func (b *Benchmarker) Expect(n int64) { b.shared.cfg.Progress.Expect(n) }
+
+// ExpectFor tells the progress display that the current stage should take
+// about d, for a time-based ETA (see TimedProgress); displays without that
+// capability ignore it.
+func (b *Benchmarker) ExpectFor(d time.Duration) {
+	if tp, ok := b.shared.cfg.Progress.(TimedProgress); ok {
+		tp.ExpectUntil(time.Now().Add(d))
+	}
+}
 
 // Logger returns the run's logger.
 func (b *Benchmarker) Logger() *slog.Logger { return b.shared.cfg.Logger }

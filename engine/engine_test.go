@@ -377,3 +377,22 @@ func TestRecordLabelsPhase(t *testing.T) {
 		t.Fatalf("metrics = %+v", ms)
 	}
 }
+
+type timedProgress struct {
+	nopProgress
+	until time.Time
+}
+
+func (p *timedProgress) ExpectUntil(t time.Time) { p.until = t }
+
+func TestExpectFor(t *testing.T) {
+	tp := &timedProgress{}
+	b, _ := newBench(t, &fakeInvoker{}, Config{Progress: tp})
+	b.ExpectFor(time.Hour)
+	if d := time.Until(tp.until); d < 59*time.Minute || d > time.Hour {
+		t.Errorf("expected end in %v, want about 1h", d)
+	}
+	// A display without the capability is left alone.
+	b2, _ := newBench(t, &fakeInvoker{}, Config{})
+	b2.ExpectFor(time.Hour)
+}

@@ -336,6 +336,7 @@ func (IdleTimeout) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Es
 		eta = max(eta, s)
 	}
 	log.Info("idle-timeout grid", "gaps", grid, "lanes", len(lanes), "eta", eta)
+	b.ExpectFor(eta)
 	if err := runLanes("grid", work); err != nil {
 		return finish(err, 0)
 	}
@@ -353,6 +354,7 @@ func (IdleTimeout) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Es
 		}
 		log.Info("idle-timeout refinement", "round", rounds+1, "bracket_low", lo, "bracket_high", hi,
 			"round_eta", pts[len(pts)-1][0], "elapsed", b.Elapsed().Round(time.Second))
+		b.ExpectFor(pts[len(pts)-1][0])
 		if err := runLanes(fmt.Sprintf("refine-%d", rounds+1), pts); err != nil {
 			return finish(err, rounds)
 		}

@@ -5,6 +5,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/vbauerster/mpb/v8"
 	"github.com/vbauerster/mpb/v8/decor"
@@ -21,10 +22,12 @@ type progress struct {
 	total   int64
 	failed  atomic.Int64
 	phase   atomic.Value // string
+	start   time.Time
+	until   atomic.Int64 // unix ns of the expected end of a waiting stage; 0: none
 }
 
 func newProgress(w io.Writer, enabled bool) *progress {
-	pr := &progress{enabled: enabled}
+	pr := &progress{enabled: enabled, start: time.Now()}
 	pr.phase.Store("")
 	if !enabled {
 		return pr
@@ -42,8 +45,9 @@ func newProgress(w io.Writer, enabled bool) *progress {
 				}
 				return ""
 			}),
-			decor.Name(" ETA "),
-			decor.AverageETA(decor.ET_STYLE_GO),
+			decor.Any(func(st decor.Statistics) string {
+				return " " + pr.eta(time.Now(), st.Current, st.Total)
+			}),
 		),
 	)
 	return pr
@@ -62,6 +66,26 @@ func itoa(n int64) string {
 	}
 	return string(b[i:])
 }
+
+// eta is the remaining time: until the expected end of a waiting stage when
+// one was announced (engine.TimedProgress), else extrapolated from the
+// invocations done so far.
+func (p *progress) eta(now time.Time, current, total int64) string {
+	if u := p.until.Load(); u > 0 {
+		if left := time.Unix(0, u).Sub(now); left > 0 {
+			return "phase ends in ~" + left.Round(time.Second).String()
+		}
+	}
+	if current <= 0 || total <= current {
+		return "ETA -"
+	}
+	elapsed := now.Sub(p.start)
+	left := time.Duration(float64(elapsed) * float64(total-current) / float64(current))
+	return "ETA ~" + left.Round(time.Second).String()
+}
+
+// ExpectUntil implements engine.TimedProgress.
+func (p *progress) ExpectUntil(end time.Time) { p.until.Store(end.UnixNano()) }
 
 // Expect implements engine.Progress.
 func (p *progress) Expect(n int64) {
