@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -157,7 +158,8 @@ func (b *Benchmarker) SinkErr() error {
 
 func (b *Benchmarker) sinkFailed(err error) {
 	if err != nil {
-		b.shared.sinkErr.CompareAndSwap(nil, &err)
+		first := err // a copy, so that err itself does not escape on every call
+		b.shared.sinkErr.CompareAndSwap(nil, &first)
 	}
 }
 
@@ -270,11 +272,24 @@ func (r *Result) PlatformInit() (time.Duration, bool) {
 
 // Invoke invokes fn once with req and records it.
 func (b *Benchmarker) Invoke(ctx context.Context, fn string, req lab.Request) *Result {
+	return b.invoke(ctx, fn, marshalRequest(req), -1)
+}
+
+// emptyPayload is the encoding of the zero lab.Request, shared read-only
+// by every invocation that sends it.
+var emptyPayload = []byte("{}")
+
+// marshalRequest encodes req; the zero request (the most common one) costs
+// nothing.
+func marshalRequest(req lab.Request) []byte {
+	if reflect.ValueOf(&req).Elem().IsZero() {
+		return emptyPayload
+	}
 	payload, err := json.Marshal(req)
 	if err != nil { // lab.Request always marshals; keep the sample anyway
-		payload = []byte("{}")
+		return emptyPayload
 	}
-	return b.invoke(ctx, fn, payload, -1)
+	return payload
 }
 
 // InvokeSequentially invokes fn n times one after the other.
@@ -291,7 +306,7 @@ func (b *Benchmarker) InvokeSequentially(ctx context.Context, fn string, n int, 
 // sent. The spread of actual send times is recorded as the metric
 // "send_spread_ms". Results are in goroutine order.
 func (b *Benchmarker) InvokeConcurrently(ctx context.Context, fn string, n int, req lab.Request) []*Result {
-	payload, _ := json.Marshal(req)
+	payload := marshalRequest(req)
 	out := make([]*Result, n)
 	var ready, done sync.WaitGroup
 	release := make(chan struct{})

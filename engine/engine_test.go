@@ -396,3 +396,26 @@ func TestExpectFor(t *testing.T) {
 	b2, _ := newBench(t, &fakeInvoker{}, Config{})
 	b2.ExpectFor(time.Hour)
 }
+
+// TestMarshalRequest: the shortcut for the zero request sends exactly what
+// encoding/json would, and any non-zero field is encoded.
+func TestMarshalRequest(t *testing.T) {
+	code := 200
+	tests := []lab.Request{
+		{},
+		{Sleep: 0.5},
+		{StatusCode: &code},
+		{InvokeNested: []lab.NestedCall{{}}},
+		{InvokeNested: []lab.NestedCall{}}, // empty, not nil: omitted by encoding/json too
+		{Parent: "p", Depth: 1, NestedBudget: 2},
+	}
+	for _, req := range tests {
+		want, err := json.Marshal(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := marshalRequest(req); string(got) != string(want) {
+			t.Errorf("marshalRequest(%+v) = %s, want %s", req, got, want)
+		}
+	}
+}

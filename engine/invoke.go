@@ -16,16 +16,22 @@ import (
 )
 
 // connTiming collects connection-setup times through httptrace. The hooks
-// may fire from the transport's dialing goroutine, hence the mutex.
+// may fire from the transport's dialing goroutine, even after the request
+// has returned (a dial started for it that another request's idle
+// connection overtook), hence the mutex, and why a connTiming is never
+// reused for another request. The hooks and the ClientTrace live in the
+// same allocation as the times.
 type connTiming struct {
 	mu                            sync.Mutex
 	dnsStart, connStart, tlsStart time.Time
 	dns, connect, tls             time.Duration
 	reused, gotConn               bool
+	trace                         httptrace.ClientTrace
 }
 
-func (c *connTiming) trace() *httptrace.ClientTrace {
-	return &httptrace.ClientTrace{
+func newConnTiming() *connTiming {
+	c := &connTiming{}
+	c.trace = httptrace.ClientTrace{
 		DNSStart: func(httptrace.DNSStartInfo) { c.mu.Lock(); c.dnsStart = time.Now(); c.mu.Unlock() },
 		DNSDone: func(httptrace.DNSDoneInfo) {
 			c.mu.Lock()
@@ -60,14 +66,15 @@ func (c *connTiming) trace() *httptrace.ClientTrace {
 			c.mu.Unlock()
 		},
 	}
+	return c
 }
 
 // invoke performs and records one client invocation. scheduled is the
 // planned send offset (-1 when not scheduled).
 func (b *Benchmarker) invoke(ctx context.Context, fn string, payload []byte, scheduled time.Duration) *Result {
 	s := b.shared
-	var ct connTiming
-	ictx, cancel := context.WithTimeout(httptrace.WithClientTrace(ctx, ct.trace()), s.cfg.Timeout)
+	ct := newConnTiming()
+	ictx, cancel := context.WithTimeout(httptrace.WithClientTrace(ctx, &ct.trace), s.cfg.Timeout)
 	defer cancel()
 
 	seq := s.seq.Add(1)

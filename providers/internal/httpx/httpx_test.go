@@ -3,9 +3,12 @@ package httpx
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/faas-benchmarker/faas-benchmarker/providers"
@@ -200,5 +203,132 @@ func TestNewClientTuned(t *testing.T) {
 	}
 	if c.Timeout != DefaultTimeout {
 		t.Errorf("timeout = %v", c.Timeout)
+	}
+}
+
+// TestEndpointShared: one prepared endpoint serves concurrent requests
+// (run with -race): every request carries the endpoint's headers and its
+// own body, and the endpoint's template is never modified.
+func TestEndpointShared(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if r.Method != http.MethodPost || r.Header.Get("Content-Type") != "application/json" || r.Header.Get("X-Extra") != "1" ||
+			r.ContentLength != int64(len(body)) {
+			t.Errorf("request %s %v length %d, body %q", r.Method, r.Header, r.ContentLength, body)
+		}
+		w.Write(body) // echo
+	}))
+	defer srv.Close()
+	c := &Caller{Platform: "test", Client: NewClient(ClientOptions{})}
+	header := http.Header{"X-Extra": {"1"}}
+	ep, err := c.NewEndpoint(http.MethodPost, srv.URL+"/f", header, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	header.Set("X-Extra", "changed after preparing") // the endpoint has its own copy
+	var wg sync.WaitGroup
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			for j := 0; j < 20; j++ {
+				payload := []byte(fmt.Sprintf(`{"seq":%d}`, i*100+j))
+				reply, err := c.PostTo(context.Background(), ep, payload)
+				if err != nil || string(reply.Body) != string(payload) {
+					t.Errorf("PostTo = %v, %v; want the echo of %s", reply, err, payload)
+					return
+				}
+			}
+		}(i)
+	}
+	wg.Wait()
+	if got := ep.tmpl.Header; len(got) != 2 || got.Get("X-Extra") != "1" || ep.tmpl.Body != nil || ep.tmpl.Context() != context.Background() {
+		t.Errorf("endpoint template modified: header %v body %v", got, ep.tmpl.Body)
+	}
+	if ep.URL() != srv.URL+"/f" {
+		t.Errorf("URL() = %q", ep.URL())
+	}
+}
+
+// TestEndpointBodies: an empty payload is sent as an explicit empty body,
+// a nil one as none, and a request without a JSON body gets no
+// Content-Type.
+func TestEndpointBodies(t *testing.T) {
+	type seen struct {
+		length int64
+		ctype  string
+		te     []string
+	}
+	got := make(chan seen, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got <- seen{r.ContentLength, r.Header.Get("Content-Type"), r.TransferEncoding}
+	}))
+	defer srv.Close()
+	c := &Caller{Platform: "test", Client: NewClient(ClientOptions{})}
+	tests := []struct {
+		name      string
+		method    string
+		body      []byte
+		wantCType string
+	}{
+		{"empty payload", http.MethodPost, []byte{}, "application/json"},
+		{"no body", http.MethodGet, nil, ""},
+	}
+	for _, tt := range tests {
+		if _, _, _, err := c.Do(context.Background(), tt.method, srv.URL, nil, tt.body); err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		s := <-got
+		if s.length != 0 || s.ctype != tt.wantCType || len(s.te) != 0 {
+			t.Errorf("%s: server saw length %d, Content-Type %q, Transfer-Encoding %v", tt.name, s.length, s.ctype, s.te)
+		}
+	}
+}
+
+// TestReadBody covers the three ways a body arrives: with a Content-Length
+// (read into one exact buffer), chunked (read up to the limit), and cut
+// short of its Content-Length (a transport error, not a short body).
+func TestReadBody(t *testing.T) {
+	const want = `{"schema_version":1,"error":null}`
+	tests := []struct {
+		name     string
+		handler  http.HandlerFunc
+		wantKind providers.Kind // "" = body want
+	}{
+		{"content length", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Length", fmt.Sprint(len(want)))
+			w.Write([]byte(want))
+		}, ""},
+		{"chunked", func(w http.ResponseWriter, r *http.Request) {
+			w.Write([]byte(want[:10]))
+			w.(http.Flusher).Flush()
+			w.Write([]byte(want[10:]))
+		}, ""},
+		{"cut short", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Length", fmt.Sprint(len(want)+10))
+			w.Write([]byte(want))
+			w.(http.Flusher).Flush()
+			conn, _, err := w.(http.Hijacker).Hijack()
+			if err == nil {
+				conn.Close()
+			}
+		}, providers.KindTransport},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := httptest.NewServer(tt.handler)
+			defer srv.Close()
+			c := &Caller{Platform: "test", Client: NewClient(ClientOptions{})}
+			reply, err := c.Post(context.Background(), srv.URL, nil, []byte(`{}`))
+			if tt.wantKind != "" {
+				if providers.KindOf(err) != tt.wantKind {
+					t.Fatalf("error = %v, want kind %s", err, tt.wantKind)
+				}
+				return
+			}
+			if err != nil || string(reply.Body) != want || cap(reply.Body) < len(want) {
+				t.Fatalf("Post = %+v, %v", reply, err)
+			}
+		})
 	}
 }
