@@ -70,42 +70,62 @@ func newConnTiming() *connTiming {
 }
 
 // invoke performs and records one client invocation. scheduled is the
-// planned send offset (-1 when not scheduled).
+// planned send offset (-1 when not scheduled). It keeps a small stack frame
+// under the provider's call, the deepest point of a request; the record
+// is built after the call returns (see record).
 func (b *Benchmarker) invoke(ctx context.Context, fn string, payload []byte, scheduled time.Duration) *Result {
 	s := b.shared
 	ct := newConnTiming()
 	ictx, cancel := context.WithTimeout(httptrace.WithClientTrace(ctx, &ct.trace), s.cfg.Timeout)
-	defer cancel()
-
 	seq := s.seq.Add(1)
 	sentUnix := time.Now().UnixNano()
 	sent := time.Since(s.start)
 	reply, err := s.cfg.Invoker.Invoke(ictx, fn, payload)
 	latency := time.Since(s.start) - sent
+	deadlineHit := ictx.Err() != nil // before cancel: our own deadline passed
+	cancel()
+	return b.record(ctx, invocation{fn: fn, seq: seq, scheduled: scheduled, sent: sent, latency: latency,
+		sentUnix: sentUnix, ct: ct, deadlineHit: deadlineHit}, reply, err)
+}
 
-	rec := results.Invocation{
+// invocation is what invoke measured around the provider's call.
+type invocation struct {
+	fn                       string
+	seq, sentUnix            int64
+	scheduled, sent, latency time.Duration
+	ct                       *connTiming
+	deadlineHit              bool // the per-invocation timeout expired
+}
+
+// record builds, stores and returns the result of one client invocation
+// from what invoke measured and the provider returned.
+func (b *Benchmarker) record(ctx context.Context, inv invocation, reply *providers.Reply, err error) *Result {
+	s := b.shared
+	res := &Result{}
+	rec := &res.Record
+	*rec = results.Invocation{
 		RunID:       s.cfg.RunID,
-		Seq:         seq,
+		Seq:         inv.seq,
 		Phase:       b.phase,
-		Function:    fn,
-		ScheduledNS: int64(scheduled),
-		SentNS:      int64(sent),
-		LatencyNS:   int64(latency),
-		SentUnixNS:  sentUnix,
+		Function:    inv.fn,
+		ScheduledNS: int64(inv.scheduled),
+		SentNS:      int64(inv.sent),
+		LatencyNS:   int64(inv.latency),
+		SentUnixNS:  inv.sentUnix,
 	}
-	if scheduled < 0 {
+	if inv.scheduled < 0 {
 		rec.ScheduledNS = -1
 	}
+	ct := inv.ct
 	ct.mu.Lock()
 	rec.ConnReused, rec.DNSNS, rec.ConnectNS, rec.TLSNS = ct.reused, int64(ct.dns), int64(ct.connect), int64(ct.tls)
 	ct.mu.Unlock()
 
-	res := &Result{}
 	if err != nil {
 		// A timeout of our own per-invocation deadline is a timeout, even
 		// when the provider saw it as a cancelled context.
 		var pe *providers.Error
-		if errors.As(err, &pe) && pe.Kind == providers.KindCanceled && ctx.Err() == nil && ictx.Err() != nil {
+		if errors.As(err, &pe) && pe.Kind == providers.KindCanceled && ctx.Err() == nil && inv.deadlineHit {
 			pe.Kind = providers.KindTimeout
 		}
 		kind := providers.KindOf(err)
@@ -113,7 +133,7 @@ func (b *Benchmarker) invoke(ctx context.Context, fn string, payload []byte, sch
 			kind = providers.KindTransport
 			if ctx.Err() != nil {
 				kind = providers.KindCanceled
-			} else if ictx.Err() != nil {
+			} else if inv.deadlineHit {
 				kind = providers.KindTimeout
 			}
 		}
@@ -141,7 +161,7 @@ func (b *Benchmarker) invoke(ctx context.Context, fn string, payload []byte, sch
 		}
 		if resp != nil {
 			res.Response = resp
-			fillFromResponse(&rec, resp)
+			fillFromResponse(rec, resp)
 			nested = resp.Nested
 		}
 		if err == nil {
@@ -163,9 +183,8 @@ func (b *Benchmarker) invoke(ctx context.Context, fn string, payload []byte, sch
 			}
 		}
 	}
-	res.Record = rec
 	b.store(rec)
-	b.storeNested(seq, 1, nested)
+	b.storeNested(inv.seq, 1, nested)
 	s.cfg.Progress.Done(res.Err != nil)
 	return res
 }
@@ -254,11 +273,11 @@ func (b *Benchmarker) storeNested(parent int64, depth int, nested []lab.NestedRe
 				rec.Status = results.InvFunctionError
 			}
 		}
-		b.store(rec)
+		b.store(&rec)
 		b.storeNested(seq, depth+1, sub)
 	}
 }
 
-func (b *Benchmarker) store(rec results.Invocation) {
-	b.sinkFailed(b.shared.cfg.Sink.Add(rec))
+func (b *Benchmarker) store(rec *results.Invocation) {
+	b.sinkFailed(b.shared.cfg.Sink.Add(*rec))
 }

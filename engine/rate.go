@@ -180,7 +180,7 @@ func (b *Benchmarker) recordDropped(fn string, due time.Duration) {
 		ErrorMessage: "not sent: the in-flight limit was reached",
 		ScheduledNS:  int64(due), SentNS: int64(time.Since(s.start)),
 	}
-	b.store(rec)
+	b.store(&rec)
 	s.cfg.Progress.Done(true)
 }
 
