@@ -47,7 +47,7 @@ const lateThreshold = time.Millisecond
 // is slept on a timerfd on Linux (see waiter), because a Go timer alone can
 // wake up to a millisecond late.
 func (b *Benchmarker) InvokeAtRate(ctx context.Context, fn string, p Pacer, duration time.Duration, req lab.Request) *RateReport {
-	payload := marshalRequest(req)
+	payload := marshalRequest(&req)
 	s := b.shared
 	rep := &RateReport{Pacer: p.String(), Duration: duration, LateThreshold: lateThreshold}
 	sem := make(chan struct{}, s.cfg.MaxInFlight)

@@ -89,7 +89,13 @@ func TuneTransport(tr *http.Transport, maxConnsPerHost int) {
 type Caller struct {
 	// Platform prefixes every error message.
 	Platform string
-	// Client is the provider's shared client.
+	// Client is the provider's shared client (see NewClient). Requests go
+	// straight to its Transport, bounded by its Timeout through the
+	// request's context; as NewClient configures, redirects are never
+	// followed, and its cookie jar and redirect policy are not used.
+	// Skipping http.Client's redirect machinery saves the per-request
+	// copies of the header and URL it makes for redirects that never
+	// happen here.
 	Client *http.Client
 	// Secrets are removed from every error message (keys, passwords,
 	// header values).
@@ -108,6 +114,7 @@ type Caller struct {
 type Endpoint struct {
 	tmpl   *http.Request // no context, no body
 	rawURL string
+	errOp  string // "Post", "Get": the operation in transport error messages
 }
 
 // NewEndpoint prepares method requests to rawURL carrying header (copied);
@@ -124,10 +131,15 @@ func (c *Caller) NewEndpoint(method, rawURL string, header http.Header, jsonBody
 			tmpl.Header.Add(k, v)
 		}
 	}
+	if u := tmpl.URL.User; u != nil && tmpl.Header.Get("Authorization") == "" {
+		// What http.Client does for user info in the URL.
+		pw, _ := u.Password()
+		tmpl.SetBasicAuth(u.Username(), pw)
+	}
 	if jsonBody && tmpl.Header.Get("Content-Type") == "" {
 		tmpl.Header.Set("Content-Type", "application/json")
 	}
-	return &Endpoint{tmpl: tmpl, rawURL: rawURL}, nil
+	return &Endpoint{tmpl: tmpl, rawURL: rawURL, errOp: tmpl.Method[:1] + strings.ToLower(tmpl.Method[1:])}, nil
 }
 
 // URL returns the URL the endpoint was prepared for.
@@ -199,9 +211,22 @@ func (c *Caller) Do(ctx context.Context, method, rawURL string, header http.Head
 
 // DoTo is Do to a prepared endpoint; body nil sends none.
 func (c *Caller) DoTo(ctx context.Context, ep *Endpoint, body []byte) (int, http.Header, []byte, error) {
-	resp, err := c.Client.Do(ep.request(ctx, body))
+	if t := c.Client.Timeout; t > 0 {
+		// http.Client.Timeout's bound, unless ctx already ends sooner.
+		if dl, ok := ctx.Deadline(); !ok || time.Until(dl) > t {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, t)
+			defer cancel() // after the body is read: the bound covers it
+		}
+	}
+	rt := c.Client.Transport
+	if rt == nil {
+		rt = http.DefaultTransport
+	}
+	resp, err := rt.RoundTrip(ep.request(ctx, body))
 	if err != nil {
-		return 0, nil, nil, c.TransportError(ctx, err)
+		// Wrapped as http.Client would, for the same messages.
+		return 0, nil, nil, c.TransportError(ctx, &url.Error{Op: ep.errOp, URL: ep.rawURL, Err: err})
 	}
 	defer resp.Body.Close()
 	data, err := readBody(resp)

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/faas-benchmarker/faas-benchmarker/providers"
 )
@@ -330,5 +331,77 @@ func TestReadBody(t *testing.T) {
 				t.Fatalf("Post = %+v, %v", reply, err)
 			}
 		})
+	}
+}
+
+// TestClientTimeoutBoundsRequest: the Client's Timeout still bounds a
+// request (headers and body) although requests go straight to its
+// Transport, and an earlier deadline in ctx wins.
+func TestClientTimeoutBoundsRequest(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/body" {
+			w.Header().Set("Content-Length", "100")
+			w.Write([]byte("partial"))
+			w.(http.Flusher).Flush()
+		}
+		select { // hold the request until the client gives up (or 5 s)
+		case <-r.Context().Done():
+		case <-release:
+		case <-time.After(5 * time.Second):
+		}
+	}))
+	defer srv.Close()
+	defer close(release) // before Close, which waits for the handlers
+	tests := []struct {
+		name          string
+		path          string
+		clientTimeout time.Duration
+		ctxTimeout    time.Duration // 0: none
+	}{
+		{"client timeout, headers", "/", 50 * time.Millisecond, 0},
+		{"client timeout, body", "/body", 50 * time.Millisecond, 0},
+		{"earlier context deadline", "/", time.Hour, 50 * time.Millisecond},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := &Caller{Platform: "test", Client: NewClient(ClientOptions{Timeout: tt.clientTimeout})}
+			ctx := context.Background()
+			if tt.ctxTimeout > 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, tt.ctxTimeout)
+				defer cancel()
+			}
+			_, err := c.Post(ctx, srv.URL+tt.path, nil, []byte(`{}`))
+			if providers.KindOf(err) != providers.KindTimeout || !strings.HasPrefix(err.Error(), "test: ") {
+				t.Fatalf("error = %v, want a timeout", err)
+			}
+		})
+	}
+}
+
+// TestBasicAuthFromURL: user info in the URL becomes an Authorization
+// header, as http.Client would send it, unless one is given.
+func TestBasicAuthFromURL(t *testing.T) {
+	got := make(chan string, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got <- r.Header.Get("Authorization")
+	}))
+	defer srv.Close()
+	c := &Caller{Platform: "test", Client: NewClient(ClientOptions{})}
+	withUser := strings.Replace(srv.URL, "http://", "http://admin:pw@", 1)
+	for _, tt := range []struct {
+		header http.Header
+		want   string
+	}{
+		{nil, "Basic YWRtaW46cHc="}, // admin:pw
+		{http.Header{"Authorization": {"Bearer t"}}, "Bearer t"},
+	} {
+		if _, err := c.Post(context.Background(), withUser, tt.header, []byte(`{}`)); err != nil {
+			t.Fatal(err)
+		}
+		if a := <-got; a != tt.want {
+			t.Errorf("Authorization = %q, want %q", a, tt.want)
+		}
 	}
 }
