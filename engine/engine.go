@@ -284,6 +284,12 @@ func marshalRequest(req *lab.Request) []byte {
 	if isZeroRequest(req) {
 		return emptyPayload
 	}
+	return marshalNonZero(*req)
+}
+
+// marshalNonZero is json.Marshal of a copy of the request, so that only
+// that copy escapes to the heap, not the caller's.
+func marshalNonZero(req lab.Request) []byte {
 	payload, err := json.Marshal(req)
 	if err != nil { // lab.Request always marshals; keep the sample anyway
 		return emptyPayload
