@@ -79,6 +79,7 @@ type shared struct {
 	start   time.Time // carries the monotonic reading all offsets use
 	seq     atomic.Int64
 	sinkErr atomic.Pointer[error]
+	strs    stringCache // strings repeated across responses (see decodeLabFast)
 }
 
 // New returns a Benchmarker whose clock starts now.

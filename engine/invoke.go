@@ -153,7 +153,7 @@ func (b *Benchmarker) record(ctx context.Context, inv invocation, reply *provide
 			rec.Report = &results.PlatformReport{DurationMS: r.DurationMS, BilledMS: r.BilledMS, MemorySizeMB: r.MemorySizeMB,
 				MaxMemoryUsedMB: r.MaxMemoryUsedMB, InitDurationMS: r.InitDurationMS, RestoreMS: r.RestoreMS}
 		}
-		resp := DecodeResponse(reply.Body)
+		resp := decodeResponse(reply.Body, &s.strs)
 		if resp != nil {
 			rec.Raw = json.RawMessage(reply.Body) // decoded, so valid JSON: no second validation pass
 		} else {
@@ -193,10 +193,19 @@ func (b *Benchmarker) record(ctx context.Context, inv invocation, reply *provide
 // response itself and the AWS Lambda error envelope
 // ({"errorMessage": "<response JSON>", "errorType": ...}) that the Lambda
 // adapter uses to deliver a failed invocation's response. It returns nil when
-// body is neither.
-func DecodeResponse(body []byte) *lab.Response {
+// body is neither. Bodies in the form the lab functions write take a fast
+// path (see decodeLabFast); any other is decoded by a general JSON decoder,
+// with encoding/json's outcome either way.
+func DecodeResponse(body []byte) *lab.Response { return decodeResponse(body, nil) }
+
+// decodeResponse is DecodeResponse with a string cache for the fast path
+// (nil: none).
+func decodeResponse(body []byte, strs *stringCache) *lab.Response {
 	if len(body) == 0 {
 		return nil
+	}
+	if r, ok := decodeLabFast(body, strs); ok && r.SchemaVersion > 0 {
+		return r
 	}
 	var r lab.Response
 	if err := fastjson.Unmarshal(body, &r); err == nil && r.SchemaVersion > 0 {
