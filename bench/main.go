@@ -15,8 +15,8 @@
 // lab-runtime lambda").
 //
 // "bench target" serves the minimal target alone and prints its URL, and
-// "bench attack -spec JSON [-cpuprofile FILE]" runs one measurement, for
-// profiling one tool by hand.
+// "bench attack -spec JSON [-cpuprofile FILE] [-memprofile FILE]" runs one
+// measurement, for profiling one tool by hand.
 package main
 
 import (

@@ -27,12 +27,20 @@ import (
 
 // attackMain runs one measurement (the child side) and writes its
 // measure.Result as JSON to w.
-func attackMain(ctx context.Context, args []string, w io.Writer) error {
+func attackMain(ctx context.Context, args []string, w io.Writer) (err error) {
 	fs := flag.NewFlagSet("attack", flag.ContinueOnError)
 	specJSON := fs.String("spec", "", "measurement spec as JSON (see bench/measure.Spec)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the measurement to this file")
+	memProfile := fs.String("memprofile", "", "write an allocation profile of the measurement to this file (go tool pprof -sample_index=alloc_space)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *memProfile != "" {
+		defer func() {
+			if werr := writeAllocProfile(*memProfile); werr != nil && err == nil {
+				err = werr
+			}
+		}()
 	}
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
@@ -54,6 +62,20 @@ func attackMain(ctx context.Context, args []string, w io.Writer) error {
 		return fmt.Errorf("attack: %w", err)
 	}
 	return json.NewEncoder(w).Encode(res)
+}
+
+// writeAllocProfile writes the allocations since the start of the process
+// (the "allocs" profile) to path.
+func writeAllocProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("memprofile: %w", err)
+	}
+	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+		f.Close()
+		return fmt.Errorf("memprofile: %w", err)
+	}
+	return f.Close()
 }
 
 // targetMain serves the minimal target until ctx is done.

@@ -79,6 +79,7 @@ type shared struct {
 	start   time.Time // carries the monotonic reading all offsets use
 	seq     atomic.Int64
 	sinkErr atomic.Pointer[error]
+	strs    stringCache // strings repeated across responses (see decodeLabFast)
 }
 
 // New returns a Benchmarker whose clock starts now.
@@ -157,7 +158,8 @@ func (b *Benchmarker) SinkErr() error {
 
 func (b *Benchmarker) sinkFailed(err error) {
 	if err != nil {
-		b.shared.sinkErr.CompareAndSwap(nil, &err)
+		first := err // a copy, so that err itself does not escape on every call
+		b.shared.sinkErr.CompareAndSwap(nil, &first)
 	}
 }
 
@@ -270,11 +272,38 @@ func (r *Result) PlatformInit() (time.Duration, bool) {
 
 // Invoke invokes fn once with req and records it.
 func (b *Benchmarker) Invoke(ctx context.Context, fn string, req lab.Request) *Result {
+	return b.invoke(ctx, fn, marshalRequest(&req), -1)
+}
+
+// emptyPayload is the encoding of the zero lab.Request, shared read-only
+// by every invocation that sends it.
+var emptyPayload = []byte("{}")
+
+// marshalRequest encodes req; the zero request (the most common one) costs
+// nothing.
+func marshalRequest(req *lab.Request) []byte {
+	if isZeroRequest(req) {
+		return emptyPayload
+	}
+	return marshalNonZero(*req)
+}
+
+// marshalNonZero is json.Marshal of a copy of the request, so that only
+// that copy escapes to the heap, not the caller's.
+func marshalNonZero(req lab.Request) []byte {
 	payload, err := json.Marshal(req)
 	if err != nil { // lab.Request always marshals; keep the sample anyway
-		payload = []byte("{}")
+		return emptyPayload
 	}
-	return b.invoke(ctx, fn, payload, -1)
+	return payload
+}
+
+// isZeroRequest reports whether every field of req is zero, without
+// reflection; TestIsZeroRequestCoversEveryField keeps it complete.
+func isZeroRequest(r *lab.Request) bool {
+	return r.StatusCode == nil && r.Sleep == 0 && r.ThroughputTime == 0 && r.InvokeNested == nil &&
+		r.NestedMode == "" && r.RunFunction == "" && r.Args == 0 && r.Seed == 0 &&
+		r.Depth == 0 && r.Parent == "" && r.NestedBudget == 0
 }
 
 // InvokeSequentially invokes fn n times one after the other.
@@ -291,7 +320,7 @@ func (b *Benchmarker) InvokeSequentially(ctx context.Context, fn string, n int, 
 // sent. The spread of actual send times is recorded as the metric
 // "send_spread_ms". Results are in goroutine order.
 func (b *Benchmarker) InvokeConcurrently(ctx context.Context, fn string, n int, req lab.Request) []*Result {
-	payload, _ := json.Marshal(req)
+	payload := marshalRequest(&req)
 	out := make([]*Result, n)
 	var ready, done sync.WaitGroup
 	release := make(chan struct{})

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	fastjson "github.com/segmentio/encoding/json"
+
 	"github.com/faas-benchmarker/faas-benchmarker/functions/lab"
 	"github.com/faas-benchmarker/faas-benchmarker/providers"
 	"github.com/faas-benchmarker/faas-benchmarker/results"
@@ -90,4 +92,33 @@ func cpuTime(b *testing.B) time.Duration {
 		b.Skip("getrusage:", err)
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkDecodeResponse compares the fast path for lab function output
+// (with the string cache a Benchmarker uses) with the general decoder it
+// falls back to (segmentio/encoding/json), on the same body.
+func BenchmarkDecodeResponse(b *testing.B) {
+	body := []byte(labBody)
+	b.Run("path=fast", func(b *testing.B) {
+		var strs stringCache // as a Benchmarker decodes
+		b.ReportAllocs()
+		cpu0 := cpuTime(b)
+		for i := 0; i < b.N; i++ {
+			if r := decodeResponse(body, &strs); r == nil {
+				b.Fatal("not decoded")
+			}
+		}
+		b.ReportMetric(float64(cpuTime(b)-cpu0)/float64(b.N), "cpu-ns/op")
+	})
+	b.Run("path=general", func(b *testing.B) {
+		b.ReportAllocs()
+		cpu0 := cpuTime(b)
+		for i := 0; i < b.N; i++ {
+			var r lab.Response
+			if err := fastjson.Unmarshal(body, &r); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(cpuTime(b)-cpu0)/float64(b.N), "cpu-ns/op")
+	})
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -395,4 +396,60 @@ func TestExpectFor(t *testing.T) {
 	// A display without the capability is left alone.
 	b2, _ := newBench(t, &fakeInvoker{}, Config{})
 	b2.ExpectFor(time.Hour)
+}
+
+// TestMarshalRequest: the shortcut for the zero request sends exactly what
+// encoding/json would, and any non-zero field is encoded.
+func TestMarshalRequest(t *testing.T) {
+	code := 200
+	tests := []lab.Request{
+		{},
+		{Sleep: 0.5},
+		{StatusCode: &code},
+		{InvokeNested: []lab.NestedCall{{}}},
+		{InvokeNested: []lab.NestedCall{}}, // empty, not nil: omitted by encoding/json too
+		{Parent: "p", Depth: 1, NestedBudget: 2},
+	}
+	for _, req := range tests {
+		want, err := json.Marshal(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := marshalRequest(&req); string(got) != string(want) {
+			t.Errorf("marshalRequest(%+v) = %s, want %s", req, got, want)
+		}
+	}
+}
+
+// TestIsZeroRequestCoversEveryField: setting any one field of lab.Request
+// makes the request non-zero, so a field added to lab.Request without
+// updating isZeroRequest fails here.
+func TestIsZeroRequestCoversEveryField(t *testing.T) {
+	if !isZeroRequest(&lab.Request{}) {
+		t.Fatal("the zero request is not zero")
+	}
+	typ := reflect.TypeOf(lab.Request{})
+	for i := 0; i < typ.NumField(); i++ {
+		var req lab.Request
+		f := reflect.ValueOf(&req).Elem().Field(i)
+		switch f.Kind() {
+		case reflect.Pointer, reflect.Slice:
+			if f.Kind() == reflect.Pointer {
+				f.Set(reflect.New(f.Type().Elem()))
+			} else {
+				f.Set(reflect.MakeSlice(f.Type(), 0, 0))
+			}
+		case reflect.String:
+			f.SetString("x")
+		case reflect.Int, reflect.Int64:
+			f.SetInt(1)
+		case reflect.Float64:
+			f.SetFloat(1)
+		default:
+			t.Fatalf("field %s has kind %s: extend this test", typ.Field(i).Name, f.Kind())
+		}
+		if isZeroRequest(&req) {
+			t.Errorf("isZeroRequest ignores field %s", typ.Field(i).Name)
+		}
+	}
 }

@@ -16,16 +16,22 @@ import (
 )
 
 // connTiming collects connection-setup times through httptrace. The hooks
-// may fire from the transport's dialing goroutine, hence the mutex.
+// may fire from the transport's dialing goroutine, even after the request
+// has returned (a dial started for it that another request's idle
+// connection overtook), hence the mutex, and why a connTiming is never
+// reused for another request. The hooks and the ClientTrace live in the
+// same allocation as the times.
 type connTiming struct {
 	mu                            sync.Mutex
 	dnsStart, connStart, tlsStart time.Time
 	dns, connect, tls             time.Duration
 	reused, gotConn               bool
+	trace                         httptrace.ClientTrace
 }
 
-func (c *connTiming) trace() *httptrace.ClientTrace {
-	return &httptrace.ClientTrace{
+func newConnTiming() *connTiming {
+	c := &connTiming{}
+	c.trace = httptrace.ClientTrace{
 		DNSStart: func(httptrace.DNSStartInfo) { c.mu.Lock(); c.dnsStart = time.Now(); c.mu.Unlock() },
 		DNSDone: func(httptrace.DNSDoneInfo) {
 			c.mu.Lock()
@@ -60,45 +66,66 @@ func (c *connTiming) trace() *httptrace.ClientTrace {
 			c.mu.Unlock()
 		},
 	}
+	return c
 }
 
 // invoke performs and records one client invocation. scheduled is the
-// planned send offset (-1 when not scheduled).
+// planned send offset (-1 when not scheduled). It keeps a small stack frame
+// under the provider's call, the deepest point of a request; the record
+// is built after the call returns (see record).
 func (b *Benchmarker) invoke(ctx context.Context, fn string, payload []byte, scheduled time.Duration) *Result {
 	s := b.shared
-	var ct connTiming
-	ictx, cancel := context.WithTimeout(httptrace.WithClientTrace(ctx, ct.trace()), s.cfg.Timeout)
-	defer cancel()
-
+	ct := newConnTiming()
+	ictx, cancel := context.WithTimeout(httptrace.WithClientTrace(ctx, &ct.trace), s.cfg.Timeout)
 	seq := s.seq.Add(1)
 	sentUnix := time.Now().UnixNano()
 	sent := time.Since(s.start)
 	reply, err := s.cfg.Invoker.Invoke(ictx, fn, payload)
 	latency := time.Since(s.start) - sent
+	deadlineHit := ictx.Err() != nil // before cancel: our own deadline passed
+	cancel()
+	return b.record(ctx, invocation{fn: fn, seq: seq, scheduled: scheduled, sent: sent, latency: latency,
+		sentUnix: sentUnix, ct: ct, deadlineHit: deadlineHit}, reply, err)
+}
 
-	rec := results.Invocation{
+// invocation is what invoke measured around the provider's call.
+type invocation struct {
+	fn                       string
+	seq, sentUnix            int64
+	scheduled, sent, latency time.Duration
+	ct                       *connTiming
+	deadlineHit              bool // the per-invocation timeout expired
+}
+
+// record builds, stores and returns the result of one client invocation
+// from what invoke measured and the provider returned.
+func (b *Benchmarker) record(ctx context.Context, inv invocation, reply *providers.Reply, err error) *Result {
+	s := b.shared
+	res := &Result{}
+	rec := &res.Record
+	*rec = results.Invocation{
 		RunID:       s.cfg.RunID,
-		Seq:         seq,
+		Seq:         inv.seq,
 		Phase:       b.phase,
-		Function:    fn,
-		ScheduledNS: int64(scheduled),
-		SentNS:      int64(sent),
-		LatencyNS:   int64(latency),
-		SentUnixNS:  sentUnix,
+		Function:    inv.fn,
+		ScheduledNS: int64(inv.scheduled),
+		SentNS:      int64(inv.sent),
+		LatencyNS:   int64(inv.latency),
+		SentUnixNS:  inv.sentUnix,
 	}
-	if scheduled < 0 {
+	if inv.scheduled < 0 {
 		rec.ScheduledNS = -1
 	}
+	ct := inv.ct
 	ct.mu.Lock()
 	rec.ConnReused, rec.DNSNS, rec.ConnectNS, rec.TLSNS = ct.reused, int64(ct.dns), int64(ct.connect), int64(ct.tls)
 	ct.mu.Unlock()
 
-	res := &Result{}
 	if err != nil {
 		// A timeout of our own per-invocation deadline is a timeout, even
 		// when the provider saw it as a cancelled context.
 		var pe *providers.Error
-		if errors.As(err, &pe) && pe.Kind == providers.KindCanceled && ctx.Err() == nil && ictx.Err() != nil {
+		if errors.As(err, &pe) && pe.Kind == providers.KindCanceled && ctx.Err() == nil && inv.deadlineHit {
 			pe.Kind = providers.KindTimeout
 		}
 		kind := providers.KindOf(err)
@@ -106,7 +133,7 @@ func (b *Benchmarker) invoke(ctx context.Context, fn string, payload []byte, sch
 			kind = providers.KindTransport
 			if ctx.Err() != nil {
 				kind = providers.KindCanceled
-			} else if ictx.Err() != nil {
+			} else if inv.deadlineHit {
 				kind = providers.KindTimeout
 			}
 		}
@@ -126,7 +153,7 @@ func (b *Benchmarker) invoke(ctx context.Context, fn string, payload []byte, sch
 			rec.Report = &results.PlatformReport{DurationMS: r.DurationMS, BilledMS: r.BilledMS, MemorySizeMB: r.MemorySizeMB,
 				MaxMemoryUsedMB: r.MaxMemoryUsedMB, InitDurationMS: r.InitDurationMS, RestoreMS: r.RestoreMS}
 		}
-		resp := DecodeResponse(reply.Body)
+		resp := decodeResponse(reply.Body, &s.strs)
 		if resp != nil {
 			rec.Raw = json.RawMessage(reply.Body) // decoded, so valid JSON: no second validation pass
 		} else {
@@ -134,7 +161,7 @@ func (b *Benchmarker) invoke(ctx context.Context, fn string, payload []byte, sch
 		}
 		if resp != nil {
 			res.Response = resp
-			fillFromResponse(&rec, resp)
+			fillFromResponse(rec, resp)
 			nested = resp.Nested
 		}
 		if err == nil {
@@ -156,9 +183,8 @@ func (b *Benchmarker) invoke(ctx context.Context, fn string, payload []byte, sch
 			}
 		}
 	}
-	res.Record = rec
 	b.store(rec)
-	b.storeNested(seq, 1, nested)
+	b.storeNested(inv.seq, 1, nested)
 	s.cfg.Progress.Done(res.Err != nil)
 	return res
 }
@@ -167,10 +193,19 @@ func (b *Benchmarker) invoke(ctx context.Context, fn string, payload []byte, sch
 // response itself and the AWS Lambda error envelope
 // ({"errorMessage": "<response JSON>", "errorType": ...}) that the Lambda
 // adapter uses to deliver a failed invocation's response. It returns nil when
-// body is neither.
-func DecodeResponse(body []byte) *lab.Response {
+// body is neither. Bodies in the form the lab functions write take a fast
+// path (see decodeLabFast); any other is decoded by a general JSON decoder,
+// with encoding/json's outcome either way.
+func DecodeResponse(body []byte) *lab.Response { return decodeResponse(body, nil) }
+
+// decodeResponse is DecodeResponse with a string cache for the fast path
+// (nil: none).
+func decodeResponse(body []byte, strs *stringCache) *lab.Response {
 	if len(body) == 0 {
 		return nil
+	}
+	if r, ok := decodeLabFast(body, strs); ok && r.SchemaVersion > 0 {
+		return r
 	}
 	var r lab.Response
 	if err := fastjson.Unmarshal(body, &r); err == nil && r.SchemaVersion > 0 {
@@ -247,11 +282,11 @@ func (b *Benchmarker) storeNested(parent int64, depth int, nested []lab.NestedRe
 				rec.Status = results.InvFunctionError
 			}
 		}
-		b.store(rec)
+		b.store(&rec)
 		b.storeNested(seq, depth+1, sub)
 	}
 }
 
-func (b *Benchmarker) store(rec results.Invocation) {
-	b.sinkFailed(b.shared.cfg.Sink.Add(rec))
+func (b *Benchmarker) store(rec *results.Invocation) {
+	b.sinkFailed(b.shared.cfg.Sink.Add(*rec))
 }

@@ -3,7 +3,6 @@ package engine
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"slices"
 	"sync"
 	"time"
@@ -48,7 +47,7 @@ const lateThreshold = time.Millisecond
 // is slept on a timerfd on Linux (see waiter), because a Go timer alone can
 // wake up to a millisecond late.
 func (b *Benchmarker) InvokeAtRate(ctx context.Context, fn string, p Pacer, duration time.Duration, req lab.Request) *RateReport {
-	payload, _ := json.Marshal(req)
+	payload := marshalRequest(&req)
 	s := b.shared
 	rep := &RateReport{Pacer: p.String(), Duration: duration, LateThreshold: lateThreshold}
 	sem := make(chan struct{}, s.cfg.MaxInFlight)
@@ -181,7 +180,7 @@ func (b *Benchmarker) recordDropped(fn string, due time.Duration) {
 		ErrorMessage: "not sent: the in-flight limit was reached",
 		ScheduledNS:  int64(due), SentNS: int64(time.Since(s.start)),
 	}
-	b.store(rec)
+	b.store(&rec)
 	s.cfg.Progress.Done(true)
 }
 

@@ -16,6 +16,8 @@ import (
 	nethttp "net/http"
 	"os"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/faas-benchmarker/faas-benchmarker/providers"
@@ -64,7 +66,15 @@ type Provider struct {
 	cfg    Config
 	header nethttp.Header
 	caller *httpx.Caller
+	// endpoints caches the prepared endpoint of each function invoked
+	// (function name -> *httpx.Endpoint), at most maxEndpoints of them.
+	endpoints sync.Map
+	nCached   atomic.Int32
 }
+
+// maxEndpoints bounds the endpoint cache: with a URL template any name can
+// be invoked; names beyond the bound are prepared per invocation.
+const maxEndpoints = 256
 
 var _ providers.Invoker = (*Provider)(nil)
 
@@ -131,11 +141,36 @@ func (p *Provider) URL(function string) (string, error) {
 // carries a lab response is a Reply with FunctionError set; other failures
 // are *providers.Error.
 func (p *Provider) Invoke(ctx context.Context, function string, payload []byte) (*providers.Reply, error) {
+	ep, err := p.endpoint(function)
+	if err != nil {
+		return nil, err
+	}
+	return p.caller.PostTo(ctx, ep, payload)
+}
+
+// endpoint returns the prepared endpoint of function, from the cache when
+// it is there.
+func (p *Provider) endpoint(function string) (*httpx.Endpoint, error) {
+	if ep, ok := p.endpoints.Load(function); ok {
+		return ep.(*httpx.Endpoint), nil
+	}
 	u, err := p.URL(function)
 	if err != nil {
 		return nil, &providers.Error{Platform: p.Platform(), Kind: providers.KindNotFound, Message: err.Error()}
 	}
-	return p.caller.Post(ctx, u, p.header, payload)
+	ep, err := p.caller.NewEndpoint(nethttp.MethodPost, u, p.header, true)
+	if err != nil {
+		return nil, err
+	}
+	if p.nCached.Add(1) <= maxEndpoints {
+		if prev, loaded := p.endpoints.LoadOrStore(function, ep); loaded {
+			p.nCached.Add(-1)
+			return prev.(*httpx.Endpoint), nil
+		}
+	} else {
+		p.nCached.Add(-1)
+	}
+	return ep, nil
 }
 
 // String describes c with header values redacted, so printing or logging

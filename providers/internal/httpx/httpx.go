@@ -89,7 +89,13 @@ func TuneTransport(tr *http.Transport, maxConnsPerHost int) {
 type Caller struct {
 	// Platform prefixes every error message.
 	Platform string
-	// Client is the provider's shared client.
+	// Client is the provider's shared client (see NewClient). Requests go
+	// straight to its Transport, bounded by its Timeout through the
+	// request's context; as NewClient configures, redirects are never
+	// followed, and its cookie jar and redirect policy are not used.
+	// Skipping http.Client's redirect machinery saves the per-request
+	// copies of the header and URL it makes for redirects that never
+	// happen here.
 	Client *http.Client
 	// Secrets are removed from every error message (keys, passwords,
 	// header values).
@@ -99,13 +105,85 @@ type Caller struct {
 	RequestIDHeaders []string
 }
 
+// Endpoint is a prepared request target: the method, the parsed URL and the
+// complete header set (Content-Type included), built once by NewEndpoint and
+// shared by every request sent to it, so that sending costs no URL parsing
+// and no header copying. An Endpoint is immutable and safe for concurrent
+// use; the requests made from it never modify its header or URL (net/http's
+// client and transport only read them).
+type Endpoint struct {
+	tmpl   *http.Request // no context, no body
+	rawURL string
+	errOp  string // "Post", "Get": the operation in transport error messages
+}
+
+// NewEndpoint prepares method requests to rawURL carrying header (copied);
+// with jsonBody, Content-Type is application/json unless header sets one.
+// A URL that cannot be parsed is a KindTransport *providers.Error.
+func (c *Caller) NewEndpoint(method, rawURL string, header http.Header, jsonBody bool) (*Endpoint, error) {
+	tmpl, err := http.NewRequest(method, rawURL, nil)
+	if err != nil {
+		return nil, &providers.Error{Platform: c.Platform, Kind: providers.KindTransport,
+			Message: "bad request URL " + c.redact(SafeURL(rawURL))}
+	}
+	for k, vs := range header {
+		for _, v := range vs {
+			tmpl.Header.Add(k, v)
+		}
+	}
+	if u := tmpl.URL.User; u != nil && tmpl.Header.Get("Authorization") == "" {
+		// What http.Client does for user info in the URL.
+		pw, _ := u.Password()
+		tmpl.SetBasicAuth(u.Username(), pw)
+	}
+	if jsonBody && tmpl.Header.Get("Content-Type") == "" {
+		tmpl.Header.Set("Content-Type", "application/json")
+	}
+	return &Endpoint{tmpl: tmpl, rawURL: rawURL, errOp: tmpl.Method[:1] + strings.ToLower(tmpl.Method[1:])}, nil
+}
+
+// URL returns the URL the endpoint was prepared for.
+func (e *Endpoint) URL() string { return e.rawURL }
+
+// request returns a new request to e carrying ctx and body (nil: none).
+// Only the request itself and the body reader are allocated.
+func (e *Endpoint) request(ctx context.Context, body []byte) *http.Request {
+	req := e.tmpl.WithContext(ctx)
+	switch {
+	case body == nil:
+	case len(body) == 0:
+		req.Body = http.NoBody
+		req.GetBody = func() (io.ReadCloser, error) { return http.NoBody, nil }
+	default:
+		// A *bytes.Reader behind io.NopCloser is what net/http recognises
+		// as an in-memory body, written together with the headers in one
+		// write; GetBody lets the transport resend a request that failed
+		// on a stale keep-alive connection before anything was written.
+		req.Body = io.NopCloser(bytes.NewReader(body))
+		req.ContentLength = int64(len(body))
+		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+	}
+	return req
+}
+
 // Post sends payload as a JSON POST to rawURL with the extra headers and
 // returns the reply, reading and closing the whole body. The request
 // carries ctx, so an httptrace.ClientTrace in ctx observes it. Responses
 // with a status of 300 or more are failures: the function's own (see
-// LabFunctionError) or classified by ClassifyStatus.
+// LabFunctionError) or classified by ClassifyStatus. Callers that post to
+// the same URL repeatedly prepare it once with NewEndpoint and use PostTo.
 func (c *Caller) Post(ctx context.Context, rawURL string, header http.Header, payload []byte) (*providers.Reply, error) {
-	status, h, body, err := c.Do(ctx, http.MethodPost, rawURL, header, payload)
+	ep, err := c.NewEndpoint(http.MethodPost, rawURL, header, true)
+	if err != nil {
+		return nil, err
+	}
+	return c.PostTo(ctx, ep, payload)
+}
+
+// PostTo is Post to a prepared endpoint (made with method POST and
+// jsonBody); a nil payload sends no body.
+func (c *Caller) PostTo(ctx context.Context, ep *Endpoint, payload []byte) (*providers.Reply, error) {
+	status, h, body, err := c.DoTo(ctx, ep, payload)
 	if err != nil {
 		return nil, err
 	}
@@ -124,29 +202,34 @@ func (c *Caller) Post(ctx context.Context, rawURL string, header http.Header, pa
 // failure to send or read is classified by TransportError; the status is
 // not interpreted.
 func (c *Caller) Do(ctx context.Context, method, rawURL string, header http.Header, body []byte) (int, http.Header, []byte, error) {
-	var rd io.Reader
-	if body != nil {
-		rd = bytes.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, rawURL, rd)
+	ep, err := c.NewEndpoint(method, rawURL, header, body != nil)
 	if err != nil {
-		return 0, nil, nil, &providers.Error{Platform: c.Platform, Kind: providers.KindTransport,
-			Message: "bad request URL " + c.redact(SafeURL(rawURL))}
+		return 0, nil, nil, err
 	}
-	for k, vs := range header {
-		for _, v := range vs {
-			req.Header.Add(k, v)
+	return c.DoTo(ctx, ep, body)
+}
+
+// DoTo is Do to a prepared endpoint; body nil sends none.
+func (c *Caller) DoTo(ctx context.Context, ep *Endpoint, body []byte) (int, http.Header, []byte, error) {
+	if t := c.Client.Timeout; t > 0 {
+		// http.Client.Timeout's bound, unless ctx already ends sooner.
+		if dl, ok := ctx.Deadline(); !ok || time.Until(dl) > t {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, t)
+			defer cancel() // after the body is read: the bound covers it
 		}
 	}
-	if body != nil && req.Header.Get("Content-Type") == "" {
-		req.Header.Set("Content-Type", "application/json")
+	rt := c.Client.Transport
+	if rt == nil {
+		rt = http.DefaultTransport
 	}
-	resp, err := c.Client.Do(req)
+	resp, err := rt.RoundTrip(ep.request(ctx, body))
 	if err != nil {
-		return 0, nil, nil, c.TransportError(ctx, err)
+		// Wrapped as http.Client would, for the same messages.
+		return 0, nil, nil, c.TransportError(ctx, &url.Error{Op: ep.errOp, URL: ep.rawURL, Err: err})
 	}
 	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, MaxBodyBytes+1))
+	data, err := readBody(resp)
 	if err != nil {
 		return 0, nil, nil, c.TransportError(ctx, err)
 	}
@@ -155,6 +238,20 @@ func (c *Caller) Do(ctx context.Context, method, rawURL string, header http.Head
 			Message: fmt.Sprintf("response body larger than %d bytes", MaxBodyBytes)}
 	}
 	return resp.StatusCode, resp.Header, data, nil
+}
+
+// readBody reads the whole body: into one buffer of exactly the announced
+// Content-Length when there is one (no growing and copying), otherwise up
+// to MaxBodyBytes+1 bytes, so that a larger body shows as too large.
+func readBody(resp *http.Response) ([]byte, error) {
+	if n := resp.ContentLength; n >= 0 && n <= MaxBodyBytes {
+		buf := make([]byte, n)
+		if _, err := io.ReadFull(resp.Body, buf); err != nil {
+			return nil, err
+		}
+		return buf, nil
+	}
+	return io.ReadAll(io.LimitReader(resp.Body, MaxBodyBytes+1))
 }
 
 func (c *Caller) requestID(h http.Header) string {

@@ -3,10 +3,14 @@ package httpx
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/faas-benchmarker/faas-benchmarker/providers"
 )
@@ -200,5 +204,204 @@ func TestNewClientTuned(t *testing.T) {
 	}
 	if c.Timeout != DefaultTimeout {
 		t.Errorf("timeout = %v", c.Timeout)
+	}
+}
+
+// TestEndpointShared: one prepared endpoint serves concurrent requests
+// (run with -race): every request carries the endpoint's headers and its
+// own body, and the endpoint's template is never modified.
+func TestEndpointShared(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if r.Method != http.MethodPost || r.Header.Get("Content-Type") != "application/json" || r.Header.Get("X-Extra") != "1" ||
+			r.ContentLength != int64(len(body)) {
+			t.Errorf("request %s %v length %d, body %q", r.Method, r.Header, r.ContentLength, body)
+		}
+		w.Write(body) // echo
+	}))
+	defer srv.Close()
+	c := &Caller{Platform: "test", Client: NewClient(ClientOptions{})}
+	header := http.Header{"X-Extra": {"1"}}
+	ep, err := c.NewEndpoint(http.MethodPost, srv.URL+"/f", header, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	header.Set("X-Extra", "changed after preparing") // the endpoint has its own copy
+	var wg sync.WaitGroup
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			for j := 0; j < 20; j++ {
+				payload := []byte(fmt.Sprintf(`{"seq":%d}`, i*100+j))
+				reply, err := c.PostTo(context.Background(), ep, payload)
+				if err != nil || string(reply.Body) != string(payload) {
+					t.Errorf("PostTo = %v, %v; want the echo of %s", reply, err, payload)
+					return
+				}
+			}
+		}(i)
+	}
+	wg.Wait()
+	if got := ep.tmpl.Header; len(got) != 2 || got.Get("X-Extra") != "1" || ep.tmpl.Body != nil || ep.tmpl.Context() != context.Background() {
+		t.Errorf("endpoint template modified: header %v body %v", got, ep.tmpl.Body)
+	}
+	if ep.URL() != srv.URL+"/f" {
+		t.Errorf("URL() = %q", ep.URL())
+	}
+}
+
+// TestEndpointBodies: an empty payload is sent as an explicit empty body,
+// a nil one as none, and a request without a JSON body gets no
+// Content-Type.
+func TestEndpointBodies(t *testing.T) {
+	type seen struct {
+		length int64
+		ctype  string
+		te     []string
+	}
+	got := make(chan seen, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got <- seen{r.ContentLength, r.Header.Get("Content-Type"), r.TransferEncoding}
+	}))
+	defer srv.Close()
+	c := &Caller{Platform: "test", Client: NewClient(ClientOptions{})}
+	tests := []struct {
+		name      string
+		method    string
+		body      []byte
+		wantCType string
+	}{
+		{"empty payload", http.MethodPost, []byte{}, "application/json"},
+		{"no body", http.MethodGet, nil, ""},
+	}
+	for _, tt := range tests {
+		if _, _, _, err := c.Do(context.Background(), tt.method, srv.URL, nil, tt.body); err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		s := <-got
+		if s.length != 0 || s.ctype != tt.wantCType || len(s.te) != 0 {
+			t.Errorf("%s: server saw length %d, Content-Type %q, Transfer-Encoding %v", tt.name, s.length, s.ctype, s.te)
+		}
+	}
+}
+
+// TestReadBody covers the three ways a body arrives: with a Content-Length
+// (read into one exact buffer), chunked (read up to the limit), and cut
+// short of its Content-Length (a transport error, not a short body).
+func TestReadBody(t *testing.T) {
+	const want = `{"schema_version":1,"error":null}`
+	tests := []struct {
+		name     string
+		handler  http.HandlerFunc
+		wantKind providers.Kind // "" = body want
+	}{
+		{"content length", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Length", fmt.Sprint(len(want)))
+			w.Write([]byte(want))
+		}, ""},
+		{"chunked", func(w http.ResponseWriter, r *http.Request) {
+			w.Write([]byte(want[:10]))
+			w.(http.Flusher).Flush()
+			w.Write([]byte(want[10:]))
+		}, ""},
+		{"cut short", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Length", fmt.Sprint(len(want)+10))
+			w.Write([]byte(want))
+			w.(http.Flusher).Flush()
+			conn, _, err := w.(http.Hijacker).Hijack()
+			if err == nil {
+				conn.Close()
+			}
+		}, providers.KindTransport},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := httptest.NewServer(tt.handler)
+			defer srv.Close()
+			c := &Caller{Platform: "test", Client: NewClient(ClientOptions{})}
+			reply, err := c.Post(context.Background(), srv.URL, nil, []byte(`{}`))
+			if tt.wantKind != "" {
+				if providers.KindOf(err) != tt.wantKind {
+					t.Fatalf("error = %v, want kind %s", err, tt.wantKind)
+				}
+				return
+			}
+			if err != nil || string(reply.Body) != want || cap(reply.Body) < len(want) {
+				t.Fatalf("Post = %+v, %v", reply, err)
+			}
+		})
+	}
+}
+
+// TestClientTimeoutBoundsRequest: the Client's Timeout still bounds a
+// request (headers and body) although requests go straight to its
+// Transport, and an earlier deadline in ctx wins.
+func TestClientTimeoutBoundsRequest(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/body" {
+			w.Header().Set("Content-Length", "100")
+			w.Write([]byte("partial"))
+			w.(http.Flusher).Flush()
+		}
+		select { // hold the request until the client gives up (or 5 s)
+		case <-r.Context().Done():
+		case <-release:
+		case <-time.After(5 * time.Second):
+		}
+	}))
+	defer srv.Close()
+	defer close(release) // before Close, which waits for the handlers
+	tests := []struct {
+		name          string
+		path          string
+		clientTimeout time.Duration
+		ctxTimeout    time.Duration // 0: none
+	}{
+		{"client timeout, headers", "/", 50 * time.Millisecond, 0},
+		{"client timeout, body", "/body", 50 * time.Millisecond, 0},
+		{"earlier context deadline", "/", time.Hour, 50 * time.Millisecond},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := &Caller{Platform: "test", Client: NewClient(ClientOptions{Timeout: tt.clientTimeout})}
+			ctx := context.Background()
+			if tt.ctxTimeout > 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, tt.ctxTimeout)
+				defer cancel()
+			}
+			_, err := c.Post(ctx, srv.URL+tt.path, nil, []byte(`{}`))
+			if providers.KindOf(err) != providers.KindTimeout || !strings.HasPrefix(err.Error(), "test: ") {
+				t.Fatalf("error = %v, want a timeout", err)
+			}
+		})
+	}
+}
+
+// TestBasicAuthFromURL: user info in the URL becomes an Authorization
+// header, as http.Client would send it, unless one is given.
+func TestBasicAuthFromURL(t *testing.T) {
+	got := make(chan string, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got <- r.Header.Get("Authorization")
+	}))
+	defer srv.Close()
+	c := &Caller{Platform: "test", Client: NewClient(ClientOptions{})}
+	withUser := strings.Replace(srv.URL, "http://", "http://admin:pw@", 1)
+	for _, tt := range []struct {
+		header http.Header
+		want   string
+	}{
+		{nil, "Basic YWRtaW46cHc="}, // admin:pw
+		{http.Header{"Authorization": {"Bearer t"}}, "Bearer t"},
+	} {
+		if _, err := c.Post(context.Background(), withUser, tt.header, []byte(`{}`)); err != nil {
+			t.Fatal(err)
+		}
+		if a := <-got; a != tt.want {
+			t.Errorf("Authorization = %q, want %q", a, tt.want)
+		}
 	}
 }
