@@ -108,8 +108,9 @@ type instance struct {
 	// logStream is AWS_LAMBDA_LOG_STREAM_NAME, unique per instance.
 	logStream string
 	created   time.Time
-	// idleJitter is this instance's extra idle time, drawn at creation.
-	idleJitter time.Duration
+	// lifetime is this instance's maximum age (MaxLifetime plus its
+	// jitter, drawn at creation); 0 means unlimited.
+	lifetime time.Duration
 
 	work  chan *invocation // Lambda: handed to the runtime's /next
 	ready chan struct{}    // closed when init is done
@@ -140,8 +141,11 @@ type instance struct {
 	lastMaxMemMB int
 
 	// Guarded by fn.mu.
-	attached     bool
+	attached bool
+	// idleDeadline is when the idle instance is evicted (see Eviction),
+	// valid when evictable.
 	idleDeadline time.Time
+	evictable    bool
 }
 
 // start spawns the instance's process. The instance is already attached to
