@@ -22,6 +22,13 @@
 //     Statist. 2012) and conservative for continuous observation times,
 //     where the limit law D has a smaller 95% quantile (2.28). The naive
 //     bootstrap is not used: it is inconsistent for this estimator.
+//   - Clustered observations (Observation.Cluster) get the first-order
+//     Rao–Scott correction (Rao & Scott, JASA 1981; Ann. Statist. 1984):
+//     the statistic is divided by the design effect, estimated as the
+//     variance of the clusters' summed residuals over the sum of the
+//     residuals' variances (1 for independent observations, up to the
+//     cluster size when a cluster shares one fate), clamped to [1, largest
+//     cluster].
 //   - Right-censored data: Kaplan–Meier with Greenwood's variance on the
 //     log(−log S) scale for pointwise intervals, and quantile intervals by
 //     inverting that band (Brookmeyer & Crowley 1982).
@@ -36,10 +43,13 @@ import (
 
 // Observation is one current-status observation: at time Gap after the
 // start (an instance's release), the event (its eviction) had happened
-// (Event) or not.
+// (Event) or not. Observations with the same nonzero Cluster were made
+// together and may share their fate (instances probed by one burst, which
+// a periodic sweeper treats alike); Cluster 0 is an observation on its own.
 type Observation struct {
-	Gap   float64
-	Event bool
+	Gap     float64
+	Event   bool
+	Cluster int
 }
 
 // Step is the fitted distribution function at one distinct observation
@@ -94,6 +104,7 @@ type CurrentStatus struct {
 	groups []group
 	blocks []block
 	fullLL float64
+	deff   float64
 }
 
 // ErrNoData is returned when there is nothing to fit.
@@ -110,15 +121,9 @@ func FitCurrentStatus(obs []Observation) (*CurrentStatus, error) {
 			return nil, fmt.Errorf("survival: observation time %v must be finite and >= 0", o.Gap)
 		}
 	}
-	slices.SortFunc(sorted, func(a, b Observation) int {
-		switch {
-		case a.Gap < b.Gap:
-			return -1
-		case a.Gap > b.Gap:
-			return 1
-		}
-		return 0
-	})
+	if !slices.IsSortedFunc(sorted, byGap) { // callers that keep their data sorted skip the sort
+		slices.SortStableFunc(sorted, byGap)
+	}
 	var gs []group
 	for _, o := range sorted {
 		if len(gs) == 0 || gs[len(gs)-1].t != o.Gap {
@@ -134,7 +139,69 @@ func FitCurrentStatus(obs []Observation) (*CurrentStatus, error) {
 	for _, b := range c.blocks {
 		c.fullLL += loglik(b.ev, b.n, b.rate())
 	}
+	c.deff = c.designEffect(sorted)
 	return c, nil
+}
+
+// designEffect estimates the Rao–Scott design effect of the clusters of
+// sorted (see the package documentation).
+func (c *CurrentStatus) designEffect(sorted []Observation) float64 {
+	fitted := make([]float64, 0, len(sorted))
+	for _, b := range c.blocks {
+		for i := b.start; i < b.end; i++ {
+			for range c.groups[i].n {
+				fitted = append(fitted, b.rate())
+			}
+		}
+	}
+	// Clusters are small integers in practice; index them densely.
+	ids := map[int]int{}
+	var sums []float64
+	var sizes []int
+	var ss, alone float64
+	largest := 1
+	for i, o := range sorted {
+		r := -fitted[i]
+		if o.Event {
+			r++
+		}
+		ss += r * r
+		if o.Cluster == 0 {
+			alone += r * r
+			continue
+		}
+		k, ok := ids[o.Cluster]
+		if !ok {
+			k = len(sums)
+			ids[o.Cluster] = k
+			sums, sizes = append(sums, 0), append(sizes, 0)
+		}
+		sums[k] += r
+		sizes[k]++
+		largest = max(largest, sizes[k])
+	}
+	if ss == 0 {
+		return 1
+	}
+	between := alone
+	for _, v := range sums {
+		between += v * v
+	}
+	return min(max(between/ss, 1), float64(largest))
+}
+
+// DesignEffect returns the estimated design effect by which the
+// likelihood-ratio statistic is divided (1 without clusters).
+func (c *CurrentStatus) DesignEffect() float64 { return c.deff }
+
+func byGap(a, b Observation) int {
+	switch {
+	case a.Gap < b.Gap:
+		return -1
+	case a.Gap > b.Gap:
+		return 1
+	}
+	return 0
 }
 
 // pava returns the isotonic (nondecreasing) regression of the groups' event
@@ -219,7 +286,7 @@ func ChiSquare1(level float64) float64 {
 // to 1) this is its middle.
 func (c *CurrentStatus) Quantile(q, level float64) Estimate {
 	est := Estimate{Value: c.pointQuantile(q), High: math.Inf(1)}
-	cut := ChiSquare1(level)
+	cut := ChiSquare1(level) * c.deff
 	lr := c.splitLR(q)
 	sLo, sHi := -1, -1
 	for s, v := range lr {
@@ -245,6 +312,10 @@ func (c *CurrentStatus) Quantile(q, level float64) Estimate {
 	return est
 }
 
+// QuantilePoint returns the point estimate of Quantile alone (NaN when the
+// fitted F never reaches q), without the interval's cost.
+func (c *CurrentStatus) QuantilePoint(q float64) float64 { return c.pointQuantile(q) }
+
 func (c *CurrentStatus) pointQuantile(q float64) float64 {
 	prevEnd, prevF := 0.0, 0.0
 	for _, b := range c.blocks {
@@ -269,6 +340,8 @@ func (c *CurrentStatus) splitLR(q float64) []float64 {
 	m := len(c.groups)
 	left := make([]float64, m+1)
 	right := make([]float64, m+1)
+	lq, l1q := math.Log(q), math.Log1p(-q)
+	atQ := func(ev, n int) float64 { return float64(ev)*lq + float64(n-ev)*l1q }
 
 	// Prefixes, left to right: a PAVA stack with cumulative sums.
 	type cum struct {
@@ -290,7 +363,7 @@ func (c *CurrentStatus) splitLR(q float64) []float64 {
 		// Blocks with rate > q are capped at q: they are a suffix of st.
 		k := firstAbove(st, q)
 		tot := cs[len(cs)-1]
-		left[i+1] = cs[k].ll + loglik(tot.ev-cs[k].ev, tot.n-cs[k].n, q)
+		left[i+1] = cs[k].ll + atQ(tot.ev-cs[k].ev, tot.n-cs[k].n)
 	}
 
 	// Suffixes, right to left: the stack's rates decrease from bottom
@@ -310,7 +383,7 @@ func (c *CurrentStatus) splitLR(q float64) []float64 {
 		cs = append(cs, cum{last.ll + loglik(b.ev, b.n, b.rate()), last.ev + b.ev, last.n + b.n})
 		k := firstBelow(st, q)
 		tot := cs[len(cs)-1]
-		right[i] = cs[k].ll + loglik(tot.ev-cs[k].ev, tot.n-cs[k].n, q)
+		right[i] = cs[k].ll + atQ(tot.ev-cs[k].ev, tot.n-cs[k].n)
 	}
 
 	out := make([]float64, m+1)
@@ -374,7 +447,7 @@ type BandPoint struct {
 // observation time (at most maxPoints of them, evenly spread by index; 0
 // means all), by inverting the same likelihood-ratio test in θ.
 func (c *CurrentStatus) Band(level float64, maxPoints int) []BandPoint {
-	cut := ChiSquare1(level)
+	cut := ChiSquare1(level) * c.deff
 	m := len(c.groups)
 	idx := make([]int, 0, m)
 	if maxPoints <= 0 || maxPoints >= m {
