@@ -266,17 +266,17 @@ func (p *Platform) newInstance(f *function, spec FunctionSpec) *instance {
 	spec.Env = cloneMap(spec.Env)
 	spec.Command = slices.Clone(spec.Command)
 	return &instance{
-		p:          p,
-		fn:         f,
-		spec:       spec,
-		id:         randomHex(8),
-		logStream:  newLogStream(now),
-		created:    now,
-		lifetime:   lifetime,
-		work:       make(chan *invocation),
-		ready:      make(chan struct{}),
-		dead:       make(chan struct{}),
-		outDone:    make(chan struct{}),
+		p:         p,
+		fn:        f,
+		spec:      spec,
+		id:        randomHex(8),
+		logStream: newLogStream(now),
+		created:   now,
+		lifetime:  lifetime,
+		work:      make(chan *invocation),
+		ready:     make(chan struct{}),
+		dead:      make(chan struct{}),
+		outDone:   make(chan struct{}),
 	}
 }
 
