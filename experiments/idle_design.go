@@ -53,6 +53,7 @@ type idleObservation struct {
 	evicted  bool
 	instance string
 	lane     int
+	burst    int // the probe that made it (1, 2, ...): its cluster
 }
 
 // idleDesign holds the probing parameters (validated by idleParams).
@@ -68,12 +69,14 @@ type idleDesign struct {
 	probeSleep time.Duration
 	stagger    float64
 	maxStagger time.Duration
+	// level is the confidence level of every interval.
+	level float64
 	// seed seeds the design's randomisation (adaptive gaps, release
 	// delays): a pure function of it and the observations.
 	seed uint64
 }
 
-// level is the confidence level of every interval.
+// level is the default confidence level of intervals.
 const level = 0.95
 
 // planner decides the gap of every probe: a geometric grid first, spread
@@ -89,7 +92,6 @@ type planner struct {
 	obs     []survival.Observation
 	probes  int // probe requests sent
 	seq     int // adaptive probes placed
-	bursts  int // probes answered: the cluster of their observations
 	fit     *survival.CurrentStatus
 	median  survival.Estimate
 	reason  string // why the design stopped ("" while running)
@@ -117,10 +119,9 @@ func (p *planner) add(obs []idleObservation, wasGrid bool) {
 	if wasGrid {
 		p.pending--
 	}
-	p.bursts++
 	for _, o := range obs {
 		// Kept sorted by gap, so that refitting does not sort.
-		x := survival.Observation{Gap: o.gap.Seconds(), Event: o.evicted, Cluster: p.bursts}
+		x := survival.Observation{Gap: o.gap.Seconds(), Event: o.evicted, Cluster: o.burst}
 		i, _ := slices.BinarySearchFunc(p.obs, x.Gap, func(a survival.Observation, g float64) int { return cmp.Compare(a.Gap, g) })
 		for i < len(p.obs) && p.obs[i].Gap == x.Gap {
 			i++
@@ -135,7 +136,7 @@ func (p *planner) add(obs []idleObservation, wasGrid bool) {
 		return
 	}
 	p.fit = fit
-	p.median = fit.Quantile(0.5, level)
+	p.median = fit.Quantile(0.5, p.d.level)
 }
 
 // precise reports whether the median's interval is within ±precision.
@@ -272,6 +273,7 @@ func runIdleDesign(ctx context.Context, env probeEnv, d idleDesign, record func(
 	pl := newPlanner(d)
 	lanes := make([]*idleLane, len(d.functions))
 	out := &idleRun{}
+	bursts := 0
 	for i, fn := range d.functions {
 		lanes[i] = &idleLane{fn: fn, instances: map[string]time.Duration{}, inFlight: true}
 		env.Send(i, fn, phaseWarmup, pl.nextSleeps(i))
@@ -327,8 +329,11 @@ func runIdleDesign(ctx context.Context, env probeEnv, d idleDesign, record func(
 		case l.probing:
 			phase = phaseAdaptive
 		}
+		if l.probing {
+			bursts++
+		}
 		for i := range obs {
-			obs[i].lane = res.lane
+			obs[i].lane, obs[i].burst = res.lane, bursts
 			if record != nil {
 				record(obs[i], l, phase)
 			}
@@ -409,7 +414,7 @@ type idleEstimates struct {
 
 // estimateIdle computes the three estimates of run, shifted by the round
 // trip between the client's gap and the platform's idle time.
-func estimateIdle(run *idleRun) (idleEstimates, error) {
+func estimateIdle(run *idleRun, level float64) (idleEstimates, error) {
 	var e idleEstimates
 	if run.fit == nil {
 		return e, fmt.Errorf("idle-timeout: no observation was made")

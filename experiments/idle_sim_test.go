@@ -184,7 +184,7 @@ func simulate(t testing.TB, m simModel, runs int) coverageRow {
 		if err != nil {
 			t.Fatalf("%s seed %d: %v", m.name, seed, err)
 		}
-		e, err := estimateIdle(run)
+		e, err := estimateIdle(run, d.level)
 		if err != nil {
 			t.Fatalf("%s seed %d: %v", m.name, seed, err)
 		}

@@ -47,7 +47,8 @@ const (
 // MetricIdleProbe is the per-instance observation metric of idle-timeout:
 // value 1 when the instance was evicted within the gap (the probe came back
 // cold), 0 when it answered warm; tags gap_s (the client's gap, seconds),
-// instance, lane and function.
+// instance, lane, burst (the probe that made it, shared fate) and
+// function.
 const MetricIdleProbe = "idle_probe"
 
 // IdleTimeout estimates after how long idle an instance goes cold.
@@ -67,7 +68,8 @@ const MetricIdleProbe = "idle_probe"
 // different times: one probe measures several gaps, and the instances do
 // not share the phase of a periodic sweeper. Each instance's gap is its
 // own: probe send − its last response. Every observation is stored as the
-// metric idle_probe (1 = evicted; tags gap_s, instance, lane, function).
+// metric idle_probe (1 = evicted; tags gap_s, instance, lane, burst,
+// function).
 //
 // Design: a geometric grid min_gap, min_gap·factor, ... max_gap, spread
 // over the lanes longest first; then adaptive probes, alternately inside
@@ -119,6 +121,8 @@ func (IdleTimeout) Params() []Param {
 		{Name: "probe_sleep", Default: "100ms", Help: "handler sleep of a probe, so a burst's requests overlap (>= 0)"},
 		{Name: "stagger", Default: "0.2", Help: "spread of a burst's release times as a fraction of the gap probed, in [0, 1]"},
 		{Name: "max_stagger", Default: "10s", Help: "largest spread of a burst's release times (>= 0; counts as handler time)"},
+		{Name: "level", Default: "0.95", Help: "confidence level of every interval, in [0.5, 1)"},
+		{Name: "seed", Default: "1", Help: "seed of the design's randomisation (adaptive gaps, release delays)"},
 	}
 }
 
@@ -158,7 +162,7 @@ func idleParams(p Params) (idleDesign, error) {
 		functions: p.List("functions"), instances: integer("instances"),
 		minGap: dur("min_gap"), maxGap: dur("max_gap"), factor: num("factor"), precision: num("precision"),
 		maxProbes: integer("max_probes"), maxTime: dur("max_time"), probeSleep: dur("probe_sleep"),
-		stagger: num("stagger"), maxStagger: dur("max_stagger"),
+		stagger: num("stagger"), maxStagger: dur("max_stagger"), level: num("level"), seed: uint64(integer("seed")),
 	}
 	if len(errs) > 0 {
 		return d, fmt.Errorf("idle-timeout: %w", errors.Join(errs...))
@@ -195,6 +199,9 @@ func idleParams(p Params) (idleDesign, error) {
 	}
 	if d.maxStagger < 0 {
 		bad("max_stagger=%v: must be >= 0", d.maxStagger)
+	}
+	if !(d.level >= 0.5 && d.level < 1) {
+		bad("level=%v: must be in [0.5, 1)", d.level)
 	}
 	if len(errs) > 0 {
 		return d, fmt.Errorf("idle-timeout: %w", errors.Join(errs...))
@@ -236,7 +243,7 @@ func (IdleTimeout) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Es
 		}
 		obsN++
 		phases[phase].Record(MetricIdleProbe, v, map[string]string{
-			"gap_s": fmtFloat(o.gap.Seconds()), "instance": o.instance, "lane": strconv.Itoa(o.lane), "function": l.fn,
+			"gap_s": fmtFloat(o.gap.Seconds()), "instance": o.instance, "lane": strconv.Itoa(o.lane), "burst": strconv.Itoa(o.burst), "function": l.fn,
 		})
 		log.Debug("idle-timeout observation", "function", l.fn, "instance", o.instance, "gap", o.gap, "evicted", o.evicted)
 	})
@@ -249,7 +256,7 @@ func (IdleTimeout) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Es
 	if run.reason == stopPrecision {
 		est[KeyIdlePrecisionReached] = 1
 	}
-	ie, err := estimateIdle(run)
+	ie, err := estimateIdle(run, d.level)
 	if err != nil {
 		return est, errors.Join(runErr, err)
 	}
