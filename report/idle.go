@@ -199,7 +199,9 @@ func idleSection(b *builder, d *RunData) (Section, bool) {
 		p.Legend.Add(m.name, markLegend{color: colorOf(4 + i)})
 		marks = append(marks, m.name+" "+m.e.text())
 	}
-	p.Legend.Top = false
+	// Top right: after the transition the curve is near 0, so the legend
+	// hides no data there.
+	p.Legend.Top = true
 	p.Legend.Left = false
 	shape := idleShape(d.Estimates)
 	caption := fmt.Sprintf("Every probed instance is one observation (metric %s): warm answers at the top, evicted instances at the bottom, at its idle time (the client's gap plus the %s ms round trip). "+
