@@ -34,7 +34,7 @@ type outcome struct {
 
 // runOn runs exp on an already started platform and fails t unless the run
 // ended ok.
-func runOn(t *testing.T, plat *localfaas.Platform, exp experiments.Experiment, sets map[string]string) outcome {
+func runOn(t testing.TB, plat *localfaas.Platform, exp experiments.Experiment, sets map[string]string) outcome {
 	t.Helper()
 	params, err := experiments.Resolve(exp, sets)
 	if err != nil {
