@@ -227,7 +227,9 @@ func (IdleTimeout) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Es
 	}
 	log.Info("idle-timeout grid", "gaps", grid, "lanes", len(d.functions), "grid_eta", eta,
 		"precision", d.precision, "max_probes", d.maxProbes, "max_time", d.maxTime)
-	b.Expect(int64(d.maxProbes + len(d.functions)*d.instances))
+	// The grid and warm-up are planned; adaptive probes follow until the
+	// precision or a budget is reached (the log says which).
+	b.Expect(int64((len(grid) + len(d.functions)) * d.instances))
 	b.ExpectFor(eta)
 
 	phases := map[string]*engine.Benchmarker{}
