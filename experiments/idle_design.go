@@ -93,6 +93,7 @@ type planner struct {
 	probes  int // probe requests sent
 	seq     int // adaptive probes placed
 	fit     *survival.CurrentStatus
+	fitN    int // observations in fit
 	median  survival.Estimate
 	reason  string // why the design stopped ("" while running)
 	rng     *rand.Rand
@@ -128,9 +129,13 @@ func (p *planner) add(obs []idleObservation, wasGrid bool) {
 		}
 		p.obs = slices.Insert(p.obs, i, x)
 	}
-	if len(p.obs) == 0 {
+	// Refit when the data grew by 5 % (at least one burst) since the last
+	// fit: decisions on a slightly older fit cost nothing measurable, and
+	// refitting after every burst made the design quadratic in its length.
+	if len(p.obs) == 0 || (p.fit != nil && len(p.obs)-p.fitN < max(len(obs), len(p.obs)/20)) {
 		return
 	}
+	p.fitN = len(p.obs)
 	fit, err := survival.FitCurrentStatus(p.obs)
 	if err != nil { // gaps are finite and >= 0 by construction
 		return

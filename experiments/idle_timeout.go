@@ -37,8 +37,9 @@ const (
 	KeyIdleProbes = "idle_probes"
 	// KeyIdleObservations counts per-instance observations (gap, evicted).
 	KeyIdleObservations = "idle_observations"
-	// KeyIdlePrecisionReached is 1 when the median's interval reached
-	// ±precision, 0 when a budget (max_probes, max_time) ended the run.
+	// KeyIdlePrecisionReached is 1 when the reported median's interval is
+	// within ±precision of it, 0 otherwise (a budget — max_probes,
+	// max_time — ended the run first).
 	KeyIdlePrecisionReached = "idle_precision_reached"
 	// KeyIdleGapOverhead is the round trip added to the client's gaps (ms).
 	KeyIdleGapOverhead = "idle_gap_overhead_ms"
@@ -255,12 +256,14 @@ func (IdleTimeout) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Es
 		KeyIdleInvocations: float64(run.invocations), KeyIdleProbeTime: run.elapsed.Seconds(),
 	}
 	est[KeyIdlePrecisionReached] = 0
-	if run.reason == stopPrecision {
-		est[KeyIdlePrecisionReached] = 1
-	}
 	ie, err := estimateIdle(run, d.level)
 	if err != nil {
 		return est, errors.Join(runErr, err)
+	}
+	// Judged on the reported interval (probes still in flight when the
+	// design stopped are in it), not on the design's last look.
+	if m := ie.median; m.Bounded() && (m.High-m.Low)/2 <= d.precision*m.Value {
+		est[KeyIdlePrecisionReached] = 1
 	}
 	est.set(KeyIdleGapOverhead, ie.overhead*1000)
 	putEstimate(est, KeyIdleTimeout, KeyIdleTimeoutLow, KeyIdleTimeoutHigh, ie.median)

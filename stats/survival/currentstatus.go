@@ -45,7 +45,8 @@ import (
 // start (an instance's release), the event (its eviction) had happened
 // (Event) or not. Observations with the same nonzero Cluster were made
 // together and may share their fate (instances probed by one burst, which
-// a periodic sweeper treats alike); Cluster 0 is an observation on its own.
+// a periodic sweeper treats alike); Cluster 0 (or negative) is an
+// observation on its own.
 type Observation struct {
 	Gap     float64
 	Event   bool
@@ -154,10 +155,21 @@ func (c *CurrentStatus) designEffect(sorted []Observation) float64 {
 			}
 		}
 	}
-	// Clusters are small integers in practice; index them densely.
-	ids := map[int]int{}
-	var sums []float64
-	var sizes []int
+	// Clusters are small positive integers in practice (probe numbers):
+	// index them directly when they are dense, through a map otherwise.
+	maxC := 0
+	for _, o := range sorted {
+		maxC = max(maxC, o.Cluster)
+	}
+	var ids map[int]int
+	if maxC > 4*len(sorted) {
+		ids = map[int]int{}
+	}
+	sums := make([]float64, 0, min(maxC+1, len(sorted)+1))
+	sizes := make([]int, 0, cap(sums))
+	if ids == nil {
+		sums, sizes = make([]float64, maxC+1), make([]int, maxC+1)
+	}
 	var ss, alone float64
 	largest := 1
 	for i, o := range sorted {
@@ -166,15 +178,18 @@ func (c *CurrentStatus) designEffect(sorted []Observation) float64 {
 			r++
 		}
 		ss += r * r
-		if o.Cluster == 0 {
+		if o.Cluster <= 0 {
 			alone += r * r
 			continue
 		}
-		k, ok := ids[o.Cluster]
-		if !ok {
-			k = len(sums)
-			ids[o.Cluster] = k
-			sums, sizes = append(sums, 0), append(sizes, 0)
+		k := o.Cluster
+		if ids != nil {
+			var ok bool
+			if k, ok = ids[o.Cluster]; !ok {
+				k = len(sums)
+				ids[o.Cluster] = k
+				sums, sizes = append(sums, 0), append(sizes, 0)
+			}
 		}
 		sums[k] += r
 		sizes[k]++
