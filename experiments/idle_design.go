@@ -135,13 +135,25 @@ func (p *planner) add(obs []idleObservation, wasGrid bool) {
 	if len(p.obs) == 0 || (p.fit != nil && len(p.obs)-p.fitN < max(len(obs), len(p.obs)/20)) {
 		return
 	}
-	p.fitN = len(p.obs)
+	p.refit()
+}
+
+// refit fits the observations now (before stopping on a possibly stale
+// fit) and reports whether it could.
+func (p *planner) refit() bool {
+	if len(p.obs) == 0 {
+		return false
+	}
+	if p.fitN == len(p.obs) {
+		return true
+	}
 	fit, err := survival.FitCurrentStatus(p.obs)
 	if err != nil { // gaps are finite and >= 0 by construction
-		return
+		return false
 	}
-	p.fit = fit
+	p.fit, p.fitN = fit, len(p.obs)
 	p.median = fit.Quantile(0.5, p.d.level)
+	return true
 }
 
 // precise reports whether the median's interval is within ±precision.
@@ -159,7 +171,7 @@ func (p *planner) next(lane int, now time.Duration) (gap time.Duration, grid, ok
 	case p.probes+p.d.instances > p.d.maxProbes:
 		p.reason = stopProbes
 		return 0, false, false
-	case p.pending == 0 && p.precise():
+	case p.pending == 0 && p.precise() && p.refit() && p.precise():
 		p.reason = stopPrecision
 		return 0, false, false
 	}

@@ -212,8 +212,8 @@ func simulate(t testing.TB, m simModel, runs int) coverageRow {
 			dist = v - truthHi
 		}
 		errs = append(errs, dist/truthLo)
-		if run.reason == stopPrecision {
-			row.precise++
+		if m := e.median; m.Bounded() && (m.High-m.Low)/2 <= d.precision*m.Value {
+			row.precise++ // as idle_precision_reached judges it
 		}
 		times = append(times, run.elapsed.Seconds())
 		invs = append(invs, float64(run.invocations))
