@@ -166,7 +166,7 @@ func idleParams(p Params) (idleDesign, error) {
 		stagger: num("stagger"), maxStagger: dur("max_stagger"), level: num("level"), seed: uint64(integer("seed")),
 	}
 	if len(errs) > 0 {
-		return d, fmt.Errorf("idle-timeout: %w", errors.Join(errs...))
+		return d, oneLine("idle-timeout", errs)
 	}
 	if len(d.functions) == 0 {
 		bad("functions: need at least one function")
@@ -205,7 +205,7 @@ func idleParams(p Params) (idleDesign, error) {
 		bad("level=%v: must be in [0.5, 1)", d.level)
 	}
 	if len(errs) > 0 {
-		return d, fmt.Errorf("idle-timeout: %w", errors.Join(errs...))
+		return d, oneLine("idle-timeout", errs)
 	}
 	return d, nil
 }

@@ -123,7 +123,7 @@ func lifetimeParams(p Params) (lifetimeConfig, error) {
 		errs = append(errs, errors.New("function: must name a function"))
 	}
 	if len(errs) > 0 {
-		return c, fmt.Errorf("instance-lifetime: %w", errors.Join(errs...))
+		return c, oneLine("instance-lifetime", errs)
 	}
 	return c, nil
 }
