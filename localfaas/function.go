@@ -132,9 +132,18 @@ func (f *function) release(in *instance) {
 		return
 	}
 	in.idleDeadline, in.evictable = f.p.cfg.Eviction().EvictAt(now, f.p.sweepOrigin, f.p.randFloat)
+	due := time.Time{}
+	if in.evictable {
+		due = in.idleDeadline
+	}
+	if in.lifetime > 0 && (due.IsZero() || in.created.Add(in.lifetime).Before(due)) {
+		due = in.created.Add(in.lifetime)
+	}
 	f.idle = append(f.idle, in)
 	f.mu.Unlock()
-	f.p.wakeReaper()
+	if !due.IsZero() {
+		f.p.wakeReaper(due)
+	}
 }
 
 // detach removes in from the function's pool (idempotent).

@@ -17,12 +17,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 	"net"
 	"net/http"
 	"slices"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -51,9 +53,11 @@ type Platform struct {
 
 	// sweepOrigin is the phase of idle sweeps (Config.IdleSweep).
 	sweepOrigin time.Time
-	// wake tells the reaper that an instance became idle, so it
+	// wake tells the reaper that an instance became idle with a deadline
+	// before reapAt (unix ns of the reaper's next planned check), so it
 	// recomputes the next deadline.
-	wake chan struct{}
+	wake   chan struct{}
+	reapAt atomic.Int64
 }
 
 // New validates cfg and returns a platform with cfg.Functions deployed. No
@@ -85,6 +89,7 @@ func New(cfg Config) (*Platform, error) {
 			DisableCompression:  true,
 		}},
 	}
+	p.reapAt.Store(math.MaxInt64)
 	for _, spec := range cfg.Functions {
 		p.funcs[spec.Name] = newFunction(p, spec, functionMeta{codeKey: "config"})
 	}
@@ -292,8 +297,13 @@ func cloneMap(m map[string]string) map[string]string {
 // sight; it only matters if a wake-up were ever missed.
 const reaperFallback = time.Second
 
-// wakeReaper tells the reaper to recompute its next deadline.
-func (p *Platform) wakeReaper() {
+// wakeReaper tells the reaper to recompute its next deadline when due is
+// earlier than its next planned check (so a busy platform does not wake it
+// on every invocation).
+func (p *Platform) wakeReaper(due time.Time) {
+	if due.UnixNano() >= p.reapAt.Load() {
+		return
+	}
 	select {
 	case p.wake <- struct{}{}:
 	default:
@@ -315,6 +325,8 @@ func (p *Platform) reaper() {
 			funcs = append(funcs, f)
 		}
 		p.mu.Unlock()
+		// Any release during the scan wakes the next sleep at once.
+		p.reapAt.Store(math.MaxInt64)
 		now := time.Now()
 		wait := reaperFallback
 		for _, f := range funcs {
@@ -323,6 +335,7 @@ func (p *Platform) reaper() {
 				wait = min(wait, next.Sub(now))
 			}
 		}
+		p.reapAt.Store(now.Add(max(wait, 0)).UnixNano())
 		t.Reset(max(wait, 0))
 		select {
 		case <-p.ctx.Done():

@@ -181,22 +181,42 @@ func idleSection(b *builder, d *RunData) (Section, bool) {
 		p.Add(sc)
 		p.Legend.Add(s.name, sc)
 	}
+	// The estimates: a dashed vertical line at each, and its interval as a
+	// horizontal bar at the survival level it is defined by (0.95 still
+	// warm for idle_warm_s, 0.5 for the median, 0.05 for idle_cold_s); an
+	// interval unbounded above reaches the right edge.
 	t, _ := idleTripleOf(d.Estimates)
+	xmax := 0.0
+	for _, o := range obs {
+		xmax = max(xmax, o.Gap)
+	}
 	var marks []string
 	for i, m := range []struct {
-		name string
-		e    estimateCI
-	}{{"idle_warm_s (5%)", t.warm}, {"idle_timeout_s (median)", t.median}, {"idle_cold_s (95%)", t.cold}} {
+		name  string
+		e     estimateCI
+		level float64
+	}{{"idle_warm_s (5%)", t.warm, 0.95}, {"idle_timeout_s (median)", t.median, 0.5}, {"idle_cold_s (95%)", t.cold, 0.05}} {
 		if math.IsNaN(m.e.v) {
 			continue
 		}
-		hi := m.e.hi
-		if math.IsInf(hi, 1) {
-			hi = m.e.v
+		col := colorOf(4 + i)
+		p.Add(vline{x: m.e.v, color: col})
+		lo, hi := m.e.lo, m.e.hi
+		if math.IsNaN(lo) {
+			lo = 0
 		}
-		v := vline{x: m.e.v, lo: m.e.lo, hi: hi, color: colorOf(4 + i)}
-		p.Add(v)
-		p.Legend.Add(m.name, markLegend{color: colorOf(4 + i)})
+		if math.IsInf(hi, 1) {
+			hi = max(xmax, m.e.v)
+		}
+		if l, err := plotter.NewLine(plotter.XYs{{X: lo, Y: m.level}, {X: hi, Y: m.level}}); err == nil {
+			l.Color, l.Width = col, vg.Points(3)
+			p.Add(l)
+		}
+		if sc, err := plotter.NewScatter(plotter.XYs{{X: m.e.v, Y: m.level}}); err == nil {
+			sc.GlyphStyle = draw.GlyphStyle{Color: col, Radius: vg.Points(4), Shape: draw.CircleGlyph{}}
+			p.Add(sc)
+		}
+		p.Legend.Add(m.name, markLegend{color: col})
 		marks = append(marks, m.name+" "+m.e.text())
 	}
 	// Top right: after the transition the curve is near 0, so the legend
@@ -206,7 +226,7 @@ func idleSection(b *builder, d *RunData) (Section, bool) {
 	shape := idleShape(d.Estimates)
 	caption := fmt.Sprintf("Every probed instance is one observation (metric %s): warm answers at the top, evicted instances at the bottom, at its idle time (the client's gap plus the %s ms round trip). "+
 		"The step curve is the nonparametric maximum-likelihood estimate of the share still warm, with its pointwise %g %% likelihood-ratio band (design effect %.2f); "+
-		"dashed lines mark the estimates with their %g %% intervals (shaded): %s. %s. n = %d observations. %s.",
+		"dashed lines mark the estimates, and thick bars their %g %% intervals at the survival level each is defined by (0.95, 0.5, 0.05): %s. %s. n = %d observations. %s.",
 		MetricIdleProbe, num(d.Estimates[estimateIdleOverhead]), 100*lvl, fit.DesignEffect(), 100*lvl, joinOr(marks, "none"), shape, len(obs), runRef(d))
 	b.add(&sec, p, nil, caption)
 	rows := [][]string{
@@ -303,10 +323,51 @@ func intervalCompare(b *builder, sec *Section, exp string, rs []*RunData) {
 		}
 		t.Rows = append(t.Rows, row)
 	}
-	p, err := linePlot("Estimates with their intervals per run", "run (see the table)", "seconds", ss, false)
-	if p != nil {
-		p.X.Min, p.X.Max = 0.5, float64(len(rs))+0.5
-	}
+	p, err := intervalPlot(ss, len(rs))
 	b.add(sec, p, err, fmt.Sprintf("Each run's estimates with their confidence intervals (error bars; an interval unbounded above is drawn to its estimate and shown as +Inf in the table), by run number as listed in the table. Runs: %s.", runIDs(rs)))
 	sec.Tables = append(sec.Tables, t)
+}
+
+// intervalPlot draws each series' points with vertical error bars, without
+// joining lines (runs are categories), series side by side around each run
+// number.
+func intervalPlot(ss []xySeries, runs int) (*plot.Plot, error) {
+	p := newPlot("Estimates with their intervals per run", "run (see the table)", "seconds")
+	for k, s := range ss {
+		if len(s.X) == 0 {
+			continue
+		}
+		type pt struct {
+			plotter.XYs
+			plotter.YErrors
+		}
+		var d pt
+		for j := range s.X {
+			d.XYs = append(d.XYs, plotter.XY{X: s.X[j] + 0.12*(float64(k)-float64(len(ss)-1)/2), Y: s.Y[j]})
+			d.YErrors = append(d.YErrors, struct{ Low, High float64 }{s.Y[j] - s.Low[j], s.Hi[j] - s.Y[j]})
+		}
+		sc, err := plotter.NewScatter(d.XYs)
+		if err != nil {
+			return nil, fmt.Errorf("report: interval points %s: %w", s.Name, err)
+		}
+		sc.GlyphStyle = draw.GlyphStyle{Color: colorOf(k), Radius: vg.Points(3.5), Shape: draw.CircleGlyph{}}
+		eb, err := plotter.NewYErrorBars(d)
+		if err != nil {
+			return nil, fmt.Errorf("report: interval bars %s: %w", s.Name, err)
+		}
+		eb.LineStyle.Color, eb.LineStyle.Width = colorOf(k), vg.Points(1.5)
+		p.Add(eb, sc)
+		p.Legend.Add(s.Name, sc)
+	}
+	p.X.Min, p.X.Max = 0.5, float64(runs)+0.5
+	p.X.Tick.Marker = plot.ConstantTicks(runTicks(runs))
+	return p, nil
+}
+
+func runTicks(n int) []plot.Tick {
+	t := make([]plot.Tick, n)
+	for i := range t {
+		t[i] = plot.Tick{Value: float64(i + 1), Label: strconv.Itoa(i + 1)}
+	}
+	return t
 }
