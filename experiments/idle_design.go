@@ -452,13 +452,3 @@ func estimateIdle(run *idleRun, level float64) (idleEstimates, error) {
 	e.cold = shift(run.fit.Quantile(0.95, level))
 	return e, nil
 }
-
-// sortedGaps returns the distinct gaps of obs (for logs and tests).
-func sortedGaps(obs []idleObservation) []time.Duration {
-	var g []time.Duration
-	for _, o := range obs {
-		g = append(g, o.gap)
-	}
-	slices.Sort(g)
-	return slices.Compact(g)
-}
