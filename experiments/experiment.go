@@ -28,6 +28,13 @@ type Experiment interface {
 	Run(ctx context.Context, b *engine.Benchmarker, p Params) (Estimates, error)
 }
 
+// Validator is implemented by experiments whose parameters have ranges or
+// relations beyond their types. Resolve calls it, so a bad value is refused
+// before any platform starts or any run row is written.
+type Validator interface {
+	Validate(p Params) error
+}
+
 // Estimates are an experiment's answers, keyed by stable names such as
 // "idle_timeout_s" or "cold_p50_ms".
 type Estimates map[string]float64

@@ -34,7 +34,7 @@ type outcome struct {
 
 // runOn runs exp on an already started platform and fails t unless the run
 // ended ok.
-func runOn(t *testing.T, plat *localfaas.Platform, exp experiments.Experiment, sets map[string]string) outcome {
+func runOn(t testing.TB, plat *localfaas.Platform, exp experiments.Experiment, sets map[string]string) outcome {
 	t.Helper()
 	params, err := experiments.Resolve(exp, sets)
 	if err != nil {
@@ -188,93 +188,215 @@ func TestColdStartGroundTruth(t *testing.T) {
 	})
 }
 
-// reapSlack is how late the local platform may notice an expired instance:
-// its reaper runs every min(50 ms, timeout/40), and a probe's idle time as
-// the platform sees it (release to acquire) differs from the client's gap
-// (receive to send) by the delivery of a response and of a request, a
-// millisecond when idle and tens of ms on a loaded 2-core machine. The
-// bracket may miss the truth by at most this.
-func reapSlack(timeout time.Duration) float64 {
-	return (min(50*time.Millisecond, timeout/40) + 50*time.Millisecond).Seconds()
+// idleSlack is how far the platform's idle time may differ from what the
+// estimates assume: the platform evicts at the exact deadline (a timer, not
+// a polling reaper), and a probe's idle time as the platform sees it
+// (release to acquire) differs from the client's gap plus the estimated
+// round trip by scheduling delays, a millisecond when idle and tens of ms
+// on a loaded 2-core machine.
+const idleSlack = 0.05
+
+// idleCase is one eviction model of the live ground-truth test.
+type idleCase struct {
+	name string
+	cfg  localfaas.Config
+	sets map[string]string
 }
 
-func checkIdleTimeout(t *testing.T, truth time.Duration, seed uint64) {
+// idleCases are the live models, with timeouts shortened so each run takes
+// tens of seconds. The spread models are checked at level 0.999: every
+// reported interval must contain the truth, and with four spread runs of
+// three intervals each at a per-interval miss probability of at most 0.1 %
+// (the simulated coverage at level 0.95 is at or above nominal, see
+// TestIdleTimeoutCoverage), a false failure has a probability below about
+// 1 % — dominated by the four medians, 0.4 %. The sharp model is checked at
+// the default 0.95: its intervals cannot miss (every observation below T is
+// warm and above it cold).
+func idleCases() []idleCase {
+	ms := time.Millisecond
+	spread := map[string]string{"min_gap": "200ms", "max_gap": "3200ms", "precision": "0.1", "level": "0.999",
+		"probe_sleep": "150ms", "max_stagger": "1s", "max_time": "40s", "max_probes": "300"}
+	with := func(extra map[string]string) map[string]string {
+		out := map[string]string{}
+		for k, v := range spread {
+			out[k] = v
+		}
+		for k, v := range extra {
+			out[k] = v
+		}
+		return out
+	}
+	return []idleCase{
+		{"sharp 1.2 s", localfaas.Config{IdleTimeout: 1200 * ms, Seed: 1}, map[string]string{
+			"min_gap": "200ms", "max_gap": "3200ms", "precision": "0.05", "probe_sleep": "150ms", "max_stagger": "1s"}},
+		{"uniform jitter [0.8 s, 2 s]", localfaas.Config{IdleTimeout: 800 * ms, IdleJitter: 1200 * ms, Seed: 2}, spread},
+		{"partial eviction 0.5, T 0.6 s", localfaas.Config{IdleTimeout: 600 * ms, IdleEvictFraction: 0.5, Seed: 3},
+			with(map[string]string{"max_gap": "4s", "max_time": "30s"})},
+		{"sweep 1 s, T 1 s", localfaas.Config{IdleTimeout: time.Second, IdleSweep: time.Second, Seed: 4}, spread},
+		{"sweep 0.8 s + jitter 0.4 s, T 0.8 s", localfaas.Config{IdleTimeout: 800 * ms, IdleJitter: 400 * ms, IdleSweep: 800 * ms, Seed: 5}, spread},
+	}
+}
+
+// TestIdleTimeoutGroundTruth runs idle-timeout on the embedded platform
+// under every eviction model and checks that every reported interval
+// contains the configured truth (docs/local-platform.md gives the
+// distributions; localfaas.Eviction computes them).
+func TestIdleTimeoutGroundTruth(t *testing.T) {
+	for _, c := range idleCases() {
+		t.Run(c.name, func(t *testing.T) {
+			if !strings.HasPrefix(c.name, "sharp") {
+				t.Parallel()
+			}
+			o := runLocal(t, c.cfg, experiments.IdleTimeout{}, c.sets)
+			e := c.cfg.Eviction()
+			if e.Fraction == 0 {
+				e.Fraction = 1
+			}
+			checkIdleEstimates(t, o, e)
+		})
+	}
+}
+
+// contains reports whether the reported interval of key (an absent end is
+// unbounded) meets [lo, hi] within idleSlack.
+func contains(est experiments.Estimates, key string, lo, hi float64) (float64, float64, bool) {
+	l, h := est[key+"_low"], math.Inf(1)
+	if v, ok := est[key+"_high"]; ok {
+		h = v
+	}
+	return l, h, l <= hi+idleSlack && lo-idleSlack <= h
+}
+
+func checkIdleEstimates(t *testing.T, o outcome, e localfaas.Eviction) {
 	t.Helper()
-	o := runLocal(t, localfaas.Config{IdleTimeout: truth, Seed: seed}, experiments.IdleTimeout{}, map[string]string{
-		"instances": "2", "min_gap": "200ms", "max_gap": "3200ms", "precision": "0.05", "probe_sleep": "150ms",
-	})
-	T := truth.Seconds()
-	est := need(t, o.est, "idle_timeout_s")
-	lo, hi := need(t, o.est, "idle_timeout_s_low"), need(t, o.est, "idle_timeout_s_high")
-	if math.Abs(est-T) > 0.1*T {
-		t.Errorf("idle_timeout_s = %.3f, truth %.3f: off by more than 10%%", est, T)
+	med := need(t, o.est, experiments.KeyIdleTimeout)
+	mLo, mHi := e.Quantile(0.5), e.QuantileUpper(0.5)
+	t.Logf("truth: median [%.3f, %.3f], 5%% %.3f, 95%% %.3f", mLo, mHi, e.Quantile(0.05), e.Quantile(0.95))
+	for _, k := range []struct {
+		key    string
+		lo, hi float64
+	}{
+		{experiments.KeyIdleTimeout, mLo, mHi},
+		{experiments.KeyIdleWarm, e.Quantile(0.05), e.Quantile(0.05)},
+		{experiments.KeyIdleCold, e.Quantile(0.95), e.Quantile(0.95)},
+	} {
+		if _, ok := o.est[k.key+"_low"]; !ok {
+			t.Errorf("%s_low missing (have %v)", k.key, o.est)
+			continue
+		}
+		if l, h, ok := contains(o.est, k.key, k.lo, k.hi); !ok {
+			t.Errorf("%s interval [%.3f, %.3f] misses the truth [%.3f, %.3f] (±%.2f)", k.key, l, h, k.lo, k.hi, idleSlack)
+		}
 	}
-	if s := reapSlack(truth); lo > T+s || hi < T-s {
-		t.Errorf("interval [%.3f, %.3f] does not contain the truth %.3f (±%.3f platform resolution)", lo, hi, T, s)
+	if e.Jitter == 0 && e.Sweep == 0 && e.Fraction >= 1 {
+		// Sharp: at least as good as the bisection it replaced (1.229 s
+		// [1.204, 1.254] for 1.2 s): within 5 %, and the interval is
+		// bounded and within ±10 %.
+		T := e.Timeout.Seconds()
+		if math.Abs(med-T) > 0.05*T {
+			t.Errorf("idle_timeout_s = %.3f, truth %.3f: off by more than 5%%", med, T)
+		}
+		lo, hi := need(t, o.est, experiments.KeyIdleTimeoutLow), need(t, o.est, experiments.KeyIdleTimeoutHigh)
+		if lo < 0.9*T || hi > 1.1*T {
+			t.Errorf("sharp interval [%.3f, %.3f] wider than ±10%% of %.3f", lo, hi, T)
+		}
+		if need(t, o.est, experiments.KeyIdlePrecisionReached) != 1 {
+			t.Errorf("precision not reached on a sharp timeout: %v", o.est)
+		}
 	}
-	// The survival curve is stored: one idle_probe metric per probe.
-	ms, err := o.db.Metrics(context.Background(), o.run, "idle_probe")
+	// Every observation is stored: one idle_probe metric each.
+	ms, err := o.db.Metrics(context.Background(), o.run, experiments.MetricIdleProbe)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(ms) == 0 || float64(len(ms)) > need(t, o.est, "idle_probes") {
-		t.Errorf("%d idle_probe metrics for %v probes", len(ms), o.est["idle_probes"])
+	if float64(len(ms)) != need(t, o.est, experiments.KeyIdleObservations) || len(ms) == 0 {
+		t.Errorf("%d idle_probe metrics for %v observations", len(ms), o.est[experiments.KeyIdleObservations])
 	}
 	for _, m := range ms {
-		if m.Tags["gap_s"] == "" || (m.Value != 0 && m.Value != 1) {
+		if m.Tags["gap_s"] == "" || m.Tags["instance"] == "" || m.Tags["lane"] == "" || (m.Value != 0 && m.Value != 1) {
 			t.Fatalf("bad idle_probe metric %+v", m)
 		}
 	}
-}
-
-func TestIdleTimeoutGroundTruth(t *testing.T) {
-	checkIdleTimeout(t, 1200*time.Millisecond, 1)
-}
-
-// TestIdleTimeoutProperty: for random idle timeouts in [0.6 s, 2 s] the
-// estimate is within 10 % and the interval contains the truth.
-func TestIdleTimeoutProperty(t *testing.T) {
-	cases := 3
-	if testing.Short() {
-		cases = 1
-	}
-	rng := rand.New(rand.NewPCG(20261126, 5))
-	for i := 0; i < cases; i++ {
-		truth := 600*time.Millisecond + time.Duration(rng.Int64N(int64(1400*time.Millisecond)))
-		truth = truth.Round(time.Millisecond)
-		t.Run(truth.String(), func(t *testing.T) { checkIdleTimeout(t, truth, uint64(i+1)) })
-	}
-}
-
-func TestInstanceLifetimeGroundTruth(t *testing.T) {
-	const lifetime = 1500 * time.Millisecond
-	const period = 50 * time.Millisecond
-	o := runLocal(t, localfaas.Config{MaxLifetime: lifetime, IdleTimeout: time.Minute}, experiments.InstanceLifetime{},
-		map[string]string{"period": period.String(), "duration": "15s", "max_recycles": "2"})
-	L := lifetime.Seconds()
-	if got := need(t, o.est, "recycles"); got != 2 {
-		t.Errorf("recycles = %v, want 2", got)
-	}
-	if est := need(t, o.est, "lifetime_s"); math.Abs(est-L) > 0.1*L {
-		t.Errorf("lifetime_s = %.3f, truth %.3f: off by more than 10%%", est, L)
-	}
-	// The platform retires an instance at the first release after it has
-	// reached its lifetime, so the bracket may sit up to one period (plus a
-	// round trip) above the knob.
-	slack := (period + 30*time.Millisecond).Seconds()
-	if lo, hi := need(t, o.est, "lifetime_s_low"), need(t, o.est, "lifetime_s_high"); lo > L+slack || hi < L {
-		t.Errorf("interval [%.3f, %.3f] does not contain the truth %.3f", lo, hi, L)
-	}
-	// Ground truth: the recycled instances were evicted for their lifetime.
+	// Ground truth: the platform did evict idle instances.
 	n := 0
-	for _, e := range o.plat.Events() {
-		if e.Kind == localfaas.EventEvicted && e.Reason == localfaas.ReasonLifetime {
+	for _, ev := range o.plat.Events() {
+		if ev.Kind == localfaas.EventEvicted && ev.Reason == localfaas.ReasonIdle {
 			n++
 		}
 	}
-	if n < 2 {
-		t.Errorf("platform evicted %d instances for lifetime, want >= 2", n)
+	if n == 0 {
+		t.Error("the platform evicted no idle instance")
 	}
+}
+
+// TestInstanceLifetimeGroundTruth: with and without lifetime jitter, the
+// median lifetime's and the 5% point's intervals contain the truth. The
+// platform retires an instance at its lifetime when it is idle then, or at
+// the first release after it, so an observed lifetime exceeds the knob by at
+// most one invocation; the brackets are one period wide. The intervals are
+// at level 0.95 and the simulated coverage (TestLifetimeCoverage) is above
+// 97 %, so a false failure of these four intervals has a probability of a
+// few percent at most; with brackets this narrow and sharp lifetimes it is
+// far below that (both checks are of a near-deterministic interval).
+func TestInstanceLifetimeGroundTruth(t *testing.T) {
+	const period = 50 * time.Millisecond
+	for _, c := range []struct {
+		name     string
+		life     time.Duration
+		jitter   time.Duration
+		recycles string
+	}{
+		{"sharp 1 s", time.Second, 0, "6"},
+		{"1 s + jitter 0.5 s", time.Second, 500 * time.Millisecond, "10"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			cfg := localfaas.Config{MaxLifetime: c.life, MaxLifetimeJitter: c.jitter, IdleTimeout: time.Minute}
+			o := runLocal(t, cfg, experiments.InstanceLifetime{},
+				map[string]string{"period": period.String(), "duration": "30s", "max_recycles": c.recycles})
+			if got := need(t, o.est, experiments.KeyRecycles); got != mustFloat(t, c.recycles) {
+				t.Errorf("recycles = %v, want %s", got, c.recycles)
+			}
+			L, J := c.life.Seconds(), c.jitter.Seconds()
+			slack := (period + 30*time.Millisecond).Seconds()
+			for _, k := range []struct {
+				key   string
+				truth float64
+			}{{experiments.KeyLifetime, L + J/2}, {experiments.KeyLifetimeP5, L + 0.05*J}} {
+				est := need(t, o.est, k.key)
+				lo := need(t, o.est, k.key+"_low")
+				hi, ok := o.est[k.key+"_high"]
+				if !ok {
+					hi = math.Inf(1)
+				}
+				if lo > k.truth+slack || hi < k.truth {
+					t.Errorf("%s interval [%.3f, %.3f] does not contain the truth %.3f", k.key, lo, hi, k.truth)
+				}
+				if math.Abs(est-k.truth) > 0.15*k.truth {
+					t.Errorf("%s = %.3f, truth %.3f: off by more than 15%%", k.key, est, k.truth)
+				}
+			}
+			// Ground truth: the recycled instances were evicted for their lifetime.
+			n := 0
+			for _, e := range o.plat.Events() {
+				if e.Kind == localfaas.EventEvicted && e.Reason == localfaas.ReasonLifetime {
+					n++
+				}
+			}
+			if float64(n) < mustFloat(t, c.recycles) {
+				t.Errorf("platform evicted %d instances for lifetime, want >= %s", n, c.recycles)
+			}
+		})
+	}
+}
+
+func mustFloat(t *testing.T, s string) float64 {
+	t.Helper()
+	var v float64
+	if _, err := fmt.Sscan(s, &v); err != nil {
+		t.Fatal(err)
+	}
+	return v
 }
 
 func checkScaling(t *testing.T, maxInst, burst int, rate float64) {

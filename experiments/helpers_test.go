@@ -10,35 +10,6 @@ import (
 	"github.com/faas-benchmarker/faas-benchmarker/functions/lab"
 )
 
-func TestBracket(t *testing.T) {
-	s := time.Second
-	tests := []struct {
-		name           string
-		obs            map[time.Duration][2]int // gap -> cold, seen
-		lo, hi         time.Duration
-		haveLo, haveHi bool
-	}{
-		{"sharp", map[time.Duration][2]int{1 * s: {0, 3}, 2 * s: {0, 3}, 4 * s: {3, 3}, 8 * s: {3, 3}}, 2 * s, 4 * s, true, true},
-		{"half counts as cold", map[time.Duration][2]int{1 * s: {0, 2}, 2 * s: {1, 2}}, 1 * s, 2 * s, true, true},
-		{"all warm", map[time.Duration][2]int{1 * s: {0, 3}, 2 * s: {0, 3}}, 2 * s, 0, true, false},
-		{"all cold", map[time.Duration][2]int{1 * s: {3, 3}, 2 * s: {3, 3}}, 0, 1 * s, false, true},
-		{"noise above the transition ignored", map[time.Duration][2]int{1 * s: {0, 3}, 2 * s: {3, 3}, 3 * s: {0, 3}}, 1 * s, 2 * s, true, true},
-		{"unanswered gap ignored", map[time.Duration][2]int{1 * s: {0, 3}, 2 * s: {0, 0}, 3 * s: {2, 3}}, 1 * s, 3 * s, true, true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			obs := map[time.Duration]*gapObs{}
-			for g, v := range tt.obs {
-				obs[g] = &gapObs{gap: g, cold: v[0], seen: v[1]}
-			}
-			lo, hi, hl, hh := bracket(obs)
-			if hl != tt.haveLo || hh != tt.haveHi || (hl && lo != tt.lo) || (hh && hi != tt.hi) {
-				t.Errorf("bracket = %v %v %v %v, want %v %v %v %v", lo, hi, hl, hh, tt.lo, tt.hi, tt.haveLo, tt.haveHi)
-			}
-		})
-	}
-}
-
 func TestGeometricGridAndLanes(t *testing.T) {
 	g := geometricGrid(time.Second, 16*time.Second, 2)
 	want := []time.Duration{1, 2, 4, 8, 16}

@@ -5,74 +5,98 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"slices"
-	"sort"
-	"sync"
+	"strconv"
 	"time"
 
 	"github.com/faas-benchmarker/faas-benchmarker/engine"
-	"github.com/faas-benchmarker/faas-benchmarker/functions/lab"
+	"github.com/faas-benchmarker/faas-benchmarker/stats/survival"
 )
+
+// Estimate keys of idle-timeout. Times are seconds of platform idle time;
+// a _low or _high key is absent when the data cannot bound that side.
+const (
+	// KeyIdleTimeout is the median eviction time, with its 95% interval.
+	KeyIdleTimeout     = "idle_timeout_s"
+	KeyIdleTimeoutLow  = "idle_timeout_s_low"
+	KeyIdleTimeoutHigh = "idle_timeout_s_high"
+	// KeyIdleWarm is the 5% point of the eviction time: the longest gap
+	// after which at least 95% of instances are still warm.
+	KeyIdleWarm     = "idle_warm_s"
+	KeyIdleWarmLow  = "idle_warm_s_low"
+	KeyIdleWarmHigh = "idle_warm_s_high"
+	// KeyIdleCold is the 95% point: the shortest gap after which at least
+	// 95% of instances are cold.
+	KeyIdleCold     = "idle_cold_s"
+	KeyIdleColdLow  = "idle_cold_s_low"
+	KeyIdleColdHigh = "idle_cold_s_high"
+	// KeyIdleProbeTime is the wall time the run spent.
+	KeyIdleProbeTime = "idle_probe_time_s"
+	// KeyIdleInvocations counts all requests (warm-up included).
+	KeyIdleInvocations = "idle_invocations"
+	// KeyIdleProbes counts probe requests.
+	KeyIdleProbes = "idle_probes"
+	// KeyIdleObservations counts per-instance observations (gap, evicted).
+	KeyIdleObservations = "idle_observations"
+	// KeyIdlePrecisionReached is 1 when the reported median's interval is
+	// within ±precision of it, 0 otherwise (a budget — max_probes,
+	// max_time — ended the run first).
+	KeyIdlePrecisionReached = "idle_precision_reached"
+	// KeyIdleGapOverhead is the round trip added to the client's gaps (ms).
+	KeyIdleGapOverhead = "idle_gap_overhead_ms"
+)
+
+// MetricIdleProbe is the per-instance observation metric of idle-timeout:
+// value 1 when the instance was evicted within the gap (the probe came back
+// cold), 0 when it answered warm; tags gap_s (the client's gap, seconds),
+// instance, lane, burst (the probe that made it, shared fate) and
+// function.
+const MetricIdleProbe = "idle_probe"
 
 // IdleTimeout estimates after how long idle an instance goes cold.
 //
 // Question: after how long without requests does the platform reclaim an
-// instance, so that the next request is a cold start?
+// instance — and, where eviction is not a sharp timeout, how long may a
+// user rely on a warm instance and after how long is it surely cold?
 //
-// Method: a survival curve, not a linear search. A lane is one function
-// (default function1, function2, function3: all deployed alike) holding
-// `instances` instances, created by a burst behind a barrier; a probe of a
-// lane waits `gap` after the lane's last response and sends a burst of
-// `instances` requests (each sleeping probe_sleep, so that they overlap and
-// every instance is probed once). Each probe request reports whether it
-// came back cold (the in-function flag); a cold answer means its instance
-// did not survive the gap. Every probe request is stored as the metric
-// idle_probe (1 = cold, 0 = warm) with tag gap_s. A probe leaves the lane
-// with `instances` freshly used instances, so the next probe of the same
-// lane measures its own gap independently. Each probe (and the initial
-// burst) is followed at once by a second burst that is all warm, so that
-// the lane's instances are released together and each one's idle time
-// equals the next gap, whatever mix of cold and warm the probe saw. A lane
-// that has already been idle longer than its next gap (waiting for the
-// other lanes to finish a round) is refreshed and realigned first.
+// Method: every probed instance yields its own observation "idle gap g,
+// evicted yes/no" (current status data). A lane is one function (default
+// function1, function2, function3: deployed alike) holding `instances`
+// instances. A probe sends `instances` requests together; an old instance
+// id that answers warm survived its gap, one that does not come back was
+// evicted (counted only when every request met a distinct instance). The
+// requests of a burst sleep probe_sleep plus a stagger (up to `stagger` ×
+// the gap, at most max_stagger), so the instances are released at
+// different times: one probe measures several gaps, and the instances do
+// not share the phase of a periodic sweeper. Each instance's gap is its
+// own: probe send − its last response. Every observation is stored as the
+// metric idle_probe (1 = evicted; tags gap_s, instance, lane, burst,
+// function).
 //
-// Phase 1 (phase "grid") probes a geometric grid min_gap, min_gap·factor,
-// ... up to max_gap; the gaps are spread over the lanes longest first, so
-// the grid costs about max_gap of wall time instead of the sum of the gaps.
-// The transition is bracketed by the largest gap whose cold fraction is
-// below one half and the smallest gap whose cold fraction is at least one
-// half. Phase 2 (phases "refine-<r>") probes one point per lane, evenly
-// spaced inside the bracket, all lanes at once, and narrows the bracket,
-// until its width is at most precision × its upper end or max_rounds
-// rounds were run.
+// Design: a geometric grid min_gap, min_gap·factor, ... max_gap, spread
+// over the lanes longest first; then adaptive probes, alternately inside
+// the median's current interval and across the stretch where the fitted
+// eviction probability is between 0.05 and 0.95; lanes run concurrently.
+// The run stops when the median's interval is within ±precision of it
+// (after the grid), or max_probes probe requests or max_time are spent.
 //
-// Parameters: functions (function1,function2,function3), instances (3),
-// min_gap (1s), max_gap (16s), factor (2), precision (0.05), max_rounds (4),
-// probe_sleep (100ms). Defaults suit the local platform (idle timeout 10 s).
-// On AWS Lambda use e.g. --set min_gap=1m --set max_gap=64m (a few hours:
-// the log shows each round and the time left), on Azure Consumption
-// min_gap=1m max_gap=32m.
+// Estimator (stats/survival): the nonparametric maximum-likelihood estimate
+// of the eviction-time distribution (isotonic regression by pool-adjacent-
+// violators) and 95% intervals by likelihood-ratio inversion with the χ²₁
+// cutoff; see docs/experiments.md for why these and for their coverage by
+// simulation.
 //
-// Estimates: idle_timeout_s (middle of the bracket), idle_timeout_s_low and
-// idle_timeout_s_high (the bracket: the instance survived the low gap and
-// did not survive the high one, by majority), idle_probes (probe
-// requests), idle_invocations (all requests, warm-up and realignment
-// included), idle_probe_time_s (wall time spent), idle_rounds. When no
-// grid gap went cold only idle_timeout_s_low (= max_gap) is given; when the
-// smallest did, only idle_timeout_s_high.
+// Estimates: idle_timeout_s (median) with _low/_high, idle_warm_s (5%
+// point) and idle_cold_s (95% point) with theirs, idle_probes,
+// idle_observations, idle_invocations, idle_probe_time_s,
+// idle_precision_reached, idle_gap_overhead_ms. The client's gap is shorter
+// than the platform's idle time by one round trip (the delivery of the
+// previous response and of the probe), estimated as the median of (client
+// latency − handler time) of warm answers and added to the estimates; the
+// metrics keep the client's gaps.
 //
-// The gap is measured from the client's receipt of the previous response to
-// the next send; the platform's idle time is longer by the delivery of that
-// response and of the probe request. The bracket is shifted by that round
-// trip, estimated as the median of (client latency − handler time) of the
-// warm requests (idle_gap_overhead_ms); the idle_probe metrics keep the
-// nominal gaps.
-//
-// Known limits: the round-trip correction also contains the platform's own
-// hops to and from the function (tens of µs locally, a few ms in clouds). With a jittered or
-// partial eviction the estimate is the median survival time; the full curve
-// is in the idle_probe metrics. A platform that evicts on memory pressure
-// rather than time shows a flat, noisy curve: read it before the number.
+// Parameters: see Params; defaults suit the local platform (sharp 10 s).
+// On AWS Lambda use e.g. --set min_gap=1m --set max_gap=64m --set
+// max_time=8h.
 type IdleTimeout struct{}
 
 // Name implements Experiment.
@@ -80,54 +104,197 @@ func (IdleTimeout) Name() string { return "idle-timeout" }
 
 // Summary implements Experiment.
 func (IdleTimeout) Summary() string {
-	return "after how long idle an instance goes cold: survival curve on a geometric grid, refined by bisection"
+	return "after how long idle an instance goes cold: per-instance survival probes, adaptive design, median / 5% / 95% eviction times with intervals"
 }
 
-// Params implements Experiment.
+// Params implements Experiment. Every parameter of idle-timeout is declared
+// here and read in idleParams.
 func (IdleTimeout) Params() []Param {
 	return []Param{
 		{Name: "functions", Default: "function1,function2,function3", Help: "one probe lane per function (deployed alike)"},
-		{Name: "instances", Default: "3", Help: "independent instances probed per gap in each lane"},
-		{Name: "min_gap", Default: "1s", Help: "smallest idle gap of the grid"},
-		{Name: "max_gap", Default: "16s", Help: "largest idle gap of the grid (must exceed the idle timeout)"},
-		{Name: "factor", Default: "2.0", Help: "ratio between grid gaps"},
-		{Name: "precision", Default: "0.05", Help: "stop refining when the bracket is at most this fraction of its upper end"},
-		{Name: "max_rounds", Default: "4", Help: "most refinement rounds"},
-		{Name: "probe_sleep", Default: "100ms", Help: "handler sleep of a probe, so a burst's requests overlap"},
+		{Name: "instances", Default: "3", Help: "instances per lane, each observed at its own gap by every probe (>= 1)"},
+		{Name: "min_gap", Default: "1s", Help: "smallest idle gap of the grid (> 0)"},
+		{Name: "max_gap", Default: "16s", Help: "largest idle gap of the grid (>= min_gap; must exceed the eviction times)"},
+		{Name: "factor", Default: "2.0", Help: "ratio between grid gaps (> 1)"},
+		{Name: "precision", Default: "0.05", Help: "stop when the median's 95% interval is within ± this fraction of it, in (0, 1)"},
+		{Name: "max_probes", Default: "400", Help: "budget: most probe requests (>= instances)"},
+		{Name: "max_time", Default: "20m", Help: "budget: longest run (> 0)"},
+		{Name: "probe_sleep", Default: "100ms", Help: "handler sleep of a probe, so a burst's requests overlap (>= 0)"},
+		{Name: "stagger", Default: "0.2", Help: "spread of a burst's release times as a fraction of the gap probed, in [0, 1]"},
+		{Name: "max_stagger", Default: "10s", Help: "largest spread of a burst's release times (>= 0; counts as handler time)"},
+		{Name: "level", Default: "0.95", Help: "confidence level of every interval, in [0.5, 1)"},
+		{Name: "seed", Default: "1", Help: "seed of the design's randomisation (adaptive gaps, release delays)"},
 	}
 }
 
-// gapObs accumulates the probes of one gap.
-type gapObs struct {
-	gap        time.Duration
-	cold, seen int
+// Validate implements Validator: every probing parameter is checked before
+// anything starts, with the valid ranges.
+func (IdleTimeout) Validate(p Params) error {
+	_, err := idleParams(p)
+	return err
 }
 
-func (g gapObs) frac() float64 { return float64(g.cold) / float64(g.seen) }
+// idleParams reads and checks the parameters.
+func idleParams(p Params) (idleDesign, error) {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	dur := func(name string) time.Duration {
+		v, err := time.ParseDuration(p.String(name))
+		if err != nil {
+			bad("%s=%q: want a duration such as 500ms, 10s or 2m", name, p.String(name))
+		}
+		return v
+	}
+	num := func(name string) float64 {
+		v, err := strconv.ParseFloat(p.String(name), 64)
+		if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+			bad("%s=%q: want a number", name, p.String(name))
+		}
+		return v
+	}
+	integer := func(name string) int {
+		v, err := strconv.Atoi(p.String(name))
+		if err != nil {
+			bad("%s=%q: want an integer", name, p.String(name))
+		}
+		return v
+	}
+	d := idleDesign{
+		functions: p.List("functions"), instances: integer("instances"),
+		minGap: dur("min_gap"), maxGap: dur("max_gap"), factor: num("factor"), precision: num("precision"),
+		maxProbes: integer("max_probes"), maxTime: dur("max_time"), probeSleep: dur("probe_sleep"),
+		stagger: num("stagger"), maxStagger: dur("max_stagger"), level: num("level"), seed: uint64(integer("seed")),
+	}
+	if len(errs) > 0 {
+		return d, oneLine("idle-timeout", errs)
+	}
+	if len(d.functions) == 0 {
+		bad("functions: need at least one function")
+	}
+	if d.instances < 1 {
+		bad("instances=%d: must be >= 1", d.instances)
+	}
+	if d.minGap <= 0 {
+		bad("min_gap=%v: must be > 0", d.minGap)
+	}
+	if d.maxGap < d.minGap {
+		bad("max_gap=%v: must be >= min_gap (%v)", d.maxGap, d.minGap)
+	}
+	if !(d.factor > 1) {
+		bad("factor=%v: must be > 1", d.factor)
+	}
+	if !(d.precision > 0 && d.precision < 1) {
+		bad("precision=%v: must be in (0, 1)", d.precision)
+	}
+	if d.maxProbes < max(1, d.instances) {
+		bad("max_probes=%d: must be >= instances (%d)", d.maxProbes, d.instances)
+	}
+	if d.maxTime <= 0 {
+		bad("max_time=%v: must be > 0", d.maxTime)
+	}
+	if d.probeSleep < 0 {
+		bad("probe_sleep=%v: must be >= 0", d.probeSleep)
+	}
+	if !(d.stagger >= 0 && d.stagger <= 1) {
+		bad("stagger=%v: must be in [0, 1]", d.stagger)
+	}
+	if d.maxStagger < 0 {
+		bad("max_stagger=%v: must be >= 0", d.maxStagger)
+	}
+	if !(d.level >= 0.5 && d.level < 1) {
+		bad("level=%v: must be in [0.5, 1)", d.level)
+	}
+	if len(errs) > 0 {
+		return d, oneLine("idle-timeout", errs)
+	}
+	return d, nil
+}
 
-// bracket returns the transition bracket from observations: hi is the
-// smallest gap with a cold fraction >= 1/2, lo the largest smaller gap with
-// a fraction below 1/2 (0 / false when absent).
-func bracket(obs map[time.Duration]*gapObs) (lo, hi time.Duration, haveLo, haveHi bool) {
-	gaps := make([]time.Duration, 0, len(obs))
-	for g, o := range obs {
-		if o.seen > 0 {
-			gaps = append(gaps, g)
-		}
+// Run implements Experiment.
+func (IdleTimeout) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Estimates, error) {
+	d, err := idleParams(p)
+	if err != nil {
+		return nil, err
 	}
-	slices.Sort(gaps)
-	for _, g := range gaps {
-		if obs[g].frac() >= 0.5 {
-			hi, haveHi = g, true
-			break
+	log := b.Logger()
+	grid := geometricGrid(d.minGap, d.maxGap, d.factor)
+	var eta time.Duration
+	for _, w := range assignLanes(grid, len(d.functions)) {
+		var s time.Duration
+		for _, g := range w {
+			s += g
 		}
+		eta = max(eta, s)
 	}
-	for _, g := range gaps {
-		if (!haveHi || g < hi) && obs[g].frac() < 0.5 {
-			lo, haveLo = g, true
+	log.Info("idle-timeout grid", "gaps", grid, "lanes", len(d.functions), "grid_eta", eta,
+		"precision", d.precision, "max_probes", d.maxProbes, "max_time", d.maxTime)
+	// The grid and warm-up are planned; adaptive probes follow until the
+	// precision or a budget is reached (the log says which).
+	b.Expect(int64((len(grid) + len(d.functions)) * d.instances))
+	b.ExpectFor(eta)
+
+	phases := map[string]*engine.Benchmarker{}
+	for _, ph := range []string{phaseWarmup, phaseGrid, phaseAdaptive} {
+		phases[ph] = b.WithPhase(ph)
+	}
+	env := newEngineEnv(ctx, b, func(phase string) *engine.Benchmarker { return phases[phase] })
+	obsN := 0
+	run, runErr := runIdleDesign(ctx, env, d, func(o idleObservation, l *idleLane, phase string) {
+		v := 0.0
+		if o.evicted {
+			v = 1
 		}
+		obsN++
+		phases[phase].Record(MetricIdleProbe, v, map[string]string{
+			"gap_s": fmtFloat(o.gap.Seconds()), "instance": o.instance, "lane": strconv.Itoa(o.lane), "burst": strconv.Itoa(o.burst), "function": l.fn,
+		})
+		log.Debug("idle-timeout observation", "function", l.fn, "instance", o.instance, "gap", o.gap, "evicted", o.evicted)
+	})
+	env.close()
+	est := Estimates{
+		KeyIdleProbes: float64(run.probes), KeyIdleObservations: float64(len(run.obs)),
+		KeyIdleInvocations: float64(run.invocations), KeyIdleProbeTime: run.elapsed.Seconds(),
 	}
-	return lo, hi, haveLo, haveHi
+	est[KeyIdlePrecisionReached] = 0
+	ie, err := estimateIdle(run, d.level)
+	if err != nil {
+		return est, errors.Join(runErr, err)
+	}
+	// Judged on the reported interval (probes still in flight when the
+	// design stopped are in it), not on the design's last look.
+	if m := ie.median; m.Bounded() && (m.High-m.Low)/2 <= d.precision*m.Value {
+		est[KeyIdlePrecisionReached] = 1
+	}
+	est.set(KeyIdleGapOverhead, ie.overhead*1000)
+	putEstimate(est, KeyIdleTimeout, KeyIdleTimeoutLow, KeyIdleTimeoutHigh, ie.median)
+	putEstimate(est, KeyIdleWarm, KeyIdleWarmLow, KeyIdleWarmHigh, ie.warm)
+	putEstimate(est, KeyIdleCold, KeyIdleColdLow, KeyIdleColdHigh, ie.cold)
+	log.Info("idle-timeout done", "stop", run.reason, "observations", len(run.obs), "median", ie.median.Value,
+		"median_low", ie.median.Low, "median_high", ie.median.High, "warm", ie.warm.Value, "cold", ie.cold.Value)
+	if !ie.median.HighFound {
+		log.Warn("idle-timeout: too few instances were evicted by max_gap to bound the median; raise max_gap", "max_gap", d.maxGap)
+	}
+	return est, runErr
+}
+
+// Burst phases of idle-timeout.
+const (
+	phaseWarmup   = "warmup"
+	phaseGrid     = "grid"
+	phaseAdaptive = "adaptive"
+)
+
+// putEstimate stores e under key with its interval: the low end is 0 when
+// the data cannot bound it from below (always valid), the high end absent
+// when they cannot bound it from above.
+func putEstimate(est Estimates, key, lowKey, highKey string, e survival.Estimate) {
+	if e.Found() {
+		est.set(key, e.Value)
+	}
+	est.set(lowKey, e.Low)
+	if e.HighFound {
+		est.set(highKey, e.High)
+	}
 }
 
 // geometricGrid returns min, min·factor, ... up to max (inclusive).
@@ -142,8 +309,12 @@ func geometricGrid(lo, hi time.Duration, factor float64) []time.Duration {
 // assignLanes spreads gaps over n lanes, longest first onto the least
 // loaded lane, so the wall time is close to max(longest, sum/n).
 func assignLanes(gaps []time.Duration, n int) [][]time.Duration {
-	sorted := slices.Clone(gaps)
-	sort.Slice(sorted, func(i, j int) bool { return sorted[i] > sorted[j] })
+	sorted := append([]time.Duration(nil), gaps...)
+	for i := 1; i < len(sorted); i++ {
+		for j := i; j > 0 && sorted[j] > sorted[j-1]; j-- {
+			sorted[j], sorted[j-1] = sorted[j-1], sorted[j]
+		}
+	}
 	lanes := make([][]time.Duration, n)
 	load := make([]time.Duration, n)
 	for _, g := range sorted {
@@ -157,213 +328,4 @@ func assignLanes(gaps []time.Duration, n int) [][]time.Duration {
 		load[best] += g
 	}
 	return lanes
-}
-
-// idleLane is one function whose instances are probed.
-type idleLane struct {
-	fn       string
-	lastRecv time.Duration // run offset of the lane's last response
-}
-
-// Run implements Experiment.
-func (IdleTimeout) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Estimates, error) {
-	fns := p.List("functions")
-	k := p.Int("instances")
-	minGap, maxGap := p.Duration("min_gap"), p.Duration("max_gap")
-	factor, precision, maxRounds := p.Float("factor"), p.Float("precision"), p.Int("max_rounds")
-	sleep := p.Duration("probe_sleep")
-	switch {
-	case len(fns) == 0 || k < 1:
-		return nil, errors.New("idle-timeout: need at least one function and instances >= 1")
-	case minGap <= 0 || maxGap < minGap:
-		return nil, errors.New("idle-timeout: need 0 < min_gap <= max_gap")
-	case factor <= 1:
-		return nil, errors.New("idle-timeout: factor must be > 1")
-	case precision <= 0 || maxRounds < 0:
-		return nil, errors.New("idle-timeout: precision must be > 0 and max_rounds >= 0")
-	}
-	grid := geometricGrid(minGap, maxGap, factor)
-	lanes := make([]*idleLane, len(fns))
-	for i, f := range fns {
-		lanes[i] = &idleLane{fn: f}
-	}
-	b.Expect(int64(2 * k * (len(lanes) + len(grid) + maxRounds*len(lanes))))
-	req := lab.Request{Sleep: sleep.Seconds()}
-	var mu sync.Mutex
-	obs := map[time.Duration]*gapObs{}
-	probes, invocations := 0, 0
-	var overheads []float64 // seconds: client latency − handler time of warm requests
-	log := b.Logger()
-
-	// burst sends k overlapping requests on a lane and returns how many came
-	// back cold and how many answered at all.
-	burst := func(pb *engine.Benchmarker, l *idleLane, gap time.Duration) (cold, seen int, distinct bool) {
-		rs := pb.InvokeConcurrently(ctx, l.fn, k, req)
-		distinct = distinctInstances(rs) == k
-		mu.Lock()
-		invocations += len(rs)
-		mu.Unlock()
-		for _, r := range rs {
-			l.lastRecv = max(l.lastRecv, time.Duration(r.Record.SentNS+r.Record.LatencyNS))
-			c, known := r.Cold()
-			if !r.OK() || !known {
-				continue
-			}
-			seen++
-			if !c && r.Response != nil && r.Response.Timing.End > r.Response.Timing.Start {
-				o := r.Latency() - time.Duration(r.Response.Timing.End-r.Response.Timing.Start)
-				mu.Lock()
-				overheads = append(overheads, o.Seconds())
-				mu.Unlock()
-			}
-			v := 0.0
-			if c {
-				cold++
-				v = 1
-			}
-			if gap > 0 {
-				pb.Record("idle_probe", v, map[string]string{"gap_s": fmtFloat(gap.Seconds()), "function": l.fn})
-			}
-		}
-		return cold, seen, distinct
-	}
-	// realign sends a second, all-warm burst right after a probe: a probe
-	// mixing cold and warm answers releases its instances up to an
-	// initialisation apart, which would make the next gap longer for some
-	// instances than for others; after an all-warm burst they are released
-	// within the burst's send spread of each other.
-	//
-	// A burst is only independent when its k requests met k distinct
-	// instances; when scheduling delays let one instance serve two of them,
-	// another instance was not touched, so the realignment is repeated.
-	realign := func(pb *engine.Benchmarker, l *idleLane) {
-		for try := 0; try < 3 && ctx.Err() == nil; try++ {
-			if _, _, distinct := burst(pb, l, 0); distinct {
-				return
-			}
-			log.Warn("idle-timeout: a realignment burst reused an instance; repeating it", "function", l.fn)
-		}
-	}
-	probe := func(pb *engine.Benchmarker, l *idleLane, gap time.Duration) error {
-		if b.Elapsed()-l.lastRecv >= gap {
-			// The lane has been idle longer than this gap already (it
-			// waited for other lanes): refresh its instances first, then
-			// realign them, so the probe measures gap and nothing longer.
-			burst(b.WithPhase("refresh"), l, 0)
-			realign(pb, l)
-		}
-		if err := b.Sleep(ctx, gap-(b.Elapsed()-l.lastRecv)); err != nil {
-			return err
-		}
-		cold, seen, _ := burst(pb, l, gap)
-		realign(pb, l)
-		mu.Lock()
-		defer mu.Unlock()
-		probes += k
-		o := obs[gap]
-		if o == nil {
-			o = &gapObs{gap: gap}
-			obs[gap] = o
-		}
-		o.cold += cold
-		o.seen += seen
-		log.Info("idle-timeout probe", "function", l.fn, "gap", gap, "cold", cold, "answered", seen)
-		return nil
-	}
-	runLanes := func(phase string, work [][]time.Duration) error {
-		pb := b.WithPhase(phase)
-		var wg sync.WaitGroup
-		errs := make([]error, len(lanes))
-		for i, l := range lanes {
-			if len(work[i]) == 0 {
-				continue
-			}
-			wg.Go(func() {
-				for _, g := range work[i] {
-					if err := probe(pb, l, g); err != nil {
-						errs[i] = err
-						return
-					}
-				}
-			})
-		}
-		wg.Wait()
-		return errors.Join(errs...)
-	}
-	finish := func(err error, rounds int) (Estimates, error) {
-		mu.Lock()
-		defer mu.Unlock()
-		est := Estimates{"idle_probes": float64(probes), "idle_invocations": float64(invocations), "idle_probe_time_s": b.Elapsed().Seconds(), "idle_rounds": float64(rounds)}
-		lo, hi, haveLo, haveHi := bracket(obs)
-		// The platform's idle time is the client's gap plus the delivery of
-		// the previous response and of the probe request: one round trip
-		// of overhead, estimated from warm requests.
-		o := 0.0
-		if len(overheads) > 0 {
-			o = max(0, median(overheads))
-			est["idle_gap_overhead_ms"] = o * 1000
-		}
-		switch {
-		case haveLo && haveHi:
-			est["idle_timeout_s_low"], est["idle_timeout_s_high"] = lo.Seconds()+o, hi.Seconds()+o
-			est["idle_timeout_s"] = (lo.Seconds()+hi.Seconds())/2 + o
-		case haveHi:
-			est["idle_timeout_s_high"] = hi.Seconds() + o
-		case haveLo:
-			est["idle_timeout_s_low"] = lo.Seconds() + o
-		}
-		return est, err
-	}
-
-	// Create the lanes' instances.
-	wb := b.WithPhase("warmup")
-	var wg sync.WaitGroup
-	for _, l := range lanes {
-		wg.Go(func() { burst(wb, l, 0); realign(wb, l) })
-	}
-	wg.Wait()
-	if err := ctx.Err(); err != nil {
-		return finish(err, 0)
-	}
-
-	work := assignLanes(grid, len(lanes))
-	var eta time.Duration
-	for _, w := range work {
-		var s time.Duration
-		for _, g := range w {
-			s += g
-		}
-		eta = max(eta, s)
-	}
-	log.Info("idle-timeout grid", "gaps", grid, "lanes", len(lanes), "eta", eta)
-	b.ExpectFor(eta)
-	if err := runLanes("grid", work); err != nil {
-		return finish(err, 0)
-	}
-	rounds := 0
-	for ; rounds < maxRounds; rounds++ {
-		mu.Lock()
-		lo, hi, haveLo, haveHi := bracket(obs)
-		mu.Unlock()
-		if !haveHi || !haveLo || float64(hi-lo) <= precision*float64(hi) {
-			break
-		}
-		pts := make([][]time.Duration, len(lanes))
-		for i := range lanes {
-			pts[i] = []time.Duration{lo + (hi-lo)*time.Duration(i+1)/time.Duration(len(lanes)+1)}
-		}
-		log.Info("idle-timeout refinement", "round", rounds+1, "bracket_low", lo, "bracket_high", hi,
-			"round_eta", pts[len(pts)-1][0], "elapsed", b.Elapsed().Round(time.Second))
-		b.ExpectFor(pts[len(pts)-1][0])
-		if err := runLanes(fmt.Sprintf("refine-%d", rounds+1), pts); err != nil {
-			return finish(err, rounds)
-		}
-	}
-	est, err := finish(nil, rounds)
-	if _, ok := est["idle_timeout_s"]; !ok {
-		if v, ok := est["idle_timeout_s_low"]; ok && math.Abs(v-maxGap.Seconds()) < 1e-9 {
-			log.Warn("idle-timeout: every grid gap came back warm; raise max_gap", "max_gap", maxGap)
-		}
-	}
-	return est, err
 }

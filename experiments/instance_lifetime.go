@@ -3,11 +3,41 @@ package experiments
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/faas-benchmarker/faas-benchmarker/engine"
 	"github.com/faas-benchmarker/faas-benchmarker/functions/lab"
+	"github.com/faas-benchmarker/faas-benchmarker/stats/survival"
 )
+
+// Estimate keys of instance-lifetime (seconds). A _low or _high key is
+// absent when the data cannot bound that side.
+const (
+	// KeyLifetime is the median lifetime, with its 95% interval.
+	KeyLifetime     = "lifetime_s"
+	KeyLifetimeLow  = "lifetime_s_low"
+	KeyLifetimeHigh = "lifetime_s_high"
+	// KeyLifetimeP5 is the 5% point: 95% of instances live at least this
+	// long.
+	KeyLifetimeP5     = "lifetime_p5_s"
+	KeyLifetimeP5Low  = "lifetime_p5_s_low"
+	KeyLifetimeP5High = "lifetime_p5_s_high"
+	// KeyRecycles counts recycled instances whose birth was seen.
+	KeyRecycles = "recycles"
+	// KeyLifetimeCensored counts instances still alive at the end (0 or 1).
+	KeyLifetimeCensored = "lifetime_censored"
+	// KeyLifetimeMinObserved is how long the current instance has lived,
+	// given when no recycle was seen: a lower bound, not an estimate.
+	KeyLifetimeMinObserved = "lifetime_s_min_observed"
+	// KeyLifetimeErrors counts failed invocations.
+	KeyLifetimeErrors = "errors"
+)
+
+// MetricInstanceLifetime is one instance's lifetime (the middle of its
+// bracket; tags low_s, high_s and censored=true for the instance still
+// alive at the end, whose bracket is then its age so far).
+const MetricInstanceLifetime = "instance_lifetime_s"
 
 // InstanceLifetime measures how long a constantly used instance lives.
 //
@@ -21,24 +51,27 @@ import (
 // invocation, it was alive at its last invocation's send and gone by the
 // time the next invocation (on a new instance) returned, so its lifetime
 // is bracketed by [last send − first receive, next receive − first send]
-// on the client's monotonic clock. Each recycled instance is stored as the
-// metric instance_lifetime_s (the middle of its bracket, tags low_s,
-// high_s). The run stops after max_recycles recycles or `duration`.
+// on the client's monotonic clock. The instance still alive when the run
+// ends (max_recycles recycles or `duration`) is right-censored at its age.
+//
+// Estimator (stats/survival): Kaplan–Meier, because the last lifetime is
+// censored, with log-log (Greenwood) intervals inverted for quantiles
+// (Brookmeyer–Crowley). The point estimates use the brackets' middles; the
+// interval's low end comes from the fit of the brackets' low ends and its
+// high end from the fit of their high ends, so the bracket resolution
+// (one period plus a round trip) is inside the interval.
 //
 // Parameters: function (function1), period (100ms), duration (50s),
-// max_recycles (3). For AWS Lambda use e.g. --set period=1m --set
-// duration=8h --set max_recycles=2 (the log shows the time left).
+// max_recycles (10). For AWS Lambda use e.g. --set period=1m --set
+// duration=24h --set max_recycles=10 (the log shows the time left).
 //
-// Estimates: lifetime_s (median of the recycled instances' midpoints),
-// lifetime_s_low / lifetime_s_high (smallest low, largest high bound),
-// recycles; lifetime_s_min_observed (how long the current instance has
-// lived so far) when no recycle was seen: a lower bound, not an estimate.
+// Estimates: lifetime_s (median) with _low/_high, lifetime_p5_s with
+// _low/_high, recycles, lifetime_censored, errors; lifetime_s_min_observed
+// when no recycle was seen.
 //
-// Known limits: the resolution is the period plus one round trip. A
-// recycle caused by an error (crash, timeout) looks the same; errors are
-// counted in the run's records. The instance is busy only a tiny fraction
-// of the time, as in real use; a platform that recycles on invocation
-// count rather than age would show as a lifetime proportional to 1/period.
+// Known limits: a recycle caused by an error (crash, timeout) looks the
+// same; errors are counted. A platform that recycles on invocation count
+// rather than age shows a lifetime proportional to 1/period.
 type InstanceLifetime struct{}
 
 // Name implements Experiment.
@@ -46,40 +79,84 @@ func (InstanceLifetime) Name() string { return "instance-lifetime" }
 
 // Summary implements Experiment.
 func (InstanceLifetime) Summary() string {
-	return "how long a constantly used instance lives before the platform recycles it"
+	return "how long a constantly used instance lives before the platform recycles it (Kaplan–Meier median and 5% point)"
 }
 
-// Params implements Experiment.
+// Params implements Experiment. Every parameter of instance-lifetime is
+// declared here and read in lifetimeParams.
 func (InstanceLifetime) Params() []Param {
 	return []Param{
 		{Name: "function", Default: "function1", Help: "lab function to keep busy"},
-		{Name: "period", Default: "100ms", Help: "time between invocations (well below the idle timeout)"},
-		{Name: "duration", Default: "50s", Help: "longest run"},
-		{Name: "max_recycles", Default: "3", Help: "stop after this many recycled instances"},
+		{Name: "period", Default: "100ms", Help: "time between invocations, well below the idle timeout (> 0)"},
+		{Name: "duration", Default: "50s", Help: "longest run (> 0)"},
+		{Name: "max_recycles", Default: "10", Help: "stop after this many recycled instances (>= 1)"},
 	}
+}
+
+type lifetimeConfig struct {
+	function    string
+	period      time.Duration
+	duration    time.Duration
+	maxRecycles int
+}
+
+// Validate implements Validator.
+func (InstanceLifetime) Validate(p Params) error {
+	_, err := lifetimeParams(p)
+	return err
+}
+
+func lifetimeParams(p Params) (lifetimeConfig, error) {
+	c := lifetimeConfig{function: p.String("function")}
+	var errs []error
+	var err error
+	if c.period, err = time.ParseDuration(p.String("period")); err != nil || c.period <= 0 {
+		errs = append(errs, fmt.Errorf("period=%q: want a duration > 0", p.String("period")))
+	}
+	if c.duration, err = time.ParseDuration(p.String("duration")); err != nil || c.duration <= 0 {
+		errs = append(errs, fmt.Errorf("duration=%q: want a duration > 0", p.String("duration")))
+	}
+	if _, err := fmt.Sscan(p.String("max_recycles"), &c.maxRecycles); err != nil || c.maxRecycles < 1 {
+		errs = append(errs, fmt.Errorf("max_recycles=%q: want an integer >= 1", p.String("max_recycles")))
+	}
+	if c.function == "" {
+		errs = append(errs, errors.New("function: must name a function"))
+	}
+	if len(errs) > 0 {
+		return c, oneLine("instance-lifetime", errs)
+	}
+	return c, nil
+}
+
+// lifeBracket is one instance's lifetime: [low, high] seconds, censored
+// when it was still alive at the end.
+type lifeBracket struct {
+	low, high float64
+	censored  bool
 }
 
 // Run implements Experiment.
 func (InstanceLifetime) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Estimates, error) {
-	fn, period, duration, maxRec := p.String("function"), p.Duration("period"), p.Duration("duration"), p.Int("max_recycles")
-	if period <= 0 || duration <= 0 || maxRec < 1 {
-		return nil, errors.New("instance-lifetime: period and duration must be > 0, max_recycles >= 1")
+	c, err := lifetimeParams(p)
+	if err != nil {
+		return nil, err
 	}
-	b.Expect(int64(duration / period))
+	b.Expect(int64(c.duration / c.period))
 	pb := b.WithPhase("lifetime")
 	type life struct {
 		id                  string
 		born                bool // first invocation seen cold
 		firstSent, firstRcv time.Duration
-		lastSent            time.Duration
+		lastSent, lastRcv   time.Duration
 	}
 	var cur *life
-	var mids, lows, highs []float64
+	var lives []lifeBracket
+	recycles := 0
 	start := b.Elapsed()
 	lastLog := start
 	errs := 0
-	for b.Elapsed()-start < duration && len(mids) < maxRec {
-		r := pb.Invoke(ctx, fn, lab.Request{})
+	for b.Elapsed()-start < c.duration && recycles < c.maxRecycles {
+		r := pb.Invoke(ctx, c.function, lab.Request{})
 		if ctx.Err() != nil {
 			break
 		}
@@ -91,14 +168,14 @@ func (InstanceLifetime) Run(ctx context.Context, b *engine.Benchmarker, p Params
 			case cur == nil || cur.id != r.InstanceID():
 				if cur != nil && cur.born {
 					lo, hi := (cur.lastSent - cur.firstRcv).Seconds(), (rcv - cur.firstSent).Seconds()
-					mid := (lo + hi) / 2
-					mids, lows, highs = append(mids, mid), append(lows, lo), append(highs, hi)
-					pb.Record("instance_lifetime_s", mid, map[string]string{"low_s": fmtFloat(lo), "high_s": fmtFloat(hi)})
-					b.Logger().Info("instance recycled", "lifetime_s", mid, "recycles", len(mids))
+					lives = append(lives, lifeBracket{low: lo, high: hi})
+					recycles++
+					pb.Record(MetricInstanceLifetime, (lo+hi)/2, map[string]string{"low_s": fmtFloat(lo), "high_s": fmtFloat(hi)})
+					b.Logger().Info("instance recycled", "lifetime_s", (lo+hi)/2, "recycles", recycles)
 				}
-				cur = &life{id: r.InstanceID(), born: cold, firstSent: sent, firstRcv: rcv, lastSent: sent}
+				cur = &life{id: r.InstanceID(), born: cold, firstSent: sent, firstRcv: rcv, lastSent: sent, lastRcv: rcv}
 			default:
-				cur.lastSent = sent
+				cur.lastSent, cur.lastRcv = sent, rcv
 			}
 		} else {
 			errs++
@@ -106,35 +183,66 @@ func (InstanceLifetime) Run(ctx context.Context, b *engine.Benchmarker, p Params
 		if b.Elapsed()-lastLog > time.Minute {
 			lastLog = b.Elapsed()
 			b.Logger().Info("instance-lifetime progress", "elapsed", (lastLog - start).Round(time.Second),
-				"left", (duration - (lastLog - start)).Round(time.Second), "recycles", len(mids))
+				"left", (c.duration - (lastLog - start)).Round(time.Second), "recycles", recycles)
 		}
-		if err := b.Sleep(ctx, period); err != nil {
+		if err := b.Sleep(ctx, c.period); err != nil {
 			break
 		}
 	}
-	est := Estimates{"recycles": float64(len(mids)), "errors": float64(errs)}
-	if len(mids) > 0 {
-		est.set("lifetime_s", median(mids))
-		est.set("lifetime_s_low", minOf(lows))
-		est.set("lifetime_s_high", maxOf(highs))
-	} else if cur != nil {
-		est["lifetime_s_min_observed"] = (cur.lastSent - cur.firstRcv).Seconds()
+	est := Estimates{KeyRecycles: float64(recycles), KeyLifetimeErrors: float64(errs), KeyLifetimeCensored: 0}
+	if cur != nil && cur.born && recycles > 0 {
+		// Alive for at least (last send − first receive); the high end
+		// of its age is (last receive − first send).
+		lo, hi := (cur.lastSent - cur.firstRcv).Seconds(), (cur.lastRcv - cur.firstSent).Seconds()
+		lives = append(lives, lifeBracket{low: lo, high: hi, censored: true})
+		est[KeyLifetimeCensored] = 1
+		pb.Record(MetricInstanceLifetime, (lo+hi)/2, map[string]string{"low_s": fmtFloat(lo), "high_s": fmtFloat(hi), "censored": "true"})
 	}
+	if recycles == 0 {
+		if cur != nil {
+			est[KeyLifetimeMinObserved] = (cur.lastSent - cur.firstRcv).Seconds()
+		}
+		return est, ctx.Err()
+	}
+	med, p5, err := lifetimeEstimates(lives)
+	if err != nil {
+		return est, errors.Join(ctx.Err(), err)
+	}
+	putEstimate(est, KeyLifetime, KeyLifetimeLow, KeyLifetimeHigh, med)
+	putEstimate(est, KeyLifetimeP5, KeyLifetimeP5Low, KeyLifetimeP5High, p5)
 	return est, ctx.Err()
 }
 
-func minOf(xs []float64) float64 {
-	m := xs[0]
-	for _, x := range xs {
-		m = min(m, x)
+// lifetimeEstimates returns the median and the 5% point of the lifetimes
+// with 95% intervals: points from the brackets' middles, the intervals' low
+// ends from the brackets' low ends, high ends from their high ends (see
+// InstanceLifetime).
+func lifetimeEstimates(lives []lifeBracket) (median, p5 survival.Estimate, err error) {
+	fit := func(at func(lifeBracket) float64) (*survival.KaplanMeier, error) {
+		obs := make([]survival.Lifetime, len(lives))
+		for i, l := range lives {
+			obs[i] = survival.Lifetime{Time: max(0, at(l)), Event: !l.censored}
+		}
+		return survival.FitKaplanMeier(obs, level)
 	}
-	return m
-}
-
-func maxOf(xs []float64) float64 {
-	m := xs[0]
-	for _, x := range xs {
-		m = max(m, x)
+	mid, err := fit(func(l lifeBracket) float64 { return (l.low + l.high) / 2 })
+	if err != nil {
+		return median, p5, err
 	}
-	return m
+	lo, err := fit(func(l lifeBracket) float64 { return l.low })
+	if err != nil {
+		return median, p5, err
+	}
+	hi, err := fit(func(l lifeBracket) float64 { return l.high })
+	if err != nil {
+		return median, p5, err
+	}
+	combine := func(q float64) survival.Estimate {
+		e := mid.Quantile(q)
+		l, h := lo.Quantile(q), hi.Quantile(q)
+		e.Low, e.LowFound = l.Low, l.LowFound
+		e.High, e.HighFound = h.High, h.HighFound
+		return e
+	}
+	return combine(0.5), combine(0.05), nil
 }

@@ -62,7 +62,13 @@ func Resolve(e Experiment, overrides map[string]string) (Params, error) {
 			return Params{}, fmt.Errorf("experiment %s: %w", e.Name(), err)
 		}
 	}
-	return Params{values: vals}, nil
+	params := Params{values: vals}
+	if v, ok := e.(Validator); ok {
+		if err := v.Validate(params); err != nil {
+			return Params{}, err
+		}
+	}
+	return params, nil
 }
 
 // checkLike checks that v parses as the kind of value def is.

@@ -84,16 +84,24 @@ type Config struct {
 	// IdleTimeout evicts an instance idle longer than this (AWS: varies,
 	// observed 5-60 min; scaled down). 0 disables idle eviction.
 	IdleTimeout time.Duration
-	// IdleJitter adds a per-instance uniform random [0, IdleJitter) to
-	// IdleTimeout.
+	// IdleJitter adds a uniform random [0, IdleJitter) to IdleTimeout,
+	// drawn afresh for every idle period.
 	IdleJitter time.Duration
+	// IdleSweep, when > 0, reclaims idle instances only by a sweep every
+	// IdleSweep (from the platform's start), like the OpenFaaS idler: an
+	// instance is evicted at the first sweep at or after its deadline.
+	IdleSweep time.Duration
 	// IdleEvictFraction is the probability that an instance past its idle
 	// deadline is evicted; otherwise it survives another IdleTimeout
-	// (partial eviction). 1 evicts every expired instance.
+	// (partial eviction). 1 evicts every expired instance. See Eviction
+	// for how the knobs combine.
 	IdleEvictFraction float64
 	// MaxLifetime retires an instance older than this once it is idle
 	// (AWS recycles environments after a few hours). 0 disables.
 	MaxLifetime time.Duration
+	// MaxLifetimeJitter adds a per-instance uniform random [0,
+	// MaxLifetimeJitter) to MaxLifetime, drawn at creation.
+	MaxLifetimeJitter time.Duration
 	// MaxInstances is the largest number of instances per function
 	// (concurrency limit); an invocation beyond it is throttled (429).
 	MaxInstances int
@@ -210,6 +218,12 @@ func (c Config) Validate() error {
 	if c.IdleJitter < 0 {
 		bad("IdleJitter %v must be >= 0", c.IdleJitter)
 	}
+	if c.IdleSweep < 0 {
+		bad("IdleSweep %v must be >= 0 (0: no sweep, evict at the deadline)", c.IdleSweep)
+	}
+	if c.MaxLifetimeJitter < 0 {
+		bad("MaxLifetimeJitter %v must be >= 0", c.MaxLifetimeJitter)
+	}
 	if c.IdleEvictFraction <= 0 || c.IdleEvictFraction > 1 {
 		bad("IdleEvictFraction %v must be in (0, 1]", c.IdleEvictFraction)
 	}
@@ -322,9 +336,11 @@ func (c Config) Describe() string {
 	}
 	row("addr", c.Addr, "listen address of the Lambda/gateway API")
 	row("idle-timeout", c.IdleTimeout, "evict an instance idle longer than this (0 = never)")
-	row("idle-jitter", c.IdleJitter, "extra random idle time per instance, uniform [0, jitter)")
+	row("idle-jitter", c.IdleJitter, "extra random idle time per idle period, uniform [0, jitter)")
+	row("idle-sweep", c.IdleSweep, "reclaim idle instances only by a sweep this often (0 = at the deadline)")
 	row("idle-evict-fraction", c.IdleEvictFraction, "probability an expired idle instance is evicted")
 	row("max-lifetime", c.MaxLifetime, "retire instances older than this when idle (0 = never)")
+	row("max-lifetime-jitter", c.MaxLifetimeJitter, "extra random lifetime per instance, uniform [0, jitter)")
 	row("max-instances", c.MaxInstances, "instances per function; beyond it invocations get 429")
 	row("scale-burst", c.ScaleBurst, "new instances allowed at once (token bucket size)")
 	row("scale-rate", c.ScaleRate, "new instances per second after the burst")

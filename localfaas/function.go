@@ -125,15 +125,25 @@ func (f *function) release(in *instance) {
 		return
 	}
 	now := time.Now()
-	if lt := f.p.cfg.MaxLifetime; lt > 0 && now.Sub(in.created) >= lt {
+	if in.lifetime > 0 && now.Sub(in.created) >= in.lifetime {
 		f.detachLocked(in)
 		f.mu.Unlock()
 		in.kill(ReasonLifetime, "older than max lifetime")
 		return
 	}
-	in.idleDeadline = now.Add(f.p.cfg.IdleTimeout + in.idleJitter)
+	in.idleDeadline, in.evictable = f.p.cfg.Eviction().EvictAt(now, f.p.sweepOrigin, f.p.randFloat)
+	due := time.Time{}
+	if in.evictable {
+		due = in.idleDeadline
+	}
+	if in.lifetime > 0 && (due.IsZero() || in.created.Add(in.lifetime).Before(due)) {
+		due = in.created.Add(in.lifetime)
+	}
 	f.idle = append(f.idle, in)
 	f.mu.Unlock()
+	if !due.IsZero() {
+		f.p.wakeReaper(due)
+	}
 }
 
 // detach removes in from the function's pool (idempotent).
@@ -183,9 +193,9 @@ func (f *function) retire(reason EvictReason, killBusy, closed bool) []*instance
 	return all
 }
 
-// reap evicts idle instances past their idle deadline or max lifetime.
+// reap evicts idle instances past their eviction time (see Eviction: the
+// time already accounts for sweeps and partial eviction) or lifetime.
 func (f *function) reap(now time.Time) {
-	cfg := f.p.cfg
 	type victim struct {
 		in     *instance
 		reason EvictReason
@@ -195,15 +205,10 @@ func (f *function) reap(now time.Time) {
 	keep := f.idle[:0]
 	for _, in := range f.idle {
 		switch {
-		case cfg.MaxLifetime > 0 && now.Sub(in.created) >= cfg.MaxLifetime:
+		case in.lifetime > 0 && now.Sub(in.created) >= in.lifetime:
 			victims = append(victims, victim{in, ReasonLifetime})
-		case cfg.IdleTimeout > 0 && !now.Before(in.idleDeadline):
-			if cfg.IdleEvictFraction >= 1 || f.p.randFloat() < cfg.IdleEvictFraction {
-				victims = append(victims, victim{in, ReasonIdle})
-			} else {
-				in.idleDeadline = now.Add(cfg.IdleTimeout)
-				keep = append(keep, in)
-			}
+		case in.evictable && !now.Before(in.idleDeadline):
+			victims = append(victims, victim{in, ReasonIdle})
 		default:
 			keep = append(keep, in)
 		}
@@ -218,6 +223,24 @@ func (f *function) reap(now time.Time) {
 	for _, v := range victims {
 		v.in.kill(v.reason, "")
 	}
+}
+
+// nextDeadline returns the earliest moment an idle instance of f is due
+// for eviction or retirement (ok false when none is).
+func (f *function) nextDeadline() (next time.Time, ok bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, in := range f.idle {
+		if in.evictable && (!ok || in.idleDeadline.Before(next)) {
+			next, ok = in.idleDeadline, true
+		}
+		if in.lifetime > 0 {
+			if d := in.created.Add(in.lifetime); !ok || d.Before(next) {
+				next, ok = d, true
+			}
+		}
+	}
+	return next, ok
 }
 
 // counts returns the number of instances and idle instances.

@@ -1,11 +1,8 @@
 package localfaas
 
 import (
-	"bytes"
-	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -17,89 +14,13 @@ import (
 	"time"
 )
 
-// tailBytes is how much of an invocation's log LogType Tail returns.
-const tailBytes = 4096
-
-// invocation is one request routed to an instance.
-type invocation struct {
-	id            string
-	payload       []byte
-	traceID       string
-	clientContext string
-	// wantLog asks for the START/END/REPORT log (LogType Tail); without it
-	// the platform skips the log work on the hot path.
-	wantLog bool
-	// HTTP runtime only: the request to forward.
-	method string
-	path   string
-	header http.Header
-
-	done chan *result // buffered 1, written once
-	once sync.Once
-
-	// Set by instance.deliver under the instance's mutex.
-	start        time.Time
-	deadline     time.Time
-	cold         bool
-	initDuration time.Duration
-	timer        *time.Timer
-	log          tailBuffer
-}
-
-func newInvocation(payload []byte) *invocation {
-	now := time.Now()
-	return &invocation{
-		id:      newRequestID(),
-		payload: payload,
-		traceID: newTraceID(now),
-		done:    make(chan *result, 1),
-	}
-}
-
-// result is the outcome of an invocation.
-type result struct {
-	// apiErr is set when the platform refused or lost the invocation
-	// (throttled, shut down ...); the other fields are then unset.
-	apiErr *apiError
-
-	status int         // HTTP runtime: the function's status; Lambda: 200
-	header http.Header // HTTP runtime: the function's response headers
-	body   []byte
-	// errorType is set when the function failed (X-Amz-Function-Error:
-	// Unhandled): the Lambda error type, e.g. Runtime.ExitError.
-	errorType string
-	timedOut  bool
-
-	instanceID   string
-	logStream    string
-	cold         bool
-	duration     time.Duration
-	initDuration time.Duration
-	memoryMB     int
-	maxMemoryMB  int
-	// log is the last 4 KB of START, function output, END and REPORT.
-	log []byte
-}
-
-// tailBuffer keeps the last tailBytes bytes written to it.
-type tailBuffer struct {
-	buf   []byte
-	total int64
-}
-
-func (t *tailBuffer) Write(p []byte) {
-	t.total += int64(len(p))
-	if len(p) >= tailBytes {
-		t.buf = append(t.buf[:0], p[len(p)-tailBytes:]...)
-		return
-	}
-	if over := len(t.buf) + len(p) - tailBytes; over > 0 {
-		t.buf = append(t.buf[:0], t.buf[over:]...)
-	}
-	t.buf = append(t.buf, p...)
-}
-
-// instance is one OS process hosting a function, with concurrency 1.
+// instance is one OS process hosting a function, with concurrency 1. Its
+// jobs live in one file each: the process (spawn, environment, readiness,
+// kill, reap) here, output capture in output.go, the invocation state
+// machine (deliver, finish, timeout, run) in invocation.go, START/END/REPORT
+// lines in report.go. Locks: mu guards the process and invocation state
+// (the fields after it, up to the pool fields); fn.mu guards the pool
+// fields (attached, idleDeadline, evictable).
 type instance struct {
 	p    *Platform
 	fn   *function
@@ -108,8 +29,9 @@ type instance struct {
 	// logStream is AWS_LAMBDA_LOG_STREAM_NAME, unique per instance.
 	logStream string
 	created   time.Time
-	// idleJitter is this instance's extra idle time, drawn at creation.
-	idleJitter time.Duration
+	// lifetime is this instance's maximum age (MaxLifetime plus its
+	// jitter, drawn at creation); 0 means unlimited.
+	lifetime time.Duration
 
 	work  chan *invocation // Lambda: handed to the runtime's /next
 	ready chan struct{}    // closed when init is done
@@ -140,8 +62,11 @@ type instance struct {
 	lastMaxMemMB int
 
 	// Guarded by fn.mu.
-	attached     bool
+	attached bool
+	// idleDeadline is when the idle instance is evicted (see Eviction),
+	// valid when evictable.
 	idleDeadline time.Time
+	evictable    bool
 }
 
 // start spawns the instance's process. The instance is already attached to
@@ -293,71 +218,6 @@ func (in *instance) closeRuntimeAPI() {
 	}
 }
 
-// readOutput copies the process's output into the current invocation's log
-// (and Config.FunctionOutput) until the pipe closes.
-func (in *instance) readOutput() {
-	defer close(in.outDone)
-	var mirror *prefixWriter
-	if w := in.p.cfg.FunctionOutput; w != nil {
-		mirror = &prefixWriter{w: w, prefix: "[" + in.spec.Name + " " + in.id + "] ", mu: &in.p.outputMu, bol: true}
-	}
-	buf := make([]byte, 32*1024)
-	for {
-		n, err := in.out.Read(buf)
-		if n > 0 {
-			if mirror != nil {
-				mirror.Write(buf[:n])
-			}
-			in.mu.Lock()
-			if in.capture != nil {
-				in.capture.log.Write(buf[:n])
-			}
-			in.mu.Unlock()
-		}
-		if err != nil {
-			return
-		}
-	}
-}
-
-// drainOutput waits (at most 20 ms) until the output pipe is empty, so the
-// function's output written before its response lands in its own log.
-func (in *instance) drainOutput() {
-	deadline := time.Now().Add(20 * time.Millisecond)
-	for pendingBytes(in.out) > 0 && time.Now().Before(deadline) {
-		time.Sleep(100 * time.Microsecond)
-	}
-}
-
-// prefixWriter writes lines to w with a prefix; safe across instances via mu.
-type prefixWriter struct {
-	w      io.Writer
-	prefix string
-	mu     *sync.Mutex
-	bol    bool
-}
-
-func (pw *prefixWriter) Write(p []byte) {
-	var b bytes.Buffer
-	for len(p) > 0 {
-		if pw.bol {
-			b.WriteString(pw.prefix)
-			pw.bol = false
-		}
-		i := bytes.IndexByte(p, '\n')
-		if i < 0 {
-			b.Write(p)
-			break
-		}
-		b.Write(p[:i+1])
-		p = p[i+1:]
-		pw.bol = true
-	}
-	pw.mu.Lock()
-	_, _ = pw.w.Write(b.Bytes())
-	pw.mu.Unlock()
-}
-
 // wait reaps the process and cleans up after it.
 func (in *instance) wait() {
 	waitErr := in.cmd.Wait()
@@ -416,25 +276,6 @@ func exitDetail(err error) string {
 		return ee.ProcessState.String()
 	}
 	return err.Error()
-}
-
-// lostResult is the result of an invocation whose instance died under it.
-func (in *instance) lostResult(inv *invocation, reason EvictReason, waitErr error) *result {
-	switch reason {
-	case ReasonShutdown:
-		return &result{apiErr: errServiceUnavailable("the platform is shutting down")}
-	case ReasonDeleted:
-		return &result{apiErr: errNotFound(in.spec.Name)}
-	}
-	msg := "Runtime exited without providing a reason"
-	if waitErr != nil {
-		msg = "Runtime exited with error: " + exitDetail(waitErr)
-	}
-	full := "RequestId: " + inv.id + " Error: " + msg
-	res := &result{status: http.StatusOK, errorType: "Runtime.ExitError",
-		body: errorBody("Runtime.ExitError", full)}
-	in.report(inv, res, time.Since(inv.start), full+"\nRuntime.ExitError\n")
-	return res
 }
 
 // watchInit kills an instance that is not ready within the init timeout.
@@ -514,229 +355,4 @@ func (in *instance) kill(reason EvictReason, detail string) {
 	if pid > 0 {
 		_ = killGroup(pid)
 	}
-}
-
-// deliver marks inv as running on this instance and arms its timeout.
-func (in *instance) deliver(inv *invocation) {
-	in.mu.Lock()
-	now := time.Now()
-	inv.start = now
-	inv.deadline = now.Add(in.spec.Timeout)
-	inv.cold = in.invocations == 0
-	if inv.cold {
-		inv.initDuration = in.initDuration
-	}
-	in.invocations++
-	in.current = inv
-	in.capture = inv
-	inv.timer = time.AfterFunc(in.spec.Timeout, func() { in.timeout(inv) })
-	in.mu.Unlock()
-	in.p.events.add(Event{Time: now, Kind: EventInvoked, Function: in.spec.Name, InstanceID: in.id,
-		LogStream: in.logStream, PID: in.pid, RequestID: inv.id, Cold: inv.cold})
-}
-
-// finish completes the running invocation inv with res and returns the
-// instance to its function. It returns false when inv is not running here
-// (already timed out or finished).
-func (in *instance) finish(inv *invocation, res *result) bool {
-	in.mu.Lock()
-	if in.current != inv {
-		in.mu.Unlock()
-		return false
-	}
-	in.current = nil
-	in.mu.Unlock()
-	inv.timer.Stop()
-	dur := time.Since(inv.start)
-	if inv.wantLog {
-		in.drainOutput()
-	}
-	in.mu.Lock()
-	if in.capture == inv {
-		in.capture = nil
-	}
-	in.mu.Unlock()
-	in.report(inv, res, dur, "")
-	// Release before answering, so a caller's next request finds the
-	// instance idle (warm), as on Lambda.
-	in.fn.release(in)
-	in.complete(inv, res)
-	return true
-}
-
-// timeout fails inv with "Task timed out" and kills the instance.
-func (in *instance) timeout(inv *invocation) {
-	in.mu.Lock()
-	if in.current != inv {
-		in.mu.Unlock()
-		return
-	}
-	in.current = nil
-	in.capture = nil
-	secs := fmt.Sprintf("%.2f", in.spec.Timeout.Seconds())
-	if in.killReason == "" {
-		in.killReason = ReasonTimeout
-		in.killedAt = time.Now()
-		in.killDetail = "task timed out after " + secs + " seconds"
-	}
-	pid := in.pid
-	in.mu.Unlock()
-	_ = killGroup(pid)
-	in.fn.detach(in)
-	msg := time.Now().UTC().Format("2006-01-02T15:04:05.000Z") + " " + inv.id + " Task timed out after " + secs + " seconds"
-	res := &result{status: http.StatusOK, errorType: "Sandbox.Timedout", timedOut: true,
-		body: errorBody("Sandbox.Timedout", msg)}
-	if in.spec.Runtime == RuntimeHTTP {
-		res.status = http.StatusGatewayTimeout
-	}
-	in.report(inv, res, in.spec.Timeout, msg+"\n")
-	in.complete(inv, res)
-}
-
-func (in *instance) complete(inv *invocation, res *result) {
-	inv.once.Do(func() { inv.done <- res })
-}
-
-// report fills res's platform fields and, when the caller asked for it,
-// its START/END/REPORT log with Max Memory Used read from /proc.
-func (in *instance) report(inv *invocation, res *result, dur time.Duration, extraLog string) {
-	res.instanceID = in.id
-	res.logStream = in.logStream
-	res.cold = inv.cold
-	res.duration = dur
-	res.initDuration = inv.initDuration
-	res.memoryMB = in.spec.MemoryMB
-	if !inv.wantLog {
-		return
-	}
-	in.mu.Lock()
-	if m := maxRSSMB(in.pid); m > 0 {
-		in.lastMaxMemMB = m
-	}
-	res.maxMemoryMB = in.lastMaxMemMB
-	out := bytes.Clone(inv.log.buf)
-	truncated := inv.log.total > int64(len(out))
-	in.mu.Unlock()
-
-	var b bytes.Buffer
-	if !truncated {
-		fmt.Fprintf(&b, "START RequestId: %s Version: $LATEST\n", inv.id)
-	}
-	b.Write(out)
-	if len(out) > 0 && out[len(out)-1] != '\n' {
-		b.WriteByte('\n')
-	}
-	b.WriteString(extraLog)
-	fmt.Fprintf(&b, "END RequestId: %s\n", inv.id)
-	b.WriteString(reportLine(inv.id, res))
-	log := b.Bytes()
-	if len(log) > tailBytes {
-		log = log[len(log)-tailBytes:]
-	}
-	res.log = log
-}
-
-// reportLine formats a Lambda REPORT line (TAB-separated, text format).
-// Billed Duration includes the init phase on cold starts, as AWS bills
-// provided runtimes.
-func reportLine(requestID string, res *result) string {
-	billed := res.duration
-	if res.cold {
-		billed += res.initDuration
-	}
-	billedMS := (billed + time.Millisecond - 1) / time.Millisecond
-	if billedMS < 1 {
-		billedMS = 1
-	}
-	line := fmt.Sprintf("REPORT RequestId: %s\tDuration: %.2f ms\tBilled Duration: %d ms\tMemory Size: %d MB\tMax Memory Used: %d MB",
-		requestID, ms(res.duration), billedMS, res.memoryMB, res.maxMemoryMB)
-	if res.cold {
-		line += fmt.Sprintf("\tInit Duration: %.2f ms", ms(res.initDuration))
-	}
-	return line + "\n"
-}
-
-func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
-
-// errorBody is a Lambda error payload.
-func errorBody(errType, msg string) []byte {
-	b, _ := jsonMarshal(map[string]any{"errorType": errType, "errorMessage": msg})
-	return b
-}
-
-// run routes inv to this (acquired) instance and waits for its result or
-// ctx. retry is true when the instance turned out dead before the
-// invocation reached it and was not initialising for it.
-func (in *instance) run(ctx context.Context, inv *invocation) (res *result, retry bool) {
-	in.mu.Lock()
-	wasReady := in.isReady
-	in.mu.Unlock()
-	if in.spec.Runtime == RuntimeLambda {
-		select {
-		case in.work <- inv:
-		case <-in.dead:
-			return in.notDelivered(inv, wasReady)
-		case <-ctx.Done():
-			in.fn.release(in)
-			return &result{apiErr: errCanceled(ctx.Err())}, false
-		}
-	} else {
-		select {
-		case <-in.ready:
-		case <-in.dead:
-			return in.notDelivered(inv, wasReady)
-		case <-ctx.Done():
-			in.fn.release(in)
-			return &result{apiErr: errCanceled(ctx.Err())}, false
-		}
-		in.deliver(inv)
-		go in.forwardHTTP(inv)
-	}
-	select {
-	case res := <-inv.done:
-		return res, false
-	case <-ctx.Done():
-		return &result{apiErr: errCanceled(ctx.Err())}, false
-	}
-}
-
-// notDelivered is the result of an invocation whose instance died before
-// the invocation reached it.
-func (in *instance) notDelivered(inv *invocation, wasReady bool) (*result, bool) {
-	in.mu.Lock()
-	reason, detail := in.killReason, in.killDetail
-	errType, errBody := in.initErrType, in.initErrBody
-	in.mu.Unlock()
-	switch reason {
-	case ReasonShutdown:
-		return &result{apiErr: errServiceUnavailable("the platform is shutting down")}, false
-	case ReasonDeleted:
-		return &result{apiErr: errNotFound(in.spec.Name)}, false
-	}
-	if wasReady || reason != ReasonInitError {
-		// A warm instance that died while idle: try another one.
-		return nil, true
-	}
-	inv.start = time.Now()
-	inv.cold = false // never initialised: no Init Duration
-	res := &result{status: http.StatusOK}
-	switch {
-	case errType != "":
-		res.errorType = errType
-		res.body = errBody
-		if !jsonValid(errBody) {
-			res.body = errorBody(errType, string(errBody))
-		}
-	case strings.HasPrefix(detail, "init timed out"):
-		res.errorType = "Sandbox.Timedout"
-		res.body = errorBody(res.errorType, "RequestId: "+inv.id+" Error: "+detail)
-	default:
-		res.errorType = "Runtime.ExitError"
-		res.body = errorBody(res.errorType, "RequestId: "+inv.id+" Error: Runtime exited with error: "+detail)
-	}
-	if in.spec.Runtime == RuntimeHTTP {
-		res.status = http.StatusBadGateway
-	}
-	in.report(inv, res, 0, "INIT_REPORT Phase: init Status: error Error Type: "+res.errorType+" ("+detail+")\n")
-	return res, false
 }

@@ -17,12 +17,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 	"net"
 	"net/http"
 	"slices"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -48,6 +50,14 @@ type Platform struct {
 
 	rngMu sync.Mutex
 	rng   *rand.Rand
+
+	// sweepOrigin is the phase of idle sweeps (Config.IdleSweep).
+	sweepOrigin time.Time
+	// wake tells the reaper that an instance became idle with a deadline
+	// before reapAt (unix ns of the reaper's next planned check), so it
+	// recomputes the next deadline.
+	wake   chan struct{}
+	reapAt atomic.Int64
 }
 
 // New validates cfg and returns a platform with cfg.Functions deployed. No
@@ -69,6 +79,9 @@ func New(cfg Config) (*Platform, error) {
 		ctx:    ctx,
 		cancel: cancel,
 		rng:    rand.New(rand.NewPCG(cfg.Seed, 0x6c6f63616c666161)),
+		wake:   make(chan struct{}, 1),
+
+		sweepOrigin: time.Now(),
 		httpClient: &http.Client{Transport: &http.Transport{
 			Proxy:               nil,
 			MaxIdleConnsPerHost: 4,
@@ -76,6 +89,7 @@ func New(cfg Config) (*Platform, error) {
 			DisableCompression:  true,
 		}},
 	}
+	p.reapAt.Store(math.MaxInt64)
 	for _, spec := range cfg.Functions {
 		p.funcs[spec.Name] = newFunction(p, spec, functionMeta{codeKey: "config"})
 	}
@@ -249,25 +263,25 @@ func (p *Platform) randFloat() float64 {
 }
 
 func (p *Platform) newInstance(f *function, spec FunctionSpec) *instance {
-	var jitter time.Duration
-	if j := p.cfg.IdleJitter; j > 0 {
-		jitter = time.Duration(p.randFloat() * float64(j))
+	lifetime := p.cfg.MaxLifetime
+	if j := p.cfg.MaxLifetimeJitter; j > 0 && lifetime > 0 {
+		lifetime += time.Duration(p.randFloat() * float64(j))
 	}
 	now := time.Now()
 	spec.Env = cloneMap(spec.Env)
 	spec.Command = slices.Clone(spec.Command)
 	return &instance{
-		p:          p,
-		fn:         f,
-		spec:       spec,
-		id:         randomHex(8),
-		logStream:  newLogStream(now),
-		created:    now,
-		idleJitter: jitter,
-		work:       make(chan *invocation),
-		ready:      make(chan struct{}),
-		dead:       make(chan struct{}),
-		outDone:    make(chan struct{}),
+		p:         p,
+		fn:        f,
+		spec:      spec,
+		id:        randomHex(8),
+		logStream: newLogStream(now),
+		created:   now,
+		lifetime:  lifetime,
+		work:      make(chan *invocation),
+		ready:     make(chan struct{}),
+		dead:      make(chan struct{}),
+		outDone:   make(chan struct{}),
 	}
 }
 
@@ -279,36 +293,55 @@ func cloneMap(m map[string]string) map[string]string {
 	return out
 }
 
-// reapInterval is how often idle instances are checked: fine enough that
-// eviction happens within a few percent of the idle timeout.
-func (p *Platform) reapInterval() time.Duration {
-	d := 50 * time.Millisecond
-	for _, t := range []time.Duration{p.cfg.IdleTimeout / 40, p.cfg.MaxLifetime / 40} {
-		if t > 0 && t < d {
-			d = t
-		}
+// reaperFallback bounds how long the reaper sleeps without a deadline in
+// sight; it only matters if a wake-up were ever missed.
+const reaperFallback = time.Second
+
+// wakeReaper tells the reaper to recompute its next deadline when due is
+// earlier than its next planned check (so a busy platform does not wake it
+// on every invocation).
+func (p *Platform) wakeReaper(due time.Time) {
+	if due.UnixNano() >= p.reapAt.Load() {
+		return
 	}
-	return max(d, 5*time.Millisecond)
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
 }
 
+// reaper evicts idle instances at their exact eviction or retirement time:
+// it sleeps until the earliest deadline of any idle instance (or until an
+// instance becomes idle), so eviction is late only by timer and scheduling
+// latency, not by a polling interval.
 func (p *Platform) reaper() {
 	defer p.bg.Done()
-	t := time.NewTicker(p.reapInterval())
+	t := time.NewTimer(reaperFallback)
 	defer t.Stop()
 	for {
+		p.mu.Lock()
+		funcs := make([]*function, 0, len(p.funcs))
+		for _, f := range p.funcs {
+			funcs = append(funcs, f)
+		}
+		p.mu.Unlock()
+		// Any release during the scan wakes the next sleep at once.
+		p.reapAt.Store(math.MaxInt64)
+		now := time.Now()
+		wait := reaperFallback
+		for _, f := range funcs {
+			f.reap(now)
+			if next, ok := f.nextDeadline(); ok {
+				wait = min(wait, next.Sub(now))
+			}
+		}
+		p.reapAt.Store(now.Add(max(wait, 0)).UnixNano())
+		t.Reset(max(wait, 0))
 		select {
 		case <-p.ctx.Done():
 			return
-		case now := <-t.C:
-			p.mu.Lock()
-			funcs := make([]*function, 0, len(p.funcs))
-			for _, f := range p.funcs {
-				funcs = append(funcs, f)
-			}
-			p.mu.Unlock()
-			for _, f := range funcs {
-				f.reap(now)
-			}
+		case <-p.wake: // Reset above replaces the pending timer (Go 1.23 timers)
+		case <-t.C:
 		}
 	}
 }

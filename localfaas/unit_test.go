@@ -2,6 +2,9 @@ package localfaas
 
 import (
 	"bytes"
+	"math"
+	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -152,13 +155,11 @@ func TestDescribeListsEveryKnob(t *testing.T) {
 	}
 }
 
-// TestReapPartialEviction: an expired idle instance is evicted with
-// probability IdleEvictFraction, otherwise it lives another idle timeout;
-// jittered deadlines are respected.
-func TestReapPartialEviction(t *testing.T) {
+// TestReapEvictsAtDeadline: reap evicts exactly the idle instances whose
+// eviction time has come, and keeps the others.
+func TestReapEvictsAtDeadline(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.IdleTimeout = time.Second
-	cfg.IdleEvictFraction = 0.5
 	cfg.MaxLifetime = 0
 	p, err := New(cfg)
 	if err != nil {
@@ -166,43 +167,131 @@ func TestReapPartialEviction(t *testing.T) {
 	}
 	f := newFunction(p, FunctionSpec{Name: "f", Runtime: RuntimeLambda, Command: []string{"/bin/true"}}, functionMeta{})
 	now := time.Now()
-	const n = 200
+	const n = 10
 	for i := range n {
 		in := p.newInstance(f, f.spec)
 		in.attached = true
-		in.idleDeadline = now.Add(time.Duration(i%2) * time.Hour) // odd ones not expired
+		in.idleDeadline, in.evictable = now.Add(time.Duration(i%2)*time.Hour), true // odd ones not due
 		f.instances[in] = struct{}{}
 		f.idle = append(f.idle, in)
 	}
 	f.reap(now)
-	total, idle := f.counts()
-	evicted := n - total
-	if total != idle {
-		t.Fatalf("total %d idle %d", total, idle)
+	if total, idle := f.counts(); total != n/2 || idle != n/2 {
+		t.Fatalf("after reap: %d instances, %d idle; want %d of each", total, idle, n/2)
 	}
-	// 100 expired, each evicted with p = 0.5: 50 ± 5 sd; the seed is fixed.
-	if evicted < 25 || evicted > 75 {
-		t.Errorf("%d of 100 expired instances evicted with fraction 0.5", evicted)
+	if next, ok := f.nextDeadline(); !ok || !next.Equal(now.Add(time.Hour)) {
+		t.Errorf("next deadline %v %v, want in one hour", next.Sub(now), ok)
 	}
-	for _, in := range f.idle {
-		if in.idleDeadline.Before(now.Add(time.Second)) {
-			t.Errorf("survivor's idle deadline not extended: %v", in.idleDeadline.Sub(now))
-		}
-	}
-	cfg.IdleEvictFraction = 1
-	p.cfg = cfg
 	f.reap(now.Add(2 * time.Hour))
 	if total, _ := f.counts(); total != 0 {
-		t.Errorf("%d instances left after everything expired with fraction 1", total)
+		t.Errorf("%d instances left after every deadline passed", total)
 	}
 }
 
-// TestIdleJitter: each instance draws its extra idle time once, uniform in
-// [0, IdleJitter), and release sets its idle deadline with it.
-func TestIdleJitter(t *testing.T) {
+// TestEvictAt: the eviction time of one idle period under each model.
+func TestEvictAt(t *testing.T) {
+	origin := time.Unix(1000, 0)
+	r := origin.Add(1300 * time.Millisecond)
+	s := time.Second
+	seq := func(us ...float64) func() float64 {
+		return func() float64 { u := us[0]; us = us[1:]; return u }
+	}
+	tests := []struct {
+		name string
+		e    Eviction
+		u    []float64
+		want time.Duration // after r
+	}{
+		{"sharp", Eviction{Timeout: 10 * s, Fraction: 1}, nil, 10 * s},
+		{"jitter", Eviction{Timeout: 3 * s, Jitter: 4 * s, Fraction: 1}, []float64{0.5}, 5 * s},
+		// deadline 1.3+2 = 3.3 s after origin: next sweep at 4 s.
+		{"sweep", Eviction{Timeout: 2 * s, Sweep: 2 * s, Fraction: 1}, nil, 2700 * time.Millisecond},
+		// survives the first check (0.9 ≥ 0.5) at 3.3 s, evicted at 5.3 s.
+		{"partial", Eviction{Timeout: 2 * s, Fraction: 0.5}, []float64{0.9, 0.1}, 4 * s},
+		// deadline 3.3+0.5 = 3.8 → sweep 4; survives; 4+2 = 6 → sweep 6.
+		{"sweep+jitter+partial", Eviction{Timeout: 2 * s, Jitter: s, Sweep: 2 * s, Fraction: 0.5}, []float64{0.5, 0.9, 0.1}, 4700 * time.Millisecond},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			at, ok := tt.e.EvictAt(r, origin, seq(append(tt.u, 0)...))
+			if !ok || at.Sub(r) != tt.want {
+				t.Errorf("evicted after %v (ok %v), want %v", at.Sub(r), ok, tt.want)
+			}
+		})
+	}
+	if _, ok := (Eviction{}).EvictAt(r, origin, nil); ok {
+		t.Error("Timeout 0 evicts")
+	}
+}
+
+// TestEvictionDistribution: the documented distribution (CDF, Quantile) is
+// the distribution of EvictAt's eviction times for releases at random
+// phases, for every model and combination; and the quantiles of the simple
+// models are the textbook ones.
+func TestEvictionDistribution(t *testing.T) {
+	s := time.Second
+	models := map[string]Eviction{
+		"sharp":                {Timeout: 10 * s, Fraction: 1},
+		"jitter":               {Timeout: 3 * s, Jitter: 4 * s, Fraction: 1},
+		"partial":              {Timeout: 2 * s, Fraction: 0.5},
+		"sweep":                {Timeout: 5 * s, Sweep: 5 * s, Fraction: 1},
+		"sweep+jitter":         {Timeout: 2 * s, Jitter: s, Sweep: 2 * s, Fraction: 1},
+		"sweep+partial":        {Timeout: 3 * s, Sweep: 2 * s, Fraction: 0.5},
+		"jitter+partial":       {Timeout: 2 * s, Jitter: s, Fraction: 0.7},
+		"sweep+jitter+partial": {Timeout: 2 * s, Jitter: 3 * s, Sweep: 2 * s, Fraction: 0.5},
+	}
+	rng := rand.New(rand.NewPCG(5, 5))
+	origin := time.Unix(0, 0)
+	for name, e := range models {
+		t.Run(name, func(t *testing.T) {
+			const n = 20000
+			xs := make([]float64, n)
+			for i := range xs {
+				r := origin.Add(time.Duration(rng.Float64() * float64(time.Hour)))
+				at, _ := e.EvictAt(r, origin, rng.Float64)
+				xs[i] = at.Sub(r).Seconds()
+			}
+			slices.Sort(xs)
+			// Kolmogorov–Smirnov distance; 0.015 is far above its 99.9%
+			// point for n = 20000 (1.95/√n = 0.014).
+			// At every distinct x compare F(x) with the share ≤ x and the
+			// left limit F(x−) with the share < x (the models have atoms).
+			var dmax float64
+			for i := 0; i < n; {
+				j := i
+				for j < n && xs[j] == xs[i] {
+					j++
+				}
+				dmax = max(dmax, math.Abs(e.CDF(xs[i])-float64(j)/n), math.Abs(e.CDF(xs[i]-1e-9)-float64(i)/n))
+				i = j
+			}
+			if dmax > 0.015 {
+				t.Errorf("KS distance %.4f between EvictAt and CDF", dmax)
+			}
+		})
+	}
+	check := func(name string, got, want float64) {
+		t.Helper()
+		if math.Abs(got-want) > 1e-6 {
+			t.Errorf("%s = %v, want %v", name, got, want)
+		}
+	}
+	check("sharp median", models["sharp"].Quantile(0.5), 10)
+	check("sharp 5%", models["sharp"].Quantile(0.05), 10)
+	check("jitter median", models["jitter"].Quantile(0.5), 5)
+	check("jitter 95%", models["jitter"].Quantile(0.95), 6.8)
+	check("sweep median", models["sweep"].Quantile(0.5), 7.5)
+	check("partial median", models["partial"].Quantile(0.5), 2)
+	check("partial upper median", models["partial"].QuantileUpper(0.5), 4)
+	check("partial 95%", models["partial"].Quantile(0.95), 10)
+}
+
+// TestLifetimeJitter: each instance draws its extra lifetime once, uniform
+// in [0, MaxLifetimeJitter).
+func TestLifetimeJitter(t *testing.T) {
 	cfg := DefaultConfig()
-	cfg.IdleTimeout = time.Second
-	cfg.IdleJitter = 500 * time.Millisecond
+	cfg.MaxLifetime = time.Second
+	cfg.MaxLifetimeJitter = 500 * time.Millisecond
 	p, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -211,20 +300,12 @@ func TestIdleJitter(t *testing.T) {
 	var lo, hi time.Duration = time.Hour, 0
 	for range 1000 {
 		in := p.newInstance(f, f.spec)
-		lo, hi = min(lo, in.idleJitter), max(hi, in.idleJitter)
-		if in.idleJitter < 0 || in.idleJitter >= cfg.IdleJitter {
-			t.Fatalf("jitter %v outside [0, %v)", in.idleJitter, cfg.IdleJitter)
+		lo, hi = min(lo, in.lifetime), max(hi, in.lifetime)
+		if in.lifetime < cfg.MaxLifetime || in.lifetime >= cfg.MaxLifetime+cfg.MaxLifetimeJitter {
+			t.Fatalf("lifetime %v outside [1s, 1.5s)", in.lifetime)
 		}
 	}
-	if lo > 50*time.Millisecond || hi < 450*time.Millisecond {
-		t.Errorf("1000 jitters span only [%v, %v]", lo, hi)
-	}
-	in := p.newInstance(f, f.spec)
-	in.attached = true
-	f.instances[in] = struct{}{}
-	before := time.Now()
-	f.release(in)
-	if d := in.idleDeadline.Sub(before); d < cfg.IdleTimeout+in.idleJitter || d > cfg.IdleTimeout+in.idleJitter+time.Second {
-		t.Errorf("idle deadline %v after release, want %v + jitter %v", d, cfg.IdleTimeout, in.idleJitter)
+	if lo > 1050*time.Millisecond || hi < 1450*time.Millisecond {
+		t.Errorf("1000 lifetimes span only [%v, %v]", lo, hi)
 	}
 }

@@ -146,6 +146,8 @@ func compareSections(runs []*RunData) ([]Section, error) {
 				fmt.Sprintf("Client latency of successful invocations per phase and run (phase · platform, run start date): box p25–p75, whiskers p1–p99, black bar median, dark band 95 %% CI of the median. n = %d. Runs: %s.", n, ids))
 		}
 
+		intervalCompare(b, &sec, e, rs)
+
 		// Estimates side by side.
 		ekeys := map[string]bool{}
 		for _, d := range rs {

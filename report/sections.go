@@ -298,49 +298,6 @@ func timelineSection(b *builder, d *RunData) (Section, bool) {
 	return sec, true
 }
 
-func idleSection(b *builder, d *RunData) (Section, bool) {
-	sec := Section{ID: "idle", Title: "Idle-timeout survival"}
-	keys, vals := groupByTag(d.metricsNamed(MetricIdleProbe), "gap_s")
-	var s xySeries
-	s.Name = "warm fraction (Wilson 95 % CI)"
-	var n int
-	t := Table{Caption: "Idle probes per gap", Header: []string{"gap (s)", "probes", "warm", "warm fraction", "95% CI"}}
-	for _, k := range keys {
-		gap, err := strconv.ParseFloat(k, 64)
-		if err != nil {
-			continue
-		}
-		v := vals[k]
-		warm := 0
-		for _, x := range v {
-			if x == 0 {
-				warm++
-			}
-		}
-		ci := stats.Wilson(warm, len(v), 0.95)
-		frac := float64(warm) / float64(len(v))
-		s.X, s.Y, s.Low, s.Hi = append(s.X, gap), append(s.Y, frac), append(s.Low, ci.Low), append(s.Hi, ci.High)
-		n += len(v)
-		t.Rows = append(t.Rows, []string{k, strconv.Itoa(len(v)), strconv.Itoa(warm), num(frac), ciText(ci)})
-	}
-	if len(s.X) == 0 {
-		return sec, false
-	}
-	p, err := linePlot("Idle-timeout survival: instance still warm after an idle gap", "idle gap (s)", "fraction of probes warm", []xySeries{s}, false)
-	if err == nil {
-		p.Y.Min, p.Y.Max = 0, 1.3
-	}
-	est := ""
-	if v, ok := d.Estimates[estimateIdleTimeout]; ok && p != nil {
-		lo, hi := d.Estimates[estimateIdleTimeoutLo], d.Estimates[estimateIdleTimeoutHi]
-		p.Add(vline{x: v, lo: lo, hi: hi, color: colorOf(1)})
-		est = fmt.Sprintf(" Dashed line: estimated idle timeout %s s, band [%s, %s] s.", num(v), num(lo), num(hi))
-	}
-	b.add(&sec, p, err, fmt.Sprintf("Fraction of idle probes that found the instance warm (metric %s, 1 = came back cold) per idle gap, with Wilson 95 %% intervals.%s n = %d probes. %s.", MetricIdleProbe, est, n, runRef(d)))
-	sec.Tables = append(sec.Tables, t)
-	return sec, true
-}
-
 func loadSection(b *builder, d *RunData) (Section, bool) {
 	sec := Section{ID: "load", Title: "Load: latency vs offered rate"}
 	rate := map[string]float64{}

@@ -66,6 +66,11 @@ func WriteSummary(w io.Writer, d *RunData) error {
 			est = append(est, []string{k, num(d.Estimates[k])})
 		}
 		writeAligned(&b, est)
+		if shape := idleShape(d.Estimates); shape != "" {
+			t, _ := idleTripleOf(d.Estimates)
+			fmt.Fprintf(&b, "\nIdle timeout: %s\n  warm (≥ 95%% still warm) %s · median %s · cold (≥ 95%% cold) %s\n",
+				shape, t.warm.text(), t.median.text(), t.cold.text())
+		}
 	}
 	_, err := io.WriteString(w, b.String())
 	return err

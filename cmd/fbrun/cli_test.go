@@ -153,6 +153,10 @@ func TestBadInput(t *testing.T) {
 		{"bad local knob", []string{"experiment", "smoke", "--local-max-instances", "-1"}, 2, "local platform"},
 		{"unreachable platform", []string{"--db", db, "experiment", "smoke", "--local-endpoint", "http://127.0.0.1:1"}, 1, "failed"},
 		{"unknown command", []string{"frobnicate"}, 2, "unknown command"},
+		{"bad probing precision", []string{"experiment", "idle-timeout", "--set", "precision=2"}, 2, "precision=2: must be in (0, 1)"},
+		{"bad probing gaps", []string{"experiment", "idle-timeout", "--set", "min_gap=10s", "--set", "max_gap=1s"}, 2, "max_gap=1s: must be >= min_gap (10s)"},
+		{"zero probing budget", []string{"experiment", "idle-timeout", "--set", "max_time=0s"}, 2, "max_time=0s: must be > 0"},
+		{"bad lifetime budget", []string{"experiment", "instance-lifetime", "--set", "max_recycles=0"}, 2, "max_recycles"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -166,6 +170,21 @@ func TestBadInput(t *testing.T) {
 			noStackTrace(t, r)
 		})
 	}
+}
+
+// TestBadProbingParamsWriteNothing: a parameter refused by the
+// experiment's Validate stops the command before the results database is
+// even opened, so no platform starts and no run row is written.
+func TestBadProbingParamsWriteNothing(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "r.db")
+	r := fbrun(t, "--db", db, "experiment", "idle-timeout", "--set", "min_gap=-1s")
+	if r.code != 2 || !strings.Contains(r.stderr, "min_gap=-1s: must be > 0") {
+		t.Errorf("exit %d, stderr:\n%s", r.code, r.stderr)
+	}
+	if _, err := os.Stat(db); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("results database touched by a refused run: %v", err)
+	}
+	noStackTrace(t, r)
 }
 
 func TestMissingAWSCredentials(t *testing.T) {

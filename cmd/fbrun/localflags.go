@@ -15,8 +15,10 @@ const (
 	flagLocalAddr          = "local-addr"
 	flagLocalIdleTimeout   = "local-idle-timeout"
 	flagLocalIdleJitter    = "local-idle-jitter"
+	flagLocalIdleSweep     = "local-idle-sweep"
 	flagLocalEvictFraction = "local-evict-fraction"
 	flagLocalMaxLifetime   = "local-max-lifetime"
+	flagLocalLifeJitter    = "local-max-lifetime-jitter"
 	flagLocalMaxInstances  = "local-max-instances"
 	flagLocalScaleBurst    = "local-scale-burst"
 	flagLocalScaleRate     = "local-scale-rate"
@@ -33,9 +35,11 @@ func localFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: flagLocalAddr, Value: d.Addr, Usage: "listen address of the embedded platform (loopback only)", Category: cat},
 		&cli.DurationFlag{Name: flagLocalIdleTimeout, Value: d.IdleTimeout, Usage: "evict instances idle longer than this (0: never)", Category: cat},
-		&cli.DurationFlag{Name: flagLocalIdleJitter, Value: d.IdleJitter, Usage: "random extra idle time per instance, uniform in [0, this)", Category: cat},
+		&cli.DurationFlag{Name: flagLocalIdleJitter, Value: d.IdleJitter, Usage: "random extra idle time per idle period, uniform in [0, this)", Category: cat},
+		&cli.DurationFlag{Name: flagLocalIdleSweep, Value: d.IdleSweep, Usage: "reclaim idle instances only by a sweep this often: evicted at the first sweep at or after the deadline (0: at the deadline)", Category: cat},
 		&cli.Float64Flag{Name: flagLocalEvictFraction, Value: d.IdleEvictFraction, Usage: "probability an idle-expired instance is evicted (partial eviction)", Category: cat},
 		&cli.DurationFlag{Name: flagLocalMaxLifetime, Value: d.MaxLifetime, Usage: "retire instances older than this once idle (0: never)", Category: cat},
+		&cli.DurationFlag{Name: flagLocalLifeJitter, Value: d.MaxLifetimeJitter, Usage: "random extra lifetime per instance, uniform in [0, this)", Category: cat},
 		&cli.IntFlag{Name: flagLocalMaxInstances, Value: d.MaxInstances, Usage: "maximum instances per function; beyond it requests get 429", Category: cat},
 		&cli.IntFlag{Name: flagLocalScaleBurst, Value: d.ScaleBurst, Usage: "instances a function may create at once", Category: cat},
 		&cli.Float64Flag{Name: flagLocalScaleRate, Value: d.ScaleRate, Usage: "new instances per second after the burst", Category: cat},
@@ -58,8 +62,10 @@ func localConfig(c *cli.Context) (localfaas.Config, error) {
 	cfg.Addr = c.String(flagLocalAddr)
 	cfg.IdleTimeout = c.Duration(flagLocalIdleTimeout)
 	cfg.IdleJitter = c.Duration(flagLocalIdleJitter)
+	cfg.IdleSweep = c.Duration(flagLocalIdleSweep)
 	cfg.IdleEvictFraction = c.Float64(flagLocalEvictFraction)
 	cfg.MaxLifetime = c.Duration(flagLocalMaxLifetime)
+	cfg.MaxLifetimeJitter = c.Duration(flagLocalLifeJitter)
 	cfg.MaxInstances = c.Int(flagLocalMaxInstances)
 	cfg.ScaleBurst = c.Int(flagLocalScaleBurst)
 	cfg.ScaleRate = c.Float64(flagLocalScaleRate)

@@ -159,15 +159,17 @@ func setupLocal(c *cli.Context, logger *slog.Logger, fmap map[string]string) (*p
 // localConfigMap records the ground-truth knobs with the run.
 func localConfigMap(cfg localfaas.Config) map[string]any {
 	return map[string]any{
-		"idle_timeout_s":      cfg.IdleTimeout.Seconds(),
-		"idle_jitter_s":       cfg.IdleJitter.Seconds(),
-		"idle_evict_fraction": cfg.IdleEvictFraction,
-		"max_lifetime_s":      cfg.MaxLifetime.Seconds(),
-		"max_instances":       cfg.MaxInstances,
-		"scale_burst":         cfg.ScaleBurst,
-		"scale_rate_per_s":    cfg.ScaleRate,
-		"extra_init_delay_s":  cfg.ExtraInitDelay.Seconds(),
-		"seed":                cfg.Seed,
+		"idle_timeout_s":        cfg.IdleTimeout.Seconds(),
+		"idle_jitter_s":         cfg.IdleJitter.Seconds(),
+		"idle_sweep_s":          cfg.IdleSweep.Seconds(),
+		"idle_evict_fraction":   cfg.IdleEvictFraction,
+		"max_lifetime_s":        cfg.MaxLifetime.Seconds(),
+		"max_lifetime_jitter_s": cfg.MaxLifetimeJitter.Seconds(),
+		"max_instances":         cfg.MaxInstances,
+		"scale_burst":           cfg.ScaleBurst,
+		"scale_rate_per_s":      cfg.ScaleRate,
+		"extra_init_delay_s":    cfg.ExtraInitDelay.Seconds(),
+		"seed":                  cfg.Seed,
 	}
 }
 

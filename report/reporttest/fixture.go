@@ -215,14 +215,18 @@ func (g *gen) idleTimeout(scale int) (string, error) {
 			if err := g.w.Add(g.inv(id, seq, fmt.Sprintf("gap-%d", gap), t, lat, cold, fmt.Sprintf("inst-%d", seq))); err != nil {
 				return "", err
 			}
-			if err := g.w.AddMetric(results.Metric{RunID: id, Name: "idle_probe", Value: v, Tags: map[string]string{"gap_s": fmt.Sprint(gap)},
+			if err := g.w.AddMetric(results.Metric{RunID: id, Name: "idle_probe", Value: v, Tags: map[string]string{"gap_s": fmt.Sprint(gap), "burst": fmt.Sprint(seq)},
 				Phase: fmt.Sprintf("gap-%d", gap), AtNS: t}); err != nil {
 				return "", err
 			}
 			t += lat + int64(gap)*1e9
 		}
 	}
-	return id, g.finish(id, at, time.Duration(t), map[string]float64{"idle_timeout_s": 330, "idle_timeout_s_low": 300, "idle_timeout_s_high": 360})
+	return id, g.finish(id, at, time.Duration(t), map[string]float64{
+		"idle_timeout_s": 330, "idle_timeout_s_low": 300, "idle_timeout_s_high": 360,
+		"idle_warm_s": 270, "idle_warm_s_low": 240, "idle_warm_s_high": 300,
+		"idle_cold_s": 400, "idle_cold_s_low": 360, "idle_cold_s_high": 480, "idle_precision_reached": 1,
+	})
 }
 
 func (g *gen) scaling(scale int) (string, error) {

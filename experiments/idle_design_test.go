@@ -1,0 +1,93 @@
+package experiments
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/faas-benchmarker/faas-benchmarker/localfaas"
+)
+
+func TestAttribute(t *testing.T) {
+	s := time.Second
+	lane := func() *idleLane {
+		return &idleLane{instances: map[string]time.Duration{"a": 1 * s, "b": 2 * s, "c": 3 * s}}
+	}
+	warm := func(id string, sent time.Duration) probeAnswer {
+		return probeAnswer{ok: true, instance: id, known: true, sent: sent, received: sent + s}
+	}
+	cold := func(id string, sent time.Duration) probeAnswer {
+		a := warm(id, sent)
+		a.cold = true
+		return a
+	}
+	tests := []struct {
+		name    string
+		answers []probeAnswer
+		want    map[string]idleObservation // by instance
+		held    int
+	}{
+		{"all warm: each its own gap", []probeAnswer{warm("a", 10*s), warm("b", 10*s), warm("c", 10*s)},
+			map[string]idleObservation{"a": {gap: 9 * s}, "b": {gap: 8 * s}, "c": {gap: 7 * s}}, 3},
+		{"an old id missing was evicted", []probeAnswer{warm("a", 10*s), cold("x", 10*s), warm("c", 10*s)},
+			map[string]idleObservation{"a": {gap: 9 * s}, "b": {gap: 8 * s, evicted: true}, "c": {gap: 7 * s}}, 3},
+		{"incomplete burst: missing ids unknown", []probeAnswer{warm("a", 10*s), {ok: false, sent: 10 * s}, warm("c", 10*s)},
+			map[string]idleObservation{"a": {gap: 9 * s}, "c": {gap: 7 * s}}, 2},
+		{"one instance served two: missing ids unknown", []probeAnswer{warm("a", 10*s), warm("a", 10*s), warm("c", 10*s)},
+			map[string]idleObservation{"a": {gap: 9 * s}, "c": {gap: 7 * s}}, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			l := lane()
+			obs := attribute(l, &burstResult{answers: tt.answers})
+			if len(obs) != len(tt.want) {
+				t.Fatalf("observations %+v, want %v", obs, tt.want)
+			}
+			for _, o := range obs {
+				w, ok := tt.want[o.instance]
+				if !ok || w.gap != o.gap || w.evicted != o.evicted {
+					t.Errorf("observation %+v, want %+v", o, w)
+				}
+			}
+			if len(l.instances) != tt.held {
+				t.Errorf("lane holds %d instances, want %d", len(l.instances), tt.held)
+			}
+		})
+	}
+}
+
+// TestPlannerBudgets: the design stops on max_probes and on max_time, and
+// says so.
+func TestPlannerBudgets(t *testing.T) {
+	for _, c := range []struct {
+		sets map[string]string
+		want string
+	}{
+		{map[string]string{"max_probes": "30", "precision": "0.001"}, stopProbes},
+		{map[string]string{"max_time": "40s", "precision": "0.001"}, stopTime},
+		{nil, stopPrecision},
+	} {
+		d := simDesign(t, c.sets)
+		run, err := runIdleDesign(context.Background(), newSimEnv(localfaas.Eviction{Timeout: 10 * time.Second, Fraction: 1}, 1), d, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if run.reason != c.want {
+			t.Errorf("%v: stopped on %q, want %q", c.sets, run.reason, c.want)
+		}
+		if run.probes > d.maxProbes || run.elapsed > d.maxTime+d.maxGap {
+			t.Errorf("%v: spent %d probes in %v", c.sets, run.probes, run.elapsed)
+		}
+	}
+}
+
+func TestIdleParamsRefused(t *testing.T) {
+	for _, sets := range []map[string]string{
+		{"min_gap": "0s"}, {"min_gap": "-1s"}, {"min_gap": "5s", "max_gap": "1s"}, {"precision": "0"}, {"precision": "1"},
+		{"max_probes": "0"}, {"max_time": "0s"}, {"factor": "1"}, {"instances": "0"}, {"stagger": "2"}, {"level": "1"},
+	} {
+		if _, err := Resolve(IdleTimeout{}, sets); err == nil {
+			t.Errorf("Resolve accepted %v", sets)
+		}
+	}
+}

@@ -1,0 +1,54 @@
+package report
+
+import (
+	"testing"
+
+	"github.com/faas-benchmarker/faas-benchmarker/results"
+)
+
+func TestIdleShape(t *testing.T) {
+	tests := []struct {
+		name string
+		est  map[string]float64
+		want string
+	}{
+		{"sharp", map[string]float64{"idle_warm_s": 9.9, "idle_timeout_s": 10, "idle_timeout_s_low": 9.8, "idle_cold_s": 10.2}, "sharp: ~10.00 s"},
+		{"spread", map[string]float64{"idle_warm_s": 5, "idle_timeout_s": 7.5, "idle_timeout_s_low": 7, "idle_cold_s": 10}, "spread: warm up to 5.00 s, cold after 10.00 s"},
+		{"never cold", map[string]float64{"idle_timeout_s_low": 16}, "not evicted by the longest gap probed: more than 16.00 s"},
+		{"not all cold", map[string]float64{"idle_warm_s": 2, "idle_timeout_s": 2.1, "idle_timeout_s_low": 2}, "spread: median 2.10 s, fewer than 95% cold by the longest gap probed"},
+		{"no idle estimates", map[string]float64{"cold_p50_ms": 3}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := idleShape(tt.est); got != tt.want {
+				t.Errorf("idleShape = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestIntervalCompare(t *testing.T) {
+	runs := []*RunData{
+		{Run: results.Run{ID: "a", Experiment: "idle-timeout", Platform: "local"}, Estimates: map[string]float64{
+			"idle_warm_s": 9.9, "idle_warm_s_low": 0, "idle_warm_s_high": 10, "idle_timeout_s": 10, "idle_timeout_s_low": 9.8, "idle_timeout_s_high": 10.2,
+			"idle_cold_s": 10.1, "idle_cold_s_low": 10}},
+		{Run: results.Run{ID: "b", Experiment: "idle-timeout", Platform: "aws"}, Estimates: map[string]float64{
+			"idle_warm_s": 300, "idle_warm_s_low": 250, "idle_warm_s_high": 320, "idle_timeout_s": 420, "idle_timeout_s_low": 400, "idle_timeout_s_high": 450,
+			"idle_cold_s": 600, "idle_cold_s_low": 560, "idle_cold_s_high": 700}},
+	}
+	b := &builder{prefix: "t"}
+	var sec Section
+	intervalCompare(b, &sec, "idle-timeout", runs)
+	if b.err != nil || len(sec.Figures) != 1 || len(sec.Tables) != 1 {
+		t.Fatalf("err %v, %d figures, %d tables", b.err, len(sec.Figures), len(sec.Tables))
+	}
+	rows := sec.Tables[0].Rows
+	if len(rows) != 2 || rows[0][4] != "sharp: ~10.00 s" || rows[1][4] != "spread: warm up to 300.0 s, cold after 600.0 s" || rows[0][3] != "10.10 s [10.00, +Inf]" {
+		t.Errorf("rows %q", rows)
+	}
+	var none Section
+	intervalCompare(b, &none, "load", runs)
+	if len(none.Figures)+len(none.Tables) != 0 {
+		t.Error("interval compare for an experiment without interval estimates")
+	}
+}

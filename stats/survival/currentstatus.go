@@ -1,0 +1,513 @@
+// Package survival estimates distributions of event times from censored
+// observations: eviction times of idle instances from probes ("current
+// status" data, FitCurrentStatus) and lifetimes of busy instances that may
+// still be alive when an experiment ends (right-censored data, KaplanMeier).
+//
+// It is pure: observations in, estimates out; no clock, no I/O, no
+// randomness. Times are plain float64 in any unit (the callers use seconds).
+//
+// Methods (so the numbers can be reproduced elsewhere):
+//
+//   - Current status data: each observation says only whether the event
+//     time X was at most the observation time (an idle probe after gap g
+//     came back cold: X ≤ g) or not. The nonparametric maximum-likelihood
+//     estimate of F(t) = P(X ≤ t) is the isotonic regression of the event
+//     indicators on the observation times, computed by pool-adjacent-
+//     violators (Groeneboom & Wellner 1992).
+//   - Quantile intervals for current status data invert the likelihood-ratio
+//     test of "F(t) = q" (Banerjee & Wellner, Ann. Statist. 2001): the
+//     interval is the hull of the t at which the test does not reject. The
+//     cutoff is the χ²₁ quantile (3.84 at 95%), which is the limit when
+//     observations are tied on a grid (Tang, Banerjee & Kosorok, Ann.
+//     Statist. 2012) and conservative for continuous observation times,
+//     where the limit law D has a smaller 95% quantile (2.28). The naive
+//     bootstrap is not used: it is inconsistent for this estimator.
+//   - Clustered observations (Observation.Cluster) get the first-order
+//     Rao–Scott correction (Rao & Scott, JASA 1981; Ann. Statist. 1984):
+//     the statistic is divided by the design effect, estimated as the
+//     variance of the clusters' summed residuals over the sum of the
+//     residuals' variances (1 for independent observations, up to the
+//     cluster size when a cluster shares one fate), clamped to [1, largest
+//     cluster].
+//   - Right-censored data: Kaplan–Meier with Greenwood's variance on the
+//     log(−log S) scale for pointwise intervals, and quantile intervals by
+//     inverting that band (Brookmeyer & Crowley 1982).
+package survival
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+)
+
+// Observation is one current-status observation: at time Gap after the
+// start (an instance's release), the event (its eviction) had happened
+// (Event) or not. Observations with the same nonzero Cluster were made
+// together and may share their fate (instances probed by one burst, which
+// a periodic sweeper treats alike); Cluster 0 (or negative) is an
+// observation on its own.
+type Observation struct {
+	Gap     float64
+	Event   bool
+	Cluster int
+}
+
+// Step is the fitted distribution function at one distinct observation
+// time: F(t) = P(X ≤ t) for t in [Gap, next Gap), with the observations
+// made at Gap.
+type Step struct {
+	Gap    float64
+	F      float64
+	N      int // observations at Gap
+	Events int // ... of which saw the event
+}
+
+// Estimate is a point estimate with its confidence interval. Low is 0 and
+// LowFound false when the data cannot bound it from below (the interval
+// reaches the smallest time observed); High is +Inf and HighFound false
+// when they cannot bound it from above (the largest time observed was not
+// long enough). Value is NaN when the point estimate does not exist (the
+// fitted F never reaches the level).
+type Estimate struct {
+	Value     float64
+	Low, High float64
+	LowFound  bool
+	HighFound bool
+}
+
+// Found reports whether the point estimate exists.
+func (e Estimate) Found() bool { return !math.IsNaN(e.Value) }
+
+// Bounded reports whether the estimate and both ends of its interval exist.
+func (e Estimate) Bounded() bool { return e.Found() && e.LowFound && e.HighFound }
+
+// group is the observations at one distinct time.
+type group struct {
+	t     float64
+	ev, n int
+}
+
+// block is a run of groups pooled by pool-adjacent-violators.
+type block struct {
+	start, end int // groups [start, end)
+	ev, n      int
+}
+
+func (b block) rate() float64 { return float64(b.ev) / float64(b.n) }
+
+// less reports a.rate() < b.rate() exactly.
+func less(a, b block) bool { return a.ev*b.n < b.ev*a.n }
+
+// CurrentStatus is the nonparametric maximum-likelihood fit of current
+// status observations. It is immutable and safe for concurrent use.
+type CurrentStatus struct {
+	groups []group
+	blocks []block
+	fullLL float64
+	deff   float64
+}
+
+// ErrNoData is returned when there is nothing to fit.
+var ErrNoData = errors.New("survival: no observations")
+
+// FitCurrentStatus fits obs. Observation times must be finite and >= 0.
+func FitCurrentStatus(obs []Observation) (*CurrentStatus, error) {
+	if len(obs) == 0 {
+		return nil, ErrNoData
+	}
+	sorted := slices.Clone(obs)
+	for _, o := range sorted {
+		if math.IsNaN(o.Gap) || math.IsInf(o.Gap, 0) || o.Gap < 0 {
+			return nil, fmt.Errorf("survival: observation time %v must be finite and >= 0", o.Gap)
+		}
+	}
+	if !slices.IsSortedFunc(sorted, byGap) { // callers that keep their data sorted skip the sort
+		slices.SortStableFunc(sorted, byGap)
+	}
+	var gs []group
+	for _, o := range sorted {
+		if len(gs) == 0 || gs[len(gs)-1].t != o.Gap {
+			gs = append(gs, group{t: o.Gap})
+		}
+		g := &gs[len(gs)-1]
+		g.n++
+		if o.Event {
+			g.ev++
+		}
+	}
+	c := &CurrentStatus{groups: gs, blocks: pava(gs)}
+	for _, b := range c.blocks {
+		c.fullLL += loglik(b.ev, b.n, b.rate())
+	}
+	c.deff = c.designEffect(sorted)
+	return c, nil
+}
+
+// designEffect estimates the Rao–Scott design effect of the clusters of
+// sorted (see the package documentation).
+func (c *CurrentStatus) designEffect(sorted []Observation) float64 {
+	fitted := make([]float64, 0, len(sorted))
+	for _, b := range c.blocks {
+		for i := b.start; i < b.end; i++ {
+			for range c.groups[i].n {
+				fitted = append(fitted, b.rate())
+			}
+		}
+	}
+	// Clusters are small positive integers in practice (probe numbers):
+	// index them directly when they are dense, through a map otherwise.
+	maxC := 0
+	for _, o := range sorted {
+		maxC = max(maxC, o.Cluster)
+	}
+	var ids map[int]int
+	if maxC > 4*len(sorted) {
+		ids = map[int]int{}
+	}
+	sums := make([]float64, 0, min(maxC+1, len(sorted)+1))
+	sizes := make([]int, 0, cap(sums))
+	if ids == nil {
+		sums, sizes = make([]float64, maxC+1), make([]int, maxC+1)
+	}
+	var ss, alone float64
+	largest := 1
+	for i, o := range sorted {
+		r := -fitted[i]
+		if o.Event {
+			r++
+		}
+		ss += r * r
+		if o.Cluster <= 0 {
+			alone += r * r
+			continue
+		}
+		k := o.Cluster
+		if ids != nil {
+			var ok bool
+			if k, ok = ids[o.Cluster]; !ok {
+				k = len(sums)
+				ids[o.Cluster] = k
+				sums, sizes = append(sums, 0), append(sizes, 0)
+			}
+		}
+		sums[k] += r
+		sizes[k]++
+		largest = max(largest, sizes[k])
+	}
+	if ss == 0 {
+		return 1
+	}
+	between := alone
+	for _, v := range sums {
+		between += v * v
+	}
+	return min(max(between/ss, 1), float64(largest))
+}
+
+// DesignEffect returns the estimated design effect by which the
+// likelihood-ratio statistic is divided (1 without clusters).
+func (c *CurrentStatus) DesignEffect() float64 { return c.deff }
+
+func byGap(a, b Observation) int {
+	switch {
+	case a.Gap < b.Gap:
+		return -1
+	case a.Gap > b.Gap:
+		return 1
+	}
+	return 0
+}
+
+// pava returns the isotonic (nondecreasing) regression of the groups' event
+// rates, weighted by their sizes, as blocks.
+func pava(gs []group) []block {
+	st := make([]block, 0, len(gs))
+	for i, g := range gs {
+		b := block{start: i, end: i + 1, ev: g.ev, n: g.n}
+		for len(st) > 0 && less(b, st[len(st)-1]) {
+			top := st[len(st)-1]
+			st = st[:len(st)-1]
+			b = block{start: top.start, end: b.end, ev: top.ev + b.ev, n: top.n + b.n}
+		}
+		st = append(st, b)
+	}
+	return st
+}
+
+// loglik is the Bernoulli log-likelihood of ev events in n trials at
+// probability p (0·log 0 = 0).
+func loglik(ev, n int, p float64) float64 {
+	var ll float64
+	if ev > 0 {
+		ll += float64(ev) * math.Log(p)
+	}
+	if n-ev > 0 {
+		ll += float64(n-ev) * math.Log1p(-p)
+	}
+	return ll
+}
+
+// N returns the number of observations.
+func (c *CurrentStatus) N() int {
+	n := 0
+	for _, g := range c.groups {
+		n += g.n
+	}
+	return n
+}
+
+// Steps returns the fitted F at every distinct observation time, in
+// increasing order of time.
+func (c *CurrentStatus) Steps() []Step {
+	out := make([]Step, 0, len(c.groups))
+	for _, b := range c.blocks {
+		for i := b.start; i < b.end; i++ {
+			g := c.groups[i]
+			out = append(out, Step{Gap: g.t, F: b.rate(), N: g.n, Events: g.ev})
+		}
+	}
+	return out
+}
+
+// F returns the fitted P(X ≤ t): 0 before the first observation time, the
+// step value of the last observation time at or before t otherwise.
+func (c *CurrentStatus) F(t float64) float64 {
+	f := 0.0
+	for _, b := range c.blocks {
+		if c.groups[b.start].t > t {
+			break
+		}
+		f = b.rate()
+	}
+	return f
+}
+
+// ChiSquare1 returns the level quantile of the χ² distribution with one
+// degree of freedom (3.84 for 0.95): the likelihood-ratio cutoff.
+func ChiSquare1(level float64) float64 {
+	z := math.Sqrt2 * math.Erfinv(level)
+	return z * z
+}
+
+// Quantile returns the q-quantile inf{t : F(t) ≥ q} (0 < q < 1) with its
+// level confidence interval by likelihood-ratio inversion (see the package
+// documentation).
+//
+// The point estimate is placed between the last fitted block below q and
+// the first at or above it, by linear interpolation of F across the
+// unobserved stretch between them: the jump of the fitted step function
+// happens somewhere in that stretch, and for a sharp transition (F from 0
+// to 1) this is its middle.
+func (c *CurrentStatus) Quantile(q, level float64) Estimate {
+	est := Estimate{Value: c.pointQuantile(q), High: math.Inf(1)}
+	cut := ChiSquare1(level) * c.deff
+	lr := c.splitLR(q)
+	sLo, sHi := -1, -1
+	for s, v := range lr {
+		if v <= cut+1e-9 {
+			if sLo < 0 {
+				sLo = s
+			}
+			sHi = s
+		}
+	}
+	m := len(c.groups)
+	if sLo > 0 {
+		est.Low, est.LowFound = c.groups[sLo-1].t, true
+	}
+	if sHi >= 0 && sHi < m {
+		est.High, est.HighFound = c.groups[sHi].t, true
+	}
+	if est.Found() {
+		// The interpolated point lies in an accepted stretch; keep it inside
+		// the hull even where rounding says otherwise.
+		est.Value = min(max(est.Value, est.Low), est.High)
+	}
+	return est
+}
+
+// QuantilePoint returns the point estimate of Quantile alone (NaN when the
+// fitted F never reaches q), without the interval's cost.
+func (c *CurrentStatus) QuantilePoint(q float64) float64 { return c.pointQuantile(q) }
+
+func (c *CurrentStatus) pointQuantile(q float64) float64 {
+	prevEnd, prevF := 0.0, 0.0
+	for _, b := range c.blocks {
+		f := b.rate()
+		start := c.groups[b.start].t
+		if f >= q {
+			if f == prevF {
+				return start
+			}
+			return prevEnd + (start-prevEnd)*(q-prevF)/(f-prevF)
+		}
+		prevEnd, prevF = c.groups[b.end-1].t, f
+	}
+	return math.NaN()
+}
+
+// splitLR returns, for every split s (groups [0, s) at or before t, the
+// rest after it), the likelihood-ratio statistic 2·(ℓ̂ − ℓ̂_{F(t)=q}), where
+// the constrained fit is the isotonic fit of the left part capped at q and
+// of the right part floored at q (Banerjee & Wellner 2001). O(m log m).
+func (c *CurrentStatus) splitLR(q float64) []float64 {
+	m := len(c.groups)
+	left := make([]float64, m+1)
+	right := make([]float64, m+1)
+	lq, l1q := math.Log(q), math.Log1p(-q)
+	atQ := func(ev, n int) float64 { return float64(ev)*lq + float64(n-ev)*l1q }
+
+	// Prefixes, left to right: a PAVA stack with cumulative sums.
+	type cum struct {
+		ll    float64
+		ev, n int
+	}
+	st := make([]block, 0, m)
+	cs := make([]cum, 1, m+1) // cs[i] = sums over st[:i]
+	for i, g := range c.groups {
+		b := block{start: i, end: i + 1, ev: g.ev, n: g.n}
+		for len(st) > 0 && less(b, st[len(st)-1]) {
+			top := st[len(st)-1]
+			st, cs = st[:len(st)-1], cs[:len(cs)-1]
+			b = block{start: top.start, end: b.end, ev: top.ev + b.ev, n: top.n + b.n}
+		}
+		st = append(st, b)
+		last := cs[len(cs)-1]
+		cs = append(cs, cum{last.ll + loglik(b.ev, b.n, b.rate()), last.ev + b.ev, last.n + b.n})
+		// Blocks with rate > q are capped at q: they are a suffix of st.
+		k := firstAbove(st, q)
+		tot := cs[len(cs)-1]
+		left[i+1] = cs[k].ll + atQ(tot.ev-cs[k].ev, tot.n-cs[k].n)
+	}
+
+	// Suffixes, right to left: the stack's rates decrease from bottom
+	// (rightmost) to top (leftmost); blocks below q are floored at q.
+	st = st[:0]
+	cs = cs[:1]
+	for i := m - 1; i >= 0; i-- {
+		g := c.groups[i]
+		b := block{start: i, end: i + 1, ev: g.ev, n: g.n}
+		for len(st) > 0 && less(st[len(st)-1], b) {
+			top := st[len(st)-1]
+			st, cs = st[:len(st)-1], cs[:len(cs)-1]
+			b = block{start: b.start, end: top.end, ev: top.ev + b.ev, n: top.n + b.n}
+		}
+		st = append(st, b)
+		last := cs[len(cs)-1]
+		cs = append(cs, cum{last.ll + loglik(b.ev, b.n, b.rate()), last.ev + b.ev, last.n + b.n})
+		k := firstBelow(st, q)
+		tot := cs[len(cs)-1]
+		right[i] = cs[k].ll + atQ(tot.ev-cs[k].ev, tot.n-cs[k].n)
+	}
+
+	out := make([]float64, m+1)
+	for s := range out {
+		out[s] = max(0, 2*(c.fullLL-left[s]-right[s]))
+	}
+	return out
+}
+
+// firstAbove returns the index of the first block of the increasing stack
+// st whose rate exceeds q (len(st) if none).
+func firstAbove(st []block, q float64) int {
+	lo, hi := 0, len(st)
+	for lo < hi {
+		mid := (lo + hi) / 2
+		if st[mid].rate() > q {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	return lo
+}
+
+// firstBelow returns the index of the first block of the decreasing stack
+// st whose rate is below q (len(st) if none).
+func firstBelow(st []block, q float64) int {
+	lo, hi := 0, len(st)
+	for lo < hi {
+		mid := (lo + hi) / 2
+		if st[mid].rate() < q {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	return lo
+}
+
+// lrAt returns the likelihood-ratio statistic for F(t) = theta where t
+// lies after the first s groups, computed directly (used for the band).
+func (c *CurrentStatus) lrAt(s int, theta float64) float64 {
+	var ll float64
+	for _, b := range pava(c.groups[:s]) {
+		ll += loglik(b.ev, b.n, min(b.rate(), theta))
+	}
+	for _, b := range pava(c.groups[s:]) {
+		ll += loglik(b.ev, b.n, max(b.rate(), theta))
+	}
+	return max(0, 2*(c.fullLL-ll))
+}
+
+// BandPoint is a pointwise confidence interval for F at one time.
+type BandPoint struct {
+	Gap       float64
+	F         float64
+	Low, High float64
+}
+
+// Band returns pointwise level confidence intervals for F at every distinct
+// observation time (at most maxPoints of them, evenly spread by index; 0
+// means all), by inverting the same likelihood-ratio test in θ.
+func (c *CurrentStatus) Band(level float64, maxPoints int) []BandPoint {
+	cut := ChiSquare1(level) * c.deff
+	m := len(c.groups)
+	idx := make([]int, 0, m)
+	if maxPoints <= 0 || maxPoints >= m {
+		for i := range m {
+			idx = append(idx, i)
+		}
+	} else {
+		for k := range maxPoints {
+			idx = append(idx, k*(m-1)/max(1, maxPoints-1))
+		}
+		idx = slices.Compact(idx)
+	}
+	out := make([]BandPoint, 0, len(idx))
+	for _, i := range idx {
+		f := c.F(c.groups[i].t)
+		s := i + 1 // t = groups[i].t: groups [0, i] are at or before it
+		accept := func(th float64) bool { return c.lrAt(s, th) <= cut }
+		lo := bisect(0, f, func(th float64) bool { return accept(th) }, true)
+		hi := bisect(f, 1, func(th float64) bool { return accept(th) }, false)
+		out = append(out, BandPoint{Gap: c.groups[i].t, F: f, Low: lo, High: hi})
+	}
+	return out
+}
+
+// bisect finds the boundary of the accepted set inside [a, b]: with
+// fromBelow, the smallest accepted θ (accepted at b); otherwise the largest
+// accepted θ (accepted at a). The LR statistic is convex in θ, so the
+// accepted set is an interval.
+func bisect(a, b float64, ok func(float64) bool, fromBelow bool) float64 {
+	if fromBelow && ok(a) {
+		return a
+	}
+	if !fromBelow && ok(b) {
+		return b
+	}
+	for range 40 {
+		mid := (a + b) / 2
+		if ok(mid) == fromBelow {
+			b = mid
+		} else {
+			a = mid
+		}
+	}
+	if fromBelow {
+		return b
+	}
+	return a
+}
