@@ -239,7 +239,7 @@ func TestResume(t *testing.T) {
 	atts, _ := db.StudyAttempts(ctx, out.StudyRun)
 	outcomes := map[string]int{}
 	for _, a := range atts {
-		outcomes[fmt.Sprint(a.Seq, a.Outcome)]++
+		outcomes[fmt.Sprintf("%d %s", a.Seq, a.Outcome)]++
 	}
 	if outcomes["4 interrupted"] != 1 || outcomes["5 abandoned"] != 1 || outcomes["4 done"] != 1 || outcomes["5 done"] != 1 {
 		t.Errorf("attempt outcomes = %v", outcomes)

@@ -133,7 +133,8 @@ func Parse(file string, src []byte, v Vocabulary) (*Spec, error) {
 	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(src))
 	if err := dec.Decode(&doc); err != nil {
-		return nil, Errors{{File: file, Line: yamlErrLine(err), Msg: "not valid YAML: " + strings.TrimPrefix(err.Error(), "yaml: ")}}
+		msg := regexp.MustCompile(`^yaml: (line \d+: )?`).ReplaceAllString(err.Error(), "")
+		return nil, Errors{{File: file, Line: yamlErrLine(err), Msg: "not valid YAML: " + msg}}
 	}
 	if len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
 		return nil, Errors{{File: file, Line: 1, Msg: "a study file is a mapping with the keys " + strings.Join(topKeys, ", ")}}

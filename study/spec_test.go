@@ -103,7 +103,7 @@ func TestParseBad(t *testing.T) {
 		{"bad name", "name: Nightly Run\nplatforms:\n  - {name: a, platform: local}\nexperiments: [smoke]\n", 1, []string{`name "Nightly Run"`}},
 		{"missing platform", "name: s\nplatforms:\n  - {name: a}\nexperiments: [smoke]\n", 3, []string{"platform is missing", "local, aws"}},
 		{"no platforms", "name: s\nexperiments: [smoke]\n", 1, []string{"platforms is missing"}},
-		{"not yaml", "name: s\nplatforms: [\n", 3, []string{"not valid YAML"}},
+		{"not yaml", "name: s\nplatforms: [\n", 2, []string{"not valid YAML"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
