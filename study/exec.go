@@ -113,8 +113,12 @@ func (e *ProcessExecutor) Run(ctx context.Context, c Cell, log io.Writer) (Resul
 	case runErr == nil:
 	case errors.As(runErr, &ee):
 		res.ExitCode = ee.ExitCode()
-		if res.ExitCode < 0 { // killed by a signal
-			res.ExitCode = exitInterrupted
+		if res.ExitCode < 0 { // killed by a signal: a crash, unless we stopped it
+			if ctx.Err() != nil {
+				res.ExitCode = exitInterrupted
+			} else {
+				res.Err = "the cell's process was killed (" + ee.String() + ")"
+			}
 		}
 	default:
 		return res, fmt.Errorf("study: running %s: %w", c.Label(), runErr)
@@ -122,11 +126,11 @@ func (e *ProcessExecutor) Run(ctx context.Context, c Cell, log io.Writer) (Resul
 	var s summary
 	if err := json.Unmarshal(bytes.TrimSpace(stdout.Bytes()), &s); err == nil {
 		res.RunID, res.Status = s.RunID, s.Status
-		if res.ExitCode != 0 {
+		if res.ExitCode != 0 && s.Error != "" {
 			res.Err = s.Error
 		}
 	}
-	if res.ExitCode != 0 && (res.Err == "" || res.ExitCode == exitTeardown) {
+	if res.ExitCode > 0 && (res.Err == "" || res.ExitCode == exitTeardown) {
 		res.Err = lastLine(tail.String())
 		if res.Err == "" {
 			res.Err = fmt.Sprintf("exit status %d", res.ExitCode)
