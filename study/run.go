@@ -248,14 +248,21 @@ func runAttempt(ctx context.Context, cfg Config, srID, dir string, c Cell, attem
 		res = Result{ExitCode: -1, Err: runErr.Error()}
 	}
 	end := cfg.Now()
+	// A run stored as ok is kept even when something after it failed
+	// (shipping, the merge, the teardown): running the cell again would
+	// measure it twice.
+	okRun := res.RunID != "" && res.Status == results.StatusOK
 	state, outcome, stop := results.CellDone, results.CellDone, ""
 	switch {
 	case res.ExitCode == 0 && runErr == nil:
-	case res.ExitCode == exitInterrupted || ctx.Err() != nil:
+	case res.ExitCode == exitInterrupted || ctx.Err() != nil && !okRun:
 		state, outcome = results.CellPending, results.AttemptInterrupted
 	case res.ExitCode == exitTeardown:
-		state, outcome = results.CellFailed, results.CellFailed
+		if !okRun {
+			state, outcome = results.CellFailed, results.CellFailed
+		}
 		stop = fmt.Sprintf("%s: the stack's teardown failed (%s): the study stops so that no further stacks are deployed; see the cell log %s and fbrun cleanup", c.Label(), res.Err, logPath)
+	case okRun:
 	case res.ExitCode == exitUsage || failed >= cfg.Retries:
 		state, outcome = results.CellFailed, results.CellFailed
 	default:

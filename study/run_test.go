@@ -25,6 +25,9 @@ type fakeExec struct {
 	estimates func(c Cell) map[string]float64
 	// calls counts attempts and ok counts successes per cell seq.
 	calls, ok map[int]int
+	// okStatus makes a failing attempt's run ok (a failure after the
+	// measurement, e.g. shipping).
+	okStatus func(c Cell) bool
 	// hook runs before each attempt.
 	hook func(ctx context.Context, c Cell) int
 	n    int
@@ -56,7 +59,7 @@ func (f *fakeExec) Run(ctx context.Context, c Cell, log io.Writer) (Result, erro
 		est = f.estimates(c)
 	}
 	status := results.StatusOK
-	if code != 0 {
+	if code != 0 && (f.okStatus == nil || !f.okStatus(c)) {
 		status = results.StatusFailed
 	}
 	if err := f.db.CreateRun(ctx, results.Run{ID: id, Experiment: c.Experiment, Platform: c.Platform.Platform, StartedAt: time.Now()}); err != nil {
@@ -153,9 +156,12 @@ func TestRetries(t *testing.T) {
 			return 1
 		case 6: // bad input: never retried
 			return exitUsage
+		case 7: // the run is ok, shipping failed: kept, not measured again
+			return 1
 		}
 		return 0
 	}
+	f.okStatus = func(c Cell) bool { return c.Seq == 7 }
 	cfg := cfgFor(t, db, s, f)
 	cfg.Retries = 2
 	out, err := Run(context.Background(), cfg)
@@ -165,12 +171,15 @@ func TestRetries(t *testing.T) {
 	if !out.Finished || out.Done != 6 || out.Failed != 2 {
 		t.Fatalf("outcome = %+v", out)
 	}
-	if f.calls[3] != 3 || f.calls[5] != 3 || f.calls[6] != 1 || f.calls[1] != 1 {
+	if f.calls[3] != 3 || f.calls[5] != 3 || f.calls[6] != 1 || f.calls[1] != 1 || f.calls[7] != 1 {
 		t.Errorf("attempts = %v", f.calls)
 	}
 	cells, _ := db.StudyCells(context.Background(), out.StudyRun)
 	if c := cells[2]; c.State != results.CellDone || c.Attempts != 3 || c.Error != "" {
 		t.Errorf("cell 3 = %+v", c)
+	}
+	if c := cells[6]; c.State != results.CellDone || c.RunID == "" || c.Error != "scripted failure" {
+		t.Errorf("cell 7 = %+v", c)
 	}
 	if c := cells[4]; c.State != results.CellFailed || c.Attempts != 3 || c.Error != "scripted failure" {
 		t.Errorf("cell 5 = %+v", c)
