@@ -235,7 +235,7 @@ func TestStudyChangeDetector(t *testing.T) {
 	dir := t.TempDir()
 	env := testEnv(t)
 	db := filepath.Join(dir, "results.db")
-	study := func(first string) string {
+	drift := func(first string) string {
 		return `name: drift
 platforms:
   - {name: moving, platform: local, local: {idle-timeout: ` + first + `}}
@@ -245,11 +245,11 @@ experiments:
     params: {functions: [function1, function2, function3], instances: 2, min_gap: 1s, max_gap: 6s, factor: 1.5, max_rounds: 1, precision: 0.2}
 `
 	}
-	file := writeStudy(t, dir, "drift.yaml", study("2s"))
+	file := writeStudy(t, dir, "drift.yaml", drift("2s"))
 	if r := fbrunEnv(t, env, "--db", db, "study", "run", file); r.code != 0 {
 		t.Fatalf("first study run: exit %d\n%s", r.code, r.stderr)
 	}
-	writeStudy(t, dir, "drift.yaml", study("4s"))
+	writeStudy(t, dir, "drift.yaml", drift("4s"))
 	r := fbrunEnv(t, env, "--db", db, "study", "run", file)
 	if r.code != 0 {
 		t.Fatalf("second study run: exit %d\n%s", r.code, r.stderr)
