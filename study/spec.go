@@ -244,25 +244,20 @@ func (p *parser) scalar(n *yaml.Node, what string) string {
 	return n.Value
 }
 
-// value reads a setting's value: a scalar, or a list joined with commas
-// (params such as functions: [function1, function2]).
+// value reads a setting's value: a single scalar. A comma is refused:
+// `fbrun experiment` takes --set, --local-* and --stack-set as repeatable
+// flags that the CLI library splits at commas, so a list value would not
+// arrive as written.
 func (p *parser) value(n *yaml.Node, what string) (string, bool) {
-	switch n.Kind {
-	case yaml.ScalarNode:
-		return n.Value, true
-	case yaml.SequenceNode:
-		var parts []string
-		for _, it := range n.Content {
-			if it.Kind != yaml.ScalarNode {
-				p.errf(it, "%s: list items must be single values", what)
-				return "", false
-			}
-			parts = append(parts, it.Value)
-		}
-		return strings.Join(parts, ","), true
+	if n.Kind != yaml.ScalarNode {
+		p.errf(n, "%s must be a single value (lists cannot be passed to fbrun experiment flags)", what)
+		return "", false
 	}
-	p.errf(n, "%s must be a value or a list of values", what)
-	return "", false
+	if strings.Contains(n.Value, ",") {
+		p.errf(n, "%s=%q: a value with a comma cannot be passed to fbrun experiment (its flags are split at commas); use one value or the default", what, n.Value)
+		return "", false
+	}
+	return n.Value, true
 }
 
 // settings reads a mapping of settings in file order.

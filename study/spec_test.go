@@ -103,6 +103,8 @@ func TestParseBad(t *testing.T) {
 		{"bad name", "name: Nightly Run\nplatforms:\n  - {name: a, platform: local}\nexperiments: [smoke]\n", 1, []string{`name "Nightly Run"`}},
 		{"missing platform", "name: s\nplatforms:\n  - {name: a}\nexperiments: [smoke]\n", 3, []string{"platform is missing", "local, aws"}},
 		{"no platforms", "name: s\nexperiments: [smoke]\n", 1, []string{"platforms is missing"}},
+		{"list value", base("", "  - name: idle-timeout\n    params: {functions: [function1, function2]}\n", ""), 6, []string{"params.functions must be a single value"}},
+		{"comma value", base("", "  - name: idle-timeout\n    params: {functions: \"function1,function2\"}\n", ""), 6, []string{"a value with a comma"}},
 		{"not yaml", "name: s\nplatforms: [\n", 2, []string{"not valid YAML"}},
 	}
 	for _, tt := range tests {
