@@ -230,7 +230,10 @@ func timeAxis(p *plot.Plot) {
 		return
 	}
 	p.X.Tick.Marker = plot.TimeTicks{Format: "2006-01-02\n15:04"}
-	pad := math.Max((p.X.Max-p.X.Min)*0.05, 1800)
+	pad := (p.X.Max - p.X.Min) * 0.08
+	if pad <= 0 {
+		pad = 1800 // one study run: half an hour either side
+	}
 	p.X.Min -= pad
 	p.X.Max += pad
 }
