@@ -87,6 +87,7 @@ var migrations = []string{
 		PRIMARY KEY (run_id, seq)
 	);
 	CREATE INDEX metrics_name ON metrics(run_id, name);`,
+	studyJournalSchema, // study_journal.go
 }
 
 // SchemaVersion is the schema version this build writes.

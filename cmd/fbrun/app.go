@@ -44,6 +44,7 @@ func newApp() *cli.App {
 			resultsCommand(),
 			reportCommand(),
 			exportCommand(),
+			studyCommand(),
 		},
 		HideHelpCommand:      true,
 		EnableBashCompletion: true,

@@ -202,6 +202,9 @@ func upCommand() *cli.Command {
 				if err != nil {
 					return err
 				}
+				if err := checkPermanentStudy(c.Args().Slice()); err != nil {
+					return err
+				}
 				prog, err := cloudrun.PermanentProgram(c.Args().Slice())
 				if err != nil {
 					return usageError("%v", err)

@@ -6,7 +6,10 @@ package permanent
 
 import (
 	"bytes"
+	"encoding/base64"
 	"fmt"
+	"os"
+	"path/filepath"
 	"text/template"
 
 	"github.com/pulumi/pulumi-digitalocean/sdk/v4/go/digitalocean"
@@ -115,9 +118,16 @@ func Deploy(ctx *pulumi.Context, cfg stackcfg.Permanent) (map[string]pulumi.Outp
 // /etc/faas-benchmarker/env with the non-secret settings fbrun needs.
 // Credentials (Spaces keys, cloud accounts) are never put in user data,
 // which any process on the droplet can read from the metadata service.
+// With fb:study the study file is installed under StudyDir and scheduled
+// (fbrun study schedule: a systemd timer and service).
 func CloudInit(cfg stackcfg.Permanent, bucket string) (string, error) {
+	study, err := studyInit(cfg)
+	if err != nil {
+		return "", err
+	}
 	var b bytes.Buffer
-	err := cloudInit.Execute(&b, map[string]string{
+	err = cloudInit.Execute(&b, map[string]any{
+		"Study":          study,
 		"SSHPublicKey":   cfg.SSHPublicKey,
 		"GoVersion":      cfg.GoVersion,
 		"FbrunVersion":   cfg.FbrunVersion,
@@ -158,6 +168,15 @@ write_files:
     permissions: "0644"
     content: |
       set -a; . /etc/faas-benchmarker/env; set +a
+{{- with .Study}}
+  # The study file (fb:study), scheduled by the last runcmd. Its cells'
+  # credentials are NOT here: they go in the root-only
+  # /etc/faas-benchmarker/credentials (docs/studies.md).
+  - path: {{.Path}}
+    permissions: "0644"
+    encoding: b64
+    content: {{.Content}}
+{{- end}}
 runcmd:
   - curl -fsSL https://go.dev/dl/go{{.GoVersion}}.linux-amd64.tar.gz -o /tmp/go.tgz
   - rm -rf /usr/local/go && tar -C /usr/local -xzf /tmp/go.tgz && rm /tmp/go.tgz
@@ -165,4 +184,34 @@ runcmd:
   - curl -fsSL https://get.pulumi.com | sh -s -- --version {{.PulumiVersion}} --install-root /opt/pulumi --no-edit-path
   - ln -sf /opt/pulumi/bin/* /usr/local/bin/
   - mkdir -p /var/lib/faas-benchmarker && chown fb:fb /var/lib/faas-benchmarker
+{{- with .Study}}
+  - {{printf "%q" .Schedule}}
+{{- end}}
 `))
+
+// studyFiles is the study part of the cloud-init: where the study file
+// goes and the command that schedules it.
+type studyFiles struct {
+	Path, Content, Schedule string
+}
+
+// studyInit reads the fb:study file and returns what cloud-init needs to
+// install and schedule it (nil without a study).
+func studyInit(cfg stackcfg.Permanent) (*studyFiles, error) {
+	if cfg.Study == "" {
+		return nil, nil
+	}
+	src, err := os.ReadFile(cfg.Study)
+	if err != nil {
+		return nil, fmt.Errorf("permanent stack: study file: %w", err)
+	}
+	path := StudyDir + "/" + filepath.Base(cfg.Study)
+	// The service it installs reads PULUMI_BACKEND_URL from the env file
+	// above, so every cell finds the permanent stack's bucket and ships
+	// its results there.
+	sched := "/usr/local/bin/fbrun --db /var/lib/faas-benchmarker/results.db study schedule " + path
+	return &studyFiles{Path: path, Content: base64.StdEncoding.EncodeToString(src), Schedule: sched}, nil
+}
+
+// StudyDir is where the orchestrator keeps study files.
+const StudyDir = "/etc/faas-benchmarker/studies"

@@ -2,6 +2,8 @@ package stackcfg
 
 import (
 	"net/netip"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 )
@@ -43,7 +45,17 @@ type Permanent struct {
 	PulumiVersion string
 	// Tags are extra DigitalOcean tags (DigitalOcean tags are names only).
 	Tags []string
+	// Study is the path of a study file (fbrun study, docs/studies.md)
+	// that cloud-init installs on the orchestrator and schedules with
+	// fbrun study schedule (default none).
+	Study string
 }
+
+// MaxStudyFileBytes bounds a study file carried in the droplet's user data
+// (DigitalOcean accepts at most 64 KiB of user data in all).
+const MaxStudyFileBytes = 32 << 10
+
+var studyFilePattern = regexp.MustCompile(`^[A-Za-z0-9._-]+\.ya?ml$`)
 
 // DefaultPermanent returns the permanent stack defaults.
 func DefaultPermanent() Permanent {
@@ -74,6 +86,7 @@ func (c *Permanent) fields() []field {
 		{"fbrunVersion", `fbrun module version to install (default "latest")`, str(&c.FbrunVersion)},
 		{"pulumiVersion", `Pulumi CLI version installed on the droplet (default "3.274.1")`, str(&c.PulumiVersion)},
 		{"tags", `extra DigitalOcean tags, comma-separated (default none)`, list(&c.Tags)},
+		{"study", `study file to install and schedule on the orchestrator (default none)`, str(&c.Study)},
 	}
 }
 
@@ -127,6 +140,15 @@ func (c *Permanent) Validate() error {
 	for _, t := range c.Tags {
 		if !doTagPattern.MatchString(t) {
 			p.addf("tags", "%q is not a DigitalOcean tag (letters, digits, : - _)", t)
+		}
+	}
+	if c.Study != "" {
+		if !studyFilePattern.MatchString(filepath.Base(c.Study)) {
+			p.addf("study", "%q: the file name must be letters, digits, . _ - and end in .yaml or .yml", c.Study)
+		} else if st, err := os.Stat(c.Study); err != nil {
+			p.addf("study", "%v", err)
+		} else if st.Size() > MaxStudyFileBytes {
+			p.addf("study", "%s is %d bytes: at most %d fit in the droplet's user data", c.Study, st.Size(), MaxStudyFileBytes)
 		}
 	}
 	return p.err(c.Platform())

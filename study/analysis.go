@@ -1,0 +1,350 @@
+package study
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/faas-benchmarker/faas-benchmarker/results"
+)
+
+// Interval bounds follow the estimate contract of docs/experiments.md: the
+// estimate K has the interval [K_low, K_high] when the experiment returns
+// those keys (one of them alone is a one-sided bound).
+const (
+	suffixLow  = "_low"
+	suffixHigh = "_high"
+)
+
+// Estimate is one estimate of one study run on one platform, pooled over
+// the repetitions: the median of the repetitions' values and the union of
+// their intervals (it covers the truth whenever any repetition's interval
+// does, so pooling never makes an interval less honest).
+type Estimate struct {
+	// Value is the median over repetitions (NaN when only bounds exist).
+	Value float64
+	// Low and High bound the interval (-Inf / +Inf: open on that side);
+	// HasInterval is false when a repetition gave no bound at all.
+	Low, High   float64
+	HasInterval bool
+	// N is the number of repetitions that gave this estimate; RunIDs
+	// their runs.
+	N      int
+	RunIDs []string
+}
+
+// Text renders "2.05 [1.98, 2.11]", "≥ 16" or "3.4".
+func (e Estimate) Text() string {
+	v := ""
+	if !math.IsNaN(e.Value) {
+		v = num(e.Value)
+	}
+	if !e.HasInterval {
+		return v
+	}
+	switch {
+	case math.IsInf(e.Low, -1) && math.IsInf(e.High, 1):
+		return v
+	case math.IsInf(e.High, 1):
+		return strings.TrimSpace(v + " [≥ " + num(e.Low) + "]")
+	case math.IsInf(e.Low, -1):
+		return strings.TrimSpace(v + " [≤ " + num(e.High) + "]")
+	}
+	return strings.TrimSpace(v + " [" + num(e.Low) + ", " + num(e.High) + "]")
+}
+
+// Short renders the value, or the bound when there is no value.
+func (e Estimate) Short() string {
+	switch {
+	case !math.IsNaN(e.Value):
+		return num(e.Value)
+	case e.HasInterval && !math.IsInf(e.Low, -1):
+		return "≥ " + num(e.Low)
+	case e.HasInterval && !math.IsInf(e.High, 1):
+		return "≤ " + num(e.High)
+	}
+	return "–"
+}
+
+// num formats like the report's tables: 3 significant digits.
+func num(v float64) string {
+	switch {
+	case v == 0:
+		return "0"
+	case math.Abs(v) >= 1000:
+		return fmt.Sprintf("%.0f", v)
+	case math.Abs(v) >= 100:
+		return fmt.Sprintf("%.1f", v)
+	case math.Abs(v) >= 1:
+		return fmt.Sprintf("%.2f", v)
+	}
+	return fmt.Sprintf("%.3g", v)
+}
+
+// Point is an estimate at one study run.
+type Point struct {
+	StudyRun string
+	Date     time.Time
+	Estimate
+}
+
+// Series is one estimate of one experiment on one platform over the study
+// runs, oldest first.
+type Series struct {
+	Platform, Experiment, Key string
+	Points                    []Point
+}
+
+// Change is a flag of the change detector: the estimate's interval in one
+// study run does not overlap its interval in the previous study run that
+// has it.
+type Change struct {
+	Platform, Experiment, Key string
+	// From is the previous study run's estimate, To this one's.
+	From, To       Estimate
+	FromRun, ToRun string
+	Date           time.Time
+}
+
+// String renders "aws-eu idle_timeout_s 600 → 420 on 2026-12-14 (idle-timeout)".
+func (c Change) String() string {
+	return fmt.Sprintf("%s %s %s → %s on %s (%s; %s → %s)", c.Platform, c.Key, c.From.Short(), c.To.Short(),
+		c.Date.UTC().Format("2006-01-02 15:04"), c.Experiment, c.From.Text(), c.To.Text())
+}
+
+// RunCells are a study run with its cells.
+type RunCells struct {
+	Run   results.StudyRun
+	Cells []results.StudyCell
+}
+
+// Analysis is everything `fbrun study status` and `fbrun study report`
+// show about a study.
+type Analysis struct {
+	Study string
+	// Runs are the study runs, oldest first, with their cells.
+	Runs []RunCells
+	// Platforms and Experiments are the labels in the order of the
+	// latest study run's file.
+	Platforms, Experiments []string
+	// Series are sorted by experiment (file order), key, platform.
+	Series []Series
+	// Changes are the change detector's flags, oldest first.
+	Changes []Change
+}
+
+// Analyze reads a study's journal and runs and computes its estimates over
+// time and the change detector's flags. Only cells recorded done count.
+func Analyze(ctx context.Context, db *results.DB, study string) (*Analysis, error) {
+	srs, err := db.StudyRuns(ctx, study)
+	if err != nil {
+		return nil, err
+	}
+	if len(srs) == 0 {
+		return nil, fmt.Errorf("%w %q in %s (start one with fbrun study run FILE)", ErrNotFound, study, db.Path())
+	}
+	a := &Analysis{Study: study}
+	// per study run → platform → experiment → the runs' estimates
+	type reps = []map[string]float64
+	type repIDs = []string
+	pooled := map[string]map[cellKey]reps{}
+	ids := map[string]map[cellKey]repIDs{}
+	for _, sr := range srs {
+		cells, err := db.StudyCells(ctx, sr.ID)
+		if err != nil {
+			return nil, err
+		}
+		a.Runs = append(a.Runs, RunCells{Run: sr, Cells: cells})
+		pooled[sr.ID], ids[sr.ID] = map[cellKey]reps{}, map[cellKey]repIDs{}
+		for _, c := range cells {
+			if c.State != results.CellDone || c.RunID == "" {
+				continue
+			}
+			run, err := db.GetRun(ctx, c.RunID)
+			if err != nil {
+				return nil, fmt.Errorf("study run %s cell %d: %w", sr.ID, c.Seq, err)
+			}
+			est, err := runEstimates(run.Summary)
+			if err != nil {
+				return nil, fmt.Errorf("study run %s cell %d: run %s: %w", sr.ID, c.Seq, run.ID, err)
+			}
+			k := cellKey{c.Platform, c.Experiment}
+			pooled[sr.ID][k] = append(pooled[sr.ID][k], est)
+			ids[sr.ID][k] = append(ids[sr.ID][k], run.ID)
+		}
+	}
+	latest := a.Runs[len(a.Runs)-1].Cells
+	for _, c := range latest {
+		if !slices.Contains(a.Platforms, c.Platform) {
+			a.Platforms = append(a.Platforms, c.Platform)
+		}
+		if !slices.Contains(a.Experiments, c.Experiment) {
+			a.Experiments = append(a.Experiments, c.Experiment)
+		}
+	}
+	series := map[string]*Series{}
+	for _, rc := range a.Runs {
+		sr := rc.Run
+		for k, rs := range pooled[sr.ID] {
+			for key, est := range pool(rs) {
+				est.RunIDs = ids[sr.ID][k]
+				id := k.experiment + "\x00" + key + "\x00" + k.platform
+				s := series[id]
+				if s == nil {
+					s = &Series{Platform: k.platform, Experiment: k.experiment, Key: key}
+					series[id] = s
+				}
+				s.Points = append(s.Points, Point{StudyRun: sr.ID, Date: sr.StartedAt, Estimate: est})
+			}
+		}
+	}
+	for _, s := range series {
+		a.Series = append(a.Series, *s)
+	}
+	order := func(list []string, v string) int {
+		if i := slices.Index(list, v); i >= 0 {
+			return i
+		}
+		return len(list)
+	}
+	sort.Slice(a.Series, func(i, j int) bool {
+		x, y := a.Series[i], a.Series[j]
+		if x.Experiment != y.Experiment {
+			if ox, oy := order(a.Experiments, x.Experiment), order(a.Experiments, y.Experiment); ox != oy {
+				return ox < oy
+			}
+			return x.Experiment < y.Experiment
+		}
+		if x.Key != y.Key {
+			return x.Key < y.Key
+		}
+		if ox, oy := order(a.Platforms, x.Platform), order(a.Platforms, y.Platform); ox != oy {
+			return ox < oy
+		}
+		return x.Platform < y.Platform
+	})
+	a.Changes = Detect(a.Series)
+	return a, nil
+}
+
+// pool combines the estimates of the repetitions of one cell: per base key
+// the median value and the union of the intervals.
+func pool(reps []map[string]float64) map[string]Estimate {
+	type acc struct {
+		vals              []float64
+		lows, highs       []float64
+		withBound, nBound int
+		n                 int
+	}
+	accs := map[string]*acc{}
+	get := func(k string) *acc {
+		if accs[k] == nil {
+			accs[k] = &acc{}
+		}
+		return accs[k]
+	}
+	for _, est := range reps {
+		bases := map[string]bool{}
+		for k := range est {
+			bases[baseKey(k)] = true
+		}
+		for b := range bases {
+			a := get(b)
+			a.n++
+			if v, ok := est[b]; ok && !math.IsNaN(v) {
+				a.vals = append(a.vals, v)
+			}
+			lo, hasLo := est[b+suffixLow]
+			hi, hasHi := est[b+suffixHigh]
+			if hasLo || hasHi {
+				a.withBound++
+				if !hasLo {
+					lo = math.Inf(-1)
+				}
+				if !hasHi {
+					hi = math.Inf(1)
+				}
+				a.lows, a.highs = append(a.lows, lo), append(a.highs, hi)
+			}
+		}
+	}
+	out := map[string]Estimate{}
+	for k, a := range accs {
+		e := Estimate{Value: math.NaN(), N: a.n}
+		if len(a.vals) > 0 {
+			slices.Sort(a.vals)
+			m := len(a.vals) / 2
+			e.Value = a.vals[m]
+			if len(a.vals)%2 == 0 {
+				e.Value = (a.vals[m-1] + a.vals[m]) / 2
+			}
+		}
+		if a.withBound == a.n && a.n > 0 {
+			e.HasInterval = true
+			e.Low, e.High = slices.Min(a.lows), slices.Max(a.highs)
+		}
+		out[k] = e
+	}
+	return out
+}
+
+// baseKey strips an interval suffix.
+func baseKey(k string) string {
+	if b, ok := strings.CutSuffix(k, suffixLow); ok && b != "" {
+		return b
+	}
+	if b, ok := strings.CutSuffix(k, suffixHigh); ok && b != "" {
+		return b
+	}
+	return k
+}
+
+// Detect flags every estimate whose interval in a study run does not
+// overlap its interval in the previous study run that has one. Estimates
+// without an interval are never flagged: a point estimate alone cannot tell
+// a change from noise.
+func Detect(series []Series) []Change {
+	var out []Change
+	for _, s := range series {
+		var prev *Point
+		for i := range s.Points {
+			p := &s.Points[i]
+			if !p.HasInterval {
+				continue
+			}
+			if prev != nil && (p.High < prev.Low || prev.High < p.Low) {
+				out = append(out, Change{Platform: s.Platform, Experiment: s.Experiment, Key: s.Key,
+					From: prev.Estimate, To: p.Estimate, FromRun: prev.StudyRun, ToRun: p.StudyRun, Date: p.Date})
+			}
+			prev = p
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Date.Before(out[j].Date) })
+	return out
+}
+
+// runEstimates reads the numeric estimates of a run's stored summary
+// ({"estimates": {key: number}}); other values are ignored.
+func runEstimates(summary json.RawMessage) (map[string]float64, error) {
+	out := map[string]float64{}
+	if len(summary) == 0 {
+		return out, nil
+	}
+	var s struct {
+		Estimates map[string]any `json:"estimates"`
+	}
+	if err := json.Unmarshal(summary, &s); err != nil {
+		return nil, fmt.Errorf("summary: %w", err)
+	}
+	for k, v := range s.Estimates {
+		if f, ok := v.(float64); ok {
+			out[k] = f
+		}
+	}
+	return out, nil
+}

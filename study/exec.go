@@ -1,0 +1,168 @@
+package study
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"time"
+)
+
+// Executor runs one cell and reports its run. Implementations must store
+// the run in the study's results database before returning.
+type Executor interface {
+	// Run runs the cell; log receives its diagnostic output. The error
+	// is non-nil only when the cell could not be run at all; a cell that
+	// ran and failed reports it in Result.
+	Run(ctx context.Context, c Cell, log io.Writer) (Result, error)
+}
+
+// Result is what one attempt of a cell produced.
+type Result struct {
+	// RunID is the stored run ("" when none was created).
+	RunID string
+	// Status is the run's status (results.Status*), "" without a run.
+	Status string
+	// ExitCode is the process exit code (0: success).
+	ExitCode int
+	// Err describes a failure in one line ("" on success).
+	Err string
+}
+
+// Exit codes of `fbrun experiment` the study acts on.
+const (
+	exitUsage       = 2   // bad input: retrying cannot help
+	exitTeardown    = 3   // a stack may be left behind: stop the study
+	exitInterrupted = 130 // Ctrl-C / SIGTERM
+)
+
+// ProcessExecutor runs each cell as a child process of the fbrun binary:
+// `fbrun [global flags] experiment NAME --platform P --json --no-progress
+// --set ... --local-... --stack-set ... [extra flags]`, and reads the run id
+// from the JSON summary on its stdout. A cell that crashes cannot take the
+// study down, and cloud cells take exactly the path `fbrun experiment`
+// takes (stack per run, shipping, teardown always).
+type ProcessExecutor struct {
+	// Binary is the fbrun executable (os.Executable()).
+	Binary string
+	// GlobalArgs come before the command (--db PATH, --log-level L).
+	GlobalArgs []string
+	// ExtraArgs are appended to every cell (runner and shipping flags).
+	ExtraArgs []string
+	// Env is the child's environment (nil: inherited).
+	Env []string
+	// StopGrace is how long a child may take to stop after an interrupt
+	// (its teardown) before it is killed (default 35 minutes: longer than
+	// the runner's destroy timeout).
+	StopGrace time.Duration
+}
+
+// Args returns the child's arguments for cell c (without the binary).
+func (e *ProcessExecutor) Args(c Cell) []string {
+	args := append([]string{}, e.GlobalArgs...)
+	args = append(args, "experiment", c.Experiment, "--platform", c.Platform.Platform, "--json", "--no-progress")
+	for _, k := range sortedKeys(c.Params) {
+		args = append(args, "--set", k+"="+c.Params[k])
+	}
+	for _, k := range sortedKeys(c.Platform.Local) {
+		args = append(args, "--local-"+k+"="+c.Platform.Local[k])
+	}
+	for _, k := range sortedKeys(c.Platform.Stack) {
+		args = append(args, "--stack-set", k+"="+c.Platform.Stack[k])
+	}
+	return append(args, e.ExtraArgs...)
+}
+
+// summary is the part of `fbrun experiment --json` the study reads.
+type summary struct {
+	RunID  string `json:"run_id"`
+	Status string `json:"status"`
+	Error  string `json:"error"`
+}
+
+// Run implements Executor.
+func (e *ProcessExecutor) Run(ctx context.Context, c Cell, log io.Writer) (Result, error) {
+	if e.Binary == "" {
+		return Result{}, errors.New("study: executor without a binary")
+	}
+	cmd := exec.CommandContext(ctx, e.Binary, e.Args(c)...)
+	cmd.Env = e.Env
+	var stdout bytes.Buffer
+	tail := &tailWriter{max: 4096}
+	cmd.Stdout = &stdout
+	cmd.Stderr = io.MultiWriter(log, tail)
+	// Ctrl-C of the study (or SIGTERM) interrupts the child the way
+	// Ctrl-C interrupts `fbrun experiment`: it stores what it measured
+	// and tears its stack down. Only after StopGrace is it killed.
+	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
+	cmd.WaitDelay = e.StopGrace
+	if cmd.WaitDelay <= 0 {
+		cmd.WaitDelay = 35 * time.Minute
+	}
+	setDeathSignal(cmd)
+	fmt.Fprintf(log, "$ %s %s\n", e.Binary, strings.Join(e.Args(c), " "))
+	runErr := cmd.Run()
+	res := Result{}
+	var ee *exec.ExitError
+	switch {
+	case runErr == nil:
+	case errors.As(runErr, &ee):
+		res.ExitCode = ee.ExitCode()
+		if res.ExitCode < 0 { // killed by a signal: a crash, unless we stopped it
+			if ctx.Err() != nil {
+				res.ExitCode = exitInterrupted
+			} else {
+				res.Err = "the cell's process was killed (" + ee.String() + ")"
+			}
+		}
+	default:
+		return res, fmt.Errorf("study: running %s: %w", c.Label(), runErr)
+	}
+	var s summary
+	if err := json.Unmarshal(bytes.TrimSpace(stdout.Bytes()), &s); err == nil {
+		res.RunID, res.Status = s.RunID, s.Status
+		if res.ExitCode != 0 && s.Error != "" {
+			res.Err = s.Error
+		}
+	}
+	if res.ExitCode > 0 && (res.Err == "" || res.ExitCode == exitTeardown) {
+		res.Err = lastLine(tail.String())
+		if res.Err == "" {
+			res.Err = fmt.Sprintf("exit status %d", res.ExitCode)
+		}
+	}
+	return res, nil
+}
+
+// tailWriter keeps the last max bytes written.
+type tailWriter struct {
+	max int
+	buf []byte
+}
+
+func (t *tailWriter) Write(p []byte) (int, error) {
+	t.buf = append(t.buf, p...)
+	if len(t.buf) > t.max {
+		t.buf = t.buf[len(t.buf)-t.max:]
+	}
+	return len(p), nil
+}
+
+func (t *tailWriter) String() string { return string(t.buf) }
+
+// lastLine returns the last non-empty line of s, without the "fbrun: "
+// prefix of the CLI's error line.
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		if l := strings.TrimSpace(lines[i]); l != "" {
+			return strings.TrimPrefix(l, "fbrun: ")
+		}
+	}
+	return ""
+}
