@@ -47,17 +47,14 @@ func (ClockOffsetExp) Summary() string {
 // Params implements Experiment.
 func (ClockOffsetExp) Params() []Param {
 	return []Param{
-		{Name: "function", Default: "function1", Help: "lab function to ping"},
-		{Name: "samples", Default: "20", Help: "warm ping-pong invocations"},
+		StringParam("function", "function1", "lab function to ping").Required(),
+		IntParam("samples", "20", "warm ping-pong invocations").AtLeast(1),
 	}
 }
 
 // Run implements Experiment.
 func (ClockOffsetExp) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Estimates, error) {
 	n := p.Int("samples")
-	if n < 1 {
-		return nil, errors.New("clock-offset: samples must be >= 1")
-	}
 	b.Expect(int64(n + 1))
 	off, err := MeasureClockOffset(ctx, b.WithPhase("clock-offset"), p.String("function"), n)
 	est := Estimates{}

@@ -71,14 +71,14 @@ func (ColdStart) Summary() string {
 // Params implements Experiment.
 func (ColdStart) Params() []Param {
 	return []Param{
-		{Name: "function", Default: "function1", Help: "lab function to measure"},
-		{Name: "samples", Default: "10", Help: "cold starts to force"},
-		{Name: "warm", Default: "1", Help: "warm invocations after each cold one"},
-		{Name: "concurrency", Default: "1", Help: "cold starts per sample, sent together behind a barrier"},
-		{Name: "nested", Default: "false", Help: "measure the cold start of a callee invoked by a warm caller"},
-		{Name: "callee", Default: "function2", Help: "with nested=true: the callee made cold"},
-		{Name: "idle_wait", Default: "0s", Help: "wait this long instead where the platform cannot force cold starts (> its idle timeout)"},
-		{Name: "memory", Default: "", Help: "memory sizes in MB to sweep, e.g. 128,512,1024 (empty: as deployed; needs a platform that can set memory)"},
+		StringParam("function", "function1", "lab function to measure").Required(),
+		IntParam("samples", "10", "cold starts to force").AtLeast(1),
+		IntParam("warm", "1", "warm invocations after each cold one").AtLeast(0),
+		IntParam("concurrency", "1", "cold starts per sample, sent together behind a barrier").AtLeast(1),
+		BoolParam("nested", "false", "measure the cold start of a callee invoked by a warm caller"),
+		StringParam("callee", "function2", "with nested=true: the callee made cold").Required(),
+		DurationParam("idle_wait", "0s", "wait this long instead where the platform cannot force cold starts (> its idle timeout)").AtLeast(0),
+		IntListParam("memory", "", "memory sizes in MB to sweep, e.g. 128,512,1024 (empty: as deployed; needs a platform that can set memory)").In(128, 10240).WithUnit("MB"),
 	}
 }
 
@@ -86,16 +86,10 @@ func (ColdStart) Params() []Param {
 func (ColdStart) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Estimates, error) {
 	fn, samples, warmN, conc := p.String("function"), p.Int("samples"), p.Int("warm"), p.Int("concurrency")
 	nested, callee, idleWait := p.Bool("nested"), p.String("callee"), p.Duration("idle_wait")
-	if samples < 1 || conc < 1 || warmN < 0 {
-		return nil, errors.New("cold-start: samples and concurrency must be >= 1, warm >= 0")
-	}
 	if nested {
 		return coldStartNested(ctx, b, fn, callee, samples, warmN, idleWait)
 	}
-	sizes, err := p.Ints("memory")
-	if err != nil {
-		return nil, err
-	}
+	sizes := p.Ints("memory")
 	if len(sizes) == 0 {
 		b.Expect(int64(samples * (conc + warmN)))
 		return coldWarm(ctx, b, fn, samples, warmN, conc, idleWait, "cold", "warm")
@@ -108,9 +102,6 @@ func (ColdStart) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Esti
 	b.Expect(int64(len(sizes) * samples * (conc + warmN)))
 	est := Estimates{}
 	for i, mb := range sizes {
-		if mb < 128 || mb > 10240 {
-			return est, fmt.Errorf("cold-start: memory size %d MB outside 128..10240", mb)
-		}
 		if err := b.SetMemory(ctx, fn, mb); err != nil {
 			return est, fmt.Errorf("cold-start: %w", err)
 		}

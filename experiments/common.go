@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"sort"
-	"strings"
 	"time"
 
 	"github.com/faas-benchmarker/faas-benchmarker/engine"
@@ -140,21 +138,6 @@ func distinctInstances(rs []*engine.Result) int {
 		}
 	}
 	return len(seen)
-}
-
-// checkPositive returns an error naming every parameter that is not > 0.
-func checkPositive(exp string, vals map[string]float64) error {
-	var bad []string
-	for k, v := range vals {
-		if !(v > 0) {
-			bad = append(bad, k)
-		}
-	}
-	if len(bad) == 0 {
-		return nil
-	}
-	sort.Strings(bad)
-	return fmt.Errorf("%s: %s must be greater than 0", exp, strings.Join(bad, ", "))
 }
 
 // fmtFloat formats a tag value compactly (e.g. gap seconds).

@@ -86,15 +86,23 @@ func (IdleTimeout) Summary() string {
 // Params implements Experiment.
 func (IdleTimeout) Params() []Param {
 	return []Param{
-		{Name: "functions", Default: "function1,function2,function3", Help: "one probe lane per function (deployed alike)"},
-		{Name: "instances", Default: "3", Help: "independent instances probed per gap in each lane"},
-		{Name: "min_gap", Default: "1s", Help: "smallest idle gap of the grid"},
-		{Name: "max_gap", Default: "16s", Help: "largest idle gap of the grid (must exceed the idle timeout)"},
-		{Name: "factor", Default: "2.0", Help: "ratio between grid gaps"},
-		{Name: "precision", Default: "0.05", Help: "stop refining when the bracket is at most this fraction of its upper end"},
-		{Name: "max_rounds", Default: "4", Help: "most refinement rounds"},
-		{Name: "probe_sleep", Default: "100ms", Help: "handler sleep of a probe, so a burst's requests overlap"},
+		ListParam("functions", "function1,function2,function3", "one probe lane per function (deployed alike)").Required(),
+		IntParam("instances", "3", "independent instances probed per gap in each lane").AtLeast(1),
+		DurationParam("min_gap", "1s", "smallest idle gap of the grid").Above(0),
+		DurationParam("max_gap", "16s", "largest idle gap of the grid (must exceed the idle timeout)").Above(0),
+		FloatParam("factor", "2.0", "ratio between grid gaps").Above(1),
+		FloatParam("precision", "0.05", "stop refining when the bracket is at most this fraction of its upper end").Above(0),
+		IntParam("max_rounds", "4", "most refinement rounds").AtLeast(0),
+		DurationParam("probe_sleep", "100ms", "handler sleep of a probe, so a burst's requests overlap").AtLeast(0).Seconds(),
 	}
+}
+
+// ValidateParams implements Validator: the grid needs min_gap <= max_gap.
+func (IdleTimeout) ValidateParams(p Params) error {
+	if lo, hi := p.Duration("min_gap"), p.Duration("max_gap"); lo > hi {
+		return fmt.Errorf("min_gap %v is longer than max_gap %v: want min_gap <= max_gap", lo, hi)
+	}
+	return nil
 }
 
 // gapObs accumulates the probes of one gap.
@@ -172,16 +180,6 @@ func (IdleTimeout) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Es
 	minGap, maxGap := p.Duration("min_gap"), p.Duration("max_gap")
 	factor, precision, maxRounds := p.Float("factor"), p.Float("precision"), p.Int("max_rounds")
 	sleep := p.Duration("probe_sleep")
-	switch {
-	case len(fns) == 0 || k < 1:
-		return nil, errors.New("idle-timeout: need at least one function and instances >= 1")
-	case minGap <= 0 || maxGap < minGap:
-		return nil, errors.New("idle-timeout: need 0 < min_gap <= max_gap")
-	case factor <= 1:
-		return nil, errors.New("idle-timeout: factor must be > 1")
-	case precision <= 0 || maxRounds < 0:
-		return nil, errors.New("idle-timeout: precision must be > 0 and max_rounds >= 0")
-	}
 	grid := geometricGrid(minGap, maxGap, factor)
 	lanes := make([]*idleLane, len(fns))
 	for i, f := range fns {

@@ -2,7 +2,6 @@ package experiments
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/faas-benchmarker/faas-benchmarker/engine"
@@ -52,19 +51,16 @@ func (InstanceLifetime) Summary() string {
 // Params implements Experiment.
 func (InstanceLifetime) Params() []Param {
 	return []Param{
-		{Name: "function", Default: "function1", Help: "lab function to keep busy"},
-		{Name: "period", Default: "100ms", Help: "time between invocations (well below the idle timeout)"},
-		{Name: "duration", Default: "50s", Help: "longest run"},
-		{Name: "max_recycles", Default: "3", Help: "stop after this many recycled instances"},
+		StringParam("function", "function1", "lab function to keep busy").Required(),
+		DurationParam("period", "100ms", "time between invocations (well below the idle timeout)").Above(0),
+		DurationParam("duration", "50s", "longest run").Above(0),
+		IntParam("max_recycles", "3", "stop after this many recycled instances").AtLeast(1),
 	}
 }
 
 // Run implements Experiment.
 func (InstanceLifetime) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Estimates, error) {
 	fn, period, duration, maxRec := p.String("function"), p.Duration("period"), p.Duration("duration"), p.Int("max_recycles")
-	if period <= 0 || duration <= 0 || maxRec < 1 {
-		return nil, errors.New("instance-lifetime: period and duration must be > 0, max_recycles >= 1")
-	}
 	b.Expect(int64(duration / period))
 	pb := b.WithPhase("lifetime")
 	type life struct {

@@ -58,11 +58,11 @@ func (Nested) Summary() string {
 // Params implements Experiment.
 func (Nested) Params() []Param {
 	return []Param{
-		{Name: "chain", Default: "function1,function2,function3", Help: "functions of the chain, in call order (repeated when depth is longer)"},
-		{Name: "depth", Default: "3", Help: "longest chain: nested levels below the root"},
-		{Name: "fanout", Default: "1,2,4", Help: "parallel callees of the root (empty: skip)"},
-		{Name: "samples", Default: "5", Help: "samples per chain length, fan-out and cold link"},
-		{Name: "cold_link", Default: "true", Help: "measure the penalty of one cold link"},
+		ListParam("chain", "function1,function2,function3", "functions of the chain, in call order (repeated when depth is longer)").Required(),
+		IntParam("depth", "3", "longest chain: nested levels below the root").In(1, lab.DefaultMaxDepth-1),
+		IntListParam("fanout", "1,2,4", "parallel callees of the root (empty: skip)").AtLeast(1),
+		IntParam("samples", "5", "samples per chain length, fan-out and cold link").AtLeast(1),
+		BoolParam("cold_link", "true", "measure the penalty of one cold link"),
 	}
 }
 
@@ -101,16 +101,7 @@ func hopOverheads(r *lab.Response) (levels []int, ms []float64, ok bool) {
 // Run implements Experiment.
 func (Nested) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Estimates, error) {
 	chain, depth, samples, coldLink := p.List("chain"), p.Int("depth"), p.Int("samples"), p.Bool("cold_link")
-	fanouts, err := p.Ints("fanout")
-	if err != nil {
-		return nil, err
-	}
-	if len(chain) == 0 || depth < 1 || samples < 1 {
-		return nil, errors.New("nested: need a chain, depth >= 1 and samples >= 1")
-	}
-	if depth >= lab.DefaultMaxDepth {
-		return nil, fmt.Errorf("nested: depth %d is beyond the lab functions' guard (%d levels)", depth, lab.DefaultMaxDepth-1)
-	}
+	fanouts := p.Ints("fanout")
 	b.Expect(int64(samples*(depth+len(fanouts)+1) + depth))
 	root := chain[0]
 	est := Estimates{}
@@ -149,7 +140,7 @@ func (Nested) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Estimat
 	est.set("nested_overhead_ms_per_level", median(overheads))
 
 	for _, f := range fanouts {
-		if f < 1 || ctx.Err() != nil {
+		if ctx.Err() != nil {
 			continue
 		}
 		callee := chain[1%len(chain)]

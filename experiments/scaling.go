@@ -2,7 +2,6 @@ package experiments
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -73,36 +72,21 @@ func (Scaling) Summary() string {
 // Params implements Experiment.
 func (Scaling) Params() []Param {
 	return []Param{
-		{Name: "function", Default: "function2", Help: "lab function to scale"},
-		{Name: "bursts", Default: "5,10,20", Help: "burst sizes (empty: none)"},
-		{Name: "steps", Default: "10,20", Help: "callers per step of the step load (empty: none)"},
-		{Name: "step_duration", Default: "3s", Help: "duration of each step"},
-		{Name: "sleep", Default: "500ms", Help: "handler sleep of every request (holds an instance)"},
-		{Name: "backoff", Default: "20ms", Help: "wait before retrying a throttled request"},
-		{Name: "idle_wait", Default: "0s", Help: "wait this long for zero instances where cold starts cannot be forced"},
+		StringParam("function", "function2", "lab function to scale").Required(),
+		IntListParam("bursts", "5,10,20", "burst sizes (empty: none)").AtLeast(1),
+		IntListParam("steps", "10,20", "callers per step of the step load (empty: none)").AtLeast(1),
+		DurationParam("step_duration", "3s", "duration of each step").Above(0),
+		DurationParam("sleep", "500ms", "handler sleep of every request (holds an instance)").AtLeast(0).Seconds(),
+		DurationParam("backoff", "20ms", "wait before retrying a throttled request").Above(0),
+		DurationParam("idle_wait", "0s", "wait this long for zero instances where cold starts cannot be forced").AtLeast(0),
 	}
 }
 
 // Run implements Experiment.
 func (Scaling) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Estimates, error) {
 	fn := p.String("function")
-	bursts, err := p.Ints("bursts")
-	if err != nil {
-		return nil, err
-	}
-	steps, err := p.Ints("steps")
-	if err != nil {
-		return nil, err
-	}
+	bursts, steps := p.Ints("bursts"), p.Ints("steps")
 	stepDur, sleep, backoff, idleWait := p.Duration("step_duration"), p.Duration("sleep"), p.Duration("backoff"), p.Duration("idle_wait")
-	if stepDur <= 0 || sleep < 0 || backoff <= 0 {
-		return nil, errors.New("scaling: step_duration and backoff must be > 0, sleep >= 0")
-	}
-	for _, n := range append(slices.Clone(bursts), steps...) {
-		if n < 1 {
-			return nil, errors.New("scaling: burst sizes and step callers must be >= 1")
-		}
-	}
 	var planned int64
 	for _, n := range bursts {
 		planned += int64(n)

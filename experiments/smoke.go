@@ -40,17 +40,14 @@ func (Smoke) Summary() string {
 // Params implements Experiment.
 func (Smoke) Params() []Param {
 	return []Param{
-		{Name: "sequential", Default: "5", Help: "sequential calls to function1"},
-		{Name: "concurrent", Default: "8", Help: "concurrent calls to function2 behind a barrier"},
+		IntParam("sequential", "5", "sequential calls to function1").AtLeast(1),
+		IntParam("concurrent", "8", "concurrent calls to function2 behind a barrier").AtLeast(1),
 	}
 }
 
 // Run implements Experiment.
 func (Smoke) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Estimates, error) {
 	seqN, conN := p.Int("sequential"), p.Int("concurrent")
-	if seqN < 1 || conN < 1 {
-		return nil, errors.New("smoke: sequential and concurrent must be at least 1")
-	}
 	b.Expect(int64(seqN + conN + 7))
 	var problems []string
 	fail := func(format string, a ...any) { problems = append(problems, fmt.Sprintf(format, a...)) }

@@ -35,7 +35,7 @@ import (
 // Metrics: throughput_iterations_per_s and workload_ms with tags
 // memory_mb, mode, workload; cost_usd_per_invocation with tag memory_mb.
 //
-// Parameters: functions (function1), throughput_time (0.2), monolith
+// Parameters: functions (function1), throughput_time (200ms), monolith
 // (monolith; empty: skip the workloads), workloads (fib:30,nqueens:10),
 // modes (sequential,concurrent), repeats (5), concurrency (2), price (auto;
 // or a name from the price table; none: no cost).
@@ -63,14 +63,14 @@ func (Throughput) Summary() string {
 // Params implements Experiment.
 func (Throughput) Params() []Param {
 	return []Param{
-		{Name: "functions", Default: "function1", Help: "deployments to compare (one per memory size)"},
-		{Name: "throughput_time", Default: "0.2", Help: "seconds of busy CPU per invocation"},
-		{Name: "monolith", Default: "monolith", Help: "function running the workloads (empty: skip)"},
-		{Name: "workloads", Default: "fib:30,nqueens:10", Help: "monolith workloads as name:size"},
-		{Name: "modes", Default: "sequential,concurrent", Help: "sequential and/or concurrent"},
-		{Name: "repeats", Default: "5", Help: "invocations per function, workload and mode"},
-		{Name: "concurrency", Default: "2", Help: "invocations at once in concurrent mode"},
-		{Name: "price", Default: "auto", Help: "price table entry (auto, none, or a name from prices.go)"},
+		ListParam("functions", "function1", "deployments to compare (one per memory size)").Required(),
+		DurationParam("throughput_time", "200ms", "busy CPU per invocation (a plain number is seconds, as before)").AtLeast(0).Seconds(),
+		StringParam("monolith", "monolith", "function running the workloads (empty: skip)"),
+		ListParam("workloads", "fib:30,nqueens:10", "monolith workloads as name:size").Checked(checkWorkloads),
+		ListParam("modes", "sequential,concurrent", "sequential and/or concurrent").OneOf("sequential", "concurrent"),
+		IntParam("repeats", "5", "invocations per function, workload and mode").AtLeast(1),
+		IntParam("concurrency", "2", "invocations at once in concurrent mode").AtLeast(1),
+		StringParam("price", "auto", "price table entry (auto, none, or a name from prices.go)").OneOf(priceChoices()...),
 	}
 }
 
@@ -91,6 +91,23 @@ type workloadSpec struct {
 	size int
 }
 
+// checkWorkloads validates the workloads parameter (Param.Check).
+func checkWorkloads(raw string) error {
+	if _, err := parseWorkloads(splitList(raw)); err != nil {
+		return errors.New("a comma-separated list of name:size, e.g. fib:25,nqueens:8")
+	}
+	return nil
+}
+
+// priceChoices are the accepted values of the price parameter.
+func priceChoices() []string {
+	out := []string{"auto", "none"}
+	for _, p := range Prices {
+		out = append(out, p.Name)
+	}
+	return out
+}
+
 func parseWorkloads(items []string) ([]workloadSpec, error) {
 	var out []workloadSpec
 	for _, it := range items {
@@ -107,18 +124,10 @@ func parseWorkloads(items []string) ([]workloadSpec, error) {
 // Run implements Experiment.
 func (Throughput) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Estimates, error) {
 	fns, modes := p.List("functions"), p.List("modes")
-	tt, mono, repeats, conc := p.Float("throughput_time"), p.String("monolith"), p.Int("repeats"), p.Int("concurrency")
+	tt, mono, repeats, conc := p.Duration("throughput_time").Seconds(), p.String("monolith"), p.Int("repeats"), p.Int("concurrency")
 	wls, err := parseWorkloads(p.List("workloads"))
 	if err != nil {
 		return nil, err
-	}
-	if repeats < 1 || conc < 1 || tt < 0 {
-		return nil, errors.New("throughput: repeats and concurrency must be >= 1, throughput_time >= 0")
-	}
-	for _, m := range modes {
-		if m != "sequential" && m != "concurrent" {
-			return nil, fmt.Errorf("throughput: unknown mode %q (sequential, concurrent)", m)
-		}
 	}
 	var price *Price
 	switch name := p.String("price"); name {

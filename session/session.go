@@ -118,6 +118,9 @@ func Run(ctx context.Context, cfg Config) (*Outcome, error) {
 	}
 	cfg.Logger.Info("run started", "run", id, "experiment", run.Experiment, "platform", platform)
 	est, runErr := runProtected(ctx, cfg.Experiment, b, cfg.Params)
+	if err := cfg.Params.Err(); err != nil {
+		runErr = errors.Join(runErr, fmt.Errorf("experiment %s: %w", cfg.Experiment.Name(), err))
+	}
 	werr := w.Close()
 	if runErr == nil {
 		runErr = b.SinkErr()
