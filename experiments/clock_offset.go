@@ -57,14 +57,14 @@ func (ClockOffsetExp) Run(ctx context.Context, b *engine.Benchmarker, p Params) 
 	n := p.Int("samples")
 	b.Expect(int64(n + 1))
 	off, err := MeasureClockOffset(ctx, b.WithPhase("clock-offset"), p.String("function"), n)
-	est := Estimates{}
+	est := newEstimates()
 	if err == nil {
-		est["clock_offset_ms"] = msOf(off.Offset)
-		est["clock_offset_uncertainty_ms"] = msOf(off.Uncertainty)
-		est["rtt_min_ms"] = msOf(off.Delay)
+		est.set("clock_offset_ms", msOf(off.Offset))
+		est.set("clock_offset_uncertainty_ms", msOf(off.Uncertainty))
+		est.set("rtt_min_ms", msOf(off.Delay))
 		b.Record("clock_offset_ms", msOf(off.Offset), map[string]string{"uncertainty_ms": fmtFloat(msOf(off.Uncertainty))})
 	}
-	return est, err
+	return est.result(err)
 }
 
 // ClockOffset is an estimated clock offset: function clock = client clock

@@ -97,26 +97,26 @@ func (ColdStart) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Esti
 	// Memory sweep: one configuration update per size (which also makes
 	// the next invocation cold), then the same cold/warm samples.
 	if !b.CanSetMemory() {
-		return nil, fmt.Errorf("cold-start memory=%s: %s cannot change memory sizes; deploy one function per size and run once per deployment", p.String("memory"), b.Platform())
+		return nil, fmt.Errorf("cold-start memory=%s: %s cannot change memory sizes; deploy one function per size and run once per deployment", p.Raw("memory"), b.Platform())
 	}
 	b.Expect(int64(len(sizes) * samples * (conc + warmN)))
-	est := Estimates{}
+	est := newEstimates()
 	for i, mb := range sizes {
 		if err := b.SetMemory(ctx, fn, mb); err != nil {
-			return est, fmt.Errorf("cold-start: %w", err)
+			return est.result(fmt.Errorf("cold-start: %w", err))
 		}
 		sub, err := coldWarm(ctx, b, fn, samples, warmN, conc, idleWait, fmt.Sprintf("cold/%dMB", mb), fmt.Sprintf("warm/%dMB", mb))
 		for k, v := range sub {
-			est[fmt.Sprintf("%s_%dmb", k, mb)] = v
+			est.set(fmt.Sprintf("%s_%dmb", k, mb), v)
 			if i == 0 {
-				est[k] = v // the unsuffixed keys describe the first size
+				est.set(k, v) // the unsuffixed keys describe the first size
 			}
 		}
 		if err != nil {
-			return est, err
+			return est.result(err)
 		}
 	}
-	return est, nil
+	return est.result(nil)
 }
 
 // coldWarm runs the forced cold / warm samples of one configuration.
@@ -130,7 +130,7 @@ func coldWarm(ctx context.Context, b *engine.Benchmarker, fn string, samples, wa
 			if ctx.Err() != nil {
 				break
 			}
-			return coldStartEstimates(coldMS, warmMS, initMS, coldT, warmT, all), err
+			return coldStartEstimates(coldMS, warmMS, initMS, coldT, warmT, all).result(err)
 		}
 		var rs []*engine.Result
 		if conc == 1 {
@@ -163,14 +163,14 @@ func coldWarm(ctx context.Context, b *engine.Benchmarker, fn string, samples, wa
 		}
 	}
 	est := coldStartEstimates(coldMS, warmMS, initMS, coldT, warmT, all)
-	est["failed"] = float64(failed)
+	est.set("failed", float64(failed))
 	if err := ctx.Err(); err != nil {
-		return est, err
+		return est.result(err)
 	}
 	if len(coldMS) == 0 {
-		return est, errors.New("cold-start: no successful cold sample")
+		return est.result(errors.New("cold-start: no successful cold sample"))
 	}
-	return est, nil
+	return est.result(nil)
 }
 
 // recordAgreement stores, per sample with both cold signals known, the
@@ -185,22 +185,22 @@ func recordAgreement(b *engine.Benchmarker, r *engine.Result) {
 	if s.Flag == s.Platform {
 		v = 1
 	}
-	b.Record("cold_signal_agreement", v, map[string]string{"flag": fmt.Sprint(s.Flag), "platform": fmt.Sprint(s.Platform)})
+	b.Record(MetricColdSignalAgreement, v, map[string]string{"flag": fmt.Sprint(s.Flag), "platform": fmt.Sprint(s.Platform)})
 }
 
-func coldStartEstimates(coldMS, warmMS, initMS []float64, coldT, warmT, all coldTally) Estimates {
-	est := Estimates{}
-	est.set("cold_p50_ms", median(coldMS))
-	est.set("warm_p50_ms", median(warmMS))
-	est.set("cold_p90_ms", percentile(coldMS, 0.9))
-	est.set("warm_p90_ms", percentile(warmMS, 0.9))
-	est.set("cold_minus_warm_p50_ms", median(coldMS)-median(warmMS))
-	est.set("init_p50_ms", median(initMS))
-	est.set("cold_fraction_flag", ratio(coldT.FlagCold, coldT.FlagKnown))
-	est.set("cold_fraction_platform", ratio(coldT.PlatformCold, coldT.PlatKnown))
-	est.set("warm_cold_fraction", ratio(warmT.FlagCold, warmT.FlagKnown))
-	est.set("cold_agreement", ratio(all.Agree, all.Both))
-	est["samples"] = float64(len(coldMS))
+func coldStartEstimates(coldMS, warmMS, initMS []float64, coldT, warmT, all coldTally) *estimates {
+	est := newEstimates()
+	est.stat("cold_p50_ms", median(coldMS))
+	est.stat("warm_p50_ms", median(warmMS))
+	est.stat("cold_p90_ms", percentile(coldMS, 0.9))
+	est.stat("warm_p90_ms", percentile(warmMS, 0.9))
+	est.stat("cold_minus_warm_p50_ms", median(coldMS)-median(warmMS))
+	est.stat("init_p50_ms", median(initMS))
+	est.stat("cold_fraction_flag", ratio(coldT.FlagCold, coldT.FlagKnown))
+	est.stat("cold_fraction_platform", ratio(coldT.PlatformCold, coldT.PlatKnown))
+	est.stat("warm_cold_fraction", ratio(warmT.FlagCold, warmT.FlagKnown))
+	est.stat("cold_agreement", ratio(all.Agree, all.Both))
+	est.set("samples", float64(len(coldMS)))
 	return est
 }
 
@@ -246,17 +246,17 @@ func coldStartNested(ctx context.Context, b *engine.Benchmarker, caller, callee 
 			}
 		}
 	}
-	est := Estimates{}
-	est.set("nested_cold_p50_ms", median(coldMS))
-	est.set("nested_warm_p50_ms", median(warmMS))
-	est.set("cold_minus_warm_p50_ms", median(coldMS)-median(warmMS))
-	est.set("nested_cold_fraction_flag", ratio(flagCold, flagKnown))
-	est["samples"] = float64(len(coldMS))
+	est := newEstimates()
+	est.stat("nested_cold_p50_ms", median(coldMS))
+	est.stat("nested_warm_p50_ms", median(warmMS))
+	est.stat("cold_minus_warm_p50_ms", median(coldMS)-median(warmMS))
+	est.stat("nested_cold_fraction_flag", ratio(flagCold, flagKnown))
+	est.set("samples", float64(len(coldMS)))
 	if err := ctx.Err(); err != nil {
-		return est, err
+		return est.result(err)
 	}
 	if len(coldMS) == 0 {
-		return est, errors.New("cold-start: no successful nested cold sample")
+		return est.result(errors.New("cold-start: no successful nested cold sample"))
 	}
-	return est, nil
+	return est.result(nil)
 }

@@ -2,6 +2,7 @@ package experiments
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"time"
@@ -11,15 +12,38 @@ import (
 	"github.com/faas-benchmarker/faas-benchmarker/stats"
 )
 
-// set stores v under key unless it is NaN or infinite: an estimate that
-// could not be made is absent, never a made-up number (and NaN would not
-// survive JSON).
-func (e Estimates) set(key string, v float64) {
-	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return
-	}
-	e[key] = v
+// estimates builds an experiment's Estimates through Estimates.Set and
+// keeps every refusal, which result joins into the run's error: a bad
+// value fails the run instead of vanishing.
+type estimates struct {
+	Estimates
+	err error
 }
+
+func newEstimates() *estimates { return &estimates{Estimates: Estimates{}} }
+
+// set stores v under key through Set.
+func (e *estimates) set(key string, v float64) { e.err = errors.Join(e.err, e.Set(key, v)) }
+
+// stat stores a statistic of a sample that may be empty: NaN is what the
+// helpers below return for no data, and leaves the estimate absent (each
+// experiment documents when); any other value goes through Set.
+func (e *estimates) stat(key string, v float64) {
+	if !math.IsNaN(v) {
+		e.set(key, v)
+	}
+}
+
+// merge stores every estimate of o (validated already) under key(k).
+func (e *estimates) merge(o *estimates, key func(string) string) {
+	for k, v := range o.Estimates {
+		e.set(key(k), v)
+	}
+	e.err = errors.Join(e.err, o.err)
+}
+
+// result returns the estimates and err joined with every refusal.
+func (e *estimates) result(err error) (Estimates, error) { return e.Estimates, errors.Join(err, e.err) }
 
 // msOf converts a duration to milliseconds.
 func msOf(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

@@ -220,7 +220,7 @@ func (IdleTimeout) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Es
 				v = 1
 			}
 			if gap > 0 {
-				pb.Record("idle_probe", v, map[string]string{"gap_s": fmtFloat(gap.Seconds()), "function": l.fn})
+				pb.Record(MetricIdleProbe, v, map[string]string{TagGapS: fmtFloat(gap.Seconds()), "function": l.fn})
 			}
 		}
 		return cold, seen, distinct
@@ -291,7 +291,11 @@ func (IdleTimeout) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Es
 	finish := func(err error, rounds int) (Estimates, error) {
 		mu.Lock()
 		defer mu.Unlock()
-		est := Estimates{"idle_probes": float64(probes), "idle_invocations": float64(invocations), "idle_probe_time_s": b.Elapsed().Seconds(), "idle_rounds": float64(rounds)}
+		est := newEstimates()
+		est.set("idle_probes", float64(probes))
+		est.set("idle_invocations", float64(invocations))
+		est.set("idle_probe_time_s", b.Elapsed().Seconds())
+		est.set("idle_rounds", float64(rounds))
 		lo, hi, haveLo, haveHi := bracket(obs)
 		// The platform's idle time is the client's gap plus the delivery of
 		// the previous response and of the probe request: one round trip
@@ -299,18 +303,19 @@ func (IdleTimeout) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Es
 		o := 0.0
 		if len(overheads) > 0 {
 			o = max(0, median(overheads))
-			est["idle_gap_overhead_ms"] = o * 1000
+			est.set("idle_gap_overhead_ms", o * 1000)
 		}
 		switch {
 		case haveLo && haveHi:
-			est["idle_timeout_s_low"], est["idle_timeout_s_high"] = lo.Seconds()+o, hi.Seconds()+o
-			est["idle_timeout_s"] = (lo.Seconds()+hi.Seconds())/2 + o
+			est.set(EstIdleTimeoutLow, lo.Seconds()+o)
+			est.set(EstIdleTimeoutHigh, hi.Seconds()+o)
+			est.set(EstIdleTimeout, (lo.Seconds()+hi.Seconds())/2 + o)
 		case haveHi:
-			est["idle_timeout_s_high"] = hi.Seconds() + o
+			est.set(EstIdleTimeoutHigh, hi.Seconds() + o)
 		case haveLo:
-			est["idle_timeout_s_low"] = lo.Seconds() + o
+			est.set(EstIdleTimeoutLow, lo.Seconds() + o)
 		}
-		return est, err
+		return est.result(err)
 	}
 
 	// Create the lanes' instances.
@@ -357,11 +362,11 @@ func (IdleTimeout) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Es
 			return finish(err, rounds)
 		}
 	}
-	est, err := finish(nil, rounds)
-	if _, ok := est["idle_timeout_s"]; !ok {
-		if v, ok := est["idle_timeout_s_low"]; ok && math.Abs(v-maxGap.Seconds()) < 1e-9 {
+	res, err := finish(nil, rounds)
+	if _, ok := res[EstIdleTimeout]; !ok {
+		if v, ok := res[EstIdleTimeoutLow]; ok && math.Abs(v-maxGap.Seconds()) < 1e-9 {
 			log.Warn("idle-timeout: every grid gap came back warm; raise max_gap", "max_gap", maxGap)
 		}
 	}
-	return est, err
+	return res, err
 }

@@ -89,7 +89,7 @@ func (InstanceLifetime) Run(ctx context.Context, b *engine.Benchmarker, p Params
 					lo, hi := (cur.lastSent - cur.firstRcv).Seconds(), (rcv - cur.firstSent).Seconds()
 					mid := (lo + hi) / 2
 					mids, lows, highs = append(mids, mid), append(lows, lo), append(highs, hi)
-					pb.Record("instance_lifetime_s", mid, map[string]string{"low_s": fmtFloat(lo), "high_s": fmtFloat(hi)})
+					pb.Record(MetricInstanceLifetime, mid, map[string]string{"low_s": fmtFloat(lo), "high_s": fmtFloat(hi)})
 					b.Logger().Info("instance recycled", "lifetime_s", mid, "recycles", len(mids))
 				}
 				cur = &life{id: r.InstanceID(), born: cold, firstSent: sent, firstRcv: rcv, lastSent: sent}
@@ -108,15 +108,17 @@ func (InstanceLifetime) Run(ctx context.Context, b *engine.Benchmarker, p Params
 			break
 		}
 	}
-	est := Estimates{"recycles": float64(len(mids)), "errors": float64(errs)}
+	est := newEstimates()
+	est.set("recycles", float64(len(mids)))
+	est.set("errors", float64(errs))
 	if len(mids) > 0 {
-		est.set("lifetime_s", median(mids))
-		est.set("lifetime_s_low", minOf(lows))
-		est.set("lifetime_s_high", maxOf(highs))
+		est.stat("lifetime_s", median(mids))
+		est.stat("lifetime_s_low", minOf(lows))
+		est.stat("lifetime_s_high", maxOf(highs))
 	} else if cur != nil {
-		est["lifetime_s_min_observed"] = (cur.lastSent - cur.firstRcv).Seconds()
+		est.set("lifetime_s_min_observed", (cur.lastSent - cur.firstRcv).Seconds())
 	}
-	return est, ctx.Err()
+	return est.result(ctx.Err())
 }
 
 func minOf(xs []float64) float64 {

@@ -18,7 +18,8 @@ import (
 //
 // Method: the profile is a sequence of steps of step_duration, step k at
 // rate r_k (phase "step-<k>", the metric offered_rate = r_k recorded under
-// it). Each step is sent open-loop by the engine (InvokeAtRate): request i
+// it, and after the step the metric dropped: its sends the engine's
+// in-flight bound dropped). Each step is sent open-loop by the engine (InvokeAtRate): request i
 // goes out when it is due whether or not earlier ones have returned, so a
 // slow platform cannot slow the arrivals (no coordinated omission); each
 // record keeps its due and actual send time. Profiles, with r = rate and
@@ -121,14 +122,14 @@ func (Load) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Estimates
 		total += (startR[k] + endR[k]) / 2 * stepDur.Seconds()
 	}
 	b.Expect(int64(total))
-	est := Estimates{}
+	est := newEstimates()
 	var all []float64
 	var cold, errs, thr, dropped, late int
 	req := lab.Request{Sleep: sleep.Seconds()}
 	for k := 0; k < steps && ctx.Err() == nil; k++ {
 		pb := b.WithPhase(fmt.Sprintf("step-%d", k+1))
 		offered := (startR[k] + endR[k]) / 2
-		pb.Record("offered_rate", offered, map[string]string{"profile": profile, "arrivals": arrivals})
+		pb.Record(MetricOfferedRate, offered, map[string]string{"profile": profile, "arrivals": arrivals})
 		var pacer engine.Pacer
 		switch {
 		case arrivals == "poisson":
@@ -155,27 +156,28 @@ func (Load) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Estimates
 			}
 		}
 		se += rep.Dropped
+		pb.Record(MetricDropped, float64(rep.Dropped), nil)
 		all = append(all, lat...)
 		cold, errs, dropped, late = cold+sc, errs+se, dropped+rep.Dropped, late+rep.Late
 		pre := fmt.Sprintf("step_%d_", k+1)
-		est[pre+"offered_rate"] = offered
-		est[pre+"sent_rate"] = float64(rep.Sent) / stepDur.Seconds()
-		est.set(pre+"p50_ms", percentile(lat, 0.5))
-		est.set(pre+"p99_ms", percentile(lat, 0.99))
-		est[pre+"cold"] = float64(sc)
-		est[pre+"errors"] = float64(se)
+		est.set(pre+"offered_rate", offered)
+		est.set(pre+"sent_rate", float64(rep.Sent) / stepDur.Seconds())
+		est.stat(pre+"p50_ms", percentile(lat, 0.5))
+		est.stat(pre+"p99_ms", percentile(lat, 0.99))
+		est.set(pre+"cold", float64(sc))
+		est.set(pre+"errors", float64(se))
 		if elapsed := b.Elapsed(); k+1 < steps {
 			b.Logger().Info("load step done", "step", k+1, "of", steps, "elapsed", elapsed.Round(time.Second),
 				"left", (time.Duration(steps-k-1) * stepDur).Round(time.Second))
 		}
 	}
-	est.set("p50_ms", percentile(all, 0.5))
-	est.set("p95_ms", percentile(all, 0.95))
-	est.set("p99_ms", percentile(all, 0.99))
-	est["cold_starts"] = float64(cold)
-	est["errors"] = float64(errs)
-	est["throttled"] = float64(thr)
-	est["dropped"] = float64(dropped)
-	est["late"] = float64(late)
-	return est, ctx.Err()
+	est.stat("p50_ms", percentile(all, 0.5))
+	est.stat("p95_ms", percentile(all, 0.95))
+	est.stat("p99_ms", percentile(all, 0.99))
+	est.set("cold_starts", float64(cold))
+	est.set("errors", float64(errs))
+	est.set("throttled", float64(thr))
+	est.set("dropped", float64(dropped))
+	est.set("late", float64(late))
+	return est.result(ctx.Err())
 }

@@ -104,7 +104,7 @@ func (Nested) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Estimat
 	fanouts := p.Ints("fanout")
 	b.Expect(int64(samples*(depth+len(fanouts)+1) + depth))
 	root := chain[0]
-	est := Estimates{}
+	est := newEstimates()
 	var overheads []float64
 	chainMS := map[int][]float64{}
 	bad := 0
@@ -132,12 +132,12 @@ func (Nested) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Estimat
 			chainMS[d] = append(chainMS[d], latencyMS(r))
 			for j, lv := range levels {
 				overheads = append(overheads, ms[j])
-				pb.Record("nested_overhead_ms", ms[j], map[string]string{"level": strconv.Itoa(lv)})
+				pb.Record(MetricNestedOverhead, ms[j], map[string]string{TagLevel: strconv.Itoa(lv)})
 			}
 		}
-		est.set(fmt.Sprintf("chain_%d_p50_ms", d), median(chainMS[d]))
+		est.stat(fmt.Sprintf("chain_%d_p50_ms", d), median(chainMS[d]))
 	}
-	est.set("nested_overhead_ms_per_level", median(overheads))
+	est.stat("nested_overhead_ms_per_level", median(overheads))
 
 	for _, f := range fanouts {
 		if ctx.Err() != nil {
@@ -160,9 +160,9 @@ func (Nested) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Estimat
 			}
 			h := float64(r.Response.Timing.End-r.Response.Timing.Start) / 1e6
 			hs = append(hs, h)
-			pb.Record("fanout_ms", h, map[string]string{"f": strconv.Itoa(f)})
+			pb.Record(MetricFanout, h, map[string]string{"f": strconv.Itoa(f)})
 		}
-		est.set(fmt.Sprintf("fanout_%d_p50_ms", f), median(hs))
+		est.stat(fmt.Sprintf("fanout_%d_p50_ms", f), median(hs))
 	}
 
 	if coldLink && len(chain) > 1 && ctx.Err() == nil {
@@ -179,7 +179,7 @@ func (Nested) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Estimat
 					if ctx.Err() != nil {
 						break
 					}
-					return est, err
+					return est.result(err)
 				}
 				r := pb.Invoke(ctx, root, req)
 				if !r.OK() || r.Response == nil || len(r.Response.Nested) != 1 || r.Response.Nested[0].Response == nil {
@@ -192,16 +192,16 @@ func (Nested) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Estimat
 					cold++
 				}
 			}
-			est.set("cold_link_penalty_ms", median(lat)-median(chainMS[depth]))
-			est.set("cold_link_cold_fraction", ratio(cold, known))
+			est.stat("cold_link_penalty_ms", median(lat)-median(chainMS[depth]))
+			est.stat("cold_link_cold_fraction", ratio(cold, known))
 		}
 	}
-	est["failed_samples"] = float64(bad)
+	est.set("failed_samples", float64(bad))
 	if err := ctx.Err(); err != nil {
-		return est, err
+		return est.result(err)
 	}
 	if len(overheads) == 0 {
-		return est, errors.New("nested: no successful chain")
+		return est.result(errors.New("nested: no successful chain"))
 	}
-	return est, nil
+	return est.result(nil)
 }

@@ -88,22 +88,23 @@ func (PackageSize) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Es
 			}
 		}
 	}
-	est := Estimates{"not_cold": float64(notCold)}
+	est := newEstimates()
+	est.set("not_cold", float64(notCold))
 	for _, x := range []struct {
 		suffix string
 		s      *series
 	}{{"small", data[small]}, {"large", data[large]}} {
-		est.set("cold_p50_ms_"+x.suffix, median(x.s.cold))
-		est.set("warm_p50_ms_"+x.suffix, median(x.s.warm))
-		est.set("init_p50_ms_"+x.suffix, median(x.s.init))
+		est.stat("cold_p50_ms_"+x.suffix, median(x.s.cold))
+		est.stat("warm_p50_ms_"+x.suffix, median(x.s.warm))
+		est.stat("init_p50_ms_"+x.suffix, median(x.s.init))
 	}
-	est.set("package_penalty_ms", median(data[large].cold)-median(data[small].cold))
-	est.set("package_init_penalty_ms", median(data[large].init)-median(data[small].init))
+	est.stat("package_penalty_ms", median(data[large].cold)-median(data[small].cold))
+	est.stat("package_init_penalty_ms", median(data[large].init)-median(data[small].init))
 	if err := ctx.Err(); err != nil {
-		return est, err
+		return est.result(err)
 	}
 	if len(data[small].cold) == 0 || len(data[large].cold) == 0 {
-		return est, errors.New("package-size: no successful cold sample of one of the functions")
+		return est.result(errors.New("package-size: no successful cold sample of one of the functions"))
 	}
-	return est, nil
+	return est.result(nil)
 }

@@ -411,6 +411,9 @@ func (p Params) Map() map[string]string {
 	return out
 }
 
+// Raw returns the value of name as given (or its default).
+func (p Params) Raw(name string) string { return p.raw[name] }
+
 // Err reports getter calls that did not match a declared parameter (a bug
 // in the experiment), or nil.
 func (p Params) Err() error {

@@ -96,13 +96,13 @@ func (Scaling) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Estima
 	}
 	b.Expect(planned)
 	req := lab.Request{Sleep: sleep.Seconds()}
-	est := Estimates{}
+	est := newEstimates()
 	throttled := 0
 
 	burstMax := 0
 	for _, n := range bursts {
 		if err := makeCold(ctx, b, fn, idleWait); err != nil {
-			return est, err
+			return est.result(err)
 		}
 		pb := b.WithPhase(fmt.Sprintf("burst-%d", n))
 		rs := pb.InvokeConcurrently(ctx, fn, n, req)
@@ -120,19 +120,19 @@ func (Scaling) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Estima
 		}
 	}
 	if len(bursts) > 0 {
-		est["burst_max_instances"] = float64(burstMax)
+		est.set("burst_max_instances", float64(burstMax))
 	}
 	if len(steps) > 0 && ctx.Err() == nil {
 		if err := makeCold(ctx, b, fn, idleWait); err != nil {
-			est["throttled"] = float64(throttled)
-			return est, err
+			est.set("throttled", float64(throttled))
+			return est.result(err)
 		}
 		st := stepLoad(ctx, b, fn, req, steps, stepDur, backoff)
 		throttled += st.throttled
-		est["max_instances"] = float64(len(st.births))
-		est["waited_for_init"] = float64(st.coldServed)
+		est.set("max_instances", float64(len(st.births)))
+		est.set("waited_for_init", float64(st.coldServed))
 		if len(st.births) > 0 {
-			est["time_to_max_instances_s"] = (st.births[len(st.births)-1] - st.start).Seconds()
+			est.set("time_to_max_instances_s", (st.births[len(st.births)-1] - st.start).Seconds())
 		}
 		firstWaited := time.Duration(-1)
 		if len(st.waitedBirths) > 0 {
@@ -140,8 +140,8 @@ func (Scaling) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Estima
 		}
 		rate, n, ok := scaleRate(st.births, firstWaited)
 		if ok {
-			est["scale_rate_per_s"] = rate
-			est["rate_births"] = float64(n)
+			est.set("scale_rate_per_s", rate)
+			est.set("rate_births", float64(n))
 		}
 		if len(st.births) > 0 {
 			// Throttles long after the last birth: demand was refused while
@@ -156,11 +156,11 @@ func (Scaling) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Estima
 			if st.lastThrottle > st.births[len(st.births)-1]+margin {
 				limited = 1
 			}
-			est["limit_reached"] = limited
+			est.set("limit_reached", limited)
 		}
 	}
-	est["throttled"] = float64(throttled)
-	return est, ctx.Err()
+	est.set("throttled", float64(throttled))
+	return est.result(ctx.Err())
 }
 
 type stepResult struct {

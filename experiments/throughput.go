@@ -166,7 +166,7 @@ func (Throughput) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Est
 		}
 		return ok
 	}
-	est := Estimates{}
+	est := newEstimates()
 	suffix := func(mem int) string {
 		if len(fns) > 1 {
 			return fmt.Sprintf("_%dmb", mem)
@@ -183,16 +183,16 @@ func (Throughput) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Est
 			mem := 0
 			for _, r := range run(fn, mode, lab.Request{ThroughputTime: tt}) {
 				mem = memoryOf(r)
-				tags := map[string]string{"memory_mb": strconv.Itoa(mem), "mode": mode, "workload": "throughput_time", "function": fn}
+				tags := map[string]string{TagMemoryMB: strconv.Itoa(mem), "mode": mode, "workload": "throughput_time", "function": fn}
 				if th := r.Response.Timing.Throughput; th != nil && th.RequestedS > 0 {
 					v := float64(th.Iterations) / th.RequestedS
 					ips = append(ips, v)
-					pb.Record("throughput_iterations_per_s", v, tags)
+					pb.Record(MetricThroughput, v, tags)
 				}
 				if price != nil && r.Record.Report != nil && r.Record.Report.BilledMS > 0 && mem > 0 {
 					c := price.Cost(r.Record.Report.BilledMS, float64(mem))
 					costs = append(costs, c)
-					pb.Record("cost_usd_per_invocation", c, map[string]string{"memory_mb": strconv.Itoa(mem), "price": price.Name, "mode": mode})
+					pb.Record(MetricCostPerInvocation, c, map[string]string{TagMemoryMB: strconv.Itoa(mem), "price": price.Name, "mode": mode})
 				}
 			}
 			if mem > 0 {
@@ -200,19 +200,19 @@ func (Throughput) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Est
 			}
 			s := suffix(fnMem)
 			if mode == "sequential" {
-				est.set("throughput_iterations_per_s"+s, median(ips))
-				est.set("cost_usd_per_invocation"+s, median(costs))
+				est.stat("throughput_iterations_per_s"+s, median(ips))
+				est.stat("cost_usd_per_invocation"+s, median(costs))
 				if mem > 0 {
-					est["memory_mb"+s] = float64(mem)
+					est.set("memory_mb"+s, float64(mem))
 				}
 			} else {
-				est.set("throughput_concurrent_iterations_per_s"+s, median(ips))
+				est.stat("throughput_concurrent_iterations_per_s"+s, median(ips))
 			}
 		}
 		s := suffix(fnMem)
-		if seq, ok := est["throughput_iterations_per_s"+s]; ok {
-			if con, ok := est["throughput_concurrent_iterations_per_s"+s]; ok && con > 0 {
-				est["concurrency_slowdown"+s] = seq / con
+		if seq, ok := est.Estimates["throughput_iterations_per_s"+s]; ok {
+			if con, ok := est.Estimates["throughput_concurrent_iterations_per_s"+s]; ok && con > 0 {
+				est.set("concurrency_slowdown"+s, seq / con)
 			}
 		}
 	}
@@ -228,24 +228,24 @@ func (Throughput) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Est
 					}
 					v := float64(r.Response.Result.DurationNS) / 1e6
 					ms = append(ms, v)
-					pb.Record("workload_ms", v, map[string]string{"memory_mb": strconv.Itoa(memoryOf(r)), "mode": mode,
+					pb.Record(MetricWorkloadMS, v, map[string]string{TagMemoryMB: strconv.Itoa(memoryOf(r)), "mode": mode,
 						"workload": w.name, "args": strconv.Itoa(w.size)})
 				}
 				if mode == "sequential" {
-					est.set("workload_ms_"+w.name, median(ms))
+					est.stat("workload_ms_"+w.name, median(ms))
 				} else {
-					est.set("workload_concurrent_ms_"+w.name, median(ms))
+					est.stat("workload_concurrent_ms_"+w.name, median(ms))
 				}
 			}
 		}
 	}
 	if err := ctx.Err(); err != nil {
-		return est, err
+		return est.result(err)
 	}
-	if _, ok := est["throughput_iterations_per_s"]; !ok && len(fns) == 1 && tt > 0 && contains(modes, "sequential") {
-		return est, errors.New("throughput: no successful throughput_time invocation")
+	if _, ok := est.Estimates["throughput_iterations_per_s"]; !ok && len(fns) == 1 && tt > 0 && contains(modes, "sequential") {
+		return est.result(errors.New("throughput: no successful throughput_time invocation"))
 	}
-	return est, nil
+	return est.result(nil)
 }
 
 func contains(xs []string, s string) bool {
