@@ -18,8 +18,8 @@ import (
 //
 // Method: the profile is a sequence of steps of step_duration, step k at
 // rate r_k (phase "step-<k>", the metric offered_rate = r_k recorded under
-// it, and after the step the metric dropped: its sends the engine's
-// in-flight bound dropped). Each step is sent open-loop by the engine (InvokeAtRate): request i
+// it; the engine's InvokeAtRate records scheduled, dropped and late under
+// it too). Each step is sent open-loop by the engine (InvokeAtRate): request i
 // goes out when it is due whether or not earlier ones have returned, so a
 // slow platform cannot slow the arrivals (no coordinated omission); each
 // record keeps its due and actual send time. Profiles, with r = rate and
@@ -156,7 +156,6 @@ func (Load) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Estimates
 			}
 		}
 		se += rep.Dropped
-		pb.Record(MetricDropped, float64(rep.Dropped), nil)
 		all = append(all, lat...)
 		cold, errs, dropped, late = cold+sc, errs+se, dropped+rep.Dropped, late+rep.Late
 		pre := fmt.Sprintf("step_%d_", k+1)

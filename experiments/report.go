@@ -13,8 +13,9 @@ const (
 	// MetricOfferedRate (load): the offered rate of a step, requests/s,
 	// recorded under the step's phase.
 	MetricOfferedRate = "offered_rate"
-	// MetricDropped (load): sends of a step dropped by the pacer's
-	// in-flight bound, recorded under the step's phase.
+	// MetricDropped (load): sends of a step dropped by the in-flight
+	// bound, recorded under the step's phase by the engine's InvokeAtRate
+	// (engine/rate.go; the ground-truth tests check it is there).
 	MetricDropped = "dropped"
 	// MetricNestedOverhead (nested): overhead of one hop, ms; tag TagLevel.
 	MetricNestedOverhead = "nested_overhead_ms"
