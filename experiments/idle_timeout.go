@@ -303,17 +303,17 @@ func (IdleTimeout) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Es
 		o := 0.0
 		if len(overheads) > 0 {
 			o = max(0, median(overheads))
-			est.set("idle_gap_overhead_ms", o * 1000)
+			est.set("idle_gap_overhead_ms", o*1000)
 		}
 		switch {
 		case haveLo && haveHi:
 			est.set(EstIdleTimeoutLow, lo.Seconds()+o)
 			est.set(EstIdleTimeoutHigh, hi.Seconds()+o)
-			est.set(EstIdleTimeout, (lo.Seconds()+hi.Seconds())/2 + o)
+			est.set(EstIdleTimeout, (lo.Seconds()+hi.Seconds())/2+o)
 		case haveHi:
-			est.set(EstIdleTimeoutHigh, hi.Seconds() + o)
+			est.set(EstIdleTimeoutHigh, hi.Seconds()+o)
 		case haveLo:
-			est.set(EstIdleTimeoutLow, lo.Seconds() + o)
+			est.set(EstIdleTimeoutLow, lo.Seconds()+o)
 		}
 		return est.result(err)
 	}

@@ -160,7 +160,7 @@ func (Load) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Estimates
 		cold, errs, dropped, late = cold+sc, errs+se, dropped+rep.Dropped, late+rep.Late
 		pre := fmt.Sprintf("step_%d_", k+1)
 		est.set(pre+"offered_rate", offered)
-		est.set(pre+"sent_rate", float64(rep.Sent) / stepDur.Seconds())
+		est.set(pre+"sent_rate", float64(rep.Sent)/stepDur.Seconds())
 		est.stat(pre+"p50_ms", percentile(lat, 0.5))
 		est.stat(pre+"p99_ms", percentile(lat, 0.99))
 		est.set(pre+"cold", float64(sc))

@@ -212,7 +212,7 @@ func (Throughput) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Est
 		s := suffix(fnMem)
 		if seq, ok := est.Estimates["throughput_iterations_per_s"+s]; ok {
 			if con, ok := est.Estimates["throughput_concurrent_iterations_per_s"+s]; ok && con > 0 {
-				est.set("concurrency_slowdown"+s, seq / con)
+				est.set("concurrency_slowdown"+s, seq/con)
 			}
 		}
 	}
