@@ -21,6 +21,9 @@ import (
 
 	"github.com/faas-benchmarker/faas-benchmarker/engine"
 	"github.com/faas-benchmarker/faas-benchmarker/experiments"
+	"github.com/faas-benchmarker/faas-benchmarker/platforms"
+	"github.com/faas-benchmarker/faas-benchmarker/platforms/builtin"
+	"github.com/faas-benchmarker/faas-benchmarker/platforms/localstack"
 	"github.com/faas-benchmarker/faas-benchmarker/providers"
 	"github.com/faas-benchmarker/faas-benchmarker/results"
 	"github.com/faas-benchmarker/faas-benchmarker/runner"
@@ -32,10 +35,7 @@ import (
 // PlatformLocalStack deploys the lab functions to the embedded local
 // platform through Pulumi and the fblocal test provider plugin: the whole
 // cloud lifecycle (up, run, store, ship, destroy) without a cloud account.
-const PlatformLocalStack = "local-stack"
-
-// Managed lists the platforms a managed (stack-per-run) experiment can use.
-var Managed = []string{string(stackcfg.PlatformAWS), string(stackcfg.PlatformAzure), string(stackcfg.PlatformOpenFaaS), PlatformLocalStack}
+const PlatformLocalStack = localstack.Name
 
 // Config describes one managed run.
 type Config struct {
@@ -46,7 +46,7 @@ type Config struct {
 	// RunsDir receives the standalone per-run results file
 	// (<run id>.sqlite), which is what gets shipped. Required.
 	RunsDir string
-	// Platform is one of Managed.
+	// Platform names a platform of platforms/builtin that has a stack.
 	Platform string
 	// StackSets are "key=value" stack settings overrides (fb: keys,
 	// see docs/infrastructure.md), applied after the defaults.
@@ -154,18 +154,43 @@ func Run(ctx context.Context, cfg Config) (*Outcome, error) {
 // platform description stored with the run.
 type invokerFactory func(auto.OutputMap) (providers.Invoker, map[string]any, error)
 
-// plan returns the program, stack config and invoker factory for the platform.
+// plan returns the program, stack config and invoker factory for the
+// platform, looked up in the platform registry.
 func plan(cfg Config, runID, stackName string) (pulumi.RunFunc, map[string]string, invokerFactory, error) {
-	if cfg.Platform == PlatformLocalStack {
-		if cfg.LocalEndpoint == "" {
-			return nil, nil, nil, errors.New("cloudrun: local-stack needs the local platform's endpoint")
-		}
-		for _, o := range cfg.StackSets {
-			return nil, nil, nil, fmt.Errorf("cloudrun: local-stack takes no stack settings (got %q)", o)
-		}
-		return localStackProgram(stackName), map[string]string{"endpoint": cfg.LocalEndpoint}, localStackInvoker, nil
+	reg, err := builtin.Registry()
+	if err != nil {
+		return nil, nil, nil, err
 	}
-	settings, err := Settings(cfg.Platform, cfg.Experiment.Name(), runID, cfg.StackSets)
+	desc, err := reg.Lookup(cfg.Platform)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("cloudrun: %w", err)
+	}
+	st := desc.Stack
+	if st == nil {
+		return nil, nil, nil, fmt.Errorf("cloudrun: platform %s deploys no stack", desc.Name)
+	}
+	invokerFor := func(outs auto.OutputMap) (providers.Invoker, map[string]any, error) {
+		s, err := st.FromOutputs(plainOutputs(outs), cfg.Logger)
+		if err != nil {
+			return nil, nil, fmt.Errorf("cloudrun: %w", err)
+		}
+		return s.Invoker, s.Config, nil
+	}
+	var stackConfig map[string]string
+	if st.Config != nil {
+		if stackConfig, err = st.Config(platforms.Target{LocalEndpoint: cfg.LocalEndpoint}); err != nil {
+			return nil, nil, nil, fmt.Errorf("cloudrun: %w", err)
+		}
+	}
+	if !st.Settings {
+		for _, o := range cfg.StackSets {
+			return nil, nil, nil, fmt.Errorf("cloudrun: %s takes no stack settings (got %q)", desc.Name, o)
+		}
+	}
+	if st.Program == localstack.Name {
+		return localStackProgram(stackName), stackConfig, invokerFor, nil
+	}
+	settings, err := Settings(st.Program, cfg.Experiment.Name(), runID, cfg.StackSets)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -176,7 +201,7 @@ func plan(cfg Config, runID, stackName string) (pulumi.RunFunc, map[string]strin
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	return prog, nil, cloudInvoker(stackcfg.Platform(cfg.Platform)), nil
+	return prog, stackConfig, invokerFor, nil
 }
 
 // Settings returns the validated stack settings of a per-experiment stack:

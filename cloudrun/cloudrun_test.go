@@ -5,8 +5,35 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/faas-benchmarker/faas-benchmarker/platforms/builtin"
+	"github.com/faas-benchmarker/faas-benchmarker/platforms/localstack"
+	"github.com/faas-benchmarker/faas-benchmarker/stacks/program"
 	"github.com/faas-benchmarker/faas-benchmarker/stacks/stackcfg"
 )
+
+// TestEveryStackPlatformHasAProgram: every registered platform with a
+// stack resolves to a program, here (local-stack) or in stacks/program.
+func TestEveryStackPlatformHasAProgram(t *testing.T) {
+	for _, p := range builtin.All() {
+		if p.Stack == nil {
+			continue
+		}
+		if p.Stack.Program == localstack.Name {
+			if localStackProgram("x") == nil {
+				t.Errorf("%s: no program", p.Name)
+			}
+			continue
+		}
+		s, err := stackcfg.New(stackcfg.Platform(p.Stack.Program))
+		if err != nil {
+			t.Errorf("%s: %v", p.Name, err)
+			continue
+		}
+		if run, err := program.For(s); err != nil || run == nil {
+			t.Errorf("%s: no program: %v", p.Name, err)
+		}
+	}
+}
 
 func TestSettings(t *testing.T) {
 	s, err := Settings("aws", "cold-start", "20261126t054300-3fa9c1", []string{"memory=512", "functionZip=x/f.zip"})

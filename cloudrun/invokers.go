@@ -1,121 +1,32 @@
 package cloudrun
 
 import (
-	"fmt"
-	"sort"
-
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/config"
 
-	"github.com/faas-benchmarker/faas-benchmarker/providers"
-	"github.com/faas-benchmarker/faas-benchmarker/providers/aws"
-	"github.com/faas-benchmarker/faas-benchmarker/providers/azure"
-	"github.com/faas-benchmarker/faas-benchmarker/providers/local"
-	"github.com/faas-benchmarker/faas-benchmarker/providers/openfaas"
+	"github.com/faas-benchmarker/faas-benchmarker/platforms/localstack"
 	"github.com/faas-benchmarker/faas-benchmarker/runner/testprovider/fblocal"
 	"github.com/faas-benchmarker/faas-benchmarker/stacks/stackcfg"
 )
 
-// outString reads a string output.
-func outString(outs auto.OutputMap, key string) (string, error) {
-	v, ok := outs[key].Value.(string)
-	if !ok || v == "" {
-		return "", fmt.Errorf("cloudrun: the stack has no %q output", key)
+// plainOutputs turns the stack's outputs into the plain values the
+// platform descriptors read (platforms.Stack.FromOutputs).
+func plainOutputs(outs auto.OutputMap) map[string]any {
+	m := make(map[string]any, len(outs))
+	for k, v := range outs {
+		m[k] = v.Value
 	}
-	return v, nil
-}
-
-// outMap reads a map[string]string output (lab name → value).
-func outMap(outs auto.OutputMap, key string) (map[string]string, error) {
-	raw, ok := outs[key].Value.(map[string]any)
-	if !ok || len(raw) == 0 {
-		return nil, fmt.Errorf("cloudrun: the stack has no %q output", key)
-	}
-	m := make(map[string]string, len(raw))
-	for k, v := range raw {
-		s, ok := v.(string)
-		if !ok {
-			return nil, fmt.Errorf("cloudrun: output %q[%q] is not a string", key, k)
-		}
-		m[k] = s
-	}
-	return m, nil
-}
-
-func sortedKeys(m map[string]string) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
-// cloudInvoker returns the factory that turns a per-experiment stack's
-// outputs into the platform's invoker.
-func cloudInvoker(p stackcfg.Platform) invokerFactory {
-	return func(outs auto.OutputMap) (providers.Invoker, map[string]any, error) {
-		switch p {
-		case stackcfg.PlatformAWS:
-			names, err := outMap(outs, stackcfg.OutFunctionNames)
-			if err != nil {
-				return nil, nil, err
-			}
-			region, err := outString(outs, stackcfg.OutRegion)
-			if err != nil {
-				return nil, nil, err
-			}
-			cfg := aws.NewDefaultConfig()
-			cfg.Region, cfg.Functions = region, names
-			inv, err := aws.New(cfg)
-			return inv, map[string]any{"region": region, "functions": names}, err
-		case stackcfg.PlatformAzure:
-			urls, err := outMap(outs, stackcfg.OutFunctionURLs)
-			if err != nil {
-				return nil, nil, err
-			}
-			keys, err := outMap(outs, stackcfg.OutFunctionKeys)
-			if err != nil {
-				return nil, nil, err
-			}
-			cfg := azure.NewDefaultConfig()
-			cfg.Functions = map[string]azure.Function{}
-			for lab, u := range urls {
-				cfg.Functions[lab] = azure.Function{URL: u, Key: keys[lab]}
-			}
-			inv, err := azure.New(cfg)
-			region, _ := outString(outs, stackcfg.OutRegion)
-			return inv, map[string]any{"location": region, "functions": sortedKeys(urls)}, err
-		case stackcfg.PlatformOpenFaaS:
-			gw, err := outString(outs, stackcfg.OutGatewayURL)
-			if err != nil {
-				return nil, nil, err
-			}
-			user, _ := outString(outs, stackcfg.OutGatewayUser)
-			pass, err := outString(outs, stackcfg.OutGatewayPassword)
-			if err != nil {
-				return nil, nil, err
-			}
-			cfg := openfaas.NewDefaultConfig()
-			cfg.GatewayURL, cfg.Username, cfg.Password = gw, user, pass
-			if names, err := outMap(outs, stackcfg.OutFunctionNames); err == nil {
-				cfg.Functions = names
-			}
-			inv, err := openfaas.New(cfg)
-			region, _ := outString(outs, stackcfg.OutRegion)
-			return inv, map[string]any{"gateway": gw, "region": region}, err
-		}
-		return nil, nil, fmt.Errorf("cloudrun: no invoker for platform %q", p)
-	}
+	return m
 }
 
 // localStackProgram deploys the four lab functions to the local platform
-// named by the stack config "endpoint", as fblocal Functions, exporting
-// lab name → deployed name as functionNames.
+// named by the stack config localstack.ConfigEndpoint, as fblocal
+// Functions, exporting lab name → deployed name as functionNames and the
+// endpoint.
 func localStackProgram(stackName string) pulumi.RunFunc {
 	return func(ctx *pulumi.Context) error {
-		endpoint := config.Require(ctx, "endpoint")
+		endpoint := config.Require(ctx, localstack.ConfigEndpoint)
 		names := pulumi.StringMap{}
 		for _, lab := range stackcfg.LabFunctions() {
 			f, err := fblocal.NewFunction(ctx, lab, &fblocal.FunctionArgs{
@@ -131,21 +42,7 @@ func localStackProgram(stackName string) pulumi.RunFunc {
 			names[lab] = f.FunctionName
 		}
 		ctx.Export(stackcfg.OutFunctionNames, names)
-		ctx.Export("endpoint", pulumi.String(endpoint))
+		ctx.Export(stackcfg.OutEndpoint, pulumi.String(endpoint))
 		return nil
 	}
-}
-
-// localStackInvoker invokes the functions a local-stack deployed.
-func localStackInvoker(outs auto.OutputMap) (providers.Invoker, map[string]any, error) {
-	names, err := outMap(outs, stackcfg.OutFunctionNames)
-	if err != nil {
-		return nil, nil, err
-	}
-	endpoint, err := outString(outs, "endpoint")
-	if err != nil {
-		return nil, nil, err
-	}
-	inv, err := local.New(local.Config{Endpoint: endpoint, Functions: names})
-	return inv, map[string]any{"endpoint": endpoint, "functions": names}, err
 }

@@ -61,3 +61,31 @@ func TestDocsCoverCatalog(t *testing.T) {
 		}
 	}
 }
+
+// TestReportSections: section ids are unique and every figure names what
+// it draws.
+func TestReportSections(t *testing.T) {
+	ids := map[string]bool{}
+	for _, s := range experiments.ReportSections() {
+		if s.ID == "" || s.Title == "" || ids[s.ID] {
+			t.Errorf("section %+v: empty or duplicate id/title", s)
+		}
+		ids[s.ID] = true
+		for _, f := range s.Figures {
+			switch f.Kind {
+			case experiments.FigureSurvival, experiments.FigureRateSteps, experiments.FigureMedianByTag:
+				if f.Metric == "" {
+					t.Errorf("section %s: a %s figure without a metric", s.ID, f.Kind)
+				}
+			case experiments.FigureNestedDepth:
+			default:
+				t.Errorf("section %s: unknown figure kind %q", s.ID, f.Kind)
+			}
+		}
+	}
+	for _, want := range []string{"idle", "load", "nested", "throughput"} {
+		if !ids[want] {
+			t.Errorf("no experiment declares section %s", want)
+		}
+	}
+}

@@ -47,27 +47,24 @@ func (ClockOffsetExp) Summary() string {
 // Params implements Experiment.
 func (ClockOffsetExp) Params() []Param {
 	return []Param{
-		{Name: "function", Default: "function1", Help: "lab function to ping"},
-		{Name: "samples", Default: "20", Help: "warm ping-pong invocations"},
+		StringParam("function", "function1", "lab function to ping").Required(),
+		IntParam("samples", "20", "warm ping-pong invocations").AtLeast(1),
 	}
 }
 
 // Run implements Experiment.
 func (ClockOffsetExp) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Estimates, error) {
 	n := p.Int("samples")
-	if n < 1 {
-		return nil, errors.New("clock-offset: samples must be >= 1")
-	}
 	b.Expect(int64(n + 1))
 	off, err := MeasureClockOffset(ctx, b.WithPhase("clock-offset"), p.String("function"), n)
-	est := Estimates{}
+	est := newEstimates()
 	if err == nil {
-		est["clock_offset_ms"] = msOf(off.Offset)
-		est["clock_offset_uncertainty_ms"] = msOf(off.Uncertainty)
-		est["rtt_min_ms"] = msOf(off.Delay)
+		est.set("clock_offset_ms", msOf(off.Offset))
+		est.set("clock_offset_uncertainty_ms", msOf(off.Uncertainty))
+		est.set("rtt_min_ms", msOf(off.Delay))
 		b.Record("clock_offset_ms", msOf(off.Offset), map[string]string{"uncertainty_ms": fmtFloat(msOf(off.Uncertainty))})
 	}
-	return est, err
+	return est.result(err)
 }
 
 // ClockOffset is an estimated clock offset: function clock = client clock

@@ -71,14 +71,14 @@ func (ColdStart) Summary() string {
 // Params implements Experiment.
 func (ColdStart) Params() []Param {
 	return []Param{
-		{Name: "function", Default: "function1", Help: "lab function to measure"},
-		{Name: "samples", Default: "10", Help: "cold starts to force"},
-		{Name: "warm", Default: "1", Help: "warm invocations after each cold one"},
-		{Name: "concurrency", Default: "1", Help: "cold starts per sample, sent together behind a barrier"},
-		{Name: "nested", Default: "false", Help: "measure the cold start of a callee invoked by a warm caller"},
-		{Name: "callee", Default: "function2", Help: "with nested=true: the callee made cold"},
-		{Name: "idle_wait", Default: "0s", Help: "wait this long instead where the platform cannot force cold starts (> its idle timeout)"},
-		{Name: "memory", Default: "", Help: "memory sizes in MB to sweep, e.g. 128,512,1024 (empty: as deployed; needs a platform that can set memory)"},
+		StringParam("function", "function1", "lab function to measure").Required(),
+		IntParam("samples", "10", "cold starts to force").AtLeast(1),
+		IntParam("warm", "1", "warm invocations after each cold one").AtLeast(0),
+		IntParam("concurrency", "1", "cold starts per sample, sent together behind a barrier").AtLeast(1),
+		BoolParam("nested", "false", "measure the cold start of a callee invoked by a warm caller"),
+		StringParam("callee", "function2", "with nested=true: the callee made cold").Required(),
+		DurationParam("idle_wait", "0s", "wait this long instead where the platform cannot force cold starts (> its idle timeout)").AtLeast(0),
+		IntListParam("memory", "", "memory sizes in MB to sweep, e.g. 128,512,1024 (empty: as deployed; needs a platform that can set memory)").In(128, 10240).WithUnit("MB"),
 	}
 }
 
@@ -86,16 +86,10 @@ func (ColdStart) Params() []Param {
 func (ColdStart) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Estimates, error) {
 	fn, samples, warmN, conc := p.String("function"), p.Int("samples"), p.Int("warm"), p.Int("concurrency")
 	nested, callee, idleWait := p.Bool("nested"), p.String("callee"), p.Duration("idle_wait")
-	if samples < 1 || conc < 1 || warmN < 0 {
-		return nil, errors.New("cold-start: samples and concurrency must be >= 1, warm >= 0")
-	}
 	if nested {
 		return coldStartNested(ctx, b, fn, callee, samples, warmN, idleWait)
 	}
-	sizes, err := p.Ints("memory")
-	if err != nil {
-		return nil, err
-	}
+	sizes := p.Ints("memory")
 	if len(sizes) == 0 {
 		b.Expect(int64(samples * (conc + warmN)))
 		return coldWarm(ctx, b, fn, samples, warmN, conc, idleWait, "cold", "warm")
@@ -103,29 +97,26 @@ func (ColdStart) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Esti
 	// Memory sweep: one configuration update per size (which also makes
 	// the next invocation cold), then the same cold/warm samples.
 	if !b.CanSetMemory() {
-		return nil, fmt.Errorf("cold-start memory=%s: %s cannot change memory sizes; deploy one function per size and run once per deployment", p.String("memory"), b.Platform())
+		return nil, fmt.Errorf("cold-start memory=%s: %s cannot change memory sizes; deploy one function per size and run once per deployment", p.Raw("memory"), b.Platform())
 	}
 	b.Expect(int64(len(sizes) * samples * (conc + warmN)))
-	est := Estimates{}
+	est := newEstimates()
 	for i, mb := range sizes {
-		if mb < 128 || mb > 10240 {
-			return est, fmt.Errorf("cold-start: memory size %d MB outside 128..10240", mb)
-		}
 		if err := b.SetMemory(ctx, fn, mb); err != nil {
-			return est, fmt.Errorf("cold-start: %w", err)
+			return est.result(fmt.Errorf("cold-start: %w", err))
 		}
 		sub, err := coldWarm(ctx, b, fn, samples, warmN, conc, idleWait, fmt.Sprintf("cold/%dMB", mb), fmt.Sprintf("warm/%dMB", mb))
 		for k, v := range sub {
-			est[fmt.Sprintf("%s_%dmb", k, mb)] = v
+			est.set(fmt.Sprintf("%s_%dmb", k, mb), v)
 			if i == 0 {
-				est[k] = v // the unsuffixed keys describe the first size
+				est.set(k, v) // the unsuffixed keys describe the first size
 			}
 		}
 		if err != nil {
-			return est, err
+			return est.result(err)
 		}
 	}
-	return est, nil
+	return est.result(nil)
 }
 
 // coldWarm runs the forced cold / warm samples of one configuration.
@@ -139,7 +130,7 @@ func coldWarm(ctx context.Context, b *engine.Benchmarker, fn string, samples, wa
 			if ctx.Err() != nil {
 				break
 			}
-			return coldStartEstimates(coldMS, warmMS, initMS, coldT, warmT, all), err
+			return coldStartEstimates(coldMS, warmMS, initMS, coldT, warmT, all).result(err)
 		}
 		var rs []*engine.Result
 		if conc == 1 {
@@ -172,14 +163,14 @@ func coldWarm(ctx context.Context, b *engine.Benchmarker, fn string, samples, wa
 		}
 	}
 	est := coldStartEstimates(coldMS, warmMS, initMS, coldT, warmT, all)
-	est["failed"] = float64(failed)
+	est.set("failed", float64(failed))
 	if err := ctx.Err(); err != nil {
-		return est, err
+		return est.result(err)
 	}
 	if len(coldMS) == 0 {
-		return est, errors.New("cold-start: no successful cold sample")
+		return est.result(errors.New("cold-start: no successful cold sample"))
 	}
-	return est, nil
+	return est.result(nil)
 }
 
 // recordAgreement stores, per sample with both cold signals known, the
@@ -194,22 +185,22 @@ func recordAgreement(b *engine.Benchmarker, r *engine.Result) {
 	if s.Flag == s.Platform {
 		v = 1
 	}
-	b.Record("cold_signal_agreement", v, map[string]string{"flag": fmt.Sprint(s.Flag), "platform": fmt.Sprint(s.Platform)})
+	b.Record(MetricColdSignalAgreement, v, map[string]string{"flag": fmt.Sprint(s.Flag), "platform": fmt.Sprint(s.Platform)})
 }
 
-func coldStartEstimates(coldMS, warmMS, initMS []float64, coldT, warmT, all coldTally) Estimates {
-	est := Estimates{}
-	est.set("cold_p50_ms", median(coldMS))
-	est.set("warm_p50_ms", median(warmMS))
-	est.set("cold_p90_ms", percentile(coldMS, 0.9))
-	est.set("warm_p90_ms", percentile(warmMS, 0.9))
-	est.set("cold_minus_warm_p50_ms", median(coldMS)-median(warmMS))
-	est.set("init_p50_ms", median(initMS))
-	est.set("cold_fraction_flag", ratio(coldT.FlagCold, coldT.FlagKnown))
-	est.set("cold_fraction_platform", ratio(coldT.PlatformCold, coldT.PlatKnown))
-	est.set("warm_cold_fraction", ratio(warmT.FlagCold, warmT.FlagKnown))
-	est.set("cold_agreement", ratio(all.Agree, all.Both))
-	est["samples"] = float64(len(coldMS))
+func coldStartEstimates(coldMS, warmMS, initMS []float64, coldT, warmT, all coldTally) *estimates {
+	est := newEstimates()
+	est.stat("cold_p50_ms", median(coldMS))
+	est.stat("warm_p50_ms", median(warmMS))
+	est.stat("cold_p90_ms", percentile(coldMS, 0.9))
+	est.stat("warm_p90_ms", percentile(warmMS, 0.9))
+	est.stat("cold_minus_warm_p50_ms", median(coldMS)-median(warmMS))
+	est.stat("init_p50_ms", median(initMS))
+	est.stat("cold_fraction_flag", ratio(coldT.FlagCold, coldT.FlagKnown))
+	est.stat("cold_fraction_platform", ratio(coldT.PlatformCold, coldT.PlatKnown))
+	est.stat("warm_cold_fraction", ratio(warmT.FlagCold, warmT.FlagKnown))
+	est.stat("cold_agreement", ratio(all.Agree, all.Both))
+	est.set("samples", float64(len(coldMS)))
 	return est
 }
 
@@ -255,17 +246,17 @@ func coldStartNested(ctx context.Context, b *engine.Benchmarker, caller, callee 
 			}
 		}
 	}
-	est := Estimates{}
-	est.set("nested_cold_p50_ms", median(coldMS))
-	est.set("nested_warm_p50_ms", median(warmMS))
-	est.set("cold_minus_warm_p50_ms", median(coldMS)-median(warmMS))
-	est.set("nested_cold_fraction_flag", ratio(flagCold, flagKnown))
-	est["samples"] = float64(len(coldMS))
+	est := newEstimates()
+	est.stat("nested_cold_p50_ms", median(coldMS))
+	est.stat("nested_warm_p50_ms", median(warmMS))
+	est.stat("cold_minus_warm_p50_ms", median(coldMS)-median(warmMS))
+	est.stat("nested_cold_fraction_flag", ratio(flagCold, flagKnown))
+	est.set("samples", float64(len(coldMS)))
 	if err := ctx.Err(); err != nil {
-		return est, err
+		return est.result(err)
 	}
 	if len(coldMS) == 0 {
-		return est, errors.New("cold-start: no successful nested cold sample")
+		return est.result(errors.New("cold-start: no successful nested cold sample"))
 	}
-	return est, nil
+	return est.result(nil)
 }

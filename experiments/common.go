@@ -2,9 +2,9 @@ package experiments
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
-	"sort"
 	"strings"
 	"time"
 
@@ -13,15 +13,38 @@ import (
 	"github.com/faas-benchmarker/faas-benchmarker/stats"
 )
 
-// set stores v under key unless it is NaN or infinite: an estimate that
-// could not be made is absent, never a made-up number (and NaN would not
-// survive JSON).
-func (e Estimates) set(key string, v float64) {
-	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return
-	}
-	e[key] = v
+// estimates builds an experiment's Estimates through Estimates.Set and
+// keeps every refusal, which result joins into the run's error: a bad
+// value fails the run instead of vanishing.
+type estimates struct {
+	Estimates
+	err error
 }
+
+func newEstimates() *estimates { return &estimates{Estimates: Estimates{}} }
+
+// set stores v under key through Set.
+func (e *estimates) set(key string, v float64) { e.err = errors.Join(e.err, e.Set(key, v)) }
+
+// stat stores a statistic of a sample that may be empty: NaN is what the
+// helpers below return for no data, and leaves the estimate absent (each
+// experiment documents when); any other value goes through Set.
+func (e *estimates) stat(key string, v float64) {
+	if !math.IsNaN(v) {
+		e.set(key, v)
+	}
+}
+
+// merge stores every estimate of o (validated already) under key(k).
+func (e *estimates) merge(o *estimates, key func(string) string) {
+	for k, v := range o.Estimates {
+		e.set(key(k), v)
+	}
+	e.err = errors.Join(e.err, o.err)
+}
+
+// result returns the estimates and err joined with every refusal.
+func (e *estimates) result(err error) (Estimates, error) { return e.Estimates, errors.Join(err, e.err) }
 
 // msOf converts a duration to milliseconds.
 func msOf(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
@@ -140,21 +163,6 @@ func distinctInstances(rs []*engine.Result) int {
 		}
 	}
 	return len(seen)
-}
-
-// checkPositive returns an error naming every parameter that is not > 0.
-func checkPositive(exp string, vals map[string]float64) error {
-	var bad []string
-	for k, v := range vals {
-		if !(v > 0) {
-			bad = append(bad, k)
-		}
-	}
-	if len(bad) == 0 {
-		return nil
-	}
-	sort.Strings(bad)
-	return fmt.Errorf("%s: %s must be greater than 0", exp, strings.Join(bad, ", "))
 }
 
 // fmtFloat formats a tag value compactly (e.g. gap seconds).

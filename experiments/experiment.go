@@ -6,7 +6,9 @@ package experiments
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"math"
 	"sort"
 	"strings"
 
@@ -28,16 +30,55 @@ type Experiment interface {
 	Run(ctx context.Context, b *engine.Benchmarker, p Params) (Estimates, error)
 }
 
-// Validator is implemented by experiments whose parameters have ranges or
-// relations beyond their types. Resolve calls it, so a bad value is refused
-// before any platform starts or any run row is written.
-type Validator interface {
-	Validate(p Params) error
+// Estimates are an experiment's answers, keyed by stable names such as
+// "idle_timeout_s" or "cold_p50_ms". Store them with Set, which refuses
+// what JSON (and a reader) cannot take; an estimate that could not be made
+// is absent, never a made-up number.
+type Estimates map[string]float64
+
+// EstimateError is a refused estimate: its key and why.
+type EstimateError struct {
+	Key    string
+	Value  float64
+	Reason string
 }
 
-// Estimates are an experiment's answers, keyed by stable names such as
-// "idle_timeout_s" or "cold_p50_ms".
-type Estimates map[string]float64
+func (e *EstimateError) Error() string {
+	return fmt.Sprintf("estimate %q = %v: %s", e.Key, e.Value, e.Reason)
+}
+
+// Set stores v under key: the one way an estimate is stored. An empty key
+// or a NaN or infinite value is refused with an *EstimateError and leaves
+// e unchanged.
+func (e Estimates) Set(key string, v float64) error {
+	switch {
+	case key == "":
+		return &EstimateError{Key: key, Value: v, Reason: "no key"}
+	case math.IsNaN(v):
+		return &EstimateError{Key: key, Value: v, Reason: "not a number"}
+	case math.IsInf(v, 0):
+		return &EstimateError{Key: key, Value: v, Reason: "infinite"}
+	}
+	e[key] = v
+	return nil
+}
+
+// Validate reports every stored value Set would have refused (written to
+// the map directly), sorted by key; nil when there is none.
+func (e Estimates) Validate() error {
+	keys := make([]string, 0, len(e))
+	for k := range e {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var errs []error
+	for _, k := range keys {
+		if err := (Estimates{}).Set(k, e[k]); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
 
 // Lookup returns the experiment called name from the catalog.
 func Lookup(name string) (Experiment, error) {

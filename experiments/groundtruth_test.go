@@ -58,7 +58,50 @@ func runOn(t testing.TB, plat *localfaas.Platform, exp experiments.Experiment, s
 		t.Fatalf("%s: status %s: %v (estimates %v)", exp.Name(), out.Status, out.Err, out.Estimates)
 	}
 	t.Logf("%s estimates: %v", exp.Name(), out.Estimates)
+	checkReportContract(t, db, exp, out.RunID, out.Estimates)
 	return outcome{est: out.Estimates, plat: plat, db: db, run: out.RunID}
+}
+
+// checkReportContract fails t when a run lacks a metric its experiment's
+// report sections draw: a renamed or dropped metric would otherwise make
+// the section vanish silently. Estimate keys a section reads must be keys
+// the run can produce (checked where the run produced any of them).
+func checkReportContract(t testing.TB, db *results.DB, exp experiments.Experiment, run string, est experiments.Estimates) {
+	t.Helper()
+	r, ok := exp.(experiments.Reporter)
+	if !ok {
+		return
+	}
+	for _, sec := range r.ReportSections() {
+		for _, f := range sec.Figures {
+			for _, name := range []string{f.Metric, f.Dropped} {
+				if name == "" {
+					continue
+				}
+				ms, err := db.Metrics(context.Background(), run, name)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(ms) == 0 {
+					t.Errorf("%s: report section %s draws metric %s, which the run did not record", exp.Name(), sec.ID, name)
+				}
+				for _, m := range ms {
+					if _, ok := m.Tags[f.Tag]; f.Tag != "" && !ok {
+						t.Errorf("%s: metric %s lacks tag %s that section %s draws", exp.Name(), name, f.Tag, sec.ID)
+						break
+					}
+				}
+			}
+			if f.Estimate != "" {
+				_, a := est[f.Estimate]
+				_, lo := est[f.EstimateLow]
+				_, hi := est[f.EstimateHigh]
+				if !a && !lo && !hi {
+					t.Errorf("%s: report section %s draws estimates %s, %s, %s: none in %v", exp.Name(), sec.ID, f.Estimate, f.EstimateLow, f.EstimateHigh, est)
+				}
+			}
+		}
+	}
 }
 
 // runLocal starts a platform with cfg (zero knobs take the defaults) and

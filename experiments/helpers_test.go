@@ -2,8 +2,10 @@ package experiments
 
 import (
 	"encoding/json"
+	"errors"
 	"math"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -175,10 +177,42 @@ func TestOffsetFromSamples(t *testing.T) {
 
 func TestEstimatesSetDropsNaN(t *testing.T) {
 	e := Estimates{}
-	e.set("a", math.NaN())
-	e.set("b", math.Inf(1))
-	e.set("c", 1)
+	var ee *EstimateError
+	if err := e.Set("a", math.NaN()); !errors.As(err, &ee) || ee.Key != "a" {
+		t.Errorf("Set(NaN) = %v", err)
+	}
+	if err := e.Set("b", math.Inf(1)); err == nil || !strings.Contains(err.Error(), "infinite") {
+		t.Errorf("Set(+Inf) = %v", err)
+	}
+	if err := e.Set("", 1); err == nil {
+		t.Error("Set with no key accepted")
+	}
+	if err := e.Set("c", 1); err != nil {
+		t.Error(err)
+	}
 	if len(e) != 1 || e["c"] != 1 {
 		t.Errorf("estimates %v", e)
+	}
+	if err := e.Validate(); err != nil {
+		t.Error(err)
+	}
+	e["d"], e["a"] = math.Inf(-1), math.NaN() // around Set
+	if err := e.Validate(); err == nil || !strings.Contains(err.Error(), `"a"`) || !strings.Contains(err.Error(), `"d"`) {
+		t.Errorf("Validate = %v", err)
+	}
+}
+
+// TestEstimatesBuilder: a statistic of no data (NaN) is absent, any other
+// refusal is kept and returned with the run's error.
+func TestEstimatesBuilder(t *testing.T) {
+	est := newEstimates()
+	est.stat("p50_ms", median(nil))
+	est.set("n", 3)
+	if got, err := est.result(nil); err != nil || len(got) != 1 || got["n"] != 3 {
+		t.Fatalf("result = %v, %v", got, err)
+	}
+	est.stat("rate", math.Inf(1))
+	if _, err := est.result(nil); err == nil || !strings.Contains(err.Error(), `"rate"`) {
+		t.Fatalf("an infinite statistic was not reported: %v", err)
 	}
 }

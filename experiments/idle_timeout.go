@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"strconv"
 	"time"
 
@@ -108,106 +107,51 @@ func (IdleTimeout) Summary() string {
 }
 
 // Params implements Experiment. Every parameter of idle-timeout is declared
-// here and read in idleParams.
+// here with its type and range; idleParams reads them.
 func (IdleTimeout) Params() []Param {
 	return []Param{
-		{Name: "functions", Default: "function1,function2,function3", Help: "one probe lane per function (deployed alike)"},
-		{Name: "instances", Default: "3", Help: "instances per lane, each observed at its own gap by every probe (>= 1)"},
-		{Name: "min_gap", Default: "1s", Help: "smallest idle gap of the grid (> 0)"},
-		{Name: "max_gap", Default: "16s", Help: "largest idle gap of the grid (>= min_gap; must exceed the eviction times)"},
-		{Name: "factor", Default: "2.0", Help: "ratio between grid gaps (> 1)"},
-		{Name: "precision", Default: "0.05", Help: "stop when the median's 95% interval is within ± this fraction of it, in (0, 1)"},
-		{Name: "max_probes", Default: "400", Help: "budget: most probe requests (>= instances)"},
-		{Name: "max_time", Default: "20m", Help: "budget: longest run (> 0)"},
-		{Name: "probe_sleep", Default: "100ms", Help: "handler sleep of a probe, so a burst's requests overlap (>= 0)"},
-		{Name: "stagger", Default: "0.2", Help: "spread of a burst's release times as a fraction of the gap probed, in [0, 1]"},
-		{Name: "max_stagger", Default: "10s", Help: "largest spread of a burst's release times (>= 0; counts as handler time)"},
-		{Name: "level", Default: "0.95", Help: "confidence level of every interval, in [0.5, 1)"},
-		{Name: "seed", Default: "1", Help: "seed of the design's randomisation (adaptive gaps, release delays)"},
+		ListParam("functions", "function1,function2,function3", "one probe lane per function (deployed alike)").Required(),
+		IntParam("instances", "3", "instances per lane, each observed at its own gap by every probe").AtLeast(1),
+		DurationParam("min_gap", "1s", "smallest idle gap of the grid").Above(0),
+		DurationParam("max_gap", "16s", "largest idle gap of the grid (>= min_gap; must exceed the eviction times)").Above(0),
+		FloatParam("factor", "2.0", "ratio between grid gaps").Above(1),
+		FloatParam("precision", "0.05", "stop when the median's 95% interval is within ± this fraction of it").Above(0).Below(1),
+		IntParam("max_probes", "400", "budget: most probe requests (>= instances)").AtLeast(1),
+		DurationParam("max_time", "20m", "budget: longest run").Above(0),
+		DurationParam("probe_sleep", "100ms", "handler sleep of a probe, so a burst's requests overlap").AtLeast(0).Seconds(),
+		FloatParam("stagger", "0.2", "spread of a burst's release times as a fraction of the gap probed").In(0, 1),
+		DurationParam("max_stagger", "10s", "largest spread of a burst's release times (counts as handler time)").AtLeast(0),
+		FloatParam("level", "0.95", "confidence level of every interval").AtLeast(0.5).Below(1),
+		IntParam("seed", "1", "seed of the design's randomisation (adaptive gaps, release delays)").AtLeast(0),
 	}
 }
 
-// Validate implements Validator: every probing parameter is checked before
-// anything starts, with the valid ranges.
-func (IdleTimeout) Validate(p Params) error {
+// ValidateParams implements Validator: the relations between parameters
+// (each value's own range is declared in Params).
+func (IdleTimeout) ValidateParams(p Params) error {
 	_, err := idleParams(p)
 	return err
 }
 
-// idleParams reads and checks the parameters.
+// idleParams reads the parameters and checks their relations.
 func idleParams(p Params) (idleDesign, error) {
-	var errs []error
-	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
-	dur := func(name string) time.Duration {
-		v, err := time.ParseDuration(p.String(name))
-		if err != nil {
-			bad("%s=%q: want a duration such as 500ms, 10s or 2m", name, p.String(name))
-		}
-		return v
-	}
-	num := func(name string) float64 {
-		v, err := strconv.ParseFloat(p.String(name), 64)
-		if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
-			bad("%s=%q: want a number", name, p.String(name))
-		}
-		return v
-	}
-	integer := func(name string) int {
-		v, err := strconv.Atoi(p.String(name))
-		if err != nil {
-			bad("%s=%q: want an integer", name, p.String(name))
-		}
-		return v
-	}
 	d := idleDesign{
-		functions: p.List("functions"), instances: integer("instances"),
-		minGap: dur("min_gap"), maxGap: dur("max_gap"), factor: num("factor"), precision: num("precision"),
-		maxProbes: integer("max_probes"), maxTime: dur("max_time"), probeSleep: dur("probe_sleep"),
-		stagger: num("stagger"), maxStagger: dur("max_stagger"), level: num("level"), seed: uint64(integer("seed")),
+		functions: p.List("functions"), instances: p.Int("instances"),
+		minGap: p.Duration("min_gap"), maxGap: p.Duration("max_gap"), factor: p.Float("factor"), precision: p.Float("precision"),
+		maxProbes: p.Int("max_probes"), maxTime: p.Duration("max_time"), probeSleep: p.Duration("probe_sleep"),
+		stagger: p.Float("stagger"), maxStagger: p.Duration("max_stagger"), level: p.Float("level"), seed: uint64(p.Int("seed")),
 	}
-	if len(errs) > 0 {
-		return d, oneLine("idle-timeout", errs)
-	}
-	if len(d.functions) == 0 {
-		bad("functions: need at least one function")
-	}
-	if d.instances < 1 {
-		bad("instances=%d: must be >= 1", d.instances)
-	}
-	if d.minGap <= 0 {
-		bad("min_gap=%v: must be > 0", d.minGap)
-	}
+	var errs []error
 	if d.maxGap < d.minGap {
-		bad("max_gap=%v: must be >= min_gap (%v)", d.maxGap, d.minGap)
+		errs = append(errs, fmt.Errorf("min_gap %v is longer than max_gap %v: want min_gap <= max_gap", d.minGap, d.maxGap))
 	}
-	if !(d.factor > 1) {
-		bad("factor=%v: must be > 1", d.factor)
-	}
-	if !(d.precision > 0 && d.precision < 1) {
-		bad("precision=%v: must be in (0, 1)", d.precision)
-	}
-	if d.maxProbes < max(1, d.instances) {
-		bad("max_probes=%d: must be >= instances (%d)", d.maxProbes, d.instances)
-	}
-	if d.maxTime <= 0 {
-		bad("max_time=%v: must be > 0", d.maxTime)
-	}
-	if d.probeSleep < 0 {
-		bad("probe_sleep=%v: must be >= 0", d.probeSleep)
-	}
-	if !(d.stagger >= 0 && d.stagger <= 1) {
-		bad("stagger=%v: must be in [0, 1]", d.stagger)
-	}
-	if d.maxStagger < 0 {
-		bad("max_stagger=%v: must be >= 0", d.maxStagger)
-	}
-	if !(d.level >= 0.5 && d.level < 1) {
-		bad("level=%v: must be in [0.5, 1)", d.level)
+	if d.maxProbes < d.instances {
+		errs = append(errs, fmt.Errorf("max_probes=%d: must be >= instances (%d)", d.maxProbes, d.instances))
 	}
 	if len(errs) > 0 {
 		return d, oneLine("idle-timeout", errs)
 	}
-	return d, nil
+	return d, p.Err()
 }
 
 // Run implements Experiment.
@@ -246,24 +190,25 @@ func (IdleTimeout) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Es
 		}
 		obsN++
 		phases[phase].Record(MetricIdleProbe, v, map[string]string{
-			"gap_s": fmtFloat(o.gap.Seconds()), "instance": o.instance, "lane": strconv.Itoa(o.lane), "burst": strconv.Itoa(o.burst), "function": l.fn,
+			TagGapS: fmtFloat(o.gap.Seconds()), "instance": o.instance, "lane": strconv.Itoa(o.lane), "burst": strconv.Itoa(o.burst), "function": l.fn,
 		})
 		log.Debug("idle-timeout observation", "function", l.fn, "instance", o.instance, "gap", o.gap, "evicted", o.evicted)
 	})
 	env.close()
-	est := Estimates{
-		KeyIdleProbes: float64(run.probes), KeyIdleObservations: float64(len(run.obs)),
-		KeyIdleInvocations: float64(run.invocations), KeyIdleProbeTime: run.elapsed.Seconds(),
-	}
-	est[KeyIdlePrecisionReached] = 0
+	est := newEstimates()
+	est.set(KeyIdleProbes, float64(run.probes))
+	est.set(KeyIdleObservations, float64(len(run.obs)))
+	est.set(KeyIdleInvocations, float64(run.invocations))
+	est.set(KeyIdleProbeTime, run.elapsed.Seconds())
+	est.set(KeyIdlePrecisionReached, 0)
 	ie, err := estimateIdle(run, d.level)
 	if err != nil {
-		return est, errors.Join(runErr, err)
+		return est.result(errors.Join(runErr, err))
 	}
 	// Judged on the reported interval (probes still in flight when the
 	// design stopped are in it), not on the design's last look.
 	if m := ie.median; m.Bounded() && (m.High-m.Low)/2 <= d.precision*m.Value {
-		est[KeyIdlePrecisionReached] = 1
+		est.set(KeyIdlePrecisionReached, 1)
 	}
 	est.set(KeyIdleGapOverhead, ie.overhead*1000)
 	putEstimate(est, KeyIdleTimeout, KeyIdleTimeoutLow, KeyIdleTimeoutHigh, ie.median)
@@ -274,7 +219,7 @@ func (IdleTimeout) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Es
 	if !ie.median.HighFound {
 		log.Warn("idle-timeout: too few instances were evicted by max_gap to bound the median; raise max_gap", "max_gap", d.maxGap)
 	}
-	return est, runErr
+	return est.result(runErr)
 }
 
 // Burst phases of idle-timeout.
@@ -287,7 +232,7 @@ const (
 // putEstimate stores e under key with its interval: the low end is 0 when
 // the data cannot bound it from below (always valid), the high end absent
 // when they cannot bound it from above.
-func putEstimate(est Estimates, key, lowKey, highKey string, e survival.Estimate) {
+func putEstimate(est *estimates, key, lowKey, highKey string, e survival.Estimate) {
 	if e.Found() {
 		est.set(key, e.Value)
 	}

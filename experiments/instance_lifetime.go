@@ -3,7 +3,6 @@ package experiments
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/faas-benchmarker/faas-benchmarker/engine"
@@ -86,10 +85,10 @@ func (InstanceLifetime) Summary() string {
 // declared here and read in lifetimeParams.
 func (InstanceLifetime) Params() []Param {
 	return []Param{
-		{Name: "function", Default: "function1", Help: "lab function to keep busy"},
-		{Name: "period", Default: "100ms", Help: "time between invocations, well below the idle timeout (> 0)"},
-		{Name: "duration", Default: "50s", Help: "longest run (> 0)"},
-		{Name: "max_recycles", Default: "10", Help: "stop after this many recycled instances (>= 1)"},
+		StringParam("function", "function1", "lab function to keep busy").Required(),
+		DurationParam("period", "100ms", "time between invocations, well below the idle timeout").Above(0),
+		DurationParam("duration", "50s", "longest run").Above(0),
+		IntParam("max_recycles", "10", "stop after this many recycled instances").AtLeast(1),
 	}
 }
 
@@ -100,32 +99,10 @@ type lifetimeConfig struct {
 	maxRecycles int
 }
 
-// Validate implements Validator.
-func (InstanceLifetime) Validate(p Params) error {
-	_, err := lifetimeParams(p)
-	return err
-}
-
 func lifetimeParams(p Params) (lifetimeConfig, error) {
-	c := lifetimeConfig{function: p.String("function")}
-	var errs []error
-	var err error
-	if c.period, err = time.ParseDuration(p.String("period")); err != nil || c.period <= 0 {
-		errs = append(errs, fmt.Errorf("period=%q: want a duration > 0", p.String("period")))
-	}
-	if c.duration, err = time.ParseDuration(p.String("duration")); err != nil || c.duration <= 0 {
-		errs = append(errs, fmt.Errorf("duration=%q: want a duration > 0", p.String("duration")))
-	}
-	if _, err := fmt.Sscan(p.String("max_recycles"), &c.maxRecycles); err != nil || c.maxRecycles < 1 {
-		errs = append(errs, fmt.Errorf("max_recycles=%q: want an integer >= 1", p.String("max_recycles")))
-	}
-	if c.function == "" {
-		errs = append(errs, errors.New("function: must name a function"))
-	}
-	if len(errs) > 0 {
-		return c, oneLine("instance-lifetime", errs)
-	}
-	return c, nil
+	c := lifetimeConfig{function: p.String("function"), period: p.Duration("period"),
+		duration: p.Duration("duration"), maxRecycles: p.Int("max_recycles")}
+	return c, p.Err()
 }
 
 // lifeBracket is one instance's lifetime: [low, high] seconds, censored
@@ -189,28 +166,31 @@ func (InstanceLifetime) Run(ctx context.Context, b *engine.Benchmarker, p Params
 			break
 		}
 	}
-	est := Estimates{KeyRecycles: float64(recycles), KeyLifetimeErrors: float64(errs), KeyLifetimeCensored: 0}
+	est := newEstimates()
+	est.set(KeyRecycles, float64(recycles))
+	est.set(KeyLifetimeErrors, float64(errs))
+	est.set(KeyLifetimeCensored, 0)
 	if cur != nil && cur.born && recycles > 0 {
 		// Alive for at least (last send − first receive); the high end
 		// of its age is (last receive − first send).
 		lo, hi := (cur.lastSent - cur.firstRcv).Seconds(), (cur.lastRcv - cur.firstSent).Seconds()
 		lives = append(lives, lifeBracket{low: lo, high: hi, censored: true})
-		est[KeyLifetimeCensored] = 1
+		est.set(KeyLifetimeCensored, 1)
 		pb.Record(MetricInstanceLifetime, (lo+hi)/2, map[string]string{"low_s": fmtFloat(lo), "high_s": fmtFloat(hi), "censored": "true"})
 	}
 	if recycles == 0 {
 		if cur != nil {
-			est[KeyLifetimeMinObserved] = (cur.lastSent - cur.firstRcv).Seconds()
+			est.set(KeyLifetimeMinObserved, (cur.lastSent - cur.firstRcv).Seconds())
 		}
-		return est, ctx.Err()
+		return est.result(ctx.Err())
 	}
 	med, p5, err := lifetimeEstimates(lives)
 	if err != nil {
-		return est, errors.Join(ctx.Err(), err)
+		return est.result(errors.Join(ctx.Err(), err))
 	}
 	putEstimate(est, KeyLifetime, KeyLifetimeLow, KeyLifetimeHigh, med)
 	putEstimate(est, KeyLifetimeP5, KeyLifetimeP5Low, KeyLifetimeP5High, p5)
-	return est, ctx.Err()
+	return est.result(ctx.Err())
 }
 
 // lifetimeEstimates returns the median and the 5% point of the lifetimes

@@ -18,7 +18,8 @@ import (
 //
 // Method: the profile is a sequence of steps of step_duration, step k at
 // rate r_k (phase "step-<k>", the metric offered_rate = r_k recorded under
-// it). Each step is sent open-loop by the engine (InvokeAtRate): request i
+// it; the engine's InvokeAtRate records scheduled, dropped and late under
+// it too). Each step is sent open-loop by the engine (InvokeAtRate): request i
 // goes out when it is due whether or not earlier ones have returned, so a
 // slow platform cannot slow the arrivals (no coordinated omission); each
 // record keeps its due and actual send time. Profiles, with r = rate and
@@ -29,7 +30,8 @@ import (
 // arrivals Poisson (seeded: the same seed gives the same schedule).
 //
 // Parameters: function (function1), profile (pyramid), rate (5), peak
-// (20), steps (5), step_duration (3s), sleep (0: handler sleep in seconds),
+// (20), steps (5), step_duration (3s), sleep (0s: handler sleep, a
+// duration as in scaling; a plain number is seconds, the old spelling),
 // arrivals (uniform), seed (1).
 //
 // Estimates: per step k: step_<k>_offered_rate, step_<k>_sent_rate
@@ -54,17 +56,20 @@ func (Load) Summary() string {
 // Params implements Experiment.
 func (Load) Params() []Param {
 	return []Param{
-		{Name: "function", Default: "function1", Help: "lab function to load"},
-		{Name: "profile", Default: "pyramid", Help: "constant, ramp, pyramid, spikes or poisson"},
-		{Name: "rate", Default: "5.0", Help: "base rate, requests per second"},
-		{Name: "peak", Default: "20.0", Help: "peak rate, requests per second"},
-		{Name: "steps", Default: "5", Help: "number of steps"},
-		{Name: "step_duration", Default: "3s", Help: "duration of each step"},
-		{Name: "sleep", Default: "0.0", Help: "handler sleep of every request, seconds"},
-		{Name: "arrivals", Default: "uniform", Help: "uniform or poisson"},
-		{Name: "seed", Default: "1", Help: "seed of Poisson arrivals"},
+		StringParam("function", "function1", "lab function to load").Required(),
+		StringParam("profile", "pyramid", "constant, ramp, pyramid, spikes or poisson").OneOf(loadProfiles...),
+		FloatParam("rate", "5.0", "base rate, requests per second").Above(0).WithUnit("requests/s"),
+		FloatParam("peak", "20.0", "peak rate, requests per second").Above(0).WithUnit("requests/s"),
+		IntParam("steps", "5", "number of steps").AtLeast(1),
+		DurationParam("step_duration", "3s", "duration of each step").Above(0),
+		DurationParam("sleep", "0s", "handler sleep of every request (a plain number is seconds, as before)").AtLeast(0).Seconds(),
+		StringParam("arrivals", "uniform", "uniform or poisson").OneOf("uniform", "poisson"),
+		IntParam("seed", "1", "seed of Poisson arrivals").AtLeast(0),
 	}
 }
+
+// loadProfiles are the accepted values of load's profile parameter.
+var loadProfiles = []string{"constant", "ramp", "pyramid", "spikes", "poisson"}
 
 // profileRates returns the rate of each step (and, for ramp, the rate at
 // the end of each step).
@@ -104,13 +109,7 @@ func profileRates(profile string, rate, peak float64, steps int) (start, end []f
 func (Load) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Estimates, error) {
 	fn, profile, arrivals := p.String("function"), p.String("profile"), p.String("arrivals")
 	rate, peak, steps, stepDur := p.Float("rate"), p.Float("peak"), p.Int("steps"), p.Duration("step_duration")
-	sleep, seed := p.Float("sleep"), p.Int("seed")
-	if err := checkPositive("load", map[string]float64{"rate": rate, "peak": peak, "steps": float64(steps), "step_duration": stepDur.Seconds()}); err != nil {
-		return nil, err
-	}
-	if arrivals != "uniform" && arrivals != "poisson" {
-		return nil, fmt.Errorf("load: arrivals must be uniform or poisson, not %q", arrivals)
-	}
+	sleep, seed := p.Duration("sleep"), p.Int("seed")
 	if profile == "poisson" {
 		arrivals = "poisson"
 	}
@@ -123,14 +122,14 @@ func (Load) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Estimates
 		total += (startR[k] + endR[k]) / 2 * stepDur.Seconds()
 	}
 	b.Expect(int64(total))
-	est := Estimates{}
+	est := newEstimates()
 	var all []float64
 	var cold, errs, thr, dropped, late int
-	req := lab.Request{Sleep: sleep}
+	req := lab.Request{Sleep: sleep.Seconds()}
 	for k := 0; k < steps && ctx.Err() == nil; k++ {
 		pb := b.WithPhase(fmt.Sprintf("step-%d", k+1))
 		offered := (startR[k] + endR[k]) / 2
-		pb.Record("offered_rate", offered, map[string]string{"profile": profile, "arrivals": arrivals})
+		pb.Record(MetricOfferedRate, offered, map[string]string{"profile": profile, "arrivals": arrivals})
 		var pacer engine.Pacer
 		switch {
 		case arrivals == "poisson":
@@ -160,24 +159,24 @@ func (Load) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Estimates
 		all = append(all, lat...)
 		cold, errs, dropped, late = cold+sc, errs+se, dropped+rep.Dropped, late+rep.Late
 		pre := fmt.Sprintf("step_%d_", k+1)
-		est[pre+"offered_rate"] = offered
-		est[pre+"sent_rate"] = float64(rep.Sent) / stepDur.Seconds()
-		est.set(pre+"p50_ms", percentile(lat, 0.5))
-		est.set(pre+"p99_ms", percentile(lat, 0.99))
-		est[pre+"cold"] = float64(sc)
-		est[pre+"errors"] = float64(se)
+		est.set(pre+"offered_rate", offered)
+		est.set(pre+"sent_rate", float64(rep.Sent)/stepDur.Seconds())
+		est.stat(pre+"p50_ms", percentile(lat, 0.5))
+		est.stat(pre+"p99_ms", percentile(lat, 0.99))
+		est.set(pre+"cold", float64(sc))
+		est.set(pre+"errors", float64(se))
 		if elapsed := b.Elapsed(); k+1 < steps {
 			b.Logger().Info("load step done", "step", k+1, "of", steps, "elapsed", elapsed.Round(time.Second),
 				"left", (time.Duration(steps-k-1) * stepDur).Round(time.Second))
 		}
 	}
-	est.set("p50_ms", percentile(all, 0.5))
-	est.set("p95_ms", percentile(all, 0.95))
-	est.set("p99_ms", percentile(all, 0.99))
-	est["cold_starts"] = float64(cold)
-	est["errors"] = float64(errs)
-	est["throttled"] = float64(thr)
-	est["dropped"] = float64(dropped)
-	est["late"] = float64(late)
-	return est, ctx.Err()
+	est.stat("p50_ms", percentile(all, 0.5))
+	est.stat("p95_ms", percentile(all, 0.95))
+	est.stat("p99_ms", percentile(all, 0.99))
+	est.set("cold_starts", float64(cold))
+	est.set("errors", float64(errs))
+	est.set("throttled", float64(thr))
+	est.set("dropped", float64(dropped))
+	est.set("late", float64(late))
+	return est.result(ctx.Err())
 }

@@ -58,11 +58,11 @@ func (Nested) Summary() string {
 // Params implements Experiment.
 func (Nested) Params() []Param {
 	return []Param{
-		{Name: "chain", Default: "function1,function2,function3", Help: "functions of the chain, in call order (repeated when depth is longer)"},
-		{Name: "depth", Default: "3", Help: "longest chain: nested levels below the root"},
-		{Name: "fanout", Default: "1,2,4", Help: "parallel callees of the root (empty: skip)"},
-		{Name: "samples", Default: "5", Help: "samples per chain length, fan-out and cold link"},
-		{Name: "cold_link", Default: "true", Help: "measure the penalty of one cold link"},
+		ListParam("chain", "function1,function2,function3", "functions of the chain, in call order (repeated when depth is longer)").Required(),
+		IntParam("depth", "3", "longest chain: nested levels below the root").In(1, lab.DefaultMaxDepth-1),
+		IntListParam("fanout", "1,2,4", "parallel callees of the root (empty: skip)").AtLeast(1),
+		IntParam("samples", "5", "samples per chain length, fan-out and cold link").AtLeast(1),
+		BoolParam("cold_link", "true", "measure the penalty of one cold link"),
 	}
 }
 
@@ -101,19 +101,10 @@ func hopOverheads(r *lab.Response) (levels []int, ms []float64, ok bool) {
 // Run implements Experiment.
 func (Nested) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Estimates, error) {
 	chain, depth, samples, coldLink := p.List("chain"), p.Int("depth"), p.Int("samples"), p.Bool("cold_link")
-	fanouts, err := p.Ints("fanout")
-	if err != nil {
-		return nil, err
-	}
-	if len(chain) == 0 || depth < 1 || samples < 1 {
-		return nil, errors.New("nested: need a chain, depth >= 1 and samples >= 1")
-	}
-	if depth >= lab.DefaultMaxDepth {
-		return nil, fmt.Errorf("nested: depth %d is beyond the lab functions' guard (%d levels)", depth, lab.DefaultMaxDepth-1)
-	}
+	fanouts := p.Ints("fanout")
 	b.Expect(int64(samples*(depth+len(fanouts)+1) + depth))
 	root := chain[0]
-	est := Estimates{}
+	est := newEstimates()
 	var overheads []float64
 	chainMS := map[int][]float64{}
 	bad := 0
@@ -141,15 +132,15 @@ func (Nested) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Estimat
 			chainMS[d] = append(chainMS[d], latencyMS(r))
 			for j, lv := range levels {
 				overheads = append(overheads, ms[j])
-				pb.Record("nested_overhead_ms", ms[j], map[string]string{"level": strconv.Itoa(lv)})
+				pb.Record(MetricNestedOverhead, ms[j], map[string]string{TagLevel: strconv.Itoa(lv)})
 			}
 		}
-		est.set(fmt.Sprintf("chain_%d_p50_ms", d), median(chainMS[d]))
+		est.stat(fmt.Sprintf("chain_%d_p50_ms", d), median(chainMS[d]))
 	}
-	est.set("nested_overhead_ms_per_level", median(overheads))
+	est.stat("nested_overhead_ms_per_level", median(overheads))
 
 	for _, f := range fanouts {
-		if f < 1 || ctx.Err() != nil {
+		if ctx.Err() != nil {
 			continue
 		}
 		callee := chain[1%len(chain)]
@@ -169,9 +160,9 @@ func (Nested) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Estimat
 			}
 			h := float64(r.Response.Timing.End-r.Response.Timing.Start) / 1e6
 			hs = append(hs, h)
-			pb.Record("fanout_ms", h, map[string]string{"f": strconv.Itoa(f)})
+			pb.Record(MetricFanout, h, map[string]string{"f": strconv.Itoa(f)})
 		}
-		est.set(fmt.Sprintf("fanout_%d_p50_ms", f), median(hs))
+		est.stat(fmt.Sprintf("fanout_%d_p50_ms", f), median(hs))
 	}
 
 	if coldLink && len(chain) > 1 && ctx.Err() == nil {
@@ -188,7 +179,7 @@ func (Nested) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Estimat
 					if ctx.Err() != nil {
 						break
 					}
-					return est, err
+					return est.result(err)
 				}
 				r := pb.Invoke(ctx, root, req)
 				if !r.OK() || r.Response == nil || len(r.Response.Nested) != 1 || r.Response.Nested[0].Response == nil {
@@ -201,16 +192,16 @@ func (Nested) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Estimat
 					cold++
 				}
 			}
-			est.set("cold_link_penalty_ms", median(lat)-median(chainMS[depth]))
-			est.set("cold_link_cold_fraction", ratio(cold, known))
+			est.stat("cold_link_penalty_ms", median(lat)-median(chainMS[depth]))
+			est.stat("cold_link_cold_fraction", ratio(cold, known))
 		}
 	}
-	est["failed_samples"] = float64(bad)
+	est.set("failed_samples", float64(bad))
 	if err := ctx.Err(); err != nil {
-		return est, err
+		return est.result(err)
 	}
 	if len(overheads) == 0 {
-		return est, errors.New("nested: no successful chain")
+		return est.result(errors.New("nested: no successful chain"))
 	}
-	return est, nil
+	return est.result(nil)
 }

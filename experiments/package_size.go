@@ -48,19 +48,16 @@ func (PackageSize) Summary() string {
 // Params implements Experiment.
 func (PackageSize) Params() []Param {
 	return []Param{
-		{Name: "small", Default: "function1", Help: "the small function"},
-		{Name: "large", Default: "monolith", Help: "the large function"},
-		{Name: "samples", Default: "8", Help: "cold starts per function"},
-		{Name: "idle_wait", Default: "0s", Help: "wait this long instead where the platform cannot force cold starts"},
+		StringParam("small", "function1", "the small function").Required(),
+		StringParam("large", "monolith", "the large function").Required(),
+		IntParam("samples", "8", "cold starts per function").AtLeast(1),
+		DurationParam("idle_wait", "0s", "wait this long instead where the platform cannot force cold starts").AtLeast(0),
 	}
 }
 
 // Run implements Experiment.
 func (PackageSize) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Estimates, error) {
 	small, large, samples, idleWait := p.String("small"), p.String("large"), p.Int("samples"), p.Duration("idle_wait")
-	if samples < 1 || small == "" || large == "" {
-		return nil, errors.New("package-size: need small, large and samples >= 1")
-	}
 	b.Expect(int64(4 * samples))
 	type series struct{ cold, warm, init []float64 }
 	data := map[string]*series{small: {}, large: {}}
@@ -91,22 +88,23 @@ func (PackageSize) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Es
 			}
 		}
 	}
-	est := Estimates{"not_cold": float64(notCold)}
+	est := newEstimates()
+	est.set("not_cold", float64(notCold))
 	for _, x := range []struct {
 		suffix string
 		s      *series
 	}{{"small", data[small]}, {"large", data[large]}} {
-		est.set("cold_p50_ms_"+x.suffix, median(x.s.cold))
-		est.set("warm_p50_ms_"+x.suffix, median(x.s.warm))
-		est.set("init_p50_ms_"+x.suffix, median(x.s.init))
+		est.stat("cold_p50_ms_"+x.suffix, median(x.s.cold))
+		est.stat("warm_p50_ms_"+x.suffix, median(x.s.warm))
+		est.stat("init_p50_ms_"+x.suffix, median(x.s.init))
 	}
-	est.set("package_penalty_ms", median(data[large].cold)-median(data[small].cold))
-	est.set("package_init_penalty_ms", median(data[large].init)-median(data[small].init))
+	est.stat("package_penalty_ms", median(data[large].cold)-median(data[small].cold))
+	est.stat("package_init_penalty_ms", median(data[large].init)-median(data[small].init))
 	if err := ctx.Err(); err != nil {
-		return est, err
+		return est.result(err)
 	}
 	if len(data[small].cold) == 0 || len(data[large].cold) == 0 {
-		return est, errors.New("package-size: no successful cold sample of one of the functions")
+		return est.result(errors.New("package-size: no successful cold sample of one of the functions"))
 	}
-	return est, nil
+	return est.result(nil)
 }

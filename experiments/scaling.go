@@ -2,7 +2,6 @@ package experiments
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -73,36 +72,21 @@ func (Scaling) Summary() string {
 // Params implements Experiment.
 func (Scaling) Params() []Param {
 	return []Param{
-		{Name: "function", Default: "function2", Help: "lab function to scale"},
-		{Name: "bursts", Default: "5,10,20", Help: "burst sizes (empty: none)"},
-		{Name: "steps", Default: "10,20", Help: "callers per step of the step load (empty: none)"},
-		{Name: "step_duration", Default: "3s", Help: "duration of each step"},
-		{Name: "sleep", Default: "500ms", Help: "handler sleep of every request (holds an instance)"},
-		{Name: "backoff", Default: "20ms", Help: "wait before retrying a throttled request"},
-		{Name: "idle_wait", Default: "0s", Help: "wait this long for zero instances where cold starts cannot be forced"},
+		StringParam("function", "function2", "lab function to scale").Required(),
+		IntListParam("bursts", "5,10,20", "burst sizes (empty: none)").AtLeast(1),
+		IntListParam("steps", "10,20", "callers per step of the step load (empty: none)").AtLeast(1),
+		DurationParam("step_duration", "3s", "duration of each step").Above(0),
+		DurationParam("sleep", "500ms", "handler sleep of every request (holds an instance)").AtLeast(0).Seconds(),
+		DurationParam("backoff", "20ms", "wait before retrying a throttled request").Above(0),
+		DurationParam("idle_wait", "0s", "wait this long for zero instances where cold starts cannot be forced").AtLeast(0),
 	}
 }
 
 // Run implements Experiment.
 func (Scaling) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Estimates, error) {
 	fn := p.String("function")
-	bursts, err := p.Ints("bursts")
-	if err != nil {
-		return nil, err
-	}
-	steps, err := p.Ints("steps")
-	if err != nil {
-		return nil, err
-	}
+	bursts, steps := p.Ints("bursts"), p.Ints("steps")
 	stepDur, sleep, backoff, idleWait := p.Duration("step_duration"), p.Duration("sleep"), p.Duration("backoff"), p.Duration("idle_wait")
-	if stepDur <= 0 || sleep < 0 || backoff <= 0 {
-		return nil, errors.New("scaling: step_duration and backoff must be > 0, sleep >= 0")
-	}
-	for _, n := range append(slices.Clone(bursts), steps...) {
-		if n < 1 {
-			return nil, errors.New("scaling: burst sizes and step callers must be >= 1")
-		}
-	}
 	var planned int64
 	for _, n := range bursts {
 		planned += int64(n)
@@ -112,13 +96,13 @@ func (Scaling) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Estima
 	}
 	b.Expect(planned)
 	req := lab.Request{Sleep: sleep.Seconds()}
-	est := Estimates{}
+	est := newEstimates()
 	throttled := 0
 
 	burstMax := 0
 	for _, n := range bursts {
 		if err := makeCold(ctx, b, fn, idleWait); err != nil {
-			return est, err
+			return est.result(err)
 		}
 		pb := b.WithPhase(fmt.Sprintf("burst-%d", n))
 		rs := pb.InvokeConcurrently(ctx, fn, n, req)
@@ -136,19 +120,19 @@ func (Scaling) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Estima
 		}
 	}
 	if len(bursts) > 0 {
-		est["burst_max_instances"] = float64(burstMax)
+		est.set("burst_max_instances", float64(burstMax))
 	}
 	if len(steps) > 0 && ctx.Err() == nil {
 		if err := makeCold(ctx, b, fn, idleWait); err != nil {
-			est["throttled"] = float64(throttled)
-			return est, err
+			est.set("throttled", float64(throttled))
+			return est.result(err)
 		}
 		st := stepLoad(ctx, b, fn, req, steps, stepDur, backoff)
 		throttled += st.throttled
-		est["max_instances"] = float64(len(st.births))
-		est["waited_for_init"] = float64(st.coldServed)
+		est.set("max_instances", float64(len(st.births)))
+		est.set("waited_for_init", float64(st.coldServed))
 		if len(st.births) > 0 {
-			est["time_to_max_instances_s"] = (st.births[len(st.births)-1] - st.start).Seconds()
+			est.set("time_to_max_instances_s", (st.births[len(st.births)-1] - st.start).Seconds())
 		}
 		firstWaited := time.Duration(-1)
 		if len(st.waitedBirths) > 0 {
@@ -156,8 +140,8 @@ func (Scaling) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Estima
 		}
 		rate, n, ok := scaleRate(st.births, firstWaited)
 		if ok {
-			est["scale_rate_per_s"] = rate
-			est["rate_births"] = float64(n)
+			est.set("scale_rate_per_s", rate)
+			est.set("rate_births", float64(n))
 		}
 		if len(st.births) > 0 {
 			// Throttles long after the last birth: demand was refused while
@@ -172,11 +156,11 @@ func (Scaling) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Estima
 			if st.lastThrottle > st.births[len(st.births)-1]+margin {
 				limited = 1
 			}
-			est["limit_reached"] = limited
+			est.set("limit_reached", limited)
 		}
 	}
-	est["throttled"] = float64(throttled)
-	return est, ctx.Err()
+	est.set("throttled", float64(throttled))
+	return est.result(ctx.Err())
 }
 
 type stepResult struct {

@@ -40,21 +40,18 @@ func (Smoke) Summary() string {
 // Params implements Experiment.
 func (Smoke) Params() []Param {
 	return []Param{
-		{Name: "sequential", Default: "5", Help: "sequential calls to function1"},
-		{Name: "concurrent", Default: "8", Help: "concurrent calls to function2 behind a barrier"},
+		IntParam("sequential", "5", "sequential calls to function1").AtLeast(1),
+		IntParam("concurrent", "8", "concurrent calls to function2 behind a barrier").AtLeast(1),
 	}
 }
 
 // Run implements Experiment.
 func (Smoke) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Estimates, error) {
 	seqN, conN := p.Int("sequential"), p.Int("concurrent")
-	if seqN < 1 || conN < 1 {
-		return nil, errors.New("smoke: sequential and concurrent must be at least 1")
-	}
 	b.Expect(int64(seqN + conN + 7))
 	var problems []string
 	fail := func(format string, a ...any) { problems = append(problems, fmt.Sprintf(format, a...)) }
-	est := Estimates{}
+	est := newEstimates()
 	count := 0
 
 	// Sequential: the first call may be cold, later ones must reuse an instance.
@@ -81,7 +78,7 @@ func (Smoke) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Estimate
 		fail("sequential calls were served by different instances (%s, %s)", seq[0].InstanceID(), seq[1].InstanceID())
 	}
 	if len(warm) > 0 {
-		est["warm_p50_ms"] = stats.Median(stats.Sorted(warm))
+		est.set("warm_p50_ms", stats.Median(stats.Sorted(warm)))
 	}
 
 	// Concurrent burst.
@@ -164,20 +161,20 @@ func (Smoke) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Estimate
 			fail("error path %q: got %v, not the documented failure", c.name, r.Err)
 		}
 	}
-	est["invocations"] = float64(count)
-	est["failures_expected"] = float64(expected)
-	est["checks_failed"] = float64(len(problems))
+	est.set("invocations", float64(count))
+	est.set("failures_expected", float64(expected))
+	est.set("checks_failed", float64(len(problems)))
 	if err := ctx.Err(); err != nil {
-		return est, err
+		return est.result(err)
 	}
 	if len(problems) > 0 {
 		shown := problems
 		if len(shown) > 5 {
 			shown = append(shown[:5:5], fmt.Sprintf("... and %d more", len(problems)-5))
 		}
-		return est, fmt.Errorf("smoke: %d check(s) failed:\n  - %s", len(problems), strings.Join(shown, "\n  - "))
+		return est.result(fmt.Errorf("smoke: %d check(s) failed:\n  - %s", len(problems), strings.Join(shown, "\n  - ")))
 	}
-	return est, nil
+	return est.result(nil)
 }
 
 func isFunctionError(r *engine.Result, kind string) bool {

@@ -35,7 +35,7 @@ import (
 // Metrics: throughput_iterations_per_s and workload_ms with tags
 // memory_mb, mode, workload; cost_usd_per_invocation with tag memory_mb.
 //
-// Parameters: functions (function1), throughput_time (0.2), monolith
+// Parameters: functions (function1), throughput_time (200ms), monolith
 // (monolith; empty: skip the workloads), workloads (fib:30,nqueens:10),
 // modes (sequential,concurrent), repeats (5), concurrency (2), price (auto;
 // or a name from the price table; none: no cost).
@@ -63,14 +63,14 @@ func (Throughput) Summary() string {
 // Params implements Experiment.
 func (Throughput) Params() []Param {
 	return []Param{
-		{Name: "functions", Default: "function1", Help: "deployments to compare (one per memory size)"},
-		{Name: "throughput_time", Default: "0.2", Help: "seconds of busy CPU per invocation"},
-		{Name: "monolith", Default: "monolith", Help: "function running the workloads (empty: skip)"},
-		{Name: "workloads", Default: "fib:30,nqueens:10", Help: "monolith workloads as name:size"},
-		{Name: "modes", Default: "sequential,concurrent", Help: "sequential and/or concurrent"},
-		{Name: "repeats", Default: "5", Help: "invocations per function, workload and mode"},
-		{Name: "concurrency", Default: "2", Help: "invocations at once in concurrent mode"},
-		{Name: "price", Default: "auto", Help: "price table entry (auto, none, or a name from prices.go)"},
+		ListParam("functions", "function1", "deployments to compare (one per memory size)").Required(),
+		DurationParam("throughput_time", "200ms", "busy CPU per invocation (a plain number is seconds, as before)").AtLeast(0).Seconds(),
+		StringParam("monolith", "monolith", "function running the workloads (empty: skip)"),
+		ListParam("workloads", "fib:30,nqueens:10", "monolith workloads as name:size").Checked(checkWorkloads),
+		ListParam("modes", "sequential,concurrent", "sequential and/or concurrent").OneOf("sequential", "concurrent"),
+		IntParam("repeats", "5", "invocations per function, workload and mode").AtLeast(1),
+		IntParam("concurrency", "2", "invocations at once in concurrent mode").AtLeast(1),
+		StringParam("price", "auto", "price table entry (auto, none, or a name from prices.go)").OneOf(priceChoices()...),
 	}
 }
 
@@ -91,6 +91,23 @@ type workloadSpec struct {
 	size int
 }
 
+// checkWorkloads validates the workloads parameter (Param.Check).
+func checkWorkloads(raw string) error {
+	if _, err := parseWorkloads(splitList(raw)); err != nil {
+		return errors.New("a comma-separated list of name:size, e.g. fib:25,nqueens:8")
+	}
+	return nil
+}
+
+// priceChoices are the accepted values of the price parameter.
+func priceChoices() []string {
+	out := []string{"auto", "none"}
+	for _, p := range Prices {
+		out = append(out, p.Name)
+	}
+	return out
+}
+
 func parseWorkloads(items []string) ([]workloadSpec, error) {
 	var out []workloadSpec
 	for _, it := range items {
@@ -107,18 +124,10 @@ func parseWorkloads(items []string) ([]workloadSpec, error) {
 // Run implements Experiment.
 func (Throughput) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Estimates, error) {
 	fns, modes := p.List("functions"), p.List("modes")
-	tt, mono, repeats, conc := p.Float("throughput_time"), p.String("monolith"), p.Int("repeats"), p.Int("concurrency")
+	tt, mono, repeats, conc := p.Duration("throughput_time").Seconds(), p.String("monolith"), p.Int("repeats"), p.Int("concurrency")
 	wls, err := parseWorkloads(p.List("workloads"))
 	if err != nil {
 		return nil, err
-	}
-	if repeats < 1 || conc < 1 || tt < 0 {
-		return nil, errors.New("throughput: repeats and concurrency must be >= 1, throughput_time >= 0")
-	}
-	for _, m := range modes {
-		if m != "sequential" && m != "concurrent" {
-			return nil, fmt.Errorf("throughput: unknown mode %q (sequential, concurrent)", m)
-		}
 	}
 	var price *Price
 	switch name := p.String("price"); name {
@@ -157,7 +166,7 @@ func (Throughput) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Est
 		}
 		return ok
 	}
-	est := Estimates{}
+	est := newEstimates()
 	suffix := func(mem int) string {
 		if len(fns) > 1 {
 			return fmt.Sprintf("_%dmb", mem)
@@ -174,16 +183,16 @@ func (Throughput) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Est
 			mem := 0
 			for _, r := range run(fn, mode, lab.Request{ThroughputTime: tt}) {
 				mem = memoryOf(r)
-				tags := map[string]string{"memory_mb": strconv.Itoa(mem), "mode": mode, "workload": "throughput_time", "function": fn}
+				tags := map[string]string{TagMemoryMB: strconv.Itoa(mem), "mode": mode, "workload": "throughput_time", "function": fn}
 				if th := r.Response.Timing.Throughput; th != nil && th.RequestedS > 0 {
 					v := float64(th.Iterations) / th.RequestedS
 					ips = append(ips, v)
-					pb.Record("throughput_iterations_per_s", v, tags)
+					pb.Record(MetricThroughput, v, tags)
 				}
 				if price != nil && r.Record.Report != nil && r.Record.Report.BilledMS > 0 && mem > 0 {
 					c := price.Cost(r.Record.Report.BilledMS, float64(mem))
 					costs = append(costs, c)
-					pb.Record("cost_usd_per_invocation", c, map[string]string{"memory_mb": strconv.Itoa(mem), "price": price.Name, "mode": mode})
+					pb.Record(MetricCostPerInvocation, c, map[string]string{TagMemoryMB: strconv.Itoa(mem), "price": price.Name, "mode": mode})
 				}
 			}
 			if mem > 0 {
@@ -191,19 +200,19 @@ func (Throughput) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Est
 			}
 			s := suffix(fnMem)
 			if mode == "sequential" {
-				est.set("throughput_iterations_per_s"+s, median(ips))
-				est.set("cost_usd_per_invocation"+s, median(costs))
+				est.stat("throughput_iterations_per_s"+s, median(ips))
+				est.stat("cost_usd_per_invocation"+s, median(costs))
 				if mem > 0 {
-					est["memory_mb"+s] = float64(mem)
+					est.set("memory_mb"+s, float64(mem))
 				}
 			} else {
-				est.set("throughput_concurrent_iterations_per_s"+s, median(ips))
+				est.stat("throughput_concurrent_iterations_per_s"+s, median(ips))
 			}
 		}
 		s := suffix(fnMem)
-		if seq, ok := est["throughput_iterations_per_s"+s]; ok {
-			if con, ok := est["throughput_concurrent_iterations_per_s"+s]; ok && con > 0 {
-				est["concurrency_slowdown"+s] = seq / con
+		if seq, ok := est.Estimates["throughput_iterations_per_s"+s]; ok {
+			if con, ok := est.Estimates["throughput_concurrent_iterations_per_s"+s]; ok && con > 0 {
+				est.set("concurrency_slowdown"+s, seq/con)
 			}
 		}
 	}
@@ -219,24 +228,24 @@ func (Throughput) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Est
 					}
 					v := float64(r.Response.Result.DurationNS) / 1e6
 					ms = append(ms, v)
-					pb.Record("workload_ms", v, map[string]string{"memory_mb": strconv.Itoa(memoryOf(r)), "mode": mode,
+					pb.Record(MetricWorkloadMS, v, map[string]string{TagMemoryMB: strconv.Itoa(memoryOf(r)), "mode": mode,
 						"workload": w.name, "args": strconv.Itoa(w.size)})
 				}
 				if mode == "sequential" {
-					est.set("workload_ms_"+w.name, median(ms))
+					est.stat("workload_ms_"+w.name, median(ms))
 				} else {
-					est.set("workload_concurrent_ms_"+w.name, median(ms))
+					est.stat("workload_concurrent_ms_"+w.name, median(ms))
 				}
 			}
 		}
 	}
 	if err := ctx.Err(); err != nil {
-		return est, err
+		return est.result(err)
 	}
-	if _, ok := est["throughput_iterations_per_s"]; !ok && len(fns) == 1 && tt > 0 && contains(modes, "sequential") {
-		return est, errors.New("throughput: no successful throughput_time invocation")
+	if _, ok := est.Estimates["throughput_iterations_per_s"]; !ok && len(fns) == 1 && tt > 0 && contains(modes, "sequential") {
+		return est.result(errors.New("throughput: no successful throughput_time invocation"))
 	}
-	return est, nil
+	return est.result(nil)
 }
 
 func contains(xs []string, s string) bool {

@@ -12,32 +12,26 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/faas-benchmarker/faas-benchmarker/providers"
 	"github.com/faas-benchmarker/faas-benchmarker/results"
 	"github.com/faas-benchmarker/faas-benchmarker/stats"
 )
 
-// Metric names and tags the experiments record (the contract documented in
-// docs/reports.md).
+// The metric names, tags and estimate keys the report reads are the
+// experiments' (experiments.Metric*, experiments.Est*: the contract
+// documented in docs/reports.md); error kinds are providers.Kind values.
 const (
-	MetricIdleProbe       = "idle_probe"
-	MetricOfferedRate     = "offered_rate"
-	MetricDropped         = "dropped"
-	MetricNestedOverhead  = "nested_overhead_ms"
-	MetricThroughput      = "throughput_iterations_per_s"
-	MetricWorkloadMS      = "workload_ms"
-	MetricCostPerInvoke   = "cost_usd_per_invocation"
-	ErrorKindThrottled    = "throttled"
-	timelineBins          = 120
-	nsPerMS               = 1e6
-	unknownPhase          = "(none)"
-	coldFlag, warmFlag    = "cold (in-function flag)", "warm (in-function flag)"
-	initLabel             = "platform Init Duration"
-	maxMetricsTableRows   = 200
-	maxComparePhases      = 6
-	estimateIdleTimeout   = "idle_timeout_s"
-	estimateIdleTimeoutLo = "idle_timeout_s_low"
-	estimateIdleTimeoutHi = "idle_timeout_s_high"
+	timelineBins        = 120
+	nsPerMS             = 1e6
+	unknownPhase        = "(none)"
+	coldFlag, warmFlag  = "cold (in-function flag)", "warm (in-function flag)"
+	initLabel           = "platform Init Duration"
+	maxMetricsTableRows = 200
+	maxComparePhases    = 6
 )
+
+// errorKindThrottled is the stored error kind of a throttled invocation.
+var errorKindThrottled = string(providers.KindThrottled)
 
 // RunData is everything the report and the summary table show about one
 // run, reduced from its invocations and metrics in one streaming pass.
@@ -164,7 +158,7 @@ func (a *acc) add(v *results.InvocationLite) {
 		}
 		d.Errors[key]++
 	}
-	if v.ErrorKind == ErrorKindThrottled {
+	if v.ErrorKind == errorKindThrottled {
 		ps.Throttled++
 		a.throttles = append(a.throttles, v.SentNS)
 	}
@@ -492,18 +486,18 @@ func groupByTag(ms []results.Metric, tag string) (keys []string, vals map[string
 	return keys, vals
 }
 
-// tagString renders tags as "k=v, k=v" in key order.
-func tagString(tags map[string]string) string {
-	keys := make([]string, 0, len(tags))
-	for k := range tags {
+// joinKV renders m as "k=v" pairs in key order, joined by sep.
+func joinKV(m map[string]string, sep string) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
 	parts := make([]string, len(keys))
 	for i, k := range keys {
-		parts[i] = k + "=" + tags[k]
+		parts[i] = k + "=" + m[k]
 	}
-	return strings.Join(parts, ", ")
+	return strings.Join(parts, sep)
 }
 
 // MetricRow aggregates the values of one metric name, phase and tag set.
@@ -518,7 +512,7 @@ func (d *RunData) MetricRows(limit int) (rows []MetricRow, truncated int) {
 	idx := map[string]int{}
 	var vals [][]float64
 	for _, m := range d.Metrics {
-		tags := tagString(m.Tags)
+		tags := joinKV(m.Tags, ", ")
 		key := m.Name + "\x00" + m.Phase + "\x00" + tags
 		i, ok := idx[key]
 		if !ok {

@@ -11,18 +11,19 @@ import (
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 
+	"github.com/faas-benchmarker/faas-benchmarker/experiments"
 	"github.com/faas-benchmarker/faas-benchmarker/stats/survival"
 )
 
-// Estimate keys of idle-timeout and instance-lifetime the report reads (the
-// experiments define them; report keeps its own copy of the contract).
+// Estimate keys of idle-timeout and instance-lifetime the report reads:
+// the experiments' contract constants.
 const (
-	estimateIdleWarm      = "idle_warm_s"
-	estimateIdleCold      = "idle_cold_s"
-	estimateIdleOverhead  = "idle_gap_overhead_ms"
-	estimateIdlePrecision = "idle_precision_reached"
-	estimateLifetime      = "lifetime_s"
-	estimateLifetimeP5    = "lifetime_p5_s"
+	estimateIdleWarm      = experiments.KeyIdleWarm
+	estimateIdleCold      = experiments.KeyIdleCold
+	estimateIdleOverhead  = experiments.KeyIdleGapOverhead
+	estimateIdlePrecision = experiments.KeyIdlePrecisionReached
+	estimateLifetime      = experiments.KeyLifetime
+	estimateLifetimeP5    = experiments.KeyLifetimeP5
 )
 
 // idleTriple is an idle-timeout run's three estimates with their intervals
@@ -44,7 +45,7 @@ func ciOf(est map[string]float64, key string) estimateCI {
 }
 
 func idleTripleOf(est map[string]float64) (idleTriple, bool) {
-	t := idleTriple{warm: ciOf(est, estimateIdleWarm), median: ciOf(est, estimateIdleTimeout), cold: ciOf(est, estimateIdleCold)}
+	t := idleTriple{warm: ciOf(est, estimateIdleWarm), median: ciOf(est, experiments.KeyIdleTimeout), cold: ciOf(est, estimateIdleCold)}
 	return t, !math.IsNaN(t.median.v) || !math.IsNaN(t.median.lo)
 }
 
@@ -83,8 +84,8 @@ func idleShape(est map[string]float64) string {
 func idleObservations(d *RunData) []survival.Observation {
 	shift := d.Estimates[estimateIdleOverhead] / 1000
 	var obs []survival.Observation
-	for _, m := range d.metricsNamed(MetricIdleProbe) {
-		g, err := strconv.ParseFloat(m.Tags["gap_s"], 64)
+	for _, m := range d.metricsNamed(experiments.MetricIdleProbe) {
+		g, err := strconv.ParseFloat(m.Tags[experiments.TagGapS], 64)
 		if err != nil || g < 0 {
 			continue
 		}
@@ -227,7 +228,7 @@ func idleSection(b *builder, d *RunData) (Section, bool) {
 	caption := fmt.Sprintf("Every probed instance is one observation (metric %s): warm answers at the top, evicted instances at the bottom, at its idle time (the client's gap plus the %s ms round trip). "+
 		"The step curve is the nonparametric maximum-likelihood estimate of the share still warm, with its pointwise %g %% likelihood-ratio band (design effect %.2f); "+
 		"dashed lines mark the estimates, and thick bars their %g %% intervals at the survival level each is defined by (0.95, 0.5, 0.05): %s. %s. n = %d observations. %s.",
-		MetricIdleProbe, num(d.Estimates[estimateIdleOverhead]), 100*lvl, fit.DesignEffect(), 100*lvl, joinOr(marks, "none"), shape, len(obs), runRef(d))
+		experiments.MetricIdleProbe, num(d.Estimates[estimateIdleOverhead]), 100*lvl, fit.DesignEffect(), 100*lvl, joinOr(marks, "none"), shape, len(obs), runRef(d))
 	b.add(&sec, p, nil, caption)
 	rows := [][]string{
 		{"idle_warm_s (≥ 95 % still warm)", t.warm.text()},
@@ -272,7 +273,7 @@ var _ plot.Thumbnailer = markLegend{}
 // per run, by experiment.
 var intervalKeys = map[string][]struct{ key, label string }{
 	"idle-timeout": {
-		{estimateIdleWarm, "idle_warm_s (5%)"}, {estimateIdleTimeout, "idle_timeout_s (median)"}, {estimateIdleCold, "idle_cold_s (95%)"},
+		{estimateIdleWarm, "idle_warm_s (5%)"}, {experiments.KeyIdleTimeout, "idle_timeout_s (median)"}, {estimateIdleCold, "idle_cold_s (95%)"},
 	},
 	"instance-lifetime": {
 		{estimateLifetimeP5, "lifetime_p5_s (5%)"}, {estimateLifetime, "lifetime_s (median)"},

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/faas-benchmarker/faas-benchmarker/experiments"
 	"github.com/faas-benchmarker/faas-benchmarker/report/reporttest"
 	"github.com/faas-benchmarker/faas-benchmarker/results"
 )
@@ -269,5 +270,22 @@ func TestEmptyAndRunningRuns(t *testing.T) {
 	}
 	if !strings.Contains(buf.String(), "Invocations 0") {
 		t.Fatalf("summary of an empty run:\n%s", buf.String())
+	}
+}
+
+// TestDeclaredSectionsRender: report draws every figure kind the
+// experiments declare (an unknown kind is an error, not a missing section).
+func TestDeclaredSectionsRender(t *testing.T) {
+	for _, s := range experiments.ReportSections() {
+		b := &builder{prefix: "t"}
+		declaredSection(b, &RunData{Estimates: map[string]float64{}, PhaseStats: map[string]*PhaseStats{}}, s)
+		if b.err != nil {
+			t.Errorf("section %s: %v", s.ID, b.err)
+		}
+	}
+	b := &builder{prefix: "t"}
+	declaredSection(b, &RunData{}, experiments.Section{ID: "x", Figures: []experiments.Figure{{Kind: "pie"}}})
+	if b.err == nil {
+		t.Error("an unknown figure kind was accepted")
 	}
 }

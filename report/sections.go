@@ -12,6 +12,7 @@ import (
 
 	"gonum.org/v1/plot"
 
+	"github.com/faas-benchmarker/faas-benchmarker/experiments"
 	"github.com/faas-benchmarker/faas-benchmarker/stats"
 )
 
@@ -83,9 +84,17 @@ func runSections(d *RunData) ([]Section, error) {
 	b := &builder{prefix: "r-" + safeID(d.Run.ID)}
 	var secs []Section
 	secs = append(secs, overviewSection(d))
-	for _, f := range []func(*builder, *RunData) (Section, bool){
-		latencySection, coldWarmSection, idleSection, loadSection, nestedSection, throughputSection, timelineSection,
-	} {
+	builders := []func(*builder, *RunData) (Section, bool){latencySection, coldWarmSection}
+	seen := map[string]bool{}
+	for _, decl := range experiments.ReportSections() {
+		if seen[decl.ID] {
+			continue
+		}
+		seen[decl.ID] = true
+		builders = append(builders, func(b *builder, d *RunData) (Section, bool) { return declaredSection(b, d, decl) })
+	}
+	builders = append(builders, timelineSection)
+	for _, f := range builders {
 		if s, ok := f(b, d); ok && (len(s.Figures) > 0 || len(s.Tables) > 0) {
 			s.ID = b.prefix + "-" + s.ID
 			secs = append(secs, s)
@@ -112,25 +121,12 @@ func safeID(s string) string {
 	return sb.String()
 }
 
-func kv(m map[string]string) string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	parts := make([]string, len(keys))
-	for i, k := range keys {
-		parts[i] = k + "=" + m[k]
-	}
-	return strings.Join(parts, " ")
-}
-
 func anyKV(m map[string]any) string {
 	s := make(map[string]string, len(m))
 	for k, v := range m {
 		s[k] = fmt.Sprint(v)
 	}
-	return kv(s)
+	return joinKV(s, " ")
 }
 
 func overviewSection(d *RunData) Section {
@@ -139,7 +135,7 @@ func overviewSection(d *RunData) Section {
 		{"run id", r.ID}, {"experiment", r.Experiment}, {"platform", r.Platform}, {"status", r.Status},
 		{"started (UTC)", r.StartedAt.UTC().Format(time.RFC3339)},
 		{"duration", durationText(d.DurationS())},
-		{"parameters", kv(r.Params)},
+		{"parameters", joinKV(r.Params, " ")},
 		{"platform config", anyKV(r.PlatformConfig)},
 		{"tool version", strings.TrimSpace(r.ToolVersion + " " + r.GitCommit)},
 	}}
@@ -298,14 +294,37 @@ func timelineSection(b *builder, d *RunData) (Section, bool) {
 	return sec, true
 }
 
-func loadSection(b *builder, d *RunData) (Section, bool) {
-	sec := Section{ID: "load", Title: "Load: latency vs offered rate"}
+// declaredSection draws a section an experiment declares
+// (experiments.Reporter): each figure by its kind, left out without data.
+func declaredSection(b *builder, d *RunData, decl experiments.Section) (Section, bool) {
+	sec := Section{ID: decl.ID, Title: decl.Title}
+	for _, f := range decl.Figures {
+		switch f.Kind {
+		case experiments.FigureSurvival:
+			if idle, ok := idleSection(b, d); ok {
+				sec.Figures = append(sec.Figures, idle.Figures...)
+				sec.Tables = append(sec.Tables, idle.Tables...)
+			}
+		case experiments.FigureRateSteps:
+			rateStepsFigure(b, d, &sec, f)
+		case experiments.FigureMedianByTag:
+			medianByTagFigure(b, d, &sec, f)
+		case experiments.FigureNestedDepth:
+			nestedDepthFigure(b, d, &sec)
+		default:
+			b.err = fmt.Errorf("report: section %s: unknown figure kind %q", decl.ID, f.Kind)
+		}
+	}
+	return sec, len(sec.Figures) > 0 || len(sec.Tables) > 0
+}
+
+func rateStepsFigure(b *builder, d *RunData, sec *Section, f experiments.Figure) {
 	rate := map[string]float64{}
-	for _, m := range d.metricsNamed(MetricOfferedRate) {
+	for _, m := range d.metricsNamed(f.Metric) {
 		rate[m.Phase] = m.Value
 	}
 	dropped := map[string]float64{}
-	for _, m := range d.metricsNamed(MetricDropped) {
+	for _, m := range d.metricsNamed(f.Dropped) {
 		dropped[m.Phase] += m.Value
 	}
 	var steps []string
@@ -315,7 +334,7 @@ func loadSection(b *builder, d *RunData) (Section, bool) {
 		}
 	}
 	if len(steps) == 0 {
-		return sec, false
+		return
 	}
 	sort.SliceStable(steps, func(i, j int) bool { return rate[steps[i]] < rate[steps[j]] })
 	var p50, p90, p99, late50, late99, drop xySeries
@@ -351,11 +370,10 @@ func loadSection(b *builder, d *RunData) (Section, bool) {
 		t.Rows = append(t.Rows, []string{st, num(x), num(achieved), itoa(ps.N), itoa(ps.Errors), num(s.P50), num(s.P99), num(l.P99), num(dropped[st])})
 	}
 	p, err := linePlot("Client latency percentiles vs offered rate", "offered rate (requests/s)", "client latency (ms)", []xySeries{p50, p90, p99}, true)
-	b.add(&sec, p, err, fmt.Sprintf("Client latency percentiles of successful invocations per load step (metric %s gives the offered rate); p50 with its 95 %% CI. n = %d invocations in %d steps. %s.", MetricOfferedRate, n, len(steps), runRef(d)))
+	b.add(sec, p, err, fmt.Sprintf("Client latency percentiles of successful invocations per load step (metric %s gives the offered rate); p50 with its 95 %% CI. n = %d invocations in %d steps. %s.", f.Metric, n, len(steps), runRef(d)))
 	p, err = linePlot("Late and dropped sends vs offered rate", "offered rate (requests/s)", "lateness (ms) / dropped (count)", []xySeries{late50, late99, drop}, false)
-	b.add(&sec, p, err, fmt.Sprintf("Send lateness (actual minus scheduled send time, ms) p50 and p99 per step, and sends dropped by the pacer (metric %s). n = %d invocations. %s.", MetricDropped, n, runRef(d)))
+	b.add(sec, p, err, fmt.Sprintf("Send lateness (actual minus scheduled send time, ms) p50 and p99 per step, and sends dropped by the pacer (metric %s). n = %d invocations. %s.", f.Dropped, n, runRef(d)))
 	sec.Tables = append(sec.Tables, t)
-	return sec, true
 }
 
 // phaseSpanS is how long a phase sent requests (s): the span between its
@@ -388,77 +406,79 @@ func medianSeries(name string, keys []string, vals map[string][]float64) (xySeri
 	return s, n
 }
 
-func nestedSection(b *builder, d *RunData) (Section, bool) {
-	sec := Section{ID: "nested", Title: "Nested calls"}
-	keys, vals := groupByTag(d.metricsNamed(MetricNestedOverhead), "level")
-	if s, n := medianSeries("median overhead (95% CI)", keys, vals); len(s.X) > 0 {
-		p, err := linePlot("Overhead per nesting level", "nesting level", "overhead (ms)", []xySeries{s}, false)
-		b.add(&sec, p, err, fmt.Sprintf("Median of metric %s per nesting level with its 95 %% order-statistic CI. n = %d values. %s.", MetricNestedOverhead, n, runRef(d)))
-	}
-	if len(d.DepthLatency) > 0 {
-		var depths []int
-		for k := range d.DepthLatency {
-			depths = append(depths, k)
-		}
-		sort.Ints(depths)
-		var ss []series
-		n := 0
-		for _, k := range depths {
-			ss = append(ss, series{Name: fmt.Sprintf("depth %d", k), Values: d.DepthLatency[k]})
-			n += len(d.DepthLatency[k])
-		}
-		b.add(&sec, boxPlot("Nested call latency by depth (caller-measured)", "latency (ms)", ss), nil,
-			fmt.Sprintf("Round-trip latency of nested calls as measured by the calling function, per call depth: box p25–p75, whiskers p1–p99, bar median, band 95 %% CI. n = %d nested calls. %s.", n, runRef(d)))
-	}
-	return sec, len(sec.Figures) > 0
-}
-
-func throughputSection(b *builder, d *RunData) (Section, bool) {
-	sec := Section{ID: "throughput", Title: "Throughput and cost per memory size"}
-	// Throughput: one series per mode/workload.
-	groups := map[string][]resultsMetric{}
-	var gkeys []string
-	for _, m := range d.metricsNamed(MetricThroughput) {
-		g := strings.TrimSpace(m.Tags["workload"] + " " + m.Tags["mode"])
-		if g == "" {
-			g = "all"
-		}
-		if _, ok := groups[g]; !ok {
-			gkeys = append(gkeys, g)
-		}
-		groups[g] = append(groups[g], resultsMetric{m.Tags["memory_mb"], m.Value})
-	}
-	sort.Strings(gkeys)
+// medianByTagFigure draws the median of f.Metric per numeric value of
+// f.Tag, one series per distinct value of the f.GroupBy tags.
+func medianByTagFigure(b *builder, d *RunData, sec *Section, f experiments.Figure) {
+	ms := d.metricsNamed(f.Metric)
 	var ss []xySeries
 	n := 0
-	for _, g := range gkeys {
-		keys, vals := groupValues(groups[g])
-		s, c := medianSeries(g, keys, vals)
-		n += c
-		if len(s.X) > 0 {
-			ss = append(ss, s)
+	if len(f.GroupBy) == 0 {
+		keys, vals := groupByTag(ms, f.Tag)
+		if s, c := medianSeries(f.Series, keys, vals); len(s.X) > 0 {
+			ss, n = append(ss, s), c
+		}
+	} else {
+		groups := map[string][]resultsMetric{}
+		var gkeys []string
+		for _, m := range ms {
+			parts := make([]string, len(f.GroupBy))
+			for i, t := range f.GroupBy {
+				parts[i] = m.Tags[t]
+			}
+			g := strings.TrimSpace(strings.Join(parts, " "))
+			if g == "" {
+				g = "all"
+			}
+			if _, ok := groups[g]; !ok {
+				gkeys = append(gkeys, g)
+			}
+			groups[g] = append(groups[g], resultsMetric{m.Tags[f.Tag], m.Value})
+		}
+		sort.Strings(gkeys)
+		for _, g := range gkeys {
+			keys, vals := groupValues(groups[g])
+			s, c := medianSeries(g, keys, vals)
+			n += c
+			if len(s.X) > 0 {
+				ss = append(ss, s)
+			}
 		}
 	}
-	if len(ss) > 0 {
-		p, err := linePlot("Throughput per memory size", "memory (MB)", "iterations per second", ss, false)
-		b.add(&sec, p, err, fmt.Sprintf("Median of metric %s per memory size and workload/mode, with 95 %% CI. n = %d values. %s.", MetricThroughput, n, runRef(d)))
+	if len(ss) == 0 {
+		return
 	}
-	keys, vals := groupByTag(d.metricsNamed(MetricWorkloadMS), "memory_mb")
-	if s, c := medianSeries("median workload time (95% CI)", keys, vals); len(s.X) > 0 {
-		p, err := linePlot("Workload duration per memory size", "memory (MB)", "workload duration (ms)", []xySeries{s}, false)
-		b.add(&sec, p, err, fmt.Sprintf("Median of metric %s per memory size with 95 %% CI. n = %d values. %s.", MetricWorkloadMS, c, runRef(d)))
-	}
-	keys, vals = groupByTag(d.metricsNamed(MetricCostPerInvoke), "memory_mb")
-	if s, c := medianSeries("cost per invocation", keys, vals); len(s.X) > 0 {
-		for i := range s.Y {
-			s.Y[i] *= 1e6
-			s.Low[i] *= 1e6
-			s.Hi[i] *= 1e6
+	if f.Scale != 0 && f.Scale != 1 {
+		for _, s := range ss {
+			for i := range s.Y {
+				s.Y[i] *= f.Scale
+				s.Low[i] *= f.Scale
+				s.Hi[i] *= f.Scale
+			}
 		}
-		p, err := linePlot("Cost per invocation per memory size", "memory (MB)", "cost (USD per million invocations)", []xySeries{s}, false)
-		b.add(&sec, p, err, fmt.Sprintf("Median of metric %s (scaled to USD per million invocations) per memory size. n = %d values. %s.", MetricCostPerInvoke, c, runRef(d)))
 	}
-	return sec, len(sec.Figures) > 0
+	p, err := linePlot(f.Title, f.XLabel, f.YLabel, ss, false)
+	b.add(sec, p, err, fmt.Sprintf("Median of metric %s %s. n = %d values. %s.", f.Metric, f.Caption, n, runRef(d)))
+}
+
+// nestedDepthFigure draws nested call latency per depth, as measured by
+// the calling function (from the invocations).
+func nestedDepthFigure(b *builder, d *RunData, sec *Section) {
+	if len(d.DepthLatency) == 0 {
+		return
+	}
+	var depths []int
+	for k := range d.DepthLatency {
+		depths = append(depths, k)
+	}
+	sort.Ints(depths)
+	var ss []series
+	n := 0
+	for _, k := range depths {
+		ss = append(ss, series{Name: fmt.Sprintf("depth %d", k), Values: d.DepthLatency[k]})
+		n += len(d.DepthLatency[k])
+	}
+	b.add(sec, boxPlot("Nested call latency by depth (caller-measured)", "latency (ms)", ss), nil,
+		fmt.Sprintf("Round-trip latency of nested calls as measured by the calling function, per call depth: box p25–p75, whiskers p1–p99, bar median, band 95 %% CI. n = %d nested calls. %s.", n, runRef(d)))
 }
 
 type resultsMetric struct {

@@ -118,6 +118,15 @@ func Run(ctx context.Context, cfg Config) (*Outcome, error) {
 	}
 	cfg.Logger.Info("run started", "run", id, "experiment", run.Experiment, "platform", platform)
 	est, runErr := runProtected(ctx, cfg.Experiment, b, cfg.Params)
+	if err := cfg.Params.Err(); err != nil {
+		runErr = errors.Join(runErr, fmt.Errorf("experiment %s: %w", cfg.Experiment.Name(), err))
+	}
+	// An estimate written around Estimates.Set that JSON cannot hold fails
+	// the run by name; the other estimates are stored.
+	if err := est.Validate(); err != nil {
+		runErr = errors.Join(runErr, fmt.Errorf("experiment %s: %w", cfg.Experiment.Name(), err))
+		est = validEstimates(est)
+	}
 	werr := w.Close()
 	if runErr == nil {
 		runErr = b.SinkErr()
@@ -141,16 +150,38 @@ func Run(ctx context.Context, cfg Config) (*Outcome, error) {
 	if sum.Estimates == nil {
 		sum.Estimates = experiments.Estimates{}
 	}
-	js, _ := json.Marshal(sum)
+	js, encErr := json.Marshal(sum)
+	if encErr != nil {
+		// Not reachable with validated estimates; should it happen, the
+		// run is still finished, as failed, with the reason.
+		encErr = fmt.Errorf("session: encoding the summary of run %s: %w", id, encErr)
+		out.Status, out.Err = results.StatusFailed, errors.Join(out.Err, encErr)
+		sum.Status, sum.Error, sum.Estimates = out.Status, out.Err.Error(), experiments.Estimates{}
+		if js, err = json.Marshal(sum); err != nil {
+			return out, errors.Join(encErr, err)
+		}
+	}
 	// Record the end even when ctx was cancelled: that is the point.
 	if err := cfg.DB.FinishRun(context.WithoutCancel(ctx), id, out.Status, out.Ended, js, sum.Error); err != nil {
-		return out, err
+		return out, errors.Join(encErr, err)
+	}
+	if encErr != nil {
+		return out, encErr
 	}
 	if werr != nil {
 		return out, fmt.Errorf("session: storing invocations: %w", werr)
 	}
 	cfg.Logger.Info("run finished", "run", id, "status", out.Status, "rows", out.Rows)
 	return out, nil
+}
+
+// validEstimates returns the estimates Set accepts.
+func validEstimates(est experiments.Estimates) experiments.Estimates {
+	out := experiments.Estimates{}
+	for k, v := range est {
+		_ = out.Set(k, v) // a refusal leaves k out; Validate named it
+	}
+	return out
 }
 
 // runProtected runs the experiment, turning a panic into an error so the

@@ -77,9 +77,8 @@ func openDB(c *cli.Context) (*results.DB, error) {
 	return db, nil
 }
 
-// unwrapAll strips the "results: " style prefixes down to the innermost
-// cause's message when it is more readable; it keeps the full message
-// otherwise.
+// unwrapAll returns err's message without the leading "results: " package
+// prefix, which says nothing to a CLI user; the rest is kept as is.
 func unwrapAll(err error) string {
 	msg := err.Error()
 	return strings.TrimPrefix(msg, "results: ")

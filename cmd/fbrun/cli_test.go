@@ -172,19 +172,51 @@ func TestBadInput(t *testing.T) {
 	}
 }
 
-// TestBadProbingParamsWriteNothing: a parameter refused by the
-// experiment's Validate stops the command before the results database is
-// even opened, so no platform starts and no run row is written.
-func TestBadProbingParamsWriteNothing(t *testing.T) {
-	db := filepath.Join(t.TempDir(), "r.db")
-	r := fbrun(t, "--db", db, "experiment", "idle-timeout", "--set", "min_gap=-1s")
-	if r.code != 2 || !strings.Contains(r.stderr, "min_gap=-1s: must be > 0") {
-		t.Errorf("exit %d, stderr:\n%s", r.code, r.stderr)
+// TestRefusedBeforeAnythingStarts: invalid parameters, platform flags and
+// knobs are refused with exit code 2 and one line naming the valid range,
+// before the local platform starts or the results database (let alone a
+// run row) exists.
+func TestRefusedBeforeAnythingStarts(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"negative gap", []string{"experiment", "idle-timeout", "--set", "min_gap=-1s"}, `parameter min_gap="-1s": want a duration > 0s`},
+		{"negative rate", []string{"experiment", "load", "--set", "rate=-5"}, `parameter rate="-5": want a number > 0 (requests/s)`},
+		{"gaps crossed", []string{"experiment", "idle-timeout", "--set", "min_gap=30s"}, "want min_gap <= max_gap"},
+		{"bad choice", []string{"experiment", "load", "--set", "arrivals=bursty"}, "want one of uniform, poisson"},
+		{"bad knob", []string{"experiment", "smoke", "--local-scale-rate", "-1"}, "ScaleRate -1 must be >= 0"},
+		{"knob without embedded platform", []string{"experiment", "smoke", "--platform", "http", "--endpoint", "http://127.0.0.1:1/{name}", "--local-max-instances", "5"}, "--local-max-instances sets a knob of the embedded local platform"},
+		{"bad endpoint", []string{"experiment", "smoke", "--platform", "aws", "--endpoint", "localhost:4566"}, `--endpoint "localhost:4566": want an http:// or https:// URL`},
+		{"foreign platform flag", []string{"experiment", "smoke", "--region", "eu-west-1"}, "--region does not apply to platform local"},
+		{"bad function mapping", []string{"experiment", "smoke", "--platform", "azure", "--function", "function1=fb-x-function1"}, "--function function1"},
+		{"bad local endpoint", []string{"experiment", "smoke", "--local-endpoint", "127.0.0.1:9000"}, "--local-endpoint"},
+		{"bad stack setting", []string{"experiment", "smoke", "--platform", "aws", "--stack-set", "memory=64"}, "memory"},
+		{"stack setting without a stack", []string{"experiment", "smoke", "--stack-set", "memory=512"}, "--stack-set applies to a stack deployed for the run"},
 	}
-	if _, err := os.Stat(db); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("results database touched by a refused run: %v", err)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			db := filepath.Join(t.TempDir(), "r.db")
+			r := fbrun(t, append([]string{"--db", db}, tc.args...)...)
+			if r.code != 2 {
+				t.Errorf("exit %d, want 2\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+			}
+			if !strings.Contains(r.stderr, tc.want) {
+				t.Errorf("stderr lacks %q:\n%s", tc.want, r.stderr)
+			}
+			if n := strings.Count(strings.TrimSpace(r.stderr), "\n"); n != 0 {
+				t.Errorf("stderr has %d lines, want one:\n%s", n+1, r.stderr)
+			}
+			if strings.Contains(r.stderr, "embedded local platform at") {
+				t.Errorf("the local platform was started:\n%s", r.stderr)
+			}
+			if _, err := os.Stat(db); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("the results database exists after a refused run (stat: %v)", err)
+			}
+			noStackTrace(t, r)
+		})
 	}
-	noStackTrace(t, r)
 }
 
 func TestMissingAWSCredentials(t *testing.T) {

@@ -7,29 +7,26 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/faas-benchmarker/faas-benchmarker/blobstore"
 	"github.com/faas-benchmarker/faas-benchmarker/cloudrun"
-	"github.com/faas-benchmarker/faas-benchmarker/providers/aws"
 	"github.com/faas-benchmarker/faas-benchmarker/runner"
 )
 
 // Flags of the managed (stack-per-run) cloud workflow.
 const (
-	flagState          = "state"
-	flagPulumi         = "pulumi"
-	flagKeep           = "keep"
-	flagStackSet       = "stack-set"
-	flagResultsBucket  = "results-bucket"
-	flagResultsEnd     = "results-endpoint"
-	flagResultsRegion  = "results-region"
-	flagResultsPath    = "results-path-style"
-	envResultsKeyID    = "FB_RESULTS_ACCESS_KEY_ID"
-	envResultsSecret   = "FB_RESULTS_SECRET_ACCESS_KEY"
-	defaultDestroyWait = 30 * time.Minute
+	flagState         = "state"
+	flagPulumi        = "pulumi"
+	flagKeep          = "keep"
+	flagStackSet      = "stack-set"
+	flagResultsBucket = "results-bucket"
+	flagResultsEnd    = "results-endpoint"
+	flagResultsRegion = "results-region"
+	flagResultsPath   = "results-path-style"
+	envResultsKeyID   = "FB_RESULTS_ACCESS_KEY_ID"
+	envResultsSecret  = "FB_RESULTS_SECRET_ACCESS_KEY"
 )
 
 // runnerFlags configure the runner and results shipping.
@@ -54,20 +51,6 @@ func experimentCloudFlags() []cli.Flag {
 	)
 }
 
-// isManaged reports whether --platform deploys its own stack for the run:
-// always for local-stack; for aws/azure/openfaas unless --function or
-// --endpoint point at an existing deployment.
-func isManaged(c *cli.Context) bool {
-	p := c.String(flagPlatform)
-	if p == cloudrun.PlatformLocalStack {
-		return true
-	}
-	if !slices.Contains(cloudrun.Managed, p) {
-		return false
-	}
-	return len(c.StringSlice(flagFunction)) == 0 && c.String(flagEndpoint) == ""
-}
-
 // plainRunner builds a runner without a results shipper from the flags.
 func plainRunner(c *cli.Context) (*runner.Runner, error) {
 	logger, err := newLogger(c, c.App.ErrWriter)
@@ -75,7 +58,7 @@ func plainRunner(c *cli.Context) (*runner.Runner, error) {
 		return nil, err
 	}
 	r, err := runner.New(runner.Config{PulumiPath: c.String(flagPulumi), BackendURL: c.String(flagState),
-		Stdout: c.App.ErrWriter, Stderr: c.App.ErrWriter, Logger: logger, DestroyTimeout: defaultDestroyWait})
+		Stdout: c.App.ErrWriter, Stderr: c.App.ErrWriter, Logger: logger, DestroyTimeout: runner.DefaultDestroyTimeout})
 	if err != nil {
 		return nil, cli.Exit(err.Error(), 1)
 	}
@@ -87,7 +70,7 @@ func plainRunner(c *cli.Context) (*runner.Runner, error) {
 func newRunner(c *cli.Context, logger *slog.Logger) (*runner.Runner, error) {
 	cfg := runner.Config{
 		PulumiPath: c.String(flagPulumi), BackendURL: c.String(flagState),
-		Stdout: c.App.ErrWriter, Stderr: c.App.ErrWriter, Logger: logger, DestroyTimeout: defaultDestroyWait,
+		Stdout: c.App.ErrWriter, Stderr: c.App.ErrWriter, Logger: logger, DestroyTimeout: runner.DefaultDestroyTimeout,
 	}
 	r, err := runner.New(cfg)
 	if err != nil {
@@ -138,14 +121,8 @@ func runsDir(c *cli.Context) string {
 func managedExperiment(c *cli.Context, run experimentRun) (*runOutcome, error) {
 	// Without cloud credentials nothing could be deployed: say so before
 	// any stack exists.
-	if p := c.String(flagPlatform); p == "aws" || p == "openfaas" {
-		ap, err := aws.New(aws.NewDefaultConfig())
-		if err != nil {
-			return nil, cli.Exit(err.Error(), 1)
-		}
-		if err := checkAWSCredentials(c.Context, ap); err != nil {
-			return nil, err
-		}
+	if err := stackPreflight(c.Context, run.plan); err != nil {
+		return nil, err
 	}
 	r, err := newRunner(c, run.logger)
 	if err != nil {
@@ -156,10 +133,9 @@ func managedExperiment(c *cli.Context, run experimentRun) (*runOutcome, error) {
 		StackSets: c.StringSlice(flagStackSet), Experiment: run.exp, Params: run.params,
 		Keep: c.Bool(flagKeep), Engine: run.engine, Logger: run.logger,
 	}
-	if cfg.Platform == cloudrun.PlatformLocalStack && c.String(flagLocalEndpoint) != "" {
-		cfg.LocalEndpoint = c.String(flagLocalEndpoint) // a running fbrun local serve
-	} else if cfg.Platform == cloudrun.PlatformLocalStack {
-		plat, err := startLocal(c, run.logger)
+	cfg.LocalEndpoint = run.plan.target.LocalEndpoint // a running fbrun local serve
+	if run.plan.local != nil {
+		plat, err := startLocal(c, *run.plan.local, run.logger)
 		if err != nil {
 			return nil, err
 		}

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/faas-benchmarker/faas-benchmarker/engine"
 	"github.com/faas-benchmarker/faas-benchmarker/experiments"
+	"github.com/faas-benchmarker/faas-benchmarker/platforms/builtin"
 	"github.com/faas-benchmarker/faas-benchmarker/results"
 	"github.com/faas-benchmarker/faas-benchmarker/session"
 )
@@ -27,7 +27,7 @@ const (
 
 func experimentCommand() *cli.Command {
 	flags := []cli.Flag{
-		&cli.StringFlag{Name: flagPlatform, Aliases: []string{"p"}, Value: "local", Usage: "platform: " + strings.Join(platformNames, ", ") + " (aws/azure/openfaas without --function or --endpoint: a stack is deployed for the run and destroyed after it)"},
+		&cli.StringFlag{Name: flagPlatform, Aliases: []string{"p"}, Value: "local", Usage: "platform: " + strings.Join(builtin.Names(), ", ") + " (aws/azure/openfaas without --function or --endpoint: a stack is deployed for the run and destroyed after it)"},
 		&cli.StringSliceFlag{Name: flagSet, Usage: "set an experiment parameter (`KEY=VALUE`, repeatable; see fbrun experiments)"},
 		&cli.BoolFlag{Name: flagJSON, Usage: "print one machine-readable summary object on stdout instead of the table"},
 		&cli.BoolFlag{Name: flagNoProgress, Usage: "no progress display (it is off anyway when stderr is not a terminal)"},
@@ -63,6 +63,10 @@ func experimentAction(c *cli.Context) error {
 	if err != nil {
 		return usageError("%v", err)
 	}
+	plan, err := planPlatform(c)
+	if err != nil {
+		return err
+	}
 	logger, err := newLogger(c, c.App.ErrWriter)
 	if err != nil {
 		return err
@@ -73,12 +77,12 @@ func experimentAction(c *cli.Context) error {
 	}
 	defer db.Close()
 
-	run := experimentRun{exp: exp, params: params, logger: logger, db: db,
+	run := experimentRun{exp: exp, params: params, plan: plan, logger: logger, db: db,
 		engine: engine.Config{Timeout: c.Duration(flagTimeout)}}
 	progress := newProgress(c.App.ErrWriter, !c.Bool(flagNoProgress) && !c.Bool(flagJSON) && isTerminal(os.Stderr))
 	run.engine.Progress = progress
 	var ro *runOutcome
-	if isManaged(c) {
+	if plan.managed() {
 		ro, err = managedExperiment(c, run)
 	} else {
 		ro, err = directExperiment(c, run)
@@ -173,12 +177,11 @@ func parseSets(sets []string) (map[string]string, error) {
 	return out, nil
 }
 
-var errNoTable = errors.New("no summary")
-
 // experimentRun is what both the direct and the managed path need.
 type experimentRun struct {
 	exp    experiments.Experiment
 	params experiments.Params
+	plan   *platformPlan
 	logger *slog.Logger
 	db     *results.DB
 	engine engine.Config
@@ -196,7 +199,7 @@ type runOutcome struct {
 // directExperiment runs on an existing deployment (or the embedded local
 // platform) and stores straight into the results database.
 func directExperiment(c *cli.Context, run experimentRun) (*runOutcome, error) {
-	plat, err := setupPlatform(c, run.logger)
+	plat, err := openPlatform(c, run.plan, run.logger)
 	if err != nil {
 		return nil, err
 	}

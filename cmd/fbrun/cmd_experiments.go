@@ -20,7 +20,7 @@ func experimentsCommand() *cli.Command {
 				fmt.Fprintf(tw, "%s\t%s\n", e.Name(), e.Summary())
 				if c.Bool("params") {
 					for _, p := range e.Params() {
-						fmt.Fprintf(tw, "  --set %s=%s\t%s\n", p.Name, p.Default, p.Help)
+						fmt.Fprintf(tw, "  --set %s=%s\t%s\t%s\n", p.Name, p.Default, p.Help, p.Want())
 					}
 				}
 			}

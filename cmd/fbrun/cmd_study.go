@@ -35,7 +35,11 @@ func loadStudy(c *cli.Context) (*study.Spec, error) {
 	if c.NArg() != 1 {
 		return nil, usageError("%s needs exactly one study FILE (see docs/studies.md)", c.Command.FullName())
 	}
-	spec, err := study.Load(c.Args().First(), studyVocabulary())
+	vocab, err := studyVocabulary()
+	if err != nil {
+		return nil, err
+	}
+	spec, err := study.Load(c.Args().First(), vocab)
 	if err != nil {
 		return nil, usageError("%s", strings.TrimPrefix(err.Error(), "study: "))
 	}
@@ -402,7 +406,11 @@ func checkPermanentStudy(settings []string) error {
 		if err != nil || k != "study" || v == "" {
 			continue
 		}
-		spec, err := study.Load(v, studyVocabulary())
+		vocab, err := studyVocabulary()
+		if err != nil {
+			return err
+		}
+		spec, err := study.Load(v, vocab)
 		if err != nil {
 			return usageError("%s", strings.TrimPrefix(err.Error(), "study: "))
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/vbauerster/mpb/v8/decor"
 
 	"github.com/faas-benchmarker/faas-benchmarker/cloudrun"
+	"github.com/faas-benchmarker/faas-benchmarker/platforms/builtin"
 	"github.com/faas-benchmarker/faas-benchmarker/results"
 	"github.com/faas-benchmarker/faas-benchmarker/study"
 )
@@ -20,9 +21,13 @@ import (
 // studyVocabulary is what a study file may name: exactly the --platform
 // values and --local-* flags of `fbrun experiment` (http is left out: it
 // needs an existing deployment's --endpoint, which a study does not take).
-func studyVocabulary() study.Vocabulary {
+func studyVocabulary() (study.Vocabulary, error) {
 	v := study.Vocabulary{LocalPlatforms: []string{"local", cloudrun.PlatformLocalStack}, CheckLocal: checkLocalKnobs}
-	for _, p := range platformNames {
+	reg, err := builtin.Registry()
+	if err != nil {
+		return v, err
+	}
+	for _, p := range reg.Names() {
 		if p != "http" {
 			v.Platforms = append(v.Platforms, p)
 		}
@@ -30,7 +35,7 @@ func studyVocabulary() study.Vocabulary {
 	for _, f := range localFlags() {
 		v.LocalKnobs = append(v.LocalKnobs, strings.TrimPrefix(f.Names()[0], "local-"))
 	}
-	return v
+	return v, nil
 }
 
 // checkLocalKnobs parses knobs exactly as `fbrun experiment` parses its

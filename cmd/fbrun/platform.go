@@ -3,32 +3,26 @@ package main
 import (
 	"context"
 	"fmt"
-	"github.com/faas-benchmarker/faas-benchmarker/cloudrun"
 	"log/slog"
-	"sort"
 	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/faas-benchmarker/faas-benchmarker/localfaas"
+	"github.com/faas-benchmarker/faas-benchmarker/platforms"
+	"github.com/faas-benchmarker/faas-benchmarker/platforms/builtin"
 	"github.com/faas-benchmarker/faas-benchmarker/providers"
-	"github.com/faas-benchmarker/faas-benchmarker/providers/aws"
-	"github.com/faas-benchmarker/faas-benchmarker/providers/azure"
-	fbhttp "github.com/faas-benchmarker/faas-benchmarker/providers/http"
-	"github.com/faas-benchmarker/faas-benchmarker/providers/local"
-	"github.com/faas-benchmarker/faas-benchmarker/providers/openfaas"
+	"github.com/faas-benchmarker/faas-benchmarker/stacks/stackcfg"
 )
 
-// platformNames lists the values of --platform.
-var platformNames = []string{"local", "aws", "azure", "openfaas", "http", cloudrun.PlatformLocalStack}
-
-// Flags that point at an existing deployment (no stack is managed).
-const (
-	flagLocalEndpoint = "local-endpoint"
-	flagFunction      = "function"
-	flagEndpoint      = "endpoint"
-	flagRegion        = "region"
+// Flags that point at an existing deployment (no stack is managed); the
+// platform descriptors say which ones each platform reads.
+var (
+	flagLocalEndpoint = string(platforms.OptLocalEndpoint)
+	flagFunction      = string(platforms.OptFunction)
+	flagEndpoint      = string(platforms.OptEndpoint)
+	flagRegion        = string(platforms.OptRegion)
 )
 
 func platformFlags() []cli.Flag {
@@ -41,6 +35,87 @@ func platformFlags() []cli.Flag {
 	}
 }
 
+// platformPlan is a checked --platform with its flags: everything the run
+// needs to know about the platform before anything starts.
+type platformPlan struct {
+	platform platforms.Platform
+	target   platforms.Target
+	// local is the embedded local platform's configuration when the run
+	// starts one, else nil.
+	local *localfaas.Config
+}
+
+// managed reports whether the run deploys a stack of its own.
+func (p *platformPlan) managed() bool { return p.platform.Managed(p.target) }
+
+// planPlatform looks --platform up and checks its flags and, when the run
+// embeds the local platform, its knobs. It starts and contacts nothing; a
+// mistake is a usage error (exit 2).
+func planPlatform(c *cli.Context) (*platformPlan, error) {
+	reg, err := builtin.Registry()
+	if err != nil {
+		return nil, cli.Exit(err.Error(), 1)
+	}
+	p, err := reg.Lookup(c.String(flagPlatform))
+	if err != nil {
+		return nil, usageError("%v", err)
+	}
+	fmap, err := parseSets(c.StringSlice(flagFunction))
+	if err != nil {
+		return nil, usageError("%v", strings.Replace(err.Error(), "--set", "--function", 1))
+	}
+	t := platforms.Target{Functions: fmap, Endpoint: c.String(flagEndpoint), Region: c.String(flagRegion), LocalEndpoint: c.String(flagLocalEndpoint)}
+	if len(fmap) == 0 {
+		t.Functions = nil
+	}
+	if err := p.Validate(t); err != nil {
+		return nil, usageError("%v", err)
+	}
+	plan := &platformPlan{platform: p, target: t}
+	if err := checkStackSets(plan, c.StringSlice(flagStackSet)); err != nil {
+		return nil, err
+	}
+	if p.Embedded && t.LocalEndpoint == "" {
+		cfg, err := localConfig(c)
+		if err != nil {
+			return nil, err
+		}
+		plan.local = &cfg
+		return plan, nil
+	}
+	for _, f := range localFlags() {
+		if name := f.Names()[0]; c.IsSet(name) {
+			return nil, usageError("--%s sets a knob of the embedded local platform, which this run does not start (--platform local or local-stack without --local-endpoint)", name)
+		}
+	}
+	return plan, nil
+}
+
+// checkStackSets refuses --stack-set on a run that deploys no stack or
+// whose stack takes no settings, and settings its stack would refuse
+// (parsed and validated against the stack's defaults; the cloud runner
+// validates them again with the run's ids).
+func checkStackSets(plan *platformPlan, sets []string) error {
+	if len(sets) == 0 {
+		return nil
+	}
+	st := plan.platform.Stack
+	switch {
+	case !plan.managed():
+		return usageError("--stack-set applies to a stack deployed for the run; --platform %s with these flags deploys none", plan.platform.Name)
+	case !st.Settings:
+		return usageError("--platform %s takes no stack settings (got --stack-set %s)", plan.platform.Name, sets[0])
+	}
+	s, err := stackcfg.New(stackcfg.Platform(st.Program))
+	if err != nil {
+		return cli.Exit(err.Error(), 1)
+	}
+	if err := stackcfg.ApplyOverrides(s, sets); err != nil {
+		return usageError("%v", err)
+	}
+	return nil
+}
+
 // platformSetup is a ready platform: an invoker and how to release it.
 type platformSetup struct {
 	name    string
@@ -50,110 +125,49 @@ type platformSetup struct {
 	close   func()
 }
 
-// setupPlatform builds the invoker for --platform. For local it starts the
-// embedded platform unless --local-endpoint names a running one.
-func setupPlatform(c *cli.Context, logger *slog.Logger) (*platformSetup, error) {
-	name := c.String(flagPlatform)
-	fmap, err := parseSets(c.StringSlice(flagFunction))
-	if err != nil {
-		return nil, usageError("%v", strings.Replace(err.Error(), "--set", "--function", 1))
+// openPlatform builds the invoker of an existing deployment, first
+// starting the embedded local platform when the plan says so.
+func openPlatform(c *cli.Context, plan *platformPlan, logger *slog.Logger) (*platformSetup, error) {
+	if plan.platform.Direct == nil {
+		return nil, cli.Exit(fmt.Sprintf("platform %s always deploys its own stack", plan.platform.Name), 1)
 	}
-	switch name {
-	case "local":
-		return setupLocal(c, logger, fmap)
-	case "aws":
-		cfg := aws.NewDefaultConfig()
-		cfg.Functions, cfg.Logger = fmap, logger
-		if v := c.String(flagRegion); v != "" {
-			cfg.Region = v
-		}
-		if v := c.String(flagEndpoint); v != "" {
-			cfg.Endpoint = v
-		}
-		p, err := aws.New(cfg)
+	t := plan.target
+	t.Logger = logger
+	closePlat, banner := func() {}, ""
+	var knobs map[string]any
+	if plan.local != nil {
+		lp, err := startLocal(c, *plan.local, logger)
 		if err != nil {
-			return nil, cli.Exit(err.Error(), 1)
-		}
-		if err := checkAWSCredentials(c.Context, p); err != nil {
 			return nil, err
 		}
-		return &platformSetup{name: name, invoker: p, config: map[string]any{"region": cfg.Region, "functions": fmap}, close: func() {}}, nil
-	case "azure":
-		cfg := azure.NewDefaultConfig()
-		if cfg.Functions == nil {
-			cfg.Functions = map[string]azure.Function{}
-		}
-		for k, v := range fmap {
-			f := cfg.Functions[k]
-			f.URL = v
-			cfg.Functions[k] = f
-		}
-		p, err := azure.New(cfg)
-		if err != nil {
-			return nil, cli.Exit(err.Error(), 1)
-		}
-		return &platformSetup{name: name, invoker: p, config: map[string]any{"functions": keys(fmap)}, close: func() {}}, nil
-	case "openfaas":
-		cfg := openfaas.NewDefaultConfig()
-		if v := c.String(flagEndpoint); v != "" {
-			cfg.GatewayURL = v
-		}
-		cfg.Functions = fmap
-		p, err := openfaas.New(cfg)
-		if err != nil {
-			return nil, cli.Exit(err.Error(), 1)
-		}
-		return &platformSetup{name: name, invoker: p, config: map[string]any{"gateway": cfg.GatewayURL}, close: func() {}}, nil
-	case "http":
-		cfg := fbhttp.NewDefaultConfig()
-		if v := c.String(flagEndpoint); v != "" {
-			cfg.URLTemplate = v
-		}
-		if len(fmap) > 0 {
-			cfg.URLs = fmap
-		}
-		p, err := fbhttp.New(cfg)
-		if err != nil {
-			return nil, cli.Exit(err.Error(), 1)
-		}
-		return &platformSetup{name: name, invoker: p, config: map[string]any{"url_template": cfg.URLTemplate}, close: func() {}}, nil
-	default:
-		return nil, usageError("unknown platform %q (known: %s)", name, strings.Join(platformNames, ", "))
+		t.LocalEndpoint, closePlat = lp.url, lp.close
+		banner = "embedded local platform at " + lp.url + "\n" + lp.cfg.Describe() + "\n"
+		knobs = localConfigMap(lp.cfg)
 	}
-}
-
-func keys(m map[string]string) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
-func setupLocal(c *cli.Context, logger *slog.Logger, fmap map[string]string) (*platformSetup, error) {
-	if ep := c.String(flagLocalEndpoint); ep != "" {
-		p, err := local.New(local.Config{Endpoint: ep, Functions: fmap, Logger: logger})
-		if err != nil {
-			return nil, cli.Exit(err.Error(), 1)
-		}
-		return &platformSetup{name: "local", invoker: p, config: map[string]any{"endpoint": ep}, close: func() {}}, nil
-	}
-	lp, err := startLocal(c, logger)
-	if err != nil {
-		return nil, err
-	}
-	plat, cfg, closePlat := lp.plat, lp.cfg, lp.close
-	p, err := local.New(local.Config{Endpoint: plat.URL(), Functions: fmap, Logger: logger})
+	s, err := plan.platform.Direct(c.Context, t)
 	if err != nil {
 		closePlat()
 		return nil, cli.Exit(err.Error(), 1)
 	}
-	return &platformSetup{
-		name: "local", invoker: p, close: closePlat,
-		config: localConfigMap(cfg),
-		banner: "embedded local platform at " + plat.URL() + "\n" + cfg.Describe() + "\n",
-	}, nil
+	cfg := s.Config
+	if cfg == nil {
+		cfg = map[string]any{}
+	}
+	for k, v := range knobs {
+		cfg[k] = v
+	}
+	return &platformSetup{name: plan.platform.Name, invoker: s.Invoker, config: cfg, banner: banner, close: closePlat}, nil
+}
+
+// stackPreflight runs the platform's check that a stack can be deployed
+// at all (cloud credentials), before any stack exists.
+func stackPreflight(ctx context.Context, plan *platformPlan) error {
+	if s := plan.platform.Stack; s != nil && s.Preflight != nil {
+		if err := s.Preflight(ctx); err != nil {
+			return cli.Exit(err.Error(), 1)
+		}
+	}
+	return nil
 }
 
 // localConfigMap records the ground-truth knobs with the run.
@@ -173,22 +187,6 @@ func localConfigMap(cfg localfaas.Config) map[string]any {
 	}
 }
 
-// checkAWSCredentials fails fast, before a run is created, when the AWS
-// default chain yields no credentials: otherwise every invocation of the run
-// would fail the same way.
-func checkAWSCredentials(ctx context.Context, p *aws.Provider) error {
-	creds := p.Client().Options().Credentials
-	if creds == nil {
-		return cli.Exit("aws: no credentials configured: set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY", 1)
-	}
-	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-	defer cancel()
-	if _, err := creds.Retrieve(ctx); err != nil {
-		return cli.Exit(fmt.Sprintf("aws: no usable credentials (set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run aws configure): %v", err), 1)
-	}
-	return nil
-}
-
 // localPlatform is a started embedded platform.
 type localPlatform struct {
 	plat  *localfaas.Platform
@@ -197,12 +195,8 @@ type localPlatform struct {
 	close func()
 }
 
-// startLocal starts the embedded platform configured by the --local-* flags.
-func startLocal(c *cli.Context, logger *slog.Logger) (*localPlatform, error) {
-	cfg, err := localConfig(c)
-	if err != nil {
-		return nil, err
-	}
+// startLocal starts the embedded platform with cfg (from localConfig).
+func startLocal(c *cli.Context, cfg localfaas.Config, logger *slog.Logger) (*localPlatform, error) {
 	cfg.Logger = logger
 	plat, err := localfaas.New(cfg)
 	if err != nil {

@@ -114,8 +114,8 @@ func ({{.Type}}) Summary() string { return "(one line: the question it answers)"
 // Params implements Experiment.
 func ({{.Type}}) Params() []Param {
 	return []Param{
-		{Name: "function", Default: "function1", Help: "lab function to invoke"},
-		{Name: "samples", Default: "10", Help: "number of invocations"},
+		StringParam("function", "function1", "lab function to invoke").Required(),
+		IntParam("samples", "10", "number of invocations").AtLeast(1),
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/faas-benchmarker/faas-benchmarker/experiments"
 	"github.com/faas-benchmarker/faas-benchmarker/results"
 )
 
@@ -215,7 +216,7 @@ func (g *gen) idleTimeout(scale int) (string, error) {
 			if err := g.w.Add(g.inv(id, seq, fmt.Sprintf("gap-%d", gap), t, lat, cold, fmt.Sprintf("inst-%d", seq))); err != nil {
 				return "", err
 			}
-			if err := g.w.AddMetric(results.Metric{RunID: id, Name: "idle_probe", Value: v, Tags: map[string]string{"gap_s": fmt.Sprint(gap), "burst": fmt.Sprint(seq)},
+			if err := g.w.AddMetric(results.Metric{RunID: id, Name: experiments.MetricIdleProbe, Value: v, Tags: map[string]string{experiments.TagGapS: fmt.Sprint(gap), "burst": fmt.Sprint(seq)},
 				Phase: fmt.Sprintf("gap-%d", gap), AtNS: t}); err != nil {
 				return "", err
 			}
@@ -274,7 +275,7 @@ func (g *gen) load(scale int) (string, error) {
 	var seq, t int64
 	for k, rate := range []float64{10, 20, 40, 80} {
 		phase := fmt.Sprintf("step-%d", k+1)
-		if err := g.w.AddMetric(results.Metric{RunID: id, Name: "offered_rate", Value: rate, Phase: phase, AtNS: t}); err != nil {
+		if err := g.w.AddMetric(results.Metric{RunID: id, Name: experiments.MetricOfferedRate, Value: rate, Phase: phase, AtNS: t}); err != nil {
 			return "", err
 		}
 		n := int(rate*2) * scale
@@ -290,7 +291,7 @@ func (g *gen) load(scale int) (string, error) {
 				return "", err
 			}
 		}
-		if err := g.w.AddMetric(results.Metric{RunID: id, Name: "dropped", Value: float64(k * k), Phase: phase, AtNS: t}); err != nil {
+		if err := g.w.AddMetric(results.Metric{RunID: id, Name: experiments.MetricDropped, Value: float64(k * k), Phase: phase, AtNS: t}); err != nil {
 			return "", err
 		}
 		t += int64(n) * period
@@ -319,7 +320,7 @@ func (g *gen) nested(scale int) (string, error) {
 			if err := g.w.Add(n); err != nil {
 				return "", err
 			}
-			if err := g.w.AddMetric(results.Metric{RunID: id, Name: "nested_overhead_ms", Value: 2 + float64(depth)*0.5 + g.rng.Float64(),
+			if err := g.w.AddMetric(results.Metric{RunID: id, Name: experiments.MetricNestedOverhead, Value: 2 + float64(depth)*0.5 + g.rng.Float64(),
 				Tags: map[string]string{"level": fmt.Sprint(depth)}, Phase: "chain", AtNS: t}); err != nil {
 				return "", err
 			}
@@ -353,9 +354,9 @@ func (g *gen) throughput(scale int) (string, error) {
 					return "", err
 				}
 				for _, m := range []results.Metric{
-					{RunID: id, Name: "throughput_iterations_per_s", Value: tput, Tags: tags, Phase: phase, AtNS: t},
-					{RunID: id, Name: "workload_ms", Value: 1000 / speed, Tags: tags, Phase: phase, AtNS: t},
-					{RunID: id, Name: "cost_usd_per_invocation", Value: float64(mem) / 1024 * (1 / speed) * 0.0000166667, Tags: map[string]string{"memory_mb": fmt.Sprint(mem)}, Phase: phase, AtNS: t},
+					{RunID: id, Name: experiments.MetricThroughput, Value: tput, Tags: tags, Phase: phase, AtNS: t},
+					{RunID: id, Name: experiments.MetricWorkloadMS, Value: 1000 / speed, Tags: tags, Phase: phase, AtNS: t},
+					{RunID: id, Name: experiments.MetricCostPerInvocation, Value: float64(mem) / 1024 * (1 / speed) * 0.0000166667, Tags: map[string]string{"memory_mb": fmt.Sprint(mem)}, Phase: phase, AtNS: t},
 				} {
 					if err := g.w.AddMetric(m); err != nil {
 						return "", err

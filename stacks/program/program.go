@@ -10,6 +10,7 @@ package program
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 	"sort"
 	"strings"
 
@@ -37,12 +38,24 @@ func For(s stackcfg.Settings) (pulumi.RunFunc, error) {
 	return nil, fmt.Errorf("program: no program for settings %T", s)
 }
 
-// FromConfig is a Pulumi program that reads fb:platform and the platform's
-// fb:* keys from the stack config and runs that platform's program.
+// FromConfig is the root Pulumi.yaml program (stacks/cmd/pulumi-program):
+// it reads fb:platform and the platform's fb:* keys from the stack config,
+// refuses fb:* keys the platform does not know (a typo must not silently
+// fall back to a default; the check reads the config the Pulumi CLI passes
+// in PULUMI_CONFIG and finds nothing to check without it), and runs that
+// platform's program.
 func FromConfig(ctx *pulumi.Context) error {
 	s, err := Settings(ctx)
 	if err != nil {
 		return err
+	}
+	unknown, err := UnknownKeys(os.Getenv(pulumi.EnvConfig), s)
+	if err != nil {
+		return err
+	}
+	if len(unknown) > 0 {
+		return fmt.Errorf("config keys not used by the %s stack: %s (see `docs/infrastructure.md`)",
+			s.Platform(), strings.Join(unknown, ", "))
 	}
 	run, err := For(s)
 	if err != nil {
@@ -51,11 +64,8 @@ func FromConfig(ctx *pulumi.Context) error {
 	return run(ctx)
 }
 
-// Settings reads fb:platform and the platform's keys from the stack config.
-// A key in the fb namespace that the platform does not know is an error (a
-// typo must not silently fall back to a default); that check needs the
-// config the Pulumi CLI passes in PULUMI_CONFIG and is skipped without it
-// (inline Automation API programs).
+// Settings reads fb:platform and the keys the platform knows from the
+// stack config; keys it does not know are left for UnknownKeys.
 func Settings(ctx *pulumi.Context) (stackcfg.Settings, error) {
 	platform, ok := ctx.GetConfig(stackcfg.Namespace + ":" + stackcfg.KeyPlatform)
 	if !ok || platform == "" {

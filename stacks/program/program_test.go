@@ -8,6 +8,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/faas-benchmarker/faas-benchmarker/platforms/builtin"
 	"github.com/faas-benchmarker/faas-benchmarker/stacks/internal/stacktest"
 	"github.com/faas-benchmarker/faas-benchmarker/stacks/stackcfg"
 )
@@ -35,6 +36,7 @@ func TestFromConfig(t *testing.T) {
 		{"bad value", `{"fb:platform":"aws","fb:memory":"big"}`, `fb:memory (aws stack): "big" is not an integer`, 0, 0},
 		{"invalid value", `{"fb:platform":"aws","fb:timeout":"0"}`, "fb:timeout", 0, 0},
 		{"openfaas needs image", `{"fb:platform":"openfaas"}`, "fb:image", 0, 0},
+		{"typo rejected", `{"fb:platform":"aws","fb:memroy":"512"}`, "config keys not used by the aws stack: fb:memroy", 0, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -89,6 +91,30 @@ func TestUnknownKeys(t *testing.T) {
 	}
 	if _, err := UnknownKeys("{", &aws); err == nil {
 		t.Fatal("bad JSON accepted")
+	}
+}
+
+// TestEveryPlatformStackHasAProgram: every registered platform whose stack
+// takes fb: settings has its program here (local-stack's program is the
+// cloud runner's; cloudrun's test covers it).
+func TestEveryPlatformStackHasAProgram(t *testing.T) {
+	n := 0
+	for _, p := range builtin.All() {
+		if p.Stack == nil || !p.Stack.Settings {
+			continue
+		}
+		n++
+		s, err := stackcfg.New(stackcfg.Platform(p.Stack.Program))
+		if err != nil {
+			t.Errorf("platform %s: stack program %q: %v", p.Name, p.Stack.Program, err)
+			continue
+		}
+		if run, err := For(s); err != nil || run == nil {
+			t.Errorf("platform %s: no program for %q: %v", p.Name, p.Stack.Program, err)
+		}
+	}
+	if n == 0 {
+		t.Fatal("no platform with a stack")
 	}
 }
 

@@ -89,6 +89,9 @@ const (
 	OutRun = "run"
 	// OutRegion (aws, openfaas) is the AWS region; (azure) the location.
 	OutRegion = "region"
+	// OutEndpoint (local-stack) is the local platform's URL the functions
+	// were deployed to.
+	OutEndpoint = "endpoint"
 
 	// OutFunctionNames (aws, azure, openfaas) maps lab name to the name the
 	// platform knows the function by (Lambda function name, Azure app name,

@@ -11,10 +11,6 @@
 package main
 
 import (
-	"fmt"
-	"os"
-	"strings"
-
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/faas-benchmarker/faas-benchmarker/stacks/program"
@@ -24,22 +20,5 @@ func main() {
 	pulumi.Run(run)
 }
 
-func run(ctx *pulumi.Context) error {
-	s, err := program.Settings(ctx)
-	if err != nil {
-		return err
-	}
-	unknown, err := program.UnknownKeys(os.Getenv(pulumi.EnvConfig), s)
-	if err != nil {
-		return err
-	}
-	if len(unknown) > 0 {
-		return fmt.Errorf("config keys not used by the %s stack: %s (see `docs/infrastructure.md`)",
-			s.Platform(), strings.Join(unknown, ", "))
-	}
-	prog, err := program.For(s)
-	if err != nil {
-		return err
-	}
-	return prog(ctx)
-}
+// run is the program: program.FromConfig, the one entry point.
+func run(ctx *pulumi.Context) error { return program.FromConfig(ctx) }

@@ -1,0 +1,112 @@
+// Package aws describes the AWS Lambda platform: an existing deployment
+// (--function, --region, --endpoint) or a per-run stack (stack program
+// "aws").
+package aws
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/faas-benchmarker/faas-benchmarker/platforms"
+	awsprov "github.com/faas-benchmarker/faas-benchmarker/providers/aws"
+	"github.com/faas-benchmarker/faas-benchmarker/stacks/stackcfg"
+)
+
+// Platform returns the descriptor.
+func Platform() platforms.Platform {
+	return platforms.Platform{
+		Name:    awsprov.PlatformName,
+		Summary: "AWS Lambda: an existing deployment (--function), or a stack deployed for the run",
+		Options: []platforms.Option{platforms.OptFunction, platforms.OptEndpoint, platforms.OptRegion},
+		Check: func(t platforms.Target) error {
+			if t.Endpoint != "" {
+				return platforms.CheckURL("--endpoint", t.Endpoint)
+			}
+			return nil
+		},
+		Direct: direct,
+		Stack: &platforms.Stack{
+			Program:     string(stackcfg.PlatformAWS),
+			Settings:    true,
+			Preflight:   CheckDefaultCredentials,
+			FromOutputs: fromOutputs,
+		},
+		Capabilities: []platforms.Capability{platforms.ForceColdStart, platforms.SetMemory},
+	}
+}
+
+// record is the stored platform config, the same from both paths.
+func record(region string, functions map[string]string) map[string]any {
+	return map[string]any{"region": region, "functions": functions}
+}
+
+func direct(ctx context.Context, t platforms.Target) (*platforms.Setup, error) {
+	cfg := awsprov.NewDefaultConfig()
+	cfg.Functions, cfg.Logger = t.Functions, t.Logger
+	if t.Region != "" {
+		cfg.Region = t.Region
+	}
+	if t.Endpoint != "" {
+		cfg.Endpoint = t.Endpoint
+	}
+	p, err := awsprov.New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := CheckCredentials(ctx, p); err != nil {
+		return nil, err
+	}
+	return &platforms.Setup{Invoker: p, Config: record(cfg.Region, t.Functions)}, nil
+}
+
+func fromOutputs(outs map[string]any, logger *slog.Logger) (*platforms.Setup, error) {
+	names, err := platforms.OutMap(outs, stackcfg.OutFunctionNames)
+	if err != nil {
+		return nil, err
+	}
+	region, err := platforms.OutString(outs, stackcfg.OutRegion)
+	if err != nil {
+		return nil, err
+	}
+	cfg := awsprov.NewDefaultConfig()
+	cfg.Region, cfg.Functions, cfg.Logger = region, names, logger
+	inv, err := awsprov.New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &platforms.Setup{Invoker: inv, Config: record(region, names)}, nil
+}
+
+// ErrNoCredentials is returned (wrapped) when the AWS default chain yields
+// no usable credentials.
+var ErrNoCredentials = errors.New("aws: no usable credentials")
+
+// CheckDefaultCredentials checks the AWS SDK's default credential chain:
+// without credentials nothing can be deployed, so it runs before any
+// stack exists (OpenFaaS on EKS needs them too).
+func CheckDefaultCredentials(ctx context.Context) error {
+	p, err := awsprov.New(awsprov.NewDefaultConfig())
+	if err != nil {
+		return err
+	}
+	return CheckCredentials(ctx, p)
+}
+
+// CheckCredentials fails fast, before a run is created, when p's
+// credential chain yields no credentials: otherwise every invocation of
+// the run would fail the same way.
+func CheckCredentials(ctx context.Context, p *awsprov.Provider) error {
+	creds := p.Client().Options().Credentials
+	if creds == nil {
+		return fmt.Errorf("%w: set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY", ErrNoCredentials)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	if _, err := creds.Retrieve(ctx); err != nil {
+		return fmt.Errorf("%w (set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run aws configure): %v", ErrNoCredentials, err)
+	}
+	return nil
+}

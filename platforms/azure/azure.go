@@ -1,0 +1,81 @@
+// Package azure describes the Azure Functions platform: existing function
+// URLs (--function NAME=URL) or a per-run stack (stack program "azure").
+package azure
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/faas-benchmarker/faas-benchmarker/platforms"
+	azprov "github.com/faas-benchmarker/faas-benchmarker/providers/azure"
+	"github.com/faas-benchmarker/faas-benchmarker/stacks/stackcfg"
+)
+
+// Platform returns the descriptor.
+func Platform() platforms.Platform {
+	return platforms.Platform{
+		Name:    azprov.PlatformName,
+		Summary: "Azure Functions (Consumption): existing function URLs (--function NAME=URL), or a stack deployed for the run",
+		Options: []platforms.Option{platforms.OptFunction},
+		Check: func(t platforms.Target) error {
+			for name, u := range t.Functions {
+				if err := platforms.CheckURL(fmt.Sprintf("--function %s", name), u); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+		Direct: direct,
+		Stack: &platforms.Stack{
+			Program:     string(stackcfg.PlatformAzure),
+			Settings:    true,
+			FromOutputs: fromOutputs,
+		},
+	}
+}
+
+// record is the stored platform config, the same from both paths: the
+// location ("" when the run was given URLs) and the lab functions.
+func record(location string, functions []string) map[string]any {
+	return map[string]any{"location": location, "functions": functions}
+}
+
+func direct(_ context.Context, t platforms.Target) (*platforms.Setup, error) {
+	cfg := azprov.NewDefaultConfig()
+	if cfg.Functions == nil {
+		cfg.Functions = map[string]azprov.Function{}
+	}
+	for k, v := range t.Functions {
+		f := cfg.Functions[k]
+		f.URL = v
+		cfg.Functions[k] = f
+	}
+	p, err := azprov.New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &platforms.Setup{Invoker: p, Config: record("", platforms.SortedKeys(t.Functions))}, nil
+}
+
+func fromOutputs(outs map[string]any, _ *slog.Logger) (*platforms.Setup, error) {
+	urls, err := platforms.OutMap(outs, stackcfg.OutFunctionURLs)
+	if err != nil {
+		return nil, err
+	}
+	keys, err := platforms.OutMap(outs, stackcfg.OutFunctionKeys)
+	if err != nil {
+		return nil, err
+	}
+	cfg := azprov.NewDefaultConfig()
+	cfg.Functions = map[string]azprov.Function{}
+	for lab, u := range urls {
+		cfg.Functions[lab] = azprov.Function{URL: u, Key: keys[lab]}
+	}
+	inv, err := azprov.New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	location, _ := platforms.OutString(outs, stackcfg.OutRegion)
+	return &platforms.Setup{Invoker: inv, Config: record(location, platforms.SortedKeys(urls))}, nil
+}

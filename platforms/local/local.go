@@ -1,0 +1,32 @@
+// Package local describes the local platform: the embedded one the CLI
+// starts for the run, or a running `fbrun local serve` (--local-endpoint).
+package local
+
+import (
+	"context"
+
+	"github.com/faas-benchmarker/faas-benchmarker/platforms"
+	localprov "github.com/faas-benchmarker/faas-benchmarker/providers/local"
+)
+
+// Platform returns the descriptor.
+func Platform() platforms.Platform {
+	return platforms.Platform{
+		Name:         localprov.PlatformName,
+		Summary:      "the embedded Lambda-compatible local platform (started for the run), or a running one (--local-endpoint)",
+		Options:      []platforms.Option{platforms.OptFunction, platforms.OptLocalEndpoint},
+		Embedded:     true,
+		Direct:       direct,
+		Capabilities: []platforms.Capability{platforms.ForceColdStart, platforms.SetMemory},
+	}
+}
+
+// direct invokes the local platform at t.LocalEndpoint. The stored config
+// names the endpoint; the CLI adds the knobs of an embedded platform.
+func direct(_ context.Context, t platforms.Target) (*platforms.Setup, error) {
+	p, err := localprov.New(localprov.Config{Endpoint: t.LocalEndpoint, Functions: t.Functions, Logger: t.Logger})
+	if err != nil {
+		return nil, err
+	}
+	return &platforms.Setup{Invoker: p, Config: map[string]any{"endpoint": t.LocalEndpoint}}, nil
+}

@@ -1,0 +1,300 @@
+// Package platforms describes each platform an experiment can run on once:
+// its name, the platform flags it reads, how its invoker is built for an
+// existing deployment and from a per-run stack's outputs, the stack
+// program it deploys (by name), and its optional capabilities. A Registry
+// holds the descriptors; platforms/builtin lists the built-in ones, one
+// line each, and every consumer (the CLI, the cloud runner, the stack
+// programs' tests) looks a platform up there instead of switching on its
+// name.
+//
+// The package and the descriptors import no Pulumi package: the stack
+// program is referenced by name and built by stacks/program (or, for
+// local-stack, by the cloud runner), so the light fbrun binary links none
+// of the Pulumi SDKs.
+package platforms
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/faas-benchmarker/faas-benchmarker/providers"
+)
+
+// Option names a platform flag of `fbrun experiment` that points at an
+// existing deployment.
+type Option string
+
+// The platform flags. A platform lists the ones it reads; giving another
+// one is refused before anything starts.
+const (
+	// OptFunction is --function NAME=TARGET (repeatable).
+	OptFunction Option = "function"
+	// OptEndpoint is --endpoint URL.
+	OptEndpoint Option = "endpoint"
+	// OptRegion is --region.
+	OptRegion Option = "region"
+	// OptLocalEndpoint is --local-endpoint URL: a running local platform.
+	OptLocalEndpoint Option = "local-endpoint"
+)
+
+// Options lists every platform flag, in a stable order.
+func Options() []Option { return []Option{OptFunction, OptEndpoint, OptRegion, OptLocalEndpoint} }
+
+// Capability is an optional ability of a platform's invoker.
+type Capability string
+
+// The capabilities experiments ask for.
+const (
+	// ForceColdStart: the invoker implements providers.ColdStarter.
+	ForceColdStart Capability = "force-cold-start"
+	// SetMemory: the invoker implements providers.MemorySetter.
+	SetMemory Capability = "set-memory"
+)
+
+// Target is what the platform flags say about the deployment to use.
+type Target struct {
+	// Functions maps lab names to deployments (--function NAME=TARGET).
+	Functions map[string]string
+	// Endpoint is --endpoint.
+	Endpoint string
+	// Region is --region.
+	Region string
+	// LocalEndpoint is --local-endpoint, or the URL of the embedded local
+	// platform the CLI started.
+	LocalEndpoint string
+	// Logger receives the provider's logs (nil: discard).
+	Logger *slog.Logger
+}
+
+// Setup is a platform's invoker and the description stored with the run
+// (runs.platform_config). A platform stores the same keys whichever path
+// built it (flags or stack outputs); what a path cannot know is empty.
+type Setup struct {
+	Invoker providers.Invoker
+	Config  map[string]any
+}
+
+// Stack describes the per-run stack a platform can deploy.
+type Stack struct {
+	// Program names the stack program (stacks/program builds the ones
+	// named after a stackcfg.Platform; the cloud runner builds local-stack).
+	Program string
+	// Settings is true when the program takes fb: stack settings
+	// (--stack-set); false refuses them.
+	Settings bool
+	// Config returns the stack's Pulumi config for a target (nil: none).
+	Config func(Target) (map[string]string, error)
+	// Preflight checks, before any stack exists, that a deployment can
+	// succeed at all (e.g. cloud credentials). Nil: nothing to check.
+	Preflight func(ctx context.Context) error
+	// FromOutputs builds the invoker from the stack's outputs (plain
+	// values: strings and maps of strings).
+	FromOutputs func(outputs map[string]any, logger *slog.Logger) (*Setup, error)
+}
+
+// Platform describes one platform. Fill it in one package per platform
+// and add that package's descriptor to platforms/builtin.
+type Platform struct {
+	// Name is the --platform value.
+	Name string
+	// Summary is a one-line description.
+	Summary string
+	// Options are the platform flags the platform reads.
+	Options []Option
+	// Embedded is true when, without --local-endpoint, the CLI starts the
+	// embedded local platform and passes its URL as Target.LocalEndpoint.
+	Embedded bool
+	// Check validates a target without contacting anything: a refusal is
+	// a usage error. Nil: nothing beyond the option list to check.
+	Check func(Target) error
+	// Direct builds the invoker for an existing deployment (nil: the
+	// platform always deploys its own stack).
+	Direct func(ctx context.Context, t Target) (*Setup, error)
+	// Stack is the per-run stack (nil: none).
+	Stack *Stack
+	// Capabilities the invoker has.
+	Capabilities []Capability
+}
+
+// Has reports whether p has capability c.
+func (p Platform) Has(c Capability) bool { return slices.Contains(p.Capabilities, c) }
+
+// Reads reports whether p reads option o.
+func (p Platform) Reads(o Option) bool { return slices.Contains(p.Options, o) }
+
+// Managed reports whether a run on p with target t deploys a stack for
+// the run: always when p has no direct path; otherwise when p has a stack
+// and neither --function nor --endpoint points at an existing deployment.
+func (p Platform) Managed(t Target) bool {
+	if p.Stack == nil {
+		return false
+	}
+	if p.Direct == nil {
+		return true
+	}
+	return len(t.Functions) == 0 && t.Endpoint == ""
+}
+
+// Validate refuses a target that sets an option p does not read, then
+// runs p's own Check. It contacts nothing.
+func (p Platform) Validate(t Target) error {
+	set := map[Option]bool{
+		OptFunction: len(t.Functions) > 0, OptEndpoint: t.Endpoint != "",
+		OptRegion: t.Region != "", OptLocalEndpoint: t.LocalEndpoint != "",
+	}
+	for _, o := range Options() {
+		if set[o] && !p.Reads(o) {
+			return fmt.Errorf("--%s does not apply to platform %s (it reads: %s)", o, p.Name, optionList(p.Options))
+		}
+	}
+	if t.LocalEndpoint != "" {
+		if err := CheckURL("--local-endpoint", t.LocalEndpoint); err != nil {
+			return err
+		}
+	}
+	if p.Check != nil {
+		return p.Check(t)
+	}
+	return nil
+}
+
+func optionList(os []Option) string {
+	if len(os) == 0 {
+		return "no platform flags"
+	}
+	s := make([]string, len(os))
+	for i, o := range os {
+		s[i] = "--" + string(o)
+	}
+	return strings.Join(s, ", ")
+}
+
+// CheckURL refuses anything but an absolute http or https URL.
+func CheckURL(what, raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("%s %q: want an http:// or https:// URL", what, raw)
+	}
+	return nil
+}
+
+// Registry is a set of platform descriptors, looked up by name.
+type Registry struct {
+	list []Platform
+}
+
+// NewRegistry checks every descriptor and returns the registry. A
+// half-registered platform — no name, no summary, neither a direct path
+// nor a stack, a stack without a program or an outputs reader, an
+// embedded platform that does not read --local-endpoint, an unknown
+// option or capability, a name given twice — is an error.
+func NewRegistry(ps ...Platform) (*Registry, error) {
+	var errs []error
+	seen := map[string]bool{}
+	for _, p := range ps {
+		bad := func(format string, a ...any) {
+			errs = append(errs, fmt.Errorf("platform %q: %s", p.Name, fmt.Sprintf(format, a...)))
+		}
+		switch {
+		case p.Name == "":
+			bad("no name")
+		case seen[p.Name]:
+			bad("registered twice")
+		}
+		seen[p.Name] = true
+		if strings.TrimSpace(p.Summary) == "" {
+			bad("no summary")
+		}
+		if p.Direct == nil && p.Stack == nil {
+			bad("neither a direct path nor a stack")
+		}
+		if s := p.Stack; s != nil && (s.Program == "" || s.FromOutputs == nil) {
+			bad("a stack needs a program name and FromOutputs")
+		}
+		if p.Embedded && !p.Reads(OptLocalEndpoint) {
+			bad("embedded, but does not read --local-endpoint")
+		}
+		for _, o := range p.Options {
+			if !slices.Contains(Options(), o) {
+				bad("unknown option %q", o)
+			}
+		}
+		for _, c := range p.Capabilities {
+			if c != ForceColdStart && c != SetMemory {
+				bad("unknown capability %q", c)
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return &Registry{list: slices.Clone(ps)}, nil
+}
+
+// All returns the descriptors in registration order.
+func (r *Registry) All() []Platform { return slices.Clone(r.list) }
+
+// Names returns the platform names in registration order.
+func (r *Registry) Names() []string {
+	out := make([]string, len(r.list))
+	for i, p := range r.list {
+		out[i] = p.Name
+	}
+	return out
+}
+
+// Lookup returns the platform called name, or an error listing the known
+// ones.
+func (r *Registry) Lookup(name string) (Platform, error) {
+	for _, p := range r.list {
+		if p.Name == name {
+			return p, nil
+		}
+	}
+	names := r.Names()
+	sort.Strings(names)
+	return Platform{}, fmt.Errorf("unknown platform %q (known: %s)", name, strings.Join(names, ", "))
+}
+
+// SortedKeys returns m's keys sorted: the stored form of a function map
+// whose values are secret or long (URLs).
+func SortedKeys(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// OutString reads a non-empty string output.
+func OutString(outs map[string]any, key string) (string, error) {
+	v, ok := outs[key].(string)
+	if !ok || v == "" {
+		return "", fmt.Errorf("the stack has no %q output", key)
+	}
+	return v, nil
+}
+
+// OutMap reads a non-empty map-of-strings output (lab name → value).
+func OutMap(outs map[string]any, key string) (map[string]string, error) {
+	raw, ok := outs[key].(map[string]any)
+	if !ok || len(raw) == 0 {
+		return nil, fmt.Errorf("the stack has no %q output", key)
+	}
+	m := make(map[string]string, len(raw))
+	for k, v := range raw {
+		s, ok := v.(string)
+		if !ok {
+			return nil, fmt.Errorf("output %q[%q] is not a string", key, k)
+		}
+		m[k] = s
+	}
+	return m, nil
+}
