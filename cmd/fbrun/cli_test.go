@@ -174,6 +174,9 @@ func TestMissingAWSCredentials(t *testing.T) {
 		"managed stack":       {"--state", "file://" + t.TempDir()},
 	} {
 		t.Run(name, func(t *testing.T) {
+			if name == "managed stack" {
+				needCloud(t) // fbrun delegates managed runs to fbrun-cloud
+			}
 			r := fbrun(t, append([]string{"--db", filepath.Join(t.TempDir(), "r.db"), "experiment", "smoke", "--platform", "aws"}, args...)...)
 			if r.code == 0 {
 				t.Fatalf("succeeded without credentials:\n%s%s", r.stdout, r.stderr)

@@ -1,9 +1,8 @@
-package main
+package fbcli
 
 import (
 	"context"
 	"fmt"
-	"github.com/faas-benchmarker/faas-benchmarker/cloudrun"
 	"log/slog"
 	"sort"
 	"strings"
@@ -21,7 +20,7 @@ import (
 )
 
 // platformNames lists the values of --platform.
-var platformNames = []string{"local", "aws", "azure", "openfaas", "http", cloudrun.PlatformLocalStack}
+var platformNames = []string{"local", "aws", "azure", "openfaas", "http", PlatformLocalStack}
 
 // Flags that point at an existing deployment (no stack is managed).
 const (
