@@ -87,6 +87,11 @@ var migrations = []string{
 		PRIMARY KEY (run_id, seq)
 	);
 	CREATE INDEX metrics_name ON metrics(run_id, name);`,
+	// The run's owner process (package runowner): a run left "running"
+	// by an owner that is gone reads as crashed.
+	`ALTER TABLE runs ADD COLUMN owner_host TEXT NOT NULL DEFAULT '';
+	ALTER TABLE runs ADD COLUMN owner_pid INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE runs ADD COLUMN owner_start TEXT NOT NULL DEFAULT '';`,
 }
 
 // SchemaVersion is the schema version this build writes.
@@ -182,10 +187,10 @@ func (d *DB) CreateRun(ctx context.Context, r Run) error {
 	if r.Status == "" {
 		r.Status = StatusRunning
 	}
-	_, err := d.sql.ExecContext(ctx, `INSERT INTO runs (id, experiment, platform, params, platform_config, tool_version, git_commit, client_host, started_at_ns, status)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := d.sql.ExecContext(ctx, `INSERT INTO runs (id, experiment, platform, params, platform_config, tool_version, git_commit, client_host, started_at_ns, status, owner_host, owner_pid, owner_start)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		r.ID, r.Experiment, r.Platform, mustJSON(r.Params), mustJSON(r.PlatformConfig), r.ToolVersion, r.GitCommit,
-		mustJSON(r.ClientHost), r.StartedAt.UnixNano(), r.Status)
+		mustJSON(r.ClientHost), r.StartedAt.UnixNano(), r.Status, r.Owner.Host, r.Owner.PID, r.Owner.Start)
 	if err != nil {
 		return fmt.Errorf("results: create run %s: %w", r.ID, err)
 	}
@@ -205,6 +210,25 @@ func (d *DB) FinishRun(ctx context.Context, id, status string, ended time.Time, 
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return fmt.Errorf("results: finish run %s: no such run", id)
+	}
+	return nil
+}
+
+// CloseCrashed marks the run id, stored as running, as StatusCrashed with
+// reason as its error, and changes nothing else: its end time stays
+// unknown and every row measured before the crash is kept. It refuses a
+// run that is not stored as running.
+func (d *DB) CloseCrashed(ctx context.Context, id, reason string) error {
+	res, err := d.sql.ExecContext(ctx, `UPDATE runs SET status = ?, error = ? WHERE id = ? AND status = ? AND ended_at_ns IS NULL`,
+		StatusCrashed, reason, id, StatusRunning)
+	if err != nil {
+		return fmt.Errorf("results: close run %s: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		if _, err := d.GetRun(ctx, id); err != nil {
+			return err
+		}
+		return fmt.Errorf("results: close run %s: it is not stored as running", id)
 	}
 	return nil
 }
