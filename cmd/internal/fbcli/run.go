@@ -32,11 +32,16 @@ func Run(args []string, opts Options) int {
 	// Every error comes back here to be printed once, as one line; urfave's
 	// default handler would print it and exit the process itself.
 	app.ExitErrHandler = func(*cli.Context, error) {}
+	withOneLineUsageErrors(app)
 	app.Metadata = map[string]any{metaArgs: args[1:]}
 	if opts.Cloud != nil {
 		app.Metadata[metaCloud] = opts.Cloud
 	}
-	if err := app.RunContext(ctx, interspersed(app, args)); err != nil {
+	args, err := interspersed(app, args)
+	if err == nil {
+		err = app.RunContext(ctx, args)
+	}
+	if err != nil {
 		if msg := err.Error(); msg != "" {
 			fmt.Fprintln(os.Stderr, "fbrun: "+msg)
 		}
