@@ -3,6 +3,7 @@ package results
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"maps"
 	"os/exec"
 	"path/filepath"
@@ -124,5 +125,28 @@ func TestOldDatabaseReadable(t *testing.T) {
 	var v int
 	if err := db.sql.QueryRowContext(ctx, `SELECT MAX(version) FROM schema_migrations`).Scan(&v); err != nil || v != SchemaVersion {
 		t.Errorf("schema version %d (%v), want %d", v, err, SchemaVersion)
+	}
+}
+
+// TestConcurrentOpen: processes opening a new database at the same moment
+// (a run starting while `fbrun runs` looks) each see it migrated once.
+func TestConcurrentOpen(t *testing.T) {
+	for round := range 5 {
+		path := filepath.Join(t.TempDir(), fmt.Sprintf("r%d.db", round))
+		errs := make(chan error, 8)
+		for range 8 {
+			go func() {
+				db, err := Open(context.Background(), path)
+				if err == nil {
+					err = db.Close()
+				}
+				errs <- err
+			}()
+		}
+		for range 8 {
+			if err := <-errs; err != nil {
+				t.Fatalf("round %d: %v", round, err)
+			}
+		}
 	}
 }
