@@ -80,3 +80,12 @@ func TestUsageErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestClosestCommand(t *testing.T) {
+	cmds := newApp().Commands
+	for in, want := range map[string]string{"experimnt": "experiment", "expriments": "experiments", "clenup": "cleanup", "lab-runtim": "", "frobnicate": ""} {
+		if got := closestCommand(in, cmds); got != want {
+			t.Errorf("closestCommand(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

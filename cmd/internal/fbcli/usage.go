@@ -65,16 +65,34 @@ func dashed(name string) string {
 // (0.97), nothing for an unrelated word.
 const minSimilarity = 0.8
 
+// closestCommand returns the visible command name most similar to name,
+// or "" when none is similar enough.
+func closestCommand(name string, cmds []*cli.Command) string {
+	var names []string
+	for _, c := range cmds {
+		if !c.Hidden {
+			names = append(names, c.Names()...)
+		}
+	}
+	return closest(name, names)
+}
+
 // closestFlag returns the flag name most similar to name (Jaro-Winkler,
 // the measure urfave/cli uses for its own suggestions), or "" when none is
 // similar enough.
 func closestFlag(name string, flags []cli.Flag) string {
-	best, bestScore := "", 0.0
+	var names []string
 	for _, f := range flags {
-		for _, n := range f.Names() {
-			if s := smetrics.JaroWinkler(strings.ToLower(name), n, 0.7, 4); s > bestScore {
-				best, bestScore = n, s
-			}
+		names = append(names, f.Names()...)
+	}
+	return closest(name, names)
+}
+
+func closest(name string, names []string) string {
+	best, bestScore := "", 0.0
+	for _, n := range names {
+		if s := smetrics.JaroWinkler(strings.ToLower(name), n, 0.7, 4); s > bestScore {
+			best, bestScore = n, s
 		}
 	}
 	if bestScore < minSimilarity {
