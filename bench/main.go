@@ -14,6 +14,10 @@
 // runs its lab function instances as further children ("bench
 // lab-runtime lambda").
 //
+// "bench footprint [-n 30]" measures the local platform's cost per lab
+// instance (raw spawn vs Init Duration, RSS) for fbrun-lab and for fbrun
+// re-executed; see docs/performance.md ("Local platform footprint").
+//
 // "bench target" serves the minimal target alone and prints its URL, and
 // "bench attack -spec JSON [-cpuprofile FILE] [-memprofile FILE]" runs one
 // measurement, for profiling one tool by hand.
@@ -40,6 +44,8 @@ func main() {
 	switch {
 	case len(args) > 0 && args[0] == "attack":
 		err = attackMain(ctx, args[1:], os.Stdout)
+	case len(args) > 0 && args[0] == "footprint":
+		err = footprintMain(ctx, args[1:], os.Stdout)
 	case len(args) > 0 && args[0] == "target":
 		err = targetMain(ctx, os.Stdout)
 	default:

@@ -168,11 +168,12 @@ func distinctInstances(rs []*engine.Result) int {
 // fmtFloat formats a tag value compactly (e.g. gap seconds).
 func fmtFloat(v float64) string { return fmt.Sprintf("%g", math.Round(v*1000)/1000) }
 
-// oneLine joins parameter errors into one line: "exp: a; b".
-func oneLine(exp string, errs []error) error {
+// oneLine joins parameter errors into one line: "a; b" (Resolve names the
+// experiment).
+func oneLine(errs []error) error {
 	msgs := make([]string, len(errs))
 	for i, e := range errs {
 		msgs[i] = e.Error()
 	}
-	return fmt.Errorf("%s: %s", exp, strings.Join(msgs, "; "))
+	return errors.New(strings.Join(msgs, "; "))
 }

@@ -149,7 +149,7 @@ func idleParams(p Params) (idleDesign, error) {
 		errs = append(errs, fmt.Errorf("max_probes=%d: must be >= instances (%d)", d.maxProbes, d.instances))
 	}
 	if len(errs) > 0 {
-		return d, oneLine("idle-timeout", errs)
+		return d, oneLine(errs)
 	}
 	return d, p.Err()
 }

@@ -7,7 +7,7 @@
 //	lambdaadapter/  AWS Lambda (provided.al2023, Runtime API) adapter and SDK nested invoker
 //	httpadapter/    Azure custom handler + plain HTTP adapter and HTTP nested invoker
 //	labruntime/     environment → handlers → adapter; the entry point of every binary
-//	labmain/        labruntime with the workloads linked (monolith, `fbrun lab-runtime`)
+//	                (the monolith, cmd/fbrun-lab and `fbrun lab-runtime` pass the workloads in)
 //	artifacts/      builds the Lambda and Azure packages (scripts/build-functions)
 //	cmd/            bootstrap (function1/2/3 on Lambda), monolith, httpfn, build-functions
 //	openfaas/       the OpenFaaS Dockerfile (of-watchdog in http mode)

@@ -88,6 +88,11 @@ var migrations = []string{
 	);
 	CREATE INDEX metrics_name ON metrics(run_id, name);`,
 	studyJournalSchema, // study_journal.go
+	// The run's owner process (package runowner): a run left "running"
+	// by an owner that is gone reads as crashed.
+	`ALTER TABLE runs ADD COLUMN owner_host TEXT NOT NULL DEFAULT '';
+	ALTER TABLE runs ADD COLUMN owner_pid INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE runs ADD COLUMN owner_start TEXT NOT NULL DEFAULT '';`,
 }
 
 // SchemaVersion is the schema version this build writes.
@@ -133,35 +138,59 @@ func (d *DB) Path() string { return d.path }
 // Close closes the database.
 func (d *DB) Close() error { return d.sql.Close() }
 
+// migrate applies the missing migrations, one transaction each. Every step
+// re-reads the version under SQLite's write lock (BEGIN IMMEDIATE), so
+// processes opening a new database at the same moment (a run starting while
+// `fbrun runs` looks) apply each migration once.
 func (d *DB) migrate(ctx context.Context) error {
 	if _, err := d.sql.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at_ns INTEGER NOT NULL)`); err != nil {
 		return fmt.Errorf("create schema_migrations: %w", err)
 	}
-	var current int
-	if err := d.sql.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
-		return fmt.Errorf("read schema version: %w", err)
+	conn, err := d.sql.Conn(ctx)
+	if err != nil {
+		return err
 	}
-	if current > len(migrations) {
-		return fmt.Errorf("database schema version %d is newer than this fbrun supports (%d): upgrade fbrun", current, len(migrations))
-	}
-	for v := current; v < len(migrations); v++ {
-		tx, err := d.sql.BeginTx(ctx, nil)
-		if err != nil {
+	defer conn.Close()
+	for {
+		done, err := migrateStep(ctx, conn)
+		if err != nil || done {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, migrations[v]); err != nil {
-			tx.Rollback()
-			return fmt.Errorf("migration %d: %w", v+1, err)
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations(version, applied_at_ns) VALUES (?, ?)`, v+1, time.Now().UnixNano()); err != nil {
-			tx.Rollback()
-			return fmt.Errorf("migration %d: %w", v+1, err)
-		}
-		if err := tx.Commit(); err != nil {
-			return fmt.Errorf("migration %d: %w", v+1, err)
-		}
 	}
-	return nil
+}
+
+// migrateStep applies the next migration, if any, and reports whether the
+// schema was already up to date.
+func migrateStep(ctx context.Context, conn *sql.Conn) (done bool, err error) {
+	if _, err := conn.ExecContext(ctx, `BEGIN IMMEDIATE`); err != nil {
+		return false, fmt.Errorf("begin migration: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			conn.ExecContext(context.WithoutCancel(ctx), `ROLLBACK`)
+		}
+	}()
+	var current int
+	if err := conn.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
+		return false, fmt.Errorf("read schema version: %w", err)
+	}
+	if current > len(migrations) {
+		return false, fmt.Errorf("database schema version %d is newer than this fbrun supports (%d): upgrade fbrun", current, len(migrations))
+	}
+	if current == len(migrations) {
+		_, err := conn.ExecContext(ctx, `COMMIT`)
+		return true, err
+	}
+	if _, err := conn.ExecContext(ctx, migrations[current]); err != nil {
+		return false, fmt.Errorf("migration %d: %w", current+1, err)
+	}
+	if _, err := conn.ExecContext(ctx, `INSERT INTO schema_migrations(version, applied_at_ns) VALUES (?, ?)`, current+1, time.Now().UnixNano()); err != nil {
+		return false, fmt.Errorf("migration %d: %w", current+1, err)
+	}
+	if _, err := conn.ExecContext(ctx, `COMMIT`); err != nil {
+		return false, fmt.Errorf("migration %d: %w", current+1, err)
+	}
+	return false, nil
 }
 
 func mustJSON(v any) string {
@@ -183,10 +212,10 @@ func (d *DB) CreateRun(ctx context.Context, r Run) error {
 	if r.Status == "" {
 		r.Status = StatusRunning
 	}
-	_, err := d.sql.ExecContext(ctx, `INSERT INTO runs (id, experiment, platform, params, platform_config, tool_version, git_commit, client_host, started_at_ns, status)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := d.sql.ExecContext(ctx, `INSERT INTO runs (id, experiment, platform, params, platform_config, tool_version, git_commit, client_host, started_at_ns, status, owner_host, owner_pid, owner_start)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		r.ID, r.Experiment, r.Platform, mustJSON(r.Params), mustJSON(r.PlatformConfig), r.ToolVersion, r.GitCommit,
-		mustJSON(r.ClientHost), r.StartedAt.UnixNano(), r.Status)
+		mustJSON(r.ClientHost), r.StartedAt.UnixNano(), r.Status, r.Owner.Host, r.Owner.PID, r.Owner.Start)
 	if err != nil {
 		return fmt.Errorf("results: create run %s: %w", r.ID, err)
 	}
@@ -206,6 +235,25 @@ func (d *DB) FinishRun(ctx context.Context, id, status string, ended time.Time, 
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return fmt.Errorf("results: finish run %s: no such run", id)
+	}
+	return nil
+}
+
+// CloseCrashed marks the run id, stored as running, as StatusCrashed with
+// reason as its error, and changes nothing else: its end time stays
+// unknown and every row measured before the crash is kept. It refuses a
+// run that is not stored as running.
+func (d *DB) CloseCrashed(ctx context.Context, id, reason string) error {
+	res, err := d.sql.ExecContext(ctx, `UPDATE runs SET status = ?, error = ? WHERE id = ? AND status = ? AND ended_at_ns IS NULL`,
+		StatusCrashed, reason, id, StatusRunning)
+	if err != nil {
+		return fmt.Errorf("results: close run %s: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		if _, err := d.GetRun(ctx, id); err != nil {
+			return err
+		}
+		return fmt.Errorf("results: close run %s: it is not stored as running", id)
 	}
 	return nil
 }

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/faas-benchmarker/faas-benchmarker/runowner"
 )
 
 // RunFilter selects runs; zero fields match everything.
@@ -20,7 +22,7 @@ type RunFilter struct {
 // ErrNoRun is returned when a run does not exist.
 var ErrNoRun = errors.New("no such run")
 
-const runColumns = `id, experiment, platform, params, platform_config, tool_version, git_commit, client_host, started_at_ns, ended_at_ns, status, summary, error`
+const runColumns = `id, experiment, platform, params, platform_config, tool_version, git_commit, client_host, started_at_ns, ended_at_ns, status, summary, error, owner_host, owner_pid, owner_start`
 
 // Runs lists runs matching f, oldest first.
 func (d *DB) Runs(ctx context.Context, f RunFilter) ([]Run, error) {
@@ -87,7 +89,8 @@ func scanRun(s scanner) (Run, error) {
 		ended              sql.NullInt64
 		summary            sql.NullString
 	)
-	if err := s.Scan(&r.ID, &r.Experiment, &r.Platform, &params, &pcfg, &r.ToolVersion, &r.GitCommit, &host, &started, &ended, &r.Status, &summary, &r.Error); err != nil {
+	if err := s.Scan(&r.ID, &r.Experiment, &r.Platform, &params, &pcfg, &r.ToolVersion, &r.GitCommit, &host, &started, &ended, &r.Status, &summary, &r.Error,
+		&r.Owner.Host, &r.Owner.PID, &r.Owner.Start); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return r, err
 		}
@@ -102,6 +105,10 @@ func scanRun(s scanner) (Run, error) {
 	}
 	if summary.Valid {
 		r.Summary = json.RawMessage(summary.String)
+	}
+	r.StoredStatus = r.Status
+	if r.Status == StatusRunning && !ended.Valid && runowner.Check(r.Owner) == runowner.Gone {
+		r.Status = StatusCrashed
 	}
 	return r, nil
 }

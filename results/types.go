@@ -10,6 +10,8 @@ package results
 import (
 	"encoding/json"
 	"time"
+
+	"github.com/faas-benchmarker/faas-benchmarker/runowner"
 )
 
 // Run statuses.
@@ -18,6 +20,10 @@ const (
 	StatusOK          = "ok"
 	StatusFailed      = "failed"
 	StatusInterrupted = "interrupted"
+	// StatusCrashed is a run whose owner process died while it was
+	// running: it reads so as soon as the owner is gone (see Run.Owner),
+	// and is stored so once closed (DB.CloseCrashed).
+	StatusCrashed = "crashed"
 )
 
 // Invocation statuses (Invocation.Status).
@@ -43,7 +49,14 @@ type Run struct {
 	ClientHost map[string]any
 	StartedAt  time.Time
 	EndedAt    time.Time // zero while running
-	Status     string
+	// Status is the stored status, except that a run stored as running
+	// whose owner process is known to be gone reads as StatusCrashed.
+	Status string
+	// StoredStatus is the status as stored.
+	StoredStatus string
+	// Owner is the process that ran the run (zero in runs stored before
+	// owners were recorded).
+	Owner runowner.Owner
 	// Summary is the experiment's machine-readable summary (estimates ...).
 	Summary json.RawMessage
 	// Error is the run's error message, when it failed.

@@ -22,6 +22,7 @@ import (
 	"github.com/faas-benchmarker/faas-benchmarker/experiments"
 	"github.com/faas-benchmarker/faas-benchmarker/providers"
 	"github.com/faas-benchmarker/faas-benchmarker/results"
+	"github.com/faas-benchmarker/faas-benchmarker/runowner"
 )
 
 // Config describes one run.
@@ -100,7 +101,7 @@ func Run(ctx context.Context, cfg Config) (*Outcome, error) {
 	run := results.Run{
 		ID: id, Experiment: cfg.Experiment.Name(), Platform: platform, Params: cfg.Params.Map(),
 		PlatformConfig: cfg.PlatformConfig, ToolVersion: ToolVersion(), GitCommit: GitCommit(),
-		ClientHost: ClientHost(), StartedAt: started,
+		ClientHost: ClientHost(), StartedAt: started, Owner: runowner.Self(),
 	}
 	if err := cfg.DB.CreateRun(ctx, run); err != nil {
 		return nil, err

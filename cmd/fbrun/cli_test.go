@@ -153,9 +153,9 @@ func TestBadInput(t *testing.T) {
 		{"bad local knob", []string{"experiment", "smoke", "--local-max-instances", "-1"}, 2, "local platform"},
 		{"unreachable platform", []string{"--db", db, "experiment", "smoke", "--local-endpoint", "http://127.0.0.1:1"}, 1, "failed"},
 		{"unknown command", []string{"frobnicate"}, 2, "unknown command"},
-		{"bad probing precision", []string{"experiment", "idle-timeout", "--set", "precision=2"}, 2, "precision=2: must be in (0, 1)"},
-		{"bad probing gaps", []string{"experiment", "idle-timeout", "--set", "min_gap=10s", "--set", "max_gap=1s"}, 2, "max_gap=1s: must be >= min_gap (10s)"},
-		{"zero probing budget", []string{"experiment", "idle-timeout", "--set", "max_time=0s"}, 2, "max_time=0s: must be > 0"},
+		{"bad probing precision", []string{"experiment", "idle-timeout", "--set", "precision=2"}, 2, `parameter precision="2": want a number > 0 and < 1`},
+		{"bad probing gaps", []string{"experiment", "idle-timeout", "--set", "min_gap=10s", "--set", "max_gap=1s"}, 2, "min_gap 10s is longer than max_gap 1s: want min_gap <= max_gap"},
+		{"zero probing budget", []string{"experiment", "idle-timeout", "--set", "max_time=0s"}, 2, `parameter max_time="0s": want a duration > 0s`},
 		{"bad lifetime budget", []string{"experiment", "instance-lifetime", "--set", "max_recycles=0"}, 2, "max_recycles"},
 	}
 	for _, tc := range tests {
@@ -225,6 +225,9 @@ func TestMissingAWSCredentials(t *testing.T) {
 		"managed stack":       {"--state", "file://" + t.TempDir()},
 	} {
 		t.Run(name, func(t *testing.T) {
+			if name == "managed stack" {
+				needCloud(t) // fbrun delegates managed runs to fbrun-cloud
+			}
 			r := fbrun(t, append([]string{"--db", filepath.Join(t.TempDir(), "r.db"), "experiment", "smoke", "--platform", "aws"}, args...)...)
 			if r.code == 0 {
 				t.Fatalf("succeeded without credentials:\n%s%s", r.stdout, r.stderr)

@@ -24,6 +24,7 @@ import (
 func cloudEnv(t *testing.T, minio *miniotest.Server) []string {
 	t.Helper()
 	pulumi := testtools.Require(t, "pulumi", "FB_PULUMI")
+	needCloud(t)
 	plugins := t.TempDir()
 	build := exec.Command("go", "build", "-o", filepath.Join(plugins, "pulumi-resource-fblocal"), "../../runner/testprovider/pulumi-resource-fblocal")
 	if out, err := build.CombinedOutput(); err != nil {
@@ -179,6 +180,7 @@ func TestManagedRunErrors(t *testing.T) {
 		{"no pulumi", []string{"PULUMI_CONFIG_PASSPHRASE=x", "FB_PULUMI=" + filepath.Join(dir, "nope"), "AWS_ACCESS_KEY_ID=AKIDTEST", "AWS_SECRET_ACCESS_KEY=test"},
 			[]string{"experiment", "smoke", "--platform", "aws", "--state", "file://" + dir}, "pulumi"},
 	}
+	needCloud(t)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			env := append(testEnv(t), tc.env...)

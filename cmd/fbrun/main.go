@@ -1,32 +1,20 @@
 // Command fbrun runs faas-benchmarker experiments against FaaS platforms,
 // serves the embedded local platform, manages cloud stacks and reports
 // results. See README.md.
+//
+// fbrun does not link the Pulumi SDKs: the cloud commands (up, down,
+// cleanup, results pull) and managed experiments (--platform
+// aws|azure|openfaas without --function or --endpoint, local-stack) run
+// the fbrun-cloud binary (cmd/fbrun-cloud) with the same arguments. It is
+// found next to fbrun, then on PATH; `go install ./cmd/...` installs both.
 package main
 
 import (
-	"context"
-	"fmt"
 	"os"
-	"os/signal"
-	"syscall"
+
+	"github.com/faas-benchmarker/faas-benchmarker/cmd/internal/fbcli"
 )
 
 func main() {
-	os.Exit(run(os.Args))
-}
-
-// run executes the CLI and returns the process exit code. Errors are printed
-// as one clear line, never as a stack trace.
-func run(args []string) int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	app := newApp()
-	if err := app.RunContext(ctx, interspersed(app, args)); err != nil {
-		fmt.Fprintln(os.Stderr, "fbrun: "+err.Error())
-		if code, ok := err.(interface{ ExitCode() int }); ok && code.ExitCode() != 0 {
-			return code.ExitCode()
-		}
-		return 1
-	}
-	return 0
+	os.Exit(fbcli.Run(os.Args, fbcli.Options{}))
 }

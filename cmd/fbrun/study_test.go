@@ -242,7 +242,7 @@ platforms:
   - {name: steady, platform: local, local: {idle-timeout: 3s}}
 experiments:
   - name: idle-timeout
-    params: {instances: 2, min_gap: 1s, max_gap: 6s, factor: 1.5, max_rounds: 1, precision: 0.2}
+    params: {instances: 2, min_gap: 1s, max_gap: 6s, factor: 1.5, max_probes: 80, precision: 0.2}
 `
 	}
 	file := writeStudy(t, dir, "drift.yaml", drift("2s"))

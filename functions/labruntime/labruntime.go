@@ -3,8 +3,8 @@
 // builds the lab handlers and runs the Lambda or the HTTP adapter.
 //
 // It does not link the monolith workloads: binaries that serve the
-// monolith pass them in Options (see package labmain), so function1/2/3
-// binaries stay small.
+// monolith pass them in Options (functions/cmd/monolith, cmd/fbrun-lab,
+// `fbrun lab-runtime`), so function1/2/3 binaries stay small.
 //
 // Environment (all optional):
 //

@@ -180,7 +180,7 @@ write_files:
 runcmd:
   - curl -fsSL https://go.dev/dl/go{{.GoVersion}}.linux-amd64.tar.gz -o /tmp/go.tgz
   - rm -rf /usr/local/go && tar -C /usr/local -xzf /tmp/go.tgz && rm /tmp/go.tgz
-  - GOBIN=/usr/local/bin GOPATH=/root/go GOCACHE=/root/.cache/go-build GONOSUMDB=github.com/pulumi/pulumi-digitalocean /usr/local/go/bin/go install github.com/faas-benchmarker/faas-benchmarker/cmd/fbrun@{{.FbrunVersion}}
+  - GOBIN=/usr/local/bin GOPATH=/root/go GOCACHE=/root/.cache/go-build GONOSUMDB=github.com/pulumi/pulumi-digitalocean /usr/local/go/bin/go install github.com/faas-benchmarker/faas-benchmarker/cmd/fbrun@{{.FbrunVersion}} github.com/faas-benchmarker/faas-benchmarker/cmd/fbrun-cloud@{{.FbrunVersion}} github.com/faas-benchmarker/faas-benchmarker/cmd/fbrun-lab@{{.FbrunVersion}}
   - curl -fsSL https://get.pulumi.com | sh -s -- --version {{.PulumiVersion}} --install-root /opt/pulumi --no-edit-path
   - ln -sf /opt/pulumi/bin/* /usr/local/bin/
   - mkdir -p /var/lib/faas-benchmarker && chown fb:fb /var/lib/faas-benchmarker

@@ -159,6 +159,8 @@ func TestCloudInit(t *testing.T) {
 	for _, want := range []string{
 		"go1.26.6.linux-amd64.tar.gz",
 		"cmd/fbrun@v0.4.0",
+		"cmd/fbrun-cloud@v0.4.0", // fbrun runs it for managed runs
+		"cmd/fbrun-lab@v0.4.0",
 		"--version 3.274.1",
 	} {
 		if !strings.Contains(cmds, want) {

@@ -8,9 +8,10 @@ package main
 import (
 	"os"
 
-	"github.com/faas-benchmarker/faas-benchmarker/functions/labmain"
+	"github.com/faas-benchmarker/faas-benchmarker/functions/lab/workloads"
+	"github.com/faas-benchmarker/faas-benchmarker/functions/labruntime"
 )
 
 func main() {
-	os.Exit(labmain.Main(os.Args[1:]))
+	os.Exit(labruntime.Main(os.Args[1:], labruntime.Options{Workloads: workloads.New()}))
 }

@@ -1,4 +1,4 @@
-package main
+package fbcli
 
 import (
 	"fmt"
@@ -49,7 +49,11 @@ func newApp() *cli.App {
 		HideHelpCommand:      true,
 		EnableBashCompletion: true,
 		CommandNotFound: func(c *cli.Context, name string) {
-			fmt.Fprintf(c.App.ErrWriter, "fbrun: unknown command %q (see fbrun --help)\n", name)
+			if s := closestCommand(name, c.App.Commands); s != "" {
+				fmt.Fprintf(c.App.ErrWriter, "fbrun: unknown command %q: did you mean %s?\n", name, s)
+			} else {
+				fmt.Fprintf(c.App.ErrWriter, "fbrun: unknown command %q (see fbrun --help)\n", name)
+			}
 			cli.OsExiter(2)
 		},
 	}

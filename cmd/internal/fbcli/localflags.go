@@ -1,8 +1,6 @@
-package main
+package fbcli
 
 import (
-	"fmt"
-	"os"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -52,11 +50,11 @@ func localFlags() []cli.Flag {
 }
 
 // localConfig builds the platform configuration from the flags, deploying
-// the lab functions run by this very binary (fbrun lab-runtime lambda).
+// the lab functions run by fbrun-lab or this very binary (labCommands).
 func localConfig(c *cli.Context) (localfaas.Config, error) {
-	self, err := os.Executable()
+	lambdaCmd, httpCmd, err := labCommands()
 	if err != nil {
-		return localfaas.Config{}, fmt.Errorf("cannot find the fbrun binary to run lab functions: %w", err)
+		return localfaas.Config{}, err
 	}
 	cfg := localfaas.DefaultConfig()
 	cfg.Addr = c.String(flagLocalAddr)
@@ -71,8 +69,6 @@ func localConfig(c *cli.Context) (localfaas.Config, error) {
 	cfg.ScaleRate = c.Float64(flagLocalScaleRate)
 	cfg.ExtraInitDelay = c.Duration(flagLocalInitDelay)
 	cfg.Seed = c.Uint64(flagLocalSeed)
-	lambdaCmd := []string{self, labRuntimeName, "lambda"}
-	httpCmd := []string{self, labRuntimeName, "http"}
 	cfg.Functions = localfaas.DefaultFunctions(lambdaCmd)
 	for i := range cfg.Functions {
 		cfg.Functions[i].Timeout = c.Duration(flagLocalTimeout)

@@ -1,4 +1,4 @@
-package main
+package fbcli
 
 import (
 	"fmt"
@@ -12,8 +12,8 @@ import (
 	"github.com/vbauerster/mpb/v8"
 	"github.com/vbauerster/mpb/v8/decor"
 
-	"github.com/faas-benchmarker/faas-benchmarker/cloudrun"
 	"github.com/faas-benchmarker/faas-benchmarker/platforms/builtin"
+	"github.com/faas-benchmarker/faas-benchmarker/platforms/localstack"
 	"github.com/faas-benchmarker/faas-benchmarker/results"
 	"github.com/faas-benchmarker/faas-benchmarker/study"
 )
@@ -22,7 +22,7 @@ import (
 // values and --local-* flags of `fbrun experiment` (http is left out: it
 // needs an existing deployment's --endpoint, which a study does not take).
 func studyVocabulary() (study.Vocabulary, error) {
-	v := study.Vocabulary{LocalPlatforms: []string{"local", cloudrun.PlatformLocalStack}, CheckLocal: checkLocalKnobs}
+	v := study.Vocabulary{LocalPlatforms: []string{"local", localstack.Name}, CheckLocal: checkLocalKnobs}
 	reg, err := builtin.Registry()
 	if err != nil {
 		return v, err

@@ -1,4 +1,4 @@
-package main
+package fbcli
 
 import (
 	"context"
@@ -70,6 +70,9 @@ func experimentAction(c *cli.Context) error {
 	logger, err := newLogger(c, c.App.ErrWriter)
 	if err != nil {
 		return err
+	}
+	if plan.managed() && !hasCloud(c) {
+		return delegate(c) // fbrun-cloud runs the whole command
 	}
 	db, err := openDB(c)
 	if err != nil {

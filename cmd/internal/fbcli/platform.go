@@ -1,4 +1,4 @@
-package main
+package fbcli
 
 import (
 	"context"
@@ -18,7 +18,7 @@ import (
 
 // Flags that point at an existing deployment (no stack is managed); the
 // platform descriptors say which ones each platform reads.
-var (
+const (
 	flagLocalEndpoint = string(platforms.OptLocalEndpoint)
 	flagFunction      = string(platforms.OptFunction)
 	flagEndpoint      = string(platforms.OptEndpoint)
@@ -72,7 +72,7 @@ func planPlatform(c *cli.Context) (*platformPlan, error) {
 		return nil, usageError("%v", err)
 	}
 	plan := &platformPlan{platform: p, target: t}
-	if err := checkStackSets(plan, c.StringSlice(flagStackSet)); err != nil {
+	if err := checkStackSets(plan, c.StringSlice(FlagStackSet)); err != nil {
 		return nil, err
 	}
 	if p.Embedded && t.LocalEndpoint == "" {
