@@ -44,7 +44,7 @@ var (
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if pluginDir != "" {
+	if pluginDir != "" && os.Getenv(envChildPluginDir) == "" {
 		os.RemoveAll(pluginDir)
 	}
 	os.Exit(code)
@@ -54,6 +54,10 @@ func TestMain(m *testing.M) {
 func buildPlugin(t *testing.T) string {
 	t.Helper()
 	pluginOnce.Do(func() {
+		if d := os.Getenv(envChildPluginDir); d != "" { // a child of TestSignalsLikeATerminal
+			pluginDir = d
+			return
+		}
 		pluginDir, pluginErr = os.MkdirTemp("", "fblocal-plugin-")
 		if pluginErr != nil {
 			return

@@ -7,8 +7,9 @@
 // `up` creates functions, `destroy` removes them, and a leftover shows on
 // the platform.
 //
-// Two test knobs inject faults: FailDeleteWhile makes Delete fail while a
-// file exists (a teardown that fails, then succeeds on retry), and
+// Three test knobs inject faults: FailDeleteWhile makes Delete fail while a
+// file exists (a teardown that fails, then succeeds on retry),
+// HoldDeleteWhile makes Delete wait while a file exists (a slow destroy), and
 // HoldAfterCreate makes Create block after the function exists until the
 // operation is cancelled (to interrupt an `up` half-way, deterministically);
 // with IgnoreCancel it does not stop, so the Pulumi CLI is killed.
@@ -70,6 +71,10 @@ type FunctionArgs struct {
 	Timeout *int `pulumi:"timeout,optional"`
 	// FailDeleteWhile makes Delete fail while this file exists.
 	FailDeleteWhile *string `pulumi:"failDeleteWhile,optional"`
+	// HoldDeleteWhile makes Delete write <file>.deleting and then wait
+	// while this file exists (at most 5 minutes): a slow destroy, to
+	// signal fbrun in the middle of one.
+	HoldDeleteWhile *string `pulumi:"holdDeleteWhile,optional"`
 	// HoldAfterCreate, when set, makes Create write this file once the
 	// function exists and then wait until the operation is cancelled.
 	HoldAfterCreate *string `pulumi:"holdAfterCreate,optional"`
@@ -165,6 +170,17 @@ func (Function) Delete(ctx context.Context, req infer.DeleteRequest[FunctionStat
 		if _, err := os.Stat(*st.FailDeleteWhile); err == nil {
 			return infer.DeleteResponse{}, fmt.Errorf("fblocal: delete function %s refused: fault file %s exists",
 				st.FunctionName, *st.FailDeleteWhile)
+		}
+	}
+	if st.HoldDeleteWhile != nil {
+		if err := os.WriteFile(*st.HoldDeleteWhile+".deleting", []byte(st.FunctionName), 0o600); err != nil {
+			return infer.DeleteResponse{}, err
+		}
+		for i := 0; i < 3000; i++ {
+			if _, err := os.Stat(*st.HoldDeleteWhile); errors.Is(err, os.ErrNotExist) {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
 		}
 	}
 	cctx, cancel := context.WithTimeout(ctx, time.Minute)
