@@ -75,7 +75,7 @@ func plainRunner(c *cli.Context) (*runner.Runner, error) {
 		return nil, err
 	}
 	r, err := runner.New(runner.Config{PulumiPath: c.String(flagPulumi), BackendURL: c.String(flagState),
-		Stdout: c.App.ErrWriter, Stderr: c.App.ErrWriter, Logger: logger, DestroyTimeout: defaultDestroyWait})
+		Stdout: c.App.ErrWriter, Stderr: c.App.ErrWriter, Logger: logger, DestroyTimeout: defaultDestroyWait, HandleSignals: true})
 	if err != nil {
 		return nil, cli.Exit(err.Error(), 1)
 	}
@@ -88,6 +88,7 @@ func newRunner(c *cli.Context, logger *slog.Logger) (*runner.Runner, error) {
 	cfg := runner.Config{
 		PulumiPath: c.String(flagPulumi), BackendURL: c.String(flagState),
 		Stdout: c.App.ErrWriter, Stderr: c.App.ErrWriter, Logger: logger, DestroyTimeout: defaultDestroyWait,
+		HandleSignals: true,
 	}
 	r, err := runner.New(cfg)
 	if err != nil {
@@ -154,7 +155,7 @@ func managedExperiment(c *cli.Context, run experimentRun) (*runOutcome, error) {
 	cfg := cloudrun.Config{
 		Runner: r, DB: run.db, RunsDir: runsDir(c), Platform: c.String(flagPlatform),
 		StackSets: c.StringSlice(flagStackSet), Experiment: run.exp, Params: run.params,
-		Keep: c.Bool(flagKeep), Engine: run.engine, Logger: run.logger,
+		Keep: c.Bool(flagKeep), Engine: run.engine, Logger: run.logger, Progress: c.App.ErrWriter,
 	}
 	if cfg.Platform == cloudrun.PlatformLocalStack && c.String(flagLocalEndpoint) != "" {
 		cfg.LocalEndpoint = c.String(flagLocalEndpoint) // a running fbrun local serve
