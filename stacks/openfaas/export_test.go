@@ -15,4 +15,6 @@ func RunWithMocks(t *testing.T, cfg stackcfg.OpenFaaS) map[string]stacktest.Valu
 }
 
 // ConfigForTest is config, for the external tests.
-func ConfigForTest(t *testing.T, overrides ...string) stackcfg.OpenFaaS { return config(t, overrides...) }
+func ConfigForTest(t *testing.T, overrides ...string) stackcfg.OpenFaaS {
+	return config(t, overrides...)
+}

@@ -35,9 +35,9 @@ const (
 		`"contexts":[{"name":"aws","context":{"cluster":"kubernetes","user":"aws"}}],` +
 		`"users":[{"name":"aws","user":{"exec":{"apiVersion":"client.authentication.k8s.io/v1beta1","command":"aws",` +
 		`"args":["eks","get-token","--cluster-name","fb-scale-r3","--output","json"]}}}]}`
-	lbHost     = "k8s-openfaas-gateway-0123.elb.eu-west-1.amazonaws.com"
-	issuer     = "https://oidc.eks.eu-west-1.amazonaws.com/id/ABC123"
-	password   = "correct-horse-battery-staple"
+	lbHost   = "k8s-openfaas-gateway-0123.elb.eu-west-1.amazonaws.com"
+	issuer   = "https://oidc.eks.eu-west-1.amazonaws.com/id/ABC123"
+	password = "correct-horse-battery-staple"
 )
 
 func config(t *testing.T, overrides ...string) stackcfg.OpenFaaS {
