@@ -33,6 +33,7 @@ import (
 	"github.com/faas-benchmarker/faas-benchmarker/results"
 	"github.com/faas-benchmarker/faas-benchmarker/runner"
 	"github.com/faas-benchmarker/faas-benchmarker/runner/testprovider/fblocal"
+	"github.com/faas-benchmarker/faas-benchmarker/stacks/stackcfg"
 )
 
 // pluginDir holds the fblocal provider plugin, built once per test binary.
@@ -778,7 +779,9 @@ func TestS3StateBackend(t *testing.T) {
 	if err := store.EnsureBucket(ctx); err != nil {
 		t.Fatal(err)
 	}
-	backend := "s3://fb-state?endpoint=" + m.Endpoint + "&region=us-east-1&use_path_style=true"
+	// The exact URL shape the permanent stack outputs (stateBackendUrl),
+	// with MinIO's endpoint in place of the Spaces one.
+	backend := stackcfg.DefaultPermanent().StateBackendURLFor("fb-state", m.Endpoint)
 	h := newHarnessWith(t, nil, func(c *runner.Config) {
 		c.BackendURL = backend
 		c.Env["AWS_ACCESS_KEY_ID"] = m.AccessKey

@@ -232,11 +232,19 @@ func downCommand() *cli.Command {
 		Subcommands: []*cli.Command{{
 			Name:  "permanent",
 			Usage: "destroy the permanent stack (the results bucket is protected unless protectBucket=false was set)",
-			Flags: runnerFlags(),
+			Flags: append(runnerFlags(), &cli.BoolFlag{Name: "empty-bucket",
+				Usage: "first DELETE EVERY OBJECT in the results bucket (shipped runs, state kept there): a bucket that is not empty cannot be destroyed"}),
 			Action: func(c *cli.Context) error {
 				r, err := plainRunner(c)
 				if err != nil {
 					return err
+				}
+				if c.Bool("empty-bucket") {
+					bucket, n, err := r.EmptyPermanentBucket(c.Context)
+					if err != nil {
+						return cli.Exit(err.Error(), 1)
+					}
+					fmt.Fprintf(c.App.ErrWriter, "deleted %d objects from bucket %s\n", n, bucket)
 				}
 				if err := r.Down(c.Context, runner.StackSpec{StackName: runner.PermanentStack}); err != nil {
 					return cli.Exit(err.Error(), 1)
