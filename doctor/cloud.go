@@ -13,6 +13,7 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go/logging"
 
 	"github.com/faas-benchmarker/faas-benchmarker/blobstore"
 	"github.com/faas-benchmarker/faas-benchmarker/stacks/stackcfg"
@@ -20,7 +21,7 @@ import (
 
 // awsConfig loads the AWS default credential chain for region.
 func (e Env) awsConfig(ctx context.Context, region string) (aws.Config, error) {
-	cfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(region))
+	cfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(region), awsconfig.WithLogger(logging.Nop{}))
 	if err != nil {
 		return cfg, err
 	}
@@ -54,8 +55,11 @@ func AWSCredentials(e Env, region string) Check {
 func LambdaAccount(e Env, region string) Check {
 	return checkFunc{"lambda account limits", func(ctx context.Context) Result {
 		cfg, err := e.awsConfig(ctx, region)
+		if err == nil {
+			_, err = cfg.Credentials.Retrieve(ctx)
+		}
 		if err != nil {
-			return problem(err.Error(), "fix the AWS credentials first")
+			return problem("not checked: no usable AWS credentials", "fix the AWS credentials first")
 		}
 		out, err := lambda.NewFromConfig(cfg).GetAccountSettings(ctx, &lambda.GetAccountSettingsInput{})
 		if err != nil {

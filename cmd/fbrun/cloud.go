@@ -13,7 +13,6 @@ import (
 
 	"github.com/faas-benchmarker/faas-benchmarker/blobstore"
 	"github.com/faas-benchmarker/faas-benchmarker/cloudrun"
-	"github.com/faas-benchmarker/faas-benchmarker/providers/aws"
 	"github.com/faas-benchmarker/faas-benchmarker/runner"
 )
 
@@ -137,16 +136,11 @@ func runsDir(c *cli.Context) string {
 
 // managedExperiment runs an experiment on a stack deployed for the run.
 func managedExperiment(c *cli.Context, run experimentRun) (*runOutcome, error) {
-	// Without cloud credentials nothing could be deployed: say so before
-	// any stack exists.
-	if p := c.String(flagPlatform); p == "aws" || p == "openfaas" {
-		ap, err := aws.New(aws.NewDefaultConfig())
-		if err != nil {
-			return nil, cli.Exit(err.Error(), 1)
-		}
-		if err := checkAWSCredentials(c.Context, ap); err != nil {
-			return nil, err
-		}
+	// The preflight of `fbrun doctor`: without credentials, plugins,
+	// packages or valid stack settings nothing could be deployed, so say
+	// so before any stack exists.
+	if err := runDoctor(c, c.String(flagPlatform), true); err != nil {
+		return nil, err
 	}
 	r, err := newRunner(c, run.logger)
 	if err != nil {
