@@ -89,7 +89,7 @@ func TestWaitReady(t *testing.T) {
 		inv := &settling{calls: map[string]int{}, notReady: map[string]int{"function2": 1 << 30}}
 		err := WaitReady(context.Background(), inv, fns, Readiness{Timeout: 50 * time.Millisecond, Interval: time.Millisecond})
 		if err == nil || !strings.Contains(err.Error(), "never became ready: 1 of 4 functions") ||
-			!strings.Contains(err.Error(), "function2: nested call of function3: nested: AccessDeniedException") {
+			!strings.Contains(err.Error(), "function2: nested call of function1: nested: AccessDeniedException") {
 			t.Fatalf("err = %v", err)
 		}
 	})
