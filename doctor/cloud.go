@@ -40,6 +40,11 @@ func AWSCredentials(e Env, region string) Check {
 		if err != nil {
 			return problem(err.Error(), fix)
 		}
+		// Resolve the credentials first (local for keys and profiles), so
+		// that missing ones are named without a network call.
+		if _, err := cfg.Credentials.Retrieve(ctx); err != nil {
+			return problem("aws: no usable credentials: "+err.Error(), fix)
+		}
 		out, err := sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 		if err != nil {
 			return problem("STS GetCallerIdentity: "+err.Error(), fix)
