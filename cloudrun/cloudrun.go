@@ -31,7 +31,8 @@ import (
 )
 
 // PlatformLocalStack deploys the lab functions to the embedded local
-// platform through Pulumi and the fblocal test provider plugin: the whole
+// platform through Pulumi and the fblocal provider plugin (package
+// localstack, plugin pulumi-resource-fblocal): the whole
 // cloud lifecycle (up, run, store, ship, destroy) without a cloud account.
 const PlatformLocalStack = "local-stack"
 

@@ -14,7 +14,7 @@ import (
 	"github.com/faas-benchmarker/faas-benchmarker/providers/azure"
 	"github.com/faas-benchmarker/faas-benchmarker/providers/local"
 	"github.com/faas-benchmarker/faas-benchmarker/providers/openfaas"
-	"github.com/faas-benchmarker/faas-benchmarker/runner/testprovider/fblocal"
+	"github.com/faas-benchmarker/faas-benchmarker/localstack/fblocal"
 	"github.com/faas-benchmarker/faas-benchmarker/stacks/stackcfg"
 )
 

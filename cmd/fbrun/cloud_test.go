@@ -25,7 +25,7 @@ func cloudEnv(t *testing.T, minio *miniotest.Server) []string {
 	t.Helper()
 	pulumi := testtools.Require(t, "pulumi", "FB_PULUMI")
 	plugins := t.TempDir()
-	build := exec.Command("go", "build", "-o", filepath.Join(plugins, "pulumi-resource-fblocal"), "../../runner/testprovider/pulumi-resource-fblocal")
+	build := exec.Command("go", "build", "-o", filepath.Join(plugins, "pulumi-resource-fblocal"), "../../localstack/pulumi-resource-fblocal")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("building the fblocal plugin: %v\n%s", err, out)
 	}

@@ -1,5 +1,7 @@
-// Package testprovider is "fblocal", a Pulumi resource provider that the
-// runner's tests build and run for real (see pulumi-resource-fblocal). Its
+// Package testprovider is the test build of "fblocal", the local-stack
+// resource provider (package localstack/provider): the same resource, the
+// same CreateFunction/DeleteFunction, plus fault knobs that only the
+// runner's tests may use (see pulumi-resource-fblocal). Its
 // one resource, fblocal:index:Function, deploys a function on the embedded
 // local platform through the platform's Lambda API (CreateFunction on
 // create, DeleteFunction on delete) with the real aws-sdk-go-v2 Lambda
@@ -16,8 +18,6 @@
 package testprovider
 
 import (
-	"archive/zip"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -28,10 +28,7 @@ import (
 	"github.com/pulumi/pulumi-go-provider/infer"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/tokens"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/lambda"
-	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
+	"github.com/faas-benchmarker/faas-benchmarker/localstack/provider"
 )
 
 // Name is the provider (plugin) name: the binary is pulumi-resource-fblocal.
@@ -94,52 +91,20 @@ type FunctionState struct {
 	InvokeEndpoint string `pulumi:"invokeEndpoint"`
 }
 
-func client(endpoint string) *lambda.Client {
-	return lambda.New(lambda.Options{
-		Region:           "us-east-1",
-		BaseEndpoint:     aws.String(endpoint),
-		Credentials:      credentials.NewStaticCredentialsProvider("fblocal", "fblocal", ""),
-		RetryMaxAttempts: 2,
-	})
-}
-
-// emptyZip is a valid empty zip archive: CreateFunction requires code, and
-// the local platform runs its own catalog instead of uploaded code.
-func emptyZip() []byte {
-	var b bytes.Buffer
-	_ = zip.NewWriter(&b).Close()
-	return b.Bytes()
-}
-
-// Create creates the function with CreateFunction.
+// Create creates the function with the production provider's
+// CreateFunction, then applies the HoldAfterCreate knob.
 func (Function) Create(ctx context.Context, req infer.CreateRequest[FunctionArgs]) (infer.CreateResponse[FunctionState], error) {
 	in := req.Inputs
 	st := FunctionState{FunctionArgs: in, InvokeEndpoint: in.Endpoint}
 	if req.DryRun {
 		return infer.CreateResponse[FunctionState]{Output: st}, nil
 	}
-	handler := "bootstrap"
-	if in.Handler != nil {
-		handler = *in.Handler
-	}
-	cin := &lambda.CreateFunctionInput{
-		FunctionName: aws.String(in.FunctionName),
-		Role:         aws.String("arn:aws:iam::000000000000:role/fblocal"),
-		Runtime:      types.RuntimeProvidedal2023,
-		Handler:      aws.String(handler),
-		Code:         &types.FunctionCode{ZipFile: emptyZip()},
-	}
-	if in.MemorySize != nil {
-		cin.MemorySize = aws.Int32(int32(*in.MemorySize))
-	}
-	if in.Timeout != nil {
-		cin.Timeout = aws.Int32(int32(*in.Timeout))
-	}
-	out, err := client(in.Endpoint).CreateFunction(ctx, cin)
+	arn, err := provider.CreateFunction(ctx, provider.FunctionArgs{Endpoint: in.Endpoint, FunctionName: in.FunctionName,
+		Handler: in.Handler, MemorySize: in.MemorySize, Timeout: in.Timeout})
 	if err != nil {
-		return infer.CreateResponse[FunctionState]{}, fmt.Errorf("fblocal: create function %s: %w", in.FunctionName, err)
+		return infer.CreateResponse[FunctionState]{}, err
 	}
-	st.Arn = aws.ToString(out.FunctionArn)
+	st.Arn = arn
 	resp := infer.CreateResponse[FunctionState]{ID: in.FunctionName, Output: st}
 	if in.HoldAfterCreate != nil {
 		if err := os.WriteFile(*in.HoldAfterCreate, []byte(in.FunctionName), 0o600); err != nil {
@@ -183,14 +148,7 @@ func (Function) Delete(ctx context.Context, req infer.DeleteRequest[FunctionStat
 			time.Sleep(100 * time.Millisecond)
 		}
 	}
-	cctx, cancel := context.WithTimeout(ctx, time.Minute)
-	defer cancel()
-	_, err := client(st.Endpoint).DeleteFunction(cctx, &lambda.DeleteFunctionInput{FunctionName: aws.String(st.FunctionName)})
-	var nf *types.ResourceNotFoundException
-	if err != nil && !errors.As(err, &nf) {
-		return infer.DeleteResponse{}, fmt.Errorf("fblocal: delete function %s: %w", st.FunctionName, err)
-	}
-	return infer.DeleteResponse{}, nil
+	return infer.DeleteResponse{}, provider.DeleteFunction(ctx, st.Endpoint, st.FunctionName)
 }
 
 // Annotate documents the resource.
