@@ -3,6 +3,7 @@ package cloudrun
 import (
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -13,7 +14,7 @@ import (
 	"github.com/faas-benchmarker/faas-benchmarker/providers/azure"
 	"github.com/faas-benchmarker/faas-benchmarker/providers/local"
 	"github.com/faas-benchmarker/faas-benchmarker/providers/openfaas"
-	"github.com/faas-benchmarker/faas-benchmarker/runner/testprovider/fblocal"
+	"github.com/faas-benchmarker/faas-benchmarker/localstack/fblocal"
 	"github.com/faas-benchmarker/faas-benchmarker/stacks/stackcfg"
 )
 
@@ -88,26 +89,63 @@ func cloudInvoker(p stackcfg.Platform) invokerFactory {
 			region, _ := outString(outs, stackcfg.OutRegion)
 			return inv, map[string]any{"location": region, "functions": sortedKeys(urls)}, err
 		case stackcfg.PlatformOpenFaaS:
-			gw, err := outString(outs, stackcfg.OutGatewayURL)
+			cfg, desc, err := OpenFaaSConfig(outs)
 			if err != nil {
 				return nil, nil, err
-			}
-			user, _ := outString(outs, stackcfg.OutGatewayUser)
-			pass, err := outString(outs, stackcfg.OutGatewayPassword)
-			if err != nil {
-				return nil, nil, err
-			}
-			cfg := openfaas.NewDefaultConfig()
-			cfg.GatewayURL, cfg.Username, cfg.Password = gw, user, pass
-			if names, err := outMap(outs, stackcfg.OutFunctionNames); err == nil {
-				cfg.Functions = names
 			}
 			inv, err := openfaas.New(cfg)
-			region, _ := outString(outs, stackcfg.OutRegion)
-			return inv, map[string]any{"gateway": gw, "region": region}, err
+			return inv, desc, err
 		}
 		return nil, nil, fmt.Errorf("cloudrun: no invoker for platform %q", p)
 	}
+}
+
+// OpenFaaSConfig builds the openfaas provider configuration from the
+// outputs of the managed OpenFaaS stack, with the platform description
+// stored with the run. The gateway is plain HTTP behind a load balancer
+// that admits only the stack's gatewayCidrs; the provider accepts that
+// only with AllowPlainHTTP, which is set when the stack says so
+// (gatewayTransport) and no CIDR is open to everyone. Invocations carry no
+// credentials (OpenFaaS does not require them on /function/), so only the
+// /system/ calls of cold starts carry the run's throw-away password. The
+// kubeconfig output lets cold starts scale Deployments to zero on CE.
+func OpenFaaSConfig(outs auto.OutputMap) (openfaas.Config, map[string]any, error) {
+	cfg := openfaas.NewDefaultConfig()
+	gw, err := outString(outs, stackcfg.OutGatewayURL)
+	if err != nil {
+		return cfg, nil, err
+	}
+	user, _ := outString(outs, stackcfg.OutGatewayUser)
+	pass, err := outString(outs, stackcfg.OutGatewayPassword)
+	if err != nil {
+		return cfg, nil, err
+	}
+	cfg.GatewayURL, cfg.Username, cfg.Password = gw, user, pass
+	cfg.NoInvokeAuth = true
+	if names, err := outMap(outs, stackcfg.OutFunctionNames); err == nil {
+		cfg.Functions = names
+	}
+	kube, err := outString(outs, stackcfg.OutKubeconfig)
+	if err != nil {
+		return cfg, nil, err
+	}
+	cfg.Kubeconfig = []byte(kube)
+	cfg.Edition, _ = outString(outs, stackcfg.OutEdition)
+	transport, _ := outString(outs, stackcfg.OutGatewayTransport)
+	cidrs, _ := outs[stackcfg.OutGatewayCIDRs].Value.([]any)
+	if transport == stackcfg.GatewayTransportRestrictedHTTP {
+		if len(cidrs) == 0 {
+			return cfg, nil, fmt.Errorf("cloudrun: the stack's gateway is plain HTTP but it has no %q output", stackcfg.OutGatewayCIDRs)
+		}
+		for _, c := range cidrs {
+			if s, _ := c.(string); s == "" || strings.HasSuffix(s, "/0") {
+				return cfg, nil, fmt.Errorf("cloudrun: the stack's plain-HTTP gateway admits %v: refusing to send its password there", c)
+			}
+		}
+		cfg.AllowPlainHTTP = true
+	}
+	region, _ := outString(outs, stackcfg.OutRegion)
+	return cfg, map[string]any{"gateway": gw, "region": region, "edition": cfg.Edition}, nil
 }
 
 // localStackProgram deploys the four lab functions to the local platform

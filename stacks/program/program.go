@@ -10,6 +10,8 @@ package program
 import (
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 
@@ -99,6 +101,32 @@ func UnknownKeys(configJSON string, s stackcfg.Settings) ([]string, error) {
 	}
 	sort.Strings(unknown)
 	return unknown, nil
+}
+
+// ProjectRoot returns the directory of the project's Pulumi.yaml: the root
+// the Pulumi CLI passes the program (ctx.RootDirectory, from
+// PULUMI_ROOT_DIRECTORY), else the nearest directory at or above the
+// working directory that holds a Pulumi.yaml. Pulumi runs a Go program in
+// its main directory (stacks/cmd/pulumi-program for the root Pulumi.yaml),
+// so relative paths in the config must be resolved against this root.
+func ProjectRoot(ctx *pulumi.Context) (string, error) {
+	if root := ctx.RootDirectory(); root != "" {
+		return root, nil
+	}
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", fmt.Errorf("program: project root: %w", err)
+	}
+	for d := dir; ; {
+		if _, err := os.Stat(filepath.Join(d, "Pulumi.yaml")); err == nil {
+			return d, nil
+		}
+		parent := filepath.Dir(d)
+		if parent == d {
+			return "", fmt.Errorf("program: no Pulumi.yaml at or above %s", dir)
+		}
+		d = parent
+	}
 }
 
 func platformNames() string {

@@ -1,7 +1,6 @@
 package fbcli
 
 import (
-	"context"
 	"log/slog"
 	"slices"
 
@@ -9,7 +8,6 @@ import (
 
 	"github.com/faas-benchmarker/faas-benchmarker/engine"
 	"github.com/faas-benchmarker/faas-benchmarker/experiments"
-	"github.com/faas-benchmarker/faas-benchmarker/providers/aws"
 	"github.com/faas-benchmarker/faas-benchmarker/results"
 	"github.com/faas-benchmarker/faas-benchmarker/session"
 	"github.com/faas-benchmarker/faas-benchmarker/stacks/stackcfg"
@@ -75,6 +73,9 @@ const (
 	FlagResultsEnd    = "results-endpoint"
 	FlagResultsRegion = "results-region"
 	FlagResultsPath   = "results-path-style"
+	// FlagEmptyBucket makes `down permanent` delete every object in the
+	// results bucket first.
+	FlagEmptyBucket = "empty-bucket"
 	// FlagPrefix is the object key prefix flag of `results pull`.
 	FlagPrefix = "prefix"
 	// EnvResultsKeyID and EnvResultsSecret hold the credentials of
@@ -190,9 +191,10 @@ func downCommand() *cli.Command {
 		Name:  "down",
 		Usage: "destroy the permanent stack",
 		Subcommands: []*cli.Command{{
-			Name:   "permanent",
-			Usage:  "destroy the permanent stack (the results bucket is protected unless protectBucket=false was set)",
-			Flags:  runnerFlags(),
+			Name:  "permanent",
+			Usage: "destroy the permanent stack (the results bucket is protected unless protectBucket=false was set)",
+			Flags: append(runnerFlags(), &cli.BoolFlag{Name: FlagEmptyBucket,
+				Usage: "first DELETE EVERY OBJECT in the results bucket (shipped runs, state kept there): a bucket that is not empty cannot be destroyed"}),
 			Action: cloudAction(Cloud.DownPermanent),
 		}},
 	}
@@ -245,8 +247,9 @@ func StartLocal(c *cli.Context, logger *slog.Logger) (url string, stop func(), e
 	return lp.url, lp.close, nil
 }
 
-// CheckAWSCredentials fails with a one-line error when the AWS default
-// chain yields no usable credentials.
-func CheckAWSCredentials(ctx context.Context, p *aws.Provider) error {
-	return checkAWSCredentials(ctx, p)
+// RunDoctor runs the `fbrun doctor` checks of platform (managed: a stack
+// would be deployed for the run), prints them and fails (exit 1) on a
+// problem: the preflight of a managed run.
+func RunDoctor(c *cli.Context, platform string, managed bool) error {
+	return runDoctor(c, platform, managed)
 }

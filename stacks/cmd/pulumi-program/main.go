@@ -18,6 +18,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/faas-benchmarker/faas-benchmarker/stacks/program"
+	"github.com/faas-benchmarker/faas-benchmarker/stacks/stackcfg"
 )
 
 func main() {
@@ -36,6 +37,16 @@ func run(ctx *pulumi.Context) error {
 	if len(unknown) > 0 {
 		return fmt.Errorf("config keys not used by the %s stack: %s (see `docs/infrastructure.md`)",
 			s.Platform(), strings.Join(unknown, ", "))
+	}
+	// Relative package paths (fb:artifactDir, fb:functionZip, ...) are
+	// relative to the project root, not to this program's directory,
+	// where Pulumi runs it.
+	if r, ok := s.(stackcfg.PathResolver); ok {
+		root, err := program.ProjectRoot(ctx)
+		if err != nil {
+			return err
+		}
+		r.ResolvePaths(root)
 	}
 	prog, err := program.For(s)
 	if err != nil {
