@@ -344,3 +344,21 @@ func IsAuthError(err error) bool {
 	}
 	return false
 }
+
+// DeleteAll deletes every object under prefix ("" for the whole bucket)
+// and returns how many it deleted. `fbrun down permanent --empty-bucket`
+// uses it: a Spaces bucket that still holds objects cannot be deleted.
+func (s *Store) DeleteAll(ctx context.Context, prefix string) (int, error) {
+	objs, err := s.List(ctx, prefix)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, o := range objs {
+		if _, err := s.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(s.cfg.Bucket), Key: aws.String(o.Key)}); err != nil {
+			return n, fmt.Errorf("blobstore: delete %s: %w", o.Location, err)
+		}
+		n++
+	}
+	return n, nil
+}

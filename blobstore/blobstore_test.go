@@ -211,6 +211,32 @@ func TestPullIsIncremental(t *testing.T) {
 	}
 }
 
+// TestDeleteAll empties a bucket (what `fbrun down permanent --empty-bucket`
+// does before the destroy: S3 and Spaces refuse to delete a bucket that
+// still holds objects, BucketNotEmpty) against MinIO, which enforces that
+// refusal.
+func TestDeleteAll(t *testing.T) {
+	m := miniotest.Start(t)
+	ctx := ctxT(t)
+	s := newStore(t, m, "empty-me", m.SecretKey, false)
+	if err := s.EnsureBucket(ctx); err != nil {
+		t.Fatal(err)
+	}
+	src := t.TempDir()
+	for _, k := range []string{"runs/a.sqlite", "runs/b.sqlite", ".pulumi/stacks/x.json"} {
+		if _, err := s.Upload(ctx, k, writeFile(t, src, filepath.Base(k), []byte(k))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n, err := s.DeleteAll(ctx, "")
+	if err != nil || n != 3 {
+		t.Fatalf("DeleteAll = %d, %v; want 3", n, err)
+	}
+	if left, err := s.List(ctx, ""); err != nil || len(left) != 0 {
+		t.Fatalf("left after DeleteAll: %v, %v", left, err)
+	}
+}
+
 func TestConfigErrors(t *testing.T) {
 	if _, err := blobstore.New(context.Background(), blobstore.Config{}); err == nil {
 		t.Fatal("New without a bucket succeeded")

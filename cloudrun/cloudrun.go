@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -33,7 +34,8 @@ import (
 )
 
 // PlatformLocalStack deploys the lab functions to the embedded local
-// platform through Pulumi and the fblocal test provider plugin: the whole
+// platform through Pulumi and the fblocal provider plugin (package
+// localstack, plugin pulumi-resource-fblocal): the whole
 // cloud lifecycle (up, run, store, ship, destroy) without a cloud account.
 const PlatformLocalStack = localstack.Name
 
@@ -64,6 +66,11 @@ type Config struct {
 	Logger *slog.Logger
 	// Now is the clock for the run id (default time.Now).
 	Now func() time.Time
+	// Readiness bounds the wait, after up, until every deployed function
+	// answers correctly; its Out defaults to Progress.
+	Readiness Readiness
+	// Progress receives progress lines (default: discard).
+	Progress io.Writer
 }
 
 // Outcome is what a managed run produced.
@@ -115,6 +122,20 @@ func Run(ctx context.Context, cfg Config) (*Outcome, error) {
 		Run: func(ctx context.Context, outputs auto.OutputMap) error {
 			inv, pcfg, err := invokerFor(outputs)
 			if err != nil {
+				return err
+			}
+			// Probe every function before the experiment starts; a
+			// deployment that never becomes ready fails the run, and the
+			// runner tears the stack down.
+			names, err := platforms.OutMap(plainOutputs(outputs), stackcfg.OutFunctionNames)
+			if err != nil {
+				return err
+			}
+			rc := cfg.Readiness
+			if rc.Out == nil {
+				rc.Out = cfg.Progress
+			}
+			if err := WaitReady(ctx, inv, platforms.SortedKeys(names), rc); err != nil {
 				return err
 			}
 			rdb, err := results.Open(ctx, out.ResultsFile)

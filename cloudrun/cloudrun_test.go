@@ -1,6 +1,7 @@
 package cloudrun
 
 import (
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -70,5 +71,22 @@ func TestCheckArtifacts(t *testing.T) {
 	}
 	if err := checkArtifacts(s); err == nil || !strings.Contains(err.Error(), "scripts/build-functions") {
 		t.Errorf("missing packages: err = %v", err)
+	}
+}
+
+// TestNoTestFixtureInProductionPath: the managed-run code (and with it
+// --platform local-stack) must not link the runner's test provider, whose
+// knobs inject faults; local-stack deploys with localstack/provider.
+func TestNoTestFixtureInProductionPath(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", ".").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	deps := string(out)
+	if strings.Contains(deps, "/runner/testprovider") {
+		t.Fatal("cloudrun depends on runner/testprovider")
+	}
+	if !strings.Contains(deps, "/localstack/fblocal\n") {
+		t.Fatal("cloudrun does not use the localstack fblocal SDK")
 	}
 }

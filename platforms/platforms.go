@@ -90,9 +90,6 @@ type Stack struct {
 	Settings bool
 	// Config returns the stack's Pulumi config for a target (nil: none).
 	Config func(Target) (map[string]string, error)
-	// Preflight checks, before any stack exists, that a deployment can
-	// succeed at all (e.g. cloud credentials). Nil: nothing to check.
-	Preflight func(ctx context.Context) error
 	// FromOutputs builds the invoker from the stack's outputs (plain
 	// values: strings and maps of strings).
 	FromOutputs func(outputs map[string]any, logger *slog.Logger) (*Setup, error)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"sort"
 	"time"
 
@@ -115,9 +114,20 @@ func (r *Runner) Cleanup(ctx context.Context, o CleanupOptions) ([]CleanupItem, 
 	}
 	sort.Strings(selected)
 
+	if r.cfg.HandleSignals {
+		var sw *signalWatch
+		var stop func()
+		ctx, sw, stop = r.watchSignals(ctx, "being cleaned up", r.stderr)
+		sw.tearingDown()
+		defer stop()
+	}
 	var items []CleanupItem
 	var errs []error
 	for _, n := range selected {
+		if ctx.Err() != nil {
+			errs = append(errs, fmt.Errorf("runner: cleanup interrupted before stack %s: %w", n, context.Cause(ctx)))
+			break
+		}
 		s := byName[n]
 		it := CleanupItem{Stack: n, Resources: -1}
 		if s.ResourceCount != nil {
@@ -148,8 +158,8 @@ func (r *Runner) cleanupOne(ctx context.Context, project, name string) error {
 		return err
 	}
 	defer logf.Close()
-	out := io.MultiWriter(r.stdout, logf)
-	errOut := io.MultiWriter(r.stderr, logf)
+	out := bestEffort{r.stdout, logf}
+	errOut := bestEffort{r.stderr, logf}
 	st, err := r.selectStack(ctx, project, name)
 	if err != nil {
 		return err

@@ -132,8 +132,14 @@ func (r *Runner) RunExperiment(ctx context.Context, spec Spec) (res *Result, err
 		return res, err
 	}
 	defer logf.Close()
-	out := io.MultiWriter(r.stdout, logf)
-	errOut := io.MultiWriter(r.stderr, logf)
+	out := bestEffort{r.stdout, logf}
+	errOut := bestEffort{r.stderr, logf}
+	var sw *signalWatch
+	if r.cfg.HandleSignals {
+		var stop func()
+		ctx, sw, stop = r.watchSignals(ctx, spec.StackName, errOut)
+		defer stop()
+	}
 	r.log.Info("experiment run starting", "stack", spec.StackName, "backend", r.cfg.BackendURL, "log", res.LogPath)
 
 	st, err := r.upsert(ctx, spec.StackSpec)
@@ -149,6 +155,7 @@ func (r *Runner) RunExperiment(ctx context.Context, spec Spec) (res *Result, err
 			return
 		}
 		// Reached on early return and on a panic outside Run.
+		sw.tearingDown()
 		err = errors.Join(err, r.finish(ctx, st, spec, res, out, errOut))
 	}()
 	if err != nil {
@@ -168,6 +175,7 @@ func (r *Runner) RunExperiment(ctx context.Context, spec Spec) (res *Result, err
 		fmt.Fprintf(errOut, "==> experiment failed: %v\n", runErr)
 	}
 	tornDown = true
+	sw.tearingDown()
 	tdErr := r.finish(ctx, st, spec, res, out, errOut)
 	shipErr := r.ship(ctx, spec, res, out, errOut)
 	return res, errors.Join(runErr, tdErr, shipErr)

@@ -33,6 +33,7 @@ import (
 	"github.com/faas-benchmarker/faas-benchmarker/results"
 	"github.com/faas-benchmarker/faas-benchmarker/runner"
 	"github.com/faas-benchmarker/faas-benchmarker/runner/testprovider/fblocal"
+	"github.com/faas-benchmarker/faas-benchmarker/stacks/stackcfg"
 )
 
 // pluginDir holds the fblocal provider plugin, built once per test binary.
@@ -44,7 +45,7 @@ var (
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if pluginDir != "" {
+	if pluginDir != "" && os.Getenv(envChildPluginDir) == "" {
 		os.RemoveAll(pluginDir)
 	}
 	os.Exit(code)
@@ -54,6 +55,10 @@ func TestMain(m *testing.M) {
 func buildPlugin(t *testing.T) string {
 	t.Helper()
 	pluginOnce.Do(func() {
+		if d := os.Getenv(envChildPluginDir); d != "" { // a child of TestSignalsLikeATerminal
+			pluginDir = d
+			return
+		}
 		pluginDir, pluginErr = os.MkdirTemp("", "fblocal-plugin-")
 		if pluginErr != nil {
 			return
@@ -774,7 +779,9 @@ func TestS3StateBackend(t *testing.T) {
 	if err := store.EnsureBucket(ctx); err != nil {
 		t.Fatal(err)
 	}
-	backend := "s3://fb-state?endpoint=" + m.Endpoint + "&region=us-east-1&use_path_style=true"
+	// The exact URL shape the permanent stack outputs (stateBackendUrl),
+	// with MinIO's endpoint in place of the Spaces one.
+	backend := stackcfg.DefaultPermanent().StateBackendURLFor("fb-state", m.Endpoint)
 	h := newHarnessWith(t, nil, func(c *runner.Config) {
 		c.BackendURL = backend
 		c.Env["AWS_ACCESS_KEY_ID"] = m.AccessKey

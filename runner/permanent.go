@@ -3,7 +3,6 @@ package runner
 import (
 	"context"
 	"fmt"
-	"io"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
@@ -25,7 +24,7 @@ func (r *Runner) Up(ctx context.Context, s StackSpec) (auto.OutputMap, error) {
 		return nil, err
 	}
 	defer logf.Close()
-	out, errOut := io.MultiWriter(r.stdout, logf), io.MultiWriter(r.stderr, logf)
+	out, errOut := bestEffort{r.stdout, logf}, bestEffort{r.stderr, logf}
 	st, err := r.upsert(ctx, s)
 	if err != nil {
 		return nil, err
@@ -49,7 +48,14 @@ func (r *Runner) Down(ctx context.Context, s StackSpec) error {
 		return err
 	}
 	defer logf.Close()
-	out, errOut := io.MultiWriter(r.stdout, logf), io.MultiWriter(r.stderr, logf)
+	out, errOut := bestEffort{r.stdout, logf}, bestEffort{r.stderr, logf}
+	if r.cfg.HandleSignals {
+		var sw *signalWatch
+		var stop func()
+		ctx, sw, stop = r.watchSignals(ctx, s.StackName, errOut)
+		sw.tearingDown()
+		defer stop()
+	}
 	st, err := r.selectStack(ctx, s.project(), s.StackName)
 	if err != nil {
 		return err
@@ -86,7 +92,7 @@ func (r *Runner) Preview(ctx context.Context, s StackSpec) (auto.PreviewResult, 
 		return auto.PreviewResult{}, err
 	}
 	defer logf.Close()
-	out, errOut := io.MultiWriter(r.stdout, logf), io.MultiWriter(r.stderr, logf)
+	out, errOut := bestEffort{r.stdout, logf}, bestEffort{r.stderr, logf}
 	st, err := r.upsert(ctx, s)
 	if err != nil {
 		return auto.PreviewResult{}, err

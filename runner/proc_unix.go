@@ -4,6 +4,8 @@ package runner
 
 import (
 	"errors"
+	"os"
+	"os/exec"
 	"syscall"
 )
 
@@ -15,3 +17,15 @@ func pidAlive(pid int) bool {
 	err := syscall.Kill(pid, 0)
 	return err == nil || errors.Is(err, syscall.EPERM)
 }
+
+// ownProcessGroup makes cmd the leader of a new process group, so that
+// signals a terminal sends to fbrun's foreground group do not reach it.
+func ownProcessGroup(cmd *exec.Cmd) {
+	if cmd.SysProcAttr == nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{}
+	}
+	cmd.SysProcAttr.Setpgid = true
+}
+
+// interrupt asks a process to stop gracefully (SIGINT).
+func interrupt(p *os.Process) error { return p.Signal(os.Interrupt) }

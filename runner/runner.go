@@ -56,6 +56,12 @@ type Config struct {
 	DestroyTimeout time.Duration
 	// Shipper uploads each run's results file; nil disables shipping.
 	Shipper Shipper
+	// HandleSignals makes RunExperiment, Down and Cleanup take over
+	// SIGINT, SIGTERM and SIGHUP while they run: the first signal cancels
+	// the run (the stack is then torn down), later ones are acknowledged
+	// on Stderr and do not stop a destroy. A CLI sets it; a library user
+	// that handles signals itself leaves it off and cancels ctx.
+	HandleSignals bool
 }
 
 // Runner runs stack lifecycles. It is safe for concurrent use: every
@@ -158,11 +164,13 @@ func pulumiCommand(path, scratch string) (auto.PulumiCommand, error) {
 			return nil, fmt.Errorf("runner: link Pulumi CLI: %w", err)
 		}
 	}
+	// NewPulumiCommand checks that the CLI is present and recent enough;
+	// the runner then runs it through groupCommand (its own process group).
 	cmd, err := auto.NewPulumiCommand(&auto.PulumiCommandOptions{Root: root})
 	if err != nil {
 		return nil, fmt.Errorf("runner: Pulumi CLI %s: %w", path, err)
 	}
-	return cmd, nil
+	return groupCommand{path: filepath.Join(root, "bin", "pulumi"), version: cmd.Version()}, nil
 }
 
 // BackendURL returns the state backend in use.

@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"context"
 	"fmt"
 	"os"
 
@@ -48,4 +49,26 @@ func SpacesStoreConfig(permanentOutputs auto.OutputMap) (blobstore.Config, error
 			EnvSpacesAccessKey, EnvSpacesSecretKey)
 	}
 	return cfg, nil
+}
+
+// EmptyPermanentBucket deletes every object of the permanent stack's
+// results bucket (shipped runs and any Pulumi state kept there), for
+// `fbrun down permanent --empty-bucket`: Spaces refuses to delete a bucket
+// that is not empty. It returns the bucket and the number of objects
+// deleted.
+func (r *Runner) EmptyPermanentBucket(ctx context.Context) (string, int, error) {
+	outs, err := r.Outputs(ctx, "", PermanentStack)
+	if err != nil {
+		return "", 0, err
+	}
+	cfg, err := SpacesStoreConfig(outs)
+	if err != nil {
+		return "", 0, err
+	}
+	store, err := blobstore.New(ctx, cfg)
+	if err != nil {
+		return cfg.Bucket, 0, err
+	}
+	n, err := store.DeleteAll(ctx, "")
+	return cfg.Bucket, n, err
 }

@@ -26,7 +26,7 @@ func cloudEnv(t *testing.T, minio *miniotest.Server) []string {
 	pulumi := testtools.Require(t, "pulumi", "FB_PULUMI")
 	needCloud(t)
 	plugins := t.TempDir()
-	build := exec.Command("go", "build", "-o", filepath.Join(plugins, "pulumi-resource-fblocal"), "../../runner/testprovider/pulumi-resource-fblocal")
+	build := exec.Command("go", "build", "-o", filepath.Join(plugins, "pulumi-resource-fblocal"), "../../localstack/pulumi-resource-fblocal")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("building the fblocal plugin: %v\n%s", err, out)
 	}
@@ -177,7 +177,10 @@ func TestManagedRunErrors(t *testing.T) {
 		want string
 	}{
 		{"no passphrase", nil, []string{"experiment", "smoke", "--platform", "local-stack", "--state", "file://" + dir}, "PULUMI_CONFIG_PASSPHRASE"},
-		{"no pulumi", []string{"PULUMI_CONFIG_PASSPHRASE=x", "FB_PULUMI=" + filepath.Join(dir, "nope"), "AWS_ACCESS_KEY_ID=AKIDTEST", "AWS_SECRET_ACCESS_KEY=test"},
+		// The preflight calls STS and Lambda with these keys: AWS_ENDPOINT_URL
+		// keeps those calls on loopback (nothing listens there).
+		{"no pulumi", []string{"PULUMI_CONFIG_PASSPHRASE=x", "FB_PULUMI=" + filepath.Join(dir, "nope"), "AWS_ACCESS_KEY_ID=AKIDTEST", "AWS_SECRET_ACCESS_KEY=test",
+			"AWS_ENDPOINT_URL=http://127.0.0.1:9"},
 			[]string{"experiment", "smoke", "--platform", "aws", "--state", "file://" + dir}, "pulumi"},
 	}
 	needCloud(t)

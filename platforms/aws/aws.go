@@ -31,7 +31,6 @@ func Platform() platforms.Platform {
 		Stack: &platforms.Stack{
 			Program:     string(stackcfg.PlatformAWS),
 			Settings:    true,
-			Preflight:   CheckDefaultCredentials,
 			FromOutputs: fromOutputs,
 		},
 		Capabilities: []platforms.Capability{platforms.ForceColdStart, platforms.SetMemory},
@@ -83,17 +82,6 @@ func fromOutputs(outs map[string]any, logger *slog.Logger) (*platforms.Setup, er
 // ErrNoCredentials is returned (wrapped) when the AWS default chain yields
 // no usable credentials.
 var ErrNoCredentials = errors.New("aws: no usable credentials")
-
-// CheckDefaultCredentials checks the AWS SDK's default credential chain:
-// without credentials nothing can be deployed, so it runs before any
-// stack exists (OpenFaaS on EKS needs them too).
-func CheckDefaultCredentials(ctx context.Context) error {
-	p, err := awsprov.New(awsprov.NewDefaultConfig())
-	if err != nil {
-		return err
-	}
-	return CheckCredentials(ctx, p)
-}
 
 // CheckCredentials fails fast, before a run is created, when p's
 // credential chain yields no credentials: otherwise every invocation of

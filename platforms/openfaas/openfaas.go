@@ -4,10 +4,11 @@ package openfaas
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+	"strings"
 
 	"github.com/faas-benchmarker/faas-benchmarker/platforms"
-	"github.com/faas-benchmarker/faas-benchmarker/platforms/aws"
 	ofprov "github.com/faas-benchmarker/faas-benchmarker/providers/openfaas"
 	"github.com/faas-benchmarker/faas-benchmarker/stacks/stackcfg"
 )
@@ -29,7 +30,6 @@ func Platform() platforms.Platform {
 			Program:  string(stackcfg.PlatformOpenFaaS),
 			Settings: true,
 			// The cluster is EKS: no AWS credentials, no stack.
-			Preflight:   aws.CheckDefaultCredentials,
 			FromOutputs: fromOutputs,
 		},
 		Capabilities: []platforms.Capability{platforms.ForceColdStart},
@@ -55,25 +55,64 @@ func direct(_ context.Context, t platforms.Target) (*platforms.Setup, error) {
 	return &platforms.Setup{Invoker: p, Config: record(cfg.GatewayURL, "")}, nil
 }
 
-func fromOutputs(outs map[string]any, _ *slog.Logger) (*platforms.Setup, error) {
+// ConfigFromOutputs builds the openfaas provider configuration from the
+// outputs of the managed OpenFaaS stack (plain values), with the platform
+// description stored with the run. The gateway is plain HTTP behind a load
+// balancer that admits only the stack's gatewayCidrs; the provider accepts
+// that only with AllowPlainHTTP, which is set when the stack says so
+// (gatewayTransport) and no CIDR is open to everyone. Invocations carry no
+// credentials (OpenFaaS does not require them on /function/), so only the
+// /system/ calls of cold starts carry the run's throw-away password. The
+// kubeconfig output lets cold starts scale Deployments to zero on CE.
+func ConfigFromOutputs(outs map[string]any) (ofprov.Config, map[string]any, error) {
+	cfg := ofprov.NewDefaultConfig()
 	gw, err := platforms.OutString(outs, stackcfg.OutGatewayURL)
 	if err != nil {
-		return nil, err
+		return cfg, nil, err
 	}
 	user, _ := platforms.OutString(outs, stackcfg.OutGatewayUser)
 	pass, err := platforms.OutString(outs, stackcfg.OutGatewayPassword)
 	if err != nil {
-		return nil, err
+		return cfg, nil, err
 	}
-	cfg := ofprov.NewDefaultConfig()
 	cfg.GatewayURL, cfg.Username, cfg.Password = gw, user, pass
+	cfg.NoInvokeAuth = true
 	if names, err := platforms.OutMap(outs, stackcfg.OutFunctionNames); err == nil {
 		cfg.Functions = names
+	}
+	kube, err := platforms.OutString(outs, stackcfg.OutKubeconfig)
+	if err != nil {
+		return cfg, nil, err
+	}
+	cfg.Kubeconfig = []byte(kube)
+	cfg.Edition, _ = platforms.OutString(outs, stackcfg.OutEdition)
+	transport, _ := platforms.OutString(outs, stackcfg.OutGatewayTransport)
+	cidrs, _ := outs[stackcfg.OutGatewayCIDRs].([]any)
+	if transport == stackcfg.GatewayTransportRestrictedHTTP {
+		if len(cidrs) == 0 {
+			return cfg, nil, fmt.Errorf("openfaas: the stack's gateway is plain HTTP but it has no %q output", stackcfg.OutGatewayCIDRs)
+		}
+		for _, c := range cidrs {
+			if s, _ := c.(string); s == "" || strings.HasSuffix(s, "/0") {
+				return cfg, nil, fmt.Errorf("openfaas: the stack's plain-HTTP gateway admits %v: refusing to send its password there", c)
+			}
+		}
+		cfg.AllowPlainHTTP = true
+	}
+	region, _ := platforms.OutString(outs, stackcfg.OutRegion)
+	rec := record(gw, region)
+	rec["edition"] = cfg.Edition
+	return cfg, rec, nil
+}
+
+func fromOutputs(outs map[string]any, _ *slog.Logger) (*platforms.Setup, error) {
+	cfg, rec, err := ConfigFromOutputs(outs)
+	if err != nil {
+		return nil, err
 	}
 	inv, err := ofprov.New(cfg)
 	if err != nil {
 		return nil, err
 	}
-	region, _ := platforms.OutString(outs, stackcfg.OutRegion)
-	return &platforms.Setup{Invoker: inv, Config: record(gw, region)}, nil
+	return &platforms.Setup{Invoker: inv, Config: rec}, nil
 }

@@ -1,13 +1,28 @@
 // Package openfaas invokes lab functions through an OpenFaaS gateway
 // (POST {gateway}/function/{name}) and forces cold starts by scaling a
-// function to zero through the gateway's REST API
-// (POST /system/scale-function/{name}, then GET /system/function/{name}
-// until no replica is available).
+// function to zero replicas and waiting until the gateway reports none
+// available; the next invocation then goes through the gateway's
+// scale-from-zero path.
 //
-// Scaling to zero only sticks when nothing scales the function back up:
-// deploy the lab functions with the label com.openfaas.scale.zero=true (and
-// the gateway with scale_from_zero enabled, the default), otherwise the
-// autoscaler may restore the minimum replicas before the next invocation.
+// How a function is scaled to zero depends on the edition, which the
+// provider reads from GET /system/info (provider name faas-netes-ce, or
+// faas-netes before the edition suffix, is the Community Edition):
+//
+//   - OpenFaaS CE refuses POST /system/scale-function with replicas 0
+//     (HTTP 400 "replicas cannot be set to 0 in OpenFaaS CE", faas-netes
+//     pkg/handlers/replica_updater.go since late 2022) and caps a function
+//     at 5 replicas. The provider scales the function's Deployment to 0
+//     through the Kubernetes API instead (the Deployment's scale
+//     subresource, with the cluster's kubeconfig: Config.Kubeconfig); the
+//     gateway's scale-from-zero, which CE keeps, starts it again on the
+//     next call. Without a kubeconfig ForceColdStart fails and says so.
+//   - OpenFaaS Pro accepts replicas 0 on the gateway's REST API, which the
+//     provider then uses.
+//
+// A scaled-down function stays down only when nothing scales it back up
+// before the next invocation: CE has no idler and no scale-to-zero, and
+// its replica minimum (com.openfaas.scale.min) is only applied when the
+// gateway scales from zero.
 package openfaas
 
 import (
@@ -19,6 +34,7 @@ import (
 	"os"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/faas-benchmarker/faas-benchmarker/providers"
@@ -35,7 +51,31 @@ const (
 	EnvUsername   = "OPENFAAS_USERNAME"
 	EnvPassword   = "OPENFAAS_PASSWORD"
 	EnvNamespace  = "OPENFAAS_NAMESPACE"
+	// EnvKubeconfig names the kubeconfig file of the cluster (read into
+	// Config.Kubeconfig by NewDefaultConfig); KUBECONFIG is the fallback.
+	EnvKubeconfig = "OPENFAAS_KUBECONFIG"
 )
+
+// Editions of OpenFaaS (Config.Edition).
+const (
+	// EditionCE is the Community Edition: no replicas 0 on the gateway,
+	// at most CEMaxReplicas replicas per function and CEMaxFunctions
+	// functions per installation.
+	EditionCE = "ce"
+	// EditionPro is OpenFaaS Pro/Enterprise.
+	EditionPro = "pro"
+)
+
+// Limits of OpenFaaS CE (faas-netes CE caps a scale request at
+// MaxReplicas = 5 and refuses a deploy beyond 15 functions).
+const (
+	CEMaxReplicas  = 5
+	CEMaxFunctions = 15
+)
+
+// DefaultFunctionNamespace is the namespace faas-netes deploys functions to
+// when none is given.
+const DefaultFunctionNamespace = "openfaas-fn"
 
 // Defaults for Config.
 const (
@@ -69,17 +109,44 @@ type Config struct {
 	ColdStartTimeout time.Duration
 	// PollInterval is the wait between replica checks; 0 means 1 s.
 	PollInterval time.Duration
+	// Edition is EditionCE or EditionPro; empty means read it from the
+	// gateway's /system/info on the first ForceColdStart.
+	Edition string
+	// Kubeconfig is the cluster's kubeconfig (YAML or JSON), used by
+	// ForceColdStart on OpenFaaS CE to scale the function's Deployment
+	// to zero. Its credentials may be a token, a client certificate or
+	// an exec plugin (EKS: aws eks get-token, so the AWS CLI must be on
+	// PATH).
+	Kubeconfig []byte
+	// AllowPlainHTTP accepts an http:// gateway URL on a non-loopback
+	// host although a password is set. It is an explicit opt-in for a
+	// gateway behind a load balancer that only admits the client's
+	// addresses (the managed OpenFaaS stack's NLB, fb:gatewayCidrs): the
+	// password then crosses that network path unencrypted. Invocations
+	// carry no credentials when NoInvokeAuth is set.
+	AllowPlainHTTP bool
 }
 
 // NewDefaultConfig returns a Config read from OPENFAAS_URL,
 // OPENFAAS_USERNAME (default admin), OPENFAAS_PASSWORD and
-// OPENFAAS_NAMESPACE, with default timeouts.
+// OPENFAAS_NAMESPACE, with default timeouts, and Kubeconfig from the file
+// OPENFAAS_KUBECONFIG (else KUBECONFIG) names, when it can be read.
 func NewDefaultConfig() Config {
 	user := os.Getenv(EnvUsername)
 	if user == "" {
 		user = DefaultUsername
 	}
+	var kube []byte
+	for _, env := range []string{EnvKubeconfig, "KUBECONFIG"} {
+		if path := os.Getenv(env); path != "" && !strings.Contains(path, string(os.PathListSeparator)) {
+			if b, err := os.ReadFile(path); err == nil {
+				kube = b
+				break
+			}
+		}
+	}
 	return Config{
+		Kubeconfig:       kube,
 		GatewayURL:       os.Getenv(EnvGatewayURL),
 		Username:         user,
 		Password:         os.Getenv(EnvPassword),
@@ -98,6 +165,10 @@ type Provider struct {
 	base   string
 	auth   http.Header
 	caller *httpx.Caller
+	kube   *kubeClient // nil without Config.Kubeconfig
+
+	mu      sync.Mutex
+	edition string // Config.Edition or the detected one
 }
 
 var (
@@ -113,7 +184,7 @@ func New(cfg Config) (*Provider, error) {
 	if cfg.GatewayURL == "" {
 		return nil, fmt.Errorf("%s: gateway URL not set (Config.GatewayURL or %s)", PlatformName, EnvGatewayURL)
 	}
-	if err := httpx.CheckURL(cfg.GatewayURL, cfg.Password != ""); err != nil {
+	if err := httpx.CheckURL(cfg.GatewayURL, cfg.Password != "" && !cfg.AllowPlainHTTP); err != nil {
 		return nil, fmt.Errorf("%s: gateway: %w", PlatformName, err)
 	}
 	if u, _ := url.Parse(cfg.GatewayURL); u.User != nil {
@@ -133,6 +204,16 @@ func New(cfg Config) (*Provider, error) {
 			return nil, fmt.Errorf("%s: function %q: invalid deployed name %q", PlatformName, lab, deployed)
 		}
 	}
+	if cfg.Edition != "" && cfg.Edition != EditionCE && cfg.Edition != EditionPro {
+		return nil, fmt.Errorf("%s: edition %q: want %q or %q", PlatformName, cfg.Edition, EditionCE, EditionPro)
+	}
+	var kube *kubeClient
+	if len(cfg.Kubeconfig) > 0 {
+		var err error
+		if kube, err = newKubeClient(cfg.Kubeconfig); err != nil {
+			return nil, fmt.Errorf("%s: %w", PlatformName, err)
+		}
+	}
 	if cfg.ColdStartTimeout <= 0 {
 		cfg.ColdStartTimeout = DefaultColdStartTimeout
 	}
@@ -142,9 +223,11 @@ func New(cfg Config) (*Provider, error) {
 	req, _ := http.NewRequest(http.MethodGet, "/", nil)
 	req.SetBasicAuth(cfg.Username, cfg.Password)
 	return &Provider{
-		cfg:  cfg,
-		base: strings.TrimRight(cfg.GatewayURL, "/"),
-		auth: http.Header{"Authorization": req.Header.Values("Authorization")},
+		cfg:     cfg,
+		kube:    kube,
+		edition: cfg.Edition,
+		base:    strings.TrimRight(cfg.GatewayURL, "/"),
+		auth:    http.Header{"Authorization": req.Header.Values("Authorization")},
 		caller: &httpx.Caller{
 			Platform: PlatformName,
 			Client:   httpx.NewClient(httpx.ClientOptions{Timeout: cfg.HTTPTimeout, MaxConnsPerHost: cfg.MaxConnsPerHost}),
@@ -201,9 +284,61 @@ type functionStatus struct {
 	AvailableReplicas uint64 `json:"availableReplicas"`
 }
 
-// ForceColdStart scales function to zero replicas and waits until the
-// gateway reports none available (at most Config.ColdStartTimeout). The
-// next invocation then goes through the gateway's scale-from-zero path.
+// gatewayInfo holds the fields read from GET /system/info.
+type gatewayInfo struct {
+	Provider struct {
+		Name          string `json:"provider"`
+		Orchestration string `json:"orchestration"`
+	} `json:"provider"`
+}
+
+// EditionOf names the edition of a gateway whose /system/info reports
+// provider name: faas-netes-ce and faas-netes (the CE provider before the
+// edition suffix) and faasd-ce/faasd are CE, any other provider is Pro.
+func EditionOf(providerName string) string {
+	switch providerName {
+	case "faas-netes-ce", "faas-netes", "faasd-ce", "faasd":
+		return EditionCE
+	}
+	return EditionPro
+}
+
+// Edition returns Config.Edition, or the gateway's edition read from
+// GET /system/info (then cached).
+func (p *Provider) Edition(ctx context.Context) (string, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.edition != "" {
+		return p.edition, nil
+	}
+	status, _, resp, err := p.caller.Do(ctx, http.MethodGet, p.base+"/system/info", p.auth, nil)
+	if err != nil {
+		return "", err
+	}
+	if status != http.StatusOK {
+		return "", p.caller.StatusError(status, resp)
+	}
+	var info gatewayInfo
+	if err := json.Unmarshal(resp, &info); err != nil || info.Provider.Name == "" {
+		return "", &providers.Error{Platform: PlatformName, Kind: providers.KindHTTP, StatusCode: status,
+			Message: "invalid /system/info reply: no provider name"}
+	}
+	p.edition = EditionOf(info.Provider.Name)
+	return p.edition, nil
+}
+
+func (p *Provider) namespace() string {
+	if p.cfg.Namespace != "" {
+		return p.cfg.Namespace
+	}
+	return DefaultFunctionNamespace
+}
+
+// ForceColdStart scales function to zero replicas — through the Kubernetes
+// API on CE, through the gateway on Pro (see the package documentation) —
+// and waits until the gateway reports none available (at most
+// Config.ColdStartTimeout). The next invocation then goes through the
+// gateway's scale-from-zero path.
 func (p *Provider) ForceColdStart(ctx context.Context, function string) error {
 	name, err := p.deployed(function)
 	if err != nil {
@@ -212,40 +347,92 @@ func (p *Provider) ForceColdStart(ctx context.Context, function string) error {
 	ctx, cancel := context.WithTimeout(ctx, p.cfg.ColdStartTimeout)
 	defer cancel()
 
-	body, _ := json.Marshal(scaleRequest{ServiceName: name, Namespace: p.cfg.Namespace, Replicas: 0})
-	status, _, resp, err := p.caller.Do(ctx, http.MethodPost, p.base+"/system/scale-function/"+name, p.auth, body)
+	edition, err := p.Edition(ctx)
 	if err != nil {
-		return p.wrap("scale to zero", err)
+		return p.wrap("read the gateway edition (/system/info)", err)
 	}
-	if status != http.StatusOK && status != http.StatusAccepted && status != http.StatusNoContent {
-		return p.wrap("scale to zero", p.caller.StatusError(status, resp))
+	if edition == EditionCE {
+		if err := p.scaleDeploymentToZero(ctx, name); err != nil {
+			return err
+		}
+	} else {
+		body, _ := json.Marshal(scaleRequest{ServiceName: name, Namespace: p.cfg.Namespace, Replicas: 0})
+		status, _, resp, err := p.caller.Do(ctx, http.MethodPost, p.base+"/system/scale-function/"+name, p.auth, body)
+		if err != nil {
+			return p.wrap("scale to zero", err)
+		}
+		if status != http.StatusOK && status != http.StatusAccepted && status != http.StatusNoContent {
+			return p.wrap("scale to zero", p.caller.StatusError(status, resp))
+		}
 	}
 
 	statusURL := p.base + "/system/function/" + name
 	if p.cfg.Namespace != "" {
 		statusURL += "?namespace=" + url.QueryEscape(p.cfg.Namespace)
 	}
-	for {
+	return p.poll(ctx, "wait for zero replicas", func() (bool, error) {
 		status, _, resp, err := p.caller.Do(ctx, http.MethodGet, statusURL, p.auth, nil)
 		if err != nil {
-			return p.wrap("wait for zero replicas", err)
+			return false, err
 		}
 		if status != http.StatusOK {
-			return p.wrap("wait for zero replicas", p.caller.StatusError(status, resp))
+			return false, p.caller.StatusError(status, resp)
 		}
 		var fs functionStatus
 		if err := json.Unmarshal(resp, &fs); err != nil {
-			return p.wrap("wait for zero replicas", &providers.Error{Platform: PlatformName, Kind: providers.KindHTTP,
-				StatusCode: status, Message: "invalid function status: " + err.Error()})
+			return false, &providers.Error{Platform: PlatformName, Kind: providers.KindHTTP,
+				StatusCode: status, Message: "invalid function status: " + err.Error()}
 		}
-		if fs.AvailableReplicas == 0 {
+		return fs.AvailableReplicas == 0, nil
+	})
+}
+
+// scaleDeploymentToZero scales the function's Deployment to 0 through the
+// Kubernetes API and waits until it has no replica left.
+func (p *Provider) scaleDeploymentToZero(ctx context.Context, name string) error {
+	if p.kube == nil {
+		return &providers.Error{Platform: PlatformName, Kind: providers.KindHTTP,
+			Message: "force cold start: OpenFaaS CE refuses to scale a function to 0 replicas through the gateway; " +
+				"give the cluster's kubeconfig (Config.Kubeconfig, " + EnvKubeconfig + " or KUBECONFIG) so the " +
+				"function's Deployment can be scaled to 0 through the Kubernetes API"}
+	}
+	ns := p.namespace()
+	if _, err := p.kube.scaleDeployment(ctx, ns, name, 0); err != nil {
+		return p.wrap("scale Deployment "+ns+"/"+name+" to 0", p.kubeErr(ctx, err))
+	}
+	return p.poll(ctx, "wait for Deployment "+ns+"/"+name+" to have no replica", func() (bool, error) {
+		sc, err := p.kube.getScale(ctx, ns, name)
+		if err != nil {
+			return false, p.kubeErr(ctx, err)
+		}
+		return sc.Status.Replicas == 0, nil
+	})
+}
+
+// kubeErr classifies a Kubernetes API failure.
+func (p *Provider) kubeErr(ctx context.Context, err error) error {
+	if _, ok := err.(*providers.Error); ok {
+		return err
+	}
+	return p.caller.TransportError(ctx, err)
+}
+
+// poll calls done every PollInterval until it reports true, fails, or ctx
+// ends.
+func (p *Provider) poll(ctx context.Context, step string, done func() (bool, error)) error {
+	for {
+		ok, err := done()
+		if err != nil {
+			return p.wrap(step, err)
+		}
+		if ok {
 			return nil
 		}
 		t := time.NewTimer(p.cfg.PollInterval)
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return p.wrap("wait for zero replicas", p.caller.TransportError(ctx, ctx.Err()))
+			return p.wrap(step, p.caller.TransportError(ctx, ctx.Err()))
 		case <-t.C:
 		}
 	}
@@ -268,9 +455,13 @@ func (c Config) String() string {
 	if c.Password != "" {
 		pw = "[redacted]"
 	}
-	return fmt.Sprintf("{GatewayURL:%s Username:%s Password:%s Namespace:%s Functions:%v NoInvokeAuth:%v HTTPTimeout:%v MaxConnsPerHost:%d ColdStartTimeout:%v PollInterval:%v}",
+	kube := ""
+	if len(c.Kubeconfig) > 0 {
+		kube = "[redacted]"
+	}
+	return fmt.Sprintf("{GatewayURL:%s Username:%s Password:%s Namespace:%s Functions:%v NoInvokeAuth:%v HTTPTimeout:%v MaxConnsPerHost:%d ColdStartTimeout:%v PollInterval:%v Edition:%s Kubeconfig:%s AllowPlainHTTP:%v}",
 		httpx.SafeURL(c.GatewayURL), c.Username, pw, c.Namespace, c.Functions, c.NoInvokeAuth,
-		c.HTTPTimeout, c.MaxConnsPerHost, c.ColdStartTimeout, c.PollInterval)
+		c.HTTPTimeout, c.MaxConnsPerHost, c.ColdStartTimeout, c.PollInterval, c.Edition, kube, c.AllowPlainHTTP)
 }
 
 // GoString is String, for %#v.

@@ -3,12 +3,10 @@ package openfaas
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,71 +17,6 @@ const (
 	user     = "admin"
 	password = "gateway-Pa55word-secret"
 )
-
-// gateway is a fake OpenFaaS gateway recording every request.
-type gateway struct {
-	mu        sync.Mutex
-	seq       []string
-	bodies    []string
-	available []uint64 // successive availableReplicas answers
-	srv       *httptest.Server
-	t         *testing.T
-	invoke    func(w http.ResponseWriter)
-}
-
-func newGateway(t *testing.T) *gateway {
-	g := &gateway{t: t}
-	g.srv = httptest.NewServer(http.HandlerFunc(g.serve))
-	t.Cleanup(g.srv.Close)
-	return g
-}
-
-func (g *gateway) serve(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(r.Body)
-	g.mu.Lock()
-	g.seq = append(g.seq, r.Method+" "+r.URL.RequestURI())
-	g.bodies = append(g.bodies, string(body))
-	g.mu.Unlock()
-	u, pw, ok := r.BasicAuth()
-	authed := ok && u == user && pw == password
-	switch {
-	case strings.HasPrefix(r.URL.Path, "/function/"):
-		if r.Header.Get("Content-Type") != "application/json" {
-			g.t.Errorf("invoke content type %q", r.Header.Get("Content-Type"))
-		}
-		w.Header().Set("X-Call-Id", "call-7")
-		if g.invoke != nil {
-			g.invoke(w)
-			return
-		}
-		w.Write(body)
-	case !authed:
-		w.WriteHeader(http.StatusUnauthorized)
-		w.Write([]byte("invalid credentials"))
-	case r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/system/scale-function/"):
-		w.WriteHeader(http.StatusAccepted)
-	case r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/system/function/"):
-		g.mu.Lock()
-		var n uint64
-		if len(g.available) > 0 {
-			n, g.available = g.available[0], g.available[1:]
-		}
-		g.mu.Unlock()
-		st := map[string]any{"name": strings.TrimPrefix(r.URL.Path, "/system/function/"), "replicas": 0}
-		if n > 0 { // the real gateway omits a zero availableReplicas
-			st["availableReplicas"] = n
-		}
-		json.NewEncoder(w).Encode(st)
-	default:
-		w.WriteHeader(http.StatusNotFound)
-	}
-}
-
-func (g *gateway) requests() ([]string, []string) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return append([]string(nil), g.seq...), append([]string(nil), g.bodies...)
-}
 
 func newProvider(t *testing.T, g *gateway, mod func(*Config)) *Provider {
 	t.Helper()
@@ -127,7 +60,7 @@ func TestInvoke(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			g := newGateway(t)
+			g := newGateway(t, newCluster("fb-function1"))
 			g.invoke = tt.invoke
 			var authSeen string
 			inner := g.srv.Config.Handler
@@ -163,35 +96,133 @@ func TestInvoke(t *testing.T) {
 	}
 }
 
-func TestForceColdStart(t *testing.T) {
-	g := newGateway(t)
-	g.available = []uint64{2, 1, 0}
+// TestForceColdStartCE scales the Deployment to zero through the
+// Kubernetes API (the CE gateway refuses replicas 0), waits until the
+// gateway reports no replica, and the next invocation is scaled from zero
+// by the gateway.
+func TestForceColdStartCE(t *testing.T) {
+	for _, exec := range []bool{false, true} {
+		t.Run(fmt.Sprintf("exec plugin %v", exec), func(t *testing.T) {
+			c := newCluster("fb-function1")
+			c.deps["fb-function1"].status, c.deps["fb-function1"].available = 3, 3 // three pods to terminate
+			g := newGateway(t, c)
+			k := newKubeAPI(t, c, "kube-token-1")
+			p := newProvider(t, g, func(cfg *Config) { cfg.Kubeconfig = k.kubeconfig("kube-token-1", exec) })
+			if err := p.ForceColdStart(context.Background(), "function1"); err != nil {
+				t.Fatalf("ForceColdStart: %v", err)
+			}
+			kreq := k.requests()
+			if len(kreq) < 2 || kreq[0] != `PATCH /apis/apps/v1/namespaces/openfaas-fn/deployments/fb-function1/scale application/merge-patch+json {"spec":{"replicas":0}}` {
+				t.Fatalf("kubernetes requests: %q", kreq)
+			}
+			for _, r := range kreq[1:] {
+				if !strings.HasPrefix(r, "GET /apis/apps/v1/namespaces/openfaas-fn/deployments/fb-function1/scale") {
+					t.Errorf("unexpected kubernetes request %q", r)
+				}
+			}
+			seq, _ := g.requests()
+			for _, r := range seq {
+				if strings.HasPrefix(r, "POST /system/scale-function/") {
+					t.Errorf("the CE gateway was asked to scale: %q", r)
+				}
+			}
+			if seq[0] != "GET /system/info" || !strings.HasPrefix(seq[len(seq)-1], "GET /system/function/fb-function1") {
+				t.Errorf("gateway requests: %q", seq)
+			}
+			if d := c.deps["fb-function1"]; d.spec != 0 || d.status != 0 || d.available != 0 {
+				t.Fatalf("deployment after ForceColdStart: %+v", *d)
+			}
+			if _, err := p.Invoke(context.Background(), "function1", []byte(`{}`)); err != nil {
+				t.Fatal(err)
+			}
+			want := []string{"k8s scale fb-function1 0", "scale-from-zero fb-function1"}
+			if got := c.Events(); strings.Join(got, ",") != strings.Join(want, ",") {
+				t.Errorf("events = %q, want %q", got, want)
+			}
+		})
+	}
+}
+
+// TestForceColdStartCEWithoutKubeconfig: against CE without a kubeconfig
+// the provider says what is missing and never sends the replicas-0 request
+// CE refuses.
+func TestForceColdStartCEWithoutKubeconfig(t *testing.T) {
+	g := newGateway(t, newCluster("fb-function1"))
+	p := newProvider(t, g, nil)
+	err := p.ForceColdStart(context.Background(), "function1")
+	if err == nil || !strings.Contains(err.Error(), "kubeconfig") || !strings.Contains(err.Error(), "CE") {
+		t.Fatalf("error = %v, want one naming the kubeconfig", err)
+	}
+	seq, _ := g.requests()
+	if len(seq) != 1 || seq[0] != "GET /system/info" {
+		t.Errorf("requests = %q", seq)
+	}
+}
+
+// TestFakeGatewayEnforcesCE: the fake gateway refuses what CE refuses, so
+// the old gateway-only cold start (Edition forced to pro) fails against it
+// exactly as it would against a real CE installation.
+func TestFakeGatewayEnforcesCE(t *testing.T) {
+	c := newCluster("fb-function1")
+	g := newGateway(t, c)
+	p := newProvider(t, g, func(cfg *Config) { cfg.Edition = EditionPro })
+	err := p.ForceColdStart(context.Background(), "function1")
+	var pe *providers.Error
+	if !errors.As(err, &pe) || pe.StatusCode != http.StatusBadRequest || !strings.Contains(err.Error(), "replicas cannot be set to 0 in OpenFaaS CE") {
+		t.Fatalf("scale to zero through the CE gateway: %v, want CE's 400", err)
+	}
+	// Replicas above CE's cap are capped at 5.
+	body, _ := json.Marshal(scaleRequest{ServiceName: "fb-function1", Replicas: 12})
+	if _, _, _, err := p.caller.Do(context.Background(), http.MethodPost, g.srv.URL+"/system/scale-function/fb-function1", p.auth, body); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Events(); len(got) != 1 || got[0] != "gateway scale fb-function1 5" {
+		t.Errorf("scale to 12 on CE: events %q, want a cap at %d", got, CEMaxReplicas)
+	}
+}
+
+// TestForceColdStartPro uses the gateway's REST API, which accepts
+// replicas 0 in OpenFaaS Pro, and needs no kubeconfig.
+func TestForceColdStartPro(t *testing.T) {
+	c := newCluster("fb-function1")
+	c.deps["fb-function1"].status, c.deps["fb-function1"].available = 2, 2
+	g := newGateway(t, c)
+	g.pro = true
 	p := newProvider(t, g, func(c *Config) { c.Namespace = "lab-fn" })
 	if err := p.ForceColdStart(context.Background(), "function1"); err != nil {
 		t.Fatalf("ForceColdStart: %v", err)
 	}
 	seq, bodies := g.requests()
 	want := []string{
+		"GET /system/info",
 		"POST /system/scale-function/fb-function1",
-		"GET /system/function/fb-function1?namespace=lab-fn",
-		"GET /system/function/fb-function1?namespace=lab-fn",
-		"GET /system/function/fb-function1?namespace=lab-fn",
+		"GET /system/function/fb-function1?namespace=lab-fn", // 1 left
+		"GET /system/function/fb-function1?namespace=lab-fn", // none
 	}
 	if strings.Join(seq, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("requests:\n%s\nwant:\n%s", strings.Join(seq, "\n"), strings.Join(want, "\n"))
 	}
 	var sr map[string]any
-	if err := json.Unmarshal([]byte(bodies[0]), &sr); err != nil {
+	if err := json.Unmarshal([]byte(bodies[1]), &sr); err != nil {
 		t.Fatal(err)
 	}
 	if sr["serviceName"] != "fb-function1" || sr["replicas"] != float64(0) || sr["namespace"] != "lab-fn" {
-		t.Errorf("scale body = %s", bodies[0])
+		t.Errorf("scale body = %s", bodies[1])
+	}
+}
+
+func TestEditionOf(t *testing.T) {
+	for name, want := range map[string]string{"faas-netes-ce": EditionCE, "faas-netes": EditionCE, "faasd-ce": EditionCE,
+		"faas-netes-pro": EditionPro, "openfaas-operator": EditionPro} {
+		if got := EditionOf(name); got != want {
+			t.Errorf("EditionOf(%q) = %q, want %q", name, got, want)
+		}
 	}
 }
 
 func TestForceColdStartFailures(t *testing.T) {
 	t.Run("wrong password", func(t *testing.T) {
-		g := newGateway(t)
+		g := newGateway(t, newCluster("fb-function1"))
 		p := newProvider(t, g, func(c *Config) { c.Password = "wrong-" + password })
 		err := p.ForceColdStart(context.Background(), "function1")
 		if providers.KindOf(err) != providers.KindAuth {
@@ -201,21 +232,42 @@ func TestForceColdStartFailures(t *testing.T) {
 			t.Errorf("password leaked: %q", err.Error())
 		}
 	})
-	t.Run("never reaches zero", func(t *testing.T) {
-		g := newGateway(t)
-		for i := 0; i < 100000; i++ {
-			g.available = append(g.available, 1)
+	t.Run("wrong kubernetes token", func(t *testing.T) {
+		c := newCluster("fb-function1")
+		g := newGateway(t, c)
+		k := newKubeAPI(t, c, "right-token")
+		p := newProvider(t, g, func(cfg *Config) { cfg.Kubeconfig = k.kubeconfig("wrong-token", false) })
+		if err := p.ForceColdStart(context.Background(), "function1"); providers.KindOf(err) != providers.KindAuth {
+			t.Fatalf("error = %v, want auth", err)
 		}
-		p := newProvider(t, g, func(c *Config) { c.ColdStartTimeout = 100 * time.Millisecond })
+	})
+	t.Run("unknown deployment", func(t *testing.T) {
+		c := newCluster("fb-function1")
+		g := newGateway(t, c)
+		k := newKubeAPI(t, c, "tok")
+		p := newProvider(t, g, func(cfg *Config) { cfg.Kubeconfig = k.kubeconfig("tok", false) })
+		err := p.ForceColdStart(context.Background(), "function2")
+		if providers.KindOf(err) != providers.KindNotFound || !strings.Contains(err.Error(), `deployments.apps "function2" not found`) {
+			t.Fatalf("error = %v, want not_found with the API server's message", err)
+		}
+	})
+	t.Run("never reaches zero", func(t *testing.T) {
+		c := newCluster("fb-function1")
+		c.deps["fb-function1"].stuck = true
+		g := newGateway(t, c)
+		k := newKubeAPI(t, c, "tok")
+		p := newProvider(t, g, func(cfg *Config) {
+			cfg.Kubeconfig = k.kubeconfig("tok", false)
+			cfg.ColdStartTimeout = 100 * time.Millisecond
+		})
 		err := p.ForceColdStart(context.Background(), "function1")
 		if providers.KindOf(err) != providers.KindTimeout {
 			t.Fatalf("error = %v, want timeout", err)
 		}
 	})
 	t.Run("canceled", func(t *testing.T) {
-		g := newGateway(t)
-		g.available = []uint64{1, 1, 1}
-		p := newProvider(t, g, nil)
+		g := newGateway(t, newCluster("fb-function1"))
+		p := newProvider(t, g, func(c *Config) { c.Edition = EditionPro })
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
 		if err := p.ForceColdStart(ctx, "function1"); providers.KindOf(err) != providers.KindCanceled {
@@ -225,14 +277,16 @@ func TestForceColdStartFailures(t *testing.T) {
 }
 
 func TestNoSecretsInOutput(t *testing.T) {
-	g := newGateway(t)
-	cfg := Config{GatewayURL: g.srv.URL, Username: user, Password: password}
+	g := newGateway(t, newCluster())
+	cfg := Config{GatewayURL: g.srv.URL, Username: user, Password: password, Kubeconfig: []byte("kubeconfig-secret")}
+	cfg.Kubeconfig = nil
 	p, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
+	cfg.Kubeconfig = []byte("kubeconfig-secret")
 	s := fmt.Sprintf("%v %+v %#v %v %+v", cfg, cfg, cfg, p, p)
-	if strings.Contains(s, password) || strings.Contains(s, "Z2F0ZXdheS1QYTU1d29yZC1zZWNyZXQ") {
+	if strings.Contains(s, password) || strings.Contains(s, "Z2F0ZXdheS1QYTU1d29yZC1zZWNyZXQ") || strings.Contains(s, "kubeconfig-secret") {
 		t.Errorf("secret in %q", s)
 	}
 }
@@ -248,10 +302,19 @@ func TestNewValidation(t *testing.T) {
 		{"credentials in url", Config{GatewayURL: "https://admin:x@gw.example.com", Password: "x"}},
 		{"bad namespace", Config{GatewayURL: "https://gw.example.com", Password: "x", Namespace: "a/b"}},
 		{"bad function name", Config{GatewayURL: "https://gw.example.com", Password: "x", Functions: map[string]string{"f": "../system"}}},
+		{"bad edition", Config{GatewayURL: "https://gw.example.com", Password: "x", Edition: "enterprise"}},
+		{"bad kubeconfig", Config{GatewayURL: "https://gw.example.com", Password: "x", Kubeconfig: []byte("clusters: [")}},
+		{"kubeconfig with plain http server", Config{GatewayURL: "https://gw.example.com", Password: "x", Kubeconfig: []byte(
+			"current-context: c\ncontexts: [{name: c, context: {cluster: k, user: u}}]\nclusters: [{name: k, cluster: {server: 'http://k8s.example.com'}}]\n")}},
 	}
 	for _, tt := range tests {
 		if _, err := New(tt.cfg); err == nil || !strings.HasPrefix(err.Error(), "openfaas: ") {
 			t.Errorf("%s: New error = %v", tt.name, err)
 		}
+	}
+	// The explicit opt-in admits plain HTTP to a remote (CIDR-restricted)
+	// gateway, and only it.
+	if _, err := New(Config{GatewayURL: "http://gw.example.com:8080", Password: "x", AllowPlainHTTP: true}); err != nil {
+		t.Errorf("AllowPlainHTTP: %v", err)
 	}
 }

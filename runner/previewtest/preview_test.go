@@ -41,7 +41,7 @@ func TestPreviewCloudPrograms(t *testing.T) {
 		{stackcfg.PlatformAzure, []string{"azure-native"}, []string{"experiment=preview", "run=r1", "artifactDir=" + t.TempDir()}},
 		{stackcfg.PlatformOpenFaaS, []string{"aws", "eks", "kubernetes"}, []string{"experiment=preview", "run=r1",
 			"image=ghcr.io/example/fb-lab:1", "monolithImage=ghcr.io/example/fb-mono:1",
-			"gatewayPassword=preview-password-0123456789"}},
+			"gatewayPassword=preview-password-0123456789", "gatewayCidrs=192.0.2.0/24"}},
 		{stackcfg.PlatformPermanent, []string{"digitalocean"}, []string{"sshPublicKey=ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPreviewKeyOnly preview",
 			"sshCidrs=192.0.2.0/24"}},
 	} {

@@ -1,5 +1,7 @@
-// Package testprovider is "fblocal", a Pulumi resource provider that the
-// runner's tests build and run for real (see pulumi-resource-fblocal). Its
+// Package testprovider is the test build of "fblocal", the local-stack
+// resource provider (package localstack/provider): the same resource, the
+// same CreateFunction/DeleteFunction, plus fault knobs that only the
+// runner's tests may use (see pulumi-resource-fblocal). Its
 // one resource, fblocal:index:Function, deploys a function on the embedded
 // local platform through the platform's Lambda API (CreateFunction on
 // create, DeleteFunction on delete) with the real aws-sdk-go-v2 Lambda
@@ -7,16 +9,15 @@
 // `up` creates functions, `destroy` removes them, and a leftover shows on
 // the platform.
 //
-// Two test knobs inject faults: FailDeleteWhile makes Delete fail while a
-// file exists (a teardown that fails, then succeeds on retry), and
+// Three test knobs inject faults: FailDeleteWhile makes Delete fail while a
+// file exists (a teardown that fails, then succeeds on retry),
+// HoldDeleteWhile makes Delete wait while a file exists (a slow destroy), and
 // HoldAfterCreate makes Create block after the function exists until the
 // operation is cancelled (to interrupt an `up` half-way, deterministically);
 // with IgnoreCancel it does not stop, so the Pulumi CLI is killed.
 package testprovider
 
 import (
-	"archive/zip"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -27,10 +28,7 @@ import (
 	"github.com/pulumi/pulumi-go-provider/infer"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/tokens"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/lambda"
-	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
+	"github.com/faas-benchmarker/faas-benchmarker/localstack/provider"
 )
 
 // Name is the provider (plugin) name: the binary is pulumi-resource-fblocal.
@@ -70,6 +68,10 @@ type FunctionArgs struct {
 	Timeout *int `pulumi:"timeout,optional"`
 	// FailDeleteWhile makes Delete fail while this file exists.
 	FailDeleteWhile *string `pulumi:"failDeleteWhile,optional"`
+	// HoldDeleteWhile makes Delete write <file>.deleting and then wait
+	// while this file exists (at most 5 minutes): a slow destroy, to
+	// signal fbrun in the middle of one.
+	HoldDeleteWhile *string `pulumi:"holdDeleteWhile,optional"`
 	// HoldAfterCreate, when set, makes Create write this file once the
 	// function exists and then wait until the operation is cancelled.
 	HoldAfterCreate *string `pulumi:"holdAfterCreate,optional"`
@@ -89,52 +91,20 @@ type FunctionState struct {
 	InvokeEndpoint string `pulumi:"invokeEndpoint"`
 }
 
-func client(endpoint string) *lambda.Client {
-	return lambda.New(lambda.Options{
-		Region:           "us-east-1",
-		BaseEndpoint:     aws.String(endpoint),
-		Credentials:      credentials.NewStaticCredentialsProvider("fblocal", "fblocal", ""),
-		RetryMaxAttempts: 2,
-	})
-}
-
-// emptyZip is a valid empty zip archive: CreateFunction requires code, and
-// the local platform runs its own catalog instead of uploaded code.
-func emptyZip() []byte {
-	var b bytes.Buffer
-	_ = zip.NewWriter(&b).Close()
-	return b.Bytes()
-}
-
-// Create creates the function with CreateFunction.
+// Create creates the function with the production provider's
+// CreateFunction, then applies the HoldAfterCreate knob.
 func (Function) Create(ctx context.Context, req infer.CreateRequest[FunctionArgs]) (infer.CreateResponse[FunctionState], error) {
 	in := req.Inputs
 	st := FunctionState{FunctionArgs: in, InvokeEndpoint: in.Endpoint}
 	if req.DryRun {
 		return infer.CreateResponse[FunctionState]{Output: st}, nil
 	}
-	handler := "bootstrap"
-	if in.Handler != nil {
-		handler = *in.Handler
-	}
-	cin := &lambda.CreateFunctionInput{
-		FunctionName: aws.String(in.FunctionName),
-		Role:         aws.String("arn:aws:iam::000000000000:role/fblocal"),
-		Runtime:      types.RuntimeProvidedal2023,
-		Handler:      aws.String(handler),
-		Code:         &types.FunctionCode{ZipFile: emptyZip()},
-	}
-	if in.MemorySize != nil {
-		cin.MemorySize = aws.Int32(int32(*in.MemorySize))
-	}
-	if in.Timeout != nil {
-		cin.Timeout = aws.Int32(int32(*in.Timeout))
-	}
-	out, err := client(in.Endpoint).CreateFunction(ctx, cin)
+	arn, err := provider.CreateFunction(ctx, provider.FunctionArgs{Endpoint: in.Endpoint, FunctionName: in.FunctionName,
+		Handler: in.Handler, MemorySize: in.MemorySize, Timeout: in.Timeout})
 	if err != nil {
-		return infer.CreateResponse[FunctionState]{}, fmt.Errorf("fblocal: create function %s: %w", in.FunctionName, err)
+		return infer.CreateResponse[FunctionState]{}, err
 	}
-	st.Arn = aws.ToString(out.FunctionArn)
+	st.Arn = arn
 	resp := infer.CreateResponse[FunctionState]{ID: in.FunctionName, Output: st}
 	if in.HoldAfterCreate != nil {
 		if err := os.WriteFile(*in.HoldAfterCreate, []byte(in.FunctionName), 0o600); err != nil {
@@ -167,14 +137,18 @@ func (Function) Delete(ctx context.Context, req infer.DeleteRequest[FunctionStat
 				st.FunctionName, *st.FailDeleteWhile)
 		}
 	}
-	cctx, cancel := context.WithTimeout(ctx, time.Minute)
-	defer cancel()
-	_, err := client(st.Endpoint).DeleteFunction(cctx, &lambda.DeleteFunctionInput{FunctionName: aws.String(st.FunctionName)})
-	var nf *types.ResourceNotFoundException
-	if err != nil && !errors.As(err, &nf) {
-		return infer.DeleteResponse{}, fmt.Errorf("fblocal: delete function %s: %w", st.FunctionName, err)
+	if st.HoldDeleteWhile != nil {
+		if err := os.WriteFile(*st.HoldDeleteWhile+".deleting", []byte(st.FunctionName), 0o600); err != nil {
+			return infer.DeleteResponse{}, err
+		}
+		for i := 0; i < 3000; i++ {
+			if _, err := os.Stat(*st.HoldDeleteWhile); errors.Is(err, os.ErrNotExist) {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
 	}
-	return infer.DeleteResponse{}, nil
+	return infer.DeleteResponse{}, provider.DeleteFunction(ctx, st.Endpoint, st.FunctionName)
 }
 
 // Annotate documents the resource.

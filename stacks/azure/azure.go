@@ -4,7 +4,8 @@
 // app deadlocks on nested calls), each running its package from a
 // read-only SAS URL, with the nested-call URL template and the function
 // keys of its siblings as app settings. The function keys are secret
-// outputs.
+// outputs, read from each app once its host serves them (bounded polling:
+// right after creation the host may answer ServiceUnavailable or no key).
 //
 // App names are fb-<experiment>-<run>-<lab> exactly (no random suffix), as
 // the lab functions build sibling URLs from FB_NESTED_URL_TEMPLATE; they
@@ -15,6 +16,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"sort"
+	"time"
 
 	"github.com/pulumi/pulumi-azure-native-sdk/resources/v3"
 	"github.com/pulumi/pulumi-azure-native-sdk/storage/v3"
@@ -38,9 +40,25 @@ func Program(cfg stackcfg.Azure) pulumi.RunFunc {
 	return exporting.Program(cfg, Deploy)
 }
 
+// keyPoll bounds the wait for an app's default host key.
+type keyPoll struct {
+	attempts int
+	interval time.Duration
+}
+
+// defaultKeyPoll waits up to about 5 minutes: right after an app is
+// created, listing its host keys can fail ("ServiceUnavailable" from the
+// host runtime, which has not started yet) or return no default key, and
+// every call with an empty key would be a 401.
+var defaultKeyPoll = keyPoll{attempts: 30, interval: 10 * time.Second}
+
 // Deploy validates cfg, declares the stack's resources and returns its
 // outputs keyed by the stackcfg.Out* constants.
 func Deploy(ctx *pulumi.Context, cfg stackcfg.Azure) (map[string]pulumi.Output, error) {
+	return deploy(ctx, cfg, defaultKeyPoll)
+}
+
+func deploy(ctx *pulumi.Context, cfg stackcfg.Azure, poll keyPoll) (map[string]pulumi.Output, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -163,11 +181,10 @@ func Deploy(ctx *pulumi.Context, cfg stackcfg.Azure) (map[string]pulumi.Output, 
 		apps[lab] = app
 		names[lab] = app.Name
 		urls[lab] = pulumi.Sprintf("https://%s/api/%s", app.DefaultHostName, lab)
-		hostKeys := web.ListWebAppHostKeysOutput(ctx, web.ListWebAppHostKeysOutputArgs{
-			Name:              app.Name,
-			ResourceGroupName: rg.Name,
-		})
-		keys[lab] = pulumi.ToSecret(hostKeys.FunctionKeys().MapIndex(pulumi.String("default"))).(pulumi.StringOutput)
+		key := pulumi.All(app.Name, rg.Name).ApplyT(func(xs []any) (string, error) {
+			return defaultHostKey(ctx, xs[0].(string), xs[1].(string), poll)
+		}).(pulumi.StringOutput)
+		keys[lab] = pulumi.ToSecret(key).(pulumi.StringOutput)
 	}
 
 	for _, lab := range cfg.Functions {
@@ -194,6 +211,30 @@ func Deploy(ctx *pulumi.Context, cfg stackcfg.Azure) (map[string]pulumi.Output, 
 		stackcfg.OutFunctionURLs:  urls.ToStringMapOutput(),
 		stackcfg.OutFunctionKeys:  pulumi.ToSecret(keys.ToStringMapOutput()),
 	}, nil
+}
+
+// defaultHostKey lists the app's host keys until the default function key
+// is there (bounded by poll), and fails with the last cause otherwise.
+func defaultHostKey(ctx *pulumi.Context, app, rg string, poll keyPoll) (string, error) {
+	var last string
+	for i := 0; i < poll.attempts; i++ {
+		if i > 0 {
+			time.Sleep(poll.interval)
+		}
+		res, err := web.ListWebAppHostKeys(ctx, &web.ListWebAppHostKeysArgs{Name: app, ResourceGroupName: rg})
+		switch {
+		case err != nil:
+			last = err.Error()
+		case res.FunctionKeys["default"] == "":
+			last = "the host returned no default function key"
+		default:
+			return res.FunctionKeys["default"], nil
+		}
+		_ = ctx.Log.Info(fmt.Sprintf("function app %s: host keys not available yet (%s), retrying", app, last), nil)
+	}
+	return "", fmt.Errorf("azure stack: function app %s: no default host key after %d attempts over %v (last: %s); "+
+		"every call would be refused with 401: check the app's host in the Azure portal, then run again",
+		app, poll.attempts, time.Duration(poll.attempts-1)*poll.interval, last)
 }
 
 // nameValues turns settings into the app's name/value list, sorted by name

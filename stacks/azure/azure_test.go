@@ -1,8 +1,11 @@
 package azure
 
 import (
+	"errors"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -261,5 +264,72 @@ func TestProgram(t *testing.T) {
 	}
 	if n := len(m.OfType(typeApp)); n != 4 {
 		t.Fatalf("%d apps", n)
+	}
+}
+
+// TestHostKeyPolling: right after an app is created, listing its host keys
+// can fail with ServiceUnavailable from the host runtime or return no
+// default key (Azure Functions host issues; an empty key makes every call
+// 401). The mock answers like that for the first calls: the stack keeps
+// asking (bounded) and exports the real key; a host that never serves one
+// fails the deployment with a clear message instead of exporting "".
+func TestHostKeyPolling(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		failing int // calls per app that fail before the key is served
+		wantErr string
+	}{
+		{"settles", 3, ""},
+		{"never", 1 << 30, "no default host key after 4 attempts"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := mocks()
+			inner := m.Result
+			var mu sync.Mutex
+			calls := map[string]int{}
+			m.Result = func(c stacktest.Call) (resource.PropertyMap, error) {
+				if c.Token != "azure-native:web:listWebAppHostKeys" {
+					return inner(c)
+				}
+				app := c.Args["name"].StringValue()
+				mu.Lock()
+				calls[app]++
+				n := calls[app]
+				mu.Unlock()
+				switch {
+				case n > tc.failing:
+					return inner(c)
+				case n%2 == 1:
+					return nil, errors.New("Encountered an error (ServiceUnavailable) from host runtime.")
+				default:
+					return resource.PropertyMap{"functionKeys": resource.NewProperty(resource.PropertyMap{})}, nil
+				}
+			}
+			cfg := stackcfg.DefaultAzure()
+			cfg.Experiment, cfg.Run = "keys", "r1"
+			outs, err := stacktest.Run(t, m, func(ctx *pulumi.Context) (map[string]pulumi.Output, error) {
+				return deploy(ctx, cfg, keyPoll{attempts: 4, interval: time.Millisecond})
+			})
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) || !strings.Contains(err.Error(), "401") {
+					t.Fatalf("err = %v, want %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			keys := stacktest.StringMap(t, outs[stackcfg.OutFunctionKeys].V)
+			for lab, k := range keys {
+				if k != "key-"+cfg.FunctionName(lab) {
+					t.Errorf("%s key = %q", lab, k)
+				}
+			}
+			for app, n := range calls {
+				if n != tc.failing+1 {
+					t.Errorf("%s: %d key listings, want %d", app, n, tc.failing+1)
+				}
+			}
+		})
 	}
 }

@@ -29,6 +29,13 @@ func functionEnv(cfg stackcfg.OpenFaaS, lab string) map[string]string {
 	env[stackcfg.EnvMemoryMB] = strconv.Itoa(cfg.MemoryMB)
 	env[stackcfg.EnvNestedURLTemplate] = fmt.Sprintf("http://gateway.%s.svc.cluster.local:%d/function/%s",
 		GatewayNamespace, GatewayPort, cfg.NameTemplate())
+	// The of-watchdog's timeouts (the image sets them for 300 s; the
+	// stack's fb:functionTimeout is authoritative).
+	to := cfg.GatewayTimeouts()
+	env["exec_timeout"] = to.Exec
+	env["read_timeout"] = to.WatchdogReadWrite
+	env["write_timeout"] = to.WatchdogReadWrite
+	env[stackcfg.EnvFunctionTimeout] = strconv.Itoa(cfg.FunctionTimeoutSeconds)
 	for k, v := range cfg.Env {
 		env[k] = v
 	}

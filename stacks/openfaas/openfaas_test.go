@@ -28,16 +28,22 @@ const (
 	typeOIDC       = "aws:iam/openIdConnectProvider:OpenIdConnectProvider"
 	typeSubnet     = "aws:ec2/subnet:Subnet"
 
-	kubeconfig = `{"apiVersion":"v1","kind":"Config","clusters":[{"name":"fb"}]}`
-	lbHost     = "k8s-openfaas-gateway-0123.elb.eu-west-1.amazonaws.com"
-	issuer     = "https://oidc.eks.eu-west-1.amazonaws.com/id/ABC123"
-	password   = "correct-horse-battery-staple"
+	// kubeconfig has the shape pulumi-eks writes (kubeconfigJson): one
+	// cluster, one context, an exec plugin running aws eks get-token.
+	kubeconfig = `{"apiVersion":"v1","kind":"Config","current-context":"aws","clusters":[{"name":"kubernetes",` +
+		`"cluster":{"server":"https://ABC123.gr7.eu-west-1.eks.amazonaws.com","certificate-authority-data":""}}],` +
+		`"contexts":[{"name":"aws","context":{"cluster":"kubernetes","user":"aws"}}],` +
+		`"users":[{"name":"aws","user":{"exec":{"apiVersion":"client.authentication.k8s.io/v1beta1","command":"aws",` +
+		`"args":["eks","get-token","--cluster-name","fb-scale-r3","--output","json"]}}}]}`
+	lbHost   = "k8s-openfaas-gateway-0123.elb.eu-west-1.amazonaws.com"
+	issuer   = "https://oidc.eks.eu-west-1.amazonaws.com/id/ABC123"
+	password = "correct-horse-battery-staple"
 )
 
 func config(t *testing.T, overrides ...string) stackcfg.OpenFaaS {
 	t.Helper()
 	c := stackcfg.DefaultOpenFaaS()
-	base := []string{"image=ghcr.io/example/fb-lab:1", "monolithImage=ghcr.io/example/fb-mono:1", "gatewayPassword=" + password, "experiment=scale", "run=r3"}
+	base := []string{"image=ghcr.io/example/fb-lab:1", "monolithImage=ghcr.io/example/fb-mono:1", "gatewayPassword=" + password, "experiment=scale", "run=r3", "gatewayCidrs=198.51.100.20/32"}
 	if err := stackcfg.ApplyOverrides(&c, append(base, overrides...)); err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +104,7 @@ func run(t *testing.T, cfg stackcfg.OpenFaaS) (*stacktest.Mocks, map[string]stac
 }
 
 func TestResources(t *testing.T) {
-	m, outs := run(t, config(t, "gatewayCidrs=198.51.100.20/32", "scaleMin=2", "scaleMax=9", "memory=256"))
+	m, outs := run(t, config(t, "gatewayCidrs=198.51.100.20/32", "scaleMin=2", "scaleMax=4", "memory=256", "functionTimeout=600"))
 	want := map[string]int{
 		typeAWSProv: 1, "aws:ec2/vpc:Vpc": 1, "aws:ec2/internetGateway:InternetGateway": 1, typeSubnet: 4,
 		"aws:ec2/routeTable:RouteTable": 2, "aws:ec2/routeTableAssociation:RouteTableAssociation": 4,
@@ -166,6 +172,14 @@ func TestResources(t *testing.T) {
 		values["operator"].(map[string]any)["create"] != false {
 		t.Errorf("openfaas release = %v", of)
 	}
+	// The chart's gateway timeouts default to about a minute; a 600 s
+	// function needs every one of them above 600 s, upstream below
+	// read/write (OpenFaaS "Expanded timeouts").
+	gv, fv := values["gateway"].(map[string]any), values["faasnetes"].(map[string]any)
+	if gv["readTimeout"] != "615s" || gv["writeTimeout"] != "615s" || gv["upstreamTimeout"] != "610s" ||
+		gv["scaleFromZero"] != true || fv["readTimeout"] != "615s" || fv["writeTimeout"] != "615s" {
+		t.Errorf("gateway/faasnetes values = %v / %v", gv, fv)
+	}
 	ofr := m.Named(t, typeRelease, "openfaas")
 	if !slices.ContainsFunc(ofr.DependsOn, func(u string) bool { return strings.HasSuffix(u, "::aws-load-balancer-controller") }) {
 		t.Errorf("openfaas release does not wait for the load balancer controller: %v", ofr.DependsOn)
@@ -198,7 +212,7 @@ func TestResources(t *testing.T) {
 		lbl := meta["labels"].(map[string]any)
 		name := "fb-scale-r3-" + lab
 		if meta["name"] != name || meta["namespace"] != "openfaas-fn" || lbl["faas_function"] != name ||
-			lbl["com.openfaas.scale.min"] != "2" || lbl["com.openfaas.scale.max"] != "9" {
+			lbl["com.openfaas.scale.min"] != "2" || lbl["com.openfaas.scale.max"] != "4" {
 			t.Errorf("%s metadata = %v", lab, meta)
 		}
 		podSpec := d["spec"].(map[string]any)["template"].(map[string]any)["spec"].(map[string]any)
@@ -216,7 +230,8 @@ func TestResources(t *testing.T) {
 			env[e["name"].(string)] = e["value"].(string)
 		}
 		if env["FB_FUNCTION_NAME"] != lab || env["FB_PLATFORM"] != "openfaas" || env["FB_MEMORY_MB"] != "256" ||
-			env["FB_NESTED_URL_TEMPLATE"] != "http://gateway.openfaas.svc.cluster.local:8080/function/fb-scale-r3-{name}" {
+			env["FB_NESTED_URL_TEMPLATE"] != "http://gateway.openfaas.svc.cluster.local:8080/function/fb-scale-r3-{name}" ||
+			env["exec_timeout"] != "600s" || env["read_timeout"] != "605s" || env["write_timeout"] != "605s" || env["FB_FUNCTION_TIMEOUT"] != "600" {
 			t.Errorf("%s env = %v", lab, env)
 		}
 		res := c["resources"].(map[string]any)
@@ -229,6 +244,11 @@ func TestResources(t *testing.T) {
 		}
 	}
 
+	if outs[stackcfg.OutGatewayTransport].V != stackcfg.GatewayTransportRestrictedHTTP ||
+		!slices.Equal(toStrings(outs[stackcfg.OutGatewayCIDRs].V), []string{"198.51.100.20/32"}) || outs[stackcfg.OutEdition].V != "ce" {
+		t.Errorf("gateway transport/cidrs/edition outputs = %v %v %v", outs[stackcfg.OutGatewayTransport].V,
+			outs[stackcfg.OutGatewayCIDRs].V, outs[stackcfg.OutEdition].V)
+	}
 	if outs[stackcfg.OutGatewayURL].V != "http://"+lbHost+":8080" {
 		t.Errorf("gateway url = %v", outs[stackcfg.OutGatewayURL].V)
 	}
@@ -278,7 +298,7 @@ func TestIRSATrust(t *testing.T) {
 }
 
 func TestFunctionCRDMode(t *testing.T) {
-	m, _ := run(t, config(t, "functionCrd=true", "functions=function1,monolith", "chartVersion=14.2.1"))
+	m, _ := run(t, config(t, "edition=pro", "scaleMax=20", "functionCrd=true", "functions=function1,monolith", "chartVersion=14.2.1"))
 	if n := len(m.OfType(typeDeployment)); n != 0 {
 		t.Errorf("%d deployments in CRD mode", n)
 	}
@@ -370,6 +390,9 @@ func unsecret(v resource.PropertyValue) resource.PropertyValue {
 }
 
 func toStrings(v any) []string {
+	if ss, ok := v.([]string); ok {
+		return ss
+	}
 	xs, _ := v.([]any)
 	out := make([]string, 0, len(xs))
 	for _, x := range xs {

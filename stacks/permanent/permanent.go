@@ -55,12 +55,18 @@ func Deploy(ctx *pulumi.Context, cfg stackcfg.Permanent) (map[string]pulumi.Outp
 		return nil, fmt.Errorf("permanent stack: bucket: %w", err)
 	}
 
-	key, err := digitalocean.NewSshKey(ctx, "orchestrator", &digitalocean.SshKeyArgs{
-		Name:      pulumi.String("faas-benchmarker-orchestrator"),
-		PublicKey: pulumi.String(cfg.SSHPublicKey),
-	})
-	if err != nil {
-		return nil, fmt.Errorf("permanent stack: ssh key: %w", err)
+	// A key already registered in the account is used by its fingerprint:
+	// registering it again fails with 422 "SSH Key is already in use".
+	var fingerprint pulumi.StringInput = pulumi.String(cfg.SSHKeyFingerprint)
+	if cfg.SSHKeyFingerprint == "" {
+		key, err := digitalocean.NewSshKey(ctx, "orchestrator", &digitalocean.SshKeyArgs{
+			Name:      pulumi.String("faas-benchmarker-orchestrator"),
+			PublicKey: pulumi.String(cfg.SSHPublicKey),
+		})
+		if err != nil {
+			return nil, fmt.Errorf("permanent stack: ssh key: %w", err)
+		}
+		fingerprint = key.Fingerprint
 	}
 
 	userData := bucket.Name.ApplyT(func(name string) (string, error) {
@@ -71,7 +77,7 @@ func Deploy(ctx *pulumi.Context, cfg stackcfg.Permanent) (map[string]pulumi.Outp
 		Region:     pulumi.String(cfg.Region),
 		Size:       pulumi.String(cfg.DropletSize),
 		Image:      pulumi.String(cfg.DropletImage),
-		SshKeys:    pulumi.StringArray{key.Fingerprint},
+		SshKeys:    pulumi.StringArray{fingerprint},
 		Tags:       tags,
 		UserData:   userData,
 		Monitoring: pulumi.Bool(true),
@@ -114,7 +120,9 @@ func Deploy(ctx *pulumi.Context, cfg stackcfg.Permanent) (map[string]pulumi.Outp
 }
 
 // CloudInit renders the droplet's cloud-config: an unprivileged user fb
-// with the SSH key, the Go toolchain, fbrun, the Pulumi CLI, and
+// with the SSH key, the Go toolchain, fbrun, the Pulumi CLI, kubectl and the
+// AWS CLI v2 (which the openfaas stack needs: pulumi-eks runs kubectl, and
+// the cluster's kubeconfig runs aws eks get-token), and
 // /etc/faas-benchmarker/env with the non-secret settings fbrun needs.
 // Credentials (Spaces keys, cloud accounts) are never put in user data,
 // which any process on the droplet can read from the metadata service.
@@ -136,6 +144,7 @@ func CloudInit(cfg stackcfg.Permanent, bucket string) (string, error) {
 		"SpacesEndpoint": cfg.SpacesEndpoint(),
 		"SpacesRegion":   cfg.Region,
 		"BackendURL":     cfg.StateBackendURL(bucket),
+		"KubectlVersion": cfg.KubectlVersion,
 	})
 	if err != nil {
 		return "", fmt.Errorf("permanent stack: cloud-init: %w", err)
@@ -183,6 +192,8 @@ runcmd:
   - GOBIN=/usr/local/bin GOPATH=/root/go GOCACHE=/root/.cache/go-build GONOSUMDB=github.com/pulumi/pulumi-digitalocean /usr/local/go/bin/go install github.com/faas-benchmarker/faas-benchmarker/cmd/fbrun@{{.FbrunVersion}} github.com/faas-benchmarker/faas-benchmarker/cmd/fbrun-cloud@{{.FbrunVersion}} github.com/faas-benchmarker/faas-benchmarker/cmd/fbrun-lab@{{.FbrunVersion}}
   - curl -fsSL https://get.pulumi.com | sh -s -- --version {{.PulumiVersion}} --install-root /opt/pulumi --no-edit-path
   - ln -sf /opt/pulumi/bin/* /usr/local/bin/
+  - curl -fsSL https://dl.k8s.io/release/v{{.KubectlVersion}}/bin/linux/amd64/kubectl -o /usr/local/bin/kubectl && chmod 0755 /usr/local/bin/kubectl
+  - curl -fsSL https://awscli.amazonaws.com/awscli-exe-linux-x86_64.zip -o /tmp/awscliv2.zip && unzip -q /tmp/awscliv2.zip -d /tmp && /tmp/aws/install && rm -rf /tmp/aws /tmp/awscliv2.zip
   - mkdir -p /var/lib/faas-benchmarker && chown fb:fb /var/lib/faas-benchmarker
 {{- with .Study}}
   - {{printf "%q" .Schedule}}

@@ -111,7 +111,7 @@ func TestResources(t *testing.T) {
 		outs[stackcfg.OutSpacesEndpoint].V != "https://fra1.digitaloceanspaces.com" || outs[stackcfg.OutSpacesRegion].V != "fra1" {
 		t.Errorf("outputs = %v", outs)
 	}
-	if got := outs[stackcfg.OutStateBackendURL].V; got != "s3://fb-results-1a2b3c?endpoint=fra1.digitaloceanspaces.com&region=us-east-1&s3ForcePathStyle=true" {
+	if got := outs[stackcfg.OutStateBackendURL].V; got != "s3://fb-results-1a2b3c?endpoint=https://fra1.digitaloceanspaces.com&region=us-east-1&s3ForcePathStyle=true" {
 		t.Errorf("backend url = %v", got)
 	}
 }
@@ -162,6 +162,10 @@ func TestCloudInit(t *testing.T) {
 		"cmd/fbrun-cloud@v0.4.0", // fbrun runs it for managed runs
 		"cmd/fbrun-lab@v0.4.0",
 		"--version 3.274.1",
+		// The openfaas stack needs kubectl (pulumi-eks) and the AWS CLI
+		// (aws eks get-token in the kubeconfig) on the orchestrator.
+		"https://dl.k8s.io/release/v1.34.2/bin/linux/amd64/kubectl -o /usr/local/bin/kubectl",
+		"awscli-exe-linux-x86_64.zip", "/tmp/aws/install",
 	} {
 		if !strings.Contains(cmds, want) {
 			t.Errorf("runcmd lacks %q:\n%s", want, cmds)
@@ -230,4 +234,32 @@ func toStrings(v any) []string {
 		out = append(out, s)
 	}
 	return out
+}
+
+// realKey and its MD5 fingerprint as `ssh-keygen -l -E md5` prints it.
+const (
+	realKey   = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILM3rU0rXqdWH8LHQ9VbzIEF3y/ijEJrgJagTk56WSHv t"
+	realKeyFP = "4a:76:81:fc:81:e3:ca:88:76:63:39:f3:2a:c6:fa:93"
+)
+
+// TestExistingSSHKey: a key already registered in the DigitalOcean account
+// cannot be registered again (the API answers 422 "SSH Key is already in
+// use on your account"), so with fb:sshKeyFingerprint the stack registers
+// none and gives the droplet that fingerprint; a fingerprint of another
+// key is refused before anything is created.
+func TestExistingSSHKey(t *testing.T) {
+	m, _ := run(t, config(t, "sshPublicKey="+realKey, "sshKeyFingerprint="+realKeyFP))
+	if n := len(m.OfType("digitalocean:index/sshKey:SshKey")); n != 0 {
+		t.Fatalf("%d SSH keys registered, want none", n)
+	}
+	d := stacktest.Plain(m.OfType(typeDroplet)[0])
+	if !slices.Equal(toStrings(d["sshKeys"]), []string{realKeyFP}) {
+		t.Errorf("droplet sshKeys = %v", d["sshKeys"])
+	}
+	c := stackcfg.DefaultPermanent()
+	err := stackcfg.ApplyOverrides(&c, []string{"sshPublicKey=" + realKey, "sshCidrs=203.0.113.7/32",
+		"sshKeyFingerprint=00:11:22:33:44:55:66:77:88:99:aa:bb:cc:dd:ee:ff"})
+	if err == nil || !strings.Contains(err.Error(), "is not the fingerprint of fb:sshPublicKey ("+realKeyFP+")") {
+		t.Fatalf("wrong fingerprint: %v", err)
+	}
 }

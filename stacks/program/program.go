@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 
@@ -56,6 +57,16 @@ func FromConfig(ctx *pulumi.Context) error {
 	if len(unknown) > 0 {
 		return fmt.Errorf("config keys not used by the %s stack: %s (see `docs/infrastructure.md`)",
 			s.Platform(), strings.Join(unknown, ", "))
+	}
+	// Relative package paths (fb:artifactDir, fb:functionZip, ...) are
+	// relative to the project root, not to this program's directory,
+	// where Pulumi runs it.
+	if r, ok := s.(stackcfg.PathResolver); ok {
+		root, err := ProjectRoot(ctx)
+		if err != nil {
+			return err
+		}
+		r.ResolvePaths(root)
 	}
 	run, err := For(s)
 	if err != nil {
@@ -109,6 +120,32 @@ func UnknownKeys(configJSON string, s stackcfg.Settings) ([]string, error) {
 	}
 	sort.Strings(unknown)
 	return unknown, nil
+}
+
+// ProjectRoot returns the directory of the project's Pulumi.yaml: the root
+// the Pulumi CLI passes the program (ctx.RootDirectory, from
+// PULUMI_ROOT_DIRECTORY), else the nearest directory at or above the
+// working directory that holds a Pulumi.yaml. Pulumi runs a Go program in
+// its main directory (stacks/cmd/pulumi-program for the root Pulumi.yaml),
+// so relative paths in the config must be resolved against this root.
+func ProjectRoot(ctx *pulumi.Context) (string, error) {
+	if root := ctx.RootDirectory(); root != "" {
+		return root, nil
+	}
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", fmt.Errorf("program: project root: %w", err)
+	}
+	for d := dir; ; {
+		if _, err := os.Stat(filepath.Join(d, "Pulumi.yaml")); err == nil {
+			return d, nil
+		}
+		parent := filepath.Dir(d)
+		if parent == d {
+			return "", fmt.Errorf("program: no Pulumi.yaml at or above %s", dir)
+		}
+		d = parent
+	}
 }
 
 func platformNames() string {

@@ -127,3 +127,10 @@ func (c AWS) Artifact(lab string) string {
 	}
 	return filepath.Join(c.ArtifactDir, c.GoArch(), file)
 }
+
+// ResolvePaths makes the relative package paths absolute against base (the
+// project root for the Pulumi.yaml entry point, the working directory for
+// fbrun). It implements PathResolver.
+func (c *AWS) ResolvePaths(base string) {
+	resolve(base, &c.ArtifactDir, &c.FunctionZip, &c.MonolithZip)
+}

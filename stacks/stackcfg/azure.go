@@ -97,3 +97,9 @@ func (c Azure) Artifact(lab string) string {
 	}
 	return filepath.Join(c.ArtifactDir, "amd64", file)
 }
+
+// ResolvePaths makes the relative package paths absolute against base. It
+// implements PathResolver.
+func (c *Azure) ResolvePaths(base string) {
+	resolve(base, &c.ArtifactDir, &c.FunctionsZip, &c.MonolithZip)
+}

@@ -78,6 +78,12 @@ const (
 	EnvNestedKeyPrefix = "FB_NESTED_KEY_"
 )
 
+// GatewayTransportRestrictedHTTP is the OutGatewayTransport value of a
+// plain-HTTP gateway behind a load balancer that admits only
+// OutGatewayCIDRs: the explicit opt-in a client needs before it sends the
+// gateway password over HTTP to a non-loopback host.
+const GatewayTransportRestrictedHTTP = "http-cidr-restricted"
+
 // Stack output keys. Each program exports the keys listed for it; the runner
 // reads them by these names.
 const (
@@ -123,6 +129,14 @@ const (
 	OutGatewayUser = "gatewayUser"
 	// OutGatewayPassword (openfaas, secret) is the gateway admin password.
 	OutGatewayPassword = "gatewayPassword"
+	// OutGatewayTransport (openfaas) says how the gateway is reached:
+	// GatewayTransportRestrictedHTTP.
+	OutGatewayTransport = "gatewayTransport"
+	// OutGatewayCIDRs (openfaas) lists the only source CIDRs the gateway's
+	// load balancer admits.
+	OutGatewayCIDRs = "gatewayCidrs"
+	// OutEdition (openfaas) is the OpenFaaS edition installed (ce or pro).
+	OutEdition = "openfaasEdition"
 
 	// OutDropletIP (permanent) is the orchestrator droplet's public IPv4.
 	OutDropletIP = "dropletIp"

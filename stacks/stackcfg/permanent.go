@@ -1,6 +1,10 @@
 package stackcfg
 
 import (
+	"crypto/md5"
+	"encoding/base64"
+	"errors"
+	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -29,6 +33,13 @@ type Permanent struct {
 	DropletImage string
 	// SSHPublicKey is the public key installed on the droplet. Required.
 	SSHPublicKey string
+	// SSHKeyFingerprint names a key already registered in the DigitalOcean
+	// account (its MD5 fingerprint, aa:bb:...); the stack then uses it
+	// instead of registering SSHPublicKey again, which DigitalOcean refuses
+	// with 422 "SSH Key is already in use on your account". It must be the
+	// fingerprint of SSHPublicKey (which cloud-init still installs for the
+	// fb user).
+	SSHKeyFingerprint string
 	// SSHCIDRs are the only sources allowed to reach port 22. Required.
 	SSHCIDRs []string
 	// BucketName fixes the Spaces bucket name; empty lets Pulumi add a
@@ -43,6 +54,10 @@ type Permanent struct {
 	FbrunVersion string
 	// PulumiVersion is the Pulumi CLI version to install (default 3.274.1).
 	PulumiVersion string
+	// KubectlVersion is the kubectl cloud-init installs (default 1.34.2):
+	// the openfaas stack's pulumi-eks runs kubectl, and its kubeconfig
+	// runs the AWS CLI (installed too, the current v2).
+	KubectlVersion string
 	// Tags are extra DigitalOcean tags (DigitalOcean tags are names only).
 	Tags []string
 	// Study is the path of a study file (fbrun study, docs/studies.md)
@@ -67,6 +82,8 @@ func DefaultPermanent() Permanent {
 		GoVersion:     "1.26.6",
 		FbrunVersion:  "latest",
 		PulumiVersion: "3.274.1",
+
+		KubectlVersion: "1.34.2",
 	}
 }
 
@@ -80,6 +97,8 @@ func (c *Permanent) fields() []field {
 		{"dropletImage", `droplet image slug (default "ubuntu-24-04-x64")`, str(&c.DropletImage)},
 		{"sshPublicKey", `SSH public key for the droplet, required`, str(&c.SSHPublicKey)},
 		{"sshCidrs", `comma-separated CIDRs allowed to SSH, required`, list(&c.SSHCIDRs)},
+		{"sshKeyFingerprint", `use this already registered DigitalOcean SSH key (MD5 fingerprint of sshPublicKey) instead of registering it (default: register)`, str(&c.SSHKeyFingerprint)},
+		{"kubectlVersion", `kubectl installed on the droplet for the openfaas stack (default "1.34.2")`, str(&c.KubectlVersion)},
 		{"bucketName", `Spaces bucket name (default: fb-results plus a random suffix)`, str(&c.BucketName)},
 		{"protectBucket", `refuse to delete the results bucket (default true)`, boolean(&c.ProtectBucket)},
 		{"goVersion", `Go toolchain installed to build fbrun (default "1.26.6")`, str(&c.GoVersion)},
@@ -112,6 +131,18 @@ func (c *Permanent) Validate() error {
 	}
 	if k := strings.Fields(c.SSHPublicKey); len(k) < 2 || !strings.HasPrefix(k[0], "ssh-") && !strings.HasPrefix(k[0], "ecdsa-") {
 		p.addf("sshPublicKey", "must be an OpenSSH public key (ssh-ed25519 AAAA...)")
+	}
+	if c.SSHKeyFingerprint != "" {
+		fp, err := SSHFingerprintMD5(c.SSHPublicKey)
+		switch {
+		case !md5FingerprintPattern.MatchString(c.SSHKeyFingerprint):
+			p.addf("sshKeyFingerprint", "%q is not an MD5 fingerprint like 3b:16:bf:...", c.SSHKeyFingerprint)
+		case err == nil && fp != strings.ToLower(c.SSHKeyFingerprint):
+			p.addf("sshKeyFingerprint", "%s is not the fingerprint of fb:sshPublicKey (%s)", c.SSHKeyFingerprint, fp)
+		}
+	}
+	if !semverPattern.MatchString(c.KubectlVersion) {
+		p.addf("kubectlVersion", "%q is not a version like 1.34.2", c.KubectlVersion)
 	}
 	if len(c.SSHCIDRs) == 0 {
 		p.addf("sshCidrs", "at least one CIDR is required (SSH is closed to everything else)")
@@ -166,8 +197,39 @@ func (c Permanent) SpacesEndpoint() string {
 
 // StateBackendURL is the Pulumi DIY-backend URL that keeps stack state in
 // bucket, under the .pulumi/ prefix Pulumi uses (credentials from
-// AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY set to a Spaces access key).
+// AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY set to a Spaces access key):
+// StateBackendURLFor the region's Spaces endpoint.
 func (c Permanent) StateBackendURL(bucket string) string {
-	return "s3://" + bucket + "?endpoint=" + c.Region +
-		".digitaloceanspaces.com&region=us-east-1&s3ForcePathStyle=true"
+	return c.StateBackendURLFor(bucket, c.SpacesEndpoint())
+}
+
+// StateBackendURLFor is the state-backend URL of bucket at the
+// S3-compatible endpoint (a full URL). The pinned Pulumi CLI opens s3://
+// URLs with gocloud.dev's s3blob on aws-sdk-go-v2, which takes the
+// endpoint as a base URL with its scheme (a bare host name is the AWS
+// SDK v1 form) and the legacy s3ForcePathStyle as use_path_style; the
+// runner's tests use this exact shape against MinIO.
+func (c Permanent) StateBackendURLFor(bucket, endpoint string) string {
+	return "s3://" + bucket + "?endpoint=" + endpoint + "&region=us-east-1&s3ForcePathStyle=true"
+}
+
+var md5FingerprintPattern = regexp.MustCompile(`^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){15}$`)
+
+// SSHFingerprintMD5 returns the MD5 fingerprint (aa:bb:...) of an OpenSSH
+// public key, the form DigitalOcean identifies account keys by.
+func SSHFingerprintMD5(publicKey string) (string, error) {
+	f := strings.Fields(publicKey)
+	if len(f) < 2 {
+		return "", errors.New("not an OpenSSH public key")
+	}
+	blob, err := base64.StdEncoding.DecodeString(f[1])
+	if err != nil {
+		return "", fmt.Errorf("public key: %w", err)
+	}
+	sum := md5.Sum(blob)
+	parts := make([]string, len(sum))
+	for i, b := range sum {
+		parts[i] = fmt.Sprintf("%02x", b)
+	}
+	return strings.Join(parts, ":"), nil
 }

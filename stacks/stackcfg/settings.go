@@ -3,6 +3,7 @@ package stackcfg
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -188,4 +189,20 @@ func (p problems) err(platform Platform) error {
 		return nil
 	}
 	return fmt.Errorf("stackcfg: invalid %s stack config: %w", platform, errors.Join(p...))
+}
+
+// PathResolver is implemented by the settings that name local files (the
+// function packages of the aws and azure stacks).
+type PathResolver interface {
+	// ResolvePaths makes every relative path absolute against base.
+	ResolvePaths(base string)
+}
+
+// resolve joins every non-empty relative path in ps to base.
+func resolve(base string, ps ...*string) {
+	for _, p := range ps {
+		if *p != "" && !filepath.IsAbs(*p) {
+			*p = filepath.Join(base, *p)
+		}
+	}
 }

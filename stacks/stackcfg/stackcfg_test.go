@@ -1,6 +1,7 @@
 package stackcfg
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -26,6 +27,7 @@ func valid(t *testing.T, p Platform) Settings {
 		mustSet(t, s, "image", "ghcr.io/example/fb-lab:1")
 		mustSet(t, s, "monolithImage", "ghcr.io/example/fb-monolith:1")
 		mustSet(t, s, "gatewayPassword", "correct-horse-battery")
+		mustSet(t, s, "gatewayCidrs", "203.0.113.7/32")
 	}
 	return s
 }
@@ -57,7 +59,7 @@ func TestRequiredKeysHaveNoDefault(t *testing.T) {
 		wantKeys []string // every key that must be named in the error
 	}{
 		{PlatformPermanent, []string{"fb:sshPublicKey", "fb:sshCidrs"}},
-		{PlatformOpenFaaS, []string{"fb:image", "fb:monolithImage", "fb:gatewayPassword"}},
+		{PlatformOpenFaaS, []string{"fb:image", "fb:monolithImage", "fb:gatewayPassword", "fb:gatewayCidrs"}},
 	}
 	for _, tt := range tests {
 		t.Run(string(tt.platform), func(t *testing.T) {
@@ -143,6 +145,11 @@ func TestInvalid(t *testing.T) {
 		{"openfaas short password", PlatformOpenFaaS, []string{"gatewayPassword=short"}, "fb:gatewayPassword"},
 		{"openfaas scale", PlatformOpenFaaS, []string{"scaleMin=5", "scaleMax=2"}, "fb:scaleMin"},
 		{"openfaas cidr", PlatformOpenFaaS, []string{"gatewayCidrs=everyone"}, "fb:gatewayCidrs"},
+		{"openfaas gateway open to world", PlatformOpenFaaS, []string{"gatewayCidrs=203.0.113.7/32,0.0.0.0/0"}, "whole internet"},
+		{"openfaas CE replica cap", PlatformOpenFaaS, []string{"scaleMax=6"}, "OpenFaaS CE caps a function at 5 replicas"},
+		{"openfaas CE has no CRD", PlatformOpenFaaS, []string{"functionCrd=true"}, "OpenFaaS Pro feature"},
+		{"openfaas edition", PlatformOpenFaaS, []string{"edition=enterprise"}, "fb:edition"},
+		{"openfaas timeout", PlatformOpenFaaS, []string{"functionTimeout=0"}, "fb:functionTimeout"},
 		{"openfaas k8s", PlatformOpenFaaS, []string{"kubernetesVersion=latest"}, "fb:kubernetesVersion"},
 		{"openfaas vpc", PlatformOpenFaaS, []string{"vpcCidr=10.0.0.0/28"}, "fb:vpcCidr"},
 		{"ssh open to world", PlatformPermanent, []string{"sshCidrs=0.0.0.0/0"}, "whole internet"},
@@ -255,7 +262,7 @@ func TestPermanentDerived(t *testing.T) {
 	if c.SpacesEndpoint() != "https://ams3.digitaloceanspaces.com" {
 		t.Fatal(c.SpacesEndpoint())
 	}
-	if got := c.StateBackendURL("b1"); got != "s3://b1?endpoint=ams3.digitaloceanspaces.com&region=us-east-1&s3ForcePathStyle=true" {
+	if got := c.StateBackendURL("b1"); got != "s3://b1?endpoint=https://ams3.digitaloceanspaces.com&region=us-east-1&s3ForcePathStyle=true" {
 		t.Fatal(got)
 	}
 	c.Tags = []string{"team-x"}
@@ -264,9 +271,42 @@ func TestPermanentDerived(t *testing.T) {
 	}
 }
 
+// TestOpenFaaSLimits: the defaults stay inside OpenFaaS CE's limits
+// (5 replicas per function, 15 functions); Pro lifts the replica cap.
+func TestOpenFaaSLimits(t *testing.T) {
+	c := valid(t, PlatformOpenFaaS).(*OpenFaaS)
+	if c.Edition != EditionCE || c.ScaleMax > CEMaxReplicas || len(c.Functions) > CEMaxFunctions {
+		t.Fatalf("defaults outside CE: edition %s, scaleMax %d, %d functions", c.Edition, c.ScaleMax, len(c.Functions))
+	}
+	if err := ApplyOverrides(c, []string{"edition=pro", "scaleMax=20", "functionCrd=true"}); err != nil {
+		t.Fatalf("pro with 20 replicas and the CRD: %v", err)
+	}
+}
+
+// TestGatewayTimeouts: every timeout on the request path exceeds the
+// function's, in the order OpenFaaS documents (exec < watchdog <
+// upstream < gateway read/write), and the defaults exceed the chart's
+// one-minute defaults.
+func TestGatewayTimeouts(t *testing.T) {
+	c := valid(t, PlatformOpenFaaS).(*OpenFaaS)
+	to := c.GatewayTimeouts()
+	secs := func(s string) int {
+		var n int
+		if _, err := fmt.Sscanf(s, "%ds", &n); err != nil {
+			t.Fatalf("timeout %q: %v", s, err)
+		}
+		return n
+	}
+	exec, wd, up, rd, wr := secs(to.Exec), secs(to.WatchdogReadWrite), secs(to.Upstream), secs(to.Read), secs(to.Write)
+	if exec != c.FunctionTimeoutSeconds || !(exec < wd && wd < up && up < rd && up < wr) || exec <= 60 {
+		t.Fatalf("timeouts %+v for a %d s function", to, c.FunctionTimeoutSeconds)
+	}
+}
+
 func TestOpenFaaSImages(t *testing.T) {
 	c := DefaultOpenFaaS()
 	c.GatewayPassword = "correct-horse-battery"
+	c.GatewayCIDRs = []string{"203.0.113.7/32"}
 	c.Functions = []string{Function1, Function2}
 	c.Image = "img"
 	if err := c.Validate(); err != nil {
@@ -310,6 +350,7 @@ func TestNewPassword(t *testing.T) {
 	}
 	c := DefaultOpenFaaS()
 	c.Image, c.MonolithImage, c.GatewayPassword = "img", "mono", a
+	c.GatewayCIDRs = []string{"203.0.113.7/32"}
 	if err := c.Validate(); err != nil {
 		t.Fatalf("generated password rejected: %v", err)
 	}

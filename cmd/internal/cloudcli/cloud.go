@@ -35,7 +35,7 @@ func plainRunner(c *cli.Context) (*runner.Runner, error) {
 		return nil, err
 	}
 	r, err := runner.New(runner.Config{PulumiPath: c.String(fbcli.FlagPulumi), BackendURL: c.String(fbcli.FlagState),
-		Stdout: c.App.ErrWriter, Stderr: c.App.ErrWriter, Logger: logger, DestroyTimeout: runner.DefaultDestroyTimeout})
+		Stdout: c.App.ErrWriter, Stderr: c.App.ErrWriter, Logger: logger, DestroyTimeout: runner.DefaultDestroyTimeout, HandleSignals: true})
 	if err != nil {
 		return nil, cli.Exit(err.Error(), 1)
 	}
@@ -48,6 +48,7 @@ func newRunner(c *cli.Context, logger *slog.Logger) (*runner.Runner, error) {
 	cfg := runner.Config{
 		PulumiPath: c.String(fbcli.FlagPulumi), BackendURL: c.String(fbcli.FlagState),
 		Stdout: c.App.ErrWriter, Stderr: c.App.ErrWriter, Logger: logger, DestroyTimeout: runner.DefaultDestroyTimeout,
+		HandleSignals: true,
 	}
 	r, err := runner.New(cfg)
 	if err != nil {
@@ -96,9 +97,10 @@ func runsDir(c *cli.Context) string {
 
 // ManagedExperiment runs an experiment on a stack deployed for the run.
 func (*Cloud) ManagedExperiment(c *cli.Context, run fbcli.ManagedRun) (*fbcli.ManagedOutcome, error) {
-	// Without cloud credentials nothing could be deployed: say so before
-	// any stack exists.
-	if err := fbcli.StackPreflight(c); err != nil {
+	// The preflight of `fbrun doctor`: without credentials, plugins,
+	// packages or valid stack settings nothing could be deployed, so say
+	// so before any stack exists.
+	if err := fbcli.RunDoctor(c, c.String(fbcli.FlagPlatform), true); err != nil {
 		return nil, err
 	}
 	r, err := newRunner(c, run.Logger)
@@ -108,7 +110,7 @@ func (*Cloud) ManagedExperiment(c *cli.Context, run fbcli.ManagedRun) (*fbcli.Ma
 	cfg := cloudrun.Config{
 		Runner: r, DB: run.DB, RunsDir: runsDir(c), Platform: c.String(fbcli.FlagPlatform),
 		StackSets: c.StringSlice(fbcli.FlagStackSet), Experiment: run.Experiment, Params: run.Params,
-		Keep: c.Bool(fbcli.FlagKeep), Engine: run.Engine, Logger: run.Logger,
+		Keep: c.Bool(fbcli.FlagKeep), Engine: run.Engine, Logger: run.Logger, Progress: c.App.ErrWriter,
 	}
 	if cfg.Platform == cloudrun.PlatformLocalStack && c.String(fbcli.FlagLocalEndpoint) != "" {
 		cfg.LocalEndpoint = c.String(fbcli.FlagLocalEndpoint) // a running fbrun local serve
@@ -167,11 +169,19 @@ func (*Cloud) UpPermanent(c *cli.Context) error {
 	return nil
 }
 
-// DownPermanent destroys the permanent stack.
+// DownPermanent destroys the permanent stack, first emptying its results
+// bucket when --empty-bucket is set.
 func (*Cloud) DownPermanent(c *cli.Context) error {
 	r, err := plainRunner(c)
 	if err != nil {
 		return err
+	}
+	if c.Bool(fbcli.FlagEmptyBucket) {
+		bucket, n, err := r.EmptyPermanentBucket(c.Context)
+		if err != nil {
+			return cli.Exit(err.Error(), 1)
+		}
+		fmt.Fprintf(c.App.ErrWriter, "deleted %d objects from bucket %s\n", n, bucket)
 	}
 	if err := r.Down(c.Context, runner.StackSpec{StackName: runner.PermanentStack}); err != nil {
 		return cli.Exit(err.Error(), 1)

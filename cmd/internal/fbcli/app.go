@@ -41,6 +41,7 @@ func newApp() *cli.App {
 			upCommand(),
 			downCommand(),
 			cleanupCommand(),
+			doctorCommand(),
 			resultsCommand(),
 			reportCommand(),
 			exportCommand(),

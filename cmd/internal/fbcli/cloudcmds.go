@@ -71,6 +71,9 @@ const (
 	FlagResultsEnd    = "results-endpoint"
 	FlagResultsRegion = "results-region"
 	FlagResultsPath   = "results-path-style"
+	// FlagEmptyBucket makes `down permanent` delete every object in the
+	// results bucket first.
+	FlagEmptyBucket = "empty-bucket"
 	// FlagPrefix is the object key prefix flag of `results pull`.
 	FlagPrefix = "prefix"
 	// EnvResultsKeyID and EnvResultsSecret hold the credentials of
@@ -160,9 +163,10 @@ func downCommand() *cli.Command {
 		Name:  "down",
 		Usage: "destroy the permanent stack",
 		Subcommands: []*cli.Command{{
-			Name:   "permanent",
-			Usage:  "destroy the permanent stack (the results bucket is protected unless protectBucket=false was set)",
-			Flags:  runnerFlags(),
+			Name:  "permanent",
+			Usage: "destroy the permanent stack (the results bucket is protected unless protectBucket=false was set)",
+			Flags: append(runnerFlags(), &cli.BoolFlag{Name: FlagEmptyBucket,
+				Usage: "first DELETE EVERY OBJECT in the results bucket (shipped runs, state kept there): a bucket that is not empty cannot be destroyed"}),
 			Action: cloudAction(Cloud.DownPermanent),
 		}},
 	}
@@ -219,12 +223,9 @@ func StartLocal(c *cli.Context, logger *slog.Logger) (url string, stop func(), e
 	return lp.url, lp.close, nil
 }
 
-// StackPreflight runs the --platform descriptor's checks that must pass
-// before a stack is created (credentials), as a one-line error.
-func StackPreflight(c *cli.Context) error {
-	plan, err := planPlatform(c)
-	if err != nil {
-		return err
-	}
-	return stackPreflight(c.Context, plan)
+// RunDoctor runs the `fbrun doctor` checks of platform (managed: a stack
+// would be deployed for the run), prints them and fails (exit 1) on a
+// problem: the preflight of a managed run.
+func RunDoctor(c *cli.Context, platform string, managed bool) error {
+	return runDoctor(c, platform, managed)
 }

@@ -159,17 +159,6 @@ func openPlatform(c *cli.Context, plan *platformPlan, logger *slog.Logger) (*pla
 	return &platformSetup{name: plan.platform.Name, invoker: s.Invoker, config: cfg, banner: banner, close: closePlat}, nil
 }
 
-// stackPreflight runs the platform's check that a stack can be deployed
-// at all (cloud credentials), before any stack exists.
-func stackPreflight(ctx context.Context, plan *platformPlan) error {
-	if s := plan.platform.Stack; s != nil && s.Preflight != nil {
-		if err := s.Preflight(ctx); err != nil {
-			return cli.Exit(err.Error(), 1)
-		}
-	}
-	return nil
-}
-
 // localConfigMap records the ground-truth knobs with the run.
 func localConfigMap(cfg localfaas.Config) map[string]any {
 	return map[string]any{

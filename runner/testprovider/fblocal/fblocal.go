@@ -35,6 +35,9 @@ type FunctionArgs struct {
 	Timeout pulumi.IntPtrInput
 	// FailDeleteWhile makes the delete fail while this file exists.
 	FailDeleteWhile pulumi.StringPtrInput
+	// HoldDeleteWhile makes the delete wait while this file exists; it
+	// writes <file>.deleting first.
+	HoldDeleteWhile pulumi.StringPtrInput
 	// HoldAfterCreate makes the create wait, once the function exists, until
 	// the operation is cancelled; it writes this file first.
 	HoldAfterCreate pulumi.StringPtrInput
@@ -50,6 +53,7 @@ type functionArgs struct {
 	MemorySize      *int    `pulumi:"memorySize"`
 	Timeout         *int    `pulumi:"timeout"`
 	FailDeleteWhile *string `pulumi:"failDeleteWhile"`
+	HoldDeleteWhile *string `pulumi:"holdDeleteWhile"`
 	HoldAfterCreate *string `pulumi:"holdAfterCreate"`
 	IgnoreCancel    *bool   `pulumi:"ignoreCancel"`
 }

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -42,6 +44,53 @@ func TestRun(t *testing.T) {
 			}
 			if n := len(m.OfType("aws:lambda/function:Function")); n != tt.functions {
 				t.Fatalf("%d functions, want %d", n, tt.functions)
+			}
+		})
+	}
+}
+
+// TestArtifactPathsFromProjectRoot: Pulumi runs the Go program of the root
+// Pulumi.yaml in its main directory (stacks/cmd/pulumi-program, where this
+// test runs too), so the default build/functions must resolve against the
+// project root: <repo>/build/functions/arm64/lambda-function.zip, not
+// stacks/cmd/pulumi-program/build/... . Both ways the CLI can tell the
+// program its root are covered: PULUMI_ROOT_DIRECTORY, and none (the
+// nearest Pulumi.yaml upwards). An absolute setting is kept.
+func TestArtifactPathsFromProjectRoot(t *testing.T) {
+	repo, err := filepath.Abs("../../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(repo, "Pulumi.yaml")); err != nil {
+		t.Fatalf("test assumes the repository root at %s: %v", repo, err)
+	}
+	abs := filepath.Join(t.TempDir(), "f.zip")
+	tests := []struct {
+		name, rootEnv, config, want string
+	}{
+		{"found upwards", "", `{"fb:platform":"aws","fb:functions":"function1"}`,
+			filepath.Join(repo, "build/functions/arm64/lambda-function.zip")},
+		{"root from the CLI", "/srv/fb", `{"fb:platform":"aws","fb:functions":"function1","fb:artifactDir":"out"}`,
+			"/srv/fb/out/arm64/lambda-function.zip"},
+		{"absolute kept", "/srv/fb", `{"fb:platform":"aws","fb:functions":"function1","fb:functionZip":"` + abs + `"}`, abs},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv(pulumi.EnvConfig, tt.config)
+			t.Setenv(pulumi.EnvPulumiRootDirectory, tt.rootEnv)
+			m := &stacktest.Mocks{State: func(r stacktest.Resource) resource.PropertyMap {
+				return resource.PropertyMap{"arn": resource.NewProperty("arn:aws:x:eu-west-1:1:" + r.Name)}
+			}}
+			if err := pulumi.RunErr(run, pulumi.WithMocks("faas-benchmarker", "dev", m)); err != nil {
+				t.Fatal(err)
+			}
+			fns := m.OfType("aws:lambda/function:Function")
+			if len(fns) != 1 {
+				t.Fatalf("%d functions", len(fns))
+			}
+			code := fns[0].Inputs["code"]
+			if !code.IsArchive() || code.ArchiveValue().Path != tt.want {
+				t.Fatalf("code archive = %v, want path %s", code, tt.want)
 			}
 		})
 	}

@@ -1,0 +1,42 @@
+package fbcli
+
+import (
+	"fmt"
+	"path/filepath"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/faas-benchmarker/faas-benchmarker/doctor"
+)
+
+// doctorCommand is `fbrun doctor [--platform P]`: the preflight checks of
+// package doctor, one line each; exit 1 when one fails.
+func doctorCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "doctor",
+		Usage: "check what a run on a platform needs (CLI, plugins, credentials, limits, packages); creates nothing",
+		Flags: append([]cli.Flag{
+			&cli.StringFlag{Name: flagPlatform, Aliases: []string{"p"}, Value: "local", Usage: "platform to check: local, local-stack, aws, azure, openfaas, permanent"},
+			&cli.BoolFlag{Name: "existing", Usage: "aws/azure/openfaas: check invoking an existing deployment only (no stack)"},
+			&cli.StringSliceFlag{Name: FlagStackSet, Usage: "stack setting `KEY=VALUE` the run would use"},
+		}, runnerFlags()...),
+		Action: func(c *cli.Context) error {
+			return runDoctor(c, c.String(flagPlatform), !c.Bool("existing"))
+		},
+	}
+}
+
+// runDoctor prints the checks of platform and fails (exit 1) on a problem.
+func runDoctor(c *cli.Context, platform string, managed bool) error {
+	checks, err := doctor.ForPlatform(platform, managed, filepath.Dir(c.String(flagDB)), doctor.Env{
+		PulumiPath: c.String(FlagPulumi), BackendURL: c.String(FlagState), StackSets: c.StringSlice(FlagStackSet),
+	})
+	if err != nil {
+		return usageError("%v", err)
+	}
+	_, failed := doctor.Run(c.Context, checks, c.App.ErrWriter)
+	if failed > 0 {
+		return cli.Exit(fmt.Sprintf("doctor: %d of %d checks failed", failed, len(checks)), 1)
+	}
+	return nil
+}

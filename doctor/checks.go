@@ -1,0 +1,201 @@
+package doctor
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+)
+
+// Env is what the checks read: the environment, the run's settings and,
+// for tests, the API endpoints of the stand-ins.
+type Env struct {
+	// Getenv reads a variable; nil means os.Getenv.
+	Getenv func(string) string
+	// PulumiPath is an explicit Pulumi CLI (--pulumi); empty means
+	// $FB_PULUMI, pulumi on PATH, then $FB_TOOLS_DIR/bin/pulumi.
+	PulumiPath string
+	// BackendURL is the state backend (--state); empty means the default
+	// file backend, which needs no check.
+	BackendURL string
+	// StackSets are the run's "key=value" stack settings.
+	StackSets []string
+	// Concurrency is the most concurrent invocations the experiment makes
+	// (0: not checked against the account).
+	Concurrency int
+	// AWSEndpoint, AzureLoginURL, AzureManagementURL and DigitalOceanURL
+	// replace the services' public endpoints (tests); empty means the
+	// real ones.
+	AWSEndpoint, AzureLoginURL, AzureManagementURL, DigitalOceanURL string
+}
+
+func (e Env) getenv(k string) string {
+	if e.Getenv != nil {
+		return e.Getenv(k)
+	}
+	return os.Getenv(k)
+}
+
+// findPulumi mirrors runner.FindPulumi (which doctor cannot import: it
+// links the Pulumi SDK).
+func (e Env) findPulumi() (string, error) {
+	if p := e.PulumiPath; p != "" {
+		return p, nil
+	}
+	if p := e.getenv("FB_PULUMI"); p != "" {
+		return p, nil
+	}
+	if p, err := exec.LookPath("pulumi"); err == nil {
+		return p, nil
+	}
+	tools := e.getenv("FB_TOOLS_DIR")
+	if tools == "" {
+		if c, err := os.UserCacheDir(); err == nil {
+			tools = filepath.Join(c, "faas-benchmarker", "tools")
+		}
+	}
+	p := filepath.Join(tools, "bin", "pulumi")
+	if _, err := os.Stat(p); err == nil {
+		return p, nil
+	}
+	return "", fmt.Errorf("no pulumi on PATH nor at %s", p)
+}
+
+var versionRE = regexp.MustCompile(`^v?(\d+)\.(\d+)\.(\d+)`)
+
+// PulumiCLI checks that the Pulumi CLI runs and is v3.
+func PulumiCLI(e Env) Check {
+	return checkFunc{"pulumi cli", func(ctx context.Context) Result {
+		path, err := e.findPulumi()
+		if err != nil {
+			return problem(err.Error(), "install Pulumi (https://www.pulumi.com/docs/install/) or build the pinned one with scripts/tools/30-pulumi.sh")
+		}
+		out, err := exec.CommandContext(ctx, path, "version").Output()
+		if err != nil {
+			return problem(fmt.Sprintf("%s version: %v", path, err), "reinstall the Pulumi CLI")
+		}
+		v := strings.TrimSpace(string(out))
+		m := versionRE.FindStringSubmatch(v)
+		if m == nil || m[1] != "3" {
+			return problem(fmt.Sprintf("%s reports version %q", path, v),
+				"install Pulumi v3 (a CLI built without a stamped version is refused by the Automation API)")
+		}
+		return ok(v + " at " + path)
+	}}
+}
+
+// PulumiPlugins checks that every resource plugin the platform's stack
+// needs is installed (`pulumi plugin ls --json`) or on PATH as
+// pulumi-resource-<name>.
+func PulumiPlugins(e Env, names ...string) Check {
+	return checkFunc{"pulumi plugins", func(ctx context.Context) Result {
+		path, err := e.findPulumi()
+		if err != nil {
+			return problem("no Pulumi CLI to ask", "install the Pulumi CLI first")
+		}
+		have := map[string]string{}
+		if out, err := exec.CommandContext(ctx, path, "plugin", "ls", "--json").Output(); err == nil {
+			var ps []struct {
+				Name, Kind, Version string
+			}
+			if json.Unmarshal(out, &ps) == nil {
+				for _, p := range ps {
+					if p.Kind == "resource" {
+						have[p.Name] = p.Version
+					}
+				}
+			}
+		}
+		var missing, found []string
+		for _, n := range names {
+			switch {
+			case have[n] != "":
+				found = append(found, n+" "+have[n])
+			default:
+				if p, err := exec.LookPath("pulumi-resource-" + n); err == nil {
+					found = append(found, n+" ("+p+")")
+				} else {
+					missing = append(missing, n)
+				}
+			}
+		}
+		if len(missing) > 0 {
+			return problem("missing resource plugins: "+strings.Join(missing, ", "),
+				"let the Pulumi CLI download them (needs internet), or `pulumi plugin install resource <name> <version> --file pulumi-resource-<name>` (versions in docs/infrastructure.md)")
+		}
+		return ok(strings.Join(found, ", "))
+	}}
+}
+
+// Passphrase checks that the stack secrets passphrase is set.
+func Passphrase(e Env) Check {
+	return checkFunc{"stack passphrase", func(context.Context) Result {
+		if e.getenv("PULUMI_CONFIG_PASSPHRASE") != "" {
+			return ok("PULUMI_CONFIG_PASSPHRASE is set")
+		}
+		if f := e.getenv("PULUMI_CONFIG_PASSPHRASE_FILE"); f != "" {
+			if _, err := os.Stat(f); err != nil {
+				return problem("PULUMI_CONFIG_PASSPHRASE_FILE: "+err.Error(), "point it at a readable file")
+			}
+			return ok("PULUMI_CONFIG_PASSPHRASE_FILE=" + f)
+		}
+		return problem("no PULUMI_CONFIG_PASSPHRASE", "export PULUMI_CONFIG_PASSPHRASE=<secret> and keep it: destroying a stack later needs the same one")
+	}}
+}
+
+// Backend checks that a file state backend's directory is writable; an
+// s3:// backend is probed by StateBucket.
+func Backend(e Env) Check {
+	return checkFunc{"state backend", func(ctx context.Context) Result {
+		u := e.BackendURL
+		switch {
+		case u == "":
+			return ok("the default file backend under the data directory")
+		case strings.HasPrefix(u, "file://"):
+			dir := filepath.FromSlash(strings.TrimPrefix(u, "file://"))
+			if err := os.MkdirAll(dir, 0o700); err != nil {
+				return problem(err.Error(), "use a writable directory for --state")
+			}
+			f, err := os.CreateTemp(dir, ".doctor-")
+			if err != nil {
+				return problem(dir+" is not writable: "+err.Error(), "use a writable directory for --state")
+			}
+			f.Close()
+			os.Remove(f.Name())
+			return ok(dir + " is writable")
+		case strings.HasPrefix(u, "s3://"):
+			return stateBucket(ctx, e, u)
+		}
+		return problem(fmt.Sprintf("unsupported backend %q", u), "use file://<dir> or s3://<bucket>?...")
+	}}
+}
+
+// parseS3Backend splits a Pulumi s3:// backend URL into bucket, endpoint
+// and region.
+func parseS3Backend(raw string) (bucket, endpoint, region string, err error) {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return "", "", "", fmt.Errorf("invalid s3 backend URL")
+	}
+	q := u.Query()
+	region = q.Get("region")
+	if region == "" {
+		region = "us-east-1"
+	}
+	return u.Host, q.Get("endpoint"), region, nil
+}
+
+// OnPath checks that a tool a stack needs is on PATH.
+func OnPath(tool, why, fix string) Check {
+	return checkFunc{tool, func(context.Context) Result {
+		if p, err := exec.LookPath(tool); err == nil {
+			return ok(p)
+		}
+		return problem(tool+" is not on PATH ("+why+")", fix)
+	}}
+}
