@@ -35,14 +35,6 @@ func (e *estimates) stat(key string, v float64) {
 	}
 }
 
-// merge stores every estimate of o (validated already) under key(k).
-func (e *estimates) merge(o *estimates, key func(string) string) {
-	for k, v := range o.Estimates {
-		e.set(key(k), v)
-	}
-	e.err = errors.Join(e.err, o.err)
-}
-
 // result returns the estimates and err joined with every refusal.
 func (e *estimates) result(err error) (Estimates, error) { return e.Estimates, errors.Join(err, e.err) }
 

@@ -312,7 +312,7 @@ func checkRuntime(runtime string, command []string) error {
 func checkAddr(addr string, allowNonLoopback bool) error {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
-		return fmt.Errorf("Addr %q: %w", addr, err)
+		return fmt.Errorf("listen address %q: %w", addr, err)
 	}
 	if allowNonLoopback {
 		return nil
@@ -322,7 +322,7 @@ func checkAddr(addr string, allowNonLoopback bool) error {
 	}
 	ip, err := netip.ParseAddr(host)
 	if err != nil || !ip.IsLoopback() {
-		return fmt.Errorf("Addr %q is not a loopback address; set AllowNonLoopback to listen on it", addr)
+		return fmt.Errorf("listen address %q (Addr) is not a loopback address; set AllowNonLoopback to listen on it", addr)
 	}
 	return nil
 }

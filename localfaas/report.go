@@ -53,12 +53,12 @@ func reportLine(requestID string, res *result) string {
 	if res.cold {
 		billed += res.initDuration
 	}
-	billedMS := (billed + time.Millisecond - 1) / time.Millisecond
-	if billedMS < 1 {
-		billedMS = 1
+	billedUnits := (billed + time.Millisecond - 1) / time.Millisecond
+	if billedUnits < 1 {
+		billedUnits = 1
 	}
 	line := fmt.Sprintf("REPORT RequestId: %s\tDuration: %.2f ms\tBilled Duration: %d ms\tMemory Size: %d MB\tMax Memory Used: %d MB",
-		requestID, ms(res.duration), billedMS, res.memoryMB, res.maxMemoryMB)
+		requestID, ms(res.duration), billedUnits, res.memoryMB, res.maxMemoryMB)
 	if res.cold {
 		line += fmt.Sprintf("\tInit Duration: %.2f ms", ms(res.initDuration))
 	}

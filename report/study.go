@@ -116,9 +116,7 @@ func studyExperimentSections(a *study.Analysis, exp string, cfg StudyConfig) ([]
 		"its interval [low, high] (the union of the repetitions' intervals).", latest.ID, latest.StartedAt.UTC().Format("2006-01-02 15:04"))
 	keys := seriesKeys(ss)
 	t := Table{Caption: exp + " · " + latest.StartedAt.UTC().Format("2006-01-02"), Header: []string{"estimate"}}
-	for _, p := range a.Platforms {
-		t.Header = append(t.Header, p)
-	}
+	t.Header = append(t.Header, a.Platforms...)
 	for _, k := range keys {
 		row := []string{k}
 		for _, p := range a.Platforms {

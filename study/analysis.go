@@ -236,10 +236,10 @@ func Analyze(ctx context.Context, db *results.DB, study string) (*Analysis, erro
 // the median value and the union of the intervals.
 func pool(reps []map[string]float64) map[string]Estimate {
 	type acc struct {
-		vals              []float64
-		lows, highs       []float64
-		withBound, nBound int
-		n                 int
+		vals        []float64
+		lows, highs []float64
+		withBound   int
+		n           int
 	}
 	accs := map[string]*acc{}
 	get := func(k string) *acc {

@@ -263,7 +263,7 @@ func (k *kubeAPI) serve(w http.ResponseWriter, r *http.Request) {
 		case "application/merge-patch+json", "application/strategic-merge-patch+json":
 		default:
 			status(w, http.StatusUnsupportedMediaType, "UnsupportedMediaType",
-				fmt.Sprintf("the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml"))
+				"the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml")
 			return
 		}
 		var patch struct {

@@ -153,7 +153,14 @@ func upCommand() *cli.Command {
 			Usage:     "stand up the permanent stack; settings as KEY=VALUE arguments (see docs/infrastructure.md)",
 			ArgsUsage: "[KEY=VALUE...]",
 			Flags:     runnerFlags(),
-			Action:    cloudAction(Cloud.UpPermanent),
+			Action: func(c *cli.Context) error {
+				// A study= setting is checked here, before any hand-off or
+				// stack: the orchestrator will run it on its schedule.
+				if err := checkPermanentStudy(c.Args().Slice()); err != nil {
+					return err
+				}
+				return cloudAction(Cloud.UpPermanent)(c)
+			},
 		}},
 	}
 }
