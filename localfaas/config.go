@@ -312,7 +312,7 @@ func checkRuntime(runtime string, command []string) error {
 func checkAddr(addr string, allowNonLoopback bool) error {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
-		return fmt.Errorf("listen address %q: %w", addr, err)
+		return fmt.Errorf("listen address (Addr) %q: %w", addr, err)
 	}
 	if allowNonLoopback {
 		return nil

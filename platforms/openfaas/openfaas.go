@@ -37,9 +37,10 @@ func Platform() platforms.Platform {
 }
 
 // record is the stored platform config, the same from both paths (region
-// is "" when the run was given a gateway).
-func record(gateway, region string) map[string]any {
-	return map[string]any{"gateway": gateway, "region": region}
+// is "" when the run was given a gateway; edition is "" when it is
+// detected from the gateway at the first cold start).
+func record(gateway, region, edition string) map[string]any {
+	return map[string]any{"gateway": gateway, "region": region, "edition": edition}
 }
 
 func direct(_ context.Context, t platforms.Target) (*platforms.Setup, error) {
@@ -52,7 +53,7 @@ func direct(_ context.Context, t platforms.Target) (*platforms.Setup, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &platforms.Setup{Invoker: p, Config: record(cfg.GatewayURL, "")}, nil
+	return &platforms.Setup{Invoker: p, Config: record(cfg.GatewayURL, "", cfg.Edition)}, nil
 }
 
 // ConfigFromOutputs builds the openfaas provider configuration from the
@@ -100,9 +101,7 @@ func ConfigFromOutputs(outs map[string]any) (ofprov.Config, map[string]any, erro
 		cfg.AllowPlainHTTP = true
 	}
 	region, _ := platforms.OutString(outs, stackcfg.OutRegion)
-	rec := record(gw, region)
-	rec["edition"] = cfg.Edition
-	return cfg, rec, nil
+	return cfg, record(gw, region, cfg.Edition), nil
 }
 
 func fromOutputs(outs map[string]any, _ *slog.Logger) (*platforms.Setup, error) {
