@@ -31,14 +31,16 @@ import (
 	"github.com/faas-benchmarker/faas-benchmarker/localstack/provider"
 )
 
-// Name is the provider (plugin) name: the binary is pulumi-resource-fblocal.
-const Name = "fblocal"
-
-// Version is the provider version.
-const Version = "0.1.0"
-
-// FunctionType is the resource type token.
-const FunctionType = "fblocal:index:Function"
+// The test provider stands in for the production fblocal provider, so it
+// carries its plugin name, version and resource type token.
+const (
+	// Name is the provider (plugin) name: the binary is pulumi-resource-fblocal.
+	Name = provider.Name
+	// Version is the provider version.
+	Version = provider.Version
+	// FunctionType is the resource type token.
+	FunctionType = provider.FunctionType
+)
 
 // New returns the provider.
 func New() (p.Provider, error) {
