@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 
+	"github.com/faas-benchmarker/faas-benchmarker/platforms/localstack"
 	"github.com/faas-benchmarker/faas-benchmarker/stacks/stackcfg"
 )
 
@@ -16,10 +17,6 @@ var (
 		return exec.CommandContext(ctx, name, args...).Output()
 	}
 )
-
-// LocalStackPlatform is the managed platform that deploys to the embedded
-// local platform (cloudrun.PlatformLocalStack).
-const LocalStackPlatform = "local-stack"
 
 // ForPlatform returns the checks of a run on platform (one of local,
 // local-stack, aws, azure, openfaas, permanent) with managed telling
@@ -42,7 +39,7 @@ func ForPlatform(platform string, managed bool, dataDir string, e Env) ([]Check,
 	switch platform {
 	case "local", "http":
 		return local, nil
-	case LocalStackPlatform:
+	case localstack.Name:
 		return append(append(local, pulumi...), PulumiPlugins(e, "fblocal")), nil
 	case "aws":
 		r := region(stackcfg.DefaultAWS().Region)

@@ -210,11 +210,8 @@ func (h *harness) assertGone(stack string) {
 
 func newStackName(t *testing.T, experiment string) (name, runID string) {
 	t.Helper()
-	runID, err := runner.NewRunID(time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	name, err = runner.StackName(experiment, "fblocal", runID)
+	runID = results.NewRunID(time.Now())
+	name, err := runner.StackName(experiment, "fblocal", runID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -362,7 +359,7 @@ func TestExperimentLifecycle(t *testing.T) {
 		return run(ctx, out)
 	}
 
-	res, err := h.r.RunExperiment(ctx, spec)
+	res, err := h.r.RunStack(ctx, spec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -476,7 +473,7 @@ func TestTeardownOnFaults(t *testing.T) {
 				up = len(h.leftovers())
 				return tc.run(ctx, out)
 			}
-			res, err := h.r.RunExperiment(ctx, spec)
+			res, err := h.r.RunStack(ctx, spec)
 			tc.check(t, err)
 			if up != 2 {
 				t.Fatalf("%d functions were up during the run, want 2", up)
@@ -518,7 +515,7 @@ func TestSIGINTDuringUp(t *testing.T) {
 			time.Sleep(100 * time.Millisecond)
 		}
 	}()
-	res, err := h.r.RunExperiment(ctx, spec)
+	res, err := h.r.RunStack(ctx, spec)
 	if err == nil {
 		t.Fatal("an interrupted up succeeded")
 	}
@@ -566,7 +563,7 @@ func TestFailedTeardownIsLoudAndCleanupFixesIt(t *testing.T) {
 		a.FailDeleteWhile = pulumi.StringPtr(fault)
 	})
 	spec.Run = func(context.Context, auto.OutputMap) error { return nil }
-	res, err := h.r.RunExperiment(ctx, spec)
+	res, err := h.r.RunStack(ctx, spec)
 	var te *runner.TeardownError
 	if !errors.As(err, &te) || te.Stack != stack || res.Destroyed {
 		t.Fatalf("want a TeardownError for %s, got %v (result %+v)", stack, err, res)
@@ -586,7 +583,7 @@ func TestFailedTeardownIsLoudAndCleanupFixesIt(t *testing.T) {
 	kspec := h.spec(kept, keptID, []string{"fn1"}, nil)
 	kspec.Run = func(context.Context, auto.OutputMap) error { return nil }
 	kspec.Keep = true
-	kres, err := h.r.RunExperiment(ctx, kspec)
+	kres, err := h.r.RunStack(ctx, kspec)
 	if err != nil || !kres.Kept || kres.Destroyed {
 		t.Fatalf("kept run: %+v, %v", kres, err)
 	}
@@ -687,7 +684,7 @@ func TestPrintedPulumiRetryCommandWorks(t *testing.T) {
 		a.FailDeleteWhile = pulumi.StringPtr(fault)
 	})
 	spec.Run = func(context.Context, auto.OutputMap) error { return nil }
-	_, err := h.r.RunExperiment(ctx, spec)
+	_, err := h.r.RunStack(ctx, spec)
 	var te *runner.TeardownError
 	if !errors.As(err, &te) {
 		t.Fatalf("want a TeardownError, got %v", err)
@@ -736,7 +733,7 @@ func TestCLIKilledDuringUp(t *testing.T) {
 			time.Sleep(100 * time.Millisecond)
 		}
 	}()
-	res, err := h.r.RunExperiment(ctx, spec)
+	res, err := h.r.RunStack(ctx, spec)
 	_ = os.Remove(hold) // let the orphaned provider finish
 	if err == nil {
 		t.Fatal("an interrupted up succeeded")
@@ -795,7 +792,7 @@ func TestS3StateBackend(t *testing.T) {
 		stateObjects = len(objs)
 		return err
 	}
-	res, err := h.r.RunExperiment(ctx, spec)
+	res, err := h.r.RunStack(ctx, spec)
 	if err != nil || !res.Destroyed {
 		t.Fatalf("run with the s3 backend: %+v, %v", res, err)
 	}

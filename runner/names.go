@@ -1,37 +1,19 @@
 package runner
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/faas-benchmarker/faas-benchmarker/results"
 )
 
-// runIDTimeLayout is the UTC timestamp part of a run id. It sorts
-// lexically in time order and is valid inside a Pulumi stack name.
-const runIDTimeLayout = "20060102t150405"
-
-// runIDPattern matches a run id: a UTC timestamp and 6 random hex digits.
-const runIDPattern = `[0-9]{8}t[0-9]{6}-[0-9a-f]{6}`
-
 var (
-	stackNameRE = regexp.MustCompile(`^([a-z0-9][a-z0-9_.]*(?:-[a-z0-9_.]+)*)-([a-z0-9]+)-(` + runIDPattern + `)$`)
-	runIDRE     = regexp.MustCompile(`^` + runIDPattern + `$`)
+	stackNameRE = regexp.MustCompile(`^([a-z0-9][a-z0-9_.]*(?:-[a-z0-9_.]+)*)-([a-z0-9]+)-(` + results.RunIDPattern + `)$`)
 	nameRE      = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]*$`)
 	platformRE  = regexp.MustCompile(`^[a-z0-9]+$`)
 )
-
-// NewRunID returns a fresh run id for a run starting at now: the UTC time to
-// the second and 6 random hex digits, e.g. "20261126t054300-3fa9c1".
-func NewRunID(now time.Time) (string, error) {
-	var b [3]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return "", fmt.Errorf("runner: random run id: %w", err)
-	}
-	return now.UTC().Format(runIDTimeLayout) + "-" + hex.EncodeToString(b[:]), nil
-}
 
 // StackName returns the name of the stack of one experiment run:
 // <experiment>-<platform>-<run id>. The experiment name may contain hyphens;
@@ -42,8 +24,9 @@ func StackName(experiment, platform, runID string) (string, error) {
 		return "", fmt.Errorf("runner: experiment name %q: want lower-case letters, digits, '-', '_' or '.'", experiment)
 	case !platformRE.MatchString(platform):
 		return "", fmt.Errorf("runner: platform name %q: want lower-case letters and digits", platform)
-	case !runIDRE.MatchString(runID):
-		return "", fmt.Errorf("runner: run id %q: want the form produced by NewRunID", runID)
+	}
+	if _, ok := results.ParseRunID(runID); !ok {
+		return "", fmt.Errorf("runner: run id %q: want the form produced by results.NewRunID", runID)
 	}
 	return experiment + "-" + platform + "-" + runID, nil
 }
@@ -73,9 +56,9 @@ func ParseStackName(name string) (StackInfo, bool) {
 	if m == nil {
 		return StackInfo{}, false
 	}
-	started, err := time.Parse(runIDTimeLayout, m[3][:len(runIDTimeLayout)])
-	if err != nil {
+	started, ok := results.ParseRunID(m[3])
+	if !ok {
 		return StackInfo{}, false
 	}
-	return StackInfo{Experiment: m[1], Platform: m[2], RunID: m[3], Started: started.UTC()}, true
+	return StackInfo{Experiment: m[1], Platform: m[2], RunID: m[3], Started: started}, true
 }

@@ -9,24 +9,28 @@ import (
 	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+
+	"github.com/faas-benchmarker/faas-benchmarker/results"
 )
 
 func TestStackNamesRoundTrip(t *testing.T) {
 	now := time.Date(2026, 11, 26, 5, 43, 0, 0, time.UTC)
-	id, err := NewRunID(now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	id2, _ := NewRunID(now)
-	if id == id2 {
+	id := results.NewRunID(now)
+	if id2 := results.NewRunID(now); id == id2 {
 		t.Fatalf("two run ids in the same second are equal: %s", id)
 	}
-	for _, tc := range []struct{ exp, platform string }{
-		{"cold-start", "aws"},
-		{"idle_timeout", "azure"},
-		{"scaling.v2", "openfaas"},
-		{"x", "fblocal"},
+	// Stacks named by earlier versions (run ids with 't') are still
+	// recognised, so Cleanup still removes a leftover one.
+	legacy := "20261126t054300-3fa9c1"
+	for _, tc := range []struct{ exp, platform, id string }{
+		{"cold-start", "aws", id},
+		{"idle_timeout", "azure", id},
+		{"scaling.v2", "openfaas", id},
+		{"x", "fblocal", id},
+		{"cold-start", "aws", legacy},
+		{"idle-timeout", "localstack", legacy},
 	} {
+		id := tc.id
 		name, err := StackName(tc.exp, tc.platform, id)
 		if err != nil {
 			t.Fatal(err)
@@ -42,7 +46,7 @@ func TestStackNamesRoundTrip(t *testing.T) {
 }
 
 func TestStackNameRejects(t *testing.T) {
-	id, _ := NewRunID(time.Now())
+	id := results.NewRunID(time.Now())
 	for _, tc := range []struct{ exp, platform, id string }{
 		{"", "aws", id},
 		{"Cold", "aws", id},
@@ -55,7 +59,8 @@ func TestStackNameRejects(t *testing.T) {
 			t.Errorf("StackName(%q,%q,%q) = %s, want error", tc.exp, tc.platform, tc.id, n)
 		}
 	}
-	for _, n := range []string{"permanent", "dev", "cold-aws", "cold-aws-20261126t054300", "cold-aws-20261126t054300-XYZ123"} {
+	for _, n := range []string{"permanent", "dev", "cold-aws", "cold-aws-20261126t054300", "cold-aws-20261126t054300-XYZ123",
+		"cold-aws-20261126-054300", "cold-aws-20261126x054300-3fa9c1", "cold-aws-20261126-054300-3fa9c"} {
 		if _, ok := ParseStackName(n); ok {
 			t.Errorf("ParseStackName(%q) matched: Cleanup would touch it", n)
 		}

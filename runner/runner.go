@@ -56,7 +56,7 @@ type Config struct {
 	DestroyTimeout time.Duration
 	// Shipper uploads each run's results file; nil disables shipping.
 	Shipper Shipper
-	// HandleSignals makes RunExperiment, Down and Cleanup take over
+	// HandleSignals makes RunStack, Down and Cleanup take over
 	// SIGINT, SIGTERM and SIGHUP while they run: the first signal cancels
 	// the run (the stack is then torn down), later ones are acknowledged
 	// on Stderr and do not stop a destroy. A CLI sets it; a library user

@@ -152,7 +152,7 @@ func TestSignalChild(t *testing.T) {
 		<-ctx.Done()
 		return context.Cause(ctx)
 	}
-	res, err := h.r.RunExperiment(context.Background(), spec)
+	res, err := h.r.RunStack(context.Background(), spec)
 	var te *runner.TeardownError
 	if errors.As(err, &te) || !res.Destroyed {
 		t.Fatalf("teardown after the signals failed: %v", err)

@@ -1,14 +1,14 @@
 // Package session runs one experiment against one platform and stores it:
 // it resolves parameters, creates the run row, streams every invocation to
 // the results database while the experiment runs, and marks the run ok,
-// failed or interrupted at the end — also after a panic or Ctrl-C. The fbrun
-// CLI (local and direct platforms) and the cloud runner both use it.
+// failed or interrupted at the end — also after a panic or Ctrl-C. It is the
+// one place an experiment is run into a database: the fbrun CLI uses it for
+// local and direct platforms, and runner.RunExperiment inside the stack a
+// managed run stands up.
 package session
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -40,8 +40,8 @@ type Config struct {
 	Platform string
 	// PlatformConfig describes the platform as configured (stored).
 	PlatformConfig map[string]any
-	// RunID overrides the generated run id (the cloud runner names its
-	// stack after it before the run starts).
+	// RunID overrides the generated run id (results.NewRunID); the runner
+	// names a managed run's stack after it before the run starts.
 	RunID string
 	// Engine tunes the Benchmarker (Invoker, Sink and RunID are set here).
 	Engine engine.Config
@@ -72,13 +72,6 @@ type Summary struct {
 	Error      string                `json:"error,omitempty"`
 }
 
-// NewRunID returns a sortable, unique run id: UTC time plus random hex.
-func NewRunID(now time.Time) string {
-	var b [3]byte
-	_, _ = rand.Read(b[:])
-	return now.UTC().Format("20060102-150405") + "-" + hex.EncodeToString(b[:])
-}
-
 // Run executes the experiment. It returns an error only when the run could
 // not be recorded at all (database failure); the experiment's own failure is
 // in Outcome.Err and Outcome.Status.
@@ -96,7 +89,7 @@ func Run(ctx context.Context, cfg Config) (*Outcome, error) {
 	started := time.Now()
 	id := cfg.RunID
 	if id == "" {
-		id = NewRunID(started)
+		id = results.NewRunID(started)
 	}
 	run := results.Run{
 		ID: id, Experiment: cfg.Experiment.Name(), Platform: platform, Params: cfg.Params.Map(),

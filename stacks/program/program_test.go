@@ -96,7 +96,7 @@ func TestUnknownKeys(t *testing.T) {
 
 // TestEveryPlatformStackHasAProgram: every registered platform whose stack
 // takes fb: settings has its program here (local-stack's program is the
-// cloud runner's; cloudrun's test covers it).
+// runner's; runner's TestEveryStackPlatformHasAProgram covers it).
 func TestEveryPlatformStackHasAProgram(t *testing.T) {
 	n := 0
 	for _, p := range builtin.All() {

@@ -15,8 +15,8 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/faas-benchmarker/faas-benchmarker/blobstore"
-	"github.com/faas-benchmarker/faas-benchmarker/cloudrun"
 	"github.com/faas-benchmarker/faas-benchmarker/cmd/internal/fbcli"
+	"github.com/faas-benchmarker/faas-benchmarker/platforms/localstack"
 	"github.com/faas-benchmarker/faas-benchmarker/runner"
 )
 
@@ -107,14 +107,14 @@ func (*Cloud) ManagedExperiment(c *cli.Context, run fbcli.ManagedRun) (*fbcli.Ma
 	if err != nil {
 		return nil, err
 	}
-	cfg := cloudrun.Config{
-		Runner: r, DB: run.DB, RunsDir: runsDir(c), Platform: c.String(fbcli.FlagPlatform),
+	cfg := runner.ExperimentRun{
+		DB: run.DB, RunsDir: runsDir(c), Platform: c.String(fbcli.FlagPlatform),
 		StackSets: c.StringSlice(fbcli.FlagStackSet), Experiment: run.Experiment, Params: run.Params,
 		Keep: c.Bool(fbcli.FlagKeep), Engine: run.Engine, Logger: run.Logger, Progress: c.App.ErrWriter,
 	}
-	if cfg.Platform == cloudrun.PlatformLocalStack && c.String(fbcli.FlagLocalEndpoint) != "" {
+	if cfg.Platform == localstack.Name && c.String(fbcli.FlagLocalEndpoint) != "" {
 		cfg.LocalEndpoint = c.String(fbcli.FlagLocalEndpoint) // a running fbrun local serve
-	} else if cfg.Platform == cloudrun.PlatformLocalStack {
+	} else if cfg.Platform == localstack.Name {
 		url, stop, err := fbcli.StartLocal(c, run.Logger)
 		if err != nil {
 			return nil, err
@@ -122,7 +122,7 @@ func (*Cloud) ManagedExperiment(c *cli.Context, run fbcli.ManagedRun) (*fbcli.Ma
 		defer stop()
 		cfg.LocalEndpoint = url
 	}
-	out, err := cloudrun.Run(c.Context, cfg)
+	out, err := r.RunExperiment(c.Context, cfg)
 	if out == nil {
 		return nil, cli.Exit(err.Error(), 1)
 	}
@@ -150,7 +150,7 @@ func (*Cloud) UpPermanent(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	prog, err := cloudrun.PermanentProgram(c.Args().Slice())
+	prog, err := runner.PermanentProgram(c.Args().Slice())
 	if err != nil {
 		return fbcli.UsageError("%v", err)
 	}

@@ -1,4 +1,4 @@
-package cloudrun
+package runner
 
 import (
 	"os/exec"
@@ -37,12 +37,12 @@ func TestEveryStackPlatformHasAProgram(t *testing.T) {
 }
 
 func TestSettings(t *testing.T) {
-	s, err := Settings("aws", "cold-start", "20261126t054300-3fa9c1", []string{"memory=512", "functionZip=x/f.zip"})
+	s, err := Settings("aws", "cold-start", "20261126-054300-3fa9c1", []string{"memory=512", "functionZip=x/f.zip"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	c := s.(*stackcfg.AWS)
-	if c.Experiment != "cold-start" || c.Run != "26t054300-3fa9c1" || len(c.Run) > stackcfg.MaxRunLen {
+	if c.Experiment != "cold-start" || c.Run != "26-054300-3fa9c1" || len(c.Run) > stackcfg.MaxRunLen {
 		t.Errorf("ids = %q %q", c.Experiment, c.Run)
 	}
 	if !filepath.IsAbs(c.ArtifactDir) || !filepath.IsAbs(c.FunctionZip) || !strings.HasSuffix(c.FunctionZip, "x/f.zip") {
@@ -84,9 +84,9 @@ func TestNoTestFixtureInProductionPath(t *testing.T) {
 	}
 	deps := string(out)
 	if strings.Contains(deps, "/runner/testprovider") {
-		t.Fatal("cloudrun depends on runner/testprovider")
+		t.Fatal("runner depends on runner/testprovider")
 	}
 	if !strings.Contains(deps, "/localstack/fblocal\n") {
-		t.Fatal("cloudrun does not use the localstack fblocal SDK")
+		t.Fatal("runner does not use the localstack fblocal SDK")
 	}
 }

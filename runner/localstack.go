@@ -1,4 +1,4 @@
-package cloudrun
+package runner
 
 import (
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"

@@ -1,4 +1,4 @@
-package cloudrun
+package runner
 
 import (
 	"context"
@@ -84,10 +84,10 @@ func WaitReady(ctx context.Context, inv providers.Invoker, functions []string, r
 				fmt.Fprintf(&b, "; %s: %s", f, pending[f])
 			}
 			if ctx.Err() == context.DeadlineExceeded {
-				return fmt.Errorf("cloudrun: the deployment never became ready: %d of %d functions did not answer correctly within %v%s",
+				return fmt.Errorf("runner: the deployment never became ready: %d of %d functions did not answer correctly within %v%s",
 					len(pending), len(functions), rc.Timeout, b.String())
 			}
-			return fmt.Errorf("cloudrun: waiting for the deployment to become ready: %w%s", ctx.Err(), b.String())
+			return fmt.Errorf("runner: waiting for the deployment to become ready: %w%s", ctx.Err(), b.String())
 		case <-t.C:
 		}
 	}
