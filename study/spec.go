@@ -244,20 +244,31 @@ func (p *parser) scalar(n *yaml.Node, what string) string {
 	return n.Value
 }
 
-// value reads a setting's value: a single scalar. A comma is refused:
-// `fbrun experiment` takes --set, --local-* and --stack-set as repeatable
-// flags that the CLI library splits at commas, so a list value would not
-// arrive as written.
+// value reads a setting's value: a scalar, or a list of scalars, which is
+// written the way fbrun experiment takes a list (comma-separated: [20, 40]
+// is --set steps=20,40). Commas inside a list item would merge items, so
+// they are refused.
 func (p *parser) value(n *yaml.Node, what string) (string, bool) {
-	if n.Kind != yaml.ScalarNode {
-		p.errf(n, "%s must be a single value (lists cannot be passed to fbrun experiment flags)", what)
-		return "", false
+	switch n.Kind {
+	case yaml.ScalarNode:
+		return n.Value, true
+	case yaml.SequenceNode:
+		items := make([]string, 0, len(n.Content))
+		for _, c := range n.Content {
+			if c.Kind != yaml.ScalarNode {
+				p.errf(c, "%s: a list item must be a single value", what)
+				return "", false
+			}
+			if strings.Contains(c.Value, ",") {
+				p.errf(c, "%s: list item %q contains a comma (lists are passed comma-separated)", what, c.Value)
+				return "", false
+			}
+			items = append(items, c.Value)
+		}
+		return strings.Join(items, ","), true
 	}
-	if strings.Contains(n.Value, ",") {
-		p.errf(n, "%s=%q: a value with a comma cannot be passed to fbrun experiment (its flags are split at commas); use one value or the default", what, n.Value)
-		return "", false
-	}
-	return n.Value, true
+	p.errf(n, "%s must be a value or a list of values", what)
+	return "", false
 }
 
 // settings reads a mapping of settings in file order.

@@ -42,6 +42,8 @@ experiments:
   - name: cold-start
     params: {samples: 10}
   - idle-timeout
+  - name: scaling
+    params: {steps: [20, 40], bursts: "5,10"}
 repetitions: 2
 schedule: "daily 03:00"
 `
@@ -51,7 +53,7 @@ func TestParseGood(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.Name != "nightly" || len(s.Platforms) != 2 || len(s.Experiments) != 2 || s.Repetitions != 2 {
+	if s.Name != "nightly" || len(s.Platforms) != 2 || len(s.Experiments) != 3 || s.Repetitions != 2 {
 		t.Fatalf("spec = %+v", s)
 	}
 	if s.Platforms[0].Stack["memory"] != "512" || s.Platforms[1].Local["idle-timeout"] != "2s" {
@@ -59,6 +61,10 @@ func TestParseGood(t *testing.T) {
 	}
 	if s.Experiments[0].Params["samples"] != "10" || s.Experiments[1].Name != "idle-timeout" {
 		t.Errorf("experiments = %+v", s.Experiments)
+	}
+	// A YAML list and a comma-separated string are the same list value.
+	if p := s.Experiments[2].Params; p["steps"] != "20,40" || p["bursts"] != "5,10" {
+		t.Errorf("list values = %+v, want steps=20,40 bursts=5,10", p)
 	}
 	if s.Schedule.OnCalendar() != "*-*-* 03:00:00 UTC" {
 		t.Errorf("schedule = %+v", s.Schedule)
@@ -103,8 +109,9 @@ func TestParseBad(t *testing.T) {
 		{"bad name", "name: Nightly Run\nplatforms:\n  - {name: a, platform: local}\nexperiments: [smoke]\n", 1, []string{`name "Nightly Run"`}},
 		{"missing platform", "name: s\nplatforms:\n  - {name: a}\nexperiments: [smoke]\n", 3, []string{"platform is missing", "local, aws"}},
 		{"no platforms", "name: s\nexperiments: [smoke]\n", 1, []string{"platforms is missing"}},
-		{"list value", base("", "  - name: idle-timeout\n    params: {functions: [function1, function2]}\n", ""), 6, []string{"params.functions must be a single value"}},
-		{"comma value", base("", "  - name: idle-timeout\n    params: {functions: \"function1,function2\"}\n", ""), 6, []string{"a value with a comma"}},
+		{"mapping value", base("", "  - name: idle-timeout\n    params: {functions: {a: b}}\n", ""), 6, []string{"params.functions must be a value or a list of values"}},
+		{"comma in a list item", base("", "  - name: idle-timeout\n    params: {functions: [\"function1,function2\", function3]}\n", ""), 6, []string{`list item "function1,function2" contains a comma`}},
+		{"nested list", base("", "  - name: idle-timeout\n    params: {functions: [[function1]]}\n", ""), 6, []string{"a list item must be a single value"}},
 		{"not yaml", "name: s\nplatforms: [\n", 2, []string{"not valid YAML"}},
 	}
 	for _, tt := range tests {

@@ -157,6 +157,12 @@ func TestBadInput(t *testing.T) {
 		{"bad probing gaps", []string{"experiment", "idle-timeout", "--set", "min_gap=10s", "--set", "max_gap=1s"}, 2, "min_gap 10s is longer than max_gap 1s: want min_gap <= max_gap"},
 		{"zero probing budget", []string{"experiment", "idle-timeout", "--set", "max_time=0s"}, 2, `parameter max_time="0s": want a duration > 0s`},
 		{"bad lifetime budget", []string{"experiment", "instance-lifetime", "--set", "max_recycles=0"}, 2, "max_recycles"},
+		// A list value arrives whole: the step list is accepted (were it
+		// split at the comma, "40" would be refused as not KEY=VALUE) and
+		// the next, bad, parameter is the one refused; a bad item names
+		// the whole list.
+		{"list value kept whole", []string{"experiment", "scaling", "--set", "steps=20,40", "--set", "step_duration=0s"}, 2, `parameter step_duration="0s"`},
+		{"bad list item", []string{"experiment", "scaling", "--set", "steps=20,x"}, 2, `parameter steps="20,x"`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

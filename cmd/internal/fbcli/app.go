@@ -24,6 +24,10 @@ func newApp() *cli.App {
 	return &cli.App{
 		Name:  "fbrun",
 		Usage: "measure how FaaS platforms really behave",
+		// Repeatable flags (--set, --stack-set, --function, --stack) take
+		// one value per use: a list parameter is written with commas
+		// (--set steps=20,40) and must arrive whole, not split in two.
+		DisableSliceFlagSeparator: true,
 		Description: "Runs named experiments (cold starts, idle timeouts, scaling, nested calls, ...) against AWS Lambda,\n" +
 			"Azure Functions, OpenFaaS or the embedded local platform, and stores every invocation in SQLite.\n" +
 			"Start with: fbrun experiment smoke",
