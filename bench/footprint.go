@@ -31,7 +31,8 @@ import (
 //   - local Init Duration: the platform's REPORT Init Duration of a cold
 //     start of the same binary in Lambda Runtime API mode;
 //   - RSS: VmRSS (/proc/PID/status) of that live instance after its first
-//     invocation.
+//     invocation, and its anonymous part (RssAnon): the rest are pages of
+//     the binary's file, shared by every instance of the same binary.
 //
 // The goals (issue 16): Init Duration p50 ≤ 2× raw spawn p50, RSS ≤ 25 MB.
 func footprintMain(ctx context.Context, args []string, w io.Writer) error {
@@ -72,7 +73,7 @@ func footprintMain(ctx context.Context, args []string, w io.Writer) error {
 	fmt.Fprintf(w, "Local platform footprint: %d cold starts and %d raw spawns per binary, interleaved; load average before %s, after ", *n, *n, load)
 	type row struct {
 		spawn, init []time.Duration
-		rss         []float64
+		rss, anon   []float64
 	}
 	rows := make([]row, len(variants))
 	plats := make([]*coldStarter, len(variants))
@@ -91,21 +92,24 @@ func footprintMain(ctx context.Context, args []string, w io.Writer) error {
 				return fmt.Errorf("footprint: raw spawn of %s: %w", v.name, err)
 			}
 			rows[i].spawn = append(rows[i].spawn, d)
-			init, rss, err := plats[i].coldStart(ctx, k)
+			init, mem, err := plats[i].coldStart(ctx, k)
 			if err != nil {
 				return fmt.Errorf("footprint: cold start of %s: %w", v.name, err)
 			}
 			rows[i].init = append(rows[i].init, init)
-			rows[i].rss = append(rows[i].rss, rss)
+			rows[i].rss = append(rows[i].rss, mem.rss)
+			rows[i].anon = append(rows[i].anon, mem.anon)
 		}
 	}
 	fmt.Fprintf(w, "%s.\n\n", loadAvg())
-	fmt.Fprintln(w, "| lab binary | file size | raw spawn → first response p50 (ms) | local Init Duration p50 (ms) | Init / raw spawn (goal ≤ 2) | RSS per instance p50 (MiB, goal ≤ 25) |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|")
+	fmt.Fprintln(w, "| lab binary | file size | raw spawn → first response p50 (ms) | local Init Duration p50 (ms) | Init / raw spawn (goal ≤ 2) | RSS per instance p50 (MiB, goal ≤ 25) | of which anonymous p50 (MiB) |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|")
 	for i, v := range variants {
 		s, in := p50(rows[i].spawn), p50(rows[i].init)
 		slices.Sort(rows[i].rss)
-		fmt.Fprintf(w, "| %s | %s | %.1f | %.1f | %.2f | %.1f |\n", v.name, v.size, ms(s), ms(in), float64(in)/float64(s), rows[i].rss[len(rows[i].rss)/2])
+		slices.Sort(rows[i].anon)
+		fmt.Fprintf(w, "| %s | %s | %.1f | %.1f | %.2f | %.1f | %.1f |\n", v.name, v.size, ms(s), ms(in), float64(in)/float64(s),
+			rows[i].rss[len(rows[i].rss)/2], rows[i].anon[len(rows[i].anon)/2])
 	}
 	return nil
 }
@@ -189,14 +193,14 @@ func (cs *coldStarter) close() {
 
 // coldStart retires the current instance with a configuration update,
 // invokes once (a cold start), and returns the platform's Init Duration
-// and the new instance's RSS in MiB.
-func (cs *coldStarter) coldStart(ctx context.Context, k int) (time.Duration, float64, error) {
+// and the new instance's memory.
+func (cs *coldStarter) coldStart(ctx context.Context, k int) (time.Duration, instanceMem, error) {
 	base := cs.p.URL() + "/2015-03-31/functions/function1"
 	req, _ := http.NewRequestWithContext(ctx, http.MethodPut, base+"/configuration",
 		bytes.NewBufferString(`{"Environment":{"Variables":{"NONCE":"`+strconv.Itoa(k)+`"}}}`))
 	resp, err := cs.client.Do(req)
 	if err != nil {
-		return 0, 0, err
+		return 0, instanceMem{}, err
 	}
 	resp.Body.Close()
 	var seq int64
@@ -205,33 +209,54 @@ func (cs *coldStarter) coldStart(ctx context.Context, k int) (time.Duration, flo
 	}
 	resp, err = cs.client.Post(base+"/invocations", "application/json", strings.NewReader(`{}`))
 	if err != nil {
-		return 0, 0, err
+		return 0, instanceMem{}, err
 	}
 	_, _ = io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK || resp.Header.Get("X-Amz-Function-Error") != "" {
-		return 0, 0, fmt.Errorf("invoke: HTTP %d %s", resp.StatusCode, resp.Header.Get("X-Amz-Function-Error"))
+		return 0, instanceMem{}, fmt.Errorf("invoke: HTTP %d %s", resp.StatusCode, resp.Header.Get("X-Amz-Function-Error"))
 	}
 	for _, e := range cs.p.Events() {
 		if e.Seq > seq && e.Kind == localfaas.EventInitDone {
-			rss, err := vmRSS(e.PID)
-			return time.Duration(e.InitDurationMS * float64(time.Millisecond)), rss, err
+			mem, err := memOf(e.PID)
+			return time.Duration(e.InitDurationMS * float64(time.Millisecond)), mem, err
 		}
 	}
-	return 0, 0, errors.New("no init_done event: the invocation was not a cold start")
+	return 0, instanceMem{}, errors.New("no init_done event: the invocation was not a cold start")
 }
 
-// vmRSS reads the resident set size of pid in MiB (Linux).
-func vmRSS(pid int) (float64, error) {
+// instanceMem is an instance's memory in MiB: its resident set (VmRSS) and
+// the anonymous part of it (RssAnon: heap, stacks, runtime data). The rest
+// of the resident set is pages of the binary's file, which every instance of
+// the same binary shares through the page cache; the anonymous part is
+// what each further instance adds.
+type instanceMem struct{ rss, anon float64 }
+
+// memOf reads an instance's memory from /proc/PID/status (Linux).
+func memOf(pid int) (instanceMem, error) {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
 	if err != nil {
-		return 0, fmt.Errorf("RSS of instance %d: %w", pid, err)
+		return instanceMem{}, fmt.Errorf("memory of instance %d: %w", pid, err)
 	}
+	var m instanceMem
+	var found int
 	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			kb, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
-			return kb / 1024, err
+		for _, f := range []struct {
+			key string
+			dst *float64
+		}{{"VmRSS:", &m.rss}, {"RssAnon:", &m.anon}} {
+			if v, ok := strings.CutPrefix(line, f.key); ok {
+				kb, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
+				if err != nil {
+					return instanceMem{}, fmt.Errorf("memory of instance %d: %s %w", pid, f.key, err)
+				}
+				*f.dst = kb / 1024
+				found++
+			}
 		}
 	}
-	return 0, fmt.Errorf("no VmRSS for instance %d", pid)
+	if found != 2 {
+		return instanceMem{}, fmt.Errorf("memory of instance %d: no VmRSS or RssAnon in /proc/%d/status", pid, pid)
+	}
+	return m, nil
 }
