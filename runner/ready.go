@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -62,7 +64,7 @@ func WaitReady(ctx context.Context, inv providers.Invoker, functions []string, r
 	ctx, cancel := context.WithTimeout(ctx, rc.Timeout)
 	defer cancel()
 	for round := 1; ; round++ {
-		for _, f := range sortedPending(pending) {
+		for _, f := range slices.Sorted(maps.Keys(pending)) {
 			if err := probe(ctx, inv, f, sibling(f, functions)); err != nil {
 				pending[f] = err.Error()
 				continue
@@ -80,7 +82,7 @@ func WaitReady(ctx context.Context, inv providers.Invoker, functions []string, r
 		case <-ctx.Done():
 			t.Stop()
 			var b strings.Builder
-			for _, f := range sortedPending(pending) {
+			for _, f := range slices.Sorted(maps.Keys(pending)) {
 				fmt.Fprintf(&b, "; %s: %s", f, pending[f])
 			}
 			if ctx.Err() == context.DeadlineExceeded {
@@ -91,15 +93,6 @@ func WaitReady(ctx context.Context, inv providers.Invoker, functions []string, r
 		case <-t.C:
 		}
 	}
-}
-
-func sortedPending(m map[string]string) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // sibling is the function f probes with a nested call: the next deployed

@@ -7,8 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"time"
 )
@@ -66,13 +68,13 @@ type ProcessExecutor struct {
 func (e *ProcessExecutor) Args(c Cell) []string {
 	args := append([]string{}, e.GlobalArgs...)
 	args = append(args, "experiment", c.Experiment, "--platform", c.Platform.Platform, "--json", "--no-progress")
-	for _, k := range sortedKeys(c.Params) {
+	for _, k := range slices.Sorted(maps.Keys(c.Params)) {
 		args = append(args, "--set", k+"="+c.Params[k])
 	}
-	for _, k := range sortedKeys(c.Platform.Local) {
+	for _, k := range slices.Sorted(maps.Keys(c.Platform.Local)) {
 		args = append(args, "--local-"+k+"="+c.Platform.Local[k])
 	}
-	for _, k := range sortedKeys(c.Platform.Stack) {
+	for _, k := range slices.Sorted(maps.Keys(c.Platform.Stack)) {
 		args = append(args, "--stack-set", k+"="+c.Platform.Stack[k])
 	}
 	return append(args, e.ExtraArgs...)

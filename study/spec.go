@@ -13,10 +13,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"regexp"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -353,7 +353,7 @@ func (p *parser) checkStack(n *yaml.Node, pl Platform, lines map[string]*yaml.No
 		p.errf(n, "platform %s deploys no stack: stack settings are for %s", pl.Platform, strings.Join(stackPlatforms(), ", "))
 		return
 	}
-	for _, k := range sortedKeys(pl.Stack) {
+	for _, k := range slices.Sorted(maps.Keys(pl.Stack)) {
 		if err := s.Set(k, pl.Stack[k]); err != nil {
 			p.errf(lines[k], "%s", strings.TrimPrefix(err.Error(), "stackcfg: "))
 		}
@@ -407,7 +407,7 @@ func (p *parser) checkLocal(n *yaml.Node, pl Platform, lines map[string]*yaml.No
 		return
 	}
 	bad := false
-	for _, k := range sortedKeys(pl.Local) {
+	for _, k := range slices.Sorted(maps.Keys(pl.Local)) {
 		if !slices.Contains(p.vocab.LocalKnobs, k) {
 			p.errf(lines[k], "unknown local knob %q (valid: %s)", k, strings.Join(p.vocab.LocalKnobs, ", "))
 			bad = true
@@ -474,15 +474,6 @@ func (p *parser) experiments(n *yaml.Node, plats []Platform) []Experiment {
 		out = append(out, e)
 	}
 	return out
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // ErrNotFound is returned when a study has no study runs.
