@@ -91,12 +91,15 @@ func writeTables(w io.Writer, rep report, ocs []*outcome, o options) {
 	cpu := func(r *measure.Result) float64 { return r.CPUMSPer1000 }
 
 	p("### Maximum sustained throughput, closed loop at fixed concurrency (req/s)\n\n")
-	p("| target | concurrency | fbrun | vegeta | fbrun/vegeta | fbrun + SQLite sink | fbrun CPU ms/1k req | vegeta CPU ms/1k req |\n|---|---|---|---|---|---|---|---|\n")
+	p("In flight = mean requests in flight over the window (Little's law: summed latency / window), the concurrency a tool really kept up.\n\n")
+	p("| target | concurrency | fbrun | vegeta | fbrun/vegeta | fbrun + SQLite sink | fbrun CPU ms/1k req | vegeta CPU ms/1k req | in flight fbrun | in flight vegeta |\n|---|---|---|---|---|---|---|---|---|---|\n")
+	inFlight := func(r *measure.Result) float64 { return r.InFlight }
 	for _, k := range maxKeys {
 		f, v, s := find(ocs, "fbrun", match(k)), find(ocs, "vegeta", match(k)), find(ocs, "fbrun+sqlite", match(k))
 		fa, va := aggregate(f, thr), aggregate(v, thr)
-		p("| %s | %d | %s | %s | %s | %s | %s | %s |\n", k.target, k.c, fa.fmt(0), va.fmt(0), ratio(fa, va),
-			aggregate(s, thr).fmt(0), aggregate(f, cpu).fmt(1), aggregate(v, cpu).fmt(1))
+		p("| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s |\n", k.target, k.c, fa.fmt(0), va.fmt(0), ratio(fa, va),
+			aggregate(s, thr).fmt(0), aggregate(f, cpu).fmt(1), aggregate(v, cpu).fmt(1),
+			aggregate(f, inFlight).fmt(1), aggregate(v, inFlight).fmt(1))
 	}
 
 	p("\n### Open-loop accuracy at fixed rates\n\n")

@@ -125,6 +125,12 @@ type Result struct {
 	ErrorKinds map[string]int `json:"error_kinds,omitempty"`
 	// Throughput is Requests per second of window.
 	Throughput float64 `json:"throughput"`
+	// InFlight is the mean number of requests in flight over the window
+	// (Little's law: the summed latency of the window's requests divided
+	// by the window). In closed loop it shows the concurrency a tool really
+	// kept up, which can be below the configured one: vegeta's workers
+	// wait on an unbuffered results channel between requests.
+	InFlight float64 `json:"in_flight"`
 	// Open loop: requests due in the window, not sent at all (fbrun's
 	// in-flight bound; vegeta never drops), and sent more than
 	// LateThreshold after their due time.
@@ -300,6 +306,7 @@ func summarize(spec Spec, r *run) *Result {
 	res := &Result{Spec: spec, Dropped: r.dropped, SinkRecords: r.sinkRecords}
 	lo, hi := spec.Warmup, spec.Warmup+spec.Window
 	var lat, over, late []float64
+	var latSum time.Duration
 	first, last := time.Duration(math.MaxInt64), time.Duration(math.MinInt64)
 	for _, s := range r.samples {
 		ref := s.sent
@@ -319,6 +326,7 @@ func summarize(spec Spec, r *run) *Result {
 		}
 		first, last = min(first, s.sent), max(last, s.sent)
 		lat = append(lat, us(s.latency))
+		latSum += s.latency
 		if s.server >= 0 {
 			over = append(over, us(s.latency-s.server))
 		}
@@ -331,6 +339,7 @@ func summarize(spec Spec, r *run) *Result {
 		}
 	}
 	res.Throughput = float64(res.Requests) / spec.Window.Seconds()
+	res.InFlight = latSum.Seconds() / spec.Window.Seconds()
 	res.LatencyP50US, res.LatencyP99US = p50p99(lat)
 	res.OverheadP50US, res.OverheadP99US = p50p99(over)
 	res.OverheadN = len(over)

@@ -74,6 +74,10 @@ func TestSummarizeOpenLoop(t *testing.T) {
 	if res.Throughput != 750 {
 		t.Errorf("throughput %v, want 750", res.Throughput)
 	}
+	// 2 + 2 + 3 ms of latency over a 4 ms window.
+	if res.InFlight != 7.0/4 {
+		t.Errorf("in flight %v, want 1.75", res.InFlight)
+	}
 	if res.CPUMSPer1000 != 40.0/3*1000 {
 		t.Errorf("cpu per 1000 = %v", res.CPUMSPer1000)
 	}
