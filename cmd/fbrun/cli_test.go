@@ -28,7 +28,9 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	fbrunBin = filepath.Join(dir, "fbrun")
-	build := exec.Command("go", "build", "-o", fbrunBin, ".")
+	// -buildvcs=auto: record the revision even where GOFLAGS turns it off,
+	// so that the build check between fbrun and fbrun-cloud is tested.
+	build := exec.Command("go", "build", "-buildvcs=auto", "-o", fbrunBin, ".")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "building fbrun:", err)

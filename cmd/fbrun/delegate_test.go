@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/faas-benchmarker/faas-benchmarker/cmd/internal/fbcli"
 )
 
 // TestNoPulumiInFbrun: the light binary must not link the Pulumi SDKs (they
@@ -52,6 +54,7 @@ func fakeCloud(t *testing.T) (bin, dir string) {
 	script := `#!/bin/sh
 d=$(dirname "$0")
 printf '%s\n' "$@" > "$d/args"
+printf '%s' "$FBRUN_PARENT_BUILD" > "$d/parent"
 on() { echo "$1" > "$d/signal"; sleep 1; touch "$d/done"; exit 5; }
 trap 'on INT' INT
 trap 'on TERM' TERM
@@ -127,6 +130,14 @@ func TestDelegation(t *testing.T) {
 			if want := strings.Join(tc.args, "\n") + "\n"; string(got) != want {
 				t.Errorf("child args %q, want %q", got, want)
 			}
+			// fbrun tells the child its build, so that a stale
+			// fbrun-cloud can refuse (TestStaleCloudBinaryRefused).
+			if rev := vcsRevision(t, bin); rev != "" {
+				parent, _ := os.ReadFile(filepath.Join(dir, "parent"))
+				if !strings.Contains(string(parent), rev) {
+					t.Errorf("child got %s=%q, want fbrun's build (revision %s)", fbcli.EnvParentBuild, parent, rev)
+				}
+			}
 		})
 	}
 	// Not delegated: bad input is refused by fbrun itself, before anything
@@ -197,6 +208,41 @@ func waitFile(t *testing.T, path string) {
 			t.Fatalf("%s never appeared", path)
 		}
 	}
+}
+
+// TestStaleCloudBinaryRefused: an fbrun-cloud of another build than the
+// fbrun that runs it refuses with one line, exit 2, before doing anything.
+func TestStaleCloudBinaryRefused(t *testing.T) {
+	needCloud(t)
+	cloud := filepath.Join(filepath.Dir(fbrunBin), fbcli.CloudBinary)
+	if vcsRevision(t, cloud) == "" {
+		t.Skip("fbrun-cloud was built without VCS information: no build to compare")
+	}
+	db := filepath.Join(t.TempDir(), "r.db")
+	r := fbrunAt(t, cloud, fbcli.EnvParentBuild+"=v0.0.0 0123456789abcdef", "--db", db, "cleanup", "--dry-run")
+	if r.code != 2 || !strings.Contains(r.stderr, "go install ./cmd/...") || !strings.Contains(r.stderr, "0123456789abcdef") ||
+		strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 {
+		t.Errorf("exit %d, stderr %q; want 2 and one line naming both builds and go install ./cmd/...", r.code, r.stderr)
+	}
+	if _, err := os.Stat(db); err == nil {
+		t.Error("the refused fbrun-cloud created the results database")
+	}
+}
+
+// vcsRevision is the VCS revision recorded in the binary at bin ("" when
+// none), read with go version -m.
+func vcsRevision(t *testing.T, bin string) string {
+	t.Helper()
+	out, err := exec.Command("go", "version", "-m", bin).Output()
+	if err != nil {
+		t.Fatalf("go version -m %s: %v", bin, err)
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		if f := strings.Fields(line); len(f) == 2 && f[0] == "build" && strings.HasPrefix(f[1], "vcs.revision=") {
+			return strings.TrimPrefix(f[1], "vcs.revision=")
+		}
+	}
+	return ""
 }
 
 // TestNoCloudBinary: without fbrun-cloud next to fbrun or on PATH, a cloud

@@ -29,7 +29,7 @@ var (
 func needCloud(t *testing.T) {
 	t.Helper()
 	cloudOnce.Do(func() {
-		build := exec.Command("go", "build", "-o", filepath.Join(filepath.Dir(fbrunBin), fbcli.CloudBinary), "../fbrun-cloud")
+		build := exec.Command("go", "build", "-buildvcs=auto", "-o", filepath.Join(filepath.Dir(fbrunBin), fbcli.CloudBinary), "../fbrun-cloud")
 		build.Stdout, build.Stderr = os.Stderr, os.Stderr
 		cloudErr = build.Run()
 	})

@@ -12,6 +12,8 @@ import (
 	"syscall"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/faas-benchmarker/faas-benchmarker/session"
 )
 
 // CloudBinary is the name of the second binary, built from cmd/fbrun-cloud:
@@ -24,6 +26,36 @@ const (
 	metaCloud = "fb.cloud" // the linked Cloud, if any
 	metaArgs  = "fb.args"  // the command line after the program name
 )
+
+// EnvParentBuild carries fbrun's build (BuildID) to the fbrun-cloud it
+// runs, which refuses to go on when it is a different build: the two
+// binaries share the results database, its schema and the command line,
+// so a stale fbrun-cloud left next to a new fbrun (or earlier on PATH)
+// must not run a managed experiment half a version apart.
+const EnvParentBuild = "FBRUN_PARENT_BUILD"
+
+// BuildID identifies the build of this binary: the module version and the
+// VCS revision ("+dirty" for a modified tree) it was built from; "" when
+// the build records neither (go build -buildvcs=false outside a module
+// version), and then no check is possible.
+func BuildID() string {
+	v, rev := session.ToolVersion(), session.GitCommit()
+	if rev == "" && v == "(devel)" {
+		return ""
+	}
+	return v + " " + rev
+}
+
+// checkParentBuild refuses to run as the child of a different fbrun build.
+func checkParentBuild() error {
+	parent, own := os.Getenv(EnvParentBuild), BuildID()
+	if parent == "" || own == "" || parent == own {
+		return nil
+	}
+	self, _ := os.Executable()
+	return usageError("%s (%s) is build %q but the fbrun that ran it is build %q: install both from one checkout with go install ./cmd/... (or remove the stale %s)",
+		CloudBinary, self, own, parent, self)
+}
 
 // cloudOf returns the Cloud linked into this binary, or nil.
 func cloudOf(c *cli.Context) Cloud {
@@ -49,6 +81,9 @@ func delegate(c *cli.Context) error {
 	args, _ := c.App.Metadata[metaArgs].([]string)
 	cmd := exec.Command(bin, args...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = readerOf(c.App.Reader), c.App.Writer, c.App.ErrWriter
+	if id := BuildID(); id != "" {
+		cmd.Env = append(os.Environ(), EnvParentBuild+"="+id)
+	}
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, forwardedSignals...)
 	defer signal.Stop(sigs)

@@ -37,7 +37,13 @@ func Run(args []string, opts Options) int {
 	if opts.Cloud != nil {
 		app.Metadata[metaCloud] = opts.Cloud
 	}
-	args, err := interspersed(app, args)
+	var err error
+	if opts.Cloud != nil {
+		err = checkParentBuild()
+	}
+	if err == nil {
+		args, err = interspersed(app, args)
+	}
 	if err == nil {
 		err = app.RunContext(ctx, args)
 	}
