@@ -36,7 +36,7 @@ func Plan(s *Spec) []Cell {
 		for _, e := range s.Experiments {
 			for i := range n {
 				pl := s.Platforms[(i+round)%n]
-				cells = append(cells, Cell{Seq: len(cells) + 1, Platform: pl, Experiment: e.Name, Params: e.Params, Repetition: rep})
+				cells = append(cells, Cell{Seq: len(cells) + 1, Platform: pl, Experiment: e.Name, Params: e.ParamsOn(pl.Name), Repetition: rep})
 			}
 			round++
 		}

@@ -62,6 +62,25 @@ type Platform struct {
 type Experiment struct {
 	Name   string            `json:"name"`
 	Params map[string]string `json:"params,omitempty"`
+	// PlatformParams are parameters for one platform column (by its
+	// Name), added to Params there or replacing the same keys: a search
+	// range that must differ between platforms (an idle timeout of minutes
+	// on Lambda, of seconds on the local platform) in one study.
+	PlatformParams map[string]map[string]string `json:"platform_params,omitempty"`
+}
+
+// ParamsOn returns the experiment's parameters on the platform column
+// named platform: Params with that column's PlatformParams applied. The
+// result is a new map (nil when there are none).
+func (e Experiment) ParamsOn(platform string) map[string]string {
+	over := e.PlatformParams[platform]
+	if len(e.Params) == 0 && len(over) == 0 {
+		return nil
+	}
+	out := make(map[string]string, len(e.Params)+len(over))
+	maps.Copy(out, e.Params)
+	maps.Copy(out, over)
+	return out
 }
 
 // Vocabulary is what a study file may name besides experiments (which come
@@ -112,7 +131,7 @@ var namePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,39}$`)
 var (
 	topKeys        = []string{"name", "platforms", "experiments", "repetitions", "schedule"}
 	platformKeys   = []string{"name", "platform", "stack", "local"}
-	experimentKeys = []string{"name", "params"}
+	experimentKeys = []string{"name", "params", "platform_params"}
 )
 
 // Load reads and validates the study file at path.
@@ -438,6 +457,7 @@ func (p *parser) experiments(n *yaml.Node, plats []Platform) []Experiment {
 		var e Experiment
 		var nameNode *yaml.Node
 		var params map[string]*yaml.Node
+		var overLines map[string]map[string]*yaml.Node
 		if item.Kind == yaml.ScalarNode { // - cold-start
 			e.Name, nameNode = item.Value, item
 		} else {
@@ -451,6 +471,9 @@ func (p *parser) experiments(n *yaml.Node, plats []Platform) []Experiment {
 			if pv, ok := m["params"]; ok {
 				e.Params, params = p.settings(pv, "params")
 			}
+			if pp, ok := m["platform_params"]; ok {
+				e.PlatformParams, overLines = p.platformParams(pp, plats)
+			}
 		}
 		if first, dup := seen[e.Name]; dup {
 			p.errf(nameNode, "experiment %q is listed twice (first on line %d): use repetitions for more runs", e.Name, first)
@@ -463,17 +486,55 @@ func (p *parser) experiments(n *yaml.Node, plats []Platform) []Experiment {
 			continue
 		}
 		if _, err := experiments.Resolve(exp, e.Params); err != nil {
-			line := nameNode
-			for k, ln := range params {
-				if strings.Contains(err.Error(), " "+k+" ") || strings.Contains(err.Error(), " "+k+"=") || strings.HasSuffix(err.Error(), " "+k) {
-					line = ln
-				}
+			p.errf(paramLine(err, nameNode, params), "%v", err)
+		}
+		// Each platform's own set is checked as the cell will run it.
+		for _, pl := range slices.Sorted(maps.Keys(e.PlatformParams)) {
+			if _, err := experiments.Resolve(exp, e.ParamsOn(pl)); err != nil {
+				p.errf(paramLine(err, nameNode, overLines[pl]), "platform_params.%s: %v", pl, err)
 			}
-			p.errf(line, "%v", err)
 		}
 		out = append(out, e)
 	}
 	return out
+}
+
+// paramLine is the line of the parameter an error of experiments.Resolve
+// names, among lines; def when it names none of them.
+func paramLine(err error, def *yaml.Node, lines map[string]*yaml.Node) *yaml.Node {
+	msg := err.Error()
+	for k, ln := range lines {
+		if strings.Contains(msg, " "+k+" ") || strings.Contains(msg, " "+k+"=") || strings.HasSuffix(msg, " "+k) {
+			return ln
+		}
+	}
+	return def
+}
+
+// platformParams reads an experiment's platform_params: a mapping from
+// platform column names (each one of plats) to parameter settings.
+func (p *parser) platformParams(n *yaml.Node, plats []Platform) (map[string]map[string]string, map[string]map[string]*yaml.Node) {
+	names := make([]string, len(plats))
+	for i, pl := range plats {
+		names[i] = pl.Name
+	}
+	vals, lines := map[string]map[string]string{}, map[string]map[string]*yaml.Node{}
+	if n.Kind != yaml.MappingNode {
+		p.errf(n, "platform_params must be a mapping of platform names to parameters")
+		return vals, lines
+	}
+	keys, nodes := orderedKeys(n)
+	for i, k := range keys {
+		switch {
+		case !slices.Contains(names, k.Value):
+			p.errf(k, "platform_params: %q is not a platform of this study (its platforms: %s)", k.Value, strings.Join(names, ", "))
+		case vals[k.Value] != nil:
+			p.errf(k, "platform_params: %s is given twice", k.Value)
+		default:
+			vals[k.Value], lines[k.Value] = p.settings(nodes[i], "platform_params."+k.Value)
+		}
+	}
+	return vals, lines
 }
 
 // ErrNotFound is returned when a study has no study runs.

@@ -3,6 +3,7 @@ package study
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 	"testing"
 	"time"
@@ -41,7 +42,9 @@ platforms:
 experiments:
   - name: cold-start
     params: {samples: 10}
-  - idle-timeout
+  - name: idle-timeout
+    platform_params:
+      aws-eu: {min_gap: 1m, max_gap: 64m}
   - name: scaling
     params: {steps: [20, 40], bursts: "5,10"}
 repetitions: 2
@@ -61,6 +64,22 @@ func TestParseGood(t *testing.T) {
 	}
 	if s.Experiments[0].Params["samples"] != "10" || s.Experiments[1].Name != "idle-timeout" {
 		t.Errorf("experiments = %+v", s.Experiments)
+	}
+	// aws-eu's idle-timeout cells search minutes; local-fast's the defaults.
+	if pp := s.Experiments[1].PlatformParams; pp["aws-eu"]["max_gap"] != "64m" || len(pp) != 1 {
+		t.Errorf("platform params = %v", pp)
+	}
+	for _, c := range Plan(s) {
+		if c.Experiment != "idle-timeout" {
+			continue
+		}
+		want := map[string]string(nil)
+		if c.Platform.Name == "aws-eu" {
+			want = map[string]string{"min_gap": "1m", "max_gap": "64m"}
+		}
+		if !maps.Equal(c.Params, want) {
+			t.Errorf("%s: params %v, want %v", c.Label(), c.Params, want)
+		}
 	}
 	// A YAML list and a comma-separated string are the same list value.
 	if p := s.Experiments[2].Params; p["steps"] != "20,40" || p["bursts"] != "5,10" {
@@ -113,6 +132,9 @@ func TestParseBad(t *testing.T) {
 		{"comma in a list item", base("", "  - name: idle-timeout\n    params: {functions: [\"function1,function2\", function3]}\n", ""), 6, []string{`list item "function1,function2" contains a comma`}},
 		{"nested list", base("", "  - name: idle-timeout\n    params: {functions: [[function1]]}\n", ""), 6, []string{"a list item must be a single value"}},
 		{"not yaml", "name: s\nplatforms: [\n", 2, []string{"not valid YAML"}},
+		{"platform params for an unknown platform", base("", "  - name: idle-timeout\n    platform_params:\n      aws: {max_gap: 1m}\n", ""), 7, []string{`platform_params: "aws" is not a platform of this study (its platforms: a)`}},
+		{"bad platform param", base("", "  - name: idle-timeout\n    platform_params:\n      a:\n        max_gap: -1s\n", ""), 8, []string{"platform_params.a:", `parameter max_gap="-1s"`}},
+		{"platform params crossing params", base("", "  - name: idle-timeout\n    params: {min_gap: 1s}\n    platform_params:\n      a: {max_gap: 500ms}\n", ""), 8, []string{"platform_params.a:", "min_gap 1s is longer than max_gap 500ms"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
