@@ -157,6 +157,9 @@ func TestInvalid(t *testing.T) {
 		{"do region", PlatformPermanent, []string{"region=Frankfurt"}, "fb:region"},
 		{"bucket name", PlatformPermanent, []string{"bucketName=Bad_Name"}, "fb:bucketName"},
 		{"do tag", PlatformPermanent, []string{"tags=a b"}, "fb:tags"},
+		{"bucket name too long", PlatformPermanent, []string{"bucketName=" + strings.Repeat("b", 64)}, "fb:bucketName"},
+		{"bucket name too short", PlatformPermanent, []string{"bucketName=ab"}, "fb:bucketName"},
+		{"do tag too long", PlatformPermanent, []string{"tags=" + strings.Repeat("t", 256)}, "fb:tags"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -353,5 +356,14 @@ func TestNewPassword(t *testing.T) {
 	c.GatewayCIDRs = []string{"203.0.113.7/32"}
 	if err := c.Validate(); err != nil {
 		t.Fatalf("generated password rejected: %v", err)
+	}
+}
+
+// TestPermanentNameLengths: the longest bucket name and tag DigitalOcean
+// accepts are accepted (63 and 255 characters); one more is refused above.
+func TestPermanentNameLengths(t *testing.T) {
+	s := valid(t, PlatformPermanent)
+	if err := ApplyOverrides(s, []string{"bucketName=" + strings.Repeat("b", 63), "tags=" + strings.Repeat("t", 255)}); err != nil {
+		t.Fatal(err)
 	}
 }
