@@ -123,6 +123,8 @@ func TestConfigValidate(t *testing.T) {
 		{"timeout too long", func(c *Config) { c.DefaultTimeout = time.Hour }, "DefaultTimeout"},
 		{"half gateway auth", func(c *Config) { c.GatewayUser = "u" }, "GatewayPassword"},
 		{"bad function name", func(c *Config) { g := good; g.Name = "a/b"; c.Functions = []FunctionSpec{g} }, "function name"},
+		{"function name too long", func(c *Config) { g := good; g.Name = strings.Repeat("f", 65); c.Functions = []FunctionSpec{g} }, "1 to 64"},
+		{"longest function name", func(c *Config) { g := good; g.Name = strings.Repeat("f", 64); c.Functions = []FunctionSpec{g} }, ""},
 		{"bad runtime", func(c *Config) { g := good; g.Runtime = "python"; c.Functions = []FunctionSpec{g} }, "runtime"},
 		{"no command", func(c *Config) { g := good; g.Command = nil; c.Functions = []FunctionSpec{g} }, "command"},
 		{"duplicate", func(c *Config) { c.Functions = []FunctionSpec{good, good} }, "duplicate"},

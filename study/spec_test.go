@@ -56,6 +56,10 @@ func TestParseGood(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	longest := strings.Replace(goodStudy, "name: nightly", "name: "+strings.Repeat("n", 40), 1)
+	if _, err := Parse("longest.yaml", []byte(longest), testVocab()); err != nil {
+		t.Errorf("a 40-character name was refused: %v", err)
+	}
 	if s.Name != "nightly" || len(s.Platforms) != 2 || len(s.Experiments) != 3 || s.Repetitions != 2 {
 		t.Fatalf("spec = %+v", s)
 	}
@@ -126,6 +130,8 @@ func TestParseBad(t *testing.T) {
 		{"unknown top-level key", base("", "", "repetition: 2\n"), 6, []string{`unknown key "repetition"`, "valid: name, platforms, experiments, repetitions, schedule"}},
 		{"bad repetitions", base("", "", "repetitions: 0\n"), 6, []string{"repetitions \"0\"", "from 1 to 1000"}},
 		{"bad name", "name: Nightly Run\nplatforms:\n  - {name: a, platform: local}\nexperiments: [smoke]\n", 1, []string{`name "Nightly Run"`}},
+		{"name too long", "name: " + strings.Repeat("n", 41) + "\nplatforms:\n  - {name: a, platform: local}\nexperiments: [smoke]\n", 1, []string{"at most 40"}},
+		{"platform name too long", base("  - {name: "+strings.Repeat("p", 41)+", platform: local}\n", "", ""), 3, []string{"platform name"}},
 		{"missing platform", "name: s\nplatforms:\n  - {name: a}\nexperiments: [smoke]\n", 3, []string{"platform is missing", "local, aws"}},
 		{"no platforms", "name: s\nexperiments: [smoke]\n", 1, []string{"platforms is missing"}},
 		{"mapping value", base("", "  - name: idle-timeout\n    params: {functions: {a: b}}\n", ""), 6, []string{"params.functions must be a value or a list of values"}},
