@@ -9,6 +9,9 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
+// FunctionType is the resource type token of Function.
+const FunctionType = "fblocal:index:Function"
+
 // Function is an fblocal:index:Function resource.
 type Function struct {
 	pulumi.CustomResourceState
@@ -49,7 +52,7 @@ func (FunctionArgs) ElementType() reflect.Type { return reflect.TypeOf((*functio
 // NewFunction registers a Function.
 func NewFunction(ctx *pulumi.Context, name string, args *FunctionArgs, opts ...pulumi.ResourceOption) (*Function, error) {
 	var f Function
-	if err := ctx.RegisterResource("fblocal:index:Function", name, args, &f, opts...); err != nil {
+	if err := ctx.RegisterResource(FunctionType, name, args, &f, opts...); err != nil {
 		return nil, err
 	}
 	return &f, nil

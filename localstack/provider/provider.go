@@ -19,6 +19,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
+
+	"github.com/faas-benchmarker/faas-benchmarker/localstack/fblocal"
 )
 
 // Name is the provider (plugin) name: the binary is pulumi-resource-fblocal.
@@ -27,8 +29,8 @@ const Name = "fblocal"
 // Version is the provider version.
 const Version = "0.1.0"
 
-// FunctionType is the resource type token.
-const FunctionType = "fblocal:index:Function"
+// FunctionType is the resource type token (the SDK's, defined there).
+const FunctionType = fblocal.FunctionType
 
 // New returns the provider.
 func New() (p.Provider, error) {

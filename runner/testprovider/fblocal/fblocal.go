@@ -7,19 +7,13 @@ import (
 	"reflect"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/faas-benchmarker/faas-benchmarker/localstack/fblocal"
 )
 
-// Function is an fblocal:index:Function resource.
-type Function struct {
-	pulumi.CustomResourceState
-
-	// FunctionName is the function's name on the platform.
-	FunctionName pulumi.StringOutput `pulumi:"functionName"`
-	// Arn is the function ARN.
-	Arn pulumi.StringOutput `pulumi:"arn"`
-	// InvokeEndpoint is where to invoke the function.
-	InvokeEndpoint pulumi.StringOutput `pulumi:"invokeEndpoint"`
-}
+// Function is an fblocal:index:Function resource: the production SDK's
+// type (the test provider returns the same outputs).
+type Function = fblocal.Function
 
 // FunctionArgs are the inputs of a Function.
 type FunctionArgs struct {
@@ -64,7 +58,7 @@ func (FunctionArgs) ElementType() reflect.Type { return reflect.TypeOf((*functio
 // NewFunction registers a Function.
 func NewFunction(ctx *pulumi.Context, name string, args *FunctionArgs, opts ...pulumi.ResourceOption) (*Function, error) {
 	var f Function
-	if err := ctx.RegisterResource("fblocal:index:Function", name, args, &f, opts...); err != nil {
+	if err := ctx.RegisterResource(fblocal.FunctionType, name, args, &f, opts...); err != nil {
 		return nil, err
 	}
 	return &f, nil
