@@ -56,18 +56,10 @@ func New() (p.Provider, error) {
 // Function deploys a function on the local platform.
 type Function struct{}
 
-// FunctionArgs are the inputs of a Function.
+// FunctionArgs are the inputs of a Function: the production provider's,
+// plus the fault knobs.
 type FunctionArgs struct {
-	// Endpoint is the local platform's base URL (its Lambda API).
-	Endpoint string `pulumi:"endpoint"`
-	// FunctionName is the function's name on the platform.
-	FunctionName string `pulumi:"functionName"`
-	// Handler selects the platform's code catalog entry ("bootstrap").
-	Handler *string `pulumi:"handler,optional"`
-	// MemorySize is the memory in MB.
-	MemorySize *int `pulumi:"memorySize,optional"`
-	// Timeout is the timeout in seconds.
-	Timeout *int `pulumi:"timeout,optional"`
+	provider.FunctionArgs
 	// FailDeleteWhile makes Delete fail while this file exists.
 	FailDeleteWhile *string `pulumi:"failDeleteWhile,optional"`
 	// HoldDeleteWhile makes Delete write <file>.deleting and then wait
@@ -101,8 +93,7 @@ func (Function) Create(ctx context.Context, req infer.CreateRequest[FunctionArgs
 	if req.DryRun {
 		return infer.CreateResponse[FunctionState]{Output: st}, nil
 	}
-	arn, err := provider.CreateFunction(ctx, provider.FunctionArgs{Endpoint: in.Endpoint, FunctionName: in.FunctionName,
-		Handler: in.Handler, MemorySize: in.MemorySize, Timeout: in.Timeout})
+	arn, err := provider.CreateFunction(ctx, in.FunctionArgs)
 	if err != nil {
 		return infer.CreateResponse[FunctionState]{}, err
 	}
