@@ -169,7 +169,7 @@ func compareSections(runs []*RunData) ([]Section, error) {
 				row := []string{k}
 				for _, d := range rs {
 					if v, ok := d.Estimates[k]; ok {
-						row = append(row, num(v))
+						row = append(row, stats.Format(v))
 					} else {
 						row = append(row, "–")
 					}

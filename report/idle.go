@@ -12,6 +12,7 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 
 	"github.com/faas-benchmarker/faas-benchmarker/experiments"
+	"github.com/faas-benchmarker/faas-benchmarker/stats"
 	"github.com/faas-benchmarker/faas-benchmarker/stats/survival"
 )
 
@@ -53,11 +54,11 @@ func idleTripleOf(est map[string]float64) (idleTriple, bool) {
 func (e estimateCI) text() string {
 	if math.IsNaN(e.v) {
 		if !math.IsNaN(e.lo) {
-			return "> " + num(e.lo) + " s"
+			return "> " + stats.Format(e.lo) + " s"
 		}
 		return "–"
 	}
-	return num(e.v) + " s [" + num(e.lo) + ", " + num(e.hi) + "]"
+	return stats.Format(e.v) + " s [" + stats.Format(e.lo) + ", " + stats.Format(e.hi) + "]"
 }
 
 // idleShape says in words whether eviction looks sharp or spread: sharp
@@ -68,13 +69,13 @@ func idleShape(est map[string]float64) string {
 	case !ok:
 		return ""
 	case math.IsNaN(t.median.v):
-		return "not evicted by the longest gap probed: more than " + num(t.median.lo) + " s"
+		return "not evicted by the longest gap probed: more than " + stats.Format(t.median.lo) + " s"
 	case math.IsNaN(t.cold.v) || math.IsNaN(t.warm.v):
-		return "spread: median " + num(t.median.v) + " s, fewer than 95% cold by the longest gap probed"
+		return "spread: median " + stats.Format(t.median.v) + " s, fewer than 95% cold by the longest gap probed"
 	case t.cold.v-t.warm.v <= 0.1*t.median.v:
-		return "sharp: ~" + num(t.median.v) + " s"
+		return "sharp: ~" + stats.Format(t.median.v) + " s"
 	default:
-		return "spread: warm up to " + num(t.warm.v) + " s, cold after " + num(t.cold.v) + " s"
+		return "spread: warm up to " + stats.Format(t.warm.v) + " s, cold after " + stats.Format(t.cold.v) + " s"
 	}
 }
 
@@ -228,7 +229,7 @@ func idleSection(b *builder, d *RunData) (Section, bool) {
 	caption := fmt.Sprintf("Every probed instance is one observation (metric %s): warm answers at the top, evicted instances at the bottom, at its idle time (the client's gap plus the %s ms round trip). "+
 		"The step curve is the nonparametric maximum-likelihood estimate of the share still warm, with its pointwise %g %% likelihood-ratio band (design effect %.2f); "+
 		"dashed lines mark the estimates, and thick bars their %g %% intervals at the survival level each is defined by (0.95, 0.5, 0.05): %s. %s. n = %d observations. %s.",
-		experiments.MetricIdleProbe, num(d.Estimates[estimateIdleOverhead]), 100*lvl, fit.DesignEffect(), 100*lvl, joinOr(marks, "none"), shape, len(obs), runRef(d))
+		experiments.MetricIdleProbe, stats.Format(d.Estimates[estimateIdleOverhead]), 100*lvl, fit.DesignEffect(), 100*lvl, joinOr(marks, "none"), shape, len(obs), runRef(d))
 	b.add(&sec, p, nil, caption)
 	rows := [][]string{
 		{"idle_warm_s (≥ 95 % still warm)", t.warm.text()},

@@ -48,7 +48,7 @@ func writeLatexRun(b *strings.Builder, d *RunData) {
 		s := stats.SummarizeSorted(d.PhaseStats[p].LatencyMS)
 		ci := "--"
 		if s.MedianCI.OK {
-			ci = "[" + num(s.MedianCI.Low) + ", " + num(s.MedianCI.High) + "]"
+			ci = "[" + stats.Format(s.MedianCI.Low) + ", " + stats.Format(s.MedianCI.High) + "]"
 		}
 		fmt.Fprintf(b, "%s & %d & %s & %s & %s & %s \\\\\n", tex(p), s.N, texNum(s.P50), ci, texNum(s.P90), texNum(s.P99))
 	}
@@ -67,7 +67,7 @@ func writeLatexRun(b *strings.Builder, d *RunData) {
 }
 
 func texNum(v float64) string {
-	s := num(v)
+	s := stats.Format(v)
 	if s == "–" {
 		return "--"
 	}

@@ -160,9 +160,9 @@ func cdfPlot(title, xlabel string, ss []series) (*plot.Plot, error) {
 func seriesLabel(s series) string {
 	sum := stats.SummarizeSorted(s.Values)
 	if sum.MedianCI.OK {
-		return fmt.Sprintf("%s: n=%d, median %s [%s, %s]", s.Name, sum.N, num(sum.P50), num(sum.MedianCI.Low), num(sum.MedianCI.High))
+		return fmt.Sprintf("%s: n=%d, median %s [%s, %s]", s.Name, sum.N, stats.Format(sum.P50), stats.Format(sum.MedianCI.Low), stats.Format(sum.MedianCI.High))
 	}
-	return fmt.Sprintf("%s: n=%d, median %s", s.Name, sum.N, num(sum.P50))
+	return fmt.Sprintf("%s: n=%d, median %s", s.Name, sum.N, stats.Format(sum.P50))
 }
 
 // boxes draws one summary box per series: box p25–p75, whiskers p1–p99,
@@ -375,25 +375,4 @@ func (v vline) DataRange() (xmin, xmax, ymin, ymax float64) {
 		lo, hi = math.Min(lo, v.lo), math.Max(hi, v.hi)
 	}
 	return lo, hi, math.Inf(1), math.Inf(-1)
-}
-
-// num formats a number compactly with 3 significant digits (more for
-// large values), the way tables and labels show it.
-func num(v float64) string {
-	switch {
-	case math.IsNaN(v):
-		return "–"
-	case math.IsInf(v, 0):
-		return fmt.Sprint(v)
-	case v == 0:
-		return "0"
-	case math.Abs(v) >= 1000:
-		return fmt.Sprintf("%.0f", v)
-	case math.Abs(v) >= 100:
-		return fmt.Sprintf("%.1f", v)
-	case math.Abs(v) >= 1:
-		return fmt.Sprintf("%.2f", v)
-	default:
-		return fmt.Sprintf("%.3g", v)
-	}
 }

@@ -161,7 +161,7 @@ func overviewSection(d *RunData) Section {
 	if len(d.Estimates) > 0 {
 		t := Table{Caption: "Estimates (runs.summary)", Header: []string{"estimate", "value"}}
 		for _, k := range d.EstimateKeys() {
-			t.Rows = append(t.Rows, []string{k, num(d.Estimates[k])})
+			t.Rows = append(t.Rows, []string{k, stats.Format(d.Estimates[k])})
 		}
 		sec.Tables = append(sec.Tables, t)
 	}
@@ -171,7 +171,7 @@ func overviewSection(d *RunData) Section {
 		ps := d.PhaseStats[p]
 		s := stats.SummarizeSorted(ps.LatencyMS)
 		pt.Rows = append(pt.Rows, []string{p, itoa(ps.N), itoa(ps.OK), itoa(ps.Errors), itoa(ps.Throttled), itoa(ps.Cold),
-			num(s.P50), ciText(s.MedianCI), num(s.P90), num(s.P99), num(s.Max)})
+			stats.Format(s.P50), ciText(s.MedianCI), stats.Format(s.P90), stats.Format(s.P99), stats.Format(s.Max)})
 	}
 	sec.Tables = append(sec.Tables, pt)
 	return sec
@@ -183,7 +183,7 @@ func ciText(ci stats.Interval) string {
 	if !ci.OK {
 		return "–"
 	}
-	return "[" + num(ci.Low) + ", " + num(ci.High) + "]"
+	return "[" + stats.Format(ci.Low) + ", " + stats.Format(ci.High) + "]"
 }
 
 // pickPhases returns at most maxSeries phases with data, evenly spread.
@@ -267,7 +267,7 @@ func timelineSection(b *builder, d *RunData) (Section, bool) {
 		}
 		return ext(out)
 	}
-	bin := num(binS)
+	bin := stats.Format(binS)
 	p, err := linePlot("Instances and in-flight requests over time", "time since run start (s)", "count",
 		[]xySeries{
 			{Name: "instances alive", X: xs, Y: ext(tl.Instances), NoPoints: true, Step: true},
@@ -367,7 +367,7 @@ func rateStepsFigure(b *builder, d *RunData, sec *Section, f experiments.Figure)
 		if span := phaseSpanS(ps); span > 0 {
 			achieved = float64(ps.N) / span
 		}
-		t.Rows = append(t.Rows, []string{st, num(x), num(achieved), itoa(ps.N), itoa(ps.Errors), num(s.P50), num(s.P99), num(l.P99), num(dropped[st])})
+		t.Rows = append(t.Rows, []string{st, stats.Format(x), stats.Format(achieved), itoa(ps.N), itoa(ps.Errors), stats.Format(s.P50), stats.Format(s.P99), stats.Format(l.P99), stats.Format(dropped[st])})
 	}
 	p, err := linePlot("Client latency percentiles vs offered rate", "offered rate (requests/s)", "client latency (ms)", []xySeries{p50, p90, p99}, true)
 	b.add(sec, p, err, fmt.Sprintf("Client latency percentiles of successful invocations per load step (metric %s gives the offered rate); p50 with its 95 %% CI. n = %d invocations in %d steps. %s.", f.Metric, n, len(steps), runRef(d)))
@@ -513,7 +513,7 @@ func metricsSection(d *RunData) Section {
 		Header: []string{"name", "phase", "tags", "n", "min", "median", "max", "mean"}}
 	for _, r := range rows {
 		s := r.Summary
-		t.Rows = append(t.Rows, []string{r.Name, r.Phase, r.Tags, strconv.Itoa(s.N), num(s.Min), num(s.P50), num(s.Max), num(s.Mean)})
+		t.Rows = append(t.Rows, []string{r.Name, r.Phase, r.Tags, strconv.Itoa(s.N), stats.Format(s.Min), stats.Format(s.P50), stats.Format(s.Max), stats.Format(s.Mean)})
 	}
 	if trunc > 0 {
 		t.Note = fmt.Sprintf("%d more rows not shown; use fbrun export.", trunc)
@@ -526,5 +526,5 @@ func durationText(s float64) string {
 	if math.IsNaN(s) {
 		return "– (not finished)"
 	}
-	return num(s) + " s"
+	return stats.Format(s) + " s"
 }

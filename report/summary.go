@@ -39,7 +39,7 @@ func WriteSummary(w io.Writer, d *RunData) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Run %s · experiment %s · platform %s · status %s", r.ID, r.Experiment, r.Platform, r.Status)
 	if s := d.DurationS(); s == s {
-		fmt.Fprintf(&b, " · %s s", num(s))
+		fmt.Fprintf(&b, " · %s s", stats.Format(s))
 	}
 	b.WriteString("\n")
 	if r.Error != "" {
@@ -56,14 +56,14 @@ func WriteSummary(w io.Writer, d *RunData) error {
 	for _, p := range d.Phases {
 		ps := d.PhaseStats[p]
 		s := stats.SummarizeSorted(ps.LatencyMS)
-		rows = append(rows, []string{p, itoa(ps.N), itoa(ps.OK), itoa(ps.Errors), itoa(ps.Cold), num(s.P50), ciText(s.MedianCI), num(s.P90), num(s.P99)})
+		rows = append(rows, []string{p, itoa(ps.N), itoa(ps.OK), itoa(ps.Errors), itoa(ps.Cold), stats.Format(s.P50), ciText(s.MedianCI), stats.Format(s.P90), stats.Format(s.P99)})
 	}
 	writeAligned(&b, rows)
 	if len(d.Estimates) > 0 {
 		b.WriteString("\n")
 		est := [][]string{{"estimate", "value"}}
 		for _, k := range d.EstimateKeys() {
-			est = append(est, []string{k, num(d.Estimates[k])})
+			est = append(est, []string{k, stats.Format(d.Estimates[k])})
 		}
 		writeAligned(&b, est)
 		if shape := idleShape(d.Estimates); shape != "" {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/faas-benchmarker/faas-benchmarker/results"
+	"github.com/faas-benchmarker/faas-benchmarker/stats"
 )
 
 // Interval bounds follow the estimate contract of docs/experiments.md: the
@@ -42,7 +43,7 @@ type Estimate struct {
 func (e Estimate) Text() string {
 	v := ""
 	if !math.IsNaN(e.Value) {
-		v = num(e.Value)
+		v = stats.Format(e.Value)
 	}
 	if !e.HasInterval {
 		return v
@@ -51,39 +52,24 @@ func (e Estimate) Text() string {
 	case math.IsInf(e.Low, -1) && math.IsInf(e.High, 1):
 		return v
 	case math.IsInf(e.High, 1):
-		return strings.TrimSpace(v + " [≥ " + num(e.Low) + "]")
+		return strings.TrimSpace(v + " [≥ " + stats.Format(e.Low) + "]")
 	case math.IsInf(e.Low, -1):
-		return strings.TrimSpace(v + " [≤ " + num(e.High) + "]")
+		return strings.TrimSpace(v + " [≤ " + stats.Format(e.High) + "]")
 	}
-	return strings.TrimSpace(v + " [" + num(e.Low) + ", " + num(e.High) + "]")
+	return strings.TrimSpace(v + " [" + stats.Format(e.Low) + ", " + stats.Format(e.High) + "]")
 }
 
 // Short renders the value, or the bound when there is no value.
 func (e Estimate) Short() string {
 	switch {
 	case !math.IsNaN(e.Value):
-		return num(e.Value)
+		return stats.Format(e.Value)
 	case e.HasInterval && !math.IsInf(e.Low, -1):
-		return "≥ " + num(e.Low)
+		return "≥ " + stats.Format(e.Low)
 	case e.HasInterval && !math.IsInf(e.High, 1):
-		return "≤ " + num(e.High)
+		return "≤ " + stats.Format(e.High)
 	}
 	return "–"
-}
-
-// num formats like the report's tables: 3 significant digits.
-func num(v float64) string {
-	switch {
-	case v == 0:
-		return "0"
-	case math.Abs(v) >= 1000:
-		return fmt.Sprintf("%.0f", v)
-	case math.Abs(v) >= 100:
-		return fmt.Sprintf("%.1f", v)
-	case math.Abs(v) >= 1:
-		return fmt.Sprintf("%.2f", v)
-	}
-	return fmt.Sprintf("%.3g", v)
 }
 
 // Point is an estimate at one study run.
