@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	fastjson "github.com/segmentio/encoding/json"
+	"net"
 	"net/http/httptrace"
 	"sync"
 	"time"
@@ -15,39 +16,26 @@ import (
 	"github.com/faas-benchmarker/faas-benchmarker/results"
 )
 
-// connTiming collects connection-setup times through httptrace. The hooks
-// may fire from the transport's dialing goroutine, even after the request
-// has returned (a dial started for it that another request's idle
-// connection overtook), hence the mutex, and why a connTiming is never
-// reused for another request. The hooks and the ClientTrace live in the
-// same allocation as the times.
+// connTiming learns, through httptrace, which connection a request went
+// out on and, when that connection was opened for it, how long its setup
+// took: DNS and connect from the connection itself (providers.ConnSetup,
+// timed once per connection by the provider's transport), the TLS handshake
+// from the hooks. The TLS hooks may fire from the transport's dialing
+// goroutine even after the request has returned (a dial started for it
+// that another request's idle connection overtook), hence the mutex, and
+// why a connTiming is never reused for another request. The hooks and the
+// ClientTrace live in the same allocation as the times.
 type connTiming struct {
-	mu                            sync.Mutex
-	dnsStart, connStart, tlsStart time.Time
-	dns, connect, tls             time.Duration
-	reused, gotConn               bool
-	trace                         httptrace.ClientTrace
+	mu                     sync.Mutex
+	tlsStart               time.Time
+	dns, connect, tls      time.Duration
+	reused, fresh, gotConn bool
+	trace                  httptrace.ClientTrace
 }
 
 func newConnTiming() *connTiming {
 	c := &connTiming{}
 	c.trace = httptrace.ClientTrace{
-		DNSStart: func(httptrace.DNSStartInfo) { c.mu.Lock(); c.dnsStart = time.Now(); c.mu.Unlock() },
-		DNSDone: func(httptrace.DNSDoneInfo) {
-			c.mu.Lock()
-			if !c.dnsStart.IsZero() {
-				c.dns += time.Since(c.dnsStart)
-			}
-			c.mu.Unlock()
-		},
-		ConnectStart: func(string, string) { c.mu.Lock(); c.connStart = time.Now(); c.mu.Unlock() },
-		ConnectDone: func(string, string, error) {
-			c.mu.Lock()
-			if !c.connStart.IsZero() {
-				c.connect += time.Since(c.connStart)
-			}
-			c.mu.Unlock()
-		},
 		TLSHandshakeStart: func() { c.mu.Lock(); c.tlsStart = time.Now(); c.mu.Unlock() },
 		TLSHandshakeDone: func(tls.ConnectionState, error) {
 			c.mu.Lock()
@@ -58,15 +46,41 @@ func newConnTiming() *connTiming {
 		},
 		GotConn: func(info httptrace.GotConnInfo) {
 			c.mu.Lock()
+			defer c.mu.Unlock()
 			// The first connection obtained is the request's; retries inside
 			// a provider would be a bug (providers disable them).
-			if !c.gotConn {
-				c.gotConn, c.reused = true, info.Reused
+			if c.gotConn {
+				return
 			}
-			c.mu.Unlock()
+			c.gotConn, c.reused = true, info.Reused
+			// Neither used before nor taken from the idle pool: the
+			// connection was dialed for this request, which waited for its
+			// setup.
+			c.fresh = !info.Reused && !info.WasIdle
+			if !c.fresh {
+				return
+			}
+			conn := info.Conn
+			if nc, ok := conn.(interface{ NetConn() net.Conn }); ok { // *tls.Conn
+				conn = nc.NetConn()
+			}
+			if cs, ok := conn.(providers.ConnSetup); ok {
+				c.dns, c.connect = cs.SetupTimes()
+			}
 		},
 	}
 	return c
+}
+
+// setup returns what the request's connection cost to set up: zero unless
+// it was opened for the request.
+func (c *connTiming) setup() (reused bool, dns, connect, tls time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.fresh {
+		return c.reused, 0, 0, 0
+	}
+	return c.reused, c.dns, c.connect, c.tls
 }
 
 // invoke performs and records one client invocation. scheduled is the
@@ -116,10 +130,8 @@ func (b *Benchmarker) record(ctx context.Context, inv invocation, reply *provide
 	if inv.scheduled < 0 {
 		rec.ScheduledNS = -1
 	}
-	ct := inv.ct
-	ct.mu.Lock()
-	rec.ConnReused, rec.DNSNS, rec.ConnectNS, rec.TLSNS = ct.reused, int64(ct.dns), int64(ct.connect), int64(ct.tls)
-	ct.mu.Unlock()
+	reused, dns, connect, tlsTime := inv.ct.setup()
+	rec.ConnReused, rec.DNSNS, rec.ConnectNS, rec.TLSNS = reused, int64(dns), int64(connect), int64(tlsTime)
 
 	if err != nil {
 		// A timeout of our own per-invocation deadline is a timeout, even

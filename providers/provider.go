@@ -8,16 +8,31 @@
 // that a provider may implement; callers discover them with a type assertion.
 //
 // Timing is not the provider's job: the engine measures latency around
-// Invoke with the monotonic clock and observes connection setup through an
-// httptrace.ClientTrace placed in the context, so every provider must pass
-// ctx down to its HTTP requests (the AWS SDK does).
+// Invoke with the monotonic clock and learns which connection a request went
+// out on through an httptrace.ClientTrace placed in the context, so every
+// provider must pass ctx down to its HTTP requests (the AWS SDK does). The
+// setup of a new connection is timed once, by the connection itself (see
+// ConnSetup); every provider here gets that from its shared transport.
 package providers
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 )
+
+// ConnSetup is implemented by the connections a provider's transport opens:
+// how long the new connection's DNS lookup and TCP connect took (zero for a
+// step that did not happen, such as DNS for an IP address). The engine reads
+// it from the connection a request was sent on (httptrace.GotConnInfo.Conn,
+// unwrapped through NetConn for TLS) when that connection was opened for the
+// request, so that timing connection setup costs nothing on the requests
+// that reuse one. A connection that does not implement it is recorded with
+// zero DNS and connect times.
+type ConnSetup interface {
+	SetupTimes() (dns, connect time.Duration)
+}
 
 // Invoker invokes a deployed function once. Implementations must be safe for
 // concurrent use and must reuse connections (one shared, tuned transport).

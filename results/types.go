@@ -92,10 +92,13 @@ type Invocation struct {
 	SentNS      int64 // actual send, offset from run start (monotonic)
 	LatencyNS   int64 // round trip (monotonic)
 	SentUnixNS  int64 // client wall clock at send
-	ConnReused  bool
-	DNSNS       int64
-	ConnectNS   int64
-	TLSNS       int64
+	ConnReused  bool  // sent on a connection that carried a request before
+	// Setup of the connection opened for this request, which it waited for:
+	// DNS lookup, TCP connect, TLS handshake. Zero when the request went out
+	// on a connection that already existed (reused, or idle and unused).
+	DNSNS     int64
+	ConnectNS int64
+	TLSNS     int64
 
 	// Function clock (epoch ns inside the function).
 	RequestID        string

@@ -69,7 +69,8 @@ func NewClient(o ClientOptions) *http.Client {
 
 // TuneTransport sizes tr's idle pool for maxConnsPerHost concurrent
 // connections per host (0 means DefaultMaxConnsPerHost), removes the cap on
-// connections per host and restricts it to HTTP/1.1 (see NewClient).
+// connections per host, restricts it to HTTP/1.1 (see NewClient) and makes
+// the connections it opens time their own setup (providers.ConnSetup).
 func TuneTransport(tr *http.Transport, maxConnsPerHost int) {
 	if maxConnsPerHost <= 0 {
 		maxConnsPerHost = DefaultMaxConnsPerHost
@@ -82,6 +83,7 @@ func TuneTransport(tr *http.Transport, maxConnsPerHost int) {
 	p := new(http.Protocols)
 	p.SetHTTP1(true)
 	tr.Protocols = p
+	timeDials(tr)
 }
 
 // Caller sends requests for one provider. It is safe for concurrent use
