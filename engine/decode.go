@@ -72,6 +72,9 @@ func (c *stringCache) get(b []byte) string {
 }
 
 func (d *fastDecoder) ws() {
+	if d.i < len(d.b) && d.b[d.i] > ' ' { // compact JSON: nothing to skip
+		return
+	}
 	for d.i < len(d.b) {
 		switch d.b[d.i] {
 		case ' ', '\t', '\n', '\r':
@@ -135,26 +138,31 @@ func object[T any](d *fastDecoder, v *T, field func(*fastDecoder, *T, []byte) bo
 	}
 }
 
+// plainByte reports the bytes a raw string may hold: printable ASCII other
+// than the quote and the backslash.
+var plainByte = func() (t [256]bool) {
+	for c := 0x20; c < 0x80; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
 // rawString returns the bytes of a JSON string made of printable ASCII
 // without escapes (false for any other string).
 func (d *fastDecoder) rawString() ([]byte, bool) {
 	if !d.consume('"') {
 		return nil, false
 	}
-	start := d.i
-	for d.i < len(d.b) {
-		c := d.b[d.i]
-		switch {
-		case c == '"':
-			s := d.b[start:d.i]
-			d.i++
-			return s, true
-		case c < 0x20 || c == '\\' || c >= 0x80:
-			return nil, false
-		}
-		d.i++
+	b, start := d.b, d.i
+	i := start
+	for i < len(b) && plainByte[b[i]] {
+		i++
 	}
-	return nil, false
+	if i == len(b) || b[i] != '"' { // the end, a control, escape or non-ASCII byte
+		return nil, false
+	}
+	d.i = i + 1
+	return b[start:i], true
 }
 
 // str decodes a string that is likely to repeat (through the cache).
