@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"os"
@@ -175,15 +176,23 @@ type scenario struct {
 
 // variant is a tool with its sink.
 type variant struct {
-	name string // column name: "fbrun", "vegeta", "fbrun+sqlite"
+	name string // column name: "fbrun", "vegeta", "fbrun+sqlite", "fbrun@vegeta-load"
 	tool string
 	sink string
+	// matched runs fbrun closed-loop at the concurrency vegeta really kept
+	// in flight in the same repetition (its mean in flight, rounded), right
+	// after vegeta's run: vegeta's workers hand every result to one
+	// goroutine over an unbuffered channel and wait for the next tick, so
+	// at c workers fewer than c requests are in flight, and a latency
+	// comparison at the nominal c compares different loads.
+	matched bool
 }
 
 var (
-	vFBRun  = variant{"fbrun", measure.ToolFBRun, measure.SinkDiscard}
-	vVegeta = variant{"vegeta", measure.ToolVegeta, ""}
-	vSQLite = variant{"fbrun+sqlite", measure.ToolFBRun, measure.SinkSQLite}
+	vFBRun   = variant{name: "fbrun", tool: measure.ToolFBRun, sink: measure.SinkDiscard}
+	vVegeta  = variant{name: "vegeta", tool: measure.ToolVegeta}
+	vSQLite  = variant{name: "fbrun+sqlite", tool: measure.ToolFBRun, sink: measure.SinkSQLite}
+	vMatched = variant{name: "fbrun@vegeta-load", tool: measure.ToolFBRun, sink: measure.SinkDiscard, matched: true}
 )
 
 // Table groups.
@@ -206,6 +215,9 @@ func plan(o options, minimalURL, localURL string) []scenario {
 		if o.sqlite && i == len(o.concurrency)-1 {
 			vs = append(vs, vSQLite)
 		}
+		if c > 1 {
+			vs = append(vs, vMatched)
+		}
 		add(groupMax, "minimal", minimalURL, measure.ModeMax, c, 0, vs...)
 	}
 	for _, r := range o.rates {
@@ -215,7 +227,11 @@ func plan(o options, minimalURL, localURL string) []scenario {
 		add(groupMem, "minimal+delay", minimalURL+"?delay="+o.memDelay.String(), measure.ModeMax, c, 0, vFBRun, vVegeta)
 	}
 	if localURL != "" {
-		add(groupMax, "local", localURL, measure.ModeMax, o.localConcurrency, 0, vFBRun, vVegeta)
+		vs := []variant{vFBRun, vVegeta}
+		if o.localConcurrency > 1 {
+			vs = append(vs, vMatched)
+		}
+		add(groupMax, "local", localURL, measure.ModeMax, o.localConcurrency, 0, vs...)
 		add(groupRate, "local", localURL, measure.ModeRate, 0, o.localRate, vFBRun, vVegeta)
 	}
 	return out
@@ -274,13 +290,25 @@ func benchMain(ctx context.Context, args []string, w io.Writer) error {
 	index := map[string]*outcome{}
 	for rep := 0; rep < o.reps; rep++ {
 		for si, sc := range scenarios {
-			vs := sc.variants
+			var vs, matched []variant
+			for _, v := range sc.variants {
+				if v.matched {
+					matched = append(matched, v) // after vegeta's run of this repetition
+				} else {
+					vs = append(vs, v)
+				}
+			}
 			if rep%2 == 1 { // alternate which tool goes first
 				vs = reversed(vs)
 			}
-			for _, v := range vs {
+			for _, v := range append(vs, matched...) {
+				key := fmt.Sprintf("%d/%s", si, v.name)
 				spec := sc.spec
-				spec.Tool, spec.Sink = v.tool, v.sink
+				spec.Tool, spec.Sink, spec.Variant = v.tool, v.sink, v.name
+				if v.matched {
+					vr := index[fmt.Sprintf("%d/%s", si, vVegeta.name)].runs
+					spec.Concurrency = max(1, int(math.Round(vr[len(vr)-1].InFlight)))
+				}
 				if v.sink == measure.SinkSQLite {
 					spec.DBDir = filepath.Join(tmp, fmt.Sprintf("db-%d-%d", rep, si))
 					if err := os.MkdirAll(spec.DBDir, 0o755); err != nil {
@@ -291,7 +319,6 @@ func benchMain(ctx context.Context, args []string, w io.Writer) error {
 				if err != nil {
 					return fmt.Errorf("%s %s %s: %w", v.name, spec.Target, spec.Mode, err)
 				}
-				key := fmt.Sprintf("%d/%s", si, v.name)
 				oc := index[key]
 				if oc == nil {
 					oc = &outcome{scenario: sc, variant: v}
@@ -299,7 +326,7 @@ func benchMain(ctx context.Context, args []string, w io.Writer) error {
 					outcomes = append(outcomes, oc)
 				}
 				oc.runs = append(oc.runs, res)
-				fmt.Fprintf(os.Stderr, "rep %d %-13s %-14s %-4s c=%-3d rate=%-6g -> %8.0f req/s, %d errors\n",
+				fmt.Fprintf(os.Stderr, "rep %d %-17s %-14s %-4s c=%-3d rate=%-6g -> %8.0f req/s, %d errors\n",
 					rep+1, v.name, spec.Target, spec.Mode, spec.Concurrency, spec.Rate, res.Throughput, res.Errors)
 			}
 		}

@@ -54,8 +54,17 @@ func TestPlanCoversEveryMeasurement(t *testing.T) {
 	if count[groupMax] != 4 || count[groupRate] != 4 || count[groupMem] != 2 {
 		t.Errorf("scenarios per group %v", count)
 	}
-	if n := len(scs[2].variants); n != 3 {
-		t.Errorf("largest concurrency has %d variants, want fbrun, vegeta and fbrun+sqlite", n)
+	names := func(sc scenario) (out []string) {
+		for _, v := range sc.variants {
+			out = append(out, v.name)
+		}
+		return out
+	}
+	if got := strings.Join(names(scs[2]), ","); got != "fbrun,vegeta,fbrun+sqlite,fbrun@vegeta-load" {
+		t.Errorf("largest concurrency has variants %s, want fbrun, vegeta, fbrun+sqlite and fbrun at vegeta's load", got)
+	}
+	if got := strings.Join(names(scs[0]), ","); got != "fbrun,vegeta" {
+		t.Errorf("c=1 has variants %s, want fbrun and vegeta only (one worker is one in flight)", got)
 	}
 	if scs := plan(o, "http://t/f", ""); len(scs) != 8 {
 		t.Errorf("without the local platform: %d scenarios, want 8", len(scs))
@@ -70,14 +79,46 @@ func TestWriteTables(t *testing.T) {
 		for _, v := range sc.variants {
 			spec := sc.spec
 			spec.Tool = v.tool
-			ocs = append(ocs, &outcome{scenario: sc, variant: v, runs: []*measure.Result{{Spec: spec, Throughput: 100, Requests: 10}}})
+			thr := 100.0
+			if v.matched {
+				spec.Concurrency, thr = 13, 110
+			}
+			ocs = append(ocs, &outcome{scenario: sc, variant: v, runs: []*measure.Result{{Spec: spec, Throughput: thr, Requests: 10}}})
 		}
 	}
 	var buf bytes.Buffer
 	writeTables(&buf, report{Machine: describeMachine(), Ingest: &ingestResult{Rows: 10, Seconds: 1, RowsPerSec: 10}}, ocs, o)
-	for _, want := range []string{"Maximum sustained throughput", "| minimal | 16 | 100 | 100 | 1.00 |", "Open-loop accuracy", "Client overhead", "Memory per in-flight", "10 rows/s"} {
+	for _, want := range []string{"Maximum sustained throughput", "| minimal | 16 | 100 | 100 | 1.00 | 110 (13) | 1.10 |", "closed loop c=16, fbrun at vegeta's load (c=13)", "Open-loop accuracy", "Client overhead", "Memory per in-flight", "10 rows/s"} {
 		if !strings.Contains(buf.String(), want) {
 			t.Errorf("tables lack %q:\n%s", want, buf.String())
+		}
+	}
+}
+
+// TestPairedRatio checks that ratios are taken within each repetition, then
+// summarised, not taken between the medians.
+func TestPairedRatio(t *testing.T) {
+	runs := func(xs ...float64) (out []*measure.Result) {
+		for _, x := range xs {
+			out = append(out, &measure.Result{Throughput: x})
+		}
+		return out
+	}
+	thr := func(r *measure.Result) float64 { return r.Throughput }
+	tests := []struct {
+		a, b []*measure.Result
+		want string
+	}{
+		// Medians 20 and 20 (ratio 1.00); per repetition 0.5, 2, 0.75.
+		{runs(10, 20, 30), runs(20, 10, 40), "0.75 (0.50–2.00)"},
+		{runs(10), runs(20), "0.50"},
+		{runs(10, 20), runs(20), "0.50"}, // pairs only
+		{runs(10), runs(0), "–"},
+		{nil, runs(1), "–"},
+	}
+	for _, tt := range tests {
+		if got := pairedRatio(tt.a, tt.b, thr); got != tt.want {
+			t.Errorf("pairedRatio(%d runs, %d runs) = %q, want %q", len(tt.a), len(tt.b), got, tt.want)
 		}
 	}
 }

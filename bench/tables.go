@@ -39,11 +39,23 @@ func (a agg) fmt(prec int) string {
 	return fmt.Sprintf("%.*f (%.*f–%.*f)", prec, a.med, prec, a.lo, prec, a.hi)
 }
 
-func ratio(a, b agg) string {
-	if math.IsNaN(a.med) || math.IsNaN(b.med) || b.med == 0 {
+// pairedRatio is the median and range over repetitions of f(a[i]) /
+// f(b[i]): the bench runs the tools of a cell back to back in every
+// repetition, so a ratio within a repetition cancels the machine's drift
+// between repetitions (the same binary's throughput wanders by ±15 % over
+// minutes on a shared virtual machine), which a ratio of medians would not.
+func pairedRatio(a, b []*measure.Result, f func(*measure.Result) float64) string {
+	n := min(len(a), len(b))
+	var rs []*measure.Result
+	for i := 0; i < n; i++ {
+		if den := f(b[i]); den != 0 {
+			rs = append(rs, &measure.Result{Throughput: f(a[i]) / den})
+		}
+	}
+	if len(rs) == 0 {
 		return "–"
 	}
-	return fmt.Sprintf("%.2f", a.med/b.med)
+	return aggregate(rs, func(r *measure.Result) float64 { return r.Throughput }).fmt(2)
 }
 
 // find returns the outcome of variant name for the scenario matching pred.
@@ -61,7 +73,8 @@ func writeTables(w io.Writer, rep report, ocs []*outcome, o options) {
 	p := func(format string, args ...any) { fmt.Fprintf(w, format, args...) }
 	p("Machine: %s, %d CPUs (GOMAXPROCS %d), %s, %s; load average before %s, after %s; %s.\n",
 		m.CPUModel, m.CPUs, m.GOMAXPROCS, m.GoVersion, m.OS, m.LoadBefore, m.LoadAfter, m.Time)
-	p("Runs: %d repetition(s) per cell, %v warm-up + %v window each; cells show median (min–max).\n\n", o.reps, o.warmup, o.window)
+	p("Runs: %d repetition(s) per cell, %v warm-up + %v window each; cells show median (min–max).\n", o.reps, o.warmup, o.window)
+	p("Ratios fbrun/vegeta are the median (min–max) of the per-repetition ratios; each repetition runs the tools of a cell back to back.\n\n")
 
 	type key struct {
 		target string
@@ -91,13 +104,20 @@ func writeTables(w io.Writer, rep report, ocs []*outcome, o options) {
 	cpu := func(r *measure.Result) float64 { return r.CPUMSPer1000 }
 
 	p("### Maximum sustained throughput, closed loop at fixed concurrency (req/s)\n\n")
-	p("In flight = mean requests in flight over the window (Little's law: summed latency / window), the concurrency a tool really kept up.\n\n")
-	p("| target | concurrency | fbrun | vegeta | fbrun/vegeta | fbrun + SQLite sink | fbrun CPU ms/1k req | vegeta CPU ms/1k req | in flight fbrun | in flight vegeta |\n|---|---|---|---|---|---|---|---|---|---|\n")
+	p("In flight = mean requests in flight over the window (Little's law: summed latency / window), the concurrency a tool really kept up. ")
+	p("\"At vegeta's load\" is fbrun run right after vegeta in the same repetition at the concurrency vegeta really kept (its in flight, rounded).\n\n")
+	p("| target | concurrency | fbrun | vegeta | fbrun/vegeta | fbrun at vegeta's load (c) | its ratio to vegeta | fbrun + SQLite sink | fbrun CPU ms/1k req | vegeta CPU ms/1k req | in flight fbrun | in flight vegeta |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	inFlight := func(r *measure.Result) float64 { return r.InFlight }
+	conc := func(r *measure.Result) float64 { return float64(r.Spec.Concurrency) }
 	for _, k := range maxKeys {
-		f, v, s := find(ocs, "fbrun", match(k)), find(ocs, "vegeta", match(k)), find(ocs, "fbrun+sqlite", match(k))
-		fa, va := aggregate(f, thr), aggregate(v, thr)
-		p("| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s |\n", k.target, k.c, fa.fmt(0), va.fmt(0), ratio(fa, va),
+		f, v, s, mt := find(ocs, "fbrun", match(k)), find(ocs, "vegeta", match(k)), find(ocs, "fbrun+sqlite", match(k)), find(ocs, vMatched.name, match(k))
+		atLoad, atLoadRatio := "–", "–"
+		if len(mt) > 0 {
+			atLoad = aggregate(mt, thr).fmt(0) + " (" + aggregate(mt, conc).fmt(0) + ")"
+			atLoadRatio = pairedRatio(mt, v, thr)
+		}
+		p("| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", k.target, k.c, aggregate(f, thr).fmt(0), aggregate(v, thr).fmt(0),
+			pairedRatio(f, v, thr), atLoad, atLoadRatio,
 			aggregate(s, thr).fmt(0), aggregate(f, cpu).fmt(1), aggregate(v, cpu).fmt(1),
 			aggregate(f, inFlight).fmt(1), aggregate(v, inFlight).fmt(1))
 	}
@@ -124,15 +144,21 @@ func writeTables(w io.Writer, rep report, ocs []*outcome, o options) {
 	p("| target | load | fbrun p50 | vegeta p50 | fbrun/vegeta p50 | fbrun p99 | vegeta p99 | fbrun/vegeta p99 |\n|---|---|---|---|---|---|---|---|\n")
 	o50 := func(r *measure.Result) float64 { return r.OverheadP50US }
 	o99 := func(r *measure.Result) float64 { return r.OverheadP99US }
-	for _, k := range append(slices.Clone(maxKeys), rateKeys...) {
-		load := fmt.Sprintf("closed loop c=%d", k.c)
-		if k.rate > 0 {
-			load = fmt.Sprintf("open loop %g/s", k.rate)
+	row := func(target, load string, f, v []*measure.Result) {
+		p("| %s | %s | %s | %s | %s | %s | %s | %s |\n", target, load,
+			aggregate(f, o50).fmt(0), aggregate(v, o50).fmt(0), pairedRatio(f, v, o50),
+			aggregate(f, o99).fmt(0), aggregate(v, o99).fmt(0), pairedRatio(f, v, o99))
+	}
+	for _, k := range maxKeys {
+		v := find(ocs, "vegeta", match(k))
+		row(k.target, fmt.Sprintf("closed loop c=%d", k.c), find(ocs, "fbrun", match(k)), v)
+		if mt := find(ocs, vMatched.name, match(k)); len(mt) > 0 {
+			row(k.target, fmt.Sprintf("closed loop c=%d, fbrun at vegeta's load (c=%s)", k.c,
+				aggregate(mt, func(r *measure.Result) float64 { return float64(r.Spec.Concurrency) }).fmt(0)), mt, v)
 		}
-		f, v := find(ocs, "fbrun", match(k)), find(ocs, "vegeta", match(k))
-		p("| %s | %s | %s | %s | %s | %s | %s | %s |\n", k.target, load,
-			aggregate(f, o50).fmt(0), aggregate(v, o50).fmt(0), ratio(aggregate(f, o50), aggregate(v, o50)),
-			aggregate(f, o99).fmt(0), aggregate(v, o99).fmt(0), ratio(aggregate(f, o99), aggregate(v, o99)))
+	}
+	for _, k := range rateKeys {
+		row(k.target, fmt.Sprintf("open loop %g/s", k.rate), find(ocs, "fbrun", match(k)), find(ocs, "vegeta", match(k)))
 	}
 
 	if len(o.memConcurrency) == 2 {

@@ -74,6 +74,9 @@ type Spec struct {
 	Sink string `json:"sink,omitempty"`
 	// DBDir holds the SQLite database for SinkSQLite.
 	DBDir string `json:"db_dir,omitempty"`
+	// Variant names the bench column the measurement belongs to, e.g.
+	// "fbrun@vegeta-load" (informational; the bench sets it).
+	Variant string `json:"variant,omitempty"`
 }
 
 // Validate reports an inconsistent Spec.
