@@ -163,6 +163,11 @@ type Result struct {
 	LiveHeapBytes float64 `json:"live_heap_bytes"`
 	StackBytes    float64 `json:"stack_bytes"`
 	Goroutines    float64 `json:"goroutines"`
+	// StackStartBytes is the stack the runtime gives a new goroutine
+	// (median over the window): since Go 1.19 it is the average stack in
+	// use at the last GCs, rounded up to a power of two, so a small change
+	// in stack depth can double every new goroutine's stack.
+	StackStartBytes float64 `json:"stack_start_bytes"`
 	// SinkRecords is the number of records fbrun's sink received (all of
 	// the attack, warm-up included).
 	SinkRecords int64 `json:"sink_records,omitempty"`
@@ -218,6 +223,7 @@ type run struct {
 type windowStats struct {
 	user, sys              time.Duration
 	heap, stack, goroutine []float64
+	stackStart             []float64
 }
 
 // observer snapshots CPU at the window's edges and samples memory inside
@@ -242,7 +248,8 @@ func observe(ctx context.Context, warmup, window time.Duration) *observer {
 			o.err = err
 			return
 		}
-		names := []metrics.Sample{{Name: "/gc/heap/live:bytes"}, {Name: "/memory/classes/heap/stacks:bytes"}, {Name: "/sched/goroutines:goroutines"}}
+		names := []metrics.Sample{{Name: "/gc/heap/live:bytes"}, {Name: "/memory/classes/heap/stacks:bytes"},
+			{Name: "/sched/goroutines:goroutines"}, {Name: "/gc/stack/starting-size:bytes"}}
 		end := start.Add(warmup + window)
 		tick := time.NewTicker(100 * time.Millisecond)
 		defer tick.Stop()
@@ -251,6 +258,7 @@ func observe(ctx context.Context, warmup, window time.Duration) *observer {
 			o.ws.heap = append(o.ws.heap, metricValue(names[0]))
 			o.ws.stack = append(o.ws.stack, metricValue(names[1]))
 			o.ws.goroutine = append(o.ws.goroutine, metricValue(names[2]))
+			o.ws.stackStart = append(o.ws.stackStart, metricValue(names[3]))
 			left := time.Until(end)
 			if left <= 0 {
 				break
@@ -364,6 +372,7 @@ func summarize(spec Spec, r *run) *Result {
 	res.LiveHeapBytes = median(w.heap)
 	res.StackBytes = median(w.stack)
 	res.Goroutines = median(w.goroutine)
+	res.StackStartBytes = median(w.stackStart)
 	return res
 }
 
