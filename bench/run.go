@@ -307,7 +307,7 @@ func benchMain(ctx context.Context, args []string, w io.Writer) error {
 				spec.Tool, spec.Sink, spec.Variant = v.tool, v.sink, v.name
 				if v.matched {
 					vr := index[fmt.Sprintf("%d/%s", si, vVegeta.name)].runs
-					spec.Concurrency = max(1, int(math.Round(vr[len(vr)-1].InFlight)))
+					spec.Concurrency = matchedConcurrency(vr[len(vr)-1].InFlight)
 				}
 				if v.sink == measure.SinkSQLite {
 					spec.DBDir = filepath.Join(tmp, fmt.Sprintf("db-%d-%d", rep, si))
@@ -355,6 +355,12 @@ func benchMain(ctx context.Context, args []string, w io.Writer) error {
 	}
 	writeTables(w, rep, outcomes, o)
 	return nil
+}
+
+// matchedConcurrency is the closed-loop concurrency that matches a tool's
+// mean requests in flight: the nearest integer, at least 1.
+func matchedConcurrency(inFlight float64) int {
+	return max(1, int(math.Round(inFlight)))
 }
 
 func reversed(vs []variant) []variant {

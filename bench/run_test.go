@@ -122,3 +122,14 @@ func TestPairedRatio(t *testing.T) {
 		}
 	}
 }
+
+func TestMatchedConcurrency(t *testing.T) {
+	for _, tt := range []struct {
+		inFlight float64
+		want     int
+	}{{12.6, 13}, {12.4, 12}, {44.7, 45}, {0.3, 1}, {0, 1}, {7.95, 8}} {
+		if got := matchedConcurrency(tt.inFlight); got != tt.want {
+			t.Errorf("matchedConcurrency(%v) = %d, want %d", tt.inFlight, got, tt.want)
+		}
+	}
+}
