@@ -106,12 +106,21 @@ type options struct {
 	sqlite           bool
 	ingestRows       int
 	jsonOut          string
+	// only holds the parts to run (groupMax, groupRate, groupMem,
+	// partIngest); all when -only is not given.
+	only map[string]bool
 }
+
+// partIngest names the results-database ingest in -only.
+const partIngest = "ingest"
+
+// runs reports whether part is to be measured.
+func (o options) runs(part string) bool { return o.only == nil || o.only[part] }
 
 func parseOptions(args []string) (options, error) {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	o := options{}
-	var conc, rates, memConc string
+	var conc, rates, memConc, only string
 	fs.BoolVar(&o.short, "short", false, "smoke version: one repetition, short windows, fewer scenarios (< 60 s)")
 	fs.IntVar(&o.reps, "reps", 3, "repetitions of every measurement")
 	fs.DurationVar(&o.warmup, "warmup", time.Second, "warm-up before each measured window")
@@ -126,8 +135,21 @@ func parseOptions(args []string) (options, error) {
 	fs.BoolVar(&o.sqlite, "sqlite", true, "also run fbrun with the real SQLite writer as sink (end to end)")
 	fs.IntVar(&o.ingestRows, "ingest-rows", 1_000_000, "rows written through the results writer for the ingest rate")
 	fs.StringVar(&o.jsonOut, "json", "", "also write every result as JSON to this file")
+	fs.StringVar(&only, "only", "", "measure only these parts, comma-separated: max (closed loop), rate (open loop), mem, ingest")
 	if err := fs.Parse(args); err != nil {
 		return o, err
+	}
+	if only != "" {
+		o.only = map[string]bool{}
+		for _, part := range strings.Split(only, ",") {
+			part = strings.TrimSpace(part)
+			switch part {
+			case groupMax, groupRate, groupMem, partIngest:
+				o.only[part] = true
+			default:
+				return o, fmt.Errorf("-only: unknown part %q (want max, rate, mem or ingest)", part)
+			}
+		}
 	}
 	if o.short {
 		o.reps, o.warmup, o.window = 1, 300*time.Millisecond, time.Second
@@ -211,6 +233,9 @@ func plan(o options, minimalURL, localURL string) []scenario {
 		out = append(out, scenario{group: group, spec: s, variants: vs})
 	}
 	for i, c := range o.concurrency {
+		if !o.runs(groupMax) {
+			break
+		}
 		vs := []variant{vFBRun, vVegeta}
 		if o.sqlite && i == len(o.concurrency)-1 {
 			vs = append(vs, vSQLite)
@@ -221,9 +246,15 @@ func plan(o options, minimalURL, localURL string) []scenario {
 		add(groupMax, "minimal", minimalURL, measure.ModeMax, c, 0, vs...)
 	}
 	for _, r := range o.rates {
+		if !o.runs(groupRate) {
+			break
+		}
 		add(groupRate, "minimal", minimalURL, measure.ModeRate, 0, r, vFBRun, vVegeta)
 	}
 	for _, c := range o.memConcurrency {
+		if !o.runs(groupMem) {
+			break
+		}
 		add(groupMem, "minimal+delay", minimalURL+"?delay="+o.memDelay.String(), measure.ModeMax, c, 0, vFBRun, vVegeta)
 	}
 	if localURL != "" {
@@ -231,8 +262,12 @@ func plan(o options, minimalURL, localURL string) []scenario {
 		if o.localConcurrency > 1 {
 			vs = append(vs, vMatched)
 		}
-		add(groupMax, "local", localURL, measure.ModeMax, o.localConcurrency, 0, vs...)
-		add(groupRate, "local", localURL, measure.ModeRate, 0, o.localRate, vFBRun, vVegeta)
+		if o.runs(groupMax) {
+			add(groupMax, "local", localURL, measure.ModeMax, o.localConcurrency, 0, vs...)
+		}
+		if o.runs(groupRate) {
+			add(groupRate, "local", localURL, measure.ModeRate, 0, o.localRate, vFBRun, vVegeta)
+		}
 	}
 	return out
 }
@@ -276,7 +311,7 @@ func benchMain(ctx context.Context, args []string, w io.Writer) error {
 	}
 	defer stopTarget()
 	var localURL string
-	if o.local {
+	if o.local && (o.runs(groupMax) || o.runs(groupRate)) {
 		u, stopLocal, err := startLocal(ctx, exe, max(o.localConcurrency*4, 64))
 		if err != nil {
 			return err
@@ -331,9 +366,11 @@ func benchMain(ctx context.Context, args []string, w io.Writer) error {
 			}
 		}
 	}
-	ing, err := measureIngest(ctx, filepath.Join(tmp, "ingest"), o.ingestRows)
-	if err != nil {
-		return err
+	var ing *ingestResult
+	if o.runs(partIngest) {
+		if ing, err = measureIngest(ctx, filepath.Join(tmp, "ingest"), o.ingestRows); err != nil {
+			return err
+		}
 	}
 	mach.LoadAfter = loadAvg()
 	rep := report{Machine: mach, Ingest: ing, Duration: time.Since(began).Seconds(), Options: map[string]any{

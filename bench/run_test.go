@@ -22,6 +22,11 @@ func TestParseOptions(t *testing.T) {
 		{[]string{"-concurrency", "0"}, true, nil},
 		{[]string{"-mem-concurrency", "500,50"}, true, nil},
 		{[]string{"-reps", "0"}, true, nil},
+		{[]string{"-only", "max, ingest"}, false, func(o options) bool {
+			return o.runs(groupMax) && o.runs(partIngest) && !o.runs(groupRate) && !o.runs(groupMem)
+		}},
+		{nil, false, func(o options) bool { return o.runs(groupMax) && o.runs(groupRate) && o.runs(groupMem) && o.runs(partIngest) }},
+		{[]string{"-only", "closed"}, true, nil},
 	}
 	for _, tt := range tests {
 		o, err := parseOptions(tt.args)
@@ -130,6 +135,41 @@ func TestMatchedConcurrency(t *testing.T) {
 	}{{12.6, 13}, {12.4, 12}, {44.7, 45}, {0.3, 1}, {0, 1}, {7.95, 8}} {
 		if got := matchedConcurrency(tt.inFlight); got != tt.want {
 			t.Errorf("matchedConcurrency(%v) = %d, want %d", tt.inFlight, got, tt.want)
+		}
+	}
+}
+
+// TestOnlyClosedLoop checks that -only max plans and prints the closed loop
+// alone (the paired study in docs/performance.md).
+func TestOnlyClosedLoop(t *testing.T) {
+	o, err := parseOptions([]string{"-only", "max", "-concurrency", "16,64"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	scs := plan(o, "http://t/f", "http://l/f")
+	var ocs []*outcome
+	for _, sc := range scs {
+		if sc.group != groupMax {
+			t.Errorf("scenario of group %s planned with -only max", sc.group)
+		}
+		for _, v := range sc.variants {
+			ocs = append(ocs, &outcome{scenario: sc, variant: v, runs: []*measure.Result{{Spec: sc.spec, Throughput: 100}}})
+		}
+	}
+	if len(scs) != 3 { // minimal c=16, c=64, local
+		t.Errorf("%d scenarios, want 3", len(scs))
+	}
+	var buf bytes.Buffer
+	writeTables(&buf, report{Machine: describeMachine()}, ocs, o)
+	out := buf.String()
+	for _, want := range []string{"Maximum sustained throughput", "| minimal | 64 |", "Client overhead"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("tables lack %q:\n%s", want, out)
+		}
+	}
+	for _, unwanted := range []string{"Open-loop accuracy", "Memory per in-flight", "ingest"} {
+		if strings.Contains(out, unwanted) {
+			t.Errorf("tables show %q with -only max:\n%s", unwanted, out)
 		}
 	}
 }

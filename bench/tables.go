@@ -103,28 +103,32 @@ func writeTables(w io.Writer, rep report, ocs []*outcome, o options) {
 	thr := func(r *measure.Result) float64 { return r.Throughput }
 	cpu := func(r *measure.Result) float64 { return r.CPUMSPer1000 }
 
-	p("### Maximum sustained throughput, closed loop at fixed concurrency (req/s)\n\n")
-	p("In flight = mean requests in flight over the window (Little's law: summed latency / window), the concurrency a tool really kept up. ")
-	p("\"At vegeta's load\" is fbrun run right after vegeta in the same repetition at the concurrency vegeta really kept (its in flight, rounded).\n\n")
-	p("| target | concurrency | fbrun | vegeta | fbrun/vegeta | fbrun at vegeta's load (c) | its ratio to vegeta | fbrun + SQLite sink | fbrun CPU ms/1k req | vegeta CPU ms/1k req | in flight fbrun | in flight vegeta |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n")
-	inFlight := func(r *measure.Result) float64 { return r.InFlight }
-	conc := func(r *measure.Result) float64 { return float64(r.Spec.Concurrency) }
-	for _, k := range maxKeys {
-		f, v, s, mt := find(ocs, "fbrun", match(k)), find(ocs, "vegeta", match(k)), find(ocs, "fbrun+sqlite", match(k)), find(ocs, vMatched.name, match(k))
-		atLoad, atLoadRatio := "–", "–"
-		if len(mt) > 0 {
-			atLoad = aggregate(mt, thr).fmt(0) + " (" + aggregate(mt, conc).fmt(0) + ")"
-			atLoadRatio = pairedRatio(mt, v, thr)
+	if len(maxKeys) > 0 {
+		p("### Maximum sustained throughput, closed loop at fixed concurrency (req/s)\n\n")
+		p("In flight = mean requests in flight over the window (Little's law: summed latency / window), the concurrency a tool really kept up. ")
+		p("\"At vegeta's load\" is fbrun run right after vegeta in the same repetition at the concurrency vegeta really kept (its in flight, rounded).\n\n")
+		p("| target | concurrency | fbrun | vegeta | fbrun/vegeta | fbrun at vegeta's load (c) | its ratio to vegeta | fbrun + SQLite sink | fbrun CPU ms/1k req | vegeta CPU ms/1k req | in flight fbrun | in flight vegeta |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+		inFlight := func(r *measure.Result) float64 { return r.InFlight }
+		conc := func(r *measure.Result) float64 { return float64(r.Spec.Concurrency) }
+		for _, k := range maxKeys {
+			f, v, s, mt := find(ocs, "fbrun", match(k)), find(ocs, "vegeta", match(k)), find(ocs, "fbrun+sqlite", match(k)), find(ocs, vMatched.name, match(k))
+			atLoad, atLoadRatio := "–", "–"
+			if len(mt) > 0 {
+				atLoad = aggregate(mt, thr).fmt(0) + " (" + aggregate(mt, conc).fmt(0) + ")"
+				atLoadRatio = pairedRatio(mt, v, thr)
+			}
+			p("| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", k.target, k.c, aggregate(f, thr).fmt(0), aggregate(v, thr).fmt(0),
+				pairedRatio(f, v, thr), atLoad, atLoadRatio,
+				aggregate(s, thr).fmt(0), aggregate(f, cpu).fmt(1), aggregate(v, cpu).fmt(1),
+				aggregate(f, inFlight).fmt(1), aggregate(v, inFlight).fmt(1))
 		}
-		p("| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", k.target, k.c, aggregate(f, thr).fmt(0), aggregate(v, thr).fmt(0),
-			pairedRatio(f, v, thr), atLoad, atLoadRatio,
-			aggregate(s, thr).fmt(0), aggregate(f, cpu).fmt(1), aggregate(v, cpu).fmt(1),
-			aggregate(f, inFlight).fmt(1), aggregate(v, inFlight).fmt(1))
+		p("\n")
 	}
-
-	p("\n### Open-loop accuracy at fixed rates\n\n")
-	p("Lateness = actual send time − the tool's own scheduled send time (µs); late = sent > 1 ms after due.\n\n")
-	p("| target | rate | tool | achieved req/s | lateness p50 | lateness p99 | lateness max | late | dropped | errors | CPU ms/1k req |\n|---|---|---|---|---|---|---|---|---|---|---|\n")
+	if len(rateKeys) > 0 {
+		p("### Open-loop accuracy at fixed rates\n\n")
+		p("Lateness = actual send time − the tool's own scheduled send time (µs); late = sent > 1 ms after due.\n\n")
+		p("| target | rate | tool | achieved req/s | lateness p50 | lateness p99 | lateness max | late | dropped | errors | CPU ms/1k req |\n|---|---|---|---|---|---|---|---|---|---|---|\n")
+	}
 	for _, k := range rateKeys {
 		for _, name := range []string{"fbrun", "vegeta"} {
 			rs := find(ocs, name, match(k))
@@ -139,9 +143,14 @@ func writeTables(w io.Writer, rep report, ocs []*outcome, o options) {
 				aggregate(rs, cpu).fmt(1))
 		}
 	}
+	if len(rateKeys) > 0 {
+		p("\n")
+	}
 
-	p("\n### Client overhead: tool-measured latency − server handling time (µs)\n\n")
-	p("| target | load | fbrun p50 | vegeta p50 | fbrun/vegeta p50 | fbrun p99 | vegeta p99 | fbrun/vegeta p99 |\n|---|---|---|---|---|---|---|---|\n")
+	if len(maxKeys)+len(rateKeys) > 0 {
+		p("### Client overhead: tool-measured latency − server handling time (µs)\n\n")
+		p("| target | load | fbrun p50 | vegeta p50 | fbrun/vegeta p50 | fbrun p99 | vegeta p99 | fbrun/vegeta p99 |\n|---|---|---|---|---|---|---|---|\n")
+	}
 	o50 := func(r *measure.Result) float64 { return r.OverheadP50US }
 	o99 := func(r *measure.Result) float64 { return r.OverheadP99US }
 	row := func(target, load string, f, v []*measure.Result) {
@@ -161,7 +170,7 @@ func writeTables(w io.Writer, rep report, ocs []*outcome, o options) {
 		row(k.target, fmt.Sprintf("open loop %g/s", k.rate), find(ocs, "fbrun", match(k)), find(ocs, "vegeta", match(k)))
 	}
 
-	if len(o.memConcurrency) == 2 {
+	if len(o.memConcurrency) == 2 && o.runs(groupMem) {
 		lo, hi := o.memConcurrency[0], o.memConcurrency[1]
 		p("\n### Memory per in-flight request (server holds each request %v)\n\n", o.memDelay)
 		p("Live heap after GC + goroutine stacks, median of 100 ms samples; per request = (at c=%d − at c=%d) / %d.\n\n", hi, lo, hi-lo)
