@@ -25,7 +25,9 @@ func TestParseOptions(t *testing.T) {
 		{[]string{"-only", "max, ingest"}, false, func(o options) bool {
 			return o.runs(groupMax) && o.runs(partIngest) && !o.runs(groupRate) && !o.runs(groupMem)
 		}},
-		{nil, false, func(o options) bool { return o.runs(groupMax) && o.runs(groupRate) && o.runs(groupMem) && o.runs(partIngest) }},
+		{nil, false, func(o options) bool {
+			return o.runs(groupMax) && o.runs(groupRate) && o.runs(groupMem) && o.runs(partIngest)
+		}},
 		{[]string{"-only", "closed"}, true, nil},
 	}
 	for _, tt := range tests {
