@@ -232,30 +232,27 @@ func plan(o options, minimalURL, localURL string) []scenario {
 		s.Target, s.URL, s.Mode, s.Concurrency, s.Rate = tgt, url, mode, c, rate
 		out = append(out, scenario{group: group, spec: s, variants: vs})
 	}
-	for i, c := range o.concurrency {
-		if !o.runs(groupMax) {
-			break
+	if o.runs(groupMax) {
+		for i, c := range o.concurrency {
+			vs := []variant{vFBRun, vVegeta}
+			if o.sqlite && i == len(o.concurrency)-1 {
+				vs = append(vs, vSQLite)
+			}
+			if c > 1 {
+				vs = append(vs, vMatched)
+			}
+			add(groupMax, "minimal", minimalURL, measure.ModeMax, c, 0, vs...)
 		}
-		vs := []variant{vFBRun, vVegeta}
-		if o.sqlite && i == len(o.concurrency)-1 {
-			vs = append(vs, vSQLite)
-		}
-		if c > 1 {
-			vs = append(vs, vMatched)
-		}
-		add(groupMax, "minimal", minimalURL, measure.ModeMax, c, 0, vs...)
 	}
-	for _, r := range o.rates {
-		if !o.runs(groupRate) {
-			break
+	if o.runs(groupRate) {
+		for _, r := range o.rates {
+			add(groupRate, "minimal", minimalURL, measure.ModeRate, 0, r, vFBRun, vVegeta)
 		}
-		add(groupRate, "minimal", minimalURL, measure.ModeRate, 0, r, vFBRun, vVegeta)
 	}
-	for _, c := range o.memConcurrency {
-		if !o.runs(groupMem) {
-			break
+	if o.runs(groupMem) {
+		for _, c := range o.memConcurrency {
+			add(groupMem, "minimal+delay", minimalURL+"?delay="+o.memDelay.String(), measure.ModeMax, c, 0, vFBRun, vVegeta)
 		}
-		add(groupMem, "minimal+delay", minimalURL+"?delay="+o.memDelay.String(), measure.ModeMax, c, 0, vFBRun, vVegeta)
 	}
 	if localURL != "" {
 		vs := []variant{vFBRun, vVegeta}
