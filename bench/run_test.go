@@ -175,3 +175,41 @@ func TestOnlyClosedLoop(t *testing.T) {
 		}
 	}
 }
+
+// TestMemoryPerRequestPaired checks that memory per in-flight request is
+// taken within each repetition and that the tools are compared repetition
+// by repetition.
+func TestMemoryPerRequestPaired(t *testing.T) {
+	o, err := parseOptions([]string{"-only", "mem", "-mem-concurrency", "10,100"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kib := func(xs ...float64) (out []*measure.Result) {
+		for _, x := range xs {
+			out = append(out, &measure.Result{LiveHeapBytes: x * 1024 / 2, StackBytes: x * 1024 / 2})
+		}
+		return out
+	}
+	totals := map[string]map[int][]*measure.Result{
+		"fbrun":  {10: kib(100, 200), 100: kib(1000, 1100)}, // 10, 10 KiB per request
+		"vegeta": {10: kib(100, 100), 100: kib(550, 1000)},  // 5, 10
+	}
+	var ocs []*outcome
+	for _, sc := range plan(o, "http://t/f", "") {
+		for _, v := range sc.variants {
+			ocs = append(ocs, &outcome{scenario: sc, variant: v, runs: totals[v.name][sc.spec.Concurrency]})
+		}
+	}
+	var buf bytes.Buffer
+	writeTables(&buf, report{Machine: describeMachine()}, ocs, o)
+	for _, want := range []string{
+		"| fbrun | 150 (100–200) | 1050 (1000–1100) | 10.0 | 5.0 | 5.0 |",
+		"| vegeta | 100 | 775 (550–1000) | 7.5 (5.0–10.0) |",
+		// Per repetition 2.0 and 1.0; the ratio of the medians would be 1.33.
+		"paired by repetition: 1.50 (1.00–2.00)",
+	} {
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("tables lack %q:\n%s", want, buf.String())
+		}
+	}
+}

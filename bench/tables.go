@@ -13,13 +13,19 @@ import (
 type agg struct{ med, lo, hi float64 }
 
 func aggregate(runs []*measure.Result, f func(*measure.Result) float64) agg {
-	if len(runs) == 0 {
-		return agg{math.NaN(), math.NaN(), math.NaN()}
-	}
 	xs := make([]float64, len(runs))
 	for i, r := range runs {
 		xs[i] = f(r)
 	}
+	return summarize(xs)
+}
+
+// summarize is the median and range of xs (NaN when empty).
+func summarize(xs []float64) agg {
+	if len(xs) == 0 {
+		return agg{math.NaN(), math.NaN(), math.NaN()}
+	}
+	xs = slices.Clone(xs)
 	slices.Sort(xs)
 	m := xs[len(xs)/2]
 	if len(xs)%2 == 0 {
@@ -45,17 +51,27 @@ func (a agg) fmt(prec int) string {
 // between repetitions (the same binary's throughput wanders by ±15 % over
 // minutes on a shared virtual machine), which a ratio of medians would not.
 func pairedRatio(a, b []*measure.Result, f func(*measure.Result) float64) string {
-	n := min(len(a), len(b))
-	var rs []*measure.Result
-	for i := 0; i < n; i++ {
+	var xs []float64
+	for i := 0; i < min(len(a), len(b)); i++ {
 		if den := f(b[i]); den != 0 {
-			rs = append(rs, &measure.Result{Throughput: f(a[i]) / den})
+			xs = append(xs, f(a[i])/den)
 		}
 	}
-	if len(rs) == 0 {
+	if len(xs) == 0 {
 		return "–"
 	}
-	return aggregate(rs, func(r *measure.Result) float64 { return r.Throughput }).fmt(2)
+	return summarize(xs).fmt(2)
+}
+
+// perRequest is, for each repetition i, (f(hi[i]) − f(lo[i])) / (cHi − cLo):
+// the memory one more in-flight request holds, from the two concurrencies
+// of the same repetition.
+func perRequest(lo, hi []*measure.Result, cLo, cHi int, f func(*measure.Result) float64) []float64 {
+	var xs []float64
+	for i := 0; i < min(len(lo), len(hi)); i++ {
+		xs = append(xs, (f(hi[i])-f(lo[i]))/float64(cHi-cLo))
+	}
+	return xs
 }
 
 // find returns the outcome of variant name for the scenario matching pred.
@@ -173,18 +189,31 @@ func writeTables(w io.Writer, rep report, ocs []*outcome, o options) {
 	if len(o.memConcurrency) == 2 && o.runs(groupMem) {
 		lo, hi := o.memConcurrency[0], o.memConcurrency[1]
 		p("\n### Memory per in-flight request (server holds each request %v)\n\n", o.memDelay)
-		p("Live heap after GC + goroutine stacks, median of 100 ms samples; per request = (at c=%d − at c=%d) / %d.\n\n", hi, lo, hi-lo)
-		p("| tool | KiB at c=%d | KiB at c=%d | KiB per in-flight request | goroutines at c=%d |\n|---|---|---|---|---|\n", lo, hi, hi)
+		p("Live heap after GC + goroutine stacks, median of 100 ms samples; per request = (at c=%d − at c=%d) / %d within each repetition, then median (min–max) over repetitions.\n\n", hi, lo, hi-lo)
+		p("| tool | KiB at c=%d | KiB at c=%d | KiB per in-flight request | of which heap | of which stacks | goroutines at c=%d |\n|---|---|---|---|---|---|---|\n", lo, hi, hi)
+		at := func(name string, c int) []*measure.Result {
+			return find(ocs, name, func(s measure.Spec) bool { return s.Target == "minimal+delay" && s.Concurrency == c })
+		}
+		mem := func(r *measure.Result) float64 { return (r.LiveHeapBytes + r.StackBytes) / 1024 }
+		heap := func(r *measure.Result) float64 { return r.LiveHeapBytes / 1024 }
+		stack := func(r *measure.Result) float64 { return r.StackBytes / 1024 }
+		per := map[string][]float64{}
 		for _, name := range []string{"fbrun", "vegeta"} {
-			at := func(c int) []*measure.Result {
-				return find(ocs, name, func(s measure.Spec) bool { return s.Target == "minimal+delay" && s.Concurrency == c })
+			l, h := at(name, lo), at(name, hi)
+			per[name] = perRequest(l, h, lo, hi, mem)
+			p("| %s | %s | %s | %s | %s | %s | %s |\n", name, aggregate(l, mem).fmt(0), aggregate(h, mem).fmt(0),
+				summarize(per[name]).fmt(1), summarize(perRequest(l, h, lo, hi, heap)).fmt(1),
+				summarize(perRequest(l, h, lo, hi, stack)).fmt(1),
+				aggregate(h, func(r *measure.Result) float64 { return r.Goroutines }).fmt(0))
+		}
+		var ratios []float64
+		for i := 0; i < min(len(per["fbrun"]), len(per["vegeta"])); i++ {
+			if per["vegeta"][i] != 0 {
+				ratios = append(ratios, per["fbrun"][i]/per["vegeta"][i])
 			}
-			mem := func(r *measure.Result) float64 { return (r.LiveHeapBytes + r.StackBytes) / 1024 }
-			a, b := aggregate(at(lo), mem), aggregate(at(hi), mem)
-			per := agg{(b.med - a.med) / float64(hi-lo), math.NaN(), math.NaN()}
-			per.lo, per.hi = per.med, per.med
-			p("| %s | %s | %s | %s | %s |\n", name, a.fmt(0), b.fmt(0), per.fmt(1),
-				aggregate(at(hi), func(r *measure.Result) float64 { return r.Goroutines }).fmt(0))
+		}
+		if len(ratios) > 0 {
+			p("\nfbrun/vegeta per in-flight request, paired by repetition: %s.\n", summarize(ratios).fmt(2))
 		}
 	}
 	if rep.Ingest != nil {
