@@ -13,11 +13,27 @@ import (
 type agg struct{ med, lo, hi float64 }
 
 func aggregate(runs []*measure.Result, f func(*measure.Result) float64) agg {
+	return summarize(values(runs, f))
+}
+
+// values is f of every run, in repetition order.
+func values(runs []*measure.Result, f func(*measure.Result) float64) []float64 {
 	xs := make([]float64, len(runs))
 	for i, r := range runs {
 		xs[i] = f(r)
 	}
-	return summarize(xs)
+	return xs
+}
+
+// ratios is a[i] / b[i] for the repetitions both have (b[i] = 0 skipped).
+func ratios(a, b []float64) []float64 {
+	var xs []float64
+	for i := 0; i < min(len(a), len(b)); i++ {
+		if b[i] != 0 {
+			xs = append(xs, a[i]/b[i])
+		}
+	}
+	return xs
 }
 
 // summarize is the median and range of xs (NaN when empty).
@@ -51,12 +67,7 @@ func (a agg) fmt(prec int) string {
 // between repetitions (the same binary's throughput wanders by ±15 % over
 // minutes on a shared virtual machine), which a ratio of medians would not.
 func pairedRatio(a, b []*measure.Result, f func(*measure.Result) float64) string {
-	var xs []float64
-	for i := 0; i < min(len(a), len(b)); i++ {
-		if den := f(b[i]); den != 0 {
-			xs = append(xs, f(a[i])/den)
-		}
-	}
+	xs := ratios(values(a, f), values(b, f))
 	if len(xs) == 0 {
 		return "–"
 	}
@@ -206,14 +217,8 @@ func writeTables(w io.Writer, rep report, ocs []*outcome, o options) {
 				summarize(perRequest(l, h, lo, hi, stack)).fmt(1),
 				aggregate(h, func(r *measure.Result) float64 { return r.Goroutines }).fmt(0))
 		}
-		var ratios []float64
-		for i := 0; i < min(len(per["fbrun"]), len(per["vegeta"])); i++ {
-			if per["vegeta"][i] != 0 {
-				ratios = append(ratios, per["fbrun"][i]/per["vegeta"][i])
-			}
-		}
-		if len(ratios) > 0 {
-			p("\nfbrun/vegeta per in-flight request, paired by repetition: %s.\n", summarize(ratios).fmt(2))
+		if rs := ratios(per["fbrun"], per["vegeta"]); len(rs) > 0 {
+			p("\nfbrun/vegeta per in-flight request, paired by repetition: %s.\n", summarize(rs).fmt(2))
 		}
 	}
 	if rep.Ingest != nil {
