@@ -26,7 +26,7 @@ func decodeLabFast(body []byte, strs *stringCache) (*lab.Response, bool) {
 	d := fastDecoder{b: body, strs: strs}
 	r := &lab.Response{}
 	d.ws()
-	if !object(&d, r, (*fastDecoder).responseField) {
+	if !object(&d, r, responseMembers) {
 		return nil, false
 	}
 	d.ws()
@@ -104,9 +104,43 @@ func (d *fastDecoder) literal(lit string) bool {
 // null consumes a JSON null if one is next.
 func (d *fastDecoder) null() bool { return d.literal("null") }
 
-// object decodes a JSON object into v, one member at a time through field,
-// which decodes the member's value (after the colon) or reports false.
-func object[T any](d *fastDecoder, v *T, field func(*fastDecoder, *T, []byte) bool) bool {
+// member is one key of a lab object and how to decode its value into the
+// object.
+type member[T any] struct {
+	name   string // the key
+	prefix string // the key as encoding/json writes it: quoted, then the colon
+	decode func(*fastDecoder, *T) bool
+}
+
+// members lists an object's keys in the order encoding/json writes them
+// (the struct's field order), with their decoders.
+type members[T any] []member[T]
+
+// newMembers fills in each member's prefix.
+func newMembers[T any](ms ...member[T]) members[T] {
+	for i := range ms {
+		ms[i].prefix = `"` + ms[i].name + `":`
+	}
+	return ms
+}
+
+// find returns the index of the member named key, or -1.
+func (ms members[T]) find(key []byte) int {
+	for i := range ms {
+		if ms[i].name == string(key) {
+			return i
+		}
+	}
+	return -1
+}
+
+// object decodes a JSON object into v, one member at a time. The members
+// of encoding/json's output come in the order of ms, some left out
+// (omitempty), and without space before the colon, so each key is first
+// compared, as bytes, with the prefixes of the members that may come next;
+// any other key (out of order, repeated, spaced) is read and looked up by
+// name. A key that is no member of ms fails the decode.
+func object[T any](d *fastDecoder, v *T, ms members[T]) bool {
 	if !d.consume('{') {
 		return false
 	}
@@ -114,17 +148,31 @@ func object[T any](d *fastDecoder, v *T, field func(*fastDecoder, *T, []byte) bo
 	if d.consume('}') {
 		return true
 	}
+	next := 0 // the members that may come next in encoding/json's order: ms[next:]
 	for {
-		key, ok := d.rawString()
-		if !ok {
-			return false
+		m := -1
+		for j := next; j < len(ms); j++ {
+			if p := ms[j].prefix; len(d.b)-d.i >= len(p) && string(d.b[d.i:d.i+len(p)]) == p {
+				d.i += len(p)
+				m, next = j, j+1
+				break
+			}
+		}
+		if m < 0 {
+			key, ok := d.rawString()
+			if !ok {
+				return false
+			}
+			d.ws()
+			if !d.consume(':') {
+				return false
+			}
+			if m = ms.find(key); m < 0 {
+				return false
+			}
 		}
 		d.ws()
-		if !d.consume(':') {
-			return false
-		}
-		d.ws()
-		if !field(d, v, key) {
+		if !ms[m].decode(d, v) {
 			return false
 		}
 		d.ws()
@@ -209,21 +257,25 @@ func (d *fastDecoder) int64(dst *int64) bool {
 	if d.null() {
 		return true
 	}
-	neg := d.consume('-')
-	start := d.i
-	var u uint64
-	for d.i < len(d.b) && d.b[d.i] >= '0' && d.b[d.i] <= '9' {
-		u = u*10 + uint64(d.b[d.i]-'0') // at most 19 digits: no uint64 overflow
-		d.i++
-		if d.i-start > 19 {
-			return false
-		}
+	b, i := d.b, d.i
+	neg := i < len(b) && b[i] == '-'
+	if neg {
+		i++
 	}
-	n := d.i - start
-	if n == 0 || (n > 1 && d.b[start] == '0') {
+	start := i
+	var u uint64
+	for ; i < len(b); i++ {
+		c := b[i] - '0'
+		if c > 9 {
+			break
+		}
+		u = u*10 + uint64(c) // wraps beyond 19 digits, which are refused below
+	}
+	n := i - start
+	if n == 0 || n > 19 || (n > 1 && b[start] == '0') {
 		return false
 	}
-	if d.i < len(d.b) && (d.b[d.i] == '.' || d.b[d.i] == 'e' || d.b[d.i] == 'E') {
+	if i < len(b) && (b[i] == '.' || b[i] == 'e' || b[i] == 'E') {
 		return false
 	}
 	switch {
@@ -234,6 +286,7 @@ func (d *fastDecoder) int64(dst *int64) bool {
 	default:
 		*dst = int64(u)
 	}
+	d.i = i
 	return true
 }
 
@@ -292,126 +345,88 @@ func (d *fastDecoder) digits() bool {
 	return d.i > start
 }
 
-func (d *fastDecoder) responseField(r *lab.Response, key []byte) bool {
-	switch string(key) {
-	case "schema_version":
-		return d.int(&r.SchemaVersion)
-	case "function":
-		return d.str(&r.Function)
-	case "request_id":
-		return d.uniqueStr(&r.RequestID)
-	case "parent":
-		return d.uniqueStr(&r.Parent)
-	case "depth":
-		return d.int(&r.Depth)
-	case "instance":
-		return d.null() || object(d, &r.Instance, (*fastDecoder).instanceField)
-	case "timing":
-		return d.null() || object(d, &r.Timing, (*fastDecoder).timingField)
-	case "result":
-		if d.null() {
-			r.Result = nil
-			return true
-		}
-		return false // monolith results (raw JSON values): the general decoder
-	case "nested":
-		if d.null() {
-			r.Nested = nil
-			return true
-		}
-		return false // nested calls: the general decoder
-	case "error":
-		if d.null() {
-			r.Error = nil
-			return true
-		}
-		if r.Error == nil {
-			r.Error = &lab.Error{}
-		}
-		return object(d, r.Error, (*fastDecoder).errorField)
-	}
-	return false
-}
-
-func (d *fastDecoder) instanceField(in *lab.Instance, key []byte) bool {
-	switch string(key) {
-	case "id":
-		return d.str(&in.ID)
-	case "cold":
-		return d.boolean(&in.Cold)
-	case "invocation_count":
-		return d.int64(&in.InvocationCount)
-	case "init_started_at":
-		return d.int64(&in.InitStartedAt)
-	case "init_started_source":
-		return d.str(&in.InitStartedSource)
-	case "started_at":
-		return d.int64(&in.StartedAt)
-	case "boot_id":
-		return d.str(&in.BootID)
-	case "host_boot_time":
-		return d.int64(&in.HostBootTime)
-	case "cgroup":
-		return d.str(&in.Cgroup)
-	case "hostname":
-		return d.str(&in.Hostname)
-	case "cpu_model":
-		return d.str(&in.CPUModel)
-	case "cpus":
-		return d.int(&in.CPUs)
-	case "memory_limit_mb":
-		return d.int(&in.MemoryLimitMB)
-	case "memory_limit_source":
-		return d.str(&in.MemoryLimitSource)
-	case "platform":
-		return d.str(&in.Platform)
-	case "runtime":
-		return d.str(&in.Runtime)
-	case "platform_hint":
-		return d.str(&in.PlatformHint)
-	}
-	return false
-}
-
-func (d *fastDecoder) timingField(t *lab.Timing, key []byte) bool {
-	switch string(key) {
-	case "start":
-		return d.int64(&t.Start)
-	case "end":
-		return d.int64(&t.End)
-	case "sleep_ms":
-		return d.float64(&t.SleepMS)
-	case "throughput":
-		if d.null() {
-			t.Throughput = nil
-			return true
-		}
-		if t.Throughput == nil {
-			t.Throughput = &lab.Throughput{}
-		}
-		return object(d, t.Throughput, (*fastDecoder).throughputField)
-	}
-	return false
-}
-
-func (d *fastDecoder) throughputField(t *lab.Throughput, key []byte) bool {
-	switch string(key) {
-	case "requested_s":
-		return d.float64(&t.RequestedS)
-	case "iterations":
-		return d.int64(&t.Iterations)
-	case "cpu_s":
-		return d.float64(&t.CPUS)
-	}
-	return false
-}
-
-func (d *fastDecoder) errorField(e *lab.Error, key []byte) bool {
-	switch string(key) {
-	case "kind":
-		return d.str(&e.Kind)
-	case "message":
-		return d.uniqueStr(&e.Message)
-	}
-	return false
-}
+// The members of the lab objects, in lab's struct field order. A "result"
+// or "nested" that is not null (a monolith result, nested calls) is left to
+// the general decoder.
+var (
+	responseMembers = newMembers[lab.Response](
+		member[lab.Response]{name: "schema_version", decode: func(d *fastDecoder, r *lab.Response) bool { return d.int(&r.SchemaVersion) }},
+		member[lab.Response]{name: "function", decode: func(d *fastDecoder, r *lab.Response) bool { return d.str(&r.Function) }},
+		member[lab.Response]{name: "request_id", decode: func(d *fastDecoder, r *lab.Response) bool { return d.uniqueStr(&r.RequestID) }},
+		member[lab.Response]{name: "parent", decode: func(d *fastDecoder, r *lab.Response) bool { return d.uniqueStr(&r.Parent) }},
+		member[lab.Response]{name: "depth", decode: func(d *fastDecoder, r *lab.Response) bool { return d.int(&r.Depth) }},
+		member[lab.Response]{name: "instance", decode: func(d *fastDecoder, r *lab.Response) bool {
+			return d.null() || object(d, &r.Instance, instanceMembers)
+		}},
+		member[lab.Response]{name: "timing", decode: func(d *fastDecoder, r *lab.Response) bool {
+			return d.null() || object(d, &r.Timing, timingMembers)
+		}},
+		member[lab.Response]{name: "result", decode: func(d *fastDecoder, r *lab.Response) bool {
+			if d.null() {
+				r.Result = nil
+				return true
+			}
+			return false
+		}},
+		member[lab.Response]{name: "nested", decode: func(d *fastDecoder, r *lab.Response) bool {
+			if d.null() {
+				r.Nested = nil
+				return true
+			}
+			return false
+		}},
+		member[lab.Response]{name: "error", decode: func(d *fastDecoder, r *lab.Response) bool {
+			if d.null() {
+				r.Error = nil
+				return true
+			}
+			if r.Error == nil {
+				r.Error = &lab.Error{}
+			}
+			return object(d, r.Error, errorMembers)
+		}},
+	)
+	instanceMembers = newMembers[lab.Instance](
+		member[lab.Instance]{name: "id", decode: func(d *fastDecoder, in *lab.Instance) bool { return d.str(&in.ID) }},
+		member[lab.Instance]{name: "cold", decode: func(d *fastDecoder, in *lab.Instance) bool { return d.boolean(&in.Cold) }},
+		member[lab.Instance]{name: "invocation_count", decode: func(d *fastDecoder, in *lab.Instance) bool { return d.int64(&in.InvocationCount) }},
+		member[lab.Instance]{name: "init_started_at", decode: func(d *fastDecoder, in *lab.Instance) bool { return d.int64(&in.InitStartedAt) }},
+		member[lab.Instance]{name: "init_started_source", decode: func(d *fastDecoder, in *lab.Instance) bool { return d.str(&in.InitStartedSource) }},
+		member[lab.Instance]{name: "started_at", decode: func(d *fastDecoder, in *lab.Instance) bool { return d.int64(&in.StartedAt) }},
+		member[lab.Instance]{name: "boot_id", decode: func(d *fastDecoder, in *lab.Instance) bool { return d.str(&in.BootID) }},
+		member[lab.Instance]{name: "host_boot_time", decode: func(d *fastDecoder, in *lab.Instance) bool { return d.int64(&in.HostBootTime) }},
+		member[lab.Instance]{name: "cgroup", decode: func(d *fastDecoder, in *lab.Instance) bool { return d.str(&in.Cgroup) }},
+		member[lab.Instance]{name: "hostname", decode: func(d *fastDecoder, in *lab.Instance) bool { return d.str(&in.Hostname) }},
+		member[lab.Instance]{name: "cpu_model", decode: func(d *fastDecoder, in *lab.Instance) bool { return d.str(&in.CPUModel) }},
+		member[lab.Instance]{name: "cpus", decode: func(d *fastDecoder, in *lab.Instance) bool { return d.int(&in.CPUs) }},
+		member[lab.Instance]{name: "memory_limit_mb", decode: func(d *fastDecoder, in *lab.Instance) bool { return d.int(&in.MemoryLimitMB) }},
+		member[lab.Instance]{name: "memory_limit_source", decode: func(d *fastDecoder, in *lab.Instance) bool { return d.str(&in.MemoryLimitSource) }},
+		member[lab.Instance]{name: "platform", decode: func(d *fastDecoder, in *lab.Instance) bool { return d.str(&in.Platform) }},
+		member[lab.Instance]{name: "runtime", decode: func(d *fastDecoder, in *lab.Instance) bool { return d.str(&in.Runtime) }},
+		member[lab.Instance]{name: "platform_hint", decode: func(d *fastDecoder, in *lab.Instance) bool { return d.str(&in.PlatformHint) }},
+	)
+	timingMembers = newMembers[lab.Timing](
+		member[lab.Timing]{name: "start", decode: func(d *fastDecoder, t *lab.Timing) bool { return d.int64(&t.Start) }},
+		member[lab.Timing]{name: "end", decode: func(d *fastDecoder, t *lab.Timing) bool { return d.int64(&t.End) }},
+		member[lab.Timing]{name: "sleep_ms", decode: func(d *fastDecoder, t *lab.Timing) bool { return d.float64(&t.SleepMS) }},
+		member[lab.Timing]{name: "throughput", decode: func(d *fastDecoder, t *lab.Timing) bool {
+			if d.null() {
+				t.Throughput = nil
+				return true
+			}
+			if t.Throughput == nil {
+				t.Throughput = &lab.Throughput{}
+			}
+			return object(d, t.Throughput, throughputMembers)
+		}},
+	)
+	throughputMembers = newMembers[lab.Throughput](
+		member[lab.Throughput]{name: "requested_s", decode: func(d *fastDecoder, t *lab.Throughput) bool { return d.float64(&t.RequestedS) }},
+		member[lab.Throughput]{name: "iterations", decode: func(d *fastDecoder, t *lab.Throughput) bool { return d.int64(&t.Iterations) }},
+		member[lab.Throughput]{name: "cpu_s", decode: func(d *fastDecoder, t *lab.Throughput) bool { return d.float64(&t.CPUS) }},
+	)
+	errorMembers = newMembers[lab.Error](
+		member[lab.Error]{name: "kind", decode: func(d *fastDecoder, e *lab.Error) bool { return d.str(&e.Kind) }},
+		member[lab.Error]{name: "message", decode: func(d *fastDecoder, e *lab.Error) bool { return d.uniqueStr(&e.Message) }},
+	)
+)
