@@ -103,7 +103,7 @@ func New(cfg Config) (*Provider, error) {
 		Platform:         PlatformName,
 		Client:           httpx.NewClient(httpx.ClientOptions{Timeout: cfg.HTTPTimeout, MaxConnsPerHost: cfg.MaxConnsPerHost}),
 		Secrets:          secrets,
-		RequestIDHeaders: []string{"X-Request-Id", "x-ms-request-id"},
+		RequestIDHeaders: []string{"X-Request-Id", "X-Ms-Request-Id"},
 	}}, nil
 }
 

@@ -54,6 +54,10 @@ func TestInvoke(t *testing.T) {
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				seen = r.Clone(context.Background())
 				seenBody, _ = io.ReadAll(r.Body)
+				// The Functions host's request id, written as Azure writes it
+				// (lower case on the wire; see the REST API's common headers,
+				// https://learn.microsoft.com/rest/api/azure/#response-headers).
+				w.Header()["x-ms-request-id"] = []string{"azure-req-1"}
 				w.WriteHeader(tt.status)
 				w.Write([]byte(tt.body))
 			}))
@@ -83,7 +87,8 @@ func TestInvoke(t *testing.T) {
 				if err != nil {
 					t.Fatalf("Invoke: %v", err)
 				}
-				if reply.StatusCode != tt.status || string(reply.Body) != tt.body || reply.FunctionError != tt.wantFnErr {
+				if reply.StatusCode != tt.status || string(reply.Body) != tt.body || reply.FunctionError != tt.wantFnErr ||
+					reply.RequestID != "azure-req-1" {
 					t.Errorf("reply = %+v", reply)
 				}
 				return

@@ -103,7 +103,8 @@ type Caller struct {
 	// header values).
 	Secrets []string
 	// RequestIDHeaders are the response headers read, in order, for
-	// Reply.RequestID.
+	// Reply.RequestID, in canonical form (textproto.CanonicalMIMEHeaderKey:
+	// "X-Ms-Request-Id"), so that reading them is a map lookup each.
 	RequestIDHeaders []string
 }
 
@@ -258,8 +259,8 @@ func readBody(resp *http.Response) ([]byte, error) {
 
 func (c *Caller) requestID(h http.Header) string {
 	for _, name := range c.RequestIDHeaders {
-		if v := h.Get(name); v != "" {
-			return v
+		if vs := h[name]; len(vs) > 0 && vs[0] != "" { // h.Get without canonicalising name
+			return vs[0]
 		}
 	}
 	return ""
