@@ -23,14 +23,21 @@ import (
 // fields, error kinds) come from strs when it is not nil, so that decoding
 // them allocates nothing once seen.
 func decodeLabFast(body []byte, strs *stringCache) (*lab.Response, bool) {
-	d := fastDecoder{b: body, strs: strs}
-	r := &lab.Response{}
+	// The decoder reaches the members' decode functions, which are values,
+	// so it escapes to the heap; it shares the Response's allocation.
+	st := &struct {
+		r lab.Response
+		d fastDecoder
+	}{d: fastDecoder{b: body, strs: strs}}
+	r, d := &st.r, &st.d
 	d.ws()
-	if !object(&d, r, responseMembers) {
-		return nil, false
+	ok := object(d, r, responseMembers)
+	if ok {
+		d.ws()
+		ok = d.i == len(d.b)
 	}
-	d.ws()
-	if d.i != len(d.b) {
+	*d = fastDecoder{} // the Response keeps neither the body nor the cache
+	if !ok {
 		return nil, false
 	}
 	return r, true

@@ -231,6 +231,8 @@ type Result struct {
 	// Record is the invocation as stored.
 	Record results.Invocation
 	// Response is the decoded lab response (nil when the body was not one).
+	// It is read-only: Record.Cold points into it, and the sink may still
+	// be writing the record.
 	Response *lab.Response
 	// Err is nil on success; a *providers.Error for platform failures, or
 	// a *FunctionError when the function reported an error.

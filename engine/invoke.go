@@ -262,8 +262,7 @@ func fillFromResponse(rec *results.Invocation, r *lab.Response) {
 	if rec.RequestID == "" {
 		rec.RequestID = r.RequestID
 	}
-	cold := r.Instance.Cold
-	rec.Cold = &cold
+	rec.Cold = &r.Instance.Cold // r is this record's own response
 	rec.InstanceID = r.Instance.ID
 	rec.InvocationCount = r.Instance.InvocationCount
 	rec.FnInitStartedNS = r.Instance.InitStartedAt
