@@ -122,6 +122,12 @@ func TestPairedRatio(t *testing.T) {
 		{runs(10, 20), runs(20), "0.50"}, // pairs only
 		{runs(10), runs(0), "–"},
 		{nil, runs(1), "–"},
+		// From 6 repetitions on the median's 95 % interval is shown: for 6
+		// it is [x(1), x(6)] (coverage 96.9 %); ratios 0.5 0.6 … 1.0.
+		{runs(5, 6, 7, 8, 9, 10), runs(10, 10, 10, 10, 10, 10), "0.75 [0.50–1.00] (0.50–1.00)"},
+		// For 16 it is [x(4), x(13)] (coverage 97.9 %); ratios 0.1 … 1.6.
+		{runs(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16), runs(10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10),
+			"0.85 [0.40–1.30] (0.10–1.60)"},
 	}
 	for _, tt := range tests {
 		if got := pairedRatio(tt.a, tt.b, thr); got != tt.want {

@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/faas-benchmarker/faas-benchmarker/bench/measure"
+	"github.com/faas-benchmarker/faas-benchmarker/stats"
 )
 
 // agg is the median and range of one quantity over repetitions.
@@ -61,17 +62,34 @@ func (a agg) fmt(prec int) string {
 	return fmt.Sprintf("%.*f (%.*f–%.*f)", prec, a.med, prec, a.lo, prec, a.hi)
 }
 
+// ratioLevel is the confidence of the interval shown for a median of
+// paired ratios.
+const ratioLevel = 0.95
+
 // pairedRatio is the median and range over repetitions of f(a[i]) /
 // f(b[i]): the bench runs the tools of a cell back to back in every
 // repetition, so a ratio within a repetition cancels the machine's drift
 // between repetitions (the same binary's throughput wanders by ±15 % over
 // minutes on a shared virtual machine), which a ratio of medians would not.
 func pairedRatio(a, b []*measure.Result, f func(*measure.Result) float64) string {
-	xs := ratios(values(a, f), values(b, f))
+	return ratioSummary(ratios(values(a, f), values(b, f)))
+}
+
+// ratioSummary prints per-repetition ratios as their median, then, from 6
+// repetitions on, the distribution-free 95 % confidence interval for that
+// median in brackets (order statistics: stats.MedianCI, exact binomial
+// coverage, no assumption about the ratios' distribution, which on a
+// shared machine has heavy tails), then the range.
+func ratioSummary(xs []float64) string {
 	if len(xs) == 0 {
 		return "–"
 	}
-	return summarize(xs).fmt(2)
+	s := summarize(xs)
+	ci := stats.MedianCI(stats.Sorted(xs), ratioLevel)
+	if !ci.OK {
+		return s.fmt(2)
+	}
+	return fmt.Sprintf("%.2f [%.2f–%.2f] (%.2f–%.2f)", s.med, ci.Low, ci.High, s.lo, s.hi)
 }
 
 // perRequest is, for each repetition i, (f(hi[i]) − f(lo[i])) / (cHi − cLo):
@@ -101,7 +119,8 @@ func writeTables(w io.Writer, rep report, ocs []*outcome, o options) {
 	p("Machine: %s, %d CPUs (GOMAXPROCS %d), %s, %s; load average before %s, after %s; %s.\n",
 		m.CPUModel, m.CPUs, m.GOMAXPROCS, m.GoVersion, m.OS, m.LoadBefore, m.LoadAfter, m.Time)
 	p("Runs: %d repetition(s) per cell, %v warm-up + %v window each; cells show median (min–max).\n", o.reps, o.warmup, o.window)
-	p("Ratios fbrun/vegeta are the median (min–max) of the per-repetition ratios; each repetition runs the tools of a cell back to back.\n\n")
+	p("Ratios fbrun/vegeta are the median (min–max) of the per-repetition ratios; each repetition runs the tools of a cell back to back. ")
+	p("From 6 repetitions on, [a–b] after the median is its distribution-free %.0f %% confidence interval (order statistics).\n\n", 100*ratioLevel)
 
 	type key struct {
 		target string
@@ -134,7 +153,7 @@ func writeTables(w io.Writer, rep report, ocs []*outcome, o options) {
 		p("### Maximum sustained throughput, closed loop at fixed concurrency (req/s)\n\n")
 		p("In flight = mean requests in flight over the window (Little's law: summed latency / window), the concurrency a tool really kept up. ")
 		p("\"At vegeta's load\" is fbrun run right after vegeta in the same repetition at the concurrency vegeta really kept (its in flight, rounded).\n\n")
-		p("| target | concurrency | fbrun | vegeta | fbrun/vegeta | fbrun at vegeta's load (c) | its ratio to vegeta | fbrun + SQLite sink | fbrun CPU ms/1k req | vegeta CPU ms/1k req | in flight fbrun | in flight vegeta |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+		p("| target | concurrency | fbrun | vegeta | fbrun/vegeta | fbrun at vegeta's load (c) | its ratio to vegeta | fbrun + SQLite sink | fbrun CPU ms/1k req | vegeta CPU ms/1k req | CPU per request fbrun/vegeta | in flight fbrun | in flight vegeta |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 		inFlight := func(r *measure.Result) float64 { return r.InFlight }
 		conc := func(r *measure.Result) float64 { return float64(r.Spec.Concurrency) }
 		for _, k := range maxKeys {
@@ -144,9 +163,9 @@ func writeTables(w io.Writer, rep report, ocs []*outcome, o options) {
 				atLoad = aggregate(mt, thr).fmt(0) + " (" + aggregate(mt, conc).fmt(0) + ")"
 				atLoadRatio = pairedRatio(mt, v, thr)
 			}
-			p("| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", k.target, k.c, aggregate(f, thr).fmt(0), aggregate(v, thr).fmt(0),
+			p("| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", k.target, k.c, aggregate(f, thr).fmt(0), aggregate(v, thr).fmt(0),
 				pairedRatio(f, v, thr), atLoad, atLoadRatio,
-				aggregate(s, thr).fmt(0), aggregate(f, cpu).fmt(1), aggregate(v, cpu).fmt(1),
+				aggregate(s, thr).fmt(0), aggregate(f, cpu).fmt(1), aggregate(v, cpu).fmt(1), pairedRatio(f, v, cpu),
 				aggregate(f, inFlight).fmt(1), aggregate(v, inFlight).fmt(1))
 		}
 		p("\n")
@@ -218,7 +237,7 @@ func writeTables(w io.Writer, rep report, ocs []*outcome, o options) {
 				aggregate(h, func(r *measure.Result) float64 { return r.Goroutines }).fmt(0))
 		}
 		if rs := ratios(per["fbrun"], per["vegeta"]); len(rs) > 0 {
-			p("\nfbrun/vegeta per in-flight request, paired by repetition: %s.\n", summarize(rs).fmt(2))
+			p("\nfbrun/vegeta per in-flight request, paired by repetition: %s.\n", ratioSummary(rs))
 		}
 	}
 	if rep.Ingest != nil {
