@@ -193,6 +193,20 @@ func object[T any](d *fastDecoder, v *T, ms members[T]) bool {
 	}
 }
 
+// optionalObject decodes a JSON null into *p as nil, or an object into *p,
+// allocating it when nil (encoding/json decodes a repeated key into the
+// value already there).
+func optionalObject[T any](d *fastDecoder, p **T, ms members[T]) bool {
+	if d.null() {
+		*p = nil
+		return true
+	}
+	if *p == nil {
+		*p = new(T)
+	}
+	return object(d, *p, ms)
+}
+
 // plainByte reports the bytes a raw string may hold: printable ASCII other
 // than the quote and the backslash.
 var plainByte = func() (t [256]bool) {
@@ -383,14 +397,7 @@ var (
 			return false
 		}},
 		member[lab.Response]{name: "error", decode: func(d *fastDecoder, r *lab.Response) bool {
-			if d.null() {
-				r.Error = nil
-				return true
-			}
-			if r.Error == nil {
-				r.Error = &lab.Error{}
-			}
-			return object(d, r.Error, errorMembers)
+			return optionalObject(d, &r.Error, errorMembers)
 		}},
 	)
 	instanceMembers = newMembers[lab.Instance](
@@ -417,14 +424,7 @@ var (
 		member[lab.Timing]{name: "end", decode: func(d *fastDecoder, t *lab.Timing) bool { return d.int64(&t.End) }},
 		member[lab.Timing]{name: "sleep_ms", decode: func(d *fastDecoder, t *lab.Timing) bool { return d.float64(&t.SleepMS) }},
 		member[lab.Timing]{name: "throughput", decode: func(d *fastDecoder, t *lab.Timing) bool {
-			if d.null() {
-				t.Throughput = nil
-				return true
-			}
-			if t.Throughput == nil {
-				t.Throughput = &lab.Throughput{}
-			}
-			return object(d, t.Throughput, throughputMembers)
+			return optionalObject(d, &t.Throughput, throughputMembers)
 		}},
 	)
 	throughputMembers = newMembers[lab.Throughput](
