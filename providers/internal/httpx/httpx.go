@@ -69,8 +69,10 @@ func NewClient(o ClientOptions) *http.Client {
 
 // TuneTransport sizes tr's idle pool for maxConnsPerHost concurrent
 // connections per host (0 means DefaultMaxConnsPerHost), removes the cap on
-// connections per host, restricts it to HTTP/1.1 (see NewClient) and makes
-// the connections it opens time their own setup (providers.ConnSetup).
+// connections per host, restricts it to HTTP/1.1 (see NewClient), turns
+// off its transparent gzip (a response is timed and kept as the function
+// wrote it; see NewEndpoint) and makes the connections it opens time their
+// own setup (providers.ConnSetup).
 func TuneTransport(tr *http.Transport, maxConnsPerHost int) {
 	if maxConnsPerHost <= 0 {
 		maxConnsPerHost = DefaultMaxConnsPerHost
@@ -80,6 +82,7 @@ func TuneTransport(tr *http.Transport, maxConnsPerHost int) {
 	tr.MaxConnsPerHost = 0
 	tr.IdleConnTimeout = 90 * time.Second
 	tr.ForceAttemptHTTP2 = false
+	tr.DisableCompression = true
 	p := new(http.Protocols)
 	p.SetHTTP1(true)
 	tr.Protocols = p
@@ -121,7 +124,8 @@ type Endpoint struct {
 }
 
 // NewEndpoint prepares method requests to rawURL carrying header (copied);
-// with jsonBody, Content-Type is application/json unless header sets one.
+// with jsonBody, Content-Type is application/json unless header sets one,
+// and Accept-Encoding is identity unless header sets one.
 // A URL that cannot be parsed is a KindTransport *providers.Error.
 func (c *Caller) NewEndpoint(method, rawURL string, header http.Header, jsonBody bool) (*Endpoint, error) {
 	tmpl, err := http.NewRequest(method, rawURL, nil)
@@ -141,6 +145,13 @@ func (c *Caller) NewEndpoint(method, rawURL string, header http.Header, jsonBody
 	}
 	if jsonBody && tmpl.Header.Get("Content-Type") == "" {
 		tmpl.Header.Set("Content-Type", "application/json")
+	}
+	if tmpl.Header.Get("Accept-Encoding") == "" {
+		// The response as the function wrote it: no decompression inside
+		// the measured latency, the body's size as sent. Without any
+		// Accept-Encoding a server may choose a coding (RFC 9110 §12.5.3);
+		// identity says none. The AWS SDK sends the same for Lambda.
+		tmpl.Header.Set("Accept-Encoding", "identity")
 	}
 	return &Endpoint{tmpl: tmpl, rawURL: rawURL, errOp: tmpl.Method[:1] + strings.ToLower(tmpl.Method[1:])}, nil
 }

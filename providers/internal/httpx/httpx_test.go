@@ -1,6 +1,7 @@
 package httpx
 
 import (
+	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
@@ -199,8 +200,9 @@ func TestBodyTooLarge(t *testing.T) {
 func TestNewClientTuned(t *testing.T) {
 	c := NewClient(ClientOptions{MaxConnsPerHost: 2000})
 	tr := c.Transport.(*http.Transport)
-	if tr.MaxIdleConnsPerHost != 2000 || tr.MaxConnsPerHost != 0 || tr.Protocols.HTTP2() || !tr.Protocols.HTTP1() {
-		t.Errorf("transport not tuned: idle/host=%d conns/host=%d protocols=%v", tr.MaxIdleConnsPerHost, tr.MaxConnsPerHost, tr.Protocols)
+	if tr.MaxIdleConnsPerHost != 2000 || tr.MaxConnsPerHost != 0 || tr.Protocols.HTTP2() || !tr.Protocols.HTTP1() || !tr.DisableCompression {
+		t.Errorf("transport not tuned: idle/host=%d conns/host=%d protocols=%v no gzip=%v", tr.MaxIdleConnsPerHost, tr.MaxConnsPerHost,
+			tr.Protocols, tr.DisableCompression)
 	}
 	if c.Timeout != DefaultTimeout {
 		t.Errorf("timeout = %v", c.Timeout)
@@ -214,7 +216,7 @@ func TestEndpointShared(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		if r.Method != http.MethodPost || r.Header.Get("Content-Type") != "application/json" || r.Header.Get("X-Extra") != "1" ||
-			r.ContentLength != int64(len(body)) {
+			r.Header.Get("Accept-Encoding") != "identity" || r.ContentLength != int64(len(body)) {
 			t.Errorf("request %s %v length %d, body %q", r.Method, r.Header, r.ContentLength, body)
 		}
 		w.Write(body) // echo
@@ -243,11 +245,50 @@ func TestEndpointShared(t *testing.T) {
 		}(i)
 	}
 	wg.Wait()
-	if got := ep.tmpl.Header; len(got) != 2 || got.Get("X-Extra") != "1" || ep.tmpl.Body != nil || ep.tmpl.Context() != context.Background() {
+	if got := ep.tmpl.Header; len(got) != 3 || got.Get("X-Extra") != "1" || ep.tmpl.Body != nil || ep.tmpl.Context() != context.Background() {
 		t.Errorf("endpoint template modified: header %v body %v", got, ep.tmpl.Body)
 	}
 	if ep.URL() != srv.URL+"/f" {
 		t.Errorf("URL() = %q", ep.URL())
+	}
+}
+
+// TestAcceptEncoding: requests ask for the identity coding unless the
+// caller's header says otherwise, and a body a server compresses anyway is
+// kept as sent, not decompressed inside the measured latency.
+func TestAcceptEncoding(t *testing.T) {
+	tests := []struct {
+		name   string
+		header http.Header
+		want   string
+	}{
+		{"default", nil, "identity"},
+		{"caller's own", http.Header{"Accept-Encoding": {"br"}}, "br"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got string
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				got = r.Header.Get("Accept-Encoding")
+				// A server that compresses whatever was asked.
+				w.Header().Set("Content-Encoding", "gzip")
+				zw := gzip.NewWriter(w)
+				zw.Write([]byte(`{"schema_version":1}`))
+				zw.Close()
+			}))
+			defer srv.Close()
+			c := &Caller{Platform: "test", Client: NewClient(ClientOptions{})}
+			reply, err := c.Post(context.Background(), srv.URL, tt.header, []byte(`{}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != tt.want {
+				t.Errorf("Accept-Encoding = %q, want %q", got, tt.want)
+			}
+			if len(reply.Body) < 2 || reply.Body[0] != 0x1f || reply.Body[1] != 0x8b {
+				t.Errorf("body %q: want the gzip stream as sent", reply.Body)
+			}
+		})
 	}
 }
 
