@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"slices"
 
 	"github.com/faas-benchmarker/faas-benchmarker/bench/measure"
 	"github.com/faas-benchmarker/faas-benchmarker/stats"
@@ -39,16 +38,8 @@ func ratios(a, b []float64) []float64 {
 
 // summarize is the median and range of xs (NaN when empty).
 func summarize(xs []float64) agg {
-	if len(xs) == 0 {
-		return agg{math.NaN(), math.NaN(), math.NaN()}
-	}
-	xs = slices.Clone(xs)
-	slices.Sort(xs)
-	m := xs[len(xs)/2]
-	if len(xs)%2 == 0 {
-		m = (xs[len(xs)/2-1] + xs[len(xs)/2]) / 2
-	}
-	return agg{m, xs[0], xs[len(xs)-1]}
+	st := stats.Summarize(xs)
+	return agg{st.P50, st.Min, st.Max}
 }
 
 // fmt prints the median with the range when there are several runs.
@@ -62,10 +53,6 @@ func (a agg) fmt(prec int) string {
 	return fmt.Sprintf("%.*f (%.*f–%.*f)", prec, a.med, prec, a.lo, prec, a.hi)
 }
 
-// ratioLevel is the confidence of the interval shown for a median of
-// paired ratios.
-const ratioLevel = 0.95
-
 // pairedRatio is the median and range over repetitions of f(a[i]) /
 // f(b[i]): the bench runs the tools of a cell back to back in every
 // repetition, so a ratio within a repetition cancels the machine's drift
@@ -77,19 +64,18 @@ func pairedRatio(a, b []*measure.Result, f func(*measure.Result) float64) string
 
 // ratioSummary prints per-repetition ratios as their median, then, from 6
 // repetitions on, the distribution-free 95 % confidence interval for that
-// median in brackets (order statistics: stats.MedianCI, exact binomial
-// coverage, no assumption about the ratios' distribution, which on a
-// shared machine has heavy tails), then the range.
+// median in brackets (stats.Summarize's MedianCI: order statistics, exact
+// binomial coverage, no assumption about the ratios' distribution, which
+// on a shared machine has heavy tails), then the range.
 func ratioSummary(xs []float64) string {
 	if len(xs) == 0 {
 		return "–"
 	}
-	s := summarize(xs)
-	ci := stats.MedianCI(stats.Sorted(xs), ratioLevel)
-	if !ci.OK {
-		return s.fmt(2)
+	st := stats.Summarize(xs)
+	if ci := st.MedianCI; ci.OK {
+		return fmt.Sprintf("%.2f [%.2f–%.2f] (%.2f–%.2f)", st.P50, ci.Low, ci.High, st.Min, st.Max)
 	}
-	return fmt.Sprintf("%.2f [%.2f–%.2f] (%.2f–%.2f)", s.med, ci.Low, ci.High, s.lo, s.hi)
+	return agg{st.P50, st.Min, st.Max}.fmt(2)
 }
 
 // perRequest is, for each repetition i, (f(hi[i]) − f(lo[i])) / (cHi − cLo):
@@ -120,7 +106,7 @@ func writeTables(w io.Writer, rep report, ocs []*outcome, o options) {
 		m.CPUModel, m.CPUs, m.GOMAXPROCS, m.GoVersion, m.OS, m.LoadBefore, m.LoadAfter, m.Time)
 	p("Runs: %d repetition(s) per cell, %v warm-up + %v window each; cells show median (min–max).\n", o.reps, o.warmup, o.window)
 	p("Ratios fbrun/vegeta are the median (min–max) of the per-repetition ratios; each repetition runs the tools of a cell back to back. ")
-	p("From 6 repetitions on, [a–b] after the median is its distribution-free %.0f %% confidence interval (order statistics).\n\n", 100*ratioLevel)
+	p("From 6 repetitions on, [a–b] after the median is its distribution-free 95 %% confidence interval (order statistics).\n\n")
 
 	type key struct {
 		target string
