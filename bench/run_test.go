@@ -15,7 +15,8 @@ func TestParseOptions(t *testing.T) {
 		wantErr bool
 		check   func(options) bool
 	}{
-		{nil, false, func(o options) bool { return o.reps == 3 && len(o.concurrency) == 3 && len(o.rates) == 3 }},
+		// The default gives the paired ratios their interval (6 repetitions).
+		{nil, false, func(o options) bool { return o.reps == 6 && len(o.concurrency) == 3 && len(o.rates) == 3 }},
 		{[]string{"-short"}, false, func(o options) bool { return o.reps == 1 && o.window == time.Second && o.ingestRows == 50_000 }},
 		{[]string{"-rates", "100, 200"}, false, func(o options) bool { return len(o.rates) == 2 && o.rates[1] == 200 }},
 		{[]string{"-rates", "fast"}, true, nil},

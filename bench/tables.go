@@ -89,6 +89,19 @@ func perRequest(lo, hi []*measure.Result, cLo, cHi int, f func(*measure.Result) 
 	return xs
 }
 
+// key identifies a cell of the tables: a target at one concurrency (closed
+// loop) or rate (open loop).
+type key struct {
+	target string
+	c      int
+	rate   float64
+}
+
+// match selects the specs of cell k.
+func (k key) match() func(measure.Spec) bool {
+	return func(s measure.Spec) bool { return s.Target == k.target && s.Concurrency == k.c && s.Rate == k.rate }
+}
+
 // find returns the outcome of variant name for the scenario matching pred.
 func find(ocs []*outcome, name string, pred func(measure.Spec) bool) []*measure.Result {
 	for _, oc := range ocs {
@@ -108,11 +121,6 @@ func writeTables(w io.Writer, rep report, ocs []*outcome, o options) {
 	p("Ratios fbrun/vegeta are the median (min–max) of the per-repetition ratios; each repetition runs the tools of a cell back to back. ")
 	p("From 6 repetitions on, [a–b] after the median is its distribution-free 95 %% confidence interval (order statistics).\n\n")
 
-	type key struct {
-		target string
-		c      int
-		rate   float64
-	}
 	var maxKeys, rateKeys []key
 	seen := map[key]bool{}
 	for _, oc := range ocs {
@@ -129,9 +137,6 @@ func writeTables(w io.Writer, rep report, ocs []*outcome, o options) {
 			rateKeys = append(rateKeys, k)
 		}
 	}
-	match := func(k key) func(measure.Spec) bool {
-		return func(s measure.Spec) bool { return s.Target == k.target && s.Concurrency == k.c && s.Rate == k.rate }
-	}
 	thr := func(r *measure.Result) float64 { return r.Throughput }
 	cpu := func(r *measure.Result) float64 { return r.CPUMSPer1000 }
 
@@ -143,7 +148,7 @@ func writeTables(w io.Writer, rep report, ocs []*outcome, o options) {
 		inFlight := func(r *measure.Result) float64 { return r.InFlight }
 		conc := func(r *measure.Result) float64 { return float64(r.Spec.Concurrency) }
 		for _, k := range maxKeys {
-			f, v, s, mt := find(ocs, "fbrun", match(k)), find(ocs, "vegeta", match(k)), find(ocs, "fbrun+sqlite", match(k)), find(ocs, vMatched.name, match(k))
+			f, v, s, mt := find(ocs, "fbrun", k.match()), find(ocs, "vegeta", k.match()), find(ocs, "fbrun+sqlite", k.match()), find(ocs, vMatched.name, k.match())
 			atLoad, atLoadRatio := "–", "–"
 			if len(mt) > 0 {
 				atLoad = aggregate(mt, thr).fmt(0) + " (" + aggregate(mt, conc).fmt(0) + ")"
@@ -163,7 +168,7 @@ func writeTables(w io.Writer, rep report, ocs []*outcome, o options) {
 	}
 	for _, k := range rateKeys {
 		for _, name := range []string{"fbrun", "vegeta"} {
-			rs := find(ocs, name, match(k))
+			rs := find(ocs, name, k.match())
 			p("| %s | %g | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", k.target, k.rate, name,
 				aggregate(rs, func(r *measure.Result) float64 { return r.AchievedRate }).fmt(0),
 				aggregate(rs, func(r *measure.Result) float64 { return r.LatenessP50US }).fmt(0),
@@ -191,17 +196,18 @@ func writeTables(w io.Writer, rep report, ocs []*outcome, o options) {
 			aggregate(f, o99).fmt(0), aggregate(v, o99).fmt(0), pairedRatio(f, v, o99))
 	}
 	for _, k := range maxKeys {
-		v := find(ocs, "vegeta", match(k))
-		row(k.target, fmt.Sprintf("closed loop c=%d", k.c), find(ocs, "fbrun", match(k)), v)
-		if mt := find(ocs, vMatched.name, match(k)); len(mt) > 0 {
+		v := find(ocs, "vegeta", k.match())
+		row(k.target, fmt.Sprintf("closed loop c=%d", k.c), find(ocs, "fbrun", k.match()), v)
+		if mt := find(ocs, vMatched.name, k.match()); len(mt) > 0 {
 			row(k.target, fmt.Sprintf("closed loop c=%d, fbrun at vegeta's load (c=%s)", k.c,
 				aggregate(mt, func(r *measure.Result) float64 { return float64(r.Spec.Concurrency) }).fmt(0)), mt, v)
 		}
 	}
 	for _, k := range rateKeys {
-		row(k.target, fmt.Sprintf("open loop %g/s", k.rate), find(ocs, "fbrun", match(k)), find(ocs, "vegeta", match(k)))
+		row(k.target, fmt.Sprintf("open loop %g/s", k.rate), find(ocs, "fbrun", k.match()), find(ocs, "vegeta", k.match()))
 	}
 
+	var memPer map[string][]float64 // KiB per in-flight request by tool, per repetition
 	if len(o.memConcurrency) == 2 && o.runs(groupMem) {
 		lo, hi := o.memConcurrency[0], o.memConcurrency[1]
 		p("\n### Memory per in-flight request (server holds each request %v)\n\n", o.memDelay)
@@ -213,18 +219,21 @@ func writeTables(w io.Writer, rep report, ocs []*outcome, o options) {
 		mem := func(r *measure.Result) float64 { return (r.LiveHeapBytes + r.StackBytes) / 1024 }
 		heap := func(r *measure.Result) float64 { return r.LiveHeapBytes / 1024 }
 		stack := func(r *measure.Result) float64 { return r.StackBytes / 1024 }
-		per := map[string][]float64{}
+		memPer = map[string][]float64{}
 		for _, name := range []string{"fbrun", "vegeta"} {
 			l, h := at(name, lo), at(name, hi)
-			per[name] = perRequest(l, h, lo, hi, mem)
+			memPer[name] = perRequest(l, h, lo, hi, mem)
 			p("| %s | %s | %s | %s | %s | %s | %s |\n", name, aggregate(l, mem).fmt(0), aggregate(h, mem).fmt(0),
-				summarize(per[name]).fmt(1), summarize(perRequest(l, h, lo, hi, heap)).fmt(1),
+				summarize(memPer[name]).fmt(1), summarize(perRequest(l, h, lo, hi, heap)).fmt(1),
 				summarize(perRequest(l, h, lo, hi, stack)).fmt(1),
 				aggregate(h, func(r *measure.Result) float64 { return r.Goroutines }).fmt(0))
 		}
-		if rs := ratios(per["fbrun"], per["vegeta"]); len(rs) > 0 {
+		if rs := ratios(memPer["fbrun"], memPer["vegeta"]); len(rs) > 0 {
 			p("\nfbrun/vegeta per in-flight request, paired by repetition: %s.\n", ratioSummary(rs))
 		}
+	}
+	if len(maxKeys) > 0 || memPer != nil {
+		writeGoals(w, ocs, maxKeys, memPer)
 	}
 	if rep.Ingest != nil {
 		p("\n### Results database ingest\n\n%d invocation rows (each with a platform report and a raw response) through results.Writer: %.2f s, **%.0f rows/s**; %.2f CPU-s (writer and producer), %.0f rows per CPU-second.\n",
