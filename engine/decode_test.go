@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"encoding/json"
 	"math"
 	"math/rand/v2"
@@ -207,5 +208,37 @@ func TestStringCache(t *testing.T) {
 	var nilCache *stringCache
 	if got := nilCache.get([]byte("x")); got != "x" {
 		t.Errorf("nil cache: %q", got)
+	}
+}
+
+// TestDecodeLabFastTakesHandlerOutput: what the lab functions really answer
+// (lab.Handler's response on this machine's sandbox, marshalled as the
+// adapters do) takes the fast path and decodes as encoding/json decodes it.
+// It fails when a field is added to the response schema without a member in
+// the fast decoder's tables, which would silently send every real response
+// to the general decoder.
+func TestDecodeLabFastTakesHandlerOutput(t *testing.T) {
+	h, err := lab.New(lab.Config{Function: lab.Function1, Sandbox: lab.NewSandbox(lab.SandboxConfig{Platform: "local"})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	strs := &stringCache{}
+	for _, tt := range []struct{ name, request string }{
+		{"empty", `{}`},
+		{"sleep", `{"sleep":0.001}`},
+		{"throughput", `{"throughput_time":0.001}`},
+		{"input error", `{"StatusCode":500}`},
+	} {
+		resp := h.Handle(context.Background(), "req-"+tt.name, []byte(tt.request))
+		if tt.name != "input error" && resp.Error != nil {
+			t.Fatalf("%s: handler failed: %v", tt.name, resp.Error)
+		}
+		body, err := json.Marshal(resp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !checkFastAgainstStd(t, body, strs) {
+			t.Errorf("%s: the fast path refused the handler's response %s", tt.name, body)
+		}
 	}
 }
