@@ -46,6 +46,10 @@ type TimedProgress interface {
 	ExpectUntil(end time.Time)
 }
 
+// DefaultMaxInFlight is Config.MaxInFlight's default: the requests an open
+// loop may have outstanding before due requests are dropped.
+const DefaultMaxInFlight = 10000
+
 // Config configures a Benchmarker.
 type Config struct {
 	// RunID labels every record.
@@ -58,7 +62,8 @@ type Config struct {
 	// any platform's maximum function timeout would be pointless).
 	Timeout time.Duration
 	// MaxInFlight bounds concurrent requests of InvokeAtRate; a request due
-	// while the bound is reached is recorded as dropped (default 10000).
+	// while the bound is reached is recorded as dropped (default
+	// DefaultMaxInFlight).
 	MaxInFlight int
 	// Logger receives debug logs (default: discard).
 	Logger *slog.Logger
@@ -97,7 +102,7 @@ func New(cfg Config) (*Benchmarker, error) {
 		cfg.Timeout = 5 * time.Minute
 	}
 	if cfg.MaxInFlight <= 0 {
-		cfg.MaxInFlight = 10000
+		cfg.MaxInFlight = DefaultMaxInFlight
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)

@@ -88,7 +88,8 @@ type Config struct {
 	Qualifier string
 	// HTTPTimeout bounds one whole request; 0 means DefaultHTTPTimeout.
 	HTTPTimeout time.Duration
-	// MaxConnsPerHost sizes the idle-connection pool; 0 means 1024.
+	// MaxConnsPerHost sizes the idle-connection pool; 0 means
+	// httpx.DefaultMaxConnsPerHost (10,000).
 	MaxConnsPerHost int
 	// ColdStartTimeout bounds ForceColdStart; 0 means 5 minutes.
 	ColdStartTimeout time.Duration

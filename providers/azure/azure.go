@@ -56,7 +56,8 @@ type Config struct {
 	// HTTPTimeout bounds one whole invocation; 0 means 5 minutes (the
 	// Azure front end itself cuts HTTP triggers at 230 s).
 	HTTPTimeout time.Duration
-	// MaxConnsPerHost sizes the idle-connection pool; 0 means 1024.
+	// MaxConnsPerHost sizes the idle-connection pool; 0 means
+	// httpx.DefaultMaxConnsPerHost (10,000).
 	MaxConnsPerHost int
 }
 

@@ -47,7 +47,8 @@ type Config struct {
 	PlatformName string
 	// HTTPTimeout bounds one whole invocation; 0 means 5 minutes.
 	HTTPTimeout time.Duration
-	// MaxConnsPerHost sizes the idle-connection pool; 0 means 1024.
+	// MaxConnsPerHost sizes the idle-connection pool; 0 means
+	// httpx.DefaultMaxConnsPerHost (10,000).
 	MaxConnsPerHost int
 }
 

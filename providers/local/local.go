@@ -47,7 +47,8 @@ type Config struct {
 	Functions map[string]string
 	// HTTPTimeout bounds one whole request; 0 means 2 minutes.
 	HTTPTimeout time.Duration
-	// MaxConnsPerHost sizes the idle-connection pool; 0 means 1024.
+	// MaxConnsPerHost sizes the idle-connection pool; 0 means
+	// httpx.DefaultMaxConnsPerHost (10,000).
 	MaxConnsPerHost int
 	// ColdStartTimeout bounds ForceColdStart; 0 means 30 s.
 	ColdStartTimeout time.Duration

@@ -24,8 +24,15 @@ import (
 // Defaults for ClientOptions.
 const (
 	// DefaultMaxConnsPerHost is the number of idle connections kept per
-	// host, sized for benchmarks with high concurrency.
-	DefaultMaxConnsPerHost = 1024
+	// host. It is the engine's default bound on requests in flight
+	// (engine.DefaultMaxInFlight), so the connection of every request the
+	// engine may have outstanding goes back to the pool. A smaller pool
+	// closes the connections of a burst beyond it and dials them again
+	// under load: an open loop at 10,000/s on 2 cores whose target stalled
+	// for 300 ms never recovered with a pool of 1,024 (3 of 3 runs: due
+	// requests dropped, 5,900–7,200/s achieved) and recovered with this one
+	// (3 of 3; docs/performance.md, "Recovering from a stall").
+	DefaultMaxConnsPerHost = 10000
 	// DefaultTimeout bounds one whole request (connect, send, wait, read).
 	DefaultTimeout = 5 * time.Minute
 	// MaxBodyBytes bounds a response body; larger bodies are an error.

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/faas-benchmarker/faas-benchmarker/engine"
 	"github.com/faas-benchmarker/faas-benchmarker/providers"
 )
 
@@ -206,6 +207,18 @@ func TestNewClientTuned(t *testing.T) {
 	}
 	if c.Timeout != DefaultTimeout {
 		t.Errorf("timeout = %v", c.Timeout)
+	}
+}
+
+// TestDefaultPoolHoldsMaxInFlight: by default the idle pool keeps a
+// connection for every request the engine may have in flight, so the
+// connections of a burst are reused, not closed and dialed again under load
+// (see DefaultMaxConnsPerHost).
+func TestDefaultPoolHoldsMaxInFlight(t *testing.T) {
+	tr := NewClient(ClientOptions{}).Transport.(*http.Transport)
+	if tr.MaxIdleConnsPerHost < engine.DefaultMaxInFlight || tr.MaxIdleConns < tr.MaxIdleConnsPerHost {
+		t.Errorf("idle pool %d per host, %d in all; want at least engine.DefaultMaxInFlight = %d per host",
+			tr.MaxIdleConnsPerHost, tr.MaxIdleConns, engine.DefaultMaxInFlight)
 	}
 }
 
