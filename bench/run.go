@@ -81,7 +81,7 @@ func writeAllocProfile(path string) error {
 
 // targetMain serves the minimal target until ctx is done.
 func targetMain(ctx context.Context, w io.Writer) error {
-	url, stop, err := startTarget()
+	url, _, stop, err := startTarget()
 	if err != nil {
 		return err
 	}
@@ -100,6 +100,8 @@ type options struct {
 	rates            []float64
 	memConcurrency   []int
 	memDelay         time.Duration
+	stall            time.Duration // 0: no stall-recovery measurement
+	stallRate        float64
 	local            bool
 	localConcurrency int
 	localRate        float64
@@ -138,7 +140,9 @@ func parseOptions(args []string) (options, error) {
 	fs.BoolVar(&o.sqlite, "sqlite", true, "also run fbrun with the real SQLite writer as sink (end to end)")
 	fs.IntVar(&o.ingestRows, "ingest-rows", 1_000_000, "rows written through the results writer for the ingest rate")
 	fs.StringVar(&o.jsonOut, "json", "", "also write every result as JSON to this file")
-	fs.StringVar(&only, "only", "", "measure only these parts, comma-separated: max (closed loop), rate (open loop), mem, ingest")
+	fs.DurationVar(&o.stall, "stall", 300*time.Millisecond, "how long the target stops answering in the stall-recovery measurement")
+	fs.Float64Var(&o.stallRate, "stall-rate", 10000, "open-loop rate (req/s) of the stall-recovery measurement")
+	fs.StringVar(&only, "only", "", "measure only these parts, comma-separated: max (closed loop), rate (open loop), mem, stall, ingest")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -147,10 +151,10 @@ func parseOptions(args []string) (options, error) {
 		for _, part := range strings.Split(only, ",") {
 			part = strings.TrimSpace(part)
 			switch part {
-			case groupMax, groupRate, groupMem, partIngest:
+			case groupMax, groupRate, groupMem, groupStall, partIngest:
 				o.only[part] = true
 			default:
-				return o, fmt.Errorf("-only: unknown part %q (want max, rate, mem or ingest)", part)
+				return o, fmt.Errorf("-only: unknown part %q (want max, rate, mem, stall or ingest)", part)
 			}
 		}
 	}
@@ -159,6 +163,7 @@ func parseOptions(args []string) (options, error) {
 		conc, rates, memConc = "16", "1000,5000", "10,100"
 		o.memDelay, o.ingestRows, o.localRate = 50*time.Millisecond, 50_000, 200
 		o.localConcurrency = 4
+		o.stall, o.stallRate = 100*time.Millisecond, 2000
 	}
 	var err error
 	if o.concurrency, err = parseInts(conc); err != nil {
@@ -176,6 +181,9 @@ func parseOptions(args []string) (options, error) {
 	}
 	if o.reps < 1 || o.window <= 0 || o.warmup < 0 {
 		return o, errors.New("need -reps >= 1, -window > 0, -warmup >= 0")
+	}
+	if o.stall < 0 || o.stall >= o.window/2 || o.stallRate <= 0 || o.stallRate != math.Trunc(o.stallRate) {
+		return o, fmt.Errorf("need 0 <= -stall < half the window (%v) and a whole -stall-rate > 0", o.window/2)
 	}
 	return o, nil
 }
@@ -225,7 +233,16 @@ const (
 	groupMax  = "max"
 	groupRate = "rate"
 	groupMem  = "mem"
+	// groupStall is an open loop whose target stops answering for a while
+	// (see stallAt): does the tool recover, or does the backlog it sends
+	// once the target answers again keep it behind?
+	groupStall = "stall"
 )
+
+// stallAt is when the bench stalls the target, from the start of an attack
+// child: about a quarter into the window (the child's own start-up comes
+// before its warm-up).
+func stallAt(s measure.Spec) time.Duration { return s.Warmup + s.Window/4 }
 
 func plan(o options, minimalURL, localURL string) []scenario {
 	base := measure.Spec{Warmup: o.warmup, Window: o.window}
@@ -251,6 +268,10 @@ func plan(o options, minimalURL, localURL string) []scenario {
 		for _, r := range o.rates {
 			add(groupRate, "minimal", minimalURL, measure.ModeRate, 0, r, vFBRun, vVegeta)
 		}
+	}
+	if o.runs(groupStall) && o.stall > 0 {
+		add(groupStall, "minimal", minimalURL, measure.ModeRate, 0, o.stallRate, vFBRun, vVegeta)
+		out[len(out)-1].spec.Stall = o.stall
 	}
 	if o.runs(groupMem) {
 		for _, c := range o.memConcurrency {
@@ -305,7 +326,7 @@ func benchMain(ctx context.Context, args []string, w io.Writer) error {
 	defer os.RemoveAll(tmp)
 
 	mach := describeMachine()
-	minimalURL, stopTarget, err := startTarget()
+	minimalURL, stall, stopTarget, err := startTarget()
 	if err != nil {
 		return err
 	}
@@ -350,7 +371,15 @@ func benchMain(ctx context.Context, args []string, w io.Writer) error {
 						return err
 					}
 				}
+				var stallTimer *time.Timer
+				if spec.Stall > 0 {
+					d := spec.Stall
+					stallTimer = time.AfterFunc(stallAt(spec), func() { stall(d) })
+				}
 				res, err := runChild(ctx, exe, spec)
+				if stallTimer != nil {
+					stallTimer.Stop()
+				}
 				if err != nil {
 					return fmt.Errorf("%s %s %s: %w", v.name, spec.Target, spec.Mode, err)
 				}
@@ -377,6 +406,7 @@ func benchMain(ctx context.Context, args []string, w io.Writer) error {
 		"short": o.short, "reps": o.reps, "warmup": o.warmup.String(), "window": o.window.String(),
 		"concurrency": o.concurrency, "rates": o.rates, "mem_concurrency": o.memConcurrency, "mem_delay": o.memDelay.String(),
 		"local": o.local, "local_concurrency": o.localConcurrency, "local_rate": o.localRate, "ingest_rows": o.ingestRows,
+		"stall": o.stall.String(), "stall_rate": o.stallRate,
 	}}
 	for _, oc := range outcomes {
 		rep.Results = append(rep.Results, oc.runs...)
@@ -431,14 +461,36 @@ func runChild(ctx context.Context, exe string, spec measure.Spec) (*measure.Resu
 }
 
 // startTarget serves the minimal target on a free loopback port.
-func startTarget() (url string, stop func(), err error) {
+func startTarget() (url string, stall func(time.Duration), stop func(), err error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return "", nil, fmt.Errorf("target: %w", err)
+		return "", nil, nil, fmt.Errorf("target: %w", err)
 	}
-	srv := &http.Server{Handler: target.New(target.Config{}), ReadHeaderTimeout: 10 * time.Second}
-	go srv.Serve(ln) //nolint:errcheck // returns ErrServerClosed on stop
-	return "http://" + ln.Addr().String() + "/function1", func() { srv.Close() }, nil
+	h := target.New(target.Config{})
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(abortiveCloseListener{ln}) //nolint:errcheck // returns ErrServerClosed on stop
+	return "http://" + ln.Addr().String() + "/function1", h.Stall, func() { srv.Close() }, nil
+}
+
+// abortiveCloseListener makes the target close its connections with a
+// reset (SO_LINGER 0) instead of a FIN. A tool closes its connections when
+// its measurement ends; answered with a reset, neither end of a connection
+// lingers in TIME_WAIT. Otherwise every measurement would leave its
+// connections' client ports in TIME_WAIT for a minute, and after a few
+// bursts of thousands of connections (the stall measurement) vegeta's
+// dials fail with "address already in use": it binds its local address
+// before it connects (its -laddr, 0.0.0.0 by default), which needs a port
+// nothing holds, and loopback has 28,232 of them. The target closes a
+// connection only after the client did (or on a bad request), when all its
+// responses are written.
+type abortiveCloseListener struct{ net.Listener }
+
+func (l abortiveCloseListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if tc, ok := c.(*net.TCPConn); ok {
+		_ = tc.SetLinger(0) // best effort: a connection without it only lingers
+	}
+	return c, err
 }
 
 // startLocal starts the embedded local platform with function1 served by

@@ -30,6 +30,11 @@ func TestParseOptions(t *testing.T) {
 			return o.runs(groupMax) && o.runs(groupRate) && o.runs(groupMem) && o.runs(partIngest)
 		}},
 		{[]string{"-only", "closed"}, true, nil},
+		{[]string{"-stall", "-1s"}, true, nil},
+		{[]string{"-stall", "2s", "-window", "3s"}, true, nil}, // not within the first half of the window
+		{[]string{"-stall-rate", "0"}, true, nil},
+		{[]string{"-stall", "0"}, false, func(o options) bool { return o.stall == 0 }},
+		{[]string{"-only", "stall"}, false, func(o options) bool { return o.runs(groupStall) && !o.runs(groupRate) }},
 	}
 	for _, tt := range tests {
 		o, err := parseOptions(tt.args)
@@ -58,9 +63,18 @@ func TestPlanCoversEveryMeasurement(t *testing.T) {
 			t.Errorf("scenario %+v invalid: %v", sc.spec, err)
 		}
 	}
-	// 3 concurrencies + local; 3 rates + local; 2 memory points.
-	if count[groupMax] != 4 || count[groupRate] != 4 || count[groupMem] != 2 {
+	// 3 concurrencies + local; 3 rates + local; 2 memory points; one
+	// stall recovery.
+	if count[groupMax] != 4 || count[groupRate] != 4 || count[groupMem] != 2 || count[groupStall] != 1 {
 		t.Errorf("scenarios per group %v", count)
+	}
+	for _, sc := range scs {
+		if (sc.group == groupStall) != (sc.spec.Stall > 0) {
+			t.Errorf("scenario of group %s has stall %v", sc.group, sc.spec.Stall)
+		}
+		if sc.group == groupStall && (sc.spec.Rate != 10000 || sc.spec.Stall != 300*time.Millisecond || sc.spec.Mode != measure.ModeRate) {
+			t.Errorf("stall scenario %+v, want open loop at 10000/s with a 300ms stall", sc.spec)
+		}
 	}
 	names := func(sc scenario) (out []string) {
 		for _, v := range sc.variants {
@@ -74,8 +88,8 @@ func TestPlanCoversEveryMeasurement(t *testing.T) {
 	if got := strings.Join(names(scs[0]), ","); got != "fbrun,vegeta" {
 		t.Errorf("c=1 has variants %s, want fbrun and vegeta only (one worker is one in flight)", got)
 	}
-	if scs := plan(o, "http://t/f", ""); len(scs) != 8 {
-		t.Errorf("without the local platform: %d scenarios, want 8", len(scs))
+	if scs := plan(o, "http://t/f", ""); len(scs) != 9 {
+		t.Errorf("without the local platform: %d scenarios, want 9", len(scs))
 	}
 }
 
@@ -96,7 +110,7 @@ func TestWriteTables(t *testing.T) {
 	}
 	var buf bytes.Buffer
 	writeTables(&buf, report{Machine: describeMachine(), Ingest: &ingestResult{Rows: 10, Seconds: 1, RowsPerSec: 10}}, ocs, o)
-	for _, want := range []string{"Maximum sustained throughput", "| minimal | 16 | 100 | 100 | 1.00 | 110 (13) | 1.10 |", "closed loop c=16, fbrun at vegeta's load (c=13)", "Open-loop accuracy", "Client overhead", "Memory per in-flight", "10 rows/s"} {
+	for _, want := range []string{"Maximum sustained throughput", "| minimal | 16 | 100 | 100 | 1.00 | 110 (13) | 1.10 |", "closed loop c=16, fbrun at vegeta's load (c=13)", "Open-loop accuracy", "Recovering from a stall: open loop at 2000/s, the target stops answering for 100ms", "Client overhead", "Memory per in-flight", "10 rows/s"} {
 		if !strings.Contains(buf.String(), want) {
 			t.Errorf("tables lack %q:\n%s", want, buf.String())
 		}
@@ -176,7 +190,7 @@ func TestOnlyClosedLoop(t *testing.T) {
 			t.Errorf("tables lack %q:\n%s", want, out)
 		}
 	}
-	for _, unwanted := range []string{"Open-loop accuracy", "Memory per in-flight", "ingest"} {
+	for _, unwanted := range []string{"Open-loop accuracy", "Recovering from a stall", "Memory per in-flight", "ingest"} {
 		if strings.Contains(out, unwanted) {
 			t.Errorf("tables show %q with -only max:\n%s", unwanted, out)
 		}

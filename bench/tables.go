@@ -121,7 +121,7 @@ func writeTables(w io.Writer, rep report, ocs []*outcome, o options) {
 	p("Ratios fbrun/vegeta are the median (min–max) of the per-repetition ratios; each repetition runs the tools of a cell back to back. ")
 	p("From 6 repetitions on, [a–b] after the median is its distribution-free 95 %% confidence interval (order statistics).\n\n")
 
-	var maxKeys, rateKeys []key
+	var maxKeys, rateKeys, stallKeys []key
 	seen := map[key]bool{}
 	for _, oc := range ocs {
 		s := oc.scenario.spec
@@ -135,6 +135,8 @@ func writeTables(w io.Writer, rep report, ocs []*outcome, o options) {
 			maxKeys = append(maxKeys, k)
 		case groupRate:
 			rateKeys = append(rateKeys, k)
+		case groupStall:
+			stallKeys = append(stallKeys, k)
 		}
 	}
 	thr := func(r *measure.Result) float64 { return r.Throughput }
@@ -181,6 +183,34 @@ func writeTables(w io.Writer, rep report, ocs []*outcome, o options) {
 		}
 	}
 	if len(rateKeys) > 0 {
+		p("\n")
+	}
+
+	for _, k := range stallKeys {
+		f, v := find(ocs, "fbrun", k.match()), find(ocs, "vegeta", k.match())
+		if len(f) == 0 {
+			continue
+		}
+		p("### Recovering from a stall: open loop at %g/s, the target stops answering for %v about a quarter into the window\n\n", k.rate, f[0].Spec.Stall)
+		p("Requests due during the stall are sent on schedule and wait; when the target answers again the backlog comes back at once. A tool that recovers sends on time again and drops nothing; one that does not falls behind for the rest of the window. ")
+		p("Dropped are due requests fbrun did not send because `MaxInFlight` (10,000) were outstanding; vegeta starts more workers instead.\n\n")
+		p("| tool | achieved req/s | dropped | errors | lateness p50 (µs) | lateness p99 (µs) | latency p50 (µs) | latency p99 (µs) | mean in flight | CPU ms/1k req |\n|---|---|---|---|---|---|---|---|---|---|\n")
+		for _, t := range []struct {
+			name string
+			rs   []*measure.Result
+		}{{"fbrun", f}, {"vegeta", v}} {
+			rs := t.rs
+			p("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", t.name,
+				aggregate(rs, func(r *measure.Result) float64 { return r.AchievedRate }).fmt(0),
+				aggregate(rs, func(r *measure.Result) float64 { return float64(r.Dropped) }).fmt(0),
+				aggregate(rs, func(r *measure.Result) float64 { return float64(r.Errors) }).fmt(0),
+				aggregate(rs, func(r *measure.Result) float64 { return r.LatenessP50US }).fmt(0),
+				aggregate(rs, func(r *measure.Result) float64 { return r.LatenessP99US }).fmt(0),
+				aggregate(rs, func(r *measure.Result) float64 { return r.LatencyP50US }).fmt(0),
+				aggregate(rs, func(r *measure.Result) float64 { return r.LatencyP99US }).fmt(0),
+				aggregate(rs, func(r *measure.Result) float64 { return r.InFlight }).fmt(0),
+				aggregate(rs, cpu).fmt(1))
+		}
 		p("\n")
 	}
 

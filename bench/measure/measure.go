@@ -77,6 +77,10 @@ type Spec struct {
 	// Variant names the bench column the measurement belongs to, e.g.
 	// "fbrun@vegeta-load" (informational; the bench sets it).
 	Variant string `json:"variant,omitempty"`
+	// Stall is how long the target stopped answering about a quarter into
+	// the window (informational: the bench, which owns the target, stalls
+	// it; the attack itself is unchanged).
+	Stall time.Duration `json:"stall,omitempty"`
 }
 
 // Validate reports an inconsistent Spec.

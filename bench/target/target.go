@@ -9,7 +9,8 @@
 //
 // The query parameter delay (a Go duration, e.g. "50ms") makes the handler
 // sleep before answering, so that a closed-loop attack holds a known number
-// of requests in flight.
+// of requests in flight. Stall makes the whole server stop answering for a
+// while, as a platform that pauses does.
 package target
 
 import (
@@ -39,6 +40,10 @@ type Config struct {
 type Handler struct {
 	prefix, instance []byte
 	seq              atomic.Int64
+	// epoch is the handler's creation; stallEnd, when after it, is the end
+	// of a stall as an offset from epoch (monotonic clock).
+	epoch    time.Time
+	stallEnd atomic.Int64
 }
 
 // New returns a Handler.
@@ -50,6 +55,7 @@ func New(cfg Config) *Handler {
 		cfg.InstanceID = "6f1c2a4e-0b7d-4c1e-9a55-3d2f1e0c9b8a"
 	}
 	return &Handler{
+		epoch:  time.Now(),
 		prefix: []byte(`{"schema_version":1,"function":"` + cfg.Function + `","request_id":"t-`),
 		instance: []byte(`","depth":0,"instance":{"id":"` + cfg.InstanceID + `","cold":false,"invocation_count":1,` +
 			`"init_started_at":0,"started_at":0,"boot_id":"bench","host_boot_time":0,"cgroup":"","hostname":"bench",` +
@@ -60,8 +66,36 @@ func New(cfg Config) *Handler {
 // Requests returns the number of requests served so far.
 func (h *Handler) Requests() int64 { return h.seq.Load() }
 
+// Stall makes every request that arrives within d from now wait until then
+// before it is handled, as if the server were paused: no response leaves
+// the target for d, and the waiting time is not part of the handling time
+// the target reports.
+func (h *Handler) Stall(d time.Duration) {
+	h.stallEnd.Store(int64(time.Since(h.epoch) + d))
+}
+
+// waitStall holds a request until the current stall, if any, ends; false
+// when the request was cancelled first.
+func (h *Handler) waitStall(r *http.Request) bool {
+	left := time.Duration(h.stallEnd.Load()) - time.Since(h.epoch)
+	if left <= 0 {
+		return true
+	}
+	t := time.NewTimer(left)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-r.Context().Done():
+		return false
+	}
+}
+
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !h.waitStall(r) {
+		return
+	}
 	start := time.Now()
 	if _, err := io.Copy(io.Discard, r.Body); err != nil {
 		http.Error(w, "read body: "+err.Error(), http.StatusBadRequest)

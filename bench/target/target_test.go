@@ -1,6 +1,7 @@
 package target
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -76,5 +77,34 @@ func TestRequestIDsDiffer(t *testing.T) {
 			t.Fatalf("request id %q repeated", r.RequestID)
 		}
 		seen[r.RequestID] = true
+	}
+}
+
+// TestStall: a request that arrives during a stall is answered only after
+// it, and the stall is not counted in the handling time (timing.start is
+// taken when the stall is over); one cancelled during the stall gets no
+// answer.
+func TestStall(t *testing.T) {
+	h := New(Config{})
+	before := time.Now()
+	const stall = 30 * time.Millisecond
+	h.Stall(stall)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/", nil))
+	var resp lab.Response
+	if err := json.Unmarshal(rec.Body.Bytes(), &resp); err != nil {
+		t.Fatalf("response after the stall: %v (%q)", err, rec.Body.String())
+	}
+	if end := before.Add(stall).UnixNano(); resp.Timing.Start < end {
+		t.Errorf("handled from %d, before the stall's end %d", resp.Timing.Start, end)
+	}
+
+	h.Stall(time.Hour)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/", nil).WithContext(ctx))
+	if rec.Body.Len() != 0 || h.Requests() != 1 {
+		t.Errorf("a request cancelled during the stall was answered: %q (%d served)", rec.Body.String(), h.Requests())
 	}
 }
