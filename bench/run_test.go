@@ -234,3 +234,36 @@ func TestMemoryPerRequestPaired(t *testing.T) {
 		}
 	}
 }
+
+// TestStallTableSeparate: a stall measurement at the same rate as an
+// open-loop one is a cell of its own, in its own table.
+func TestStallTableSeparate(t *testing.T) {
+	o, err := parseOptions([]string{"-only", "rate,stall", "-rates", "1000", "-stall-rate", "1000", "-local=false"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ocs []*outcome
+	for _, sc := range plan(o, "http://t/f", "") {
+		for _, v := range sc.variants {
+			achieved := 1000.0
+			if sc.group == groupStall {
+				achieved = 600
+			}
+			spec := sc.spec
+			spec.Tool = v.tool
+			ocs = append(ocs, &outcome{scenario: sc, variant: v, runs: []*measure.Result{{Spec: spec, AchievedRate: achieved}}})
+		}
+	}
+	var buf bytes.Buffer
+	writeTables(&buf, report{Machine: describeMachine()}, ocs, o)
+	out := buf.String()
+	for _, want := range []string{
+		"| minimal | 1000 | fbrun | 1000 |",
+		"### Recovering from a stall: open loop at 1000/s, the target stops answering for 300ms",
+		"| fbrun | 600 |",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("tables lack %q:\n%s", want, out)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"time"
 
 	"github.com/faas-benchmarker/faas-benchmarker/bench/measure"
 	"github.com/faas-benchmarker/faas-benchmarker/stats"
@@ -95,11 +96,14 @@ type key struct {
 	target string
 	c      int
 	rate   float64
+	stall  time.Duration
 }
 
 // match selects the specs of cell k.
 func (k key) match() func(measure.Spec) bool {
-	return func(s measure.Spec) bool { return s.Target == k.target && s.Concurrency == k.c && s.Rate == k.rate }
+	return func(s measure.Spec) bool {
+		return s.Target == k.target && s.Concurrency == k.c && s.Rate == k.rate && s.Stall == k.stall
+	}
 }
 
 // find returns the outcome of variant name for the scenario matching pred.
@@ -125,7 +129,7 @@ func writeTables(w io.Writer, rep report, ocs []*outcome, o options) {
 	seen := map[key]bool{}
 	for _, oc := range ocs {
 		s := oc.scenario.spec
-		k := key{s.Target, s.Concurrency, s.Rate}
+		k := key{s.Target, s.Concurrency, s.Rate, s.Stall}
 		if seen[k] {
 			continue
 		}
@@ -191,7 +195,7 @@ func writeTables(w io.Writer, rep report, ocs []*outcome, o options) {
 		if len(f) == 0 {
 			continue
 		}
-		p("### Recovering from a stall: open loop at %g/s, the target stops answering for %v about a quarter into the window\n\n", k.rate, f[0].Spec.Stall)
+		p("### Recovering from a stall: open loop at %g/s, the target stops answering for %v about a quarter into the window\n\n", k.rate, k.stall)
 		p("Requests due during the stall are sent on schedule and wait; when the target answers again the backlog comes back at once. A tool that recovers sends on time again and drops nothing; one that does not falls behind for the rest of the window. ")
 		p("Dropped are due requests fbrun did not send because `MaxInFlight` (10,000) were outstanding; vegeta starts more workers instead.\n\n")
 		p("| tool | achieved req/s | dropped | errors | lateness p50 (µs) | lateness p99 (µs) | latency p50 (µs) | latency p99 (µs) | mean in flight | CPU ms/1k req |\n|---|---|---|---|---|---|---|---|---|---|\n")
