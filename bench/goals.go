@@ -58,21 +58,18 @@ func writeGoals(w io.Writer, ocs []*outcome, maxKeys []key, memPer map[string][]
 	row := func(goal, where string, xs []float64, higherBetter bool) {
 		p("| %s | %s | %s | %s |\n", goal, where, ratioSummary(xs), verdict(xs, higherBetter))
 	}
-	paired := func(a, b []*measure.Result, f func(*measure.Result) float64) []float64 {
-		return ratios(values(a, f), values(b, f))
-	}
 	thr := func(r *measure.Result) float64 { return r.Throughput }
 	cpu := func(r *measure.Result) float64 { return r.CPUMSPer1000 }
 	o50 := func(r *measure.Result) float64 { return r.OverheadP50US }
 	for _, k := range maxKeys {
 		f, v := find(ocs, "fbrun", k.match()), find(ocs, "vegeta", k.match())
 		where := fmt.Sprintf("%s, closed loop c=%d", k.target, k.c)
-		row("throughput ≥ vegeta's", where, paired(f, v, thr), true)
-		row("CPU per request ≤ vegeta's", where, paired(f, v, cpu), false)
+		row("throughput ≥ vegeta's", where, pairedRatios(f, v, thr), true)
+		row("CPU per request ≤ vegeta's", where, pairedRatios(f, v, cpu), false)
 		if mt := find(ocs, vMatched.name, k.match()); len(mt) > 0 {
-			row("client overhead p50 ≤ vegeta's", where+", fbrun at vegeta's load", paired(mt, v, o50), false)
+			row("client overhead p50 ≤ vegeta's", where+", fbrun at vegeta's load", pairedRatios(mt, v, o50), false)
 		} else {
-			row("client overhead p50 ≤ vegeta's", where, paired(f, v, o50), false)
+			row("client overhead p50 ≤ vegeta's", where, pairedRatios(f, v, o50), false)
 		}
 	}
 	if xs := ratios(memPer["fbrun"], memPer["vegeta"]); len(xs) > 0 {

@@ -60,7 +60,12 @@ func (a agg) fmt(prec int) string {
 // between repetitions (the same binary's throughput wanders by ±15 % over
 // minutes on a shared virtual machine), which a ratio of medians would not.
 func pairedRatio(a, b []*measure.Result, f func(*measure.Result) float64) string {
-	return ratioSummary(ratios(values(a, f), values(b, f)))
+	return ratioSummary(pairedRatios(a, b, f))
+}
+
+// pairedRatios is f(a[i]) / f(b[i]) for the repetitions both have.
+func pairedRatios(a, b []*measure.Result, f func(*measure.Result) float64) []float64 {
+	return ratios(values(a, f), values(b, f))
 }
 
 // ratioSummary prints per-repetition ratios as their median, then, from 6
@@ -91,7 +96,7 @@ func perRequest(lo, hi []*measure.Result, cLo, cHi int, f func(*measure.Result) 
 }
 
 // key identifies a cell of the tables: a target at one concurrency (closed
-// loop) or rate (open loop).
+// loop) or rate (open loop), and the stall of a stall-recovery cell.
 type key struct {
 	target string
 	c      int
