@@ -8,9 +8,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	"modernc.org/sqlite" // registers the "sqlite" driver
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // migrations are applied in order; migrations[i] brings the schema to
@@ -115,12 +117,12 @@ func Open(ctx context.Context, path string) (*DB, error) {
 			return nil, fmt.Errorf("results: create directory for %s: %w", path, err)
 		}
 	}
-	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(ON)"
+	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(" + strconv.Itoa(int(busyTimeout.Milliseconds())) + ")&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(ON)"
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("results: open %s: %w", path, err)
 	}
-	if err := db.PingContext(ctx); err != nil {
+	if err := connect(ctx, db); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("results: open %s: %w", path, err)
 	}
@@ -130,6 +132,34 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		return nil, fmt.Errorf("results: %s: %w", path, err)
 	}
 	return d, nil
+}
+
+// busyTimeout is how long a connection waits for another one's lock
+// (busy_timeout in Open's DSN) and how long connect retries.
+const busyTimeout = 10 * time.Second
+
+// connect opens the first connection. Its setup switches the database to
+// WAL (PRAGMA journal_mode), which needs an exclusive lock; while another
+// connection or process is creating the same new database, SQLite can
+// answer SQLITE_BUSY at once instead of waiting out busy_timeout (it does
+// not wait where waiting could deadlock: https://sqlite.org/c3ref/busy_handler.html).
+// Such a refusal is retried until busyTimeout has passed.
+func connect(ctx context.Context, db *sql.DB) error {
+	deadline := time.Now().Add(busyTimeout)
+	for wait := time.Millisecond; ; wait = min(2*wait, 100*time.Millisecond) {
+		err := db.PingContext(ctx)
+		var se *sqlite.Error
+		if err == nil || !errors.As(err, &se) || se.Code()&0xff != sqlite3.SQLITE_BUSY || time.Now().Add(wait).After(deadline) {
+			return err
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
 }
 
 // Path returns the database file path.
