@@ -30,7 +30,9 @@ import (
 // report (or the function's own view). Cost per invocation is computed
 // from the platform-reported billed duration and memory with the dated
 // price table in prices.go (PricesAsOf, sources listed there); price=auto
-// picks the platform's table (local is priced as Lambda x86).
+// picks the platform's table: on AWS the entry of each function's
+// architecture as Lambda reports it (arm64 or x86_64), local is priced as
+// Lambda x86.
 //
 // Metrics: throughput_iterations_per_s and workload_ms with tags
 // memory_mb, mode, workload; cost_usd_per_invocation with tag memory_mb.
@@ -99,6 +101,53 @@ func checkWorkloads(raw string) error {
 	return nil
 }
 
+// pricesFor resolves the price parameter for each function before any
+// invocation: none (nil prices), one named table entry for all, or auto:
+// the platform's entry (DefaultPriceFor), and on aws the entry of each
+// function's architecture as Lambda reports it (LambdaPriceFor) — the
+// stack deploys arm64 by default, whose GB-second costs 20 % less than
+// x86_64's. An aws function whose architecture cannot be read is an error
+// naming the price to set instead.
+func pricesFor(ctx context.Context, b *engine.Benchmarker, name string, fns []string) (map[string]*Price, error) {
+	out := map[string]*Price{}
+	set := func(fn, entry string) error {
+		pr, err := PriceByName(entry)
+		if err != nil {
+			return err
+		}
+		out[fn] = &pr
+		return nil
+	}
+	for _, fn := range fns {
+		switch {
+		case name == "none":
+		case name != "auto":
+			if err := set(fn, name); err != nil {
+				return nil, err
+			}
+		case b.Platform() == "aws":
+			arch, err := b.Architecture(ctx, fn)
+			entry := ""
+			if err == nil {
+				entry, err = LambdaPriceFor(arch)
+			}
+			if err != nil {
+				return nil, fmt.Errorf("throughput: price=auto: the architecture of %s: %w (set price=aws-lambda-arm, price=aws-lambda-x86 or price=none)", fn, err)
+			}
+			if err := set(fn, entry); err != nil {
+				return nil, err
+			}
+		default:
+			if entry, ok := DefaultPriceFor(b.Platform()); ok {
+				if err := set(fn, entry); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
+	return out, nil
+}
+
 // priceChoices are the accepted values of the price parameter.
 func priceChoices() []string {
 	out := []string{"auto", "none"}
@@ -129,20 +178,9 @@ func (Throughput) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Est
 	if err != nil {
 		return nil, err
 	}
-	var price *Price
-	switch name := p.String("price"); name {
-	case "none":
-	case "auto":
-		if n, ok := DefaultPriceFor(b.Platform()); ok {
-			pr, _ := PriceByName(n)
-			price = &pr
-		}
-	default:
-		pr, err := PriceByName(name)
-		if err != nil {
-			return nil, err
-		}
-		price = &pr
+	prices, err := pricesFor(ctx, b, p.String("price"), fns)
+	if err != nil {
+		return nil, err
 	}
 	rounds := (repeats + conc - 1) / conc
 	b.Expect(int64(len(modes) * (len(fns) + len(wls)) * (repeats + rounds*conc)))
@@ -180,7 +218,7 @@ func (Throughput) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Est
 			b.WithPhase("warmup").Invoke(ctx, fn, lab.Request{})
 			pb := b.WithPhase(mode)
 			var ips, costs []float64
-			mem := 0
+			mem, price := 0, prices[fn]
 			for _, r := range run(fn, mode, lab.Request{ThroughputTime: tt}) {
 				mem = memoryOf(r)
 				tags := map[string]string{TagMemoryMB: strconv.Itoa(mem), "mode": mode, "workload": "throughput_time", "function": fn}

@@ -63,6 +63,43 @@ type MemorySetter interface {
 	SetMemory(ctx context.Context, function string, memoryMB int) error
 }
 
+// ArchitectureReader is implemented by providers that can tell which
+// instruction set a deployed function runs on (Lambda: "arm64" or
+// "x86_64"), which Lambda prices differently.
+type ArchitectureReader interface {
+	Architecture(ctx context.Context, function string) (string, error)
+}
+
+// ConcurrencyLimits are the limits on a function's concurrent executions
+// that its platform account imposes (Lambda: GetAccountSettings'
+// AccountLimit and the function's reserved concurrency).
+type ConcurrencyLimits struct {
+	// Account is the account's concurrent executions in the region
+	// (Lambda AccountLimit.ConcurrentExecutions).
+	Account int
+	// Unreserved is the pool every function without reserved concurrency
+	// shares (AccountLimit.UnreservedConcurrentExecutions).
+	Unreserved int
+	// Reserved is the function's reserved concurrency when HasReserved.
+	Reserved    int
+	HasReserved bool
+}
+
+// Limit is the most executions the function can have at once: its
+// reserved concurrency when it has one, else the unreserved pool.
+func (l ConcurrencyLimits) Limit() int {
+	if l.HasReserved {
+		return l.Reserved
+	}
+	return l.Unreserved
+}
+
+// ConcurrencyLimiter is implemented by providers that can read the
+// concurrency limits that apply to a function.
+type ConcurrencyLimiter interface {
+	ConcurrencyLimits(ctx context.Context, function string) (ConcurrencyLimits, error)
+}
+
 // Reply is what the platform returned for one invocation.
 type Reply struct {
 	// StatusCode is the HTTP status of the invoke call.
@@ -109,8 +146,13 @@ type Error struct {
 	Platform   string
 	Kind       Kind
 	StatusCode int
-	Message    string
-	Err        error
+	// Reason is the platform's own reason for a refusal, when it gives
+	// one: for a Lambda throttle the TooManyRequestsException Reason
+	// (ConcurrentInvocationLimitExceeded, FunctionInvocationRateLimitExceeded,
+	// ReservedFunctionConcurrentInvocationLimitExceeded, ...).
+	Reason  string
+	Message string
+	Err     error
 }
 
 // Error implements error.

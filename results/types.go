@@ -84,7 +84,12 @@ type Invocation struct {
 	// kind for function errors); empty on success.
 	ErrorKind    string
 	ErrorMessage string
-	HTTPStatus   int
+	// ErrorReason is the platform's own reason for a refusal, when it
+	// gave one: for a Lambda throttle its TooManyRequestsException Reason
+	// (ConcurrentInvocationLimitExceeded, FunctionInvocationRateLimitExceeded,
+	// ...). Empty otherwise, and in runs stored before it was recorded.
+	ErrorReason string
+	HTTPStatus  int
 
 	// Client clock. For nested invocations these are zero except LatencyNS,
 	// which is the caller function's own monotonic measurement.

@@ -76,6 +76,9 @@ const (
 	// EnvNestedKeyPrefix + upper-case lab name is the Azure function key sent
 	// with a nested invocation of that function (header x-functions-key).
 	EnvNestedKeyPrefix = "FB_NESTED_KEY_"
+	// EnvColdToken is the variable the Lambda provider sets to a new UUID
+	// to force a cold start (not set by the stacks, but it must fit).
+	EnvColdToken = "FB_COLD_TOKEN"
 )
 
 // GatewayTransportRestrictedHTTP is the OutGatewayTransport value of a
@@ -109,6 +112,9 @@ const (
 	OutLogGroup = "logGroup"
 	// OutRoleARN (aws) is the execution role shared by the functions.
 	OutRoleARN = "roleArn"
+	// OutArchitecture (aws) is the Lambda architecture of every function,
+	// arm64 or x86_64: Lambda prices the two differently.
+	OutArchitecture = "architecture"
 
 	// OutResourceGroup (azure) is the resource group holding everything.
 	OutResourceGroup = "resourceGroup"

@@ -100,7 +100,7 @@ func (*Cloud) ManagedExperiment(c *cli.Context, run fbcli.ManagedRun) (*fbcli.Ma
 	// The preflight of `fbrun doctor`: without credentials, plugins,
 	// packages or valid stack settings nothing could be deployed, so say
 	// so before any stack exists.
-	if err := fbcli.RunDoctor(c, c.String(fbcli.FlagPlatform), true); err != nil {
+	if err := fbcli.RunDoctor(c, c.String(fbcli.FlagPlatform), true, run.Experiment, run.Params); err != nil {
 		return nil, err
 	}
 	r, err := newRunner(c, run.Logger)
