@@ -100,6 +100,15 @@ type ConcurrencyLimiter interface {
 	ConcurrencyLimits(ctx context.Context, function string) (ConcurrencyLimits, error)
 }
 
+// Describer is implemented by providers that read facts about the running
+// deployment which its configuration cannot vouch for (OpenFaaS: the
+// gateway's edition from GET /system/info). The session calls Describe
+// before it stores the run and records the keys it returns in the run's
+// platform description; an error fails the run before it starts.
+type Describer interface {
+	Describe(ctx context.Context) (map[string]any, error)
+}
+
 // Reply is what the platform returned for one invocation.
 type Reply struct {
 	// StatusCode is the HTTP status of the invoke call.

@@ -265,7 +265,7 @@ func (r *Runner) destroy(ctx context.Context, st auto.Stack, out, errOut io.Writ
 		_, err = st.Destroy(ctx, optdestroy.ProgressStreams(out), optdestroy.ErrorProgressStreams(errOut))
 	}
 	if err != nil {
-		return r.explain(fmt.Errorf("destroy %s: %w", name, err), name)
+		return explainStuckGatewayService(r.explain(fmt.Errorf("destroy %s: %w", name, err), name))
 	}
 	n, err := resourcesLeft(ctx, st)
 	if err != nil {

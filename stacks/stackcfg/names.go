@@ -141,8 +141,11 @@ const (
 	// OutGatewayCIDRs (openfaas) lists the only source CIDRs the gateway's
 	// load balancer admits.
 	OutGatewayCIDRs = "gatewayCidrs"
-	// OutEdition (openfaas) is the OpenFaaS edition installed (ce or pro).
-	OutEdition = "openfaasEdition"
+	// OutFunctionTimeout (openfaas) is fb:functionTimeout in seconds (a
+	// decimal string): the client derives its timeout from it
+	// (OpenFaaS.GatewayTimeouts). The edition is no output: it is read
+	// from the running gateway.
+	OutFunctionTimeout = "functionTimeoutSeconds"
 
 	// OutDropletIP (permanent) is the orchestrator droplet's public IPv4.
 	OutDropletIP = "dropletIp"

@@ -1,10 +1,10 @@
 package stackcfg
 
 import (
-	"fmt"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/faas-benchmarker/faas-benchmarker/functions/lab"
 )
@@ -146,10 +146,9 @@ func TestInvalid(t *testing.T) {
 		{"openfaas scale", PlatformOpenFaaS, []string{"scaleMin=5", "scaleMax=2"}, "fb:scaleMin"},
 		{"openfaas cidr", PlatformOpenFaaS, []string{"gatewayCidrs=everyone"}, "fb:gatewayCidrs"},
 		{"openfaas gateway open to world", PlatformOpenFaaS, []string{"gatewayCidrs=203.0.113.7/32,0.0.0.0/0"}, "whole internet"},
-		{"openfaas CE replica cap", PlatformOpenFaaS, []string{"scaleMax=6"}, "OpenFaaS CE caps a function at 5 replicas"},
-		{"openfaas CE has no CRD", PlatformOpenFaaS, []string{"functionCrd=true"}, "OpenFaaS Pro feature"},
-		{"openfaas edition", PlatformOpenFaaS, []string{"edition=enterprise"}, "fb:edition"},
+		{"openfaas CE replica cap", PlatformOpenFaaS, []string{"scaleMax=6"}, "caps a function at 5 replicas"},
 		{"openfaas timeout", PlatformOpenFaaS, []string{"functionTimeout=0"}, "fb:functionTimeout"},
+		{"openfaas timeout beyond the NLB", PlatformOpenFaaS, []string{"functionTimeout=300"}, "NLB's TCP idle timeout is 350 s"},
 		{"openfaas k8s", PlatformOpenFaaS, []string{"kubernetesVersion=latest"}, "fb:kubernetesVersion"},
 		{"openfaas vpc", PlatformOpenFaaS, []string{"vpcCidr=10.0.0.0/28"}, "fb:vpcCidr"},
 		{"ssh open to world", PlatformPermanent, []string{"sshCidrs=0.0.0.0/0"}, "whole internet"},
@@ -275,34 +274,68 @@ func TestPermanentDerived(t *testing.T) {
 }
 
 // TestOpenFaaSLimits: the defaults stay inside OpenFaaS CE's limits
-// (5 replicas per function, 15 functions); Pro lifts the replica cap.
+// (5 replicas per function, 15 functions), the only edition the stack
+// installs.
 func TestOpenFaaSLimits(t *testing.T) {
 	c := valid(t, PlatformOpenFaaS).(*OpenFaaS)
-	if c.Edition != EditionCE || c.ScaleMax > CEMaxReplicas || len(c.Functions) > CEMaxFunctions {
-		t.Fatalf("defaults outside CE: edition %s, scaleMax %d, %d functions", c.Edition, c.ScaleMax, len(c.Functions))
+	if c.ScaleMax > CEMaxReplicas || len(c.Functions) > CEMaxFunctions {
+		t.Fatalf("defaults outside CE: scaleMax %d, %d functions", c.ScaleMax, len(c.Functions))
 	}
-	if err := ApplyOverrides(c, []string{"edition=pro", "scaleMax=20", "functionCrd=true"}); err != nil {
-		t.Fatalf("pro with 20 replicas and the CRD: %v", err)
+	// No setting pretends to install Pro.
+	for _, kv := range []string{"edition=pro", "functionCrd=true"} {
+		if err := ApplyOverrides(c, []string{kv}); err == nil || !strings.Contains(err.Error(), "unknown key") {
+			t.Errorf("%s: %v, want unknown key", kv, err)
+		}
 	}
 }
 
-// TestGatewayTimeouts: every timeout on the request path exceeds the
-// function's, in the order OpenFaaS documents (exec < watchdog <
-// upstream < gateway read/write), and the defaults exceed the chart's
-// one-minute defaults.
-func TestGatewayTimeouts(t *testing.T) {
-	c := valid(t, PlatformOpenFaaS).(*OpenFaaS)
-	to := c.GatewayTimeouts()
-	secs := func(s string) int {
-		var n int
-		if _, err := fmt.Sscanf(s, "%ds", &n); err != nil {
-			t.Fatalf("timeout %q: %v", s, err)
-		}
-		return n
+// TestTimeoutChain: the derived timeouts are in the order a call needs
+// and the longest functionTimeout the 350 s NLB carries is accepted, one
+// second more refused with the reason; every inversion of a hand-made
+// chain is refused naming the two timeouts.
+func TestTimeoutChain(t *testing.T) {
+	derived := func(secs int) Timeouts {
+		c := DefaultOpenFaaS()
+		c.FunctionTimeoutSeconds = secs
+		return c.GatewayTimeouts()
 	}
-	exec, wd, up, rd, wr := secs(to.Exec), secs(to.WatchdogReadWrite), secs(to.Upstream), secs(to.Read), secs(to.Write)
-	if exec != c.FunctionTimeoutSeconds || !(exec < wd && wd < up && up < rd && up < wr) || exec <= 60 {
-		t.Fatalf("timeouts %+v for a %d s function", to, c.FunctionTimeoutSeconds)
+	good := derived(60)
+	with := func(f func(*Timeouts)) Timeouts { t := good; f(&t); return t }
+	tests := []struct {
+		name    string
+		to      Timeouts
+		wantErr string
+	}{
+		{"default", derived(DefaultOpenFaaS().FunctionTimeoutSeconds), ""},
+		{"one second", derived(1), ""},
+		{"longest the NLB carries", derived(MaxFunctionTimeoutSeconds), ""},
+		{"one second more", derived(MaxFunctionTimeoutSeconds + 1), "NLB's TCP idle timeout is 350 s (AWS default, kept): at most 230 s fits"},
+		{"lambda's 900 s", derived(900), "a cold call may take 1020 s"},
+		{"no exec timeout", with(func(t *Timeouts) { t.Exec = 0 }), "exec_timeout 0 s must be positive"},
+		{"watchdog below exec", with(func(t *Timeouts) { t.WatchdogReadWrite = t.Exec }), "watchdog's read/write timeout 60 s must exceed its exec_timeout 60 s"},
+		{"upstream below watchdog", with(func(t *Timeouts) { t.Upstream = t.WatchdogReadWrite - time.Second }), "upstream timeout 64 s must exceed the watchdog's 65 s"},
+		{"gateway without scale-from-zero", with(func(t *Timeouts) { t.Gateway = t.Upstream + 5*time.Second }), "must exceed its scale-from-zero wait 100 s plus its upstream timeout 70 s"},
+		{"client below gateway", with(func(t *Timeouts) { t.Client = t.Gateway }), "client timeout 175 s must exceed the gateway's read/write timeout 175 s"},
+		{"client beyond the NLB", with(func(t *Timeouts) { t.NLBIdle = t.Client - time.Second }), "NLB's TCP idle timeout is 179 s"},
+	}
+	for _, tt := range tests {
+		err := tt.to.Check()
+		if tt.wantErr == "" {
+			if err != nil {
+				t.Errorf("%s: %+v refused: %v", tt.name, tt.to, err)
+			}
+			continue
+		}
+		if err == nil || !strings.Contains(err.Error(), tt.wantErr) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%s: error %v, want one line containing %q", tt.name, err, tt.wantErr)
+		}
+	}
+	if MaxFunctionTimeoutSeconds != 230 {
+		t.Errorf("MaxFunctionTimeoutSeconds = %d, want 230 (350 s NLB − 100 s scale from zero − 4 × 5 s)", MaxFunctionTimeoutSeconds)
+	}
+	// The chart values are Go durations in whole seconds.
+	if to := derived(180); GoDuration(to.Exec) != "180s" || GoDuration(to.Upstream) != "190s" || GoDuration(to.Gateway) != "295s" || to.Client != 300*time.Second {
+		t.Errorf("derived 180 s chain = %+v", to)
 	}
 }
 
