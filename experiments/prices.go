@@ -53,7 +53,24 @@ var Prices = []Price{
 		Name: "azure-consumption", PerRequestUSD: 0.20 / 1e6, PerGBSecondUSD: 0.000016,
 		MinBilledMS: 100, GranularityMS: 1, MemoryStepMB: 128,
 		Source: "https://azure.microsoft.com/en-us/pricing/details/functions/",
-		Note:   "Consumption plan; memory is observed memory rounded up to 128 MB, at least 100 ms per execution",
+		Note:   "Linux Consumption plan (Y1, fb:plan=consumption); memory is observed memory rounded up to 128 MB, at least 100 ms per execution",
+	},
+	{
+		// Flex Consumption, on-demand instances: execution time per GB-s of
+		// the instance memory size and a price per execution (Azure
+		// Functions pricing page, Flex Consumption, "On Demand": $0.000026
+		// per GB-s and $0.40 per million executions, the list price since
+		// the plan's general availability in November 2024, as of
+		// PricesAsOf). Microsoft Learn, "Azure Functions Flex Consumption
+		// plan hosting", Billing: "The minimum billable execution period
+		// ... is 1,000 ms. Past that, the billable activity period is
+		// rounded up to the nearest 100 ms."
+		Name: "azure-flex", PerRequestUSD: 0.40 / 1e6, PerGBSecondUSD: 0.000026,
+		MinBilledMS: 1000, GranularityMS: 100,
+		Source: "https://azure.microsoft.com/en-us/pricing/details/functions/",
+		Note: "Flex Consumption plan (FC1, fb:plan=flex), on-demand instances, no always-ready instances; memory is the instance memory size " +
+			"(512, 2048 or 4096 MB, pass it as memoryMB), at least 1 s per execution then 100 ms steps; concurrent executions on one instance " +
+			"are billed once on Azure, so the per-invocation cost is an upper bound under concurrency",
 	},
 }
 

@@ -77,7 +77,7 @@ func (b *builder) add(sec *Section, p *plot.Plot, perr error, caption string) {
 	}
 }
 
-func runRef(d *RunData) string { return "run " + d.Run.ID + " (" + d.Run.Platform + ")" }
+func runRef(d *RunData) string { return "run " + d.Run.ID + " (" + d.Run.PlatformLabel() + ")" }
 
 // runSections builds the sections of one run.
 func runSections(d *RunData) ([]Section, error) {
@@ -132,7 +132,7 @@ func anyKV(m map[string]any) string {
 func overviewSection(d *RunData) Section {
 	r := d.Run
 	meta := Table{Caption: "Run", Text: true, Header: []string{"field", "value"}, Rows: [][]string{
-		{"run id", r.ID}, {"experiment", r.Experiment}, {"platform", r.Platform}, {"status", r.Status},
+		{"run id", r.ID}, {"experiment", r.Experiment}, {"platform", r.PlatformLabel()}, {"status", r.Status},
 		{"started (UTC)", r.StartedAt.UTC().Format(time.RFC3339)},
 		{"duration", durationText(d.DurationS())},
 		{"parameters", joinKV(r.Params, " ")},

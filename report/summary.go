@@ -37,7 +37,7 @@ func WriteSummaryTable(ctx context.Context, w io.Writer, db *results.DB, runID s
 func WriteSummary(w io.Writer, d *RunData) error {
 	r := d.Run
 	var b strings.Builder
-	fmt.Fprintf(&b, "Run %s · experiment %s · platform %s · status %s", r.ID, r.Experiment, r.Platform, r.Status)
+	fmt.Fprintf(&b, "Run %s · experiment %s · platform %s · status %s", r.ID, r.Experiment, r.PlatformLabel(), r.Status)
 	if s := d.DurationS(); s == s {
 		fmt.Fprintf(&b, " · %s s", stats.Format(s))
 	}

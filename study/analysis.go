@@ -116,7 +116,9 @@ type Analysis struct {
 	// Runs are the study runs, oldest first, with their cells.
 	Runs []RunCells
 	// Platforms and Experiments are the labels in the order of the
-	// latest study run's file.
+	// latest study run's file; a platform label carries the hosting plan
+	// its runs recorded ("azure (flex)"), and labels only earlier study
+	// runs have (a column that changed plan) follow, sorted.
 	Platforms, Experiments []string
 	// Series are sorted by experiment (file order), key, platform.
 	Series []Series
@@ -140,7 +142,12 @@ func Analyze(ctx context.Context, db *results.DB, study string) (*Analysis, erro
 	type repIDs = []string
 	pooled := map[string]map[cellKey]reps{}
 	ids := map[string]map[cellKey]repIDs{}
-	for _, sr := range srs {
+	// A cell's platform is its column name with the hosting plan its run
+	// recorded ("azure (flex)", results.Run.WithPlan): estimates of one
+	// column measured on different plans are different series, never a
+	// change of one.
+	label := map[string]string{} // column → its label in the latest study run
+	for i, sr := range srs {
 		cells, err := db.StudyCells(ctx, sr.ID)
 		if err != nil {
 			return nil, err
@@ -159,15 +166,23 @@ func Analyze(ctx context.Context, db *results.DB, study string) (*Analysis, erro
 			if err != nil {
 				return nil, fmt.Errorf("study run %s cell %d: run %s: %w", sr.ID, c.Seq, run.ID, err)
 			}
-			k := cellKey{c.Platform, c.Experiment}
+			platform := run.WithPlan(c.Platform)
+			if i == len(srs)-1 {
+				label[c.Platform] = platform
+			}
+			k := cellKey{platform, c.Experiment}
 			pooled[sr.ID][k] = append(pooled[sr.ID][k], est)
 			ids[sr.ID][k] = append(ids[sr.ID][k], run.ID)
 		}
 	}
 	latest := a.Runs[len(a.Runs)-1].Cells
 	for _, c := range latest {
-		if !slices.Contains(a.Platforms, c.Platform) {
-			a.Platforms = append(a.Platforms, c.Platform)
+		p := c.Platform
+		if l, ok := label[p]; ok {
+			p = l
+		}
+		if !slices.Contains(a.Platforms, p) {
+			a.Platforms = append(a.Platforms, p)
 		}
 		if !slices.Contains(a.Experiments, c.Experiment) {
 			a.Experiments = append(a.Experiments, c.Experiment)
@@ -189,9 +204,15 @@ func Analyze(ctx context.Context, db *results.DB, study string) (*Analysis, erro
 			}
 		}
 	}
+	var older []string // labels only earlier study runs have (another plan)
 	for _, s := range series {
 		a.Series = append(a.Series, *s)
+		if !slices.Contains(a.Platforms, s.Platform) && !slices.Contains(older, s.Platform) {
+			older = append(older, s.Platform)
+		}
 	}
+	slices.Sort(older)
+	a.Platforms = append(a.Platforms, older...)
 	order := func(list []string, v string) int {
 		if i := slices.Index(list, v); i >= 0 {
 			return i

@@ -183,3 +183,60 @@ repetitions: 2
 		t.Error("unknown study analysed")
 	}
 }
+
+// TestAnalyzePlanIsPartOfThePlatform: an azure column whose runs moved from
+// Linux Consumption to Flex Consumption (the default changed between two
+// study runs) gives two series, one per plan, and no change flag: the
+// numbers of the two plans are not comparable.
+func TestAnalyzePlanIsPartOfThePlatform(t *testing.T) {
+	db := testDB(t)
+	src := `name: p
+platforms:
+  - {name: az, platform: azure}
+experiments: [idle-timeout]
+repetitions: 1
+`
+	s, err := Parse("p.yaml", []byte(src), testVocab())
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, v := "consumption", 600.0
+	f := newFake(db)
+	f.platformConfig = func(Cell) map[string]any { return map[string]any{"plan": plan} }
+	f.estimates = func(Cell) map[string]float64 {
+		return map[string]float64{"idle_timeout_s": v, "idle_timeout_s_low": v - 10, "idle_timeout_s_high": v + 10}
+	}
+	ctx := context.Background()
+	day := 0
+	cfg := cfgFor(t, db, s, f)
+	cfg.Now = func() time.Time { day++; return time.Date(2026, 12, 1, 3, 0, day, 0, time.UTC) }
+	if _, err := Run(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	plan, v = "flex", 300
+	if _, err := Run(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	a, err := Analyze(ctx, db, "p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(a.Platforms, ",") != "az (flex),az (consumption)" {
+		t.Errorf("platforms = %q", a.Platforms)
+	}
+	if len(a.Changes) != 0 {
+		t.Errorf("a plan switch was flagged as a change: %v", a.Changes)
+	}
+	var labels []string
+	for _, s := range a.Series {
+		if s.Key == "idle_timeout_s" {
+			labels = append(labels, s.Platform)
+			if len(s.Points) != 1 {
+				t.Errorf("%s: %d points, want 1", s.Platform, len(s.Points))
+			}
+		}
+	}
+	if len(labels) != 2 {
+		t.Errorf("idle_timeout_s series = %v, want one per plan", labels)
+	}
+}

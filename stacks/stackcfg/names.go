@@ -124,6 +124,13 @@ const (
 	// OutFunctionKeys (azure, secret) maps lab name to the function key to
 	// send as header x-functions-key.
 	OutFunctionKeys = "functionKeys"
+	// OutPlan (azure) is the hosting plan the apps run on (AzurePlanFlex or
+	// AzurePlanConsumption): numbers of the two plans are not comparable.
+	OutPlan = "plan"
+	// OutInstanceMemoryMB (azure, flex) is the instance memory in MB.
+	OutInstanceMemoryMB = "instanceMemoryMB"
+	// OutMaxInstances (azure, flex) is the maximum instance count per app.
+	OutMaxInstances = "maxInstances"
 
 	// OutClusterName (openfaas) is the EKS cluster name.
 	OutClusterName = "clusterName"

@@ -142,6 +142,15 @@ func TestInvalid(t *testing.T) {
 		{"reserved tag", PlatformAzure, []string{"tags=fb-run=x"}, "fb:tags"},
 		{"azure location", PlatformAzure, []string{"location=West Europe"}, "fb:location"},
 		{"azure reserved setting", PlatformAzure, []string{"env=FUNCTIONS_WORKER_RUNTIME=python"}, "set by the stack"},
+		{"azure host id setting", PlatformAzure, []string{"env=AzureFunctionsWebHost__hostid=x"}, "set by the stack"},
+		{"azure plan", PlatformAzure, []string{"plan=premium"}, `fb:plan: "premium" is not a plan (want flex or consumption)`},
+		{"flex memory", PlatformAzure, []string{"memory=1024"}, "fb:memory: 1024 MB is not a Flex Consumption instance size (512, 2048 or 4096)"},
+		{"flex memory, explicit plan", PlatformAzure, []string{"plan=flex", "memory=128"}, "fb:memory: 128 MB"},
+		{"flex instances", PlatformAzure, []string{"maxInstances=39"}, "fb:maxInstances: 39 is outside 40..1000"},
+		{"flex instances high", PlatformAzure, []string{"maxInstances=1001"}, "fb:maxInstances"},
+		{"flex concurrency", PlatformAzure, []string{"httpConcurrency=1001"}, "fb:httpConcurrency"},
+		{"flex extension version", PlatformAzure, []string{"extensionVersion=~3"}, "Flex Consumption runs Functions 4.x only"},
+		{"memory on consumption", PlatformAzure, []string{"plan=consumption", "memory=2048"}, "fb:memory: applies to plan=flex only"},
 		{"openfaas short password", PlatformOpenFaaS, []string{"gatewayPassword=short"}, "fb:gatewayPassword"},
 		{"openfaas scale", PlatformOpenFaaS, []string{"scaleMin=5", "scaleMax=2"}, "fb:scaleMin"},
 		{"openfaas cidr", PlatformOpenFaaS, []string{"gatewayCidrs=everyone"}, "fb:gatewayCidrs"},
@@ -398,5 +407,63 @@ func TestPermanentNameLengths(t *testing.T) {
 	s := valid(t, PlatformPermanent)
 	if err := ApplyOverrides(s, []string{"bucketName=" + strings.Repeat("b", 63), "tags=" + strings.Repeat("t", 255)}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestAzurePlanDefaults: Flex Consumption is the default plan, with 2048 MB
+// instances and 100 instances at most; Linux Consumption has neither.
+func TestAzurePlanDefaults(t *testing.T) {
+	c := DefaultAzure()
+	if c.Plan != AzurePlanFlex || c.Memory() != 2048 || c.InstanceLimit() != 100 {
+		t.Errorf("defaults = plan %q, %d MB, %d instances", c.Plan, c.Memory(), c.InstanceLimit())
+	}
+	if err := ApplyOverrides(&c, []string{"memory=4096", "maxInstances=1000"}); err != nil || c.Memory() != 4096 || c.InstanceLimit() != 1000 {
+		t.Errorf("flex overrides: %v, %d MB, %d", err, c.Memory(), c.InstanceLimit())
+	}
+	y1 := DefaultAzure()
+	if err := ApplyOverrides(&y1, []string{"plan=consumption"}); err != nil || y1.Memory() != 0 || y1.InstanceLimit() != 0 {
+		t.Errorf("consumption: %v, %d MB, %d", err, y1.Memory(), y1.InstanceLimit())
+	}
+}
+
+// TestHostIDRule checks the host ID helpers against the Functions host:
+// its validation rule (azure-webjobs-sdk HostIdValidator) and the default
+// derivation from the site name (azure-functions-host
+// ScriptHostIdProviderTests' vectors).
+func TestHostIDRule(t *testing.T) {
+	for _, tc := range []struct {
+		id    string
+		valid bool
+	}{
+		{"function1-0a1b2c3d", true}, {"a", true}, {strings.Repeat("a", 32), true},
+		{"", false}, {strings.Repeat("a", 33), false}, {"-a", false}, {"a-", false}, {"a--b", false}, {"Ab", false}, {"a_b", false},
+	} {
+		if got := ValidHostID(tc.id); got != tc.valid {
+			t.Errorf("ValidHostID(%q) = %v", tc.id, got)
+		}
+	}
+	for in, want := range map[string]string{
+		"TEST-FUNCTIONS--": "test-functions",
+		"TEST-FUNCTIONS-XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX": "test-functions-xxxxxxxxxxxxxxxxx",
+		"TEST-FUNCTIONS-XXXXXXXXXXXXXXXX-XXXX":                                                      "test-functions-xxxxxxxxxxxxxxxx",
+	} {
+		if got := DefaultHostID(in); got != want {
+			t.Errorf("DefaultHostID(%q) = %q, want %q", in, got, want)
+		}
+	}
+	c := DefaultAzure()
+	c.Experiment, c.Run = "cold-start", "26-054300-3fa9c1"
+	seen := map[string]bool{}
+	for _, lab := range LabFunctions() {
+		id := c.HostID(lab)
+		if !ValidHostID(id) || seen[id] || !strings.HasPrefix(id, lab+"-") {
+			t.Errorf("HostID(%s) = %q", lab, id)
+		}
+		seen[id] = true
+	}
+	other := c
+	other.Run = "26-054300-3fa9c2"
+	if other.HostID(Function1) == c.HostID(Function1) {
+		t.Error("two stacks give function1 the same host ID")
 	}
 }
