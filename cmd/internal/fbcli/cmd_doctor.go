@@ -2,6 +2,7 @@ package fbcli
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 
 	"github.com/urfave/cli/v2"
@@ -28,9 +29,16 @@ func doctorCommand() *cli.Command {
 
 // runDoctor prints the checks of platform and fails (exit 1) on a problem.
 func runDoctor(c *cli.Context, platform string, managed bool) error {
-	checks, err := doctor.ForPlatform(platform, managed, filepath.Dir(c.String(flagDB)), doctor.Env{
-		PulumiPath: c.String(FlagPulumi), BackendURL: c.String(FlagState), StackSets: c.StringSlice(FlagStackSet),
-	})
+	env := doctor.Env{PulumiPath: c.String(FlagPulumi), BackendURL: c.String(FlagState), StackSets: c.StringSlice(FlagStackSet)}
+	// fbrun-cloud serves the fblocal plugin itself (cmd/fbrun-cloud).
+	cloud, err := findCloudBinary()
+	if hasCloud(c) {
+		cloud, err = os.Executable()
+	}
+	if err == nil {
+		env.ServedPlugins = map[string]string{"fblocal": cloud}
+	}
+	checks, err := doctor.ForPlatform(platform, managed, filepath.Dir(c.String(flagDB)), env)
 	if err != nil {
 		return usageError("%v", err)
 	}
