@@ -932,3 +932,59 @@ func TestDownPermanentChecksBeforeEmptying(t *testing.T) {
 	h.assertGone(runner.PermanentStack)
 	h.assertGone(kept)
 }
+
+// TestUpPermanentHandlesSignals: `fbrun up permanent` (Runner.Up with
+// HandleSignals) takes SIGINT as an experiment stack's up does: the CLI is
+// interrupted, finishes the create in flight and records it in the state,
+// a second SIGINT is acknowledged without stopping that; the long-lived
+// stack is not destroyed, and Down removes what was created.
+func TestUpPermanentHandlesSignals(t *testing.T) {
+	h := newHarnessWith(t, nil, func(c *runner.Config) { c.HandleSignals = true })
+	// Keep the default action (exit) away from this test binary even if
+	// Up does not take the signal over (then the held create times out).
+	guard := make(chan os.Signal, 4)
+	signal.Notify(guard, os.Interrupt)
+	defer signal.Stop(guard)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	hold := filepath.Join(t.TempDir(), "created")
+	spec := runner.StackSpec{
+		StackName: "perm-signals",
+		Program: labStack([]string{"fn1"}, func(_ string, a *fblocal.FunctionArgs) {
+			a.HoldAfterCreate = pulumi.StringPtr(hold)
+		}),
+		Config: map[string]string{"endpoint": h.p.URL(), "prefix": "permsig"},
+	}
+	go func() {
+		for i := 0; i < 2400; i++ {
+			if _, err := os.Stat(hold); err == nil {
+				_ = syscall.Kill(os.Getpid(), syscall.SIGINT)
+				_ = syscall.Kill(os.Getpid(), syscall.SIGINT)
+				return
+			}
+			if ctx.Err() != nil {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}()
+	if _, err := h.r.Up(ctx, spec); err == nil {
+		t.Fatal("an interrupted up succeeded")
+	}
+	if ctx.Err() != nil {
+		t.Fatal("Up did not take SIGINT over: the held create ran until the test's deadline")
+	}
+	stderr := h.stderr.String()
+	for _, want := range []string{"interrupting the up of stack perm-signals", "was NOT destroyed"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+	if left := h.leftovers(); len(left) != 1 {
+		t.Fatalf("functions after the interrupted up: %v, want the one created", left)
+	}
+	if err := h.r.Down(testCtx(t), runner.StackSpec{StackName: "perm-signals"}); err != nil {
+		t.Fatal(err)
+	}
+	h.assertGone("perm-signals")
+}
