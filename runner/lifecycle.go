@@ -164,7 +164,9 @@ func (r *Runner) RunStack(ctx context.Context, spec Spec) (res *Result, err erro
 	}
 
 	fmt.Fprintf(out, "==> up %s (log: %s)\n", spec.StackName, res.LogPath)
+	sw.setPhase("up")
 	up, err := st.Up(ctx, optup.ProgressStreams(out), optup.ErrorProgressStreams(errOut))
+	sw.setPhase("run")
 	if err != nil {
 		return res, r.explain(fmt.Errorf("runner: up %s: %w", spec.StackName, err), spec.StackName)
 	}

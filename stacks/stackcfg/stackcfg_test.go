@@ -273,7 +273,7 @@ func TestPermanentDerived(t *testing.T) {
 	if c.SpacesEndpoint() != "https://ams3.digitaloceanspaces.com" {
 		t.Fatal(c.SpacesEndpoint())
 	}
-	if got := c.StateBackendURL("b1"); got != "s3://b1?endpoint=https://ams3.digitaloceanspaces.com&region=us-east-1&s3ForcePathStyle=true" {
+	if got := c.StateBackendURL("b1"); got != "s3://b1?endpoint=https://ams3.digitaloceanspaces.com&region=us-east-1&s3ForcePathStyle=true&profile=fb-spaces" {
 		t.Fatal(got)
 	}
 	c.Tags = []string{"team-x"}

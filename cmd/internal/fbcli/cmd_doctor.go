@@ -2,6 +2,7 @@ package fbcli
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 
 	"github.com/urfave/cli/v2"
@@ -31,10 +32,17 @@ func doctorCommand() *cli.Command {
 // problem. concurrency is the most concurrent invocations the run makes
 // (0: not checked against the account).
 func runDoctor(c *cli.Context, platform string, managed bool, concurrency int) error {
-	checks, err := doctor.ForPlatform(platform, managed, filepath.Dir(c.String(flagDB)), doctor.Env{
-		PulumiPath: c.String(FlagPulumi), BackendURL: c.String(FlagState), StackSets: c.StringSlice(FlagStackSet),
-		Concurrency: concurrency,
-	})
+	env := doctor.Env{PulumiPath: c.String(FlagPulumi), BackendURL: c.String(FlagState), StackSets: c.StringSlice(FlagStackSet),
+		Concurrency: concurrency}
+	// fbrun-cloud serves the fblocal plugin itself (cmd/fbrun-cloud).
+	cloud, err := findCloudBinary()
+	if hasCloud(c) {
+		cloud, err = os.Executable()
+	}
+	if err == nil {
+		env.ServedPlugins = map[string]string{"fblocal": cloud}
+	}
+	checks, err := doctor.ForPlatform(platform, managed, filepath.Dir(c.String(flagDB)), env)
 	if err != nil {
 		return usageError("%v", err)
 	}
