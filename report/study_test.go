@@ -18,9 +18,9 @@ import (
 func studyAnalysis(runID string) *study.Analysis {
 	day := func(d int) time.Time { return time.Date(2026, 12, d, 3, 0, 0, 0, time.UTC) }
 	est := func(v, lo, hi float64) study.Estimate {
-		e := study.Estimate{Value: v, Low: lo, High: hi, HasInterval: !math.IsNaN(lo), N: 2, Mean: v, SE: math.NaN()}
+		e := study.Estimate{Value: v, Low: lo, High: hi, HasInterval: !math.IsNaN(lo), N: 2, Mean: v, WithinSE: math.NaN(), Reps: []float64{v, v}}
 		if e.HasInterval {
-			e.Testable, e.SE = true, (hi-lo)/(2*1.96)
+			e.Testable, e.WithinSE = true, (hi-lo)/(2*1.96)
 		}
 		return e
 	}

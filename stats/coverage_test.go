@@ -161,3 +161,18 @@ func TestIntervalCoverage(t *testing.T) {
 		})
 	}
 }
+
+func TestStudentTwoSidedP(t *testing.T) {
+	for _, c := range []struct{ t, df, want float64 }{
+		{1, 1, 0.5},          // Cauchy: P(|T| ≥ 1) = 1/2
+		{4.302653, 2, 0.05},  // t table
+		{2.228139, 10, 0.05}, // t table
+		{1.959964, math.Inf(1), 0.05},
+		{0, 5, 1},
+		{12.7062, 1, 0.05},
+	} {
+		if got := StudentTwoSidedP(c.t, c.df); math.Abs(got-c.want) > 1e-5 {
+			t.Errorf("P(|T_%g| ≥ %g) = %.6f, want %.6f", c.df, c.t, got, c.want)
+		}
+	}
+}

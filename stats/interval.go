@@ -179,3 +179,65 @@ func RateFromGapsCI(times []float64, level float64) Interval {
 	}
 	return out
 }
+
+// StudentTwoSidedP returns P(|T| ≥ |t|) for Student's t with df degrees of
+// freedom (df = +Inf: the normal distribution), through the regularized
+// incomplete beta function: P = I_{df/(df+t²)}(df/2, 1/2).
+func StudentTwoSidedP(t, df float64) float64 {
+	t = math.Abs(t)
+	switch {
+	case math.IsNaN(t) || math.IsNaN(df) || df <= 0:
+		return math.NaN()
+	case math.IsInf(df, 1):
+		return math.Erfc(t / math.Sqrt2)
+	case math.IsInf(t, 1):
+		return 0
+	}
+	return regIncBeta(df/2, 0.5, df/(df+t*t))
+}
+
+// regIncBeta is the regularized incomplete beta function I_x(a, b), by the
+// continued fraction of Numerical Recipes (§6.4, betacf, modified Lentz).
+func regIncBeta(a, b, x float64) float64 {
+	if x <= 0 {
+		return 0
+	}
+	if x >= 1 {
+		return 1
+	}
+	la, _ := math.Lgamma(a)
+	lb, _ := math.Lgamma(b)
+	lab, _ := math.Lgamma(a + b)
+	front := math.Exp(lab - la - lb + a*math.Log(x) + b*math.Log1p(-x))
+	if x > (a+1)/(a+b+2) {
+		return 1 - regIncBeta(b, a, 1-x)
+	}
+	const tiny, eps = 1e-300, 1e-15
+	c, d := 1.0, 1-(a+b)*x/(a+1)
+	if math.Abs(d) < tiny {
+		d = tiny
+	}
+	d = 1 / d
+	f := d
+	for m := 1; m <= 300; m++ {
+		fm := float64(m)
+		num := fm * (b - fm) * x / ((a + 2*fm - 1) * (a + 2*fm))
+		for i := 0; i < 2; i++ {
+			d = 1 + num*d
+			if math.Abs(d) < tiny {
+				d = tiny
+			}
+			c = 1 + num/c
+			if math.Abs(c) < tiny {
+				c = tiny
+			}
+			d = 1 / d
+			f *= d * c
+			num = -(a + fm) * (a + b + fm) * x / ((a + 2*fm) * (a + 2*fm + 1))
+			if i == 1 && math.Abs(d*c-1) < eps {
+				return front * f / a
+			}
+		}
+	}
+	return front * f / a
+}

@@ -41,12 +41,14 @@ type Estimate struct {
 	// their runs.
 	N      int
 	RunIDs []string
-	// Mean and SE are what the change detector tests: the mean of the
-	// repetitions' values and its standard error, from each repetition's
-	// two-sided interval read as ±z·SE. Testable is false when a
-	// repetition lacks a value or a two-sided interval.
-	Mean, SE float64
-	Testable bool
+	// Mean, Reps and WithinSE are what the change detector tests: the
+	// mean of the repetitions' values, the values, and the mean's standard
+	// error from the repetitions' two-sided intervals (each read as
+	// ±z·SE). Testable is false when a repetition lacks a value or a
+	// two-sided interval.
+	Mean, WithinSE float64
+	Reps           []float64
+	Testable       bool
 }
 
 // Text renders "2.05 [1.98, 2.11]", "≥ 16" or "3.4".
@@ -280,7 +282,7 @@ func pool(reps []map[string]float64) map[string]Estimate {
 	}
 	out := map[string]Estimate{}
 	for k, a := range accs {
-		e := Estimate{Value: math.NaN(), Mean: math.NaN(), SE: math.NaN(), N: a.n}
+		e := Estimate{Value: math.NaN(), Mean: math.NaN(), WithinSE: math.NaN(), N: a.n}
 		if len(a.vals) > 0 {
 			slices.Sort(a.vals)
 			m := len(a.vals) / 2
@@ -299,9 +301,9 @@ func pool(reps []map[string]float64) map[string]Estimate {
 				sum += v
 				ss += a.ses[i] * a.ses[i]
 			}
-			e.Testable = true
-			e.Mean = sum / float64(a.n)
-			e.SE = math.Sqrt(ss) / float64(a.n)
+			r := float64(a.n)
+			e.Testable, e.Mean, e.Reps = true, sum/r, a.vals
+			e.WithinSE = math.Sqrt(ss) / r
 		}
 		out[k] = e
 	}
@@ -313,18 +315,23 @@ func pool(reps []map[string]float64) map[string]Estimate {
 //
 // Each estimate with a value and a two-sided interval in every repetition
 // (Estimate.Testable) is compared with its previous testable study run by
-// a two-sided z test of the difference of the repetition means, each
-// repetition's standard error read from its 95 % interval as half-width/z.
+// a two-sided Welch t test of the difference of the repetition means. The
+// variance of a study run's mean is the larger of what the repetitions'
+// intervals say (Estimate.WithinSE, known: no degrees of freedom lost) and
+// what the spread of repetitions says — the variance of one repetition
+// pooled over every study run of the series (run-to-run variation that no
+// single run's interval contains), with Σ(r−1) degrees of freedom, which
+// the test's reference distribution gets either way.
 // All comparisons into one study run — every estimate of every platform —
 // form one family, and Holm's step-down procedure flags them at
-// FamilyAlpha: the probability that a study run in which nothing changed
-// flags anything is at most FamilyAlpha (simulated in docs/studies.md).
-// Estimates without a two-sided interval are never flagged: a point
+// FamilyAlpha (docs/studies.md has the simulated false-alarm rate and
+// power). Estimates without a two-sided interval are never flagged: a point
 // estimate alone cannot tell a change from noise.
 func Detect(series []Series) []Change {
 	families := map[string][]Change{} // by ToRun
 	var order []string
 	for _, s := range series {
+		between, df := repSpread(s.Points)
 		var prev *Point
 		for i := range s.Points {
 			p := &s.Points[i]
@@ -334,7 +341,7 @@ func Detect(series []Series) []Change {
 			if prev != nil {
 				c := Change{Platform: s.Platform, Experiment: s.Experiment, Key: s.Key,
 					From: prev.Estimate, To: p.Estimate, FromRun: prev.StudyRun, ToRun: p.StudyRun, Date: p.Date,
-					P: changeP(prev.Estimate, p.Estimate)}
+					P: changeP(prev.Estimate, p.Estimate, between, df)}
 				if _, ok := families[p.StudyRun]; !ok {
 					order = append(order, p.StudyRun)
 				}
@@ -351,18 +358,59 @@ func Detect(series []Series) []Change {
 	return out
 }
 
+// repSpread is the variance of one repetition's value around its study
+// run's mean, pooled over the testable points of a series, and its degrees
+// of freedom Σ(r−1); 0, 0 when no study run has two repetitions.
+func repSpread(pts []Point) (variance, df float64) {
+	var ss float64
+	for _, p := range pts {
+		if !p.Testable || len(p.Reps) < 2 {
+			continue
+		}
+		for _, v := range p.Reps {
+			ss += (v - p.Mean) * (v - p.Mean)
+		}
+		df += float64(len(p.Reps) - 1)
+	}
+	if df == 0 {
+		return 0, 0
+	}
+	return ss / df, df
+}
+
 // changeP is the two-sided p-value of a change from a to b (testable
-// estimates): the z test of b.Mean − a.Mean with both standard errors.
-func changeP(a, b Estimate) float64 {
+// estimates) given the series' pooled repetition variance between (df
+// degrees of freedom): Welch's t test of b.Mean − a.Mean, each mean's
+// variance the larger of its intervals' (known) and between/r (estimated),
+// with the Welch–Satterthwaite degrees of freedom of the pooled spread.
+func changeP(a, b Estimate, between, df float64) float64 {
 	d := b.Mean - a.Mean
-	se := math.Hypot(a.SE, b.SE)
-	if se == 0 {
+	var v, den float64
+	for _, e := range []Estimate{a, b} {
+		w := e.WithinSE * e.WithinSE
+		vi := w
+		if r := float64(len(e.Reps)); df > 0 && between/r > w {
+			vi = between / r
+		}
+		v += vi
+		if df > 0 {
+			// Whichever variance is used, the run-to-run spread was
+			// estimated from df degrees of freedom: a mean's variance
+			// from the intervals alone would miss it.
+			den += vi * vi / df
+		}
+	}
+	if v == 0 {
 		if d == 0 {
 			return 1
 		}
 		return 0
 	}
-	return math.Erfc(math.Abs(d) / se / math.Sqrt2)
+	dof := math.Inf(1)
+	if den > 0 {
+		dof = v * v / den
+	}
+	return stats.StudentTwoSidedP(d/math.Sqrt(v), dof)
 }
 
 // holm returns the tests Holm's step-down procedure rejects at family-wise
