@@ -231,6 +231,18 @@ func (b *Benchmarker) ConcurrencyLimits(ctx context.Context, fn string) (provide
 	return cl.ConcurrencyLimits(ctx, fn)
 }
 
+// Preconnect opens n connections to fn's endpoint without invoking fn where
+// the platform can (providers.Preconnector), so that the next n concurrent
+// invocations start together instead of one connection set-up apart;
+// elsewhere it does nothing and returns false.
+func (b *Benchmarker) Preconnect(ctx context.Context, fn string, n int) (bool, error) {
+	pc, ok := b.shared.cfg.Invoker.(providers.Preconnector)
+	if !ok {
+		return false, nil
+	}
+	return true, pc.Preconnect(ctx, fn, n)
+}
+
 // CanSetMemory reports whether the platform can change a function's memory.
 func (b *Benchmarker) CanSetMemory() bool {
 	_, ok := b.shared.cfg.Invoker.(providers.MemorySetter)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/faas-benchmarker/faas-benchmarker/engine"
 	"github.com/faas-benchmarker/faas-benchmarker/functions/lab"
+	"github.com/faas-benchmarker/faas-benchmarker/stats"
 )
 
 // Scaling measures how a function scales out.
@@ -58,7 +59,10 @@ import (
 // max(1 s, 3 token periods) after the last new instance: max_instances is
 // then the concurrency limit),
 // burst_max_instances (most distinct instances a burst obtained),
-// scale_rate_per_s (absent when the budget was never exhausted),
+// scale_rate_per_s (absent when the budget was never exhausted; its 95 %
+// interval inverts the order-statistic interval of the median gap between
+// rate-limited births, one gap per token of the scale-out budget, and needs
+// 7 births),
 // time_to_max_instances_s (step start to the last birth), throttled (all
 // throttled requests), waited_for_init (requests of the step load that
 // came back cold: they waited behind their instance's initialisation),
@@ -160,6 +164,8 @@ func (Scaling) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Estima
 		if ok {
 			est.set("scale_rate_per_s", rate)
 			est.set("rate_births", float64(n))
+			est.interval("scale_rate_per_s", stats.RateFromGapsCI(limitedBirthsS(st.births, firstWaited), IntervalLevel), n)
+			est.logNotes(b.Logger())
 		}
 		if len(st.births) > 0 {
 			// Throttles long after the last birth: demand was refused while
@@ -272,6 +278,18 @@ func stepLoad(ctx context.Context, b *engine.Benchmarker, fn string, req lab.Req
 	slices.Sort(res.births)
 	slices.Sort(res.waitedBirths)
 	return res
+}
+
+// limitedBirthsS are the rate-limited births (from firstWaited on) in
+// seconds, the events of scale_rate_per_s's interval.
+func limitedBirthsS(births []time.Duration, firstWaited time.Duration) []float64 {
+	var out []float64
+	for _, t := range births {
+		if t >= firstWaited {
+			out = append(out, t.Seconds())
+		}
+	}
+	return out
 }
 
 // scaleRate is the rate of the rate-limited births (least-squares slope of

@@ -47,7 +47,11 @@ import (
 // medians; concurrency_slowdown (sequential / concurrent);
 // workload_ms_<name> (sequential median); cost_usd_per_invocation (median,
 // throughput_time invocations); memory_mb. With several functions the
-// per-function values get the suffix _<memory>mb.
+// per-function values get the suffix _<memory>mb. Medians carry 95 %
+// order-statistic intervals, concurrency_slowdown the Price–Bonett interval
+// of a ratio of medians. The invocations of one function run on the
+// instances it had warm, so the intervals describe those instances: the
+// spread between hosts shows only across runs (the study's repetitions).
 //
 // Known limits: CPU speed varies with the host an instance lands on; read
 // the spread, not only the median. Costs leave out free tiers, data
@@ -211,6 +215,7 @@ func (Throughput) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Est
 		}
 		return ""
 	}
+	var seqIPS, conIPS []float64
 	for _, fn := range fns {
 		fnMem := 0
 		for _, mode := range modes {
@@ -238,21 +243,19 @@ func (Throughput) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Est
 			}
 			s := suffix(fnMem)
 			if mode == "sequential" {
-				est.stat("throughput_iterations_per_s"+s, median(ips))
-				est.stat("cost_usd_per_invocation"+s, median(costs))
+				est.quantile("throughput_iterations_per_s"+s, ips, 0.5)
+				est.quantile("cost_usd_per_invocation"+s, costs, 0.5)
+				seqIPS = ips
 				if mem > 0 {
 					est.set("memory_mb"+s, float64(mem))
 				}
 			} else {
-				est.stat("throughput_concurrent_iterations_per_s"+s, median(ips))
+				est.quantile("throughput_concurrent_iterations_per_s"+s, ips, 0.5)
+				conIPS = ips
 			}
 		}
-		s := suffix(fnMem)
-		if seq, ok := est.Estimates["throughput_iterations_per_s"+s]; ok {
-			if con, ok := est.Estimates["throughput_concurrent_iterations_per_s"+s]; ok && con > 0 {
-				est.set("concurrency_slowdown"+s, seq/con)
-			}
-		}
+		est.ratioMedians("concurrency_slowdown"+suffix(fnMem), seqIPS, conIPS)
+		seqIPS, conIPS = nil, nil
 	}
 	if mono != "" {
 		for _, w := range wls {
@@ -270,13 +273,14 @@ func (Throughput) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Est
 						"workload": w.name, "args": strconv.Itoa(w.size)})
 				}
 				if mode == "sequential" {
-					est.stat("workload_ms_"+w.name, median(ms))
+					est.quantile("workload_ms_"+w.name, ms, 0.5)
 				} else {
-					est.stat("workload_concurrent_ms_"+w.name, median(ms))
+					est.quantile("workload_concurrent_ms_"+w.name, ms, 0.5)
 				}
 			}
 		}
 	}
+	est.logNotes(b.Logger())
 	if err := ctx.Err(); err != nil {
 		return est.result(err)
 	}

@@ -55,6 +55,16 @@ type ColdStarter interface {
 	ForceColdStart(ctx context.Context, function string) error
 }
 
+// Preconnector is implemented by providers that can open connections to a
+// function's endpoint without invoking it. Preconnect leaves at least n
+// idle connections in the provider's pool (as far as the platform lets it
+// open them), so that the next n concurrent invocations start together
+// instead of one handshake apart: a cold burst measures cold starts, not
+// connection set-up.
+type Preconnector interface {
+	Preconnect(ctx context.Context, function string, n int) error
+}
+
 // MemorySetter is implemented by providers that can change a function's
 // memory size (Lambda UpdateFunctionConfiguration). SetMemory returns once
 // the platform reports the update complete; like any configuration update

@@ -151,7 +151,7 @@ func compareSections(runs []*RunData) ([]Section, error) {
 		// Estimates side by side.
 		ekeys := map[string]bool{}
 		for _, d := range rs {
-			for k := range d.Estimates {
+			for _, k := range d.EstimateKeys() {
 				ekeys[k] = true
 			}
 		}
@@ -168,11 +168,7 @@ func compareSections(runs []*RunData) ([]Section, error) {
 			for _, k := range ks {
 				row := []string{k}
 				for _, d := range rs {
-					if v, ok := d.Estimates[k]; ok {
-						row = append(row, stats.Format(v))
-					} else {
-						row = append(row, "–")
-					}
+					row = append(row, d.EstimateText(k))
 				}
 				t.Rows = append(t.Rows, row)
 			}

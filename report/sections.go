@@ -159,9 +159,10 @@ func overviewSection(d *RunData) Section {
 	}
 	sec := Section{Title: "Overview", Tables: []Table{meta, counts}}
 	if len(d.Estimates) > 0 {
-		t := Table{Caption: "Estimates (runs.summary)", Header: []string{"estimate", "value"}}
+		t := Table{Caption: "Estimates (runs.summary) with their 95 % intervals (methods: docs/experiments.md, \"Intervals\"; none: an exact count, or too few samples)",
+			Header: []string{"estimate", "value [95% interval]"}}
 		for _, k := range d.EstimateKeys() {
-			t.Rows = append(t.Rows, []string{k, stats.Format(d.Estimates[k])})
+			t.Rows = append(t.Rows, []string{k, d.EstimateText(k)})
 		}
 		sec.Tables = append(sec.Tables, t)
 	}

@@ -61,9 +61,9 @@ func WriteSummary(w io.Writer, d *RunData) error {
 	writeAligned(&b, rows)
 	if len(d.Estimates) > 0 {
 		b.WriteString("\n")
-		est := [][]string{{"estimate", "value"}}
+		est := [][]string{{"estimate", "value [95% interval]"}}
 		for _, k := range d.EstimateKeys() {
-			est = append(est, []string{k, stats.Format(d.Estimates[k])})
+			est = append(est, []string{k, d.EstimateText(k)})
 		}
 		writeAligned(&b, est)
 		if shape := idleShape(d.Estimates); shape != "" {

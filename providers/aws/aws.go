@@ -16,6 +16,8 @@ package aws
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -113,6 +115,9 @@ type Config struct {
 	// Logger receives debug messages (unparsable REPORT lines); nil means
 	// slog.Default(). Nothing logged contains credentials or payloads.
 	Logger *slog.Logger
+	// RootCAs, when set, are the only roots trusted for an https Endpoint
+	// (a test's TLS server); nil means the system's.
+	RootCAs *x509.CertPool
 }
 
 // NewDefaultConfig returns a Config that takes region, credentials and
@@ -151,6 +156,7 @@ var (
 	_ providers.MemorySetter       = (*Provider)(nil)
 	_ providers.ArchitectureReader = (*Provider)(nil)
 	_ providers.ConcurrencyLimiter = (*Provider)(nil)
+	_ providers.Preconnector       = (*Provider)(nil)
 )
 
 // New loads the SDK configuration (default chain plus cfg's overrides),
@@ -191,6 +197,9 @@ func New(cfg Config) (*Provider, error) {
 	// still apply AWS_CA_BUNDLE; it builds its client once and is shared.
 	hc := awshttp.NewBuildableClient().WithTimeout(cfg.HTTPTimeout).WithTransportOptions(func(tr *http.Transport) {
 		httpx.TuneTransport(tr, cfg.MaxConnsPerHost)
+		if cfg.RootCAs != nil {
+			tr.TLSClientConfig = &tls.Config{RootCAs: cfg.RootCAs, MinVersion: tls.VersionTLS12}
+		}
 	})
 	awsCfg, err := loadSDKConfig(cfg, hc)
 	if err != nil {
@@ -320,6 +329,34 @@ func (p *Provider) Invoke(ctx context.Context, function string, payload []byte) 
 		}
 	}
 	return reply, nil
+}
+
+// Preconnect opens n connections to the Lambda endpoint without invoking
+// function: n GetFunction calls released together, so that each needs a
+// connection of its own, which then waits in the idle pool for the next
+// invocations. Invoke and the control plane share the regional endpoint
+// lambda.<region>.amazonaws.com ("AWS Lambda endpoints and quotas", AWS
+// General Reference), and GetFunction has its own quota of 100 requests per
+// second, apart from the 15/s of the other control-plane calls ("Lambda
+// quotas", Lambda Developer Guide).
+func (p *Provider) Preconnect(ctx context.Context, function string, n int) error {
+	name := sdkaws.String(p.deployed(function))
+	errs := make([]error, n)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			if _, err := p.client.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: name}); err != nil {
+				errs[i] = p.classify(ctx, err, "preconnect "+function)
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // ForceColdStart makes the next invocations of function cold: it reads
