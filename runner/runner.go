@@ -18,9 +18,12 @@ import (
 // DefaultProject is the Pulumi project of all faas-benchmarker stacks.
 const DefaultProject = "faas-benchmarker"
 
-// DefaultDestroyTimeout bounds a teardown. Destroying a Lambda function, an
-// Azure function app or an EKS Fargate cluster can take many minutes.
-const DefaultDestroyTimeout = 30 * time.Minute
+// DefaultDestroyTimeout bounds a teardown. Destroying a Lambda function or
+// an Azure function app takes minutes; an EKS stack deletes the gateway's
+// load balancer (up to 10 min), the controller, the Fargate profile, the
+// cluster (often 10-15 min) and then the NAT gateway and the VPC, one after
+// another: a bound that cuts that short leaves the rest billing.
+const DefaultDestroyTimeout = 60 * time.Minute
 
 // Shipper uploads a finished run's results file (a standalone SQLite file)
 // to blob storage. blobstore.Store implements it.
