@@ -209,13 +209,6 @@ func (t *coldTally) add(r *engine.Result) {
 	}
 }
 
-func ratio(a, b int) float64 {
-	if b == 0 {
-		return math.NaN()
-	}
-	return float64(a) / float64(b)
-}
-
 // makeCold makes the next invocation of fn cold: the platform's own way
 // when it can (configuration update, scale to zero), otherwise by waiting
 // idleWait, which must then exceed the platform's idle timeout.
