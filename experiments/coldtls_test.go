@@ -77,9 +77,11 @@ func tlsProxy(t *testing.T, plat *localfaas.Platform, rtt time.Duration) (string
 // opens fresh connections while warm samples reuse one; cold_minus_warm
 // must still equal what the platform spent initialising (its own record of
 // every Init Duration, the ground truth), within the estimate's interval,
-// at concurrency 1 and 3; no measured request waits for a handshake, and
-// every request of a burst is a cold start (none staggered by a handshake
-// onto an instance its neighbour just initialised).
+// at concurrency 1; no measured request waits for a handshake. Concurrency
+// 3 is not tested here: whether every request of a burst lands on an
+// instance of its own depends on how the burst's goroutines are scheduled
+// (on a loaded machine one lands on its neighbour's instance, 40 ms after
+// it initialised), a race a unit test must not contain (docs/testing.md).
 func TestColdStartOverTLS(t *testing.T) {
 	const (
 		initDelay = 40 * time.Millisecond
@@ -91,7 +93,7 @@ func TestColdStartOverTLS(t *testing.T) {
 	)
 	// The fewest samples that give the difference an interval: 6 cold and
 	// 6 warm (stats.MinDiffSamples).
-	for _, c := range []struct{ conc, samples, warm string }{{"1", "6", "1"}, {"3", "2", "3"}} {
+	for _, c := range []struct{ conc, samples, warm string }{{"1", "6", "1"}} {
 		conc := c.conc
 		t.Run("concurrency="+conc, func(t *testing.T) {
 			t.Parallel()
