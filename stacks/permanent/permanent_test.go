@@ -107,7 +107,7 @@ func TestResources(t *testing.T) {
 		t.Errorf("inbound rule = %v", rule)
 	}
 
-	if outs[stackcfg.OutDropletIP].V != "198.51.100.20" || outs[stackcfg.OutBucketName].V != "fb-results-1a2b3c" ||
+	if outs[stackcfg.OutDropletIP].V != "198.51.100.20" || outs[stackcfg.OutDropletID].V == "" || outs[stackcfg.OutStudyFile].V != "" || outs[stackcfg.OutBucketName].V != "fb-results-1a2b3c" ||
 		outs[stackcfg.OutSpacesEndpoint].V != "https://fra1.digitaloceanspaces.com" || outs[stackcfg.OutSpacesRegion].V != "fra1" {
 		t.Errorf("outputs = %v", outs)
 	}
@@ -160,10 +160,6 @@ func TestCloudInit(t *testing.T) {
 		t.Errorf("cloud-init still compiles fbrun on the droplet:\n%s", cmds)
 	}
 	for _, want := range []string{
-		// fbrun up permanent copies the prebuilt binaries; cloud-init
-		// waits for them (bounded) and fails naming a missing one.
-		"[ -e /usr/local/bin/.fbrun-binaries-ready ] && break",
-		"[ -x /usr/local/bin/fbrun-cloud ] || { echo 'faas-benchmarker: /usr/local/bin/fbrun-cloud was never copied",
 		"--version 3.274.1",
 		// The openfaas stack needs kubectl (pulumi-eks) and the AWS CLI
 		// (aws eks get-token in the kubeconfig) on the orchestrator.

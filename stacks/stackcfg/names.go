@@ -156,6 +156,14 @@ const (
 
 	// OutDropletIP (permanent) is the orchestrator droplet's public IPv4.
 	OutDropletIP = "dropletIp"
+	// OutDropletID (permanent) is the orchestrator droplet's ID: its SSH
+	// host key is trusted per droplet, so a new droplet that gets an old
+	// one's address is not refused as a changed host.
+	OutDropletID = "dropletId"
+	// OutStudyFile (permanent) is the fb:study path as given (a file on
+	// the machine that runs fbrun up permanent, "" without one): up copies
+	// it to the droplet and schedules it after every update.
+	OutStudyFile = "studyFile"
 	// OutBucketName (permanent) is the results Spaces bucket.
 	OutBucketName = "bucketName"
 	// OutSpacesEndpoint (permanent) is the S3-compatible Spaces endpoint URL.

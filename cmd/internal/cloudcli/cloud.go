@@ -177,8 +177,15 @@ func (*Cloud) UpPermanent(c *cli.Context) error {
 		return cli.Exit(err.Error(), 1)
 	}
 	ip, _ := outs[stackcfg.OutDropletIP].Value.(string)
-	if err := runner.ProvisionOrchestrator(c.Context, runner.Orchestrator{Host: ip, Binaries: bins, Out: c.App.ErrWriter}); err != nil {
+	id, _ := outs[stackcfg.OutDropletID].Value.(string)
+	study, _ := outs[stackcfg.OutStudyFile].Value.(string)
+	known, err := runner.OrchestratorKnownHosts(id)
+	if err != nil {
 		return cli.Exit(err.Error(), 1)
+	}
+	if err := runner.ProvisionOrchestrator(c.Context, runner.Orchestrator{Host: ip, KnownHosts: known, Binaries: bins,
+		Study: study, Out: c.App.ErrWriter}); err != nil {
+		return cli.Exit(err.Error()+"\n(fbrun up permanent repeats these steps when run again)", 1)
 	}
 	for _, k := range sortedOutputKeys(outs) {
 		v := outs[k]
