@@ -402,6 +402,20 @@ func TestInstanceLifetimeGroundTruth(t *testing.T) {
 			}
 			L, J := c.life.Seconds(), c.jitter.Seconds()
 			slack := (period + 30*time.Millisecond).Seconds()
+			// The resolution of the design: each lifetime is known only
+			// to its bracket (one period, a round trip and the first and
+			// the next cold start: hundreds of ms on a loaded machine,
+			// against a 1 s lifetime), and a point estimate is a bracket's
+			// middle, so it may be off by half the widest bracket on top
+			// of the sampling error.
+			ms, err := o.db.Metrics(context.Background(), o.run, experiments.MetricInstanceLifetime)
+			if err != nil {
+				t.Fatal(err)
+			}
+			halfWidth := 0.0
+			for _, m := range ms {
+				halfWidth = max(halfWidth, (mustFloat(t, m.Tags["high_s"])-mustFloat(t, m.Tags["low_s"]))/2)
+			}
 			for _, k := range []struct {
 				key   string
 				truth float64
@@ -415,8 +429,8 @@ func TestInstanceLifetimeGroundTruth(t *testing.T) {
 				if lo > k.truth+slack || hi < k.truth {
 					t.Errorf("%s interval [%.3f, %.3f] does not contain the truth %.3f", k.key, lo, hi, k.truth)
 				}
-				if math.Abs(est-k.truth) > 0.15*k.truth {
-					t.Errorf("%s = %.3f, truth %.3f: off by more than 15%%", k.key, est, k.truth)
+				if math.Abs(est-k.truth) > 0.15*k.truth+halfWidth {
+					t.Errorf("%s = %.3f, truth %.3f: off by more than 15%% + half the widest bracket (%.3f s)", k.key, est, k.truth, halfWidth)
 				}
 			}
 			// Ground truth: the recycled instances were evicted for their lifetime.

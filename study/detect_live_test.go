@@ -208,8 +208,18 @@ func TestStudyDetectsChanges(t *testing.T) {
 
 	t.Run("scale rate 2/s to 5/s", func(t *testing.T) {
 		s2, s5 := pools["scale2"], pools["scale5"]
+		widest := 0.0
 		for _, p := range append(s2, s5...) {
 			t.Logf("scale_rate_per_s %v [%v, %v]", p["scale_rate_per_s"], p["scale_rate_per_s_low"], p["scale_rate_per_s_high"])
+			widest = max(widest, p["scale_rate_per_s_high"]-p["scale_rate_per_s_low"])
+		}
+		// As with the cold starts above: the detector weighs each run by
+		// its interval, and on a machine so loaded that the instance
+		// starts bunch up, one run's interval can be wider than the
+		// change (one run of the stress protocol: [0.96, 42.8] for 1.9/s),
+		// which no detector should then call a change.
+		if widest > 5-2 {
+			t.Skipf("a run's scale_rate_per_s interval is %.1f/s wide, more than the 3/s change: the machine is too loaded to show it", widest)
 		}
 		changes := studyPair(t, []string{"a"}, "scaling", func(sr int, _ string, rep int) map[string]float64 {
 			if sr == 1 {
