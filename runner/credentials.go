@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 )
 
@@ -70,7 +71,8 @@ func spacesCredentials(dir, backendURL string, getenv func(string) string) (stri
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", fmt.Errorf("runner: credentials directory: %w", err)
 	}
-	f, err := os.CreateTemp(dir, "credentials-")
+	removeStaleCredentials(dir, pidAlive)
+	f, err := os.CreateTemp(dir, fmt.Sprintf("credentials-%d-", os.Getpid()))
 	if err != nil {
 		return "", fmt.Errorf("runner: credentials file: %w", err)
 	}
@@ -84,6 +86,29 @@ func spacesCredentials(dir, backendURL string, getenv func(string) string) (stri
 		return "", fmt.Errorf("runner: credentials file: %w", err)
 	}
 	return f.Name(), nil
+}
+
+// removeStaleCredentials deletes the credentials files in dir whose fbrun
+// process is gone: each file is removed when its Pulumi command ends, but
+// a process killed with SIGKILL cannot, and the Spaces keys must not stay
+// on disk longer than the next run. A file's name carries its process ID
+// (credentials-<pid>-<random>); files of live processes are kept.
+func removeStaleCredentials(dir string, alive func(pid int) bool) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		rest, ok := strings.CutPrefix(e.Name(), "credentials-")
+		if !ok {
+			continue
+		}
+		pidText, _, _ := strings.Cut(rest, "-")
+		pid, err := strconv.Atoi(pidText)
+		if err != nil || !alive(pid) {
+			_ = os.Remove(filepath.Join(dir, e.Name()))
+		}
+	}
 }
 
 // withoutSection returns an INI file without the section [name] (its

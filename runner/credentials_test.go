@@ -1,8 +1,10 @@
 package runner
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -39,5 +41,45 @@ func TestSpacesCredentials(t *testing.T) {
 		if p != "" || (err == nil) != (tc.errText == "") || err != nil && !strings.Contains(err.Error(), tc.errText) {
 			t.Errorf("%s: %q, %v", tc.name, p, err)
 		}
+	}
+}
+
+// TestStaleCredentialsRemoved: a credentials file left by a killed fbrun
+// (SIGKILL: no cleanup ran) is deleted by the next run's first Pulumi
+// command; those of live processes stay.
+func TestStaleCredentialsRemoved(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "creds")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{"credentials-4242-123", "credentials-777-9", "credentials-12345", "credentials-x-1", "other"} {
+		if err := os.WriteFile(filepath.Join(dir, n), []byte("secret"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	removeStaleCredentials(dir, func(pid int) bool { return pid == 777 })
+	var left []string
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		left = append(left, e.Name())
+	}
+	if want := []string{"credentials-777-9", "other"}; !slices.Equal(left, want) {
+		t.Errorf("left %v, want %v", left, want)
+	}
+	// spacesCredentials sweeps before it writes its own file.
+	dead := filepath.Join(dir, "credentials-999999999-1")
+	if err := os.WriteFile(dead, []byte("secret"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{EnvSpacesAccessKey: "id", EnvSpacesSecretKey: "secret", "AWS_SHARED_CREDENTIALS_FILE": filepath.Join(dir, "none")}
+	p, err := spacesCredentials(dir, "s3://b?profile=fb-spaces", func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(dead); !os.IsNotExist(err) {
+		t.Errorf("stale file of a dead process still there: %v", err)
+	}
+	if !strings.HasPrefix(filepath.Base(p), fmt.Sprintf("credentials-%d-", os.Getpid())) {
+		t.Errorf("credentials file %s does not carry this process's ID", p)
 	}
 }
