@@ -43,6 +43,9 @@ type fakeLambda struct {
 	limitsErr error
 	arch      string
 	reasons   []string
+	// slowThrottle delays every throttled answer (a throttle still in
+	// flight when a step, or the whole load, ends).
+	slowThrottle time.Duration
 
 	mu        sync.Mutex
 	calls     int
@@ -52,16 +55,24 @@ type fakeLambda struct {
 
 func (f *fakeLambda) Platform() string { return "aws" }
 
-func (f *fakeLambda) Invoke(_ context.Context, fn string, _ []byte) (*providers.Reply, error) {
+func (f *fakeLambda) Invoke(ctx context.Context, fn string, _ []byte) (*providers.Reply, error) {
 	f.mu.Lock()
-	defer f.mu.Unlock()
 	f.calls++
-	if len(f.reasons) > 0 && f.calls%3 == 0 {
-		r := f.reasons[(f.calls/3)%len(f.reasons)]
+	calls := f.calls
+	if len(f.reasons) > 0 && calls%3 == 0 {
+		r := f.reasons[(calls/3)%len(f.reasons)]
 		f.throttled[r]++
+		f.mu.Unlock()
+		if f.slowThrottle > 0 {
+			select { // the emulated answer time, not synchronisation
+			case <-time.After(f.slowThrottle):
+			case <-ctx.Done():
+			}
+		}
 		return nil, &providers.Error{Platform: "aws", Kind: providers.KindThrottled, StatusCode: 429, Reason: r, Message: "Rate Exceeded."}
 	}
-	body := fmt.Sprintf(`{"schema_version":1,"function":%q,"instance":{"id":"i-%d","cold":false}}`, fn, f.calls%7)
+	f.mu.Unlock()
+	body := fmt.Sprintf(`{"schema_version":1,"function":%q,"instance":{"id":"i-%d","cold":false}}`, fn, calls%7)
 	return &providers.Reply{StatusCode: 200, Body: []byte(body)}, nil
 }
 
@@ -218,8 +229,20 @@ func hasMetric(s *memSink, name string) bool {
 // with its reason, and the per-burst and per-step counts by reason add up
 // to the throttles the platform issued.
 func TestScalingRecordsThrottleReasons(t *testing.T) {
+	for _, slow := range []time.Duration{0, 300 * time.Millisecond} {
+		t.Run(fmt.Sprintf("throttles answered after %v", slow), func(t *testing.T) {
+			// 300 ms > step_duration: throttles still in flight when the
+			// load ends (counted in the estimate, once missing from the
+			// stored metrics: a flake under load, certain here).
+			checkThrottleReasons(t, slow)
+		})
+	}
+}
+
+func checkThrottleReasons(t *testing.T, slow time.Duration) {
 	reasons := []string{"ConcurrentInvocationLimitExceeded", "FunctionInvocationRateLimitExceeded"}
-	f := &fakeLambda{limits: providers.ConcurrencyLimits{Account: 1000, Unreserved: 1000}, reasons: reasons, throttled: map[string]int{}}
+	f := &fakeLambda{limits: providers.ConcurrencyLimits{Account: 1000, Unreserved: 1000}, reasons: reasons, throttled: map[string]int{},
+		slowThrottle: slow}
 	b, sink := newTestBench(t, f)
 	p, err := Resolve(Scaling{}, map[string]string{"bursts": "6", "steps": "3", "step_duration": "100ms", "sleep": "0s", "backoff": "1ms"})
 	if err != nil {
