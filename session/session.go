@@ -61,17 +61,6 @@ type Outcome struct {
 	Err error
 }
 
-// Summary is the JSON stored in runs.summary and printed by --json.
-type Summary struct {
-	RunID      string                `json:"run_id"`
-	Experiment string                `json:"experiment"`
-	Platform   string                `json:"platform"`
-	Status     string                `json:"status"`
-	Params     map[string]string     `json:"params"`
-	Estimates  experiments.Estimates `json:"estimates"`
-	Error      string                `json:"error,omitempty"`
-}
-
 // Run executes the experiment. It returns an error only when the run could
 // not be recorded at all (database failure, or an Invoker that is a
 // providers.Describer failing to describe the running platform, before
@@ -144,12 +133,12 @@ func Run(ctx context.Context, cfg Config) (*Outcome, error) {
 	default:
 		out.Status = results.StatusOK
 	}
-	sum := Summary{RunID: id, Experiment: run.Experiment, Platform: platform, Status: out.Status, Params: run.Params, Estimates: est}
+	sum := results.Summary{RunID: id, Experiment: run.Experiment, Platform: platform, Status: out.Status, Params: run.Params, Estimates: est}
 	if out.Err != nil {
 		sum.Error = out.Err.Error()
 	}
 	if sum.Estimates == nil {
-		sum.Estimates = experiments.Estimates{}
+		sum.Estimates = map[string]float64{}
 	}
 	js, encErr := json.Marshal(sum)
 	if encErr != nil {
@@ -157,7 +146,7 @@ func Run(ctx context.Context, cfg Config) (*Outcome, error) {
 		// run is still finished, as failed, with the reason.
 		encErr = fmt.Errorf("session: encoding the summary of run %s: %w", id, encErr)
 		out.Status, out.Err = results.StatusFailed, errors.Join(out.Err, encErr)
-		sum.Status, sum.Error, sum.Estimates = out.Status, out.Err.Error(), experiments.Estimates{}
+		sum.Status, sum.Error, sum.Estimates = out.Status, out.Err.Error(), map[string]float64{}
 		if js, err = json.Marshal(sum); err != nil {
 			return out, errors.Join(encErr, err)
 		}

@@ -2,7 +2,6 @@ package study
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"math"
 	"slices"
@@ -176,10 +175,11 @@ func Analyze(ctx context.Context, db *results.DB, study string) (*Analysis, erro
 			if err != nil {
 				return nil, fmt.Errorf("study run %s cell %d: %w", sr.ID, c.Seq, err)
 			}
-			est, err := runEstimates(run.Summary)
+			sum, err := results.ParseSummary(run.Summary)
 			if err != nil {
 				return nil, fmt.Errorf("study run %s cell %d: run %s: %w", sr.ID, c.Seq, run.ID, err)
 			}
+			est := sum.Estimates
 			platform := run.WithPlan(c.Platform)
 			if i == len(srs)-1 {
 				label[c.Platform] = platform
@@ -448,25 +448,4 @@ func holm(tests []Change, alpha float64) []Change {
 		out = append(out, c)
 	}
 	return out
-}
-
-// runEstimates reads the numeric estimates of a run's stored summary
-// ({"estimates": {key: number}}); other values are ignored.
-func runEstimates(summary json.RawMessage) (map[string]float64, error) {
-	out := map[string]float64{}
-	if len(summary) == 0 {
-		return out, nil
-	}
-	var s struct {
-		Estimates map[string]any `json:"estimates"`
-	}
-	if err := json.Unmarshal(summary, &s); err != nil {
-		return nil, fmt.Errorf("summary: %w", err)
-	}
-	for k, v := range s.Estimates {
-		if f, ok := v.(float64); ok {
-			out[k] = f
-		}
-	}
-	return out, nil
 }

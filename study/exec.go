@@ -13,6 +13,9 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/faas-benchmarker/faas-benchmarker/internal/exitcode"
+	"github.com/faas-benchmarker/faas-benchmarker/results"
 )
 
 // Executor runs one cell and reports its run. Implementations must store
@@ -35,13 +38,6 @@ type Result struct {
 	// Err describes a failure in one line ("" on success).
 	Err string
 }
-
-// Exit codes of `fbrun experiment` the study acts on.
-const (
-	exitUsage       = 2   // bad input: retrying cannot help
-	exitTeardown    = 3   // a stack may be left behind: stop the study
-	exitInterrupted = 130 // Ctrl-C / SIGTERM
-)
 
 // ProcessExecutor runs each cell as a child process of the fbrun binary:
 // `fbrun [global flags] experiment NAME --platform P --json --no-progress
@@ -80,13 +76,6 @@ func (e *ProcessExecutor) Args(c Cell) []string {
 	return append(args, e.ExtraArgs...)
 }
 
-// summary is the part of `fbrun experiment --json` the study reads.
-type summary struct {
-	RunID  string `json:"run_id"`
-	Status string `json:"status"`
-	Error  string `json:"error"`
-}
-
 // Run implements Executor.
 func (e *ProcessExecutor) Run(ctx context.Context, c Cell, log io.Writer) (Result, error) {
 	if e.Binary == "" {
@@ -117,7 +106,7 @@ func (e *ProcessExecutor) Run(ctx context.Context, c Cell, log io.Writer) (Resul
 		res.ExitCode = ee.ExitCode()
 		if res.ExitCode < 0 { // killed by a signal: a crash, unless we stopped it
 			if ctx.Err() != nil {
-				res.ExitCode = exitInterrupted
+				res.ExitCode = exitcode.Interrupted
 			} else {
 				res.Err = "the cell's process was killed (" + ee.String() + ")"
 			}
@@ -125,14 +114,15 @@ func (e *ProcessExecutor) Run(ctx context.Context, c Cell, log io.Writer) (Resul
 	default:
 		return res, fmt.Errorf("study: running %s: %w", c.Label(), runErr)
 	}
-	var s summary
+	// `fbrun experiment --json` prints the run's results.Summary.
+	var s results.Summary
 	if err := json.Unmarshal(bytes.TrimSpace(stdout.Bytes()), &s); err == nil {
 		res.RunID, res.Status = s.RunID, s.Status
 		if res.ExitCode != 0 && s.Error != "" {
 			res.Err = s.Error
 		}
 	}
-	if res.ExitCode > 0 && (res.Err == "" || res.ExitCode == exitTeardown) {
+	if res.ExitCode > 0 && (res.Err == "" || res.ExitCode == exitcode.Teardown) {
 		res.Err = lastLine(tail.String())
 		if res.Err == "" {
 			res.Err = fmt.Sprintf("exit status %d", res.ExitCode)

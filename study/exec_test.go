@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/faas-benchmarker/faas-benchmarker/internal/exitcode"
 )
 
 // fakeFbrun writes a shell script standing in for fbrun.
@@ -74,7 +76,7 @@ sleep 30 & wait`)}
 	}
 	cancel()
 	r := <-done
-	if r.ExitCode != exitInterrupted || r.RunID != "r4" {
+	if r.ExitCode != exitcode.Interrupted || r.RunID != "r4" {
 		t.Errorf("interrupted result = %+v", r)
 	}
 }

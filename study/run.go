@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/faas-benchmarker/faas-benchmarker/internal/exitcode"
 	"github.com/faas-benchmarker/faas-benchmarker/results"
 )
 
@@ -174,7 +175,7 @@ cells:
 			if err != nil {
 				return nil, err
 			}
-			if state == results.CellPending && res.ExitCode != exitInterrupted && ctx.Err() == nil {
+			if state == results.CellPending && res.ExitCode != exitcode.Interrupted && ctx.Err() == nil {
 				failures[c.Seq]++
 			}
 			if stop != "" {
@@ -184,7 +185,7 @@ cells:
 			if state != results.CellPending {
 				break
 			}
-			if ctx.Err() != nil || res.ExitCode == exitInterrupted {
+			if ctx.Err() != nil || res.ExitCode == exitcode.Interrupted {
 				out.Interrupted = true
 				break cells
 			}
@@ -255,15 +256,15 @@ func runAttempt(ctx context.Context, cfg Config, srID, dir string, c Cell, attem
 	state, outcome, stop := results.CellDone, results.CellDone, ""
 	switch {
 	case res.ExitCode == 0 && runErr == nil:
-	case res.ExitCode == exitInterrupted || ctx.Err() != nil && !okRun:
+	case res.ExitCode == exitcode.Interrupted || ctx.Err() != nil && !okRun:
 		state, outcome = results.CellPending, results.AttemptInterrupted
-	case res.ExitCode == exitTeardown:
+	case res.ExitCode == exitcode.Teardown:
 		if !okRun {
 			state, outcome = results.CellFailed, results.CellFailed
 		}
 		stop = fmt.Sprintf("%s: the stack's teardown failed (%s): the study stops so that no further stacks are deployed; see the cell log %s and fbrun cleanup", c.Label(), res.Err, logPath)
 	case okRun:
-	case res.ExitCode == exitUsage || failed >= cfg.Retries:
+	case res.ExitCode == exitcode.Usage || failed >= cfg.Retries:
 		state, outcome = results.CellFailed, results.CellFailed
 	default:
 		state, outcome = results.CellPending, results.CellFailed

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/faas-benchmarker/faas-benchmarker/internal/exitcode"
 	"github.com/faas-benchmarker/faas-benchmarker/results"
 )
 
@@ -161,7 +162,7 @@ func TestRetries(t *testing.T) {
 		case 5: // always fails
 			return 1
 		case 6: // bad input: never retried
-			return exitUsage
+			return exitcode.Usage
 		case 7: // the run is ok, shipping failed: kept, not measured again
 			return 1
 		}
@@ -216,7 +217,7 @@ func TestResume(t *testing.T) {
 	f.hook = func(_ context.Context, c Cell) int {
 		if c.Seq == 4 {
 			cancel() // Ctrl-C during cell 4: the child reports 130
-			return exitInterrupted
+			return exitcode.Interrupted
 		}
 		return 0
 	}
@@ -272,7 +273,7 @@ func TestBusyAndNew(t *testing.T) {
 	ctx := context.Background()
 	f := newFake(db)
 	ctx1, cancel := context.WithCancel(ctx)
-	f.hook = func(context.Context, Cell) int { cancel(); return exitInterrupted }
+	f.hook = func(context.Context, Cell) int { cancel(); return exitcode.Interrupted }
 	cfg := cfgFor(t, db, s, f)
 	cfg.Owner = Self() // alive: this test process
 	out, err := Run(ctx1, cfg)
@@ -294,7 +295,7 @@ func TestBusyAndNew(t *testing.T) {
 	f2 := newFake(db2)
 	cfg2 := cfgFor(t, db2, s, f2)
 	ctx2, cancel2 := context.WithCancel(ctx)
-	f2.hook = func(context.Context, Cell) int { cancel2(); return exitInterrupted }
+	f2.hook = func(context.Context, Cell) int { cancel2(); return exitcode.Interrupted }
 	first, err := Run(ctx2, cfg2)
 	if err != nil {
 		t.Fatal(err)
@@ -320,7 +321,7 @@ func TestTeardownStops(t *testing.T) {
 	f := newFake(db)
 	f.fail = func(c Cell, _ int) int {
 		if c.Seq == 2 {
-			return exitTeardown
+			return exitcode.Teardown
 		}
 		return 0
 	}

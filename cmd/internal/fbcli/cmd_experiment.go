@@ -13,6 +13,7 @@ import (
 
 	"github.com/faas-benchmarker/faas-benchmarker/engine"
 	"github.com/faas-benchmarker/faas-benchmarker/experiments"
+	"github.com/faas-benchmarker/faas-benchmarker/internal/exitcode"
 	"github.com/faas-benchmarker/faas-benchmarker/platforms/builtin"
 	"github.com/faas-benchmarker/faas-benchmarker/results"
 	"github.com/faas-benchmarker/faas-benchmarker/session"
@@ -105,7 +106,7 @@ func experimentAction(c *cli.Context) error {
 		return cli.Exit(fmt.Sprintf("reading run %s back: %v", out.RunID, err), 1)
 	}
 	if c.Bool(flagJSON) {
-		if err := writeJSONSummary(c, exp.Name(), c.String(flagPlatform), out, counts); err != nil {
+		if err := writeJSONSummary(rctx, c, db, out, counts); err != nil {
 			return err
 		}
 	} else {
@@ -126,38 +127,36 @@ func experimentAction(c *cli.Context) error {
 	case results.StatusOK:
 		return nil
 	case results.StatusInterrupted:
-		return cli.Exit(fmt.Sprintf("run %s interrupted; everything measured so far is stored", out.RunID), 130)
+		return cli.Exit(fmt.Sprintf("run %s interrupted; everything measured so far is stored", out.RunID), exitcode.Interrupted)
 	default:
 		return cli.Exit(fmt.Sprintf("run %s failed: %v", out.RunID, out.Err), 1)
 	}
 }
 
-// jsonSummary is the --json output: one object, stable keys.
+// jsonSummary is the --json output: the run's stored summary
+// (results.Summary, the one description of it) with its counts and where
+// it is stored.
 type jsonSummary struct {
-	RunID        string                `json:"run_id"`
-	Experiment   string                `json:"experiment"`
-	Platform     string                `json:"platform"`
-	Status       string                `json:"status"`
-	Error        string                `json:"error,omitempty"`
-	DurationS    float64               `json:"duration_s"`
-	Counts       session.Counts        `json:"counts"`
-	ErrorsByKind map[string]int64      `json:"errors_by_kind"`
-	Estimates    experiments.Estimates `json:"estimates"`
-	DB           string                `json:"db"`
+	results.Summary
+	DurationS    float64          `json:"duration_s"`
+	Counts       session.Counts   `json:"counts"`
+	ErrorsByKind map[string]int64 `json:"errors_by_kind"`
+	DB           string           `json:"db"`
 }
 
-func writeJSONSummary(c *cli.Context, exp, platform string, out *session.Outcome, counts session.Counts) error {
-	s := jsonSummary{
-		RunID: out.RunID, Experiment: exp, Platform: platform, Status: out.Status,
-		DurationS: out.Ended.Sub(out.Started).Seconds(), Counts: counts, ErrorsByKind: counts.ErrorsByKind,
-		Estimates: out.Estimates, DB: c.String(flagDB),
+// writeJSONSummary prints the summary stored with the run, read back by
+// its id, so that what is printed is what the report and studies read.
+func writeJSONSummary(ctx context.Context, c *cli.Context, db *results.DB, out *session.Outcome, counts session.Counts) error {
+	run, err := db.GetRun(ctx, out.RunID)
+	if err != nil {
+		return cli.Exit(fmt.Sprintf("reading run %s back: %v", out.RunID, err), exitcode.Failed)
 	}
-	if s.Estimates == nil {
-		s.Estimates = experiments.Estimates{}
+	sum, err := results.ParseSummary(run.Summary)
+	if err != nil {
+		return cli.Exit(fmt.Sprintf("reading run %s back: %v", out.RunID, err), exitcode.Failed)
 	}
-	if out.Err != nil {
-		s.Error = out.Err.Error()
-	}
+	s := jsonSummary{Summary: sum, DurationS: out.Ended.Sub(out.Started).Seconds(), Counts: counts,
+		ErrorsByKind: counts.ErrorsByKind, DB: c.String(flagDB)}
 	enc := json.NewEncoder(c.App.Writer)
 	enc.SetIndent("", "  ")
 	return enc.Encode(s)
