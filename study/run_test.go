@@ -15,8 +15,8 @@ import (
 	"github.com/faas-benchmarker/faas-benchmarker/results"
 )
 
-// fakeExec stores a run per successful attempt, like `fbrun experiment`
-// does, and fails attempts as scripted.
+// fakeExec stores a run per attempt under the run id the study chose, like
+// `fbrun experiment --run-id` does, and fails attempts as scripted.
 type fakeExec struct {
 	db *results.DB
 	mu sync.Mutex
@@ -33,19 +33,16 @@ type fakeExec struct {
 	hook func(ctx context.Context, c Cell) int
 	// platformConfig is the run's stored platform config (nil: none).
 	platformConfig func(c Cell) map[string]any
-	n              int
 }
 
 func newFake(db *results.DB) *fakeExec {
 	return &fakeExec{db: db, calls: map[int]int{}, ok: map[int]int{}}
 }
 
-func (f *fakeExec) Run(ctx context.Context, c Cell, log io.Writer) (Result, error) {
+func (f *fakeExec) Run(ctx context.Context, c Cell, id string, log io.Writer) (Result, error) {
 	f.mu.Lock()
 	f.calls[c.Seq]++
 	attempt := f.calls[c.Seq]
-	f.n++
-	id := fmt.Sprintf("run-%03d", f.n)
 	f.mu.Unlock()
 	fmt.Fprintln(log, "fake", c.Label())
 	if f.hook != nil {
@@ -77,12 +74,12 @@ func (f *fakeExec) Run(ctx context.Context, c Cell, log io.Writer) (Result, erro
 		return Result{}, err
 	}
 	if code != 0 {
-		return Result{RunID: id, Status: status, ExitCode: code, Err: "scripted failure"}, nil
+		return Result{ExitCode: code, Err: "scripted failure"}, nil
 	}
 	f.mu.Lock()
 	f.ok[c.Seq]++
 	f.mu.Unlock()
-	return Result{RunID: id, Status: status}, nil
+	return Result{}, nil
 }
 
 func testDB(t *testing.T) *results.DB {
@@ -231,8 +228,9 @@ func TestResume(t *testing.T) {
 	if !out.Interrupted || out.Finished || out.Done != 3 || out.Pending != 5 {
 		t.Fatalf("interrupted outcome = %+v", out)
 	}
-	// As if the dead process had started cell 5 when it was killed.
-	if err := db.StartStudyCell(ctx, out.StudyRun, 5, 1, "", time.Now()); err != nil {
+	// As if the dead process had started cell 5 when it was killed, before
+	// the cell stored its run.
+	if err := db.StartStudyCell(ctx, out.StudyRun, 5, 1, "20261206-000000-000000", "", time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	f.hook = nil
@@ -340,8 +338,8 @@ func TestExecutorArgs(t *testing.T) {
 	e := &ProcessExecutor{Binary: "/bin/fbrun", GlobalArgs: []string{"--db", "/d.db"}, ExtraArgs: []string{"--state=file:///s"}}
 	c := Cell{Experiment: "cold-start", Params: map[string]string{"samples": "3", "function": "function2"},
 		Platform: Platform{Name: "x", Platform: "aws", Stack: map[string]string{"region": "eu-west-1", "memory": "512"}, Local: map[string]string{"idle-timeout": "2s"}}}
-	got := strings.Join(e.Args(c), " ")
-	want := "--db /d.db experiment cold-start --platform aws --json --no-progress --set function=function2 --set samples=3 " +
+	got := strings.Join(e.Args(c, "20261206-020000-abcdef"), " ")
+	want := "--db /d.db experiment cold-start --run-id 20261206-020000-abcdef --platform aws --json --no-progress --set function=function2 --set samples=3 " +
 		"--local-idle-timeout=2s --stack-set memory=512 --stack-set region=eu-west-1 --state=file:///s"
 	if got != want {
 		t.Errorf("args\n got %s\nwant %s", got, want)

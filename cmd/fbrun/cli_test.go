@@ -88,7 +88,9 @@ func noStackTrace(t *testing.T, r cliResult) {
 
 func TestSmokeJSON(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "r.db")
-	r := fbrun(t, "--db", db, "experiment", "smoke", "--json")
+	// The run is stored under the id given (a study chooses it first).
+	const id = "20261206-020000-abcdef"
+	r := fbrun(t, "--db", db, "experiment", "smoke", "--json", "--run-id", id)
 	if r.code != 0 {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
 	}
@@ -96,7 +98,7 @@ func TestSmokeJSON(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.stdout), &s); err != nil {
 		t.Fatalf("stdout is not one JSON object: %v\n%s", err, r.stdout)
 	}
-	if s.Status != "ok" || s.Experiment != "smoke" || s.Platform != "local" || s.RunID == "" {
+	if s.Status != "ok" || s.Experiment != "smoke" || s.Platform != "local" || s.RunID != id || s.Params["sequential"] == "" {
 		t.Errorf("summary = %+v", s)
 	}
 	// 5 sequential + 8 concurrent + 1 nested + 2 monolith + 4 error paths.
@@ -155,6 +157,7 @@ func TestBadInput(t *testing.T) {
 		{"bad local knob", []string{"experiment", "smoke", "--local-max-instances", "-1"}, 2, "local platform"},
 		{"unreachable platform", []string{"--db", db, "experiment", "smoke", "--local-endpoint", "http://127.0.0.1:1"}, 1, "failed"},
 		{"unknown command", []string{"frobnicate"}, 2, "unknown command"},
+		{"bad run id", []string{"experiment", "smoke", "--run-id", "mine"}, 2, `bad --run-id "mine"`},
 		{"bad probing precision", []string{"experiment", "idle-timeout", "--set", "precision=2"}, 2, `parameter precision="2": want a number > 0 and < 1`},
 		{"bad probing gaps", []string{"experiment", "idle-timeout", "--set", "min_gap=10s", "--set", "max_gap=1s"}, 2, "min_gap 10s is longer than max_gap 1s: want min_gap <= max_gap"},
 		{"zero probing budget", []string{"experiment", "idle-timeout", "--set", "max_time=0s"}, 2, `parameter max_time="0s": want a duration > 0s`},

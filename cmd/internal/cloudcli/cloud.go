@@ -124,7 +124,7 @@ func (*Cloud) ManagedExperiment(c *cli.Context, run fbcli.ManagedRun) (*fbcli.Ma
 	}
 	cfg := runner.ExperimentRun{
 		DB: run.DB, RunsDir: runsDir(c), Platform: c.String(fbcli.FlagPlatform),
-		StackSets: c.StringSlice(fbcli.FlagStackSet), Experiment: run.Experiment, Params: run.Params,
+		StackSets: c.StringSlice(fbcli.FlagStackSet), Experiment: run.Experiment, Params: run.Params, RunID: run.RunID,
 		Keep: c.Bool(fbcli.FlagKeep), Engine: run.Engine, Logger: run.Logger, Progress: c.App.ErrWriter,
 	}
 	if cfg.Platform == localstack.Name && c.String(fbcli.FlagLocalEndpoint) != "" {

@@ -39,6 +39,8 @@ type ManagedRun struct {
 	// Experiment and Params to run.
 	Experiment experiments.Experiment
 	Params     experiments.Params
+	// RunID is the run's id (--run-id; "": a new one).
+	RunID string
 	// Logger receives logs.
 	Logger *slog.Logger
 	// DB is the user's results database.
@@ -125,7 +127,7 @@ func managedExperiment(c *cli.Context, run experimentRun) (*runOutcome, error) {
 	if cl == nil {
 		return nil, delegate(c)
 	}
-	out, err := cl.ManagedExperiment(c, ManagedRun{Experiment: run.exp, Params: run.params, Logger: run.logger, DB: run.db, Engine: run.engine})
+	out, err := cl.ManagedExperiment(c, ManagedRun{Experiment: run.exp, Params: run.params, RunID: run.runID, Logger: run.logger, DB: run.db, Engine: run.engine})
 	if err != nil || out == nil {
 		return nil, err
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/faas-benchmarker/faas-benchmarker/platforms/builtin"
 	"github.com/faas-benchmarker/faas-benchmarker/results"
 	"github.com/faas-benchmarker/faas-benchmarker/session"
+	"github.com/faas-benchmarker/faas-benchmarker/study"
 )
 
 const (
@@ -33,6 +34,7 @@ func experimentCommand() *cli.Command {
 		&cli.BoolFlag{Name: flagJSON, Usage: "print one machine-readable summary object on stdout instead of the table"},
 		&cli.BoolFlag{Name: flagNoProgress, Usage: "no progress display (it is off anyway when stderr is not a terminal)"},
 		&cli.DurationFlag{Name: flagTimeout, Value: 5 * time.Minute, Usage: "client timeout of one invocation"},
+		&cli.StringFlag{Name: study.FlagRunID, Usage: "store the run under this `ID` (the form fbrun runs shows; default: a new one). fbrun study chooses it before a cell starts, so that a cell whose run finished is never run again"},
 	}
 	flags = append(flags, platformFlags()...)
 	flags = append(flags, localFlags()...)
@@ -64,6 +66,10 @@ func experimentAction(c *cli.Context) error {
 	if err != nil {
 		return usageError("%v", err)
 	}
+	runID := c.String(study.FlagRunID)
+	if _, ok := results.ParseRunID(runID); runID != "" && !ok {
+		return usageError("bad --%s %q: want the form of results.NewRunID, e.g. 20261206-020000-3fa2c1", study.FlagRunID, runID)
+	}
 	plan, err := planPlatform(c)
 	if err != nil {
 		return err
@@ -81,7 +87,7 @@ func experimentAction(c *cli.Context) error {
 	}
 	defer db.Close()
 
-	run := experimentRun{exp: exp, params: params, plan: plan, logger: logger, db: db,
+	run := experimentRun{exp: exp, params: params, runID: runID, plan: plan, logger: logger, db: db,
 		engine: engine.Config{Timeout: c.Duration(flagTimeout)}}
 	progress := newProgress(c.App.ErrWriter, !c.Bool(flagNoProgress) && !c.Bool(flagJSON) && isTerminal(os.Stderr))
 	run.engine.Progress = progress
@@ -183,6 +189,8 @@ func parseSets(sets []string) (map[string]string, error) {
 type experimentRun struct {
 	exp    experiments.Experiment
 	params experiments.Params
+	// runID is --run-id ("": a new one).
+	runID  string
 	plan   *platformPlan
 	logger *slog.Logger
 	db     *results.DB
@@ -210,7 +218,7 @@ func directExperiment(c *cli.Context, run experimentRun) (*runOutcome, error) {
 		fmt.Fprint(c.App.ErrWriter, plat.banner)
 	}
 	out, err := session.Run(c.Context, session.Config{
-		DB: run.db, Experiment: run.exp, Params: run.params, Invoker: plat.invoker, Platform: plat.name,
+		DB: run.db, Experiment: run.exp, Params: run.params, RunID: run.runID, Invoker: plat.invoker, Platform: plat.name,
 		PlatformConfig: plat.config, Logger: run.logger, Engine: run.engine,
 	})
 	if err != nil {
