@@ -130,6 +130,26 @@ func TestSmokeTable(t *testing.T) {
 	}
 }
 
+// TestExperimentHelp: `fbrun experiment NAME --help` shows that
+// experiment's parameters and the run flags; an unknown NAME is refused.
+func TestExperimentHelp(t *testing.T) {
+	for _, help := range []string{"--help", "-h"} {
+		r := fbrun(t, "experiment", "cold-start", help)
+		if r.code != 0 {
+			t.Fatalf("%s: exit %d\n%s%s", help, r.code, r.stdout, r.stderr)
+		}
+		for _, want := range []string{"cold-start: cold vs warm latency", "--set samples=10", "--set nested=false", "fbrun experiment [command options] NAME", "--platform", "--local-idle-timeout"} {
+			if !strings.Contains(r.stdout, want) {
+				t.Errorf("%s: help lacks %q:\n%s", help, want, r.stdout)
+			}
+		}
+	}
+	r := fbrun(t, "experiment", "cold-strat", "--help")
+	if r.code != 2 || !strings.Contains(r.stderr, `unknown experiment "cold-strat"`) {
+		t.Errorf("unknown experiment: exit %d\n%s", r.code, r.stderr)
+	}
+}
+
 func TestExperimentsList(t *testing.T) {
 	r := fbrun(t, "experiments", "--params")
 	if r.code != 0 || !strings.Contains(r.stdout, "smoke") || !strings.Contains(r.stdout, "--set sequential=5") {

@@ -55,6 +55,12 @@ func newApp() *cli.App {
 		HideHelpCommand:      true,
 		EnableBashCompletion: true,
 		CommandNotFound: func(c *cli.Context, name string) {
+			if c.Command != nil && isLeaf(c.Command) {
+				// `fbrun CMD ARG --help`: urfave/cli takes ARG for a
+				// subcommand of CMD, which has none.
+				commandHelp(c, name)
+				return
+			}
 			if s := closestCommand(name, c.App.Commands); s != "" {
 				fmt.Fprintf(c.App.ErrWriter, "fbrun: unknown command %q: did you mean %s?\n", name, s)
 			} else {

@@ -20,6 +20,9 @@ import (
 	"github.com/faas-benchmarker/faas-benchmarker/study"
 )
 
+// experimentCommandName is the command that runs one experiment.
+const experimentCommandName = "experiment"
+
 const (
 	flagPlatform   = "platform"
 	flagSet        = "set"
@@ -40,7 +43,7 @@ func experimentCommand() *cli.Command {
 	flags = append(flags, localFlags()...)
 	flags = append(flags, experimentCloudFlags()...)
 	return &cli.Command{
-		Name:      "experiment",
+		Name:      experimentCommandName,
 		Usage:     "run an experiment and store every invocation",
 		ArgsUsage: "NAME",
 		Description: "Runs the named experiment (see fbrun experiments) on --platform (default: the embedded local\n" +
