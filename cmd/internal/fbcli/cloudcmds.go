@@ -82,10 +82,6 @@ const (
 	// --results-bucket.
 	EnvResultsKeyID  = "FB_RESULTS_ACCESS_KEY_ID"
 	EnvResultsSecret = "FB_RESULTS_SECRET_ACCESS_KEY"
-	// DefaultResultsPrefix is the object key prefix shipped run files are
-	// stored under; it must equal runner.DefaultResultsPrefix (a cloudcli
-	// test checks).
-	DefaultResultsPrefix = "runs/"
 )
 
 // Names of the experiment flags the cloud half reads.
@@ -202,7 +198,7 @@ func resultsCommand() *cli.Command {
 			Name:  "pull",
 			Usage: "download shipped run files and merge them into the local database (idempotent)",
 			Flags: append(runnerFlags(),
-				&cli.StringFlag{Name: FlagPrefix, Value: DefaultResultsPrefix, Usage: "object key `PREFIX` of the run files"},
+				&cli.StringFlag{Name: FlagPrefix, Value: results.RunFilePrefix, Usage: "object key `PREFIX` of the run files"},
 			),
 			Action: cloudAction(Cloud.PullResults),
 		}},
