@@ -59,7 +59,7 @@ func TestProcessExecutor(t *testing.T) {
 	ready := filepath.Join(t.TempDir(), "ready")
 	e := &ProcessExecutor{Binary: fakeFbrun(t, `trap 'echo "{\"run_id\": \"r4\", \"status\": \"interrupted\"}"; exit 130' INT
 touch `+ready+`
-sleep 30 & wait`)}
+sleep 30 >/dev/null 2>&1 & wait`)} // the sleep holds no pipe of the cell: Run returns when the shell exits
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan Result, 1)
 	go func() {

@@ -125,36 +125,9 @@ func Run(ctx context.Context, cfg Config) (*Outcome, error) {
 		return nil, err
 	}
 	out.StudyRun = sr.ID
-	rows, err := cfg.DB.StudyCells(ctx, sr.ID)
+	rows, cells, failures, err := planCells(ctx, cfg, sr)
 	if err != nil {
 		return nil, err
-	}
-	attempts, err := cfg.DB.StudyAttempts(ctx, sr.ID)
-	if err != nil {
-		return nil, err
-	}
-	failures := map[int]int{}
-	for _, a := range attempts {
-		if a.Outcome == results.CellFailed {
-			failures[a.Seq]++
-		}
-	}
-	expected, err := expectedDurations(ctx, cfg.DB, cfg.Spec.Name)
-	if err != nil {
-		return nil, err
-	}
-	cells := make([]Cell, len(rows))
-	planned := make([]PlannedCell, len(rows))
-	for i, r := range rows {
-		c, err := decodeCell(r.Spec)
-		if err != nil {
-			return nil, fmt.Errorf("study run %s cell %d: %w", sr.ID, r.Seq, err)
-		}
-		cells[i] = c
-		planned[i] = PlannedCell{Cell: c, State: r.State, Expected: expected[cellKey{c.Platform.Name, c.Experiment}]}
-	}
-	if cfg.Observer != nil {
-		cfg.Observer.Begin(sr, planned)
 	}
 	dir := filepath.Join(cfg.LogDir, sr.ID)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -199,9 +172,55 @@ cells:
 			}
 		}
 	}
-	final, err := cfg.DB.StudyCells(context.WithoutCancel(ctx), sr.ID)
-	if err != nil {
+	if err := finish(context.WithoutCancel(ctx), cfg, sr.ID, out); err != nil {
 		return nil, err
+	}
+	return out, nil
+}
+
+// planCells reads the study run's cells from the journal, with each cell's
+// failed attempts so far, and tells the observer the plan.
+func planCells(ctx context.Context, cfg Config, sr results.StudyRun) ([]results.StudyCell, []Cell, map[int]int, error) {
+	rows, err := cfg.DB.StudyCells(ctx, sr.ID)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	attempts, err := cfg.DB.StudyAttempts(ctx, sr.ID)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	failures := map[int]int{}
+	for _, a := range attempts {
+		if a.Outcome == results.CellFailed {
+			failures[a.Seq]++
+		}
+	}
+	expected, err := expectedDurations(ctx, cfg.DB, cfg.Spec.Name)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	cells := make([]Cell, len(rows))
+	planned := make([]PlannedCell, len(rows))
+	for i, r := range rows {
+		c, err := decodeCell(r.Spec)
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("study run %s cell %d: %w", sr.ID, r.Seq, err)
+		}
+		cells[i] = c
+		planned[i] = PlannedCell{Cell: c, State: r.State, Expected: expected[cellKey{c.Platform.Name, c.Experiment}]}
+	}
+	if cfg.Observer != nil {
+		cfg.Observer.Begin(sr, planned)
+	}
+	return rows, cells, failures, nil
+}
+
+// finish counts the cells by state into out and marks the study run
+// finished when no cell is left.
+func finish(ctx context.Context, cfg Config, srID string, out *Outcome) error {
+	final, err := cfg.DB.StudyCells(ctx, srID)
+	if err != nil {
+		return err
 	}
 	for _, c := range final {
 		switch c.State {
@@ -213,13 +232,11 @@ cells:
 			out.Pending++
 		}
 	}
-	if out.Pending == 0 {
-		out.Finished = true
-		if err := cfg.DB.FinishStudyRun(context.WithoutCancel(ctx), sr.ID, results.StudyFinished, cfg.Now()); err != nil {
-			return nil, err
-		}
+	if out.Pending > 0 {
+		return nil
 	}
-	return out, nil
+	out.Finished = true
+	return cfg.DB.FinishStudyRun(ctx, srID, results.StudyFinished, cfg.Now())
 }
 
 // runAttempt runs one attempt of c and records it: it chooses the run id

@@ -54,24 +54,9 @@ func experimentCommand() *cli.Command {
 }
 
 func experimentAction(c *cli.Context) error {
-	if c.NArg() != 1 {
-		return usageError("experiment needs exactly one NAME (see fbrun experiments)")
-	}
-	exp, err := experiments.Lookup(c.Args().First())
+	exp, params, runID, err := experimentInput(c)
 	if err != nil {
-		return usageError("%v", err)
-	}
-	sets, err := parseSets(c.StringSlice(flagSet))
-	if err != nil {
-		return usageError("%v", err)
-	}
-	params, err := experiments.Resolve(exp, sets)
-	if err != nil {
-		return usageError("%v", err)
-	}
-	runID := c.String(study.FlagRunID)
-	if _, ok := results.ParseRunID(runID); runID != "" && !ok {
-		return usageError("bad --%s %q: want the form of results.NewRunID, e.g. 20261206-020000-3fa2c1", study.FlagRunID, runID)
+		return err
 	}
 	plan, err := planPlatform(c)
 	if err != nil {
@@ -140,6 +125,32 @@ func experimentAction(c *cli.Context) error {
 	default:
 		return cli.Exit(fmt.Sprintf("run %s failed: %v", out.RunID, out.Err), 1)
 	}
+}
+
+// experimentInput resolves the experiment NAME, its --set parameters and
+// --run-id, refusing bad input before anything starts.
+func experimentInput(c *cli.Context) (experiments.Experiment, experiments.Params, string, error) {
+	var none experiments.Params
+	if c.NArg() != 1 {
+		return nil, none, "", usageError("experiment needs exactly one NAME (see fbrun experiments)")
+	}
+	exp, err := experiments.Lookup(c.Args().First())
+	if err != nil {
+		return nil, none, "", usageError("%v", err)
+	}
+	sets, err := parseSets(c.StringSlice(flagSet))
+	if err != nil {
+		return nil, none, "", usageError("%v", err)
+	}
+	params, err := experiments.Resolve(exp, sets)
+	if err != nil {
+		return nil, none, "", usageError("%v", err)
+	}
+	runID := c.String(study.FlagRunID)
+	if _, ok := results.ParseRunID(runID); runID != "" && !ok {
+		return nil, none, "", usageError("bad --%s %q: want the form of results.NewRunID, e.g. 20261206-020000-3fa2c1", study.FlagRunID, runID)
+	}
+	return exp, params, runID, nil
 }
 
 // jsonSummary is the --json output: the run's stored summary
