@@ -189,19 +189,7 @@ func Analyze(ctx context.Context, db *results.DB, study string) (*Analysis, erro
 			ids[sr.ID][k] = append(ids[sr.ID][k], run.ID)
 		}
 	}
-	latest := a.Runs[len(a.Runs)-1].Cells
-	for _, c := range latest {
-		p := c.Platform
-		if l, ok := label[p]; ok {
-			p = l
-		}
-		if !slices.Contains(a.Platforms, p) {
-			a.Platforms = append(a.Platforms, p)
-		}
-		if !slices.Contains(a.Experiments, c.Experiment) {
-			a.Experiments = append(a.Experiments, c.Experiment)
-		}
-	}
+	a.columns(label)
 	series := map[string]*Series{}
 	for _, rc := range a.Runs {
 		sr := rc.Run
@@ -227,6 +215,31 @@ func Analyze(ctx context.Context, db *results.DB, study string) (*Analysis, erro
 	}
 	slices.Sort(older)
 	a.Platforms = append(a.Platforms, older...)
+	a.sortSeries()
+	a.Changes = Detect(a.Series)
+	return a, nil
+}
+
+// columns sets the platforms and experiments in the order of the latest
+// study run's plan; label maps a column to its label there (with its plan).
+func (a *Analysis) columns(label map[string]string) {
+	for _, c := range a.Runs[len(a.Runs)-1].Cells {
+		p := c.Platform
+		if l, ok := label[p]; ok {
+			p = l
+		}
+		if !slices.Contains(a.Platforms, p) {
+			a.Platforms = append(a.Platforms, p)
+		}
+		if !slices.Contains(a.Experiments, c.Experiment) {
+			a.Experiments = append(a.Experiments, c.Experiment)
+		}
+	}
+}
+
+// sortSeries orders the series by experiment and platform (in the order of
+// a.Experiments and a.Platforms), then by key.
+func (a *Analysis) sortSeries() {
 	order := func(list []string, v string) int {
 		if i := slices.Index(list, v); i >= 0 {
 			return i
@@ -249,8 +262,6 @@ func Analyze(ctx context.Context, db *results.DB, study string) (*Analysis, erro
 		}
 		return x.Platform < y.Platform
 	})
-	a.Changes = Detect(a.Series)
-	return a, nil
 }
 
 // pool combines the estimates of the repetitions of one cell: per base key
