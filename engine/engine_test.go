@@ -393,10 +393,23 @@ func TestExpectFor(t *testing.T) {
 	if d := time.Until(tp.until); d < 59*time.Minute || d > time.Hour {
 		t.Errorf("expected end in %v, want about 1h", d)
 	}
-	// A display without the capability is left alone.
-	b2, _ := newBench(t, &fakeInvoker{}, Config{})
+	// A display without the capability is left alone: it is told nothing
+	// (not an Expect of some count in place of the time).
+	cp := &countingProgress{}
+	b2, _ := newBench(t, &fakeInvoker{}, Config{Progress: cp})
+	cp.calls.Store(0)
 	b2.ExpectFor(time.Hour)
+	if n := cp.calls.Load(); n != 0 {
+		t.Errorf("a display without ExpectUntil was called %d times", n)
+	}
 }
+
+// countingProgress counts every call; it has no ExpectUntil.
+type countingProgress struct{ calls atomic.Int64 }
+
+func (p *countingProgress) Expect(int64) { p.calls.Add(1) }
+func (p *countingProgress) Done(bool)    { p.calls.Add(1) }
+func (p *countingProgress) Phase(string) { p.calls.Add(1) }
 
 // TestMarshalRequest: the shortcut for the zero request sends exactly what
 // encoding/json would, and any non-zero field is encoded.

@@ -121,18 +121,6 @@ func need(t *testing.T, est experiments.Estimates, key string) float64 {
 	return v
 }
 
-// countEvents counts ground-truth events of kind for fn (cold: only first
-// invocations).
-func countEvents(p *localfaas.Platform, fn string, kind localfaas.EventKind, coldOnly bool) int {
-	n := 0
-	for _, e := range p.Events() {
-		if e.Function == fn && e.Kind == kind && (!coldOnly || e.Cold) {
-			n++
-		}
-	}
-	return n
-}
-
 func TestColdStartGroundTruth(t *testing.T) {
 	const delay = 150 * time.Millisecond
 	o := runLocal(t, localfaas.Config{ExtraInitDelay: delay}, experiments.ColdStart{},
@@ -166,7 +154,7 @@ func TestColdStartGroundTruth(t *testing.T) {
 		}
 	}
 	// Ground truth: exactly one instance was created per forced cold start.
-	if n := countEvents(o.plat, "function1", localfaas.EventCreated, false); n != 5 {
+	if n := localfaastest.CountEvents(o.plat, "function1", localfaas.EventCreated, false); n != 5 {
 		t.Errorf("platform created %d instances of function1, want 5", n)
 	}
 
@@ -179,7 +167,7 @@ func TestColdStartGroundTruth(t *testing.T) {
 		if got := need(t, o.est, "samples"); got != 6 {
 			t.Errorf("samples = %v, want 6", got)
 		}
-		if n := countEvents(o.plat, "function1", localfaas.EventInvoked, true); n != 6 {
+		if n := localfaastest.CountEvents(o.plat, "function1", localfaas.EventInvoked, true); n != 6 {
 			t.Errorf("platform saw %d cold invocations, want 6", n)
 		}
 	})
@@ -225,7 +213,7 @@ func TestColdStartGroundTruth(t *testing.T) {
 		if d := need(t, o.est, "cold_minus_warm_p50_ms"); d < float64(delay.Milliseconds()) {
 			t.Errorf("callee cold−warm %.1f ms < %v", d, delay)
 		}
-		if n := countEvents(o.plat, "function2", localfaas.EventInvoked, true); n != 3 {
+		if n := localfaastest.CountEvents(o.plat, "function2", localfaas.EventInvoked, true); n != 3 {
 			t.Errorf("callee cold starts = %d, want 3", n)
 		}
 	})
@@ -510,7 +498,7 @@ func checkScaling(t *testing.T, maxInst, burst int, rate float64) {
 		t.Logf("the starved platform realised %.2f/s instead of its configured %.2f/s (estimate %.2f/s)", realised, rate, got)
 	}
 	// Every throttle the client counted is one the platform issued.
-	if got, want := need(t, o.est, "throttled"), countEvents(o.plat, "function2", localfaas.EventThrottled, false); got != float64(want) || want == 0 {
+	if got, want := need(t, o.est, "throttled"), localfaastest.CountEvents(o.plat, "function2", localfaas.EventThrottled, false); got != float64(want) || want == 0 {
 		t.Errorf("throttled = %v, platform throttled %d", got, want)
 	}
 }
@@ -618,10 +606,10 @@ func TestLoadGroundTruth(t *testing.T) {
 	}
 	// Cold starts and throttles per step add up to the platform's own count.
 	cold := need(t, o.est, "step_1_cold") + need(t, o.est, "step_2_cold")
-	if want := countEvents(o.plat, "function3", localfaas.EventInvoked, true); cold != float64(want) || want != 2 {
+	if want := localfaastest.CountEvents(o.plat, "function3", localfaas.EventInvoked, true); cold != float64(want) || want != 2 {
 		t.Errorf("cold starts = %v, platform cold invocations %d (limit 2)", cold, want)
 	}
-	if got, want := need(t, o.est, "throttled"), countEvents(o.plat, "function3", localfaas.EventThrottled, false); got != float64(want) || want == 0 {
+	if got, want := need(t, o.est, "throttled"), localfaastest.CountEvents(o.plat, "function3", localfaas.EventThrottled, false); got != float64(want) || want == 0 {
 		t.Errorf("throttled = %v, platform throttled %d", got, want)
 	}
 	ms, err := o.db.Metrics(context.Background(), o.run, "offered_rate")

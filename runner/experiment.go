@@ -50,6 +50,9 @@ type ExperimentRun struct {
 	Engine engine.Config
 	// Logger receives the experiment's logs (default: discard).
 	Logger *slog.Logger
+	// RunID is the run's id (default: results.NewRunID at Now); a study
+	// chooses it before the run starts.
+	RunID string
 	// Now is the clock for the run id (default time.Now).
 	Now func() time.Time
 	// Readiness bounds the wait, after up, until every deployed function
@@ -90,7 +93,10 @@ func (r *Runner) RunExperiment(ctx context.Context, cfg ExperimentRun) (*Outcome
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	runID := results.NewRunID(cfg.Now())
+	runID := cfg.RunID
+	if runID == "" {
+		runID = results.NewRunID(cfg.Now())
+	}
 	stackName, err := StackName(cfg.Experiment.Name(), strings.ReplaceAll(cfg.Platform, "-", ""), runID)
 	if err != nil {
 		return nil, err

@@ -14,6 +14,8 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optdestroy"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
+
+	"github.com/faas-benchmarker/faas-benchmarker/results"
 )
 
 // DefaultRunGrace is how long RunStack waits, after its context is
@@ -380,7 +382,7 @@ func (r *Runner) ship(ctx context.Context, spec Spec, res *Result, out, errOut i
 	}
 	key := spec.ResultsKey
 	if key == "" {
-		key = "runs/" + spec.StackName + ".sqlite"
+		key = results.RunFilePrefix + spec.StackName + ".sqlite"
 	}
 	loc, err := r.cfg.Shipper.Ship(ctx, key, spec.ResultsPath)
 	if err != nil {

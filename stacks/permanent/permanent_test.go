@@ -86,15 +86,15 @@ func TestResources(t *testing.T) {
 	if in["size"] != "s-2vcpu-4gb" || in["region"] != "fra1" || in["image"] != "ubuntu-24-04-x64" {
 		t.Errorf("droplet = %v", in)
 	}
-	if tags := toStrings(in["tags"]); !slices.Equal(tags, []string{"faas-benchmarker", "fb-permanent", "team-a", OrchestratorTag}) {
+	if tags := stacktest.ToStrings(in["tags"]); !slices.Equal(tags, []string{"faas-benchmarker", "fb-permanent", "team-a", OrchestratorTag}) {
 		t.Errorf("droplet tags = %v", tags)
 	}
-	if keys := toStrings(in["sshKeys"]); !slices.Equal(keys, []string{"aa:bb:cc"}) {
+	if keys := stacktest.ToStrings(in["sshKeys"]); !slices.Equal(keys, []string{"aa:bb:cc"}) {
 		t.Errorf("droplet ssh keys = %v", keys)
 	}
 
 	fw := stacktest.Plain(m.OfType(typeFirewall)[0])
-	if !slices.Equal(toStrings(fw["tags"]), []string{OrchestratorTag}) {
+	if !slices.Equal(stacktest.ToStrings(fw["tags"]), []string{OrchestratorTag}) {
 		t.Errorf("firewall targets %v", fw["tags"])
 	}
 	inbound := fw["inboundRules"].([]any)
@@ -103,7 +103,7 @@ func TestResources(t *testing.T) {
 	}
 	rule := inbound[0].(map[string]any)
 	if rule["protocol"] != "tcp" || rule["portRange"] != "22" ||
-		!slices.Equal(toStrings(rule["sourceAddresses"]), []string{"203.0.113.7/32", "2001:db8::/64"}) {
+		!slices.Equal(stacktest.ToStrings(rule["sourceAddresses"]), []string{"203.0.113.7/32", "2001:db8::/64"}) {
 		t.Errorf("inbound rule = %v", rule)
 	}
 
@@ -225,16 +225,6 @@ func TestProgram(t *testing.T) {
 	}
 }
 
-func toStrings(v any) []string {
-	xs, _ := v.([]any)
-	out := make([]string, 0, len(xs))
-	for _, x := range xs {
-		s, _ := x.(string)
-		out = append(out, s)
-	}
-	return out
-}
-
 // realKey and its MD5 fingerprint as `ssh-keygen -l -E md5` prints it.
 const (
 	realKey   = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILM3rU0rXqdWH8LHQ9VbzIEF3y/ijEJrgJagTk56WSHv t"
@@ -252,7 +242,7 @@ func TestExistingSSHKey(t *testing.T) {
 		t.Fatalf("%d SSH keys registered, want none", n)
 	}
 	d := stacktest.Plain(m.OfType(typeDroplet)[0])
-	if !slices.Equal(toStrings(d["sshKeys"]), []string{realKeyFP}) {
+	if !slices.Equal(stacktest.ToStrings(d["sshKeys"]), []string{realKeyFP}) {
 		t.Errorf("droplet sshKeys = %v", d["sshKeys"])
 	}
 	c := stackcfg.DefaultPermanent()

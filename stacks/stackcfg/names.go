@@ -1,5 +1,7 @@
 package stackcfg
 
+import "github.com/faas-benchmarker/faas-benchmarker/functions/lab"
+
 // Namespace is the Pulumi config namespace of the stacks: the key "memory"
 // is set with `pulumi config set fb:memory 256`.
 const Namespace = "fb"
@@ -41,12 +43,11 @@ func LabFunctions() []string {
 	return []string{Function1, Function2, Function3, Monolith}
 }
 
-// Lab platform names set in EnvPlatform; they equal the Platform* constants
-// of functions/lab.
+// Lab platform names set in EnvPlatform: the lab function's own names.
 const (
-	LabPlatformAWSLambda      = "aws-lambda"
-	LabPlatformAzureFunctions = "azure-functions"
-	LabPlatformOpenFaaS       = "openfaas"
+	LabPlatformAWSLambda      = lab.PlatformAWSLambda
+	LabPlatformAzureFunctions = lab.PlatformAzureFunctions
+	LabPlatformOpenFaaS       = lab.PlatformOpenFaaS
 )
 
 // Environment variables the stacks set on every deployed lab function.

@@ -17,6 +17,7 @@ import (
 
 	"github.com/faas-benchmarker/faas-benchmarker/blobstore"
 	"github.com/faas-benchmarker/faas-benchmarker/cmd/internal/fbcli"
+	"github.com/faas-benchmarker/faas-benchmarker/internal/exitcode"
 	lsprovider "github.com/faas-benchmarker/faas-benchmarker/localstack/provider"
 	"github.com/faas-benchmarker/faas-benchmarker/platforms/localstack"
 	"github.com/faas-benchmarker/faas-benchmarker/runner"
@@ -123,7 +124,7 @@ func (*Cloud) ManagedExperiment(c *cli.Context, run fbcli.ManagedRun) (*fbcli.Ma
 	}
 	cfg := runner.ExperimentRun{
 		DB: run.DB, RunsDir: runsDir(c), Platform: c.String(fbcli.FlagPlatform),
-		StackSets: c.StringSlice(fbcli.FlagStackSet), Experiment: run.Experiment, Params: run.Params,
+		StackSets: c.StringSlice(fbcli.FlagStackSet), Experiment: run.Experiment, Params: run.Params, RunID: run.RunID,
 		Keep: c.Bool(fbcli.FlagKeep), Engine: run.Engine, Logger: run.Logger, Progress: c.App.ErrWriter,
 	}
 	if cfg.Platform == localstack.Name && c.String(fbcli.FlagLocalEndpoint) != "" {
@@ -153,7 +154,7 @@ func (*Cloud) ManagedExperiment(c *cli.Context, run fbcli.ManagedRun) (*fbcli.Ma
 	ro.Notes = append(ro.Notes, "run file: "+out.ResultsFile)
 	var te *runner.TeardownError
 	if errors.As(err, &te) {
-		ro.ExitCode = 3 // the runner has already printed the loud message and retry commands
+		ro.ExitCode = exitcode.Teardown // the runner has already printed the loud message and retry commands
 	}
 	return ro, nil
 }

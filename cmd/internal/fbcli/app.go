@@ -10,6 +10,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/faas-benchmarker/faas-benchmarker/internal/exitcode"
 	"github.com/faas-benchmarker/faas-benchmarker/results"
 )
 
@@ -54,6 +55,12 @@ func newApp() *cli.App {
 		HideHelpCommand:      true,
 		EnableBashCompletion: true,
 		CommandNotFound: func(c *cli.Context, name string) {
+			if c.Command != nil && isLeaf(c.Command) {
+				// `fbrun CMD ARG --help`: urfave/cli takes ARG for a
+				// subcommand of CMD, which has none.
+				commandHelp(c, name)
+				return
+			}
 			if s := closestCommand(name, c.App.Commands); s != "" {
 				fmt.Fprintf(c.App.ErrWriter, "fbrun: unknown command %q: did you mean %s?\n", name, s)
 			} else {
@@ -97,12 +104,12 @@ func unwrapAll(err error) string {
 func newLogger(c *cli.Context, w io.Writer) (*slog.Logger, error) {
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(c.String(flagLogLevel))); err != nil {
-		return nil, cli.Exit(fmt.Sprintf("bad --log-level %q: want debug, info, warn or error", c.String(flagLogLevel)), 2)
+		return nil, cli.Exit(fmt.Sprintf("bad --log-level %q: want debug, info, warn or error", c.String(flagLogLevel)), exitcode.Usage)
 	}
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: lvl})), nil
 }
 
 // usageError is a command-line mistake: exit code 2.
 func usageError(format string, a ...any) error {
-	return cli.Exit(fmt.Sprintf(format, a...), 2)
+	return cli.Exit(fmt.Sprintf(format, a...), exitcode.Usage)
 }

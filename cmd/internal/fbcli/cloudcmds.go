@@ -39,6 +39,8 @@ type ManagedRun struct {
 	// Experiment and Params to run.
 	Experiment experiments.Experiment
 	Params     experiments.Params
+	// RunID is the run's id (--run-id; "": a new one).
+	RunID string
 	// Logger receives logs.
 	Logger *slog.Logger
 	// DB is the user's results database.
@@ -80,10 +82,6 @@ const (
 	// --results-bucket.
 	EnvResultsKeyID  = "FB_RESULTS_ACCESS_KEY_ID"
 	EnvResultsSecret = "FB_RESULTS_SECRET_ACCESS_KEY"
-	// DefaultResultsPrefix is the object key prefix shipped run files are
-	// stored under; it must equal runner.DefaultResultsPrefix (a cloudcli
-	// test checks).
-	DefaultResultsPrefix = "runs/"
 )
 
 // Names of the experiment flags the cloud half reads.
@@ -125,7 +123,7 @@ func managedExperiment(c *cli.Context, run experimentRun) (*runOutcome, error) {
 	if cl == nil {
 		return nil, delegate(c)
 	}
-	out, err := cl.ManagedExperiment(c, ManagedRun{Experiment: run.exp, Params: run.params, Logger: run.logger, DB: run.db, Engine: run.engine})
+	out, err := cl.ManagedExperiment(c, ManagedRun{Experiment: run.exp, Params: run.params, RunID: run.runID, Logger: run.logger, DB: run.db, Engine: run.engine})
 	if err != nil || out == nil {
 		return nil, err
 	}
@@ -200,7 +198,7 @@ func resultsCommand() *cli.Command {
 			Name:  "pull",
 			Usage: "download shipped run files and merge them into the local database (idempotent)",
 			Flags: append(runnerFlags(),
-				&cli.StringFlag{Name: FlagPrefix, Value: DefaultResultsPrefix, Usage: "object key `PREFIX` of the run files"},
+				&cli.StringFlag{Name: FlagPrefix, Value: results.RunFilePrefix, Usage: "object key `PREFIX` of the run files"},
 			),
 			Action: cloudAction(Cloud.PullResults),
 		}},
