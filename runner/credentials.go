@@ -71,8 +71,9 @@ func spacesCredentials(dir, backendURL string, getenv func(string) string) (stri
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", fmt.Errorf("runner: credentials directory: %w", err)
 	}
-	removeStaleCredentials(dir, pidAlive)
-	f, err := os.CreateTemp(dir, fmt.Sprintf("credentials-%d-", os.Getpid()))
+	host, _ := os.Hostname()
+	removeStaleCredentials(dir, host, pidAlive)
+	f, err := os.CreateTemp(dir, credentialsPrefix(os.Getpid(), host))
 	if err != nil {
 		return "", fmt.Errorf("runner: credentials file: %w", err)
 	}
@@ -88,12 +89,20 @@ func spacesCredentials(dir, backendURL string, getenv func(string) string) (stri
 	return f.Name(), nil
 }
 
-// removeStaleCredentials deletes the credentials files in dir whose fbrun
-// process is gone: each file is removed when its Pulumi command ends, but
-// a process killed with SIGKILL cannot, and the Spaces keys must not stay
-// on disk longer than the next run. A file's name carries its process ID
-// (credentials-<pid>-<random>); files of live processes are kept.
-func removeStaleCredentials(dir string, alive func(pid int) bool) {
+// credentialsPrefix starts the name of a credentials file written by the
+// process pid on host: credentials-<pid>@<host>@<random> ('@' is in no
+// host name).
+func credentialsPrefix(pid int, host string) string {
+	return fmt.Sprintf("credentials-%d@%s@", pid, host)
+}
+
+// removeStaleCredentials deletes the credentials files in dir written on
+// host by a process that is gone: each file is removed when its Pulumi
+// command ends, but a process killed with SIGKILL cannot, and the Spaces
+// keys must not stay on disk longer than the next run. Only files of this
+// host are judged (a home directory may be shared with other machines, whose
+// processes alive cannot tell), and only files named by credentialsPrefix.
+func removeStaleCredentials(dir, host string, alive func(pid int) bool) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return
@@ -103,9 +112,11 @@ func removeStaleCredentials(dir string, alive func(pid int) bool) {
 		if !ok {
 			continue
 		}
-		pidText, _, _ := strings.Cut(rest, "-")
-		pid, err := strconv.Atoi(pidText)
-		if err != nil || !alive(pid) {
+		parts := strings.SplitN(rest, "@", 3)
+		if len(parts) != 3 || parts[1] != host {
+			continue
+		}
+		if pid, err := strconv.Atoi(parts[0]); err == nil && !alive(pid) {
 			_ = os.Remove(filepath.Join(dir, e.Name()))
 		}
 	}

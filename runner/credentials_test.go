@@ -1,7 +1,6 @@
 package runner
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -52,22 +51,26 @@ func TestStaleCredentialsRemoved(t *testing.T) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	for _, n := range []string{"credentials-4242-123", "credentials-777-9", "credentials-12345", "credentials-x-1", "other"} {
+	for _, n := range []string{"credentials-4242@lab@123", "credentials-777@lab@9", "credentials-4242@other-host@5",
+		"credentials-12345", "credentials-x@lab@1", "other"} {
 		if err := os.WriteFile(filepath.Join(dir, n), []byte("secret"), 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}
-	removeStaleCredentials(dir, func(pid int) bool { return pid == 777 })
+	// 4242 is gone on host lab; 777 is alive; other-host's files and
+	// names of another format are not this host's to judge.
+	removeStaleCredentials(dir, "lab", func(pid int) bool { return pid == 777 })
 	var left []string
 	entries, _ := os.ReadDir(dir)
 	for _, e := range entries {
 		left = append(left, e.Name())
 	}
-	if want := []string{"credentials-777-9", "other"}; !slices.Equal(left, want) {
+	if want := []string{"credentials-12345", "credentials-4242@other-host@5", "credentials-777@lab@9", "credentials-x@lab@1", "other"}; !slices.Equal(left, want) {
 		t.Errorf("left %v, want %v", left, want)
 	}
 	// spacesCredentials sweeps before it writes its own file.
-	dead := filepath.Join(dir, "credentials-999999999-1")
+	host, _ := os.Hostname()
+	dead := filepath.Join(dir, credentialsPrefix(999999999, host)+"1")
 	if err := os.WriteFile(dead, []byte("secret"), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +82,7 @@ func TestStaleCredentialsRemoved(t *testing.T) {
 	if _, err := os.Stat(dead); !os.IsNotExist(err) {
 		t.Errorf("stale file of a dead process still there: %v", err)
 	}
-	if !strings.HasPrefix(filepath.Base(p), fmt.Sprintf("credentials-%d-", os.Getpid())) {
+	if !strings.HasPrefix(filepath.Base(p), credentialsPrefix(os.Getpid(), host)) {
 		t.Errorf("credentials file %s does not carry this process's ID", p)
 	}
 }

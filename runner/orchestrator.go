@@ -104,6 +104,18 @@ func ProvisionOrchestrator(ctx context.Context, o Orchestrator) error {
 	if err := o.waitSSH(ctx); err != nil {
 		return err
 	}
+	// A study run spans many cells, each started as the fbrun binary on
+	// disk: replacing the binaries in the middle would mix two builds in
+	// one study run.
+	active, err := o.ssh(ctx, nil, "systemctl list-units 'fbrun-study-*.service' --state=active --no-legend --plain")
+	if err != nil {
+		return fmt.Errorf("runner: orchestrator: %w", err)
+	}
+	if units := strings.Fields(active); len(units) > 0 {
+		return fmt.Errorf("runner: a study is running on the orchestrator (%s): nothing was changed; wait until it ends "+
+			"(journalctl -fu %s on the droplet) or stop it (systemctl stop %s), then run fbrun up permanent again",
+			units[0], units[0], units[0])
+	}
 	for _, b := range permanent.Binaries {
 		if err := o.copyFile(ctx, o.Binaries[b], permanent.BinDir+"/"+b, "0755"); err != nil {
 			return err
@@ -111,6 +123,17 @@ func ProvisionOrchestrator(ctx context.Context, o Orchestrator) error {
 	}
 	if err := o.waitCloudInit(ctx); err != nil {
 		return err
+	}
+	// cloud-init runs its commands as one shell script without set -e,
+	// so a failed download can still end in "status: done".
+	missing, err := o.ssh(ctx, nil, "for t in "+strings.Join(permanent.Tools, " ")+"; do command -v $t >/dev/null || echo $t; done")
+	if err != nil {
+		return fmt.Errorf("runner: orchestrator: %w", err)
+	}
+	if m := strings.Fields(missing); len(m) > 0 {
+		return fmt.Errorf("runner: cloud-init finished on the orchestrator %s but did not install %s (see /var/log/cloud-init-output.log "+
+			"on the droplet); cloud-init runs once per droplet: fix the cause, then `ssh root@%s cloud-init clean --logs --reboot` "+
+			"and run fbrun up permanent again", o.Host, strings.Join(m, ", "), o.Host)
 	}
 	if o.Study == "" {
 		return nil
@@ -145,6 +168,11 @@ func (o Orchestrator) waitSSH(ctx context.Context) error {
 		}
 		if boot.Err() == nil || last == nil {
 			last = err
+		}
+		if strings.Contains(err.Error(), "REMOTE HOST IDENTIFICATION HAS CHANGED") {
+			return fmt.Errorf("runner: the orchestrator %s presents another host key than the one %s holds for this droplet: "+
+				"nothing was copied (if the droplet was rebuilt, remove that file and run fbrun up permanent again): %w",
+				remote, o.KnownHosts, err)
 		}
 		t := time.NewTimer(o.Retry)
 		select {
@@ -208,15 +236,22 @@ func (o Orchestrator) waitCloudInit(ctx context.Context) error {
 	if lerr != nil {
 		log = "(could not read /var/log/cloud-init-output.log: " + lerr.Error() + ")"
 	}
-	return fmt.Errorf("runner: cloud-init %s on the orchestrator %s: %w\n%s\n--- end of /var/log/cloud-init-output.log ---\n%s",
-		what, o.Host, err, strings.TrimSpace(status), strings.TrimRight(log, "\n"))
+	hint := "cloud-init runs once per droplet: fix the cause, then `ssh root@" + o.Host +
+		" cloud-init clean --logs --reboot` and run fbrun up permanent again"
+	if wait.Err() != nil {
+		hint = "run fbrun up permanent again to wait longer"
+	}
+	return fmt.Errorf("runner: cloud-init %s on the orchestrator %s: %w\n%s\n--- end of /var/log/cloud-init-output.log ---\n%s\n(%s)",
+		what, o.Host, err, strings.TrimSpace(status), strings.TrimRight(log, "\n"), hint)
 }
 
 // ssh runs command on the orchestrator and returns its standard output;
 // the error carries its standard error.
 func (o Orchestrator) ssh(ctx context.Context, stdin io.Reader, command string) (string, error) {
 	cmd := exec.CommandContext(ctx, o.SSH, "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=accept-new",
-		"-o", "UserKnownHostsFile="+o.KnownHosts, "-o", "ConnectTimeout=10", "-o", "ServerAliveInterval=15", o.User+"@"+o.Host, command)
+		// Quoted: ssh splits the option's value at whitespace, and the
+		// data directory on macOS is ~/Library/Application Support.
+		"-o", `UserKnownHostsFile="`+o.KnownHosts+`"`, "-o", "ConnectTimeout=10", "-o", "ServerAliveInterval=15", o.User+"@"+o.Host, command)
 	var out, errb bytes.Buffer
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, &out, &errb
 	err := cmd.Run()

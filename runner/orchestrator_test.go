@@ -15,7 +15,9 @@ import (
 // remote command (its last argument) with /usr/local/bin and
 // /etc/faas-benchmarker mapped into $FAKE_SSH_DIR; it refuses connections
 // while $FAKE_SSH_DIR/refuse holds a number above 0 (a droplet still
-// booting: one fewer each time), and answers `cloud-init status` from
+// booting: one fewer each time) or while $FAKE_SSH_DIR/changed-key exists
+// (ssh's changed-host-key refusal), answers the running study services
+// and the missing tools from files, and `cloud-init status` from
 // files (`--wait` sleeps while $FAKE_SSH_DIR/hang exists: cloud-init never
 // finishing) and the log tail from a file.
 const fakeSSH = `#!/bin/sh
@@ -28,7 +30,14 @@ if [ "$n" -gt 0 ]; then
   echo $((n-1)) > "$d/refuse"
   echo "ssh: connect to host 203.0.113.9 port 22: Connection refused" >&2; exit 255
 fi
+if [ -e "$d/changed-key" ]; then
+  echo "@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@" >&2
+  echo "@    WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED!     @" >&2
+  echo "Host key verification failed." >&2; exit 255
+fi
 case "$cmd" in
+"systemctl list-units"*) cat "$d/active" 2>/dev/null || true ;;
+"for t in"*) cat "$d/missing" 2>/dev/null || true ;;
 "cloud-init status --wait"*) [ -e "$d/hang" ] && exec sleep 60; cat "$d/status"; exit "$(cat "$d/status-code")" ;;
 "cloud-init status"*) cat "$d/status"; echo "(still running)"; exit 0 ;;
 tail*) cat "$d/output-log" ;;
@@ -81,13 +90,15 @@ func (f orchestratorFixture) read(name string) string {
 }
 
 func (f orchestratorFixture) config(out *testtools.Buffer) Orchestrator {
-	return Orchestrator{Host: "203.0.113.9", KnownHosts: filepath.Join(f.dir, "known", "4711", "known_hosts"), SSH: f.ssh,
+	// A space in the path, as in macOS's ~/Library/Application Support.
+	return Orchestrator{Host: "203.0.113.9", KnownHosts: filepath.Join(f.dir, "known hosts", "4711", "known_hosts"), SSH: f.ssh,
 		Binaries: f.bins, Study: f.study, Out: out, Retry: time.Millisecond, BootTimeout: time.Minute, CloudInitTimeout: time.Minute}
 }
 
 func TestProvisionOrchestrator(t *testing.T) {
 	for _, tc := range []struct {
 		name, status, code string
+		missing            string // tools cloud-init did not install
 		hang               bool
 		errText            []string // empty: success
 	}{
@@ -95,7 +106,9 @@ func TestProvisionOrchestrator(t *testing.T) {
 		{name: "cloud-init done with recoverable errors", status: "status: done\nextended_status: degraded done\n", code: "2"},
 		{name: "cloud-init failed", status: "status: error\ndetail: ('scripts_user', RuntimeError('Runparts: 1 failures'))\n", code: "1",
 			errText: []string{"cloud-init failed on the orchestrator 203.0.113.9", "status: error", "Runparts: 1 failures",
-				"E: Unable to locate package sqlite3"}},
+				"E: Unable to locate package sqlite3", "cloud-init clean --logs --reboot"}},
+		{name: "cloud-init done but a tool missing", status: "status: done\n", code: "0", missing: "aws\n",
+			errText: []string{"did not install aws", "cloud-init clean --logs --reboot"}},
 		{name: "cloud-init never finishes", status: "status: running\n", code: "0", hang: true,
 			errText: []string{"cloud-init did not finish within 300ms", "status: running", "E: Unable to locate package sqlite3"}},
 	} {
@@ -106,6 +119,7 @@ func TestProvisionOrchestrator(t *testing.T) {
 			if tc.hang {
 				must(t, os.WriteFile(filepath.Join(f.dir, "hang"), nil, 0o644))
 			}
+			must(t, os.WriteFile(filepath.Join(f.dir, "missing"), []byte(tc.missing), 0o644))
 			out := &testtools.Buffer{}
 			cfg := f.config(out)
 			if tc.hang {
@@ -134,7 +148,7 @@ func TestProvisionOrchestrator(t *testing.T) {
 			}
 			// Every connection trusts host keys in this droplet's own file.
 			for _, line := range strings.Split(strings.TrimSpace(f.read("args")), "\n") {
-				if !strings.Contains(line, "StrictHostKeyChecking=accept-new") || !strings.Contains(line, "UserKnownHostsFile="+cfg.KnownHosts+" ") {
+				if !strings.Contains(line, "StrictHostKeyChecking=accept-new") || !strings.Contains(line, `UserKnownHostsFile="`+cfg.KnownHosts+`" `) {
 					t.Errorf("ssh options: %s", line)
 				}
 			}
@@ -212,4 +226,34 @@ func must(t *testing.T, err error) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestProvisionOrchestratorRefuses: nothing is copied while a study runs
+// (its cells would mix two builds), and a changed host key stops at once
+// instead of being retried for the boot timeout.
+func TestProvisionOrchestratorRefuses(t *testing.T) {
+	t.Run("study running", func(t *testing.T) {
+		f := newOrchestratorFixture(t)
+		must(t, os.WriteFile(filepath.Join(f.dir, "active"), []byte("fbrun-study-nightly.service loaded active running faas-benchmarker study nightly\n"), 0o644))
+		err := ProvisionOrchestrator(t.Context(), f.config(&testtools.Buffer{}))
+		if err == nil || !strings.Contains(err.Error(), "a study is running on the orchestrator (fbrun-study-nightly.service)") {
+			t.Fatalf("err %v", err)
+		}
+		if _, err := os.Stat(filepath.Join(f.dir, "root", "fbrun")); err == nil {
+			t.Error("a binary was copied while a study ran")
+		}
+	})
+	t.Run("host key changed", func(t *testing.T) {
+		f := newOrchestratorFixture(t)
+		must(t, os.WriteFile(filepath.Join(f.dir, "changed-key"), nil, 0o644))
+		cfg := f.config(&testtools.Buffer{})
+		cfg.BootTimeout = time.Hour // a retry would hang the test
+		err := ProvisionOrchestrator(t.Context(), cfg)
+		if err == nil || !strings.Contains(err.Error(), "presents another host key") || !strings.Contains(err.Error(), cfg.KnownHosts) {
+			t.Fatalf("err %v", err)
+		}
+		if n := strings.Count(f.read("log"), "true\n"); n != 1 {
+			t.Errorf("%d connection attempts, want 1", n)
+		}
+	})
 }

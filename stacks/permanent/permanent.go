@@ -80,7 +80,13 @@ func Deploy(ctx *pulumi.Context, cfg stackcfg.Permanent) (map[string]pulumi.Outp
 		UserData:   userData,
 		Monitoring: pulumi.Bool(true),
 		Ipv6:       pulumi.Bool(true),
-	})
+		// A change of user data would replace the droplet (the provider
+		// marks user_data ForceNew; cloud-init runs it only at first boot
+		// anyway), losing the orchestrator's results database, credentials
+		// and schedule: a new sshPublicKey, pulumiVersion or an fbrun
+		// upgrade must never do that. What changes is copied over SSH by
+		// fbrun up permanent (runner.ProvisionOrchestrator).
+	}, pulumi.IgnoreChanges([]string{"userData"}))
 	if err != nil {
 		return nil, fmt.Errorf("permanent stack: droplet: %w", err)
 	}
@@ -124,14 +130,16 @@ func Deploy(ctx *pulumi.Context, cfg stackcfg.Permanent) (map[string]pulumi.Outp
 // AWS CLI v2 (which the openfaas stack needs: pulumi-eks runs kubectl, and
 // the cluster's kubeconfig runs aws eks get-token), and
 // /etc/faas-benchmarker/env with the non-secret settings fbrun needs.
-// Everything that may change between two `fbrun up permanent` — the fbrun
-// binaries (Binaries) and the study file (fb:study) — is NOT here but
-// copied over SSH by `fbrun up permanent` (runner.ProvisionOrchestrator),
-// every time it runs: a droplet's user data runs only at its first boot,
-// and changing it replaces the droplet (the DigitalOcean provider marks
-// user_data ForceNew), which would destroy the orchestrator's results
-// database and schedule. So a failed first `up` is finished by running it
-// again, and a new study file updates the droplet in place.
+// The fbrun binaries (Binaries) and the study file (fb:study) are NOT
+// here but copied over SSH by `fbrun up permanent`
+// (runner.ProvisionOrchestrator), every time it runs, so a failed first
+// `up` is finished by running it again and a new study file updates the
+// droplet in place. The user data is used at the droplet's first boot
+// only, and its later changes are ignored (IgnoreChanges): the DigitalOcean
+// provider marks user_data ForceNew, and a replaced droplet would lose the
+// orchestrator's results database, credentials and schedule. So a new
+// fb:pulumiVersion, fb:kubectlVersion or sshPublicKey reaches only a new
+// droplet.
 // Credentials (Spaces keys, cloud accounts) are never put in user data,
 // which any process on the droplet can read from the metadata service.
 func CloudInit(cfg stackcfg.Permanent, bucket string) (string, error) {
@@ -193,6 +201,11 @@ const BinDir = "/usr/local/bin"
 // Binaries are the prebuilt linux/amd64 binaries `fbrun up permanent`
 // copies to BinDir.
 var Binaries = []string{"fbrun", "fbrun-cloud", "fbrun-lab"}
+
+// Tools are the programs cloud-init installs that fbrun runs on the
+// orchestrator: the Pulumi CLI, kubectl and the AWS CLI (the openfaas
+// stack's pulumi-eks runs kubectl, its kubeconfig runs aws eks get-token).
+var Tools = []string{"pulumi", "kubectl", "aws"}
 
 // StudyDir is where the orchestrator keeps study files.
 const StudyDir = "/etc/faas-benchmarker/studies"

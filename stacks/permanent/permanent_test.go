@@ -252,3 +252,28 @@ func TestExistingSSHKey(t *testing.T) {
 		t.Fatalf("wrong fingerprint: %v", err)
 	}
 }
+
+// TestDropletIgnoresUserDataChanges: the droplet ignores later changes of
+// its user data, which the DigitalOcean provider would apply by replacing
+// the droplet (user_data is ForceNew) and so lose the orchestrator's
+// results, credentials and schedule.
+func TestDropletIgnoresUserDataChanges(t *testing.T) {
+	ignored := map[string][]string{}
+	_, err := stacktest.Run(t, mocks(), func(ctx *pulumi.Context) (map[string]pulumi.Output, error) {
+		if err := ctx.RegisterStackTransformation(func(a *pulumi.ResourceTransformationArgs) *pulumi.ResourceTransformationResult {
+			if o, err := pulumi.NewResourceOptions(a.Opts...); err == nil {
+				ignored[a.Type] = o.IgnoreChanges
+			}
+			return nil
+		}); err != nil {
+			return nil, err
+		}
+		return Deploy(ctx, config(t))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ignored[typeDroplet]; !slices.Equal(got, []string{"userData"}) {
+		t.Errorf("droplet ignores changes of %v, want [userData]", got)
+	}
+}

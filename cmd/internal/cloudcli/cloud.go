@@ -186,7 +186,7 @@ func (*Cloud) UpPermanent(c *cli.Context) error {
 	}
 	if err := runner.ProvisionOrchestrator(c.Context, runner.Orchestrator{Host: ip, KnownHosts: known, Binaries: bins,
 		Study: study, Out: c.App.ErrWriter}); err != nil {
-		return cli.Exit(err.Error()+"\n(fbrun up permanent repeats these steps when run again)", 1)
+		return cli.Exit(err.Error(), 1)
 	}
 	for _, k := range sortedOutputKeys(outs) {
 		v := outs[k]
