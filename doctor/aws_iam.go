@@ -134,9 +134,11 @@ func AWSPermissionsCheck(e Env, region string, managed bool, sets []string) Chec
 					}
 					if guessed && errors.As(err, &api) && api.ErrorCode() == "NoSuchEntity" {
 						// A role with a path, which only iam:GetRole gives:
-						// IAM Identity Center (SSO) roles live under
-						// /aws-reserved/sso.amazonaws.com/ (IAM User Guide,
-						// "Using service-linked roles for IAM Identity Center").
+						// the roles IAM Identity Center creates in an account
+						// for its permission sets have the path
+						// /aws-reserved/sso.amazonaws.com/ (IAM Identity
+						// Center User Guide, "Permission sets": the
+						// AWSReservedSSO_ roles).
 						return ok("not checked: the path of role " + source + " is unknown without iam:GetRole (IAM Identity Center " +
 							"roles live under /aws-reserved/sso.amazonaws.com/); allow iam:GetRole to have this checked")
 					}
