@@ -23,11 +23,6 @@ const (
 	PlatformOpenFaaS Platform = "openfaas"
 )
 
-// Platforms returns every stack program name, in a stable order.
-func Platforms() []Platform {
-	return []Platform{PlatformPermanent, PlatformAWS, PlatformAzure, PlatformOpenFaaS}
-}
-
 // The lab function names (see docs/lab-functions.md).
 const (
 	Function1 = "function1"

@@ -18,7 +18,7 @@ import (
 	"github.com/faas-benchmarker/faas-benchmarker/blobstore"
 	"github.com/faas-benchmarker/faas-benchmarker/cmd/internal/fbcli"
 	lsprovider "github.com/faas-benchmarker/faas-benchmarker/localstack/provider"
-	"github.com/faas-benchmarker/faas-benchmarker/platforms/localstack"
+	"github.com/faas-benchmarker/faas-benchmarker/platforms/builtin"
 	"github.com/faas-benchmarker/faas-benchmarker/runner"
 	"github.com/faas-benchmarker/faas-benchmarker/stacks/stackcfg"
 )
@@ -126,9 +126,17 @@ func (*Cloud) ManagedExperiment(c *cli.Context, run fbcli.ManagedRun) (*fbcli.Ma
 		StackSets: c.StringSlice(fbcli.FlagStackSet), Experiment: run.Experiment, Params: run.Params,
 		Keep: c.Bool(fbcli.FlagKeep), Engine: run.Engine, Logger: run.Logger, Progress: c.App.ErrWriter,
 	}
-	if cfg.Platform == localstack.Name && c.String(fbcli.FlagLocalEndpoint) != "" {
+	reg, err := builtin.Registry()
+	if err != nil {
+		return nil, cli.Exit(err.Error(), 1)
+	}
+	desc, err := reg.Lookup(cfg.Platform)
+	if err != nil {
+		return nil, fbcli.UsageError("%v", err)
+	}
+	if desc.Embedded && c.String(fbcli.FlagLocalEndpoint) != "" {
 		cfg.LocalEndpoint = c.String(fbcli.FlagLocalEndpoint) // a running fbrun local serve
-	} else if cfg.Platform == localstack.Name {
+	} else if desc.Embedded {
 		url, stop, err := fbcli.StartLocal(c, run.Logger)
 		if err != nil {
 			return nil, err
