@@ -45,7 +45,7 @@ func runDoctor(c *cli.Context, platform string, managed bool, concurrency int) e
 	if err == nil {
 		env.ServedPlugins = map[string]string{"fblocal": cloud}
 	}
-	checks, err := doctorChecks(platform, managed, filepath.Dir(c.String(flagDB)), env)
+	checks, err := doctorChecks(c, platform, managed, filepath.Dir(c.String(flagDB)), env)
 	if err != nil {
 		return err
 	}
@@ -58,11 +58,11 @@ func runDoctor(c *cli.Context, platform string, managed bool, concurrency int) e
 
 // doctorChecks returns the checks of a platform's descriptor, or of the
 // permanent stack (not a platform: no experiment runs on it).
-func doctorChecks(platform string, managed bool, dataDir string, env doctor.Env) ([]doctor.Check, error) {
+func doctorChecks(c *cli.Context, platform string, managed bool, dataDir string, env doctor.Env) ([]doctor.Check, error) {
 	if platform == string(stackcfg.PlatformPermanent) {
 		return doctor.Permanent(env), nil
 	}
-	reg, err := builtin.Registry()
+	reg, err := platformsOf(c)
 	if err != nil {
 		return nil, cli.Exit(err.Error(), 1)
 	}
