@@ -11,6 +11,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/faas-benchmarker/faas-benchmarker/cmd/internal/progress"
 	"github.com/faas-benchmarker/faas-benchmarker/engine"
 	"github.com/faas-benchmarker/faas-benchmarker/experiments"
 	"github.com/faas-benchmarker/faas-benchmarker/platforms/builtin"
@@ -71,9 +72,6 @@ func experimentAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	if plan.managed() && !hasCloud(c) {
-		return delegate(c) // fbrun-cloud runs the whole command
-	}
 	db, err := openDB(c)
 	if err != nil {
 		return err
@@ -82,15 +80,17 @@ func experimentAction(c *cli.Context) error {
 
 	run := experimentRun{exp: exp, params: params, plan: plan, logger: logger, db: db,
 		engine: engine.Config{Timeout: c.Duration(flagTimeout)}}
-	progress := newProgress(c.App.ErrWriter, !c.Bool(flagNoProgress) && !c.Bool(flagJSON) && isTerminal(os.Stderr))
-	run.engine.Progress = progress
+	show := !c.Bool(flagNoProgress) && !c.Bool(flagJSON) && isTerminal(os.Stderr)
 	var ro *runOutcome
 	if plan.managed() {
-		ro, err = managedExperiment(c, run)
+		// The cloud half runs the engine and draws its progress.
+		ro, err = managedExperiment(c, run, show)
 	} else {
+		bar := progress.New(c.App.ErrWriter, show)
+		run.engine.Progress = bar
 		ro, err = directExperiment(c, run)
+		bar.Close()
 	}
-	progress.Close()
 	if err != nil {
 		return err
 	}
@@ -222,3 +222,6 @@ func directExperiment(c *cli.Context, run experimentRun) (*runOutcome, error) {
 	}
 	return &runOutcome{session: out}, nil
 }
+
+// isTerminal reports whether f is a terminal.
+func isTerminal(f *os.File) bool { return progress.IsTerminal(f) }
