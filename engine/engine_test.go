@@ -370,6 +370,42 @@ func TestForceColdStartNotSupported(t *testing.T) {
 	}
 }
 
+// coldInvoker can force cold starts.
+type coldInvoker struct {
+	fakeInvoker
+	forced int
+}
+
+func (c *coldInvoker) ForceColdStart(context.Context, string) error { c.forced++; return nil }
+
+// TestCapabilitiesAreDeclared: the Benchmarker offers what the platform
+// declares, not what its invoker happens to implement; a declaration the
+// invoker cannot honour is refused; with no declaration the invoker's
+// methods decide.
+func TestCapabilitiesAreDeclared(t *testing.T) {
+	inv := &coldInvoker{}
+	b, err := New(Config{RunID: "r", Invoker: inv, Sink: &memSink{}, Capabilities: []providers.Capability{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.CanForceColdStart() || b.Has(providers.ForceColdStart) {
+		t.Error("a capability the platform does not declare is offered")
+	}
+	if err := b.ForceColdStart(context.Background(), "f"); !errors.Is(err, ErrNotSupported) || inv.forced != 0 {
+		t.Errorf("undeclared cold start: err %v, forced %d", err, inv.forced)
+	}
+	if _, err := New(Config{RunID: "r", Invoker: &fakeInvoker{}, Sink: &memSink{}, Capabilities: []providers.Capability{providers.SetMemory}}); err == nil {
+		t.Error("a declared capability the invoker lacks was accepted")
+	}
+	b, err = New(Config{RunID: "r", Invoker: inv, Sink: &memSink{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !b.CanForceColdStart() || b.ForceColdStart(context.Background(), "f") != nil || inv.forced != 1 {
+		t.Errorf("derived capabilities: cold start not offered (forced %d)", inv.forced)
+	}
+}
+
 func TestRecordLabelsPhase(t *testing.T) {
 	b, sink := newBench(t, &fakeInvoker{}, Config{})
 	b.WithPhase("x").Record("m", 2, map[string]string{"k": "v"})

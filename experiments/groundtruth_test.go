@@ -16,9 +16,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/faas-benchmarker/faas-benchmarker/engine"
 	"github.com/faas-benchmarker/faas-benchmarker/experiments"
 	"github.com/faas-benchmarker/faas-benchmarker/localfaas"
 	"github.com/faas-benchmarker/faas-benchmarker/localfaas/localfaastest"
+	localplatform "github.com/faas-benchmarker/faas-benchmarker/platforms/local"
 	"github.com/faas-benchmarker/faas-benchmarker/providers/local"
 	"github.com/faas-benchmarker/faas-benchmarker/results"
 	"github.com/faas-benchmarker/faas-benchmarker/session"
@@ -50,7 +52,10 @@ func runOn(t testing.TB, plat *localfaas.Platform, exp experiments.Experiment, s
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	out, err := session.Run(ctx, session.Config{DB: db, Experiment: exp, Params: params, Invoker: inv})
+	// The engine offers what the local platform declares (its price too).
+	desc := localplatform.Platform()
+	ecfg := engine.Config{Capabilities: desc.Caps(), Pricing: desc.Pricing}
+	out, err := session.Run(ctx, session.Config{DB: db, Experiment: exp, Params: params, Invoker: inv, Engine: ecfg})
 	if err != nil {
 		t.Fatal(err)
 	}

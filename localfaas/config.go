@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/faas-benchmarker/faas-benchmarker/functions/lab"
 )
 
 // Runtime kinds a function can use.
@@ -167,16 +169,14 @@ func DefaultConfig() Config {
 	}
 }
 
-// DefaultFunctionNames are the lab functions DefaultFunctions deploys.
-var DefaultFunctionNames = []string{"function1", "function2", "function3", "monolith"}
-
 // DefaultFunctions returns the lab functions function1, function2, function3
 // and monolith, all Lambda-runtime processes running command (for fbrun:
 // [os.Executable(), "lab-runtime", "lambda"]), with a 30 s timeout and
 // 128 MB.
 func DefaultFunctions(command []string) []FunctionSpec {
-	out := make([]FunctionSpec, 0, len(DefaultFunctionNames))
-	for _, n := range DefaultFunctionNames {
+	names := lab.Names()
+	out := make([]FunctionSpec, 0, len(names))
+	for _, n := range names {
 		out = append(out, FunctionSpec{
 			Name:     n,
 			Runtime:  RuntimeLambda,

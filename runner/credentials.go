@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/faas-benchmarker/faas-benchmarker/runowner"
 )
 
 // Two accounts, one set of AWS variables: the permanent stack's Spaces
@@ -72,7 +74,7 @@ func spacesCredentials(dir, backendURL string, getenv func(string) string) (stri
 		return "", fmt.Errorf("runner: credentials directory: %w", err)
 	}
 	host, _ := os.Hostname()
-	removeStaleCredentials(dir, host, pidAlive)
+	removeStaleCredentials(dir, host, runowner.Exists)
 	f, err := os.CreateTemp(dir, credentialsPrefix(os.Getpid(), host))
 	if err != nil {
 		return "", fmt.Errorf("runner: credentials file: %w", err)

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/faas-benchmarker/faas-benchmarker/internal/hostdirs"
 	"github.com/faas-benchmarker/faas-benchmarker/stacks/permanent"
 )
 
@@ -55,7 +56,7 @@ func OrchestratorKnownHosts(dropletID string) (string, error) {
 	if dropletID == "" {
 		return "", errors.New("runner: the permanent stack has no dropletId output (run fbrun up permanent with this version)")
 	}
-	d, err := DataDir()
+	d, err := hostdirs.DataDir()
 	if err != nil {
 		return "", err
 	}

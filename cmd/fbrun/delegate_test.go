@@ -91,9 +91,9 @@ func copyFile(t *testing.T, from, to string) {
 	}
 }
 
-// TestDelegation: the cloud commands and managed experiments run
-// fbrun-cloud with the same arguments, stdio and exit code; local
-// experiments do not.
+// TestDelegation: the cloud commands run fbrun-cloud with the same
+// arguments, stdio and exit code (a managed experiment hands over a plan
+// instead: TestManagedRunHandsOverAPlan); local experiments do not.
 func TestDelegation(t *testing.T) {
 	bin, dir := fakeCloud(t)
 	tests := []struct {
@@ -104,8 +104,6 @@ func TestDelegation(t *testing.T) {
 		{"down permanent", []string{"--log-level", "debug", "down", "permanent"}},
 		{"cleanup", []string{"cleanup", "--dry-run"}},
 		{"results pull", []string{"results", "pull", "--results-bucket", "b"}},
-		{"managed aws", []string{"experiment", "smoke", "--platform", "aws", "--keep"}},
-		{"managed local-stack", []string{"experiment", "smoke", "-p", "local-stack", "--set", "sequential=2"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -25,25 +25,21 @@ const (
 	PlatformOpenFaaS Platform = "openfaas"
 )
 
-// Platforms returns every stack program name, in a stable order.
-func Platforms() []Platform {
-	return []Platform{PlatformPermanent, PlatformAWS, PlatformAzure, PlatformOpenFaaS}
-}
-
-// The lab function names (see docs/lab-functions.md).
+// The lab function names (see docs/lab-functions.md), as functions/lab
+// defines them.
 const (
-	Function1 = "function1"
-	Function2 = "function2"
-	Function3 = "function3"
-	Monolith  = "monolith"
+	Function1 = lab.Function1
+	Function2 = lab.Function2
+	Function3 = lab.Function3
+	Monolith  = lab.Monolith
 )
 
-// LabFunctions returns the names of all lab functions, in a stable order.
-func LabFunctions() []string {
-	return []string{Function1, Function2, Function3, Monolith}
-}
+// LabFunctions returns the names of all lab functions, in a stable order
+// (lab.Names).
+func LabFunctions() []string { return lab.Names() }
 
-// Lab platform names set in EnvPlatform: the lab function's own names.
+// Lab platform names set in EnvPlatform: the Platform* constants of
+// functions/lab.
 const (
 	LabPlatformAWSLambda      = lab.PlatformAWSLambda
 	LabPlatformAzureFunctions = lab.PlatformAzureFunctions

@@ -4,13 +4,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/faas-benchmarker/faas-benchmarker/internal/exitcode"
+	"github.com/faas-benchmarker/faas-benchmarker/internal/hostdirs"
 	"github.com/faas-benchmarker/faas-benchmarker/results"
 )
 
@@ -71,14 +71,12 @@ func newApp() *cli.App {
 	}
 }
 
-// defaultDBPath is $XDG_DATA_HOME/faas-benchmarker/results.db, falling back
-// to ~/.local/share/faas-benchmarker/results.db, then ./fbrun-results.db.
+// defaultDBPath is results.db in the data directory (hostdirs.DataDir,
+// where the Pulumi state lives too), or ./fbrun-results.db when there is
+// no home directory.
 func defaultDBPath() string {
-	if d := os.Getenv("XDG_DATA_HOME"); d != "" {
-		return filepath.Join(d, "faas-benchmarker", "results.db")
-	}
-	if h, err := os.UserHomeDir(); err == nil {
-		return filepath.Join(h, ".local", "share", "faas-benchmarker", "results.db")
+	if d, err := hostdirs.DataDir(); err == nil {
+		return filepath.Join(d, "results.db")
 	}
 	return "fbrun-results.db"
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/faas-benchmarker/faas-benchmarker/cmd/internal/progress"
 	"github.com/faas-benchmarker/faas-benchmarker/engine"
 	"github.com/faas-benchmarker/faas-benchmarker/experiments"
 	"github.com/faas-benchmarker/faas-benchmarker/internal/exitcode"
@@ -66,9 +67,6 @@ func experimentAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	if plan.managed() && !hasCloud(c) {
-		return delegate(c) // fbrun-cloud runs the whole command
-	}
 	db, err := openDB(c)
 	if err != nil {
 		return err
@@ -77,15 +75,17 @@ func experimentAction(c *cli.Context) error {
 
 	run := experimentRun{exp: exp, params: params, runID: runID, plan: plan, logger: logger, db: db,
 		engine: engine.Config{Timeout: c.Duration(flagTimeout)}}
-	progress := newProgress(c.App.ErrWriter, !c.Bool(flagNoProgress) && !c.Bool(flagJSON) && isTerminal(os.Stderr))
-	run.engine.Progress = progress
+	show := !c.Bool(flagNoProgress) && !c.Bool(flagJSON) && isTerminal(os.Stderr)
 	var ro *runOutcome
 	if plan.managed() {
-		ro, err = managedExperiment(c, run)
+		// The cloud half runs the engine and draws its progress.
+		ro, err = managedExperiment(c, run, show)
 	} else {
+		bar := progress.New(c.App.ErrWriter, show)
+		run.engine.Progress = bar
 		ro, err = directExperiment(c, run)
+		bar.Close()
 	}
-	progress.Close()
 	if err != nil {
 		return err
 	}
@@ -231,12 +231,18 @@ func directExperiment(c *cli.Context, run experimentRun) (*runOutcome, error) {
 	if !c.Bool(flagJSON) && plat.banner != "" {
 		fmt.Fprint(c.App.ErrWriter, plat.banner)
 	}
+	// The engine offers what the platform declares.
+	ecfg := run.engine
+	ecfg.Capabilities, ecfg.Pricing = run.plan.platform.Caps(), run.plan.platform.Pricing
 	out, err := session.Run(c.Context, session.Config{
 		DB: run.db, Experiment: run.exp, Params: run.params, RunID: run.runID, Invoker: plat.invoker, Platform: plat.name,
-		PlatformConfig: plat.config, Logger: run.logger, Engine: run.engine,
+		PlatformConfig: plat.config, Logger: run.logger, Engine: ecfg,
 	})
 	if err != nil {
 		return nil, cli.Exit(fmt.Sprintf("run could not be stored: %v", err), 1)
 	}
 	return &runOutcome{session: out}, nil
 }
+
+// isTerminal reports whether f is a terminal.
+func isTerminal(f *os.File) bool { return progress.IsTerminal(f) }

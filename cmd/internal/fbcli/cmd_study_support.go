@@ -13,23 +13,26 @@ import (
 
 	"github.com/faas-benchmarker/faas-benchmarker/localfaas"
 	"github.com/faas-benchmarker/faas-benchmarker/platforms/builtin"
-	"github.com/faas-benchmarker/faas-benchmarker/platforms/localstack"
 	"github.com/faas-benchmarker/faas-benchmarker/results"
 	"github.com/faas-benchmarker/faas-benchmarker/study"
 )
 
-// studyVocabulary is what a study file may name: exactly the --platform
-// values and --local-* flags of `fbrun experiment` (http is left out: it
-// needs an existing deployment's --endpoint, which a study does not take).
+// studyVocabulary is what a study file may name: the --platform values
+// of `fbrun experiment` that need no existing deployment (a study takes no
+// --function or --endpoint: the platform starts or deploys its own), and
+// the --local-* flags of the embedded ones.
 func studyVocabulary() (study.Vocabulary, error) {
-	v := study.Vocabulary{LocalPlatforms: []string{"local", localstack.Name}, CheckLocal: checkLocalKnobs}
+	v := study.Vocabulary{CheckLocal: checkLocalKnobs}
 	reg, err := builtin.Registry()
 	if err != nil {
 		return v, err
 	}
-	for _, p := range reg.Names() {
-		if p != "http" {
-			v.Platforms = append(v.Platforms, p)
+	for _, p := range reg.All() {
+		if p.Embedded {
+			v.LocalPlatforms = append(v.LocalPlatforms, p.Name)
+		}
+		if p.Embedded || p.Stack != nil {
+			v.Platforms = append(v.Platforms, p.Name)
 		}
 	}
 	for _, k := range localfaas.Knobs() {

@@ -11,7 +11,6 @@ import (
 
 	"github.com/faas-benchmarker/faas-benchmarker/localfaas"
 	"github.com/faas-benchmarker/faas-benchmarker/platforms"
-	"github.com/faas-benchmarker/faas-benchmarker/platforms/builtin"
 	"github.com/faas-benchmarker/faas-benchmarker/providers"
 	"github.com/faas-benchmarker/faas-benchmarker/stacks/stackcfg"
 )
@@ -52,7 +51,7 @@ func (p *platformPlan) managed() bool { return p.platform.Managed(p.target) }
 // embeds the local platform, its knobs. It starts and contacts nothing; a
 // mistake is a usage error (exit 2).
 func planPlatform(c *cli.Context) (*platformPlan, error) {
-	reg, err := builtin.Registry()
+	reg, err := platformsOf(c)
 	if err != nil {
 		return nil, cli.Exit(err.Error(), 1)
 	}
