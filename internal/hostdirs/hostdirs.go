@@ -71,7 +71,7 @@ func DataDir() (string, error) { return System().DataDir() }
 
 // ErrNoPulumi is returned (wrapped) by FindPulumi when no Pulumi CLI is
 // found.
-var ErrNoPulumi = errors.New("Pulumi CLI not found")
+var ErrNoPulumi = errors.New("the Pulumi CLI was not found")
 
 // FindPulumi returns the absolute path of the Pulumi CLI to use: explicit
 // (a --pulumi flag) when non-empty, else $FB_PULUMI, else `pulumi` on
