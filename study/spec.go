@@ -389,10 +389,12 @@ func (p *parser) checkStack(n *yaml.Node, pl Platform, lines map[string]*yaml.No
 		}
 	}
 	// The runner sets the secrets from the environment at run time, and
-	// generates the OpenFaaS gateway password when none is given; stand in
-	// for them here so that only what the file says is judged.
-	if c, ok := s.(*stackcfg.OpenFaaS); ok {
-		c.GatewayPassword = "set-at-run-time"
+	// generates the ones a platform makes per run (RunSecrets) when none is
+	// given; stand in for them here so that only what the file says is judged.
+	if rs, ok := s.(stackcfg.RunSecrets); ok {
+		if err := rs.FillRunSecrets(func() (string, error) { return "set-at-run-time", nil }); err != nil {
+			p.errf(n, "%v", err)
+		}
 	}
 	if err := s.Validate(); err != nil {
 		// Problems of settings the file does not set (e.g. required ones)
