@@ -84,6 +84,20 @@ type Setup struct {
 	// configuration). The CLI calls it once the run has ended, also after
 	// an interrupt, with a context that is not cancelled with the run's.
 	Close func(ctx context.Context) error
+	// Pricing, when it names an entry, prices this deployment instead of
+	// the platform's Pricing: what the deployment runs on decides the
+	// price (Azure bills Flex Consumption and Linux Consumption
+	// differently, and only the stack's outputs say which plan ran).
+	Pricing providers.Pricing
+}
+
+// PricingFor is how price=auto prices the invocations of deployment s:
+// s's own Pricing when it names an entry, else p's.
+func (p Platform) PricingFor(s *Setup) providers.Pricing {
+	if s != nil && (s.Pricing.Default != "" || len(s.Pricing.ByArchitecture) > 0) {
+		return s.Pricing
+	}
+	return p.Pricing
 }
 
 // Stack describes the per-run stack a platform can deploy.
@@ -99,6 +113,12 @@ type Stack struct {
 	// FromOutputs builds the invoker from the stack's outputs (plain
 	// values: strings and maps of strings).
 	FromOutputs func(outputs map[string]any, logger *slog.Logger) (*Setup, error)
+	// Deploy, when set, publishes what the stack program does not deploy
+	// itself (the code of Azure Flex Consumption apps, with One Deploy)
+	// once the stack is up and before its functions are probed. It gets
+	// the run's context and must return soon after it is cancelled: the
+	// teardown never waits on a deployment.
+	Deploy func(ctx context.Context, outputs map[string]any, logger *slog.Logger) error
 }
 
 // Platform describes one platform. Fill it in one package per platform

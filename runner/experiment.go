@@ -18,7 +18,6 @@ import (
 	"github.com/faas-benchmarker/faas-benchmarker/experiments"
 	"github.com/faas-benchmarker/faas-benchmarker/platforms"
 	"github.com/faas-benchmarker/faas-benchmarker/platforms/builtin"
-	"github.com/faas-benchmarker/faas-benchmarker/providers"
 	"github.com/faas-benchmarker/faas-benchmarker/results"
 	"github.com/faas-benchmarker/faas-benchmarker/session"
 	"github.com/faas-benchmarker/faas-benchmarker/stacks/program"
@@ -115,10 +114,14 @@ func (r *Runner) RunExperiment(ctx context.Context, cfg ExperimentRun) (*Outcome
 		Keep:        cfg.Keep,
 		ResultsPath: out.ResultsFile,
 		Run: func(ctx context.Context, outputs auto.OutputMap) error {
-			inv, pcfg, err := invokerFor(outputs)
+			setup, err := invokerFor(ctx, outputs)
 			if err != nil {
 				return err
 			}
+			inv, pcfg, eng := setup.Invoker, setup.Config, cfg.Engine
+			// The deployment's own price (the Azure plan) wins over the
+			// platform's.
+			eng.Pricing = desc.PricingFor(setup)
 			// Probe every function before the experiment starts; a
 			// deployment that never becomes ready fails the run, and the
 			// stack is torn down.
@@ -141,7 +144,7 @@ func (r *Runner) RunExperiment(ctx context.Context, cfg ExperimentRun) (*Outcome
 			pcfg["stack"] = stackName
 			so, err := session.Run(ctx, session.Config{
 				DB: rdb, Experiment: cfg.Experiment, Params: cfg.Params, Invoker: inv, Platform: cfg.Platform,
-				PlatformConfig: pcfg, RunID: runID, Engine: cfg.Engine, Logger: cfg.Logger,
+				PlatformConfig: pcfg, RunID: runID, Engine: eng, Logger: cfg.Logger,
 			})
 			out.Session = so
 			if err != nil {
@@ -166,9 +169,10 @@ func (r *Runner) RunExperiment(ctx context.Context, cfg ExperimentRun) (*Outcome
 	return out, errors.Join(runErr, mergeErr)
 }
 
-// invokerFactory builds the invoker from the stack's outputs, with the
-// platform description stored with the run.
-type invokerFactory func(auto.OutputMap) (providers.Invoker, map[string]any, error)
+// invokerFactory deploys what the platform deploys after the stack
+// (platforms.Stack.Deploy), then builds the invoker from the stack's
+// outputs, with the platform description stored with the run.
+type invokerFactory func(context.Context, auto.OutputMap) (*platforms.Setup, error)
 
 // plan returns the program, stack config and invoker factory for the
 // platform, and its descriptor, looked up in the platform registry.
@@ -185,12 +189,8 @@ func plan(cfg ExperimentRun, runID, stackName string) (pulumi.RunFunc, map[strin
 	if st == nil {
 		return nil, nil, nil, platforms.Platform{}, fmt.Errorf("runner: platform %s deploys no stack", desc.Name)
 	}
-	invokerFor := func(outs auto.OutputMap) (providers.Invoker, map[string]any, error) {
-		s, err := st.FromOutputs(plainOutputs(outs), cfg.Logger)
-		if err != nil {
-			return nil, nil, fmt.Errorf("runner: %w", err)
-		}
-		return s.Invoker, s.Config, nil
+	invokerFor := func(ctx context.Context, outs auto.OutputMap) (*platforms.Setup, error) {
+		return setupOnStack(ctx, st, plainOutputs(outs), cfg.Logger)
 	}
 	var stackConfig map[string]string
 	if st.Config != nil {
@@ -217,6 +217,22 @@ func plan(cfg ExperimentRun, runID, stackName string) (pulumi.RunFunc, map[strin
 		return nil, nil, nil, platforms.Platform{}, err
 	}
 	return prog, stackConfig, invokerFor, desc, nil
+}
+
+// setupOnStack runs on a stack that is up: it publishes what the stack
+// does not deploy itself (st.Deploy), and only then builds the invoker,
+// which the caller probes before the experiment starts.
+func setupOnStack(ctx context.Context, st *platforms.Stack, outs map[string]any, logger *slog.Logger) (*platforms.Setup, error) {
+	if st.Deploy != nil {
+		if err := st.Deploy(ctx, outs, logger); err != nil {
+			return nil, fmt.Errorf("runner: %w", err)
+		}
+	}
+	s, err := st.FromOutputs(outs, logger)
+	if err != nil {
+		return nil, fmt.Errorf("runner: %w", err)
+	}
+	return s, nil
 }
 
 // Settings returns the validated stack settings of a per-experiment stack:

@@ -12,8 +12,11 @@ import (
 	"strings"
 	"time"
 
+	"gopkg.in/yaml.v3"
+
 	"github.com/faas-benchmarker/faas-benchmarker/internal/hostdirs"
 	"github.com/faas-benchmarker/faas-benchmarker/stacks/permanent"
+	"github.com/faas-benchmarker/faas-benchmarker/study"
 )
 
 // Orchestrator is how ProvisionOrchestrator reaches the permanent stack's
@@ -69,7 +72,9 @@ func OrchestratorKnownHosts(dropletID string) (string, error) {
 // prebuilt fbrun binaries to it (the droplet does not compile them:
 // building the cloud SDKs on a 4 GB droplet without swap can run out of
 // memory), waits for cloud-init with `cloud-init status --wait` (bounded
-// by CloudInitTimeout), and then copies the study file and schedules it.
+// by CloudInitTimeout), and then copies the study file and schedules it,
+// and disables and removes the timers of studies that no longer exist
+// (removeStaleStudyTimers).
 // When cloud-init failed or did not finish, the error carries the end of
 // /var/log/cloud-init-output.log.
 func ProvisionOrchestrator(ctx context.Context, o Orchestrator) error {
@@ -152,8 +157,68 @@ func ProvisionOrchestrator(ctx context.Context, o Orchestrator) error {
 		return fmt.Errorf("runner: scheduling the study on the orchestrator: %w\n%s", err, strings.TrimSpace(out))
 	}
 	fmt.Fprintf(o.Out, "%s", out)
+	return o.removeStaleStudyTimers(ctx, dst)
+}
+
+// removeStaleStudyTimers disables and removes the timers (and their
+// services) of studies that no longer exist on the droplet, once the study
+// in dst is scheduled: a study renamed in its file (the old name's units
+// still run that file, which now defines another study) and one whose file
+// is gone. Units of other study files that exist are kept. A unit's study
+// file is the path after `study run` in its service's ExecStart (as
+// study.GenerateUnits writes it); a unit whose file cannot be read that
+// way is kept.
+func (o Orchestrator) removeStaleStudyTimers(ctx context.Context, dst string) error {
+	name, err := studyName(o.Study)
+	if err != nil {
+		return err
+	}
+	current := study.UnitName(name) + ".timer"
+	list := `cd ` + shellQuote(study.DefaultUnitDir) + ` 2>/dev/null || exit 0; for t in fbrun-study-*.timer; do ` +
+		`[ -e "$t" ] && [ "$t" != ` + shellQuote(current) + ` ] || continue; ` +
+		`p=$(sed -n 's/^ExecStart=.* study run \([^ ]*\) .*/\1/p' "${t%.timer}.service" 2>/dev/null); ` +
+		`[ -n "$p" ] || continue; ` +
+		`if [ "$p" = ` + shellQuote(dst) + ` ] || [ ! -e "$p" ]; then echo "$t"; fi; done`
+	out, err := o.ssh(ctx, nil, list)
+	if err != nil {
+		return fmt.Errorf("runner: listing the study timers on the orchestrator: %w", err)
+	}
+	stale := strings.Fields(out)
+	if len(stale) == 0 {
+		return nil
+	}
+	files := make([]string, 0, 2*len(stale))
+	for _, t := range stale {
+		base := strings.TrimSuffix(t, ".timer")
+		files = append(files, shellQuote(study.DefaultUnitDir+"/"+t), shellQuote(study.DefaultUnitDir+"/"+base+".service"))
+	}
+	fmt.Fprintf(o.Out, "==> removing the timers of studies that no longer exist (renamed or deleted): %s\n", strings.Join(stale, " "))
+	if _, err := o.ssh(ctx, nil, "systemctl disable --now "+strings.Join(stale, " ")+" && rm -f "+strings.Join(files, " ")+
+		" && systemctl daemon-reload"); err != nil {
+		return fmt.Errorf("runner: removing the stale study timers %s on the orchestrator: %w", strings.Join(stale, ", "), err)
+	}
 	return nil
 }
+
+// studyName is the name a study file gives its study (the droplet's fbrun
+// validates the whole file when it schedules it; only the name is read
+// here).
+func studyName(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("runner: %w", err)
+	}
+	var f struct {
+		Name string `yaml:"name"`
+	}
+	if err := yaml.Unmarshal(b, &f); err != nil || f.Name == "" {
+		return "", fmt.Errorf("runner: %s names no study (name:)", path)
+	}
+	return f.Name, nil
+}
+
+// shellQuote quotes s as one word of a POSIX shell command.
+func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
 
 // waitSSH waits until the droplet answers over SSH, at most BootTimeout.
 func (o Orchestrator) waitSSH(ctx context.Context) error {

@@ -19,12 +19,15 @@ import (
 // (ssh's changed-host-key refusal), answers the running study services
 // and the missing tools from files, and `cloud-init status` from
 // files (`--wait` sleeps while $FAKE_SSH_DIR/hang exists: cloud-init never
-// finishing) and the log tail from a file.
+// finishing) and the log tail from a file. It passes the command on with
+// printf, not echo: dash's echo would turn the \1 of a sed command into a
+// control character. systemctl is $FAKE_SSH_DIR/bin/systemctl, which
+// records its calls, and /etc/systemd/system is $FAKE_SSH_DIR/systemd.
 const fakeSSH = `#!/bin/sh
 for a; do cmd=$a; done
 d=$FAKE_SSH_DIR
 echo "$*" >> "$d/args"
-echo "$cmd" >> "$d/log"
+printf '%s\n' "$cmd" >> "$d/log"
 n=$(cat "$d/refuse" 2>/dev/null || echo 0)
 if [ "$n" -gt 0 ]; then
   echo $((n-1)) > "$d/refuse"
@@ -41,13 +44,26 @@ case "$cmd" in
 "cloud-init status --wait"*) [ -e "$d/hang" ] && exec sleep 60; cat "$d/status"; exit "$(cat "$d/status-code")" ;;
 "cloud-init status"*) cat "$d/status"; echo "(still running)"; exit 0 ;;
 tail*) cat "$d/output-log" ;;
-*) sh -c "$(echo "$cmd" | sed -e "s#/usr/local/bin#$d/root#g" -e "s#/etc/faas-benchmarker#$d/etc#g")" ;;
+*) PATH="$d/bin:$PATH" sh -c "$(printf '%s\n' "$cmd" | sed -e "s#/usr/local/bin#$d/root#g" -e "s#/etc/faas-benchmarker#$d/etc#g" -e "s#/etc/systemd/system#$d/systemd#g")" ;;
 esac
 `
 
 // fakeFbrun stands in for the fbrun binary copied to the droplet: it
-// records how it was called.
-const fakeFbrun = "#!/bin/sh\necho \"$*\" >> \"$FAKE_SSH_DIR/fbrun-calls\"\necho \"enabled fbrun-study-nightly.timer\"\n"
+// records how it was called and, for `study schedule FILE`, writes the
+// study's units as study.GenerateUnits does (ExecStart runs `study run
+// FILE --no-progress`) into the droplet's unit directory.
+const fakeFbrun = `#!/bin/sh
+echo "$*" >> "$FAKE_SSH_DIR/fbrun-calls"
+for f; do :; done
+name=$(sed -n 's/^name: //p' "$f")
+mkdir -p "$FAKE_SSH_DIR/systemd"
+echo "ExecStart=/usr/local/bin/fbrun --db /var/lib/faas-benchmarker/results.sqlite study run $f --no-progress" > "$FAKE_SSH_DIR/systemd/fbrun-study-$name.service"
+echo "Unit=fbrun-study-$name.service" > "$FAKE_SSH_DIR/systemd/fbrun-study-$name.timer"
+echo "enabled fbrun-study-$name.timer"
+`
+
+// fakeSystemctl records its calls.
+const fakeSystemctl = "#!/bin/sh\necho \"$*\" >> \"$FAKE_SSH_DIR/systemctl-calls\"\n"
 
 // orchestratorFixture is a fake droplet in a temporary directory.
 type orchestratorFixture struct {
@@ -63,6 +79,8 @@ func newOrchestratorFixture(t *testing.T) orchestratorFixture {
 	must(t, os.WriteFile(f.ssh, []byte(fakeSSH), 0o755))
 	must(t, os.MkdirAll(filepath.Join(d, "root"), 0o755))
 	must(t, os.MkdirAll(filepath.Join(d, "etc"), 0o755))
+	must(t, os.MkdirAll(filepath.Join(d, "bin"), 0o755))
+	must(t, os.WriteFile(filepath.Join(d, "bin", "systemctl"), []byte(fakeSystemctl), 0o755))
 	f.setStatus(t, "status: done\n", "0")
 	must(t, os.WriteFile(filepath.Join(d, "output-log"), []byte("Cloud-init v. 24.4 running\nE: Unable to locate package sqlite3\n"), 0o644))
 	must(t, os.WriteFile(f.study, []byte("name: nightly\nschedule: daily 03:00\n"), 0o644))
@@ -256,4 +274,53 @@ func TestProvisionOrchestratorRefuses(t *testing.T) {
 			t.Errorf("%d connection attempts, want 1", n)
 		}
 	})
+}
+
+// TestProvisionOrchestratorRemovesStaleTimers: after the study is
+// scheduled, the timers of studies that no longer exist are disabled and
+// their units removed — the old name of a study renamed in its file (its
+// service still runs that file) and a study whose file is gone — while
+// the timer of another study file that exists stays.
+func TestProvisionOrchestratorRemovesStaleTimers(t *testing.T) {
+	f := newOrchestratorFixture(t)
+	units := filepath.Join(f.dir, "systemd")
+	studies := filepath.Join(f.dir, "etc", "studies")
+	must(t, os.MkdirAll(units, 0o755))
+	must(t, os.MkdirAll(studies, 0o755))
+	must(t, os.WriteFile(filepath.Join(studies, "weekly.yaml"), []byte("name: weekly\n"), 0o644))
+	unit := func(name, file string) {
+		must(t, os.WriteFile(filepath.Join(units, "fbrun-study-"+name+".service"),
+			[]byte("[Service]\nExecStart=/usr/local/bin/fbrun --db /var/lib/faas-benchmarker/results.sqlite study run "+file+" --no-progress\n"), 0o644))
+		must(t, os.WriteFile(filepath.Join(units, "fbrun-study-"+name+".timer"), []byte("[Timer]\n"), 0o644))
+	}
+	unit("old-nightly", filepath.Join(studies, "nightly.yaml")) // renamed to nightly in the same file
+	unit("gone", filepath.Join(studies, "gone.yaml"))           // its file was deleted
+	unit("weekly", filepath.Join(studies, "weekly.yaml"))       // another study, still there
+	out := &testtools.Buffer{}
+	if err := ProvisionOrchestrator(t.Context(), f.config(out)); err != nil {
+		t.Fatal(err)
+	}
+	calls := f.read("systemctl-calls")
+	if calls != "disable --now fbrun-study-gone.timer fbrun-study-old-nightly.timer\ndaemon-reload\n" {
+		t.Errorf("systemctl calls:\n%s", calls)
+	}
+	for name, want := range map[string]bool{"old-nightly": false, "gone": false, "weekly": true, "nightly": true} {
+		for _, ext := range []string{".service", ".timer"} {
+			_, err := os.Stat(filepath.Join(units, "fbrun-study-"+name+ext))
+			if (err == nil) != want {
+				t.Errorf("fbrun-study-%s%s exists: %v, want %v", name, ext, err == nil, want)
+			}
+		}
+	}
+	if !strings.Contains(out.String(), "no longer exist (renamed or deleted): fbrun-study-gone.timer fbrun-study-old-nightly.timer") {
+		t.Errorf("output:\n%s", out)
+	}
+	// Nothing stale: nothing disabled on the next run.
+	must(t, os.Remove(filepath.Join(f.dir, "systemctl-calls")))
+	if err := ProvisionOrchestrator(t.Context(), f.config(&testtools.Buffer{})); err != nil {
+		t.Fatal(err)
+	}
+	if calls := f.read("systemctl-calls"); calls != "" {
+		t.Errorf("second run called systemctl: %s", calls)
+	}
 }

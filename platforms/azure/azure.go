@@ -1,16 +1,24 @@
 // Package azure describes the Azure Functions platform: existing function
 // URLs (--function NAME=URL) or a per-run stack (stack program "azure").
+// On Flex Consumption the stack deploys no code: once it is up, Deploy
+// publishes each app's package with One Deploy (providers/azure/onedeploy).
+// Invocations are priced by the plan the stack reports (PriceFlex,
+// PriceConsumption); a run on existing URLs does not know the plan and is
+// priced only with an explicit price=.
 package azure
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 
 	"github.com/faas-benchmarker/faas-benchmarker/doctor"
 	"github.com/faas-benchmarker/faas-benchmarker/platforms"
 	"github.com/faas-benchmarker/faas-benchmarker/providers"
 	azprov "github.com/faas-benchmarker/faas-benchmarker/providers/azure"
+	"github.com/faas-benchmarker/faas-benchmarker/providers/azure/onedeploy"
 	"github.com/faas-benchmarker/faas-benchmarker/results"
 	"github.com/faas-benchmarker/faas-benchmarker/stacks/stackcfg"
 )
@@ -34,10 +42,86 @@ func Platform() platforms.Platform {
 			Program:     string(stackcfg.PlatformAzure),
 			Settings:    true,
 			FromOutputs: fromOutputs,
+			Deploy:      deployPackages,
 		},
-		Pricing:   providers.Pricing{Default: "azure-consumption"},
+		// No platform-wide price: the plan decides it (fromOutputs), and
+		// the plan of existing URLs is unknown.
 		Preflight: preflight,
 	}
+}
+
+// The price table entries (experiments.Prices) of the two plans: Flex
+// Consumption on-demand instances (FC1) and Linux Consumption (Y1) are
+// billed differently.
+const (
+	PriceFlex        = "azure-flex"
+	PriceConsumption = "azure-consumption"
+)
+
+// pricingOf is how price=auto prices a stack on plan.
+func pricingOf(plan string) providers.Pricing {
+	if plan == stackcfg.AzurePlanFlex {
+		return providers.Pricing{Default: PriceFlex}
+	}
+	return providers.Pricing{Default: PriceConsumption}
+}
+
+// deployPackages publishes each Flex app's package with One Deploy, all
+// apps at once, and waits until every deployment succeeded (each bounded
+// by onedeploy.DefaultTimeout). A Linux Consumption stack has nothing to
+// publish: its apps run their package from WEBSITE_RUN_FROM_PACKAGE,
+// set by the stack.
+func deployPackages(ctx context.Context, outs map[string]any, logger *slog.Logger) error {
+	if plan, _ := platforms.OutString(outs, stackcfg.OutPlan); plan != stackcfg.AzurePlanFlex {
+		return nil
+	}
+	cred, err := onedeploy.NewCredential(os.Getenv)
+	if err != nil {
+		return err
+	}
+	d, err := onedeploy.New(onedeploy.Config{Credential: cred, Logger: logger})
+	if err != nil {
+		return err
+	}
+	return publish(ctx, d, outs)
+}
+
+// publish deploys every app the outputs name, in parallel, and joins the
+// failures in lab order. A lab without an SCM host or package in the
+// outputs is an error before anything is sent.
+func publish(ctx context.Context, d *onedeploy.Deployer, outs map[string]any) error {
+	names, err := platforms.OutMap(outs, stackcfg.OutFunctionNames)
+	if err != nil {
+		return err
+	}
+	hosts, err := platforms.OutMap(outs, stackcfg.OutSCMHosts)
+	if err != nil {
+		return err
+	}
+	pkgs, err := platforms.OutMap(outs, stackcfg.OutFunctionPackages)
+	if err != nil {
+		return err
+	}
+	labs := platforms.SortedKeys(names)
+	targets := make([]onedeploy.Target, len(labs))
+	for i, lab := range labs {
+		if hosts[lab] == "" || pkgs[lab] == "" {
+			return fmt.Errorf("azure: the stack outputs name no SCM host or package for %s: cannot publish it", lab)
+		}
+		targets[i] = onedeploy.Target{App: names[lab], SCMURL: "https://" + hosts[lab], Package: pkgs[lab]}
+	}
+	errs := make([]error, len(targets))
+	done := make(chan struct{})
+	for i := range targets {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			errs[i] = d.Deploy(ctx, targets[i])
+		}()
+	}
+	for range targets {
+		<-done
+	}
+	return errors.Join(errs...)
 }
 
 // preflight: credentials; for a stack, Pulumi with the azure-native
@@ -108,5 +192,5 @@ func fromOutputs(outs map[string]any, _ *slog.Logger) (*platforms.Setup, error) 
 	}
 	mem, _ := platforms.OutString(outs, stackcfg.OutInstanceMemoryMB)
 	limit, _ := platforms.OutString(outs, stackcfg.OutMaxInstances)
-	return &platforms.Setup{Invoker: inv, Config: record(location, plan, mem, limit, platforms.SortedKeys(urls))}, nil
+	return &platforms.Setup{Invoker: inv, Config: record(location, plan, mem, limit, platforms.SortedKeys(urls)), Pricing: pricingOf(plan)}, nil
 }

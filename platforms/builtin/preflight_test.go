@@ -9,6 +9,7 @@ import (
 	"github.com/faas-benchmarker/faas-benchmarker/doctor"
 	"github.com/faas-benchmarker/faas-benchmarker/experiments"
 	"github.com/faas-benchmarker/faas-benchmarker/platforms"
+	"github.com/faas-benchmarker/faas-benchmarker/platforms/azure"
 	"github.com/faas-benchmarker/faas-benchmarker/platforms/builtin"
 )
 
@@ -93,7 +94,14 @@ func TestPricingEntriesExist(t *testing.T) {
 	if aws["arm64"] != "aws-lambda-arm" || aws["x86_64"] != "aws-lambda-x86" {
 		t.Errorf("aws prices by architecture: %v", aws)
 	}
-	for name, want := range map[string]string{"local": "aws-lambda-x86", "local-stack": "aws-lambda-x86", "azure": "azure-consumption", "openfaas": "", "http": ""} {
+	// Azure prices by the plan its stack reports (platforms/azure), both
+	// entries of the table; existing URLs (plan unknown) get no price.
+	for _, e := range []string{azure.PriceFlex, azure.PriceConsumption} {
+		if _, err := experiments.PriceByName(e); err != nil {
+			t.Errorf("azure: %v", err)
+		}
+	}
+	for name, want := range map[string]string{"local": "aws-lambda-x86", "local-stack": "aws-lambda-x86", "azure": "", "openfaas": "", "http": ""} {
 		if got := lookup(t, name).Pricing.Default; got != want {
 			t.Errorf("%s: price=auto is %q, want %q", name, got, want)
 		}

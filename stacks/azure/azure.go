@@ -4,11 +4,14 @@
 // app deadlocks on nested calls), on one of two hosting plans (fb:plan):
 //
 //   - flex (default): Flex Consumption (sku FC1), Azure's current Linux
-//     serverless plan. A plan holds one app, so every app gets its own plan;
-//     each app runs the package released-package.zip from its own blob
-//     container (functionAppConfig.deployment.storage), with the custom
-//     handler runtime, the instance memory, the maximum instance count and
-//     no always-ready instances in functionAppConfig.
+//     serverless plan. A plan holds one app, so every app gets its own plan
+//     and its own deployment container (functionAppConfig.deployment.storage),
+//     with the custom handler runtime, the instance memory, the maximum
+//     instance count and no always-ready instances in functionAppConfig.
+//     The stack deploys no code to a Flex app: it exports each app's SCM
+//     host and package (stackcfg.OutSCMHosts, OutFunctionPackages), and
+//     the runner publishes the package with One Deploy once the stack is up
+//     (platforms/azure, providers/azure/onedeploy).
 //   - consumption: Linux Consumption (sku Y1), retiring on 30 September
 //     2028; one plan for all apps, each app running its package from a
 //     read-only SAS URL (WEBSITE_RUN_FROM_PACKAGE).
@@ -76,9 +79,31 @@ func deploy(ctx *pulumi.Context, cfg stackcfg.Azure, poll keyPoll) (map[string]p
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	st, err := baseResources(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	var apps map[string]*web.WebApp
+	if cfg.Plan == stackcfg.AzurePlanFlex {
+		apps, err = flexApps(ctx, st)
+	} else {
+		apps, err = consumptionApps(ctx, st)
+	}
+	if err != nil {
+		return nil, err
+	}
+	fo := appOutputs(ctx, st, apps, poll)
+	if err := fullSettings(ctx, st, apps, fo.keys); err != nil {
+		return nil, err
+	}
+	return stackOutputs(st, fo), nil
+}
+
+// baseResources declares what every app of either plan uses: the
+// resource group and the storage account, with its connection string.
+func baseResources(ctx *pulumi.Context, cfg stackcfg.Azure) (*stackRes, error) {
 	tags := pulumi.ToStringMap(cfg.ResourceTags())
 	location := pulumi.String(cfg.Location)
-
 	rg, err := resources.NewResourceGroup(ctx, "fb-"+cfg.Experiment+"-"+cfg.Run, &resources.ResourceGroupArgs{
 		Location: location,
 		Tags:     tags,
@@ -86,7 +111,6 @@ func deploy(ctx *pulumi.Context, cfg stackcfg.Azure, poll keyPoll) (map[string]p
 	if err != nil {
 		return nil, fmt.Errorf("azure stack: resource group: %w", err)
 	}
-
 	account, err := storage.NewStorageAccount(ctx, "fbsa", &storage.StorageAccountArgs{
 		ResourceGroupName:      rg.Name,
 		Location:               location,
@@ -100,69 +124,96 @@ func deploy(ctx *pulumi.Context, cfg stackcfg.Azure, poll keyPoll) (map[string]p
 	if err != nil {
 		return nil, fmt.Errorf("azure stack: storage account: %w", err)
 	}
-	st := stackRes{cfg: cfg, rg: rg, account: account, location: location, tags: tags}
+	st := &stackRes{cfg: cfg, rg: rg, account: account, location: location, tags: tags}
 	st.storageConn = pulumi.ToSecret(connectionString(ctx, rg.Name, account.Name)).(pulumi.StringOutput)
+	return st, nil
+}
 
-	var apps map[string]*web.WebApp
-	if cfg.Plan == stackcfg.AzurePlanFlex {
-		apps, err = flexApps(ctx, &st)
-	} else {
-		apps, err = consumptionApps(ctx, &st)
-	}
-	if err != nil {
-		return nil, err
-	}
+// funcOutputs are the per-lab-function outputs of the apps.
+type funcOutputs struct {
+	names, urls, keys, scmHosts, packages pulumi.StringMap
+}
 
-	names := pulumi.StringMap{}
-	urls := pulumi.StringMap{}
-	keys := pulumi.StringMap{}
-	for _, lab := range cfg.Functions {
+// appOutputs collects each app's name, URL, SCM host and package, and
+// reads its default host key (secret) once the host serves it.
+func appOutputs(ctx *pulumi.Context, st *stackRes, apps map[string]*web.WebApp, poll keyPoll) funcOutputs {
+	fo := funcOutputs{names: pulumi.StringMap{}, urls: pulumi.StringMap{}, keys: pulumi.StringMap{},
+		scmHosts: pulumi.StringMap{}, packages: pulumi.StringMap{}}
+	for _, lab := range st.cfg.Functions {
 		app := apps[lab]
-		names[lab] = app.Name
-		urls[lab] = pulumi.Sprintf("https://%s/api/%s", app.DefaultHostName, lab)
-		key := pulumi.All(app.Name, rg.Name).ApplyT(func(xs []any) (string, error) {
+		fo.names[lab] = app.Name
+		fo.urls[lab] = pulumi.Sprintf("https://%s/api/%s", app.DefaultHostName, lab)
+		fo.scmHosts[lab] = scmHost(app)
+		fo.packages[lab] = pulumi.String(st.cfg.Artifact(lab))
+		key := pulumi.All(app.Name, st.rg.Name).ApplyT(func(xs []any) (string, error) {
 			return defaultHostKey(ctx, xs[0].(string), xs[1].(string), poll)
 		}).(pulumi.StringOutput)
-		keys[lab] = pulumi.ToSecret(key).(pulumi.StringOutput)
+		fo.keys[lab] = pulumi.ToSecret(key).(pulumi.StringOutput)
 	}
+	return fo
+}
 
-	// The full settings, including the siblings' keys, once every app (and
-	// so every key) exists; they repeat the base settings, as the resource
-	// replaces the app's whole set.
-	for _, lab := range cfg.Functions {
+// scmHost is the app's SCM (Kudu) host: the Repository entry of its
+// hostNameSslStates (Microsoft.Web/sites; with a unique default hostname
+// it is not <name>.scm.azurewebsites.net), else that classic name.
+func scmHost(app *web.WebApp) pulumi.StringOutput {
+	return pulumi.All(app.Name, app.HostNameSslStates).ApplyT(func(xs []any) string {
+		for _, s := range xs[1].([]web.HostNameSslStateResponse) {
+			if s.HostType != nil && *s.HostType == "Repository" && s.Name != nil && *s.Name != "" {
+				return *s.Name
+			}
+		}
+		return xs[0].(string) + ".scm.azurewebsites.net"
+	}).(pulumi.StringOutput)
+}
+
+// fullSettings declares each app's full settings, including the
+// siblings' keys, once every app (and so every key) exists; they repeat
+// the base settings, as the resource replaces the app's whole set.
+func fullSettings(ctx *pulumi.Context, st *stackRes, apps map[string]*web.WebApp, keys pulumi.StringMap) error {
+	for _, lab := range st.cfg.Functions {
 		settings := st.base[lab]
-		full := make(pulumi.StringMap, len(settings)+len(cfg.Functions))
+		full := make(pulumi.StringMap, len(settings)+len(st.cfg.Functions))
 		for k, v := range settings {
 			full[k] = v
 		}
-		for _, callee := range cfg.Functions {
+		for _, callee := range st.cfg.Functions {
 			full[stackcfg.NestedKeyEnv(callee)] = keys[callee]
 		}
-		if _, err := web.NewWebAppApplicationSettings(ctx, cfg.FunctionName(lab)+"-settings", &web.WebAppApplicationSettingsArgs{
+		if _, err := web.NewWebAppApplicationSettings(ctx, st.cfg.FunctionName(lab)+"-settings", &web.WebAppApplicationSettingsArgs{
 			Name:              apps[lab].Name,
-			ResourceGroupName: rg.Name,
+			ResourceGroupName: st.rg.Name,
 			Properties:        full,
 		}); err != nil {
-			return nil, fmt.Errorf("azure stack: app settings %s: %w", lab, err)
+			return fmt.Errorf("azure stack: app settings %s: %w", lab, err)
 		}
 	}
+	return nil
+}
 
+// stackOutputs are the stack's outputs keyed by the stackcfg.Out*
+// constants; a Flex stack adds its scale settings, and the SCM hosts and
+// packages the runner publishes with One Deploy.
+func stackOutputs(st *stackRes, fo funcOutputs) map[string]pulumi.Output {
+	cfg := st.cfg
 	outs := map[string]pulumi.Output{
 		stackcfg.OutPlatform:      pulumi.String(string(stackcfg.PlatformAzure)).ToStringOutput(),
 		stackcfg.OutExperiment:    pulumi.String(cfg.Experiment).ToStringOutput(),
 		stackcfg.OutRun:           pulumi.String(cfg.Run).ToStringOutput(),
 		stackcfg.OutRegion:        pulumi.String(cfg.Location).ToStringOutput(),
 		stackcfg.OutPlan:          pulumi.String(cfg.Plan).ToStringOutput(),
-		stackcfg.OutResourceGroup: rg.Name,
-		stackcfg.OutFunctionNames: names.ToStringMapOutput(),
-		stackcfg.OutFunctionURLs:  urls.ToStringMapOutput(),
-		stackcfg.OutFunctionKeys:  pulumi.ToSecret(keys.ToStringMapOutput()),
+		stackcfg.OutResourceGroup: st.rg.Name,
+		stackcfg.OutFunctionNames: fo.names.ToStringMapOutput(),
+		stackcfg.OutFunctionURLs:  fo.urls.ToStringMapOutput(),
+		stackcfg.OutFunctionKeys:  pulumi.ToSecret(fo.keys.ToStringMapOutput()),
 	}
 	if cfg.Plan == stackcfg.AzurePlanFlex {
 		outs[stackcfg.OutInstanceMemoryMB] = pulumi.String(strconv.Itoa(cfg.Memory())).ToStringOutput()
 		outs[stackcfg.OutMaxInstances] = pulumi.String(strconv.Itoa(cfg.InstanceLimit())).ToStringOutput()
+		outs[stackcfg.OutSCMHosts] = fo.scmHosts.ToStringMapOutput()
+		outs[stackcfg.OutFunctionPackages] = fo.packages.ToStringMapOutput()
 	}
-	return outs, nil
+	return outs
 }
 
 // stackRes are the resources and values both plans build their apps on.
@@ -287,117 +338,116 @@ func consumptionApps(ctx *pulumi.Context, st *stackRes) (map[string]*web.WebApp,
 	return apps, nil
 }
 
-// flexPackageBlob is the blob name the Flex Consumption deployment reads
-// from the app's deployment container: OneDeploy writes the package there
-// under this name, and the app retrieves it from the container at startup
-// (Microsoft Learn, "Azure Functions Flex Consumption plan hosting",
-// Deployment; "Automate resource deployment for your function app",
-// Flex Consumption pivot, Deployment package).
-const flexPackageBlob = "released-package.zip"
-
 // flexRuntimeVersion is functionAppConfig.runtime.version of a custom
 // handler on Flex Consumption.
 const flexRuntimeVersion = "1.0"
 
 // flexApps declares, per lab function, a Flex Consumption (FC1) plan (a
-// Flex plan holds one app), a deployment container with the package as
-// released-package.zip, and the app. Every property is desk-checked
+// Flex plan holds one app), the app's deployment container and the app.
+// The stack puts no package in the container: Flex apps are deployed
+// with One Deploy, which the runner does once the stack is up
+// (providers/azure/onedeploy; Microsoft Learn, "Deployment technologies
+// in Azure Functions": One deploy is Flex Consumption's deployment
+// technology, and the platform writes the package to the container named
+// in functionAppConfig.deployment.storage). Every property is desk-checked
 // against the azure-native web v3.8.0 module (FunctionAppConfig,
 // FunctionsDeployment(Storage|Authentication), FunctionsRuntime,
-// FunctionsScaleAndConcurrency) and Microsoft Learn ("Azure Functions Flex
-// Consumption plan hosting"; "Create and manage function apps in the Flex
-// Consumption plan"; app settings reference, "Flex Consumption plan
+// FunctionsScaleAndConcurrency) and Microsoft Learn ("Azure Functions
+// Flex Consumption plan hosting"; "Create and manage function apps in the
+// Flex Consumption plan"; app settings reference, "Flex Consumption plan
 // deprecations"). Flex rejects FUNCTIONS_WORKER_RUNTIME,
-// FUNCTIONS_EXTENSION_VERSION and WEBSITE_RUN_FROM_PACKAGE: the runtime
-// and the package are in functionAppConfig instead.
+// FUNCTIONS_EXTENSION_VERSION and WEBSITE_RUN_FROM_PACKAGE: the runtime is
+// in functionAppConfig instead.
 func flexApps(ctx *pulumi.Context, st *stackRes) (map[string]*web.WebApp, error) {
-	cfg, rg, account := st.cfg, st.rg, st.account
 	st.base = map[string]pulumi.StringMap{}
 	apps := map[string]*web.WebApp{}
-	for _, lab := range cfg.Functions {
-		containerName := "deploy-" + lab
-		container, err := storage.NewBlobContainer(ctx, containerName, &storage.BlobContainerArgs{
-			AccountName:       account.Name,
-			ContainerName:     pulumi.String(containerName),
-			ResourceGroupName: rg.Name,
-			PublicAccess:      storage.PublicAccessNone,
-		})
+	for _, lab := range st.cfg.Functions {
+		app, err := flexApp(ctx, st, lab)
 		if err != nil {
-			return nil, fmt.Errorf("azure stack: deployment container %s: %w", lab, err)
-		}
-		blob, err := storage.NewBlob(ctx, lab+"-package", &storage.BlobArgs{
-			AccountName:       account.Name,
-			ContainerName:     container.Name,
-			ResourceGroupName: rg.Name,
-			BlobName:          pulumi.String(flexPackageBlob),
-			Type:              storage.BlobTypeBlock,
-			ContentType:       pulumi.String("application/zip"),
-			Source:            pulumi.NewFileAsset(cfg.Artifact(lab)),
-		})
-		if err != nil {
-			return nil, fmt.Errorf("azure stack: package blob %s: %w", lab, err)
-		}
-		plan, err := web.NewAppServicePlan(ctx, "plan-"+lab, &web.AppServicePlanArgs{
-			ResourceGroupName: rg.Name,
-			Location:          st.location,
-			Kind:              pulumi.String("functionapp"),
-			Reserved:          pulumi.Bool(true),
-			Sku:               &web.SkuDescriptionArgs{Name: pulumi.String("FC1"), Tier: pulumi.String("FlexConsumption")},
-			Tags:              st.tags,
-		})
-		if err != nil {
-			return nil, fmt.Errorf("azure stack: plan %s: %w", lab, err)
-		}
-
-		settings := st.commonSettings(lab)
-		settings[stackcfg.FlexDeploymentConnSetting] = st.storageConn
-		st.base[lab] = settings
-		scale := &web.FunctionsScaleAndConcurrencyArgs{
-			InstanceMemoryMB:     pulumi.Int(cfg.Memory()),
-			MaximumInstanceCount: pulumi.Int(cfg.InstanceLimit()),
-			// No always-ready instances: every instance is on demand, so
-			// cold starts are measured as a scale-from-zero app has them.
-			AlwaysReady: web.FunctionsAlwaysReadyConfigArray{},
-		}
-		if cfg.HTTPConcurrency > 0 {
-			scale.Triggers = &web.FunctionsScaleAndConcurrencyTriggersArgs{
-				Http: &web.FunctionsScaleAndConcurrencyHttpArgs{PerInstanceConcurrency: pulumi.Int(cfg.HTTPConcurrency)},
-			}
-		}
-		app, err := web.NewWebApp(ctx, cfg.FunctionName(lab), &web.WebAppArgs{
-			Name:              pulumi.String(cfg.FunctionName(lab)),
-			ResourceGroupName: rg.Name,
-			Location:          st.location,
-			ServerFarmId:      plan.ID(),
-			Kind:              pulumi.String("functionapp,linux"),
-			Reserved:          pulumi.Bool(true),
-			HttpsOnly:         pulumi.Bool(true),
-			FunctionAppConfig: &web.FunctionAppConfigArgs{
-				Deployment: &web.FunctionsDeploymentArgs{
-					Storage: &web.FunctionsDeploymentStorageArgs{
-						Type:  pulumi.String(string(web.FunctionsDeploymentStorageTypeBlobContainer)),
-						Value: pulumi.Sprintf("https://%s.blob.core.windows.net/%s", account.Name, container.Name),
-						Authentication: &web.FunctionsDeploymentAuthenticationArgs{
-							Type:                               pulumi.String(string(web.AuthenticationTypeStorageAccountConnectionString)),
-							StorageAccountConnectionStringName: pulumi.String(stackcfg.FlexDeploymentConnSetting),
-						},
-					},
-				},
-				Runtime: &web.FunctionsRuntimeArgs{
-					Name:    pulumi.String(string(web.RuntimeNameCustom)),
-					Version: pulumi.String(flexRuntimeVersion),
-				},
-				ScaleAndConcurrency: scale,
-			},
-			SiteConfig: siteConfig(settings),
-			Tags:       st.tags,
-		}, pulumi.IgnoreChanges([]string{"siteConfig.appSettings"}), pulumi.DependsOn([]pulumi.Resource{blob}))
-		if err != nil {
-			return nil, fmt.Errorf("azure stack: function app %s: %w", lab, err)
+			return nil, err
 		}
 		apps[lab] = app
 	}
 	return apps, nil
+}
+
+// flexApp declares lab function lab's plan, deployment container and app.
+func flexApp(ctx *pulumi.Context, st *stackRes, lab string) (*web.WebApp, error) {
+	cfg, rg, account := st.cfg, st.rg, st.account
+	containerName := "deploy-" + lab
+	container, err := storage.NewBlobContainer(ctx, containerName, &storage.BlobContainerArgs{
+		AccountName:       account.Name,
+		ContainerName:     pulumi.String(containerName),
+		ResourceGroupName: rg.Name,
+		PublicAccess:      storage.PublicAccessNone,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("azure stack: deployment container %s: %w", lab, err)
+	}
+	plan, err := web.NewAppServicePlan(ctx, "plan-"+lab, &web.AppServicePlanArgs{
+		ResourceGroupName: rg.Name,
+		Location:          st.location,
+		Kind:              pulumi.String("functionapp"),
+		Reserved:          pulumi.Bool(true),
+		Sku:               &web.SkuDescriptionArgs{Name: pulumi.String("FC1"), Tier: pulumi.String("FlexConsumption")},
+		Tags:              st.tags,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("azure stack: plan %s: %w", lab, err)
+	}
+	settings := st.commonSettings(lab)
+	settings[stackcfg.FlexDeploymentConnSetting] = st.storageConn
+	st.base[lab] = settings
+	app, err := web.NewWebApp(ctx, cfg.FunctionName(lab), &web.WebAppArgs{
+		Name:              pulumi.String(cfg.FunctionName(lab)),
+		ResourceGroupName: rg.Name,
+		Location:          st.location,
+		ServerFarmId:      plan.ID(),
+		Kind:              pulumi.String("functionapp,linux"),
+		Reserved:          pulumi.Bool(true),
+		HttpsOnly:         pulumi.Bool(true),
+		FunctionAppConfig: &web.FunctionAppConfigArgs{
+			Deployment: &web.FunctionsDeploymentArgs{
+				Storage: &web.FunctionsDeploymentStorageArgs{
+					Type:  pulumi.String(string(web.FunctionsDeploymentStorageTypeBlobContainer)),
+					Value: pulumi.Sprintf("https://%s.blob.core.windows.net/%s", account.Name, container.Name),
+					Authentication: &web.FunctionsDeploymentAuthenticationArgs{
+						Type:                               pulumi.String(string(web.AuthenticationTypeStorageAccountConnectionString)),
+						StorageAccountConnectionStringName: pulumi.String(stackcfg.FlexDeploymentConnSetting),
+					},
+				},
+			},
+			Runtime: &web.FunctionsRuntimeArgs{
+				Name:    pulumi.String(string(web.RuntimeNameCustom)),
+				Version: pulumi.String(flexRuntimeVersion),
+			},
+			ScaleAndConcurrency: flexScale(cfg),
+		},
+		SiteConfig: siteConfig(settings),
+		Tags:       st.tags,
+	}, pulumi.IgnoreChanges([]string{"siteConfig.appSettings"}))
+	if err != nil {
+		return nil, fmt.Errorf("azure stack: function app %s: %w", lab, err)
+	}
+	return app, nil
+}
+
+// flexScale is functionAppConfig.scaleAndConcurrency: the instance
+// memory, the instance limit, no always-ready instances (every instance
+// is on demand, so cold starts are measured as a scale-from-zero app has
+// them) and the HTTP concurrency when set.
+func flexScale(cfg stackcfg.Azure) *web.FunctionsScaleAndConcurrencyArgs {
+	scale := &web.FunctionsScaleAndConcurrencyArgs{
+		InstanceMemoryMB:     pulumi.Int(cfg.Memory()),
+		MaximumInstanceCount: pulumi.Int(cfg.InstanceLimit()),
+		AlwaysReady:          web.FunctionsAlwaysReadyConfigArray{},
+	}
+	if cfg.HTTPConcurrency > 0 {
+		scale.Triggers = &web.FunctionsScaleAndConcurrencyTriggersArgs{
+			Http: &web.FunctionsScaleAndConcurrencyHttpArgs{PerInstanceConcurrency: pulumi.Int(cfg.HTTPConcurrency)},
+		}
+	}
+	return scale
 }
 
 // defaultHostKey lists the app's host keys until the default function key

@@ -205,8 +205,10 @@ func TestResources(t *testing.T) {
 	if outs[stackcfg.OutPlan].V != "consumption" {
 		t.Errorf("plan output = %v", outs[stackcfg.OutPlan].V)
 	}
-	if _, ok := outs[stackcfg.OutInstanceMemoryMB]; ok {
-		t.Error("a consumption stack exports an instance memory")
+	for _, k := range []string{stackcfg.OutInstanceMemoryMB, stackcfg.OutSCMHosts, stackcfg.OutFunctionPackages} {
+		if _, ok := outs[k]; ok {
+			t.Errorf("a consumption stack exports %s (Flex only: Linux Consumption runs its package from WEBSITE_RUN_FROM_PACKAGE)", k)
+		}
 	}
 	if outs[stackcfg.OutRegion].V != "westeurope" || outs[stackcfg.OutResourceGroup].V == "" {
 		t.Errorf("region/rg outputs = %v/%v", outs[stackcfg.OutRegion].V, outs[stackcfg.OutResourceGroup].V)
@@ -335,17 +337,19 @@ func TestHostKeyPolling(t *testing.T) {
 
 // TestFlexResources checks the Flex Consumption (FC1) stack against the
 // azure-native web v3.8.0 types and Microsoft Learn's Flex Consumption
-// pages: one plan per app (a Flex plan holds one app), each app's package
-// as released-package.zip in its own deployment container read with the
-// connection string named in functionAppConfig, the custom handler
-// runtime, the instance memory and maximum instance count, no always-ready
-// instances, and none of the app settings Flex rejects.
+// pages: one plan per app (a Flex plan holds one app), each app's own
+// deployment container read with the connection string named in
+// functionAppConfig, the custom handler runtime, the instance memory and
+// maximum instance count, no always-ready instances, and none of the app
+// settings Flex rejects. The stack writes no package blob (Flex apps are
+// deployed with One Deploy by the runner) and exports each app's SCM host
+// and package for it.
 func TestFlexResources(t *testing.T) {
 	cfg := stackcfg.DefaultAzure()
 	cfg.Experiment, cfg.Run = "nested", "r2"
 	m, outs := run(t, cfg)
 
-	want := map[string]int{typeRG: 1, typeAccount: 1, typeContainer: 4, typeBlob: 4, typePlan: 4, typeApp: 4, typeSettings: 4}
+	want := map[string]int{typeRG: 1, typeAccount: 1, typeContainer: 4, typePlan: 4, typeApp: 4, typeSettings: 4}
 	got := m.Counts()
 	for typ, n := range want {
 		if got[typ] != n {
@@ -364,15 +368,6 @@ func TestFlexResources(t *testing.T) {
 		container := stacktest.Plain(m.Named(t, typeContainer, "deploy-"+lab))
 		if container["containerName"] != "deploy-"+lab || container["publicAccess"] != "None" {
 			t.Errorf("%s container = %v", lab, container)
-		}
-		blob := m.Named(t, typeBlob, lab+"-package")
-		zip := "azure-functions.zip"
-		if lab == stackcfg.Monolith {
-			zip = "azure-monolith.zip"
-		}
-		if stacktest.Str(t, blob, "blobName") != "released-package.zip" || stacktest.Str(t, blob, "containerName") != "deploy-"+lab ||
-			blob.Inputs["source"].AssetValue().Path != "build/functions/amd64/"+zip {
-			t.Errorf("%s package blob = %v", lab, blob.Inputs)
 		}
 
 		app := m.Named(t, typeApp, "fb-nested-r2-"+lab)
@@ -400,9 +395,6 @@ func TestFlexResources(t *testing.T) {
 		if _, ok := scale["triggers"]; ok {
 			t.Errorf("%s sets an HTTP concurrency nobody asked for: %v", lab, scale["triggers"])
 		}
-		if !dependsOn(app, lab+"-package") {
-			t.Errorf("%s does not wait for its package blob: %v", lab, app.DependsOn)
-		}
 		s := appSettings(t, app)
 		for _, k := range []string{"FUNCTIONS_WORKER_RUNTIME", "FUNCTIONS_EXTENSION_VERSION", "WEBSITE_RUN_FROM_PACKAGE"} {
 			if _, ok := s[k]; ok {
@@ -428,15 +420,49 @@ func TestFlexResources(t *testing.T) {
 	if outs[stackcfg.OutPlan].V != "flex" || outs[stackcfg.OutInstanceMemoryMB].V != "2048" || outs[stackcfg.OutMaxInstances].V != "100" {
 		t.Errorf("plan outputs = %v %v %v", outs[stackcfg.OutPlan].V, outs[stackcfg.OutInstanceMemoryMB].V, outs[stackcfg.OutMaxInstances].V)
 	}
-}
-
-func dependsOn(r stacktest.Resource, name string) bool {
-	for _, urn := range r.DependsOn {
-		if strings.HasSuffix(urn, "::"+name) {
-			return true
+	hosts := stacktest.StringMap(t, outs[stackcfg.OutSCMHosts].V)
+	pkgs := stacktest.StringMap(t, outs[stackcfg.OutFunctionPackages].V)
+	for _, lab := range stackcfg.LabFunctions() {
+		zip := "azure-functions.zip"
+		if lab == stackcfg.Monolith {
+			zip = "azure-monolith.zip"
+		}
+		if pkgs[lab] != "build/functions/amd64/"+zip {
+			t.Errorf("%s package output = %q", lab, pkgs[lab])
+		}
+		// The mocked apps report no hostNameSslStates: the classic name.
+		if hosts[lab] != "fb-nested-r2-"+lab+".scm.azurewebsites.net" {
+			t.Errorf("%s SCM host output = %q", lab, hosts[lab])
 		}
 	}
-	return false
+}
+
+// TestFlexSCMHostFromSite: the SCM host is the app's Repository host name
+// (hostNameSslStates), which differs from <name>.scm.azurewebsites.net
+// when the app has a unique default host name.
+func TestFlexSCMHostFromSite(t *testing.T) {
+	m := mocks()
+	inner := m.State
+	m.State = func(r stacktest.Resource) resource.PropertyMap {
+		st := inner(r)
+		if r.Type == typeApp {
+			name := r.Inputs["name"].StringValue()
+			st["hostNameSslStates"] = resource.NewProperty([]resource.PropertyValue{
+				resource.NewProperty(resource.PropertyMap{"name": resource.NewProperty(name + "-abc.westeurope-01.azurewebsites.net"), "hostType": resource.NewProperty("Standard")}),
+				resource.NewProperty(resource.PropertyMap{"name": resource.NewProperty(name + "-abc.scm.westeurope-01.azurewebsites.net"), "hostType": resource.NewProperty("Repository")}),
+			})
+		}
+		return st
+	}
+	cfg := stackcfg.DefaultAzure()
+	cfg.Experiment, cfg.Run, cfg.Functions = "x", "r1", []string{"function1"}
+	outs, err := stacktest.Run(t, m, func(ctx *pulumi.Context) (map[string]pulumi.Output, error) { return Deploy(ctx, cfg) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := stacktest.StringMap(t, outs[stackcfg.OutSCMHosts].V)["function1"]; got != "fb-x-r1-function1-abc.scm.westeurope-01.azurewebsites.net" {
+		t.Errorf("SCM host = %q", got)
+	}
 }
 
 // TestFlexScaleSettings: fb:memory, fb:maxInstances and fb:httpConcurrency

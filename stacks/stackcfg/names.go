@@ -128,6 +128,12 @@ const (
 	OutInstanceMemoryMB = "instanceMemoryMB"
 	// OutMaxInstances (azure, flex) is the maximum instance count per app.
 	OutMaxInstances = "maxInstances"
+	// OutSCMHosts (azure, flex) maps lab name to its app's SCM (Kudu) host,
+	// where the runner publishes the package with One Deploy.
+	OutSCMHosts = "scmHosts"
+	// OutFunctionPackages (azure, flex) maps lab name to the package (zip
+	// path) the runner publishes to its app.
+	OutFunctionPackages = "functionPackages"
 
 	// OutClusterName (openfaas) is the EKS cluster name.
 	OutClusterName = "clusterName"
