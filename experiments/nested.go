@@ -101,111 +101,136 @@ func hopOverheads(r *lab.Response) (levels []int, ms []float64, ok bool) {
 	return levels, ms, ok
 }
 
-// Run implements Experiment.
+// Run implements Experiment: chains of every length, fan-outs, and a
+// cold link in the chain.
 func (Nested) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Estimates, error) {
-	chain, depth, samples, coldLink := p.List("chain"), p.Int("depth"), p.Int("samples"), p.Bool("cold_link")
+	chain, depth, samples := p.List("chain"), p.Int("depth"), p.Int("samples")
 	fanouts := p.Ints("fanout")
 	b.Expect(int64(samples*(depth+len(fanouts)+1) + depth))
-	root := chain[0]
-	est := newEstimates()
-	var overheads []float64
-	chainMS := map[int][]float64{}
-	bad := 0
+	n := &nestedRun{b: b, est: newEstimates(), chain: chain, samples: samples, chainMS: map[int][]float64{}}
+	n.chains(ctx, depth)
+	for _, f := range fanouts {
+		if ctx.Err() == nil {
+			n.fanout(ctx, f)
+		}
+	}
+	if p.Bool("cold_link") && len(chain) > 1 && ctx.Err() == nil {
+		if !b.CanForceColdStart() {
+			b.Logger().Warn("nested: cold_link skipped: the platform cannot force a cold start of one function")
+		} else if err := n.coldLink(ctx, depth); err != nil {
+			return n.est.result(err)
+		}
+	}
+	n.est.set("failed_samples", float64(n.bad))
+	n.est.logNotes(b.Logger())
+	if err := ctx.Err(); err != nil {
+		return n.est.result(err)
+	}
+	if len(n.overheads) == 0 {
+		return n.est.result(errors.New("nested: no successful chain"))
+	}
+	return n.est.result(nil)
+}
 
-	// Warm every link once per chain length (a chain of d levels needs up
-	// to d+1 concurrent instances when the chain repeats functions).
-	wb := b.WithPhase("warmup")
+// nestedRun is one nested run in progress.
+type nestedRun struct {
+	b         *engine.Benchmarker
+	est       *estimates
+	chain     []string
+	samples   int
+	overheads []float64         // per-hop overheads of every chain
+	chainMS   map[int][]float64 // client latency by chain length
+	bad       int               // failed samples
+}
+
+// chains warms every link once per chain length (a chain of d levels
+// needs up to d+1 concurrent instances when the chain repeats functions),
+// then measures chains of 1..depth levels: the client latency and each
+// hop's overhead.
+func (n *nestedRun) chains(ctx context.Context, depth int) {
+	root := n.chain[0]
+	wb := n.b.WithPhase("warmup")
 	for d := 1; d <= depth && ctx.Err() == nil; d++ {
-		wb.Invoke(ctx, root, chainRequest(chain, d))
+		wb.Invoke(ctx, root, chainRequest(n.chain, d))
 	}
 	for d := 1; d <= depth && ctx.Err() == nil; d++ {
-		pb := b.WithPhase(fmt.Sprintf("chain-%d", d))
-		req := chainRequest(chain, d)
-		for i := 0; i < samples && ctx.Err() == nil; i++ {
+		pb := n.b.WithPhase(fmt.Sprintf("chain-%d", d))
+		req := chainRequest(n.chain, d)
+		for i := 0; i < n.samples && ctx.Err() == nil; i++ {
 			r := pb.Invoke(ctx, root, req)
 			if !r.OK() || r.Response == nil {
-				bad++
+				n.bad++
 				continue
 			}
 			levels, ms, ok := hopOverheads(r.Response)
 			if !ok || len(levels) != d {
-				bad++
+				n.bad++
 				continue
 			}
-			chainMS[d] = append(chainMS[d], latencyMS(r))
+			n.chainMS[d] = append(n.chainMS[d], latencyMS(r))
 			for j, lv := range levels {
-				overheads = append(overheads, ms[j])
+				n.overheads = append(n.overheads, ms[j])
 				pb.Record(MetricNestedOverhead, ms[j], map[string]string{TagLevel: strconv.Itoa(lv)})
 			}
 		}
-		est.quantile(fmt.Sprintf("chain_%d_p50_ms", d), chainMS[d], 0.5)
+		n.est.quantile(fmt.Sprintf("chain_%d_p50_ms", d), n.chainMS[d], 0.5)
 	}
-	est.quantile("nested_overhead_ms_per_level", overheads, 0.5)
+	n.est.quantile("nested_overhead_ms_per_level", n.overheads, 0.5)
+}
 
-	for _, f := range fanouts {
-		if ctx.Err() != nil {
+// fanout measures the root calling f instances of the next function at
+// once: the root handler's duration.
+func (n *nestedRun) fanout(ctx context.Context, f int) {
+	callee := n.chain[1%len(n.chain)]
+	calls := make([]lab.NestedCall, f)
+	for i := range calls {
+		calls[i] = lab.NestedCall{FunctionName: callee, InvokePayload: json.RawMessage(`{}`)}
+	}
+	req := lab.Request{InvokeNested: calls}
+	pb := n.b.WithPhase(fmt.Sprintf("fanout-%d", f))
+	pb.Invoke(ctx, n.chain[0], req) // warm f callee instances
+	var hs []float64
+	for i := 0; i < n.samples && ctx.Err() == nil; i++ {
+		r := pb.Invoke(ctx, n.chain[0], req)
+		if !r.OK() || r.Response == nil {
+			n.bad++
 			continue
 		}
-		callee := chain[1%len(chain)]
-		calls := make([]lab.NestedCall, f)
-		for i := range calls {
-			calls[i] = lab.NestedCall{FunctionName: callee, InvokePayload: json.RawMessage(`{}`)}
-		}
-		req := lab.Request{InvokeNested: calls}
-		pb := b.WithPhase(fmt.Sprintf("fanout-%d", f))
-		pb.Invoke(ctx, root, req) // warm f callee instances
-		var hs []float64
-		for i := 0; i < samples && ctx.Err() == nil; i++ {
-			r := pb.Invoke(ctx, root, req)
-			if !r.OK() || r.Response == nil {
-				bad++
-				continue
-			}
-			h := float64(r.Response.Timing.End-r.Response.Timing.Start) / 1e6
-			hs = append(hs, h)
-			pb.Record(MetricFanout, h, map[string]string{"f": strconv.Itoa(f)})
-		}
-		est.quantile(fmt.Sprintf("fanout_%d_p50_ms", f), hs, 0.5)
+		h := float64(r.Response.Timing.End-r.Response.Timing.Start) / 1e6
+		hs = append(hs, h)
+		pb.Record(MetricFanout, h, map[string]string{"f": strconv.Itoa(f)})
 	}
+	n.est.quantile(fmt.Sprintf("fanout_%d_p50_ms", f), hs, 0.5)
+}
 
-	if coldLink && len(chain) > 1 && ctx.Err() == nil {
-		if !b.CanForceColdStart() {
-			b.Logger().Warn("nested: cold_link skipped: the platform cannot force a cold start of one function")
-		} else {
-			link := chain[1]
-			pb := b.WithPhase("cold-link")
-			req := chainRequest(chain, depth)
-			var lat []float64
-			cold, known := 0, 0
-			for i := 0; i < samples && ctx.Err() == nil; i++ {
-				if err := b.ForceColdStart(ctx, link); err != nil {
-					if ctx.Err() != nil {
-						break
-					}
-					return est.result(err)
-				}
-				r := pb.Invoke(ctx, root, req)
-				if !r.OK() || r.Response == nil || len(r.Response.Nested) != 1 || r.Response.Nested[0].Response == nil {
-					bad++
-					continue
-				}
-				lat = append(lat, latencyMS(r))
-				known++
-				if r.Response.Nested[0].Response.Instance.Cold {
-					cold++
-				}
+// coldLink forces a cold start of the second link before each chain of
+// depth levels: the penalty against the warm chain and how often the link
+// really was cold.
+func (n *nestedRun) coldLink(ctx context.Context, depth int) error {
+	link := n.chain[1]
+	pb := n.b.WithPhase("cold-link")
+	req := chainRequest(n.chain, depth)
+	var lat []float64
+	cold, known := 0, 0
+	for i := 0; i < n.samples && ctx.Err() == nil; i++ {
+		if err := n.b.ForceColdStart(ctx, link); err != nil {
+			if ctx.Err() != nil {
+				break
 			}
-			est.diffMedians("cold_link_penalty_ms", lat, chainMS[depth])
-			est.fraction("cold_link_cold_fraction", cold, known)
+			return err
+		}
+		r := pb.Invoke(ctx, n.chain[0], req)
+		if !r.OK() || r.Response == nil || len(r.Response.Nested) != 1 || r.Response.Nested[0].Response == nil {
+			n.bad++
+			continue
+		}
+		lat = append(lat, latencyMS(r))
+		known++
+		if r.Response.Nested[0].Response.Instance.Cold {
+			cold++
 		}
 	}
-	est.set("failed_samples", float64(bad))
-	est.logNotes(b.Logger())
-	if err := ctx.Err(); err != nil {
-		return est.result(err)
-	}
-	if len(overheads) == 0 {
-		return est.result(errors.New("nested: no successful chain"))
-	}
-	return est.result(nil)
+	n.est.diffMedians("cold_link_penalty_ms", lat, n.chainMS[depth])
+	n.est.fraction("cold_link_cold_fraction", cold, known)
+	return nil
 }

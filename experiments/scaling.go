@@ -3,6 +3,7 @@ package experiments
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -119,10 +120,34 @@ func (Scaling) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Estima
 	est := newEstimates()
 	throttled := 0
 
-	burstMax := 0
+	if len(bursts) > 0 {
+		burstMax, thr, err := scalingBursts(ctx, b, fn, req, bursts, idleWait)
+		if err != nil {
+			return est.result(err)
+		}
+		throttled += thr
+		est.set("burst_max_instances", float64(burstMax))
+	}
+	if len(steps) > 0 && ctx.Err() == nil {
+		if err := makeCold(ctx, b, fn, idleWait); err != nil {
+			est.set("throttled", float64(throttled))
+			return est.result(err)
+		}
+		st := stepLoad(ctx, b, fn, req, steps, stepDur, backoff, p.Float("throttle_budget"))
+		throttled += st.throttled
+		setStepEstimates(est, st, b.Logger())
+	}
+	est.set("throttled", float64(throttled))
+	return est.result(ctx.Err())
+}
+
+// scalingBursts sends each burst of n concurrent requests to a cold fn and
+// records how many instances served it and the throttles; it returns the
+// most instances of any burst and the throttled requests.
+func scalingBursts(ctx context.Context, b *engine.Benchmarker, fn string, req lab.Request, bursts []int, idleWait time.Duration) (burstMax, throttled int, err error) {
 	for _, n := range bursts {
 		if err := makeCold(ctx, b, fn, idleWait); err != nil {
-			return est.result(err)
+			return burstMax, throttled, err
 		}
 		pb := b.WithPhase(fmt.Sprintf("burst-%d", n))
 		rs := pb.InvokeConcurrently(ctx, fn, n, req)
@@ -141,50 +166,44 @@ func (Scaling) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Estima
 			break
 		}
 	}
-	if len(bursts) > 0 {
-		est.set("burst_max_instances", float64(burstMax))
+	return burstMax, throttled, nil
+}
+
+// setStepEstimates sets the estimates of the step load: the instances
+// reached, how fast (scale_rate_per_s with its interval) and whether the
+// platform's limit was reached.
+func setStepEstimates(est *estimates, st stepResult, logger *slog.Logger) {
+	est.set("max_instances", float64(len(st.births)))
+	est.set("waited_for_init", float64(st.coldServed))
+	if len(st.births) > 0 {
+		est.set("time_to_max_instances_s", (st.births[len(st.births)-1] - st.start).Seconds())
 	}
-	if len(steps) > 0 && ctx.Err() == nil {
-		if err := makeCold(ctx, b, fn, idleWait); err != nil {
-			est.set("throttled", float64(throttled))
-			return est.result(err)
-		}
-		st := stepLoad(ctx, b, fn, req, steps, stepDur, backoff, p.Float("throttle_budget"))
-		throttled += st.throttled
-		est.set("max_instances", float64(len(st.births)))
-		est.set("waited_for_init", float64(st.coldServed))
-		if len(st.births) > 0 {
-			est.set("time_to_max_instances_s", (st.births[len(st.births)-1] - st.start).Seconds())
-		}
-		firstWaited := time.Duration(-1)
-		if len(st.waitedBirths) > 0 {
-			firstWaited = st.waitedBirths[0]
-		}
-		rate, n, ok := scaleRate(st.births, firstWaited)
+	firstWaited := time.Duration(-1)
+	if len(st.waitedBirths) > 0 {
+		firstWaited = st.waitedBirths[0]
+	}
+	rate, n, ok := scaleRate(st.births, firstWaited)
+	if ok {
+		est.set("scale_rate_per_s", rate)
+		est.set("rate_births", float64(n))
+		est.interval("scale_rate_per_s", stats.RateFromGapsCI(limitedBirthsS(st.births, firstWaited), IntervalLevel), n)
+		est.logNotes(logger)
+	}
+	if len(st.births) > 0 {
+		// Throttles long after the last birth: demand was refused while
+		// no instance could be added, so max_instances is the limit. A
+		// platform still scaling would have added one within a few
+		// token periods.
+		margin := time.Second
 		if ok {
-			est.set("scale_rate_per_s", rate)
-			est.set("rate_births", float64(n))
-			est.interval("scale_rate_per_s", stats.RateFromGapsCI(limitedBirthsS(st.births, firstWaited), IntervalLevel), n)
-			est.logNotes(b.Logger())
+			margin = max(margin, time.Duration(3/rate*float64(time.Second)))
 		}
-		if len(st.births) > 0 {
-			// Throttles long after the last birth: demand was refused while
-			// no instance could be added, so max_instances is the limit. A
-			// platform still scaling would have added one within a few
-			// token periods.
-			margin := time.Second
-			if ok {
-				margin = max(margin, time.Duration(3/rate*float64(time.Second)))
-			}
-			limited := 0.0
-			if st.lastThrottle > st.births[len(st.births)-1]+margin {
-				limited = 1
-			}
-			est.set("limit_reached", limited)
+		limited := 0.0
+		if st.lastThrottle > st.births[len(st.births)-1]+margin {
+			limited = 1
 		}
+		est.set("limit_reached", limited)
 	}
-	est.set("throttled", float64(throttled))
-	return est.result(ctx.Err())
 }
 
 type stepResult struct {

@@ -45,29 +45,50 @@ func (Smoke) Params() []Param {
 	}
 }
 
-// Run implements Experiment.
+// Run implements Experiment: the phases below in order, then the verdict.
 func (Smoke) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Estimates, error) {
 	seqN, conN := p.Int("sequential"), p.Int("concurrent")
 	b.Expect(int64(seqN + conN + 7))
-	var problems []string
-	fail := func(format string, a ...any) { problems = append(problems, fmt.Sprintf(format, a...)) }
-	est := newEstimates()
-	count := 0
+	s := &smokeRun{b: b, est: newEstimates()}
+	if err := s.sequential(ctx, seqN); err != nil {
+		return Estimates{"invocations": 1}, err
+	}
+	s.concurrent(ctx, conN)
+	s.nested(ctx)
+	s.monolith(ctx)
+	s.errorPaths(ctx)
+	return s.verdict(ctx)
+}
 
-	// Sequential: the first call may be cold, later ones must reuse an instance.
-	// A first call that fails on the platform level (unreachable, auth,
-	// not deployed) fails the run at once with that reason.
-	sb := b.WithPhase("sequential")
+// smokeRun is one smoke run in progress: the invocations made and the
+// checks that failed so far.
+type smokeRun struct {
+	b        *engine.Benchmarker
+	est      *estimates
+	count    int      // invocations made
+	expected int      // error-path checks that failed as documented
+	problems []string // checks that failed
+}
+
+func (s *smokeRun) fail(format string, a ...any) {
+	s.problems = append(s.problems, fmt.Sprintf(format, a...))
+}
+
+// sequential: the first call may be cold, later ones must reuse an
+// instance. A first call that fails on the platform level (unreachable,
+// auth, not deployed) fails the run at once with that reason.
+func (s *smokeRun) sequential(ctx context.Context, n int) error {
+	sb := s.b.WithPhase("sequential")
 	first := sb.Invoke(ctx, "function1", lab.Request{})
 	if first.Err != nil && providers.KindOf(first.Err) != "" {
-		return Estimates{"invocations": 1}, fmt.Errorf("smoke: the platform cannot run function1: %w", first.Err)
+		return fmt.Errorf("smoke: the platform cannot run function1: %w", first.Err)
 	}
-	seq := append([]*engine.Result{first}, sb.InvokeSequentially(ctx, "function1", seqN-1, lab.Request{})...)
-	count += len(seq)
+	seq := append([]*engine.Result{first}, sb.InvokeSequentially(ctx, "function1", n-1, lab.Request{})...)
+	s.count += len(seq)
 	var warm []float64
 	for i, r := range seq {
 		if !r.OK() {
-			fail("sequential call %d failed: %v", i+1, r.Err)
+			s.fail("sequential call %d failed: %v", i+1, r.Err)
 			continue
 		}
 		if cold, _ := r.Cold(); i > 0 && !cold {
@@ -75,62 +96,69 @@ func (Smoke) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Estimate
 		}
 	}
 	if len(seq) > 1 && seq[0].OK() && seq[1].OK() && seq[0].InstanceID() != seq[1].InstanceID() {
-		fail("sequential calls were served by different instances (%s, %s)", seq[0].InstanceID(), seq[1].InstanceID())
+		s.fail("sequential calls were served by different instances (%s, %s)", seq[0].InstanceID(), seq[1].InstanceID())
 	}
 	if len(warm) > 0 {
-		est.set("warm_p50_ms", stats.Median(stats.Sorted(warm)))
+		s.est.set("warm_p50_ms", stats.Median(stats.Sorted(warm)))
 	}
+	return nil
+}
 
-	// Concurrent burst.
-	con := b.WithPhase("concurrent").InvokeConcurrently(ctx, "function2", conN, lab.Request{Sleep: 0.05})
-	count += len(con)
+// concurrent is a burst of n calls behind a barrier; throttling is allowed.
+func (s *smokeRun) concurrent(ctx context.Context, n int) {
+	con := s.b.WithPhase("concurrent").InvokeConcurrently(ctx, "function2", n, lab.Request{Sleep: 0.05})
+	s.count += len(con)
 	for i, r := range con {
 		if !r.OK() && providers.KindOf(r.Err) != providers.KindThrottled {
-			fail("concurrent call %d failed: %v", i+1, r.Err)
+			s.fail("concurrent call %d failed: %v", i+1, r.Err)
 		}
 	}
+}
 
-	// Nested chain.
-	nb := b.WithPhase("nested")
+// nested is the chain function1 → function2 → function3.
+func (s *smokeRun) nested(ctx context.Context) {
 	inner, _ := json.Marshal(lab.Request{InvokeNested: []lab.NestedCall{{FunctionName: "function3"}}})
-	r := nb.Invoke(ctx, "function1", lab.Request{InvokeNested: []lab.NestedCall{{FunctionName: "function2", InvokePayload: inner}}})
-	count++
+	r := s.b.WithPhase("nested").Invoke(ctx, "function1", lab.Request{InvokeNested: []lab.NestedCall{{FunctionName: "function2", InvokePayload: inner}}})
+	s.count++
 	switch {
 	case !r.OK():
-		fail("nested chain failed: %v", r.Err)
+		s.fail("nested chain failed: %v", r.Err)
 	case len(r.Response.Nested) != 1 || r.Response.Nested[0].Response == nil ||
 		len(r.Response.Nested[0].Response.Nested) != 1 || r.Response.Nested[0].Response.Nested[0].Response == nil:
-		fail("nested chain function1→function2→function3 did not report both levels")
+		s.fail("nested chain function1→function2→function3 did not report both levels")
 	case r.Response.Nested[0].Response.Nested[0].Response.Function != "function3":
-		fail("the innermost nested call was served by %q, want function3", r.Response.Nested[0].Response.Nested[0].Response.Function)
+		s.fail("the innermost nested call was served by %q, want function3", r.Response.Nested[0].Response.Nested[0].Response.Function)
 	}
+}
 
-	// Monolith workloads with known answers.
-	mb := b.WithPhase("monolith")
+// monolith runs workloads with known answers.
+func (s *smokeRun) monolith(ctx context.Context) {
+	mb := s.b.WithPhase("monolith")
 	for _, c := range []struct {
 		workload, field string
 		args            int
 		want            float64
 	}{{"fib", "fib", 20, 6765}, {"nqueens", "solutions", 8, 92}} {
 		r := mb.Invoke(ctx, "monolith", lab.Request{RunFunction: c.workload, Args: c.args, Seed: 1})
-		count++
+		s.count++
 		if !r.OK() {
-			fail("monolith %s failed: %v", c.workload, r.Err)
+			s.fail("monolith %s failed: %v", c.workload, r.Err)
 			continue
 		}
 		var v map[string]any
 		if r.Response.Result == nil || json.Unmarshal(r.Response.Result.Value, &v) != nil {
-			fail("monolith %s returned no result", c.workload)
+			s.fail("monolith %s returned no result", c.workload)
 			continue
 		}
 		if got, _ := v[c.field].(float64); got != c.want {
-			fail("monolith %s(%d): %s = %v, want %v", c.workload, c.args, c.field, v[c.field], c.want)
+			s.fail("monolith %s(%d): %s = %v, want %v", c.workload, c.args, c.field, v[c.field], c.want)
 		}
 	}
+}
 
-	// Error paths: each must fail, in the documented way.
-	eb := b.WithPhase("errors")
-	expected := 0
+// errorPaths makes calls that must fail, each checked to fail in the
+// documented way.
+func (s *smokeRun) errorPaths(ctx context.Context) {
 	bad := 500
 	checks := []struct {
 		name string
@@ -141,40 +169,48 @@ func (Smoke) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Estimate
 		{"invalid StatusCode", "function1", lab.Request{StatusCode: &bad}, func(r *engine.Result) bool { return isFunctionError(r, lab.ErrInput) }},
 		{"negative sleep", "function1", lab.Request{Sleep: -1}, func(r *engine.Result) bool { return isFunctionError(r, lab.ErrInput) }},
 		{"unknown function", "no-such-function", lab.Request{}, func(r *engine.Result) bool { return providers.KindOf(r.Err) == providers.KindNotFound }},
-		{"nested call outside the allowlist", "function1", lab.Request{InvokeNested: []lab.NestedCall{{FunctionName: "not-allowed"}}},
-			func(r *engine.Result) bool {
-				if r.Response == nil {
-					return false
-				}
-				if r.Response.Error != nil && r.Response.Error.Kind == lab.ErrGuard {
-					return true
-				}
-				return len(r.Response.Nested) == 1 && r.Response.Nested[0].Error != nil && r.Response.Nested[0].Error.Kind == lab.ErrGuard
-			}},
+		{"nested call outside the allowlist", "function1", lab.Request{InvokeNested: []lab.NestedCall{{FunctionName: "not-allowed"}}}, isGuardError},
 	}
+	eb := s.b.WithPhase("errors")
 	for _, c := range checks {
 		r := eb.Invoke(ctx, c.fn, c.req)
-		count++
+		s.count++
 		if c.ok(r) {
-			expected++
+			s.expected++
 		} else {
-			fail("error path %q: got %v, not the documented failure", c.name, r.Err)
+			s.fail("error path %q: got %v, not the documented failure", c.name, r.Err)
 		}
 	}
-	est.set("invocations", float64(count))
-	est.set("failures_expected", float64(expected))
-	est.set("checks_failed", float64(len(problems)))
+}
+
+// verdict sets the estimates and fails the run with the first few problems.
+func (s *smokeRun) verdict(ctx context.Context) (Estimates, error) {
+	s.est.set("invocations", float64(s.count))
+	s.est.set("failures_expected", float64(s.expected))
+	s.est.set("checks_failed", float64(len(s.problems)))
 	if err := ctx.Err(); err != nil {
-		return est.result(err)
+		return s.est.result(err)
 	}
-	if len(problems) > 0 {
-		shown := problems
+	if len(s.problems) > 0 {
+		shown := s.problems
 		if len(shown) > 5 {
-			shown = append(shown[:5:5], fmt.Sprintf("... and %d more", len(problems)-5))
+			shown = append(shown[:5:5], fmt.Sprintf("... and %d more", len(s.problems)-5))
 		}
-		return est.result(fmt.Errorf("smoke: %d check(s) failed:\n  - %s", len(problems), strings.Join(shown, "\n  - ")))
+		return s.est.result(fmt.Errorf("smoke: %d check(s) failed:\n  - %s", len(s.problems), strings.Join(shown, "\n  - ")))
 	}
-	return est.result(nil)
+	return s.est.result(nil)
+}
+
+// isGuardError reports whether a nested call was refused by the lab
+// function's allowlist guard, on the call itself or on its nested call.
+func isGuardError(r *engine.Result) bool {
+	if r.Response == nil {
+		return false
+	}
+	if r.Response.Error != nil && r.Response.Error.Kind == lab.ErrGuard {
+		return true
+	}
+	return len(r.Response.Nested) == 1 && r.Response.Nested[0].Error != nil && r.Response.Nested[0].Error.Kind == lab.ErrGuard
 }
 
 func isFunctionError(r *engine.Result, kind string) bool {

@@ -188,10 +188,11 @@ func parseWorkloads(items []string) ([]workloadSpec, error) {
 	return out, nil
 }
 
-// Run implements Experiment.
+// Run implements Experiment: each function in each mode, then each
+// workload of the monolith in each mode.
 func (Throughput) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Estimates, error) {
 	fns, modes := p.List("functions"), p.List("modes")
-	tt, mono, repeats, conc := p.Duration("throughput_time").Seconds(), p.String("monolith"), p.Int("repeats"), p.Int("concurrency")
+	tt, mono := p.Duration("throughput_time").Seconds(), p.String("monolith")
 	wls, err := parseWorkloads(p.List("workloads"))
 	if err != nil {
 		return nil, err
@@ -200,108 +201,138 @@ func (Throughput) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Est
 	if err != nil {
 		return nil, err
 	}
-	rounds := (repeats + conc - 1) / conc
-	b.Expect(int64(len(modes) * (len(fns) + len(wls)) * (repeats + rounds*conc)))
-
-	// run invokes fn in mode and returns the successful results.
-	run := func(fn, mode string, req lab.Request) []*engine.Result {
-		pb := b.WithPhase(mode)
-		var rs []*engine.Result
-		if mode == "sequential" {
-			rs = pb.InvokeSequentially(ctx, fn, repeats, req)
-		} else {
-			for i := 0; i < rounds && ctx.Err() == nil; i++ {
-				rs = append(rs, pb.InvokeConcurrently(ctx, fn, conc, req)...)
-			}
-		}
-		var ok []*engine.Result
-		for _, r := range rs {
-			if r.OK() {
-				ok = append(ok, r)
-			}
-		}
-		return ok
-	}
-	est := newEstimates()
-	suffix := func(mem int) string {
-		if len(fns) > 1 {
-			return fmt.Sprintf("_%dmb", mem)
-		}
-		return ""
-	}
-	var seqIPS, conIPS []float64
+	t := &throughputRun{b: b, est: newEstimates(), repeats: p.Int("repeats"), conc: p.Int("concurrency"), multi: len(fns) > 1}
+	t.rounds = (t.repeats + t.conc - 1) / t.conc
+	b.Expect(int64(len(modes) * (len(fns) + len(wls)) * (t.repeats + t.rounds*t.conc)))
 	for _, fn := range fns {
-		fnMem := 0
-		for _, mode := range modes {
-			// Warm the function first so cold starts do not count as throughput.
-			b.WithPhase("warmup").Invoke(ctx, fn, lab.Request{})
-			pb := b.WithPhase(mode)
-			var ips, costs []float64
-			mem, price := 0, prices[fn]
-			for _, r := range run(fn, mode, lab.Request{ThroughputTime: tt}) {
-				mem = memoryOf(r)
-				tags := map[string]string{TagMemoryMB: strconv.Itoa(mem), "mode": mode, "workload": "throughput_time", "function": fn}
-				if th := r.Response.Timing.Throughput; th != nil && th.RequestedS > 0 {
-					v := float64(th.Iterations) / th.RequestedS
-					ips = append(ips, v)
-					pb.Record(MetricThroughput, v, tags)
-				}
-				if price != nil && r.Record.Report != nil && r.Record.Report.BilledMS > 0 && mem > 0 {
-					c := price.Cost(r.Record.Report.BilledMS, float64(mem))
-					costs = append(costs, c)
-					pb.Record(MetricCostPerInvocation, c, map[string]string{TagMemoryMB: strconv.Itoa(mem), "price": price.Name, "mode": mode})
-				}
-			}
-			if mem > 0 {
-				fnMem = mem
-			}
-			s := suffix(fnMem)
-			if mode == "sequential" {
-				est.quantile("throughput_iterations_per_s"+s, ips, 0.5)
-				est.quantile("cost_usd_per_invocation"+s, costs, 0.5)
-				seqIPS = ips
-				if mem > 0 {
-					est.set("memory_mb"+s, float64(mem))
-				}
-			} else {
-				est.quantile("throughput_concurrent_iterations_per_s"+s, ips, 0.5)
-				conIPS = ips
-			}
-		}
-		est.ratioMedians("concurrency_slowdown"+suffix(fnMem), seqIPS, conIPS)
-		seqIPS, conIPS = nil, nil
+		t.function(ctx, fn, modes, tt, prices[fn])
 	}
 	if mono != "" {
 		for _, w := range wls {
 			for _, mode := range modes {
-				b.WithPhase("warmup").Invoke(ctx, mono, lab.Request{})
-				pb := b.WithPhase(mode)
-				var ms []float64
-				for _, r := range run(mono, mode, lab.Request{RunFunction: w.name, Args: w.size, Seed: 1}) {
-					if r.Response.Result == nil {
-						continue
-					}
-					v := float64(r.Response.Result.DurationNS) / 1e6
-					ms = append(ms, v)
-					pb.Record(MetricWorkloadMS, v, map[string]string{TagMemoryMB: strconv.Itoa(memoryOf(r)), "mode": mode,
-						"workload": w.name, "args": strconv.Itoa(w.size)})
-				}
-				if mode == "sequential" {
-					est.quantile("workload_ms_"+w.name, ms, 0.5)
-				} else {
-					est.quantile("workload_concurrent_ms_"+w.name, ms, 0.5)
-				}
+				t.workload(ctx, mono, w, mode)
 			}
 		}
 	}
-	est.logNotes(b.Logger())
+	t.est.logNotes(b.Logger())
 	if err := ctx.Err(); err != nil {
-		return est.result(err)
+		return t.est.result(err)
 	}
-	if _, ok := est.Estimates["throughput_iterations_per_s"]; !ok && len(fns) == 1 && tt > 0 && contains(modes, "sequential") {
-		return est.result(errors.New("throughput: no successful throughput_time invocation"))
+	if _, ok := t.est.Estimates["throughput_iterations_per_s"]; !ok && len(fns) == 1 && tt > 0 && contains(modes, "sequential") {
+		return t.est.result(errors.New("throughput: no successful throughput_time invocation"))
 	}
-	return est.result(nil)
+	return t.est.result(nil)
+}
+
+// throughputRun is one throughput run in progress.
+type throughputRun struct {
+	b       *engine.Benchmarker
+	est     *estimates
+	repeats int  // calls per function and mode
+	conc    int  // calls at once in the concurrent mode
+	rounds  int  // concurrent rounds: repeats rounded up to whole rounds
+	multi   bool // more than one function: estimates carry a _<mem>mb suffix
+}
+
+// invoke calls fn repeats times in mode (sequentially, or in rounds of conc
+// concurrent calls) and returns the successful results.
+func (t *throughputRun) invoke(ctx context.Context, fn, mode string, req lab.Request) []*engine.Result {
+	pb := t.b.WithPhase(mode)
+	var rs []*engine.Result
+	if mode == "sequential" {
+		rs = pb.InvokeSequentially(ctx, fn, t.repeats, req)
+	} else {
+		for i := 0; i < t.rounds && ctx.Err() == nil; i++ {
+			rs = append(rs, pb.InvokeConcurrently(ctx, fn, t.conc, req)...)
+		}
+	}
+	var ok []*engine.Result
+	for _, r := range rs {
+		if r.OK() {
+			ok = append(ok, r)
+		}
+	}
+	return ok
+}
+
+// suffix tells the estimates of functions apart by their memory size.
+func (t *throughputRun) suffix(mem int) string {
+	if t.multi {
+		return fmt.Sprintf("_%dmb", mem)
+	}
+	return ""
+}
+
+// function measures fn's throughput_time iterations per second (and cost
+// per invocation with a price) in each mode, and the slowdown of the
+// concurrent mode against the sequential one.
+func (t *throughputRun) function(ctx context.Context, fn string, modes []string, tt float64, price *Price) {
+	var seqIPS, conIPS []float64
+	fnMem := 0
+	for _, mode := range modes {
+		ips, costs, mem := t.functionMode(ctx, fn, mode, tt, price)
+		if mem > 0 {
+			fnMem = mem
+		}
+		s := t.suffix(fnMem)
+		if mode == "sequential" {
+			t.est.quantile("throughput_iterations_per_s"+s, ips, 0.5)
+			t.est.quantile("cost_usd_per_invocation"+s, costs, 0.5)
+			seqIPS = ips
+			if mem > 0 {
+				t.est.set("memory_mb"+s, float64(mem))
+			}
+		} else {
+			t.est.quantile("throughput_concurrent_iterations_per_s"+s, ips, 0.5)
+			conIPS = ips
+		}
+	}
+	t.est.ratioMedians("concurrency_slowdown"+t.suffix(fnMem), seqIPS, conIPS)
+}
+
+// functionMode warms fn (so cold starts do not count as throughput), runs
+// it in mode and records each call's iterations per second and cost. It
+// returns them and fn's memory size (0 if no call succeeded).
+func (t *throughputRun) functionMode(ctx context.Context, fn, mode string, tt float64, price *Price) (ips, costs []float64, mem int) {
+	t.b.WithPhase("warmup").Invoke(ctx, fn, lab.Request{})
+	pb := t.b.WithPhase(mode)
+	for _, r := range t.invoke(ctx, fn, mode, lab.Request{ThroughputTime: tt}) {
+		mem = memoryOf(r)
+		tags := map[string]string{TagMemoryMB: strconv.Itoa(mem), "mode": mode, "workload": "throughput_time", "function": fn}
+		if th := r.Response.Timing.Throughput; th != nil && th.RequestedS > 0 {
+			v := float64(th.Iterations) / th.RequestedS
+			ips = append(ips, v)
+			pb.Record(MetricThroughput, v, tags)
+		}
+		if price != nil && r.Record.Report != nil && r.Record.Report.BilledMS > 0 && mem > 0 {
+			c := price.Cost(r.Record.Report.BilledMS, float64(mem))
+			costs = append(costs, c)
+			pb.Record(MetricCostPerInvocation, c, map[string]string{TagMemoryMB: strconv.Itoa(mem), "price": price.Name, "mode": mode})
+		}
+	}
+	return ips, costs, mem
+}
+
+// workload runs workload w on the monolith function in mode and records
+// each call's duration.
+func (t *throughputRun) workload(ctx context.Context, mono string, w workloadSpec, mode string) {
+	t.b.WithPhase("warmup").Invoke(ctx, mono, lab.Request{})
+	pb := t.b.WithPhase(mode)
+	var ms []float64
+	for _, r := range t.invoke(ctx, mono, mode, lab.Request{RunFunction: w.name, Args: w.size, Seed: 1}) {
+		if r.Response.Result == nil {
+			continue
+		}
+		v := float64(r.Response.Result.DurationNS) / 1e6
+		ms = append(ms, v)
+		pb.Record(MetricWorkloadMS, v, map[string]string{TagMemoryMB: strconv.Itoa(memoryOf(r)), "mode": mode,
+			"workload": w.name, "args": strconv.Itoa(w.size)})
+	}
+	if mode == "sequential" {
+		t.est.quantile("workload_ms_"+w.name, ms, 0.5)
+	} else {
+		t.est.quantile("workload_concurrent_ms_"+w.name, ms, 0.5)
+	}
 }
 
 func contains(xs []string, s string) bool {

@@ -36,6 +36,7 @@ import (
 
 	"github.com/faas-benchmarker/faas-benchmarker/doctor"
 	"github.com/faas-benchmarker/faas-benchmarker/providers"
+	"github.com/faas-benchmarker/faas-benchmarker/stacks/stackcfg"
 )
 
 // Option names a platform flag of `fbrun experiment` that points at an
@@ -186,6 +187,28 @@ func (p Platform) Managed(t Target) bool {
 		return true
 	}
 	return len(t.Functions) == 0 && t.Endpoint == ""
+}
+
+// CheckStackSets refuses stack settings ("key=value") on a target that
+// deploys no stack or whose stack takes no settings, and settings the
+// stack would refuse (parsed and validated against the stack's defaults;
+// the cloud runner validates them again with the run's ids). It contacts
+// nothing.
+func (p Platform) CheckStackSets(t Target, sets []string) error {
+	if len(sets) == 0 {
+		return nil
+	}
+	switch {
+	case !p.Managed(t):
+		return fmt.Errorf("--stack-set applies to a stack deployed for the run; --platform %s with these flags deploys none", p.Name)
+	case !p.Stack.Settings:
+		return fmt.Errorf("--platform %s takes no stack settings (got --stack-set %s)", p.Name, sets[0])
+	}
+	s, err := stackcfg.New(stackcfg.Platform(p.Stack.Program))
+	if err != nil {
+		return err
+	}
+	return stackcfg.ApplyOverrides(s, sets)
 }
 
 // Validate refuses a target that sets an option p does not read, then

@@ -76,3 +76,31 @@ func TestOutputs(t *testing.T) {
 		t.Error("missing output accepted")
 	}
 }
+
+// TestCheckStackSets: stack settings are refused on a run that deploys no
+// stack, on a stack that takes none, and when the stack's settings refuse
+// them; valid ones pass.
+func TestCheckStackSets(t *testing.T) {
+	direct := func(context.Context, Target) (*Setup, error) { return nil, nil }
+	aws := Platform{Name: "aws", Direct: direct, Stack: &Stack{Program: "aws", Settings: true}}
+	fixed := Platform{Name: "fixed", Stack: &Stack{Program: "fixed"}}
+	tests := []struct {
+		name string
+		p    Platform
+		t    Target
+		sets []string
+		want string // "" for no error
+	}{
+		{"none", aws, Target{}, nil, ""},
+		{"valid", aws, Target{}, []string{"memory=512"}, ""},
+		{"existing deployment", aws, Target{Endpoint: "http://gw"}, []string{"memory=512"}, "deploys none"},
+		{"stack without settings", fixed, Target{}, []string{"memory=512"}, "takes no stack settings"},
+		{"unknown key", aws, Target{}, []string{"nonsense=1"}, "nonsense"},
+	}
+	for _, tt := range tests {
+		err := tt.p.CheckStackSets(tt.t, tt.sets)
+		if (err == nil) != (tt.want == "") || err != nil && !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: CheckStackSets = %v, want %q", tt.name, err, tt.want)
+		}
+	}
+}

@@ -109,15 +109,29 @@ func studyExperimentSections(a *study.Analysis, exp string, cfg StudyConfig) ([]
 			ss = append(ss, s)
 		}
 	}
-	latest := a.Runs[len(a.Runs)-1].Run
 	side := Section{ID: "study-" + safeID(exp) + "-side", Title: exp + ": estimates per platform"}
 	if len(ss) == 0 {
 		side.Intro = "No cell of this experiment finished done yet."
 		return []Section{side}, nil
 	}
+	keys := seriesKeys(ss)
+	side = studySideSection(side, a, exp, ss, keys)
+	over := Section{ID: "study-" + safeID(exp) + "-time", Title: exp + ": over time"}
+	over.Intro = "One point per study run with its interval, per platform; a platform change shows as a step, and the change detector flags it when the intervals do not overlap."
+	over.Tables = append(over.Tables, studyOverTimeTable(a, exp, ss, keys, cfg.MaxDates))
+	if err := studyOverTimeFigures(&over, a, exp, ss, keys); err != nil {
+		return nil, err
+	}
+	return []Section{side, over}, nil
+}
+
+// studySideSection fills side with the table of the latest study run:
+// per estimate (row) and platform (column) the median over the
+// repetitions with its interval.
+func studySideSection(side Section, a *study.Analysis, exp string, ss []study.Series, keys []string) Section {
+	latest := a.Runs[len(a.Runs)-1].Run
 	side.Intro = fmt.Sprintf("The latest study run %s (%s): per estimate the median over the repetitions and, where the experiment gives one, "+
 		"its interval [low, high] (the union of the repetitions' intervals).", latest.ID, latest.StartedAt.UTC().Format("2006-01-02 15:04"))
-	keys := seriesKeys(ss)
 	t := Table{Caption: exp + " · " + latest.StartedAt.UTC().Format("2006-01-02"), Header: []string{"estimate"}}
 	t.Header = append(t.Header, a.Platforms...)
 	for _, k := range keys {
@@ -134,12 +148,15 @@ func studyExperimentSections(a *study.Analysis, exp string, cfg StudyConfig) ([]
 		t.Rows = append(t.Rows, row)
 	}
 	side.Tables = append(side.Tables, t)
+	return side
+}
 
-	over := Section{ID: "study-" + safeID(exp) + "-time", Title: exp + ": over time"}
-	over.Intro = "One point per study run with its interval, per platform; a platform change shows as a step, and the change detector flags it when the intervals do not overlap."
+// studyOverTimeTable is the table of every estimate and platform (rows)
+// per study run (columns, the latest maxDates).
+func studyOverTimeTable(a *study.Analysis, exp string, ss []study.Series, keys []string, maxDates int) Table {
 	dates := a.Runs
-	if len(dates) > cfg.MaxDates {
-		dates = dates[len(dates)-cfg.MaxDates:]
+	if len(dates) > maxDates {
+		dates = dates[len(dates)-maxDates:]
 	}
 	tt := Table{Caption: exp + " per study run", Header: []string{"estimate", "platform"}}
 	for _, rc := range dates {
@@ -167,8 +184,13 @@ func studyExperimentSections(a *study.Analysis, exp string, cfg StudyConfig) ([]
 			tt.Rows = append(tt.Rows, row)
 		}
 	}
-	over.Tables = append(over.Tables, tt)
+	return tt
+}
 
+// studyOverTimeFigures adds to over one figure per estimate with an
+// interval (a line per platform) and the trend of them all relative to
+// the first study run.
+func studyOverTimeFigures(over *Section, a *study.Analysis, exp string, ss []study.Series, keys []string) error {
 	b := &builder{prefix: "study-" + safeID(exp)}
 	var trend []xySeries
 	for _, k := range keys {
@@ -179,27 +201,12 @@ func studyExperimentSections(a *study.Analysis, exp string, cfg StudyConfig) ([]
 			if s == nil || !hasInterval(s) {
 				continue
 			}
-			xy := xySeries{Name: p}
-			var rel xySeries
-			base := math.NaN()
-			for _, pt := range s.Points {
-				y, lo, hi, ok := plotValue(pt.Estimate)
-				if !ok {
-					continue
-				}
-				x := float64(pt.Date.Unix())
-				xy.X, xy.Y, xy.Low, xy.Hi = append(xy.X, x), append(xy.Y, y), append(xy.Low, lo), append(xy.Hi, hi)
-				n += pt.N
-				if math.IsNaN(base) && y != 0 {
-					base = y
-				}
-				if !math.IsNaN(base) {
-					rel.X, rel.Y = append(rel.X, x), append(rel.Y, 100*(y-base)/math.Abs(base))
-				}
-			}
+			xy, rel, pn := studyPoints(s)
 			if len(xy.X) == 0 {
 				continue
 			}
+			xy.Name = p
+			n += pn
 			xs = append(xs, xy)
 			if len(rel.X) > 0 && len(trend) < maxSeries {
 				rel.Name = p + " · " + k
@@ -211,18 +218,38 @@ func studyExperimentSections(a *study.Analysis, exp string, cfg StudyConfig) ([]
 		}
 		pl, err := linePlot(exp+": "+k+" per study run", "study run start (UTC)", k, xs, false)
 		timeAxis(pl)
-		b.add(&over, pl, err, fmt.Sprintf("%s of %s per study run and platform: the median over the repetitions with the union of their intervals as error bars. "+
+		b.add(over, pl, err, fmt.Sprintf("%s of %s per study run and platform: the median over the repetitions with the union of their intervals as error bars. "+
 			"%d repetitions in all. An open interval side is drawn at the value.", k, exp, n))
 	}
 	if len(trend) > 0 {
 		pl, err := linePlot(exp+": trend relative to the first study run", "study run start (UTC)", "change from the first study run (%)", trend, false)
 		timeAxis(pl)
-		b.add(&over, pl, err, fmt.Sprintf("Trend: every estimate of %s that has an interval, as the percentage change from its first study run, per platform (at most %d lines).", exp, maxSeries))
+		b.add(over, pl, err, fmt.Sprintf("Trend: every estimate of %s that has an interval, as the percentage change from its first study run, per platform (at most %d lines).", exp, maxSeries))
 	}
-	if b.err != nil {
-		return nil, b.err
+	return b.err
+}
+
+// studyPoints are the plotted points of s (value and interval by study run
+// date), the same as a percentage change from its first non-zero value,
+// and the repetitions they summarise.
+func studyPoints(s *study.Series) (xy, rel xySeries, n int) {
+	base := math.NaN()
+	for _, pt := range s.Points {
+		y, lo, hi, ok := plotValue(pt.Estimate)
+		if !ok {
+			continue
+		}
+		x := float64(pt.Date.Unix())
+		xy.X, xy.Y, xy.Low, xy.Hi = append(xy.X, x), append(xy.Y, y), append(xy.Low, lo), append(xy.Hi, hi)
+		n += pt.N
+		if math.IsNaN(base) && y != 0 {
+			base = y
+		}
+		if !math.IsNaN(base) {
+			rel.X, rel.Y = append(rel.X, x), append(rel.Y, 100*(y-base)/math.Abs(base))
+		}
 	}
-	return []Section{side, over}, nil
+	return xy, rel, n
 }
 
 // timeAxis labels x as dates and pads it so a single study run shows.

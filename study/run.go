@@ -14,6 +14,7 @@ import (
 
 	"github.com/faas-benchmarker/faas-benchmarker/internal/exitcode"
 	"github.com/faas-benchmarker/faas-benchmarker/results"
+	"github.com/faas-benchmarker/faas-benchmarker/runowner"
 )
 
 // Config configures one `fbrun study run`.
@@ -87,19 +88,31 @@ type Outcome struct {
 // ErrBusy is returned when another live process runs the study run.
 var ErrBusy = errors.New("study run is in progress in another process")
 
-// Self returns this process as a study run owner.
+// Self returns this process as a study run owner (runowner.Self: its
+// Start is the token that tells a reused pid apart).
 func Self() results.StudyOwner {
-	host, _ := os.Hostname()
-	pid := os.Getpid()
-	return results.StudyOwner{Host: host, PID: pid, Token: processToken(pid)}
+	o := runowner.Self()
+	return results.StudyOwner{Host: o.Host, PID: o.PID, Token: o.Start}
 }
 
-// ownerAlive reports whether o is a live process on this host. An owner on
-// another host counts as gone: a results database is used by one machine
-// (SQLite over a network file system is not supported).
+// ownerAlive reports whether o is a live process on this host
+// (runowner.Check). An owner on another host counts as gone: a results
+// database is used by one machine (SQLite over a network file system is
+// not supported). Where the process start cannot be compared (no token
+// recorded, or not Linux), any process with o's pid counts as alive.
 func ownerAlive(o results.StudyOwner) bool {
 	host, _ := os.Hostname()
-	return o.Host == host && alive(o.PID, o.Token)
+	if o.Host != host {
+		return false
+	}
+	switch runowner.Check(runowner.Owner{Host: o.Host, PID: o.PID, Start: o.Token}) {
+	case runowner.Alive:
+		return true
+	case runowner.Gone:
+		return false
+	default:
+		return runowner.Exists(o.PID)
+	}
 }
 
 // Run executes (or continues) a study run: every pending cell in plan

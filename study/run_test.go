@@ -5,7 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -343,5 +346,37 @@ func TestExecutorArgs(t *testing.T) {
 		"--local-idle-timeout=2s --stack-set memory=512 --stack-set region=eu-west-1 --state=file:///s"
 	if got != want {
 		t.Errorf("args\n got %s\nwant %s", got, want)
+	}
+}
+
+// TestOwnerAlive: a study owner is alive only as the very process it
+// recorded (runowner.Check): this process is; the same pid with another
+// start token (a reused pid), an exited process and an owner on another
+// host are not.
+func TestOwnerAlive(t *testing.T) {
+	self := Self()
+	exited := exec.Command(os.Args[0], "-test.run=^$")
+	if err := exited.Run(); err != nil {
+		t.Fatal(err)
+	}
+	gone := self
+	gone.PID = exited.Process.Pid
+	reused := self
+	reused.Token = "another-start"
+	elsewhere := self
+	elsewhere.Host = self.Host + "-elsewhere"
+	for _, tc := range []struct {
+		name  string
+		owner results.StudyOwner
+		want  bool
+	}{
+		{"this process", self, true},
+		{"exited", gone, false},
+		{"pid reused", reused, runtime.GOOS != "linux"},
+		{"another host", elsewhere, false},
+	} {
+		if got := ownerAlive(tc.owner); got != tc.want {
+			t.Errorf("%s: ownerAlive(%+v) = %v, want %v", tc.name, tc.owner, got, tc.want)
+		}
 	}
 }

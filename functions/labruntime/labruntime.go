@@ -111,27 +111,10 @@ func Run(ctx context.Context, args []string, opts Options) error {
 		stderr = os.Stderr
 	}
 	logger := slog.New(slog.NewJSONHandler(stderr, nil))
-
-	mode := opts.DefaultMode
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		mode, args = args[0], args[1:]
+	mode, addr, err := parseArgs(args, opts.DefaultMode, getenv, stderr)
+	if err != nil {
+		return err
 	}
-	fs := flag.NewFlagSet("lab-runtime", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	addr := fs.String("addr", "", "HTTP listen address (overrides FB_HTTP_ADDR)")
-	if err := fs.Parse(args); err != nil {
-		return badConfig("%w", err)
-	}
-	if mode == ModeAuto {
-		mode = ModeHTTP
-		if getenv(lambdaadapter.RuntimeAPIEnv) != "" {
-			mode = ModeLambda
-		}
-	}
-	if mode != ModeLambda && mode != ModeHTTP {
-		return badConfig("unknown mode %q (want lambda or http)", mode)
-	}
-
 	env, err := readEnv(getenv)
 	if err != nil {
 		return err
@@ -140,71 +123,124 @@ func Run(ctx context.Context, args []string, opts Options) error {
 	if env.timeout == 0 && sandbox.Platform() == lab.PlatformAzureFunctions {
 		env.timeout = AzureDefaultTimeout
 	}
-
-	switch mode {
-	case ModeLambda:
-		inv, err := lambdaadapter.NewInvoker(ctx, lambdaadapter.InvokerConfig{
-			NameTemplate: getenv(lambdaadapter.NameTemplateEnv),
-			OwnName:      env.deployedName,
-		})
-		if err != nil {
-			return err
-		}
-		h, err := env.handler(env.function, sandbox, inv, opts.Workloads, logger)
-		if err != nil {
-			return err
-		}
-		return lambdaadapter.Run(ctx, lambdaadapter.Config{Handler: h, Logger: logger, Getenv: getenv})
-	default:
-		var inv lab.Invoker
-		if tmpl := getenv("FB_NESTED_URL_TEMPLATE"); tmpl != "" {
-			hi, err := httpadapter.NewInvoker(httpadapter.InvokerConfig{
-				URLTemplate:   tmpl,
-				Keys:          nestedKeys(getenv),
-				BasicUser:     getenv("FB_NESTED_BASIC_AUTH_USER"),
-				BasicPassword: getenv("FB_NESTED_BASIC_AUTH_PASSWORD"),
-			})
-			if err != nil {
-				return badConfig("%w", err)
-			}
-			inv = hi
-		}
-		names := []string{lab.Function1, lab.Function2, lab.Function3}
-		if opts.Workloads != nil {
-			names = append(names, lab.Monolith)
-		}
-		var handlers []*lab.Handler
-		for _, n := range names {
-			h, err := env.handler(n, sandbox, inv, opts.Workloads, logger)
-			if err != nil {
-				return err
-			}
-			handlers = append(handlers, h)
-		}
-		def := ""
-		if env.function != "" {
-			if contains(names, env.function) {
-				def = env.function
-			} else {
-				logger.Warn("function not served by this binary: \"/\" serves function1", "function", env.function, "served", names)
-			}
-		}
-		srv, err := httpadapter.NewServer(httpadapter.Config{
-			Handlers:      handlers,
-			Default:       def,
-			AzureEnvelope: getenv("FUNCTIONS_CUSTOMHANDLER_PORT") != "",
-			Timeout:       env.timeout,
-			Logger:        logger,
-		})
-		if err != nil {
-			return err
-		}
-		listen := *addr
-		if listen == "" {
-			listen = listenAddr(getenv)
-		}
-		return httpadapter.Run(ctx, httpadapter.RunConfig{Addr: listen, Handler: srv, Logger: logger})
+	r := labServer{env: env, sandbox: sandbox, getenv: getenv, workloads: opts.Workloads, logger: logger}
+	if mode == ModeLambda {
+		return r.lambda(ctx)
 	}
+	return r.http(ctx, addr)
+}
+
+// parseArgs returns the mode ("lambda" or "http"; auto picks lambda under
+// the Lambda Runtime API) and the -addr flag of args.
+func parseArgs(args []string, mode string, getenv func(string) string, stderr io.Writer) (string, string, error) {
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		mode, args = args[0], args[1:]
+	}
+	fs := flag.NewFlagSet("lab-runtime", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", "", "HTTP listen address (overrides FB_HTTP_ADDR)")
+	if err := fs.Parse(args); err != nil {
+		return "", "", badConfig("%w", err)
+	}
+	if mode == ModeAuto {
+		mode = ModeHTTP
+		if getenv(lambdaadapter.RuntimeAPIEnv) != "" {
+			mode = ModeLambda
+		}
+	}
+	if mode != ModeLambda && mode != ModeHTTP {
+		return "", "", badConfig("unknown mode %q (want lambda or http)", mode)
+	}
+	return mode, *addr, nil
+}
+
+// labServer is what both modes serve with.
+type labServer struct {
+	env       *env
+	sandbox   *lab.Sandbox
+	getenv    func(string) string
+	workloads lab.Workloads
+	logger    *slog.Logger
+}
+
+// lambda serves the one function under the Lambda Runtime API; nested
+// calls go through the Lambda Invoke API.
+func (r labServer) lambda(ctx context.Context) error {
+	inv, err := lambdaadapter.NewInvoker(ctx, lambdaadapter.InvokerConfig{
+		NameTemplate: r.getenv(lambdaadapter.NameTemplateEnv),
+		OwnName:      r.env.deployedName,
+	})
+	if err != nil {
+		return err
+	}
+	h, err := r.env.handler(r.env.function, r.sandbox, inv, r.workloads, r.logger)
+	if err != nil {
+		return err
+	}
+	return lambdaadapter.Run(ctx, lambdaadapter.Config{Handler: h, Logger: r.logger, Getenv: r.getenv})
+}
+
+// http serves every lab function this binary has over HTTP at addr (or
+// the environment's listen address); nested calls go to
+// FB_NESTED_URL_TEMPLATE.
+func (r labServer) http(ctx context.Context, addr string) error {
+	inv, err := r.nestedInvoker()
+	if err != nil {
+		return err
+	}
+	names := []string{lab.Function1, lab.Function2, lab.Function3}
+	if r.workloads != nil {
+		names = append(names, lab.Monolith)
+	}
+	var handlers []*lab.Handler
+	for _, n := range names {
+		h, err := r.env.handler(n, r.sandbox, inv, r.workloads, r.logger)
+		if err != nil {
+			return err
+		}
+		handlers = append(handlers, h)
+	}
+	def := ""
+	if r.env.function != "" {
+		if contains(names, r.env.function) {
+			def = r.env.function
+		} else {
+			r.logger.Warn("function not served by this binary: \"/\" serves function1", "function", r.env.function, "served", names)
+		}
+	}
+	srv, err := httpadapter.NewServer(httpadapter.Config{
+		Handlers:      handlers,
+		Default:       def,
+		AzureEnvelope: r.getenv("FUNCTIONS_CUSTOMHANDLER_PORT") != "",
+		Timeout:       r.env.timeout,
+		Logger:        r.logger,
+	})
+	if err != nil {
+		return err
+	}
+	if addr == "" {
+		addr = listenAddr(r.getenv)
+	}
+	return httpadapter.Run(ctx, httpadapter.RunConfig{Addr: addr, Handler: srv, Logger: r.logger})
+}
+
+// nestedInvoker is the HTTP invoker of nested calls, nil without
+// FB_NESTED_URL_TEMPLATE.
+func (r labServer) nestedInvoker() (lab.Invoker, error) {
+	tmpl := r.getenv("FB_NESTED_URL_TEMPLATE")
+	if tmpl == "" {
+		return nil, nil
+	}
+	hi, err := httpadapter.NewInvoker(httpadapter.InvokerConfig{
+		URLTemplate:   tmpl,
+		Keys:          nestedKeys(r.getenv),
+		BasicUser:     r.getenv("FB_NESTED_BASIC_AUTH_USER"),
+		BasicPassword: r.getenv("FB_NESTED_BASIC_AUTH_PASSWORD"),
+	})
+	if err != nil {
+		return nil, badConfig("%w", err)
+	}
+	return hi, nil
 }
 
 // env is the configuration read from the environment.

@@ -42,16 +42,10 @@ type rie struct {
 	addr string
 }
 
-// startRIE runs bin under the emulator, bound to loopback, with env added
-// to a minimal Lambda-like environment.
+// startRIE runs bin under the emulator (testtools.StartLambdaRIE).
 func startRIE(t *testing.T, bin string, env ...string) *rie {
 	t.Helper()
-	p, addr := testtools.StartRIE(t, []string{bin}, append([]string{
-		"HOME=" + t.TempDir(),
-		"AWS_ACCESS_KEY_ID=AKIDTEST", "AWS_SECRET_ACCESS_KEY=secret", "AWS_REGION=us-east-1",
-		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE=128",
-		"AWS_EC2_METADATA_DISABLED=true",
-	}, env...)...)
+	p, addr := testtools.StartLambdaRIE(t, bin, env...)
 	return &rie{proc: p, addr: addr}
 }
 

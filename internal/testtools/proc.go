@@ -195,6 +195,18 @@ func StartRIE(t testing.TB, argv []string, env ...string) (p *Proc, addr string)
 	return p, addrs[0]
 }
 
+// StartLambdaRIE is StartRIE of the one binary bin in a minimal
+// Lambda-like environment — a temporary HOME, test credentials, region
+// us-east-1, 128 MB of memory, no EC2 metadata lookups — plus env.
+func StartLambdaRIE(t testing.TB, bin string, env ...string) (p *Proc, addr string) {
+	t.Helper()
+	return StartRIE(t, []string{bin}, append([]string{
+		"HOME=" + t.TempDir(),
+		"AWS_ACCESS_KEY_ID=AKIDTEST", "AWS_SECRET_ACCESS_KEY=secret", "AWS_REGION=us-east-1",
+		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE=128", "AWS_EC2_METADATA_DISABLED=true",
+	}, env...)...)
+}
+
 // RIEInvokePath is the emulator's Invoke path: it serves one function,
 // named "function".
 const RIEInvokePath = "/2015-03-31/functions/function/invocations"

@@ -16,18 +16,6 @@ import (
 	"github.com/faas-benchmarker/faas-benchmarker/localfaas/localfaastest"
 )
 
-// startRIE runs bin under the AWS Lambda Runtime Interface Emulator bound
-// to loopback and returns its invoke URL.
-func startRIE(t *testing.T, bin string, env ...string) string {
-	t.Helper()
-	_, addr := testtools.StartRIE(t, []string{bin}, append([]string{
-		"HOME=" + t.TempDir(),
-		"AWS_ACCESS_KEY_ID=AKIDTEST", "AWS_SECRET_ACCESS_KEY=secret", "AWS_REGION=us-east-1",
-		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE=128", "AWS_EC2_METADATA_DISABLED=true",
-	}, env...)...)
-	return "http://" + addr + testtools.RIEInvokePath
-}
-
 // rawInvoke posts payload and returns the status, X-Amz-Function-Error and body.
 func rawInvoke(t *testing.T, url, payload string) (int, string, []byte) {
 	t.Helper()
@@ -95,7 +83,8 @@ func normalize(t *testing.T, body []byte) any {
 func TestConformanceWithRIE(t *testing.T) {
 	b := localfaastest.Build(t)
 	env := []string{"AWS_LAMBDA_FUNCTION_NAME=function1", "FB_PLATFORM=local", "FB_FUNCTION_TIMEOUT=30"}
-	rieURL := startRIE(t, b.Bootstrap, env...)
+	_, rieAddr := testtools.StartLambdaRIE(t, b.Bootstrap, env...)
+	rieURL := "http://" + rieAddr + testtools.RIEInvokePath
 	p := localfaastest.Start(t, localfaas.Config{})
 	localURL := p.URL() + "/2015-03-31/functions/function1/invocations"
 

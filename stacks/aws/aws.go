@@ -66,25 +66,9 @@ func Deploy(ctx *pulumi.Context, cfg stackcfg.AWS) (map[string]pulumi.Output, er
 	arns := pulumi.StringMap{}
 	arnList := pulumi.StringArray{}
 	for _, lab := range cfg.Functions {
-		env := cfg.LambdaEnv(lab)
-		fn, err := lambda.NewFunction(ctx, lab, &lambda.FunctionArgs{
-			Name:          pulumi.String(cfg.FunctionName(lab)),
-			Role:          role.Arn,
-			Runtime:       pulumi.String(Runtime),
-			Handler:       pulumi.String("bootstrap"),
-			Architectures: pulumi.StringArray{pulumi.String(cfg.Architecture)},
-			MemorySize:    pulumi.Int(cfg.MemoryMB),
-			Timeout:       pulumi.Int(cfg.TimeoutSeconds),
-			Code:          pulumi.NewFileArchive(cfg.Artifact(lab)),
-			Environment:   &lambda.FunctionEnvironmentArgs{Variables: pulumi.ToStringMap(env)},
-			LoggingConfig: &lambda.FunctionLoggingConfigArgs{
-				LogFormat: pulumi.String("Text"),
-				LogGroup:  logGroup.Name,
-			},
-			Tags: tags,
-		}, opt, pulumi.DependsOn([]pulumi.Resource{logGroup}))
+		fn, err := newFunction(ctx, cfg, lab, role, logGroup, tags, opt)
 		if err != nil {
-			return nil, fmt.Errorf("aws stack: function %s: %w", lab, err)
+			return nil, err
 		}
 		names[lab] = fn.Name
 		arns[lab] = fn.Arn
@@ -113,6 +97,33 @@ func Deploy(ctx *pulumi.Context, cfg stackcfg.AWS) (map[string]pulumi.Output, er
 		stackcfg.OutRoleARN:       role.Arn,
 		stackcfg.OutArchitecture:  pulumi.String(cfg.Architecture).ToStringOutput(),
 	}, nil
+}
+
+// newFunction declares the Lambda function of lab function lab: its
+// artifact, memory, timeout and environment from cfg, its logs in
+// logGroup, running as role.
+func newFunction(ctx *pulumi.Context, cfg stackcfg.AWS, lab string, role *iam.Role, logGroup *cloudwatch.LogGroup,
+	tags pulumi.StringMap, opt pulumi.ResourceOption) (*lambda.Function, error) {
+	fn, err := lambda.NewFunction(ctx, lab, &lambda.FunctionArgs{
+		Name:          pulumi.String(cfg.FunctionName(lab)),
+		Role:          role.Arn,
+		Runtime:       pulumi.String(Runtime),
+		Handler:       pulumi.String("bootstrap"),
+		Architectures: pulumi.StringArray{pulumi.String(cfg.Architecture)},
+		MemorySize:    pulumi.Int(cfg.MemoryMB),
+		Timeout:       pulumi.Int(cfg.TimeoutSeconds),
+		Code:          pulumi.NewFileArchive(cfg.Artifact(lab)),
+		Environment:   &lambda.FunctionEnvironmentArgs{Variables: pulumi.ToStringMap(cfg.LambdaEnv(lab))},
+		LoggingConfig: &lambda.FunctionLoggingConfigArgs{
+			LogFormat: pulumi.String("Text"),
+			LogGroup:  logGroup.Name,
+		},
+		Tags: tags,
+	}, opt, pulumi.DependsOn([]pulumi.Resource{logGroup}))
+	if err != nil {
+		return nil, fmt.Errorf("aws stack: function %s: %w", lab, err)
+	}
+	return fn, nil
 }
 
 const assumeRolePolicy = `{

@@ -32,6 +32,7 @@ import (
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	awseks "github.com/pulumi/pulumi-aws/sdk/v6/go/aws/eks"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
 	"github.com/pulumi/pulumi-eks/sdk/v2/go/eks"
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
@@ -73,125 +74,199 @@ func Program(cfg stackcfg.OpenFaaS) pulumi.RunFunc {
 
 // Deploy validates cfg, declares the stack's resources and returns its
 // outputs keyed by the stackcfg.Out* constants (and OutChartVersion).
+// The resources are declared in the order of the steps below; each step
+// reads what the earlier ones declared.
 func Deploy(ctx *pulumi.Context, cfg stackcfg.OpenFaaS) (map[string]pulumi.Output, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	tagMap := cfg.ResourceTags()
-	tags := pulumi.ToStringMap(tagMap)
-	prefix := cfg.Prefix()
-	clusterName := "fb-" + cfg.Experiment + "-" + cfg.Run
-
-	awsProvider, err := aws.NewProvider(ctx, "aws", &aws.ProviderArgs{Region: pulumi.String(cfg.Region)})
-	if err != nil {
-		return nil, fmt.Errorf("openfaas stack: aws provider: %w", err)
+	s := &stack{ctx: ctx, cfg: cfg, clusterName: "fb-" + cfg.Experiment + "-" + cfg.Run}
+	steps := []func() error{
+		s.awsProvider,
+		s.network,
+		s.cluster,
+		s.kubernetesProvider,
+		s.loadBalancerController,
+		s.namespaces,
+		s.basicAuth,
+		s.openfaasRelease,
+		s.gatewayService,
+		s.functions,
 	}
-	awsOpt := pulumi.Provider(awsProvider)
-
-	net, err := newNetwork(ctx, clusterName, cfg.VpcCIDR, clusterName, tagMap, awsOpt)
-	if err != nil {
-		return nil, err
+	for _, step := range steps {
+		if err := step(); err != nil {
+			return nil, err
+		}
 	}
+	return s.outputs(), nil
+}
 
+// stack is one Deploy in progress: the configuration and the resources
+// declared so far, which the later steps depend on.
+type stack struct {
+	ctx         *pulumi.Context
+	cfg         stackcfg.OpenFaaS
+	clusterName string
+
+	aws     *aws.Provider
+	awsOpt  pulumi.ResourceOrInvokeOption
+	net     *network
+	eks     *eks.Cluster
+	k8sOpt  pulumi.ResourceOption
+	lbcRole *iam.Role
+	// controllerNeeds is what the load balancer controller needs to delete
+	// the NLB (see the package documentation): everything in the cluster
+	// depends on it, so a destroy deletes them first.
+	controllerNeeds pulumi.ResourceOption
+	lbc             *helmv3.Release
+	ns              map[string]*corev1.Namespace
+	password        pulumi.StringOutput
+	auth            *corev1.Secret
+	openfaas        *helmv3.Release
+	gatewayURL      pulumi.StringOutput
+	fnNames         map[string]string
+}
+
+func (s *stack) awsProvider() error {
+	p, err := aws.NewProvider(s.ctx, "aws", &aws.ProviderArgs{Region: pulumi.String(s.cfg.Region)})
+	if err != nil {
+		return fmt.Errorf("openfaas stack: aws provider: %w", err)
+	}
+	s.aws, s.awsOpt = p, pulumi.Provider(p)
+	return nil
+}
+
+func (s *stack) network() error {
+	net, err := newNetwork(s.ctx, s.clusterName, s.cfg.VpcCIDR, s.clusterName, s.cfg.ResourceTags(), s.awsOpt)
+	s.net = net
+	return err
+}
+
+// cluster declares the EKS cluster, whose pods all run on Fargate, and the
+// IAM role of the load balancer controller (which needs the cluster's OIDC
+// provider).
+func (s *stack) cluster() error {
 	selectors := awseks.FargateProfileSelectorArray{}
 	for _, ns := range []string{"kube-system", GatewayNamespace, FunctionNamespace} {
 		selectors = append(selectors, awseks.FargateProfileSelectorArgs{Namespace: pulumi.String(ns)})
 	}
-	cluster, err := eks.NewCluster(ctx, "cluster", &eks.ClusterArgs{
-		Name:                 pulumi.String(clusterName),
-		Version:              pulumi.String(cfg.KubernetesVersion),
-		VpcId:                net.vpc.ID(),
-		PublicSubnetIds:      net.publicSubnets,
-		PrivateSubnetIds:     net.privateSubnets,
+	tags := pulumi.ToStringMap(s.cfg.ResourceTags())
+	cluster, err := eks.NewCluster(s.ctx, "cluster", &eks.ClusterArgs{
+		Name:                 pulumi.String(s.clusterName),
+		Version:              pulumi.String(s.cfg.KubernetesVersion),
+		VpcId:                s.net.vpc.ID(),
+		PublicSubnetIds:      s.net.publicSubnets,
+		PrivateSubnetIds:     s.net.privateSubnets,
 		EndpointPublicAccess: pulumi.Bool(true),
 		Fargate:              &eks.FargateProfileArgs{Selectors: selectors},
 		Tags:                 tags,
-	}, pulumi.Providers(awsProvider))
+	}, pulumi.Providers(s.aws))
 	if err != nil {
-		return nil, fmt.Errorf("openfaas stack: cluster: %w", err)
+		return fmt.Errorf("openfaas stack: cluster: %w", err)
 	}
-
-	role, policy, err := lbcRole(ctx, prefix, clusterName, cluster, tags, awsOpt)
+	s.eks = cluster
+	role, policy, err := lbcRole(s.ctx, s.cfg.Prefix(), s.clusterName, cluster, tags, s.awsOpt)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	// What the controller needs to delete the NLB (see the package
-	// documentation): everything in the cluster is deleted before it.
-	controllerNeeds := pulumi.DependsOn(append(append([]pulumi.Resource{}, net.egress...), policy))
+	s.lbcRole = role
+	s.controllerNeeds = pulumi.DependsOn(append(append([]pulumi.Resource{}, s.net.egress...), policy))
+	return nil
+}
 
-	k8s, err := kubernetes.NewProvider(ctx, "k8s", &kubernetes.ProviderArgs{
-		Kubeconfig: cluster.KubeconfigJson,
-	}, controllerNeeds)
+// kubernetesProvider is the explicit provider every Kubernetes resource
+// uses, built from the cluster's kubeconfig.
+func (s *stack) kubernetesProvider() error {
+	k8s, err := kubernetes.NewProvider(s.ctx, "k8s", &kubernetes.ProviderArgs{
+		Kubeconfig: s.eks.KubeconfigJson,
+	}, s.controllerNeeds)
 	if err != nil {
-		return nil, fmt.Errorf("openfaas stack: kubernetes provider: %w", err)
+		return fmt.Errorf("openfaas stack: kubernetes provider: %w", err)
 	}
-	k8sOpt := pulumi.Provider(k8s)
+	s.k8sOpt = pulumi.Provider(k8s)
+	return nil
+}
 
-	lbc, err := helmv3.NewRelease(ctx, "aws-load-balancer-controller", &helmv3.ReleaseArgs{
+func (s *stack) loadBalancerController() error {
+	lbc, err := helmv3.NewRelease(s.ctx, "aws-load-balancer-controller", &helmv3.ReleaseArgs{
 		Chart:          pulumi.String("aws-load-balancer-controller"),
-		Version:        optional(cfg.LBControllerChartVersion),
+		Version:        optional(s.cfg.LBControllerChartVersion),
 		Namespace:      pulumi.String(lbcNamespace),
 		RepositoryOpts: &helmv3.RepositoryOptsArgs{Repo: pulumi.String(lbcRepo)},
 		Values: pulumi.Map{
-			"clusterName": pulumi.String(clusterName),
-			"region":      pulumi.String(cfg.Region),
-			"vpcId":       net.vpc.ID(),
+			"clusterName": pulumi.String(s.clusterName),
+			"region":      pulumi.String(s.cfg.Region),
+			"vpcId":       s.net.vpc.ID(),
 			"serviceAccount": pulumi.Map{
 				"create": pulumi.Bool(true),
 				"name":   pulumi.String(lbcServiceAccount),
 				"annotations": pulumi.Map{
-					"eks.amazonaws.com/role-arn": role.Arn,
+					"eks.amazonaws.com/role-arn": s.lbcRole.Arn,
 				},
 			},
 		},
-	}, k8sOpt, controllerNeeds)
+	}, s.k8sOpt, s.controllerNeeds)
 	if err != nil {
-		return nil, fmt.Errorf("openfaas stack: load balancer controller: %w", err)
+		return fmt.Errorf("openfaas stack: load balancer controller: %w", err)
 	}
+	s.lbc = lbc
+	return nil
+}
 
-	namespaces := map[string]*corev1.Namespace{}
+func (s *stack) namespaces() error {
+	s.ns = map[string]*corev1.Namespace{}
 	for ns, role := range map[string]string{GatewayNamespace: "openfaas-system", FunctionNamespace: "openfaas-fn"} {
-		n, err := corev1.NewNamespace(ctx, ns, &corev1.NamespaceArgs{
+		n, err := corev1.NewNamespace(s.ctx, ns, &corev1.NamespaceArgs{
 			Metadata: &metav1.ObjectMetaArgs{
 				Name:   pulumi.String(ns),
 				Labels: pulumi.StringMap{"role": pulumi.String(role), "access": pulumi.String("openfaas-system")},
 			},
-		}, k8sOpt)
+		}, s.k8sOpt)
 		if err != nil {
-			return nil, fmt.Errorf("openfaas stack: namespace %s: %w", ns, err)
+			return fmt.Errorf("openfaas stack: namespace %s: %w", ns, err)
 		}
-		namespaces[ns] = n
+		s.ns[ns] = n
 	}
+	return nil
+}
 
-	password := pulumi.ToSecret(pulumi.String(cfg.GatewayPassword)).(pulumi.StringOutput)
-	basicAuth, err := corev1.NewSecret(ctx, "basic-auth", &corev1.SecretArgs{
+// basicAuth is the gateway's pre-created basic-auth secret.
+func (s *stack) basicAuth() error {
+	s.password = pulumi.ToSecret(pulumi.String(s.cfg.GatewayPassword)).(pulumi.StringOutput)
+	auth, err := corev1.NewSecret(s.ctx, "basic-auth", &corev1.SecretArgs{
 		Metadata: &metav1.ObjectMetaArgs{
 			Name:      pulumi.String("basic-auth"),
-			Namespace: namespaces[GatewayNamespace].Metadata.Name(),
+			Namespace: s.ns[GatewayNamespace].Metadata.Name(),
 		},
 		StringData: pulumi.StringMap{
 			"basic-auth-user":     pulumi.String(GatewayUser),
-			"basic-auth-password": password,
+			"basic-auth-password": s.password,
 		},
-	}, k8sOpt)
+	}, s.k8sOpt)
 	if err != nil {
-		return nil, fmt.Errorf("openfaas stack: basic-auth secret: %w", err)
+		return fmt.Errorf("openfaas stack: basic-auth secret: %w", err)
 	}
+	s.auth = auth
+	return nil
+}
 
-	// The load balancer controller's Service webhook fails closed: no
-	// Service can be created until its pods serve, so OpenFaaS (and with it
-	// every Service below) waits for that release.
-	// Every timeout on the request path exceeds the function's (the chart
-	// defaults are about a minute; a Fargate pod started from zero alone
-	// can take that long), in the order stackcfg.Timeouts.Check states
-	// (OpenFaaS "Extended timeouts": upstream below read/write; the
-	// gateway's read/write also cover its scale-from-zero wait).
-	to := cfg.GatewayTimeouts()
+// openfaasRelease is OpenFaaS CE from its Helm chart.
+//
+// The load balancer controller's Service webhook fails closed: no Service
+// can be created until its pods serve, so OpenFaaS (and with it every
+// Service below) waits for that release. Every timeout on the request path
+// exceeds the function's (the chart defaults are about a minute; a Fargate
+// pod started from zero alone can take that long), in the order
+// stackcfg.Timeouts.Check states (OpenFaaS "Extended timeouts": upstream
+// below read/write; the gateway's read/write also cover its scale-from-zero
+// wait).
+func (s *stack) openfaasRelease() error {
+	to := s.cfg.GatewayTimeouts()
 	gatewayTimeout := pulumi.String(stackcfg.GoDuration(to.Gateway))
-	openfaas, err := helmv3.NewRelease(ctx, "openfaas", &helmv3.ReleaseArgs{
+	openfaas, err := helmv3.NewRelease(s.ctx, "openfaas", &helmv3.ReleaseArgs{
 		Chart:          pulumi.String("openfaas"),
-		Version:        optional(cfg.ChartVersion),
-		Namespace:      namespaces[GatewayNamespace].Metadata.Name(),
+		Version:        optional(s.cfg.ChartVersion),
+		Namespace:      s.ns[GatewayNamespace].Metadata.Name(),
 		RepositoryOpts: &helmv3.RepositoryOptsArgs{Repo: pulumi.String(openfaasRepo)},
 		Values: pulumi.Map{
 			"functionNamespace": pulumi.String(FunctionNamespace),
@@ -216,13 +291,21 @@ func Deploy(ctx *pulumi.Context, cfg stackcfg.OpenFaaS) (map[string]pulumi.Outpu
 			},
 			"queueWorker": pulumi.Map{"ackWait": gatewayTimeout},
 		},
-	}, k8sOpt, pulumi.DependsOn([]pulumi.Resource{basicAuth, namespaces[FunctionNamespace], lbc}))
+	}, s.k8sOpt, pulumi.DependsOn([]pulumi.Resource{s.auth, s.ns[FunctionNamespace], s.lbc}))
 	if err != nil {
-		return nil, fmt.Errorf("openfaas stack: openfaas chart: %w", err)
+		return fmt.Errorf("openfaas stack: openfaas chart: %w", err)
 	}
+	s.openfaas = openfaas
+	return nil
+}
 
-	sourceRanges := pulumi.ToStringArray(cfg.GatewayCIDRs)
-	gateway, err := corev1.NewService(ctx, stackcfg.GatewayServiceName, &corev1.ServiceArgs{
+// gatewayService exposes the gateway over plain HTTP through an
+// internet-facing NLB. Plain HTTP: the NLB's hostname is generated by AWS,
+// so no certificate can name it; the load balancer admits only
+// fb:gatewayCidrs (never 0.0.0.0/0, see stackcfg), which the outputs state
+// so the client can opt in to HTTP knowingly.
+func (s *stack) gatewayService() error {
+	gateway, err := corev1.NewService(s.ctx, stackcfg.GatewayServiceName, &corev1.ServiceArgs{
 		Metadata: &metav1.ObjectMetaArgs{
 			Name:      pulumi.String(stackcfg.GatewayServiceName),
 			Namespace: pulumi.String(GatewayNamespace),
@@ -231,13 +314,13 @@ func Deploy(ctx *pulumi.Context, cfg stackcfg.OpenFaaS) (map[string]pulumi.Outpu
 				"service.beta.kubernetes.io/aws-load-balancer-nlb-target-type": pulumi.String("ip"),
 				"service.beta.kubernetes.io/aws-load-balancer-scheme":          pulumi.String("internet-facing"),
 				"service.beta.kubernetes.io/aws-load-balancer-additional-resource-tags": pulumi.String(
-					stackcfg.TagExperiment + "=" + cfg.Experiment + "," + stackcfg.TagRun + "=" + cfg.Run),
+					stackcfg.TagExperiment + "=" + s.cfg.Experiment + "," + stackcfg.TagRun + "=" + s.cfg.Run),
 			},
 		},
 		Spec: &corev1.ServiceSpecArgs{
 			Type:                     pulumi.String("LoadBalancer"),
 			LoadBalancerClass:        pulumi.String("service.k8s.aws/nlb"),
-			LoadBalancerSourceRanges: sourceRanges,
+			LoadBalancerSourceRanges: pulumi.ToStringArray(s.cfg.GatewayCIDRs),
 			Selector:                 pulumi.StringMap{"app": pulumi.String("gateway")},
 			Ports: corev1.ServicePortArray{corev1.ServicePortArgs{
 				Name:       pulumi.String("http"),
@@ -246,32 +329,34 @@ func Deploy(ctx *pulumi.Context, cfg stackcfg.OpenFaaS) (map[string]pulumi.Outpu
 				Protocol:   pulumi.String("TCP"),
 			}},
 		},
-	}, k8sOpt, pulumi.DependsOn([]pulumi.Resource{lbc, openfaas}), controllerNeeds,
+	}, s.k8sOpt, pulumi.DependsOn([]pulumi.Resource{s.lbc, s.openfaas}), s.controllerNeeds,
 		// The delete waits for the controller to clear its finalizer;
 		// bounded, so a stuck controller fails the destroy with the
 		// Service named instead of holding it for the whole teardown.
 		pulumi.Timeouts(&pulumi.CustomTimeouts{Delete: serviceDeleteTimeout}))
 	if err != nil {
-		return nil, fmt.Errorf("openfaas stack: gateway service: %w", err)
+		return fmt.Errorf("openfaas stack: gateway service: %w", err)
 	}
-	// Plain HTTP: the NLB's hostname is generated by AWS, so no
-	// certificate can name it; the load balancer admits only
-	// fb:gatewayCidrs (never 0.0.0.0/0, see stackcfg), which the outputs
-	// state so the client can opt in to HTTP knowingly.
 	host := gateway.Status.LoadBalancer().Ingress().Index(pulumi.Int(0)).Hostname().Elem()
-	gatewayURL := pulumi.Sprintf("http://%s:%d", host, GatewayPort)
+	s.gatewayURL = pulumi.Sprintf("http://%s:%d", host, GatewayPort)
+	return nil
+}
 
-	fnNames, err := deployFunctions(ctx, cfg, k8sOpt, openfaas)
-	if err != nil {
-		return nil, err
-	}
+func (s *stack) functions() error {
+	names, err := deployFunctions(s.ctx, s.cfg, s.k8sOpt, s.openfaas)
+	s.fnNames = names
+	return err
+}
+
+// outputs are the stack outputs keyed by the stackcfg.Out* constants.
+func (s *stack) outputs() map[string]pulumi.Output {
 	names := pulumi.StringMap{}
 	urls := pulumi.StringMap{}
-	for lab, name := range fnNames {
+	for lab, name := range s.fnNames {
 		names[lab] = pulumi.String(name)
-		urls[lab] = pulumi.Sprintf("%s/function/%s", gatewayURL, name)
+		urls[lab] = pulumi.Sprintf("%s/function/%s", s.gatewayURL, name)
 	}
-
+	cfg := s.cfg
 	return map[string]pulumi.Output{
 		stackcfg.OutGatewayTransport: pulumi.String(stackcfg.GatewayTransportRestrictedHTTP).ToStringOutput(),
 		stackcfg.OutGatewayCIDRs:     pulumi.ToStringArray(cfg.GatewayCIDRs).ToStringArrayOutput(),
@@ -280,15 +365,15 @@ func Deploy(ctx *pulumi.Context, cfg stackcfg.OpenFaaS) (map[string]pulumi.Outpu
 		stackcfg.OutExperiment:       pulumi.String(cfg.Experiment).ToStringOutput(),
 		stackcfg.OutRun:              pulumi.String(cfg.Run).ToStringOutput(),
 		stackcfg.OutRegion:           pulumi.String(cfg.Region).ToStringOutput(),
-		stackcfg.OutClusterName:      pulumi.String(clusterName).ToStringOutput(),
-		stackcfg.OutKubeconfig:       pulumi.ToSecret(cluster.KubeconfigJson),
-		stackcfg.OutGatewayURL:       gatewayURL,
+		stackcfg.OutClusterName:      pulumi.String(s.clusterName).ToStringOutput(),
+		stackcfg.OutKubeconfig:       pulumi.ToSecret(s.eks.KubeconfigJson),
+		stackcfg.OutGatewayURL:       s.gatewayURL,
 		stackcfg.OutGatewayUser:      pulumi.String(GatewayUser).ToStringOutput(),
-		stackcfg.OutGatewayPassword:  password,
+		stackcfg.OutGatewayPassword:  s.password,
 		stackcfg.OutFunctionNames:    names.ToStringMapOutput(),
 		stackcfg.OutFunctionURLs:     urls.ToStringMapOutput(),
-		OutChartVersion:              openfaas.Status.Version().Elem(),
-	}, nil
+		OutChartVersion:              s.openfaas.Status.Version().Elem(),
+	}
 }
 
 // optional is nil for "" (the newest chart version) and the string otherwise.

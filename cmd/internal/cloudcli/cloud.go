@@ -1,7 +1,9 @@
 // Package cloudcli is the cloud half of the fbrun command line, linked only
 // into fbrun-cloud: the Pulumi runner behind up/down/cleanup/results pull
-// and managed experiments. It implements fbcli.Cloud; the commands and
-// flags themselves are defined in package fbcli.
+// and managed experiments. It implements fbcli.Cloud: the commands and
+// flags are defined and parsed in package fbcli, which hands this package
+// typed requests (package cloudplan) and prints what comes back; nothing
+// here reads a command line.
 package cloudcli
 
 import (
@@ -16,13 +18,11 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strings"
 	"syscall"
-
-	"github.com/urfave/cli/v2"
 
 	"github.com/faas-benchmarker/faas-benchmarker/blobstore"
 	"github.com/faas-benchmarker/faas-benchmarker/cmd/internal/cloudplan"
-	"github.com/faas-benchmarker/faas-benchmarker/cmd/internal/fbcli"
 	"github.com/faas-benchmarker/faas-benchmarker/cmd/internal/progress"
 	"github.com/faas-benchmarker/faas-benchmarker/engine"
 	"github.com/faas-benchmarker/faas-benchmarker/experiments"
@@ -33,27 +33,17 @@ import (
 	"github.com/faas-benchmarker/faas-benchmarker/stacks/stackcfg"
 )
 
-// Cloud implements fbcli.Cloud.
+// Cloud is the cloud half of the CLI (it implements fbcli.Cloud).
 type Cloud struct{}
 
 // New returns the cloud half of the CLI.
 func New() *Cloud { return &Cloud{} }
 
-var _ fbcli.Cloud = (*Cloud)(nil)
-
-// plainRunner builds a runner without a results shipper from the flags.
-func plainRunner(c *cli.Context) (*runner.Runner, error) {
-	logger, err := fbcli.NewLogger(c)
-	if err != nil {
-		return nil, err
-	}
-	r, err := runner.New(runner.Config{PulumiPath: c.String(fbcli.FlagPulumi), BackendURL: c.String(fbcli.FlagState),
-		Stdout: c.App.ErrWriter, Stderr: c.App.ErrWriter, Logger: logger, DestroyTimeout: runner.DefaultDestroyTimeout, HandleSignals: true,
+// plainRunner builds a runner without a results shipper for req.
+func plainRunner(req cloudplan.Request) (*runner.Runner, error) {
+	return runner.New(runner.Config{PulumiPath: req.Runner.Pulumi, BackendURL: req.Runner.State,
+		Stdout: req.Progress, Stderr: req.Progress, Logger: req.Logger, DestroyTimeout: runner.DefaultDestroyTimeout, HandleSignals: true,
 		PluginBinaries: selfPlugins()})
-	if err != nil {
-		return nil, cli.Exit(err.Error(), 1)
-	}
-	return r, nil
 }
 
 // newRunner builds the runner of a plan with the results shipper: the
@@ -85,14 +75,8 @@ func newRunner(ctx context.Context, rc cloudplan.Runner, stderr io.Writer, logge
 func bucketConfig(rc cloudplan.Runner) blobstore.Config {
 	return blobstore.Config{
 		Bucket: rc.ResultsBucket, Endpoint: rc.ResultsEndpoint, Region: rc.ResultsRegion, UsePathStyle: rc.ResultsPathStyle,
-		AccessKeyID: os.Getenv(fbcli.EnvResultsKeyID), SecretAccessKey: os.Getenv(fbcli.EnvResultsSecret),
+		AccessKeyID: os.Getenv(cloudplan.EnvResultsKeyID), SecretAccessKey: os.Getenv(cloudplan.EnvResultsSecret),
 	}
-}
-
-// bucketFlags is the --results-bucket configuration of a command line.
-func bucketFlags(c *cli.Context) blobstore.Config {
-	return bucketConfig(cloudplan.Runner{ResultsBucket: c.String(fbcli.FlagResultsBucket), ResultsEndpoint: c.String(fbcli.FlagResultsEnd),
-		ResultsRegion: c.String(fbcli.FlagResultsRegion), ResultsPathStyle: c.Bool(fbcli.FlagResultsPath)})
 }
 
 // selfPlugins returns the resource plugins this binary serves itself:
@@ -124,9 +108,10 @@ func resultsStore(ctx context.Context, bucket blobstore.Config, r *runner.Runner
 	return s, "", err
 }
 
-// runsDir is where standalone per-run result files are kept.
-func runsDir(c *cli.Context) string {
-	return filepath.Join(filepath.Dir(c.String(fbcli.FlagDB)), "runs")
+// runsDir is where standalone per-run result files are kept: next to the
+// results database db.
+func runsDir(db string) string {
+	return filepath.Join(filepath.Dir(db), "runs")
 }
 
 // RunPlan runs the plan's experiment on a stack deployed for the run. It
@@ -213,44 +198,42 @@ func RunPlanMain(stdin io.Reader, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// UpPermanent creates or updates the permanent stack.
-func (*Cloud) UpPermanent(c *cli.Context) error {
-	r, err := plainRunner(c)
+// UpPermanent creates or updates the permanent stack with settings
+// ("key=value"), provisions its orchestrator droplet and returns the
+// stack's outputs, sorted by key.
+func (*Cloud) UpPermanent(ctx context.Context, req cloudplan.Request, settings []string) ([]cloudplan.StackOutput, error) {
+	prog, err := runner.PermanentProgram(settings)
 	if err != nil {
-		return err
-	}
-	prog, err := runner.PermanentProgram(c.Args().Slice())
-	if err != nil {
-		return fbcli.UsageError("%v", err)
+		return nil, &cloudplan.UsageError{Err: err}
 	}
 	bins, err := orchestratorBinaries()
 	if err != nil {
-		return fbcli.UsageError("%v", err)
+		return nil, &cloudplan.UsageError{Err: err}
 	}
-	outs, err := r.Up(c.Context, runner.StackSpec{StackName: runner.PermanentStack, Program: prog})
+	r, err := plainRunner(req)
 	if err != nil {
-		return cli.Exit(err.Error(), 1)
+		return nil, err
+	}
+	outs, err := r.Up(ctx, runner.StackSpec{StackName: runner.PermanentStack, Program: prog})
+	if err != nil {
+		return nil, err
 	}
 	ip, _ := outs[stackcfg.OutDropletIP].Value.(string)
 	id, _ := outs[stackcfg.OutDropletID].Value.(string)
 	study, _ := outs[stackcfg.OutStudyFile].Value.(string)
 	known, err := runner.OrchestratorKnownHosts(id)
 	if err != nil {
-		return cli.Exit(err.Error(), 1)
+		return nil, err
 	}
-	if err := runner.ProvisionOrchestrator(c.Context, runner.Orchestrator{Host: ip, KnownHosts: known, Binaries: bins,
-		Study: study, Out: c.App.ErrWriter}); err != nil {
-		return cli.Exit(err.Error(), 1)
+	if err := runner.ProvisionOrchestrator(ctx, runner.Orchestrator{Host: ip, KnownHosts: known, Binaries: bins,
+		Study: study, Out: req.Progress}); err != nil {
+		return nil, err
 	}
+	var list []cloudplan.StackOutput
 	for _, k := range sortedOutputKeys(outs) {
-		v := outs[k]
-		if v.Secret {
-			fmt.Fprintf(c.App.Writer, "%s = [secret]\n", k)
-			continue
-		}
-		fmt.Fprintf(c.App.Writer, "%s = %v\n", k, v.Value)
+		list = append(list, cloudplan.StackOutput{Key: k, Value: outs[k].Value, Secret: outs[k].Secret})
 	}
-	return nil
+	return list, nil
 }
 
 // EnvOrchestratorBinaries names a directory of linux/amd64 builds of
@@ -287,84 +270,66 @@ func orchestratorBinaries() (map[string]string, error) {
 	return bins, nil
 }
 
-// DownPermanent destroys the permanent stack; with --empty-bucket it
+// DownPermanent destroys the permanent stack; with emptyBucket it
 // empties the results bucket first, once the checks of
 // runner.DownPermanent have passed.
-func (*Cloud) DownPermanent(c *cli.Context) error {
-	r, err := plainRunner(c)
+func (*Cloud) DownPermanent(ctx context.Context, req cloudplan.Request, emptyBucket bool) error {
+	r, err := plainRunner(req)
 	if err != nil {
 		return err
 	}
-	if err := r.DownPermanent(c.Context, c.Bool(fbcli.FlagEmptyBucket)); err != nil {
-		return cli.Exit(err.Error(), 1)
-	}
-	fmt.Fprintln(c.App.ErrWriter, "permanent stack destroyed")
-	return nil
+	return r.DownPermanent(ctx, emptyBucket)
 }
 
-// Cleanup lists and destroys leftover experiment stacks.
-func (*Cloud) Cleanup(c *cli.Context) error {
-	r, err := plainRunner(c)
+// Cleanup lists and destroys leftover experiment stacks; it returns what
+// it did with each, also when it fails part way.
+func (*Cloud) Cleanup(ctx context.Context, req cloudplan.Request, opts cloudplan.CleanupOptions) ([]cloudplan.CleanupItem, error) {
+	r, err := plainRunner(req)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	items, err := r.Cleanup(c.Context, runner.CleanupOptions{
-		Stacks: c.StringSlice("stack"), OlderThan: c.Duration("older-than"), DryRun: c.Bool("dry-run"),
-	})
-	for _, it := range items {
-		line := fmt.Sprintf("%-14s %s", it.Action, it.Stack)
-		if it.Resources >= 0 {
-			line += fmt.Sprintf(" (%d resources)", it.Resources)
-		}
-		if it.Reason != "" {
-			line += ": " + it.Reason
-		}
-		fmt.Fprintln(c.App.Writer, line)
+	items, err := r.Cleanup(ctx, runner.CleanupOptions{Stacks: opts.Stacks, OlderThan: opts.OlderThan, DryRun: opts.DryRun})
+	out := make([]cloudplan.CleanupItem, len(items))
+	for i, it := range items {
+		out[i] = cloudplan.CleanupItem{Stack: it.Stack, Resources: it.Resources, Action: it.Action, Reason: it.Reason}
 	}
-	if len(items) == 0 && err == nil {
-		fmt.Fprintln(c.App.ErrWriter, "no experiment stacks found")
-	}
-	if err != nil {
-		return cli.Exit(err.Error(), 1)
-	}
-	return nil
+	return out, err
 }
 
-// PullResults downloads shipped run files and merges them into the local
-// database.
-func (*Cloud) PullResults(c *cli.Context) error {
-	db, err := fbcli.OpenDB(c)
+// PullResults downloads the run files under prefix from the results
+// bucket (the request's, else the permanent stack's) and merges them
+// into the results database. Once the pull has started it returns what
+// it did, also when it fails part way; before, no report.
+func (*Cloud) PullResults(ctx context.Context, req cloudplan.Request, prefix string) (*cloudplan.PullReport, error) {
+	db, err := results.Open(ctx, req.DB)
 	if err != nil {
-		return err
+		return nil, fmt.Errorf("cannot use results database %s: %s (set --db to a writable path)", req.DB, strings.TrimPrefix(err.Error(), "results: "))
 	}
 	defer db.Close()
-	var store *blobstore.Store
-	if c.String(fbcli.FlagResultsBucket) != "" {
-		store, _, err = resultsStore(c.Context, bucketFlags(c), nil)
-	} else {
-		var r *runner.Runner
-		r, err = plainRunner(c)
-		if err == nil {
-			var why string
-			store, why, err = resultsStore(c.Context, bucketFlags(c), r)
-			if err == nil && store == nil {
-				err = errors.New(why + ": pass --results-bucket")
-			}
-		}
-	}
+	store, err := pullStore(ctx, req)
 	if err != nil {
-		return cli.Exit(err.Error(), 1)
+		return nil, err
 	}
-	rep, err := runner.PullResults(c.Context, store, c.String(fbcli.FlagPrefix), runsDir(c), db)
-	fmt.Fprintf(c.App.Writer, "%d run files found, %d downloaded, %d new runs merged into %s\n",
-		rep.Objects, rep.Downloaded, len(rep.NewRuns), db.Path())
-	for _, id := range rep.NewRuns {
-		fmt.Fprintln(c.App.Writer, "  new run", id)
+	rep, err := runner.PullResults(ctx, store, prefix, runsDir(req.DB), db)
+	return &cloudplan.PullReport{Objects: rep.Objects, Downloaded: rep.Downloaded, NewRuns: rep.NewRuns}, err
+}
+
+// pullStore is the bucket `results pull` reads: the request's, else the
+// permanent stack's.
+func pullStore(ctx context.Context, req cloudplan.Request) (*blobstore.Store, error) {
+	if req.Runner.ResultsBucket != "" {
+		store, _, err := resultsStore(ctx, bucketConfig(req.Runner), nil)
+		return store, err
 	}
+	r, err := plainRunner(req)
 	if err != nil {
-		return cli.Exit(err.Error(), 1)
+		return nil, err
 	}
-	return nil
+	store, why, err := resultsStore(ctx, bucketConfig(req.Runner), r)
+	if err == nil && store == nil {
+		err = errors.New(why + ": pass --results-bucket")
+	}
+	return store, err
 }
 
 func sortedOutputKeys[M ~map[string]V, V any](m M) []string {

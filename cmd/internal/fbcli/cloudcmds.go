@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"os/exec"
 	"path/filepath"
 
@@ -25,56 +24,50 @@ import (
 // (see delegate.go); fbrun-cloud links package cloudcli as its Cloud.
 
 // Cloud runs what needs the Pulumi SDKs. Package cloudcli implements it.
+// Each method gets what the command line said, parsed here, and returns
+// what this package prints.
 type Cloud interface {
 	// UpPermanent is `fbrun up permanent [KEY=VALUE...]`.
-	UpPermanent(c *cli.Context) error
-	// DownPermanent is `fbrun down permanent`.
-	DownPermanent(c *cli.Context) error
+	UpPermanent(ctx context.Context, req cloudplan.Request, settings []string) ([]cloudplan.StackOutput, error)
+	// DownPermanent is `fbrun down permanent [--empty-bucket]`.
+	DownPermanent(ctx context.Context, req cloudplan.Request, emptyBucket bool) error
 	// Cleanup is `fbrun cleanup`.
-	Cleanup(c *cli.Context) error
-	// PullResults is `fbrun results pull`.
-	PullResults(c *cli.Context) error
+	Cleanup(ctx context.Context, req cloudplan.Request, opts cloudplan.CleanupOptions) ([]cloudplan.CleanupItem, error)
+	// PullResults is `fbrun results pull [--prefix P]`.
+	// The report is nil when the pull could not start.
+	PullResults(ctx context.Context, req cloudplan.Request, prefix string) (*cloudplan.PullReport, error)
 	// RunPlan runs an experiment on a stack deployed for the run, as the
 	// plan fbrun resolved says; progress and logs go to stderr.
 	RunPlan(ctx context.Context, p cloudplan.Plan, stderr io.Writer) cloudplan.Outcome
 }
 
-// Flags and environment variables of the managed (stack-per-run) cloud
-// workflow.
+// Flags of the managed (stack-per-run) cloud workflow.
 const (
-	FlagState         = "state"
-	FlagPulumi        = "pulumi"
-	FlagKeep          = "keep"
-	FlagStackSet      = "stack-set"
-	FlagResultsBucket = "results-bucket"
-	FlagResultsEnd    = "results-endpoint"
-	FlagResultsRegion = "results-region"
-	FlagResultsPath   = "results-path-style"
-	// FlagEmptyBucket makes `down permanent` delete every object in the
+	flagState         = "state"
+	flagPulumi        = "pulumi"
+	flagKeep          = "keep"
+	flagStackSet      = "stack-set"
+	flagResultsBucket = "results-bucket"
+	flagResultsEnd    = "results-endpoint"
+	flagResultsRegion = "results-region"
+	flagResultsPath   = "results-path-style"
+	// flagEmptyBucket makes `down permanent` delete every object in the
 	// results bucket first.
-	FlagEmptyBucket = "empty-bucket"
-	// FlagPrefix is the object key prefix flag of `results pull`.
-	FlagPrefix = "prefix"
-	// EnvResultsKeyID and EnvResultsSecret hold the credentials of
-	// --results-bucket.
-	EnvResultsKeyID  = "FB_RESULTS_ACCESS_KEY_ID"
-	EnvResultsSecret = "FB_RESULTS_SECRET_ACCESS_KEY"
+	flagEmptyBucket = "empty-bucket"
+	// flagPrefix is the object key prefix flag of `results pull`.
+	flagPrefix = "prefix"
 )
-
-// FlagDB names the results database flag (the cloud half keeps shipped
-// run files next to it).
-const FlagDB = flagDB
 
 // runnerFlags configure the runner and results shipping.
 func runnerFlags() []cli.Flag {
 	cat := "cloud stacks"
 	return []cli.Flag{
-		&cli.StringFlag{Name: FlagState, Usage: "Pulumi state backend `URL` (file://DIR or s3://BUCKET?...; default: a file backend under the data directory)", EnvVars: []string{"PULUMI_BACKEND_URL"}, Category: cat},
-		&cli.StringFlag{Name: FlagPulumi, Usage: "the Pulumi CLI `PATH` (default: $FB_PULUMI, pulumi on PATH, or the pinned build of scripts/install-tools)", Category: cat},
-		&cli.StringFlag{Name: FlagResultsBucket, Usage: "ship results to this S3-compatible `BUCKET` (default: the permanent stack's Spaces bucket, when it exists)", Category: cat},
-		&cli.StringFlag{Name: FlagResultsEnd, Usage: "S3 endpoint `URL` of --results-bucket (empty: AWS S3)", Category: cat},
-		&cli.StringFlag{Name: FlagResultsRegion, Value: "us-east-1", Usage: "signing region of --results-bucket", Category: cat},
-		&cli.BoolFlag{Name: FlagResultsPath, Usage: "path-style bucket addressing (MinIO)", Category: cat},
+		&cli.StringFlag{Name: flagState, Usage: "Pulumi state backend `URL` (file://DIR or s3://BUCKET?...; default: a file backend under the data directory)", EnvVars: []string{"PULUMI_BACKEND_URL"}, Category: cat},
+		&cli.StringFlag{Name: flagPulumi, Usage: "the Pulumi CLI `PATH` (default: $FB_PULUMI, pulumi on PATH, or the pinned build of scripts/install-tools)", Category: cat},
+		&cli.StringFlag{Name: flagResultsBucket, Usage: "ship results to this S3-compatible `BUCKET` (default: the permanent stack's Spaces bucket, when it exists)", Category: cat},
+		&cli.StringFlag{Name: flagResultsEnd, Usage: "S3 endpoint `URL` of --results-bucket (empty: AWS S3)", Category: cat},
+		&cli.StringFlag{Name: flagResultsRegion, Value: "us-east-1", Usage: "signing region of --results-bucket", Category: cat},
+		&cli.BoolFlag{Name: flagResultsPath, Usage: "path-style bucket addressing (MinIO)", Category: cat},
 	}
 }
 
@@ -82,8 +75,8 @@ func runnerFlags() []cli.Flag {
 func experimentCloudFlags() []cli.Flag {
 	cat := "cloud stacks"
 	return append(runnerFlags(),
-		&cli.BoolFlag{Name: FlagKeep, Usage: "keep the stack after the run, for debugging (it keeps COSTING MONEY until fbrun cleanup)", Category: cat},
-		&cli.StringSliceFlag{Name: FlagStackSet, Usage: "stack setting `KEY=VALUE` (fb: keys, e.g. memory=512, region=eu-west-1; see docs/infrastructure.md)", Category: cat},
+		&cli.BoolFlag{Name: flagKeep, Usage: "keep the stack after the run, for debugging (it keeps COSTING MONEY until fbrun cleanup)", Category: cat},
+		&cli.StringSliceFlag{Name: flagStackSet, Usage: "stack setting `KEY=VALUE` (fb: keys, e.g. memory=512, region=eu-west-1; see docs/infrastructure.md)", Category: cat},
 	)
 }
 
@@ -116,13 +109,10 @@ func managedExperiment(c *cli.Context, run experimentRun, showProgress bool) (*r
 		Version: cloudplan.Version, Build: cloudplan.BuildID(),
 		Experiment: run.exp.Name(), Params: run.params.Map(), RunID: run.runID,
 		Platform: run.plan.platform.Name, LocalEndpoint: run.plan.target.LocalEndpoint,
-		StackSets: c.StringSlice(FlagStackSet), Keep: c.Bool(FlagKeep),
+		StackSets: c.StringSlice(flagStackSet), Keep: c.Bool(flagKeep),
 		DB: c.String(flagDB), RunsDir: filepath.Join(filepath.Dir(c.String(flagDB)), "runs"),
 		TimeoutNS: run.engine.Timeout, LogLevel: c.String(flagLogLevel), Progress: showProgress,
-		Runner: cloudplan.Runner{
-			State: c.String(FlagState), Pulumi: c.String(FlagPulumi), ResultsBucket: c.String(FlagResultsBucket),
-			ResultsEndpoint: c.String(FlagResultsEnd), ResultsRegion: c.String(FlagResultsRegion), ResultsPathStyle: c.Bool(FlagResultsPath),
-		},
+		Runner: runnerConfig(c),
 	}
 	if run.plan.local != nil {
 		lp, err := startLocal(c, *run.plan.local, run.logger)
@@ -167,16 +157,100 @@ func execPlan(c *cli.Context, bin string, p cloudplan.Plan) (cloudplan.Outcome, 
 	return out, nil
 }
 
-// cloudAction runs f with the linked Cloud, or delegates the whole command
-// line to fbrun-cloud.
-func cloudAction(f func(Cloud, *cli.Context) error) cli.ActionFunc {
+// cloudAction runs f with the linked Cloud and the command's request, or
+// delegates the whole command line to fbrun-cloud.
+func cloudAction(f func(Cloud, *cli.Context, cloudplan.Request) error) cli.ActionFunc {
 	return func(c *cli.Context) error {
 		cl := cloudOf(c)
 		if cl == nil {
 			return delegate(c)
 		}
-		return f(cl, c)
+		logger, err := newLogger(c, c.App.ErrWriter)
+		if err != nil {
+			return err
+		}
+		req := cloudplan.Request{Runner: runnerConfig(c), DB: c.String(flagDB), Logger: logger, Progress: c.App.ErrWriter}
+		if err := f(cl, c, req); err != nil {
+			return cloudError(err)
+		}
+		return nil
 	}
+}
+
+// runnerConfig is the runner's configuration from the cloud-stack flags.
+func runnerConfig(c *cli.Context) cloudplan.Runner {
+	return cloudplan.Runner{
+		State: c.String(flagState), Pulumi: c.String(flagPulumi), ResultsBucket: c.String(flagResultsBucket),
+		ResultsEndpoint: c.String(flagResultsEnd), ResultsRegion: c.String(flagResultsRegion), ResultsPathStyle: c.Bool(flagResultsPath),
+	}
+}
+
+// cloudError is err with its exit code: 2 for input the cloud half
+// refused before starting anything, else 1.
+func cloudError(err error) error {
+	if cloudplan.IsUsage(err) {
+		return usageError("%v", err)
+	}
+	return cli.Exit(err.Error(), 1)
+}
+
+// upPermanent prints the permanent stack's outputs (secrets masked).
+func upPermanent(cl Cloud, c *cli.Context, req cloudplan.Request) error {
+	outs, err := cl.UpPermanent(c.Context, req, c.Args().Slice())
+	if err != nil {
+		return err
+	}
+	for _, o := range outs {
+		if o.Secret {
+			fmt.Fprintf(c.App.Writer, "%s = [secret]\n", o.Key)
+			continue
+		}
+		fmt.Fprintf(c.App.Writer, "%s = %v\n", o.Key, o.Value)
+	}
+	return nil
+}
+
+func downPermanent(cl Cloud, c *cli.Context, req cloudplan.Request) error {
+	if err := cl.DownPermanent(c.Context, req, c.Bool(flagEmptyBucket)); err != nil {
+		return err
+	}
+	fmt.Fprintln(c.App.ErrWriter, "permanent stack destroyed")
+	return nil
+}
+
+// cleanup prints one line per stack: what was (or would be) done with it.
+func cleanup(cl Cloud, c *cli.Context, req cloudplan.Request) error {
+	items, err := cl.Cleanup(c.Context, req, cloudplan.CleanupOptions{
+		Stacks: c.StringSlice("stack"), OlderThan: c.Duration("older-than"), DryRun: c.Bool("dry-run"),
+	})
+	for _, it := range items {
+		line := fmt.Sprintf("%-14s %s", it.Action, it.Stack)
+		if it.Resources >= 0 {
+			line += fmt.Sprintf(" (%d resources)", it.Resources)
+		}
+		if it.Reason != "" {
+			line += ": " + it.Reason
+		}
+		fmt.Fprintln(c.App.Writer, line)
+	}
+	if len(items) == 0 && err == nil {
+		fmt.Fprintln(c.App.ErrWriter, "no experiment stacks found")
+	}
+	return err
+}
+
+// pullResults prints what `results pull` found, downloaded and merged.
+func pullResults(cl Cloud, c *cli.Context, req cloudplan.Request) error {
+	rep, err := cl.PullResults(c.Context, req, c.String(flagPrefix))
+	if rep == nil {
+		return err
+	}
+	fmt.Fprintf(c.App.Writer, "%d run files found, %d downloaded, %d new runs merged into %s\n",
+		rep.Objects, rep.Downloaded, len(rep.NewRuns), req.DB)
+	for _, id := range rep.NewRuns {
+		fmt.Fprintln(c.App.Writer, "  new run", id)
+	}
+	return err
 }
 
 func upCommand() *cli.Command {
@@ -194,7 +268,7 @@ func upCommand() *cli.Command {
 				if err := checkPermanentStudy(c.Args().Slice()); err != nil {
 					return err
 				}
-				return cloudAction(Cloud.UpPermanent)(c)
+				return cloudAction(upPermanent)(c)
 			},
 		}},
 	}
@@ -207,9 +281,9 @@ func downCommand() *cli.Command {
 		Subcommands: []*cli.Command{{
 			Name:  "permanent",
 			Usage: "destroy the permanent stack (the results bucket is protected unless protectBucket=false was set)",
-			Flags: append(runnerFlags(), &cli.BoolFlag{Name: FlagEmptyBucket,
+			Flags: append(runnerFlags(), &cli.BoolFlag{Name: flagEmptyBucket,
 				Usage: "first DELETE EVERY OBJECT in the results bucket (shipped runs, state kept there): a bucket that is not empty cannot be destroyed"}),
-			Action: cloudAction(Cloud.DownPermanent),
+			Action: cloudAction(downPermanent),
 		}},
 	}
 }
@@ -223,7 +297,7 @@ func cleanupCommand() *cli.Command {
 			&cli.DurationFlag{Name: "older-than", Usage: "only stacks whose run started longer ago than this (skip runs that may still be going)"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "only list what would be destroyed"},
 		),
-		Action: cloudAction(Cloud.Cleanup),
+		Action: cloudAction(cleanup),
 	}
 }
 
@@ -235,18 +309,9 @@ func resultsCommand() *cli.Command {
 			Name:  "pull",
 			Usage: "download shipped run files and merge them into the local database (idempotent)",
 			Flags: append(runnerFlags(),
-				&cli.StringFlag{Name: FlagPrefix, Value: results.RunFilePrefix, Usage: "object key `PREFIX` of the run files"},
+				&cli.StringFlag{Name: flagPrefix, Value: results.RunFilePrefix, Usage: "object key `PREFIX` of the run files"},
 			),
-			Action: cloudAction(Cloud.PullResults),
+			Action: cloudAction(pullResults),
 		}},
 	}
 }
-
-// NewLogger builds the stderr logger from --log-level.
-func NewLogger(c *cli.Context) (*slog.Logger, error) { return newLogger(c, c.App.ErrWriter) }
-
-// OpenDB opens the results database named by --db.
-func OpenDB(c *cli.Context) (*results.DB, error) { return openDB(c) }
-
-// UsageError is a command-line mistake: exit code 2.
-func UsageError(format string, a ...any) error { return usageError(format, a...) }

@@ -22,7 +22,7 @@ func doctorCommand() *cli.Command {
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: flagPlatform, Aliases: []string{"p"}, Value: "local", Usage: "platform to check: " + strings.Join(builtin.Names(), ", ") + ", or " + string(stackcfg.PlatformPermanent) + " (the permanent stack)"},
 			&cli.BoolFlag{Name: "existing", Usage: "aws/azure/openfaas: check invoking an existing deployment only (no stack)"},
-			&cli.StringSliceFlag{Name: FlagStackSet, Usage: "stack setting `KEY=VALUE` the run would use"},
+			&cli.StringSliceFlag{Name: flagStackSet, Usage: "stack setting `KEY=VALUE` the run would use"},
 			&cli.IntFlag{Name: "concurrency", Usage: "aws: concurrent invocations the run makes, checked against the account's unreserved concurrency (0: not checked)"},
 		}, runnerFlags()...),
 		Action: func(c *cli.Context) error {
@@ -35,7 +35,7 @@ func doctorCommand() *cli.Command {
 // problem. concurrency is the most concurrent invocations the run makes
 // (0: not checked against the account).
 func runDoctor(c *cli.Context, platform string, managed bool, concurrency int) error {
-	env := doctor.Env{PulumiPath: c.String(FlagPulumi), BackendURL: c.String(FlagState), StackSets: c.StringSlice(FlagStackSet),
+	env := doctor.Env{PulumiPath: c.String(flagPulumi), BackendURL: c.String(flagState), StackSets: c.StringSlice(flagStackSet),
 		Concurrency: concurrency}
 	// fbrun-cloud serves the fblocal plugin itself (cmd/fbrun-cloud).
 	cloud, err := findCloudBinary()

@@ -2,14 +2,12 @@ package fbcli
 
 import (
 	"fmt"
-	"os"
 	"text/tabwriter"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/faas-benchmarker/faas-benchmarker/results"
-	"github.com/faas-benchmarker/faas-benchmarker/runowner"
 )
 
 func runsCommand() *cli.Command {
@@ -58,7 +56,7 @@ func runsListAction(c *cli.Context) error {
 			dur = r.EndedAt.Sub(r.StartedAt).Round(100 * time.Millisecond).String()
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\n", r.ID, r.Experiment, r.Platform,
-			r.StartedAt.UTC().Format("2006-01-02 15:04:05"), dur, runStatus(r), n)
+			r.StartedAt.UTC().Format("2006-01-02 15:04:05"), dur, r.StatusText(), n)
 		if r.Status == results.StatusCrashed && r.StoredStatus == results.StatusRunning {
 			crashed++
 		}
@@ -70,27 +68,6 @@ func runsListAction(c *cli.Context) error {
 		fmt.Fprintf(c.App.ErrWriter, "%d crashed run(s) not closed yet: fbrun runs close --crashed\n", crashed)
 	}
 	return nil
-}
-
-// runStatus is how `fbrun runs` shows a run's status.
-func runStatus(r results.Run) string {
-	if r.Status != results.StatusRunning || !r.EndedAt.IsZero() {
-		return r.Status
-	}
-	switch runowner.Check(r.Owner) {
-	case runowner.Alive:
-		return fmt.Sprintf("running (pid %d)", r.Owner.PID)
-	default:
-		if r.Owner.Host != "" && !isThisHost(r.Owner.Host) {
-			return "running on " + r.Owner.Host
-		}
-		return "running (or crashed)"
-	}
-}
-
-func isThisHost(h string) bool {
-	me, err := os.Hostname()
-	return err == nil && me == h
 }
 
 func runsCloseCommand() *cli.Command {
@@ -122,54 +99,15 @@ func runsCloseAction(c *cli.Context) error {
 		return err
 	}
 	defer db.Close()
-	var runs []results.Run
-	if len(ids) > 0 {
-		runs, err = db.Runs(c.Context, results.RunFilter{IDs: ids})
-	} else {
-		runs, err = db.Runs(c.Context, results.RunFilter{})
+	closed, err := db.CloseCrashedRuns(c.Context, results.CloseOptions{IDs: ids, Force: c.Bool("force"), Now: time.Now()})
+	for _, id := range closed {
+		fmt.Fprintf(c.App.Writer, "closed %s as crashed\n", id)
 	}
 	if err != nil {
 		return cli.Exit(err.Error(), 1)
 	}
-	closed := 0
-	for _, r := range runs {
-		named := len(ids) > 0
-		if r.StoredStatus != results.StatusRunning || !r.EndedAt.IsZero() {
-			if named {
-				return cli.Exit(fmt.Sprintf("run %s is %s, not running: nothing to close", r.ID, r.Status), 1)
-			}
-			continue
-		}
-		state := runowner.Check(r.Owner)
-		switch {
-		case state == runowner.Gone:
-		case !named:
-			continue // --crashed closes only runs known to have crashed
-		case state == runowner.Alive:
-			return cli.Exit(fmt.Sprintf("run %s is still running (pid %d on this host): stop it with Ctrl-C or kill %d", r.ID, r.Owner.PID, r.Owner.PID), 1)
-		case !c.Bool("force"):
-			return cli.Exit(fmt.Sprintf("cannot tell whether run %s is still running (%s): pass --force if you know it is not", r.ID, ownerWhere(r.Owner)), 1)
-		}
-		reason := fmt.Sprintf("crashed: owner process is gone (%s); closed by fbrun runs close at %s", ownerWhere(r.Owner), time.Now().UTC().Format(time.RFC3339))
-		if state == runowner.Unknown {
-			reason = fmt.Sprintf("closed as crashed with --force by fbrun runs close at %s (%s)", time.Now().UTC().Format(time.RFC3339), ownerWhere(r.Owner))
-		}
-		if err := db.CloseCrashed(c.Context, r.ID, reason); err != nil {
-			return cli.Exit(err.Error(), 1)
-		}
-		fmt.Fprintf(c.App.Writer, "closed %s as crashed\n", r.ID)
-		closed++
-	}
-	if closed == 0 && len(ids) == 0 {
+	if len(closed) == 0 && len(ids) == 0 {
 		fmt.Fprintln(c.App.ErrWriter, "no crashed runs to close")
 	}
 	return nil
-}
-
-// ownerWhere describes a run's owner for messages.
-func ownerWhere(o runowner.Owner) string {
-	if o.PID == 0 {
-		return "no owner recorded"
-	}
-	return fmt.Sprintf("pid %d on %s", o.PID, o.Host)
 }

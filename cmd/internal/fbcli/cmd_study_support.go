@@ -11,43 +11,19 @@ import (
 	"github.com/vbauerster/mpb/v8"
 	"github.com/vbauerster/mpb/v8/decor"
 
-	"github.com/faas-benchmarker/faas-benchmarker/localfaas"
 	"github.com/faas-benchmarker/faas-benchmarker/platforms/builtin"
 	"github.com/faas-benchmarker/faas-benchmarker/results"
 	"github.com/faas-benchmarker/faas-benchmarker/study"
 )
 
-// studyVocabulary is what a study file may name: the --platform values
-// of `fbrun experiment` that need no existing deployment (a study takes no
-// --function or --endpoint: the platform starts or deploys its own), and
-// the --local-* flags of the embedded ones.
+// studyVocabulary is what a study file may name: study.VocabularyOf the
+// built-in platforms.
 func studyVocabulary() (study.Vocabulary, error) {
-	v := study.Vocabulary{CheckLocal: checkLocalKnobs}
 	reg, err := builtin.Registry()
 	if err != nil {
-		return v, err
+		return study.Vocabulary{}, err
 	}
-	for _, p := range reg.All() {
-		if p.Embedded {
-			v.LocalPlatforms = append(v.LocalPlatforms, p.Name)
-		}
-		if p.Embedded || p.Stack != nil {
-			v.Platforms = append(v.Platforms, p.Name)
-		}
-	}
-	for _, k := range localfaas.Knobs() {
-		v.LocalKnobs = append(v.LocalKnobs, k.Name)
-	}
-	return v, nil
-}
-
-// checkLocalKnobs validates a study platform's knobs as `fbrun experiment`
-// would its --local-* flags: parsed by the knob table, the resulting
-// configuration validated.
-func checkLocalKnobs(knobs map[string]string) error {
-	cfg := localfaas.DefaultConfig()
-	cfg.Functions = localfaas.DefaultFunctions([]string{"lab"})
-	return cfg.SetKnobs(knobs)
+	return study.VocabularyOf(reg), nil
 }
 
 // studyProgress is the one display of a whole study run: cells done of

@@ -12,7 +12,6 @@ import (
 	"github.com/faas-benchmarker/faas-benchmarker/localfaas"
 	"github.com/faas-benchmarker/faas-benchmarker/platforms"
 	"github.com/faas-benchmarker/faas-benchmarker/providers"
-	"github.com/faas-benchmarker/faas-benchmarker/stacks/stackcfg"
 )
 
 // Flags that point at an existing deployment (no stack is managed); the
@@ -71,8 +70,8 @@ func planPlatform(c *cli.Context) (*platformPlan, error) {
 		return nil, usageError("%v", err)
 	}
 	plan := &platformPlan{platform: p, target: t}
-	if err := checkStackSets(plan, c.StringSlice(FlagStackSet)); err != nil {
-		return nil, err
+	if err := p.CheckStackSets(t, c.StringSlice(flagStackSet)); err != nil {
+		return nil, usageError("%v", err)
 	}
 	if p.Embedded && t.LocalEndpoint == "" {
 		cfg, err := localConfig(c)
@@ -88,31 +87,6 @@ func planPlatform(c *cli.Context) (*platformPlan, error) {
 		}
 	}
 	return plan, nil
-}
-
-// checkStackSets refuses --stack-set on a run that deploys no stack or
-// whose stack takes no settings, and settings its stack would refuse
-// (parsed and validated against the stack's defaults; the cloud runner
-// validates them again with the run's ids).
-func checkStackSets(plan *platformPlan, sets []string) error {
-	if len(sets) == 0 {
-		return nil
-	}
-	st := plan.platform.Stack
-	switch {
-	case !plan.managed():
-		return usageError("--stack-set applies to a stack deployed for the run; --platform %s with these flags deploys none", plan.platform.Name)
-	case !st.Settings:
-		return usageError("--platform %s takes no stack settings (got --stack-set %s)", plan.platform.Name, sets[0])
-	}
-	s, err := stackcfg.New(stackcfg.Platform(st.Program))
-	if err != nil {
-		return cli.Exit(err.Error(), 1)
-	}
-	if err := stackcfg.ApplyOverrides(s, sets); err != nil {
-		return usageError("%v", err)
-	}
-	return nil
 }
 
 // platformSetup is a ready platform: an invoker and how to release it.
