@@ -10,6 +10,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/faas-benchmarker/faas-benchmarker/stats"
 	"github.com/faas-benchmarker/faas-benchmarker/stats/survival"
 )
 
@@ -54,6 +55,13 @@ type idleObservation struct {
 	instance string
 	lane     int
 	burst    int // the probe that made it (1, 2, ...): its cluster
+	// first marks the instance's first idle period after it served a
+	// request: the only observations the estimate uses (see attribute).
+	first bool
+	// recheck marks a later observation at a gap no longer than one the
+	// instance already survived: under persistent per-instance eviction
+	// times it cannot be an eviction (the persistence check).
+	recheck bool
 }
 
 // idleDesign holds the probing parameters (validated by idleParams).
@@ -90,8 +98,11 @@ type planner struct {
 	grid    [][]time.Duration // per lane, in order
 	pending int               // grid probes not yet answered
 	obs     []survival.Observation
-	probes  int // probe requests sent
-	seq     int // adaptive probes placed
+	probes  int             // probe requests sent
+	minGap  time.Duration   // smallest gap planned (the grid shrinks it)
+	maxGap  time.Duration   // largest gap planned (the grid grows it)
+	seq     int             // adaptive probes placed
+	spread  []time.Duration // per lane: the release spread of its next burst
 	fit     *survival.CurrentStatus
 	fitN    int // observations in fit
 	median  survival.Estimate
@@ -101,7 +112,12 @@ type planner struct {
 
 func newPlanner(d idleDesign) *planner {
 	p := &planner{d: d, grid: assignLanes(geometricGrid(d.minGap, d.maxGap, d.factor), len(d.functions)),
-		rng: rand.New(rand.NewPCG(d.seed, 0x1d1e))}
+		rng: rand.New(rand.NewPCG(d.seed, 0x1d1e)), minGap: d.minGap, maxGap: d.maxGap, spread: make([]time.Duration, len(d.functions))}
+	for i, g := range p.grid {
+		if len(g) > 0 {
+			p.spread[i] = p.gridSpread(g[0])
+		}
+	}
 	for _, g := range p.grid {
 		p.pending += len(g)
 	}
@@ -115,12 +131,16 @@ const (
 	stopTime      = "max_time"
 )
 
-// add records the observations of one answered probe.
+// add records the observations of one answered probe; only first idle
+// periods enter the fit.
 func (p *planner) add(obs []idleObservation, wasGrid bool) {
 	if wasGrid {
 		p.pending--
 	}
 	for _, o := range obs {
+		if !o.first {
+			continue
+		}
 		// Kept sorted by gap, so that refitting does not sort.
 		x := survival.Observation{Gap: o.gap.Seconds(), Event: o.evicted, Cluster: o.burst}
 		i, _ := slices.BinarySearchFunc(p.obs, x.Gap, func(a survival.Observation, g float64) int { return cmp.Compare(a.Gap, g) })
@@ -162,28 +182,42 @@ func (p *planner) precise() bool {
 	return p.fit != nil && m.Bounded() && (m.High-m.Low)/2 <= p.d.precision*m.Value
 }
 
-// next returns the gap of lane's next probe, whether it is a grid probe,
-// and false when the lane is done. now is the run time.
-func (p *planner) next(lane int, now time.Duration) (gap time.Duration, grid, ok bool) {
+// next returns the gap of lane's next probe of n requests, whether it is a
+// grid probe, and false when the lane is done. now is the run time.
+func (p *planner) next(lane, n int, now time.Duration) (gap time.Duration, grid, ok bool) {
 	switch {
 	case p.reason != "":
 		return 0, false, false
-	case p.probes+p.d.instances > p.d.maxProbes:
+	case p.probes+n > p.d.maxProbes:
 		p.reason = stopProbes
 		return 0, false, false
 	case p.pending == 0 && p.precise() && p.refit() && p.precise():
 		p.reason = stopPrecision
 		return 0, false, false
 	}
+	if len(p.grid[lane]) == 0 && p.pending == 0 {
+		p.rescale(lane, now)
+	}
 	if q := p.grid[lane]; len(q) > 0 {
 		gap, grid = q[0], true
 		p.grid[lane] = q[1:]
+		p.spread[lane] = p.gridSpread(gap)
 	} else {
 		lo, hi := p.region()
 		u := p.rng.Float64()
+		var spread time.Duration
+		if p.seq%2 == 0 {
+			// Inside the median's interval: a narrow spread, for precision.
+			spread = min(p.d.maxStagger, time.Duration(p.d.stagger*float64(hi)), (hi-lo)/2)
+		} else {
+			// Across the 5 %–95 % stretch: releases spread over all of it
+			// (at least stagger × its end), so one burst samples the phase
+			// of any sweeper whose period makes that stretch.
+			spread = min(p.d.maxStagger, max(hi-lo, time.Duration(p.d.stagger*float64(hi))))
+		}
 		p.seq++
-		span := hi - lo - p.stagger(lo, hi)
-		gap = lo + time.Duration(u*float64(max(span, 0)))
+		p.spread[lane] = spread
+		gap = lo + time.Duration(u*float64(max(hi-lo-spread, 0)))
 	}
 	if now+gap >= p.d.maxTime {
 		// The probe would end after the time budget: the design stops
@@ -191,15 +225,44 @@ func (p *planner) next(lane int, now time.Duration) (gap time.Duration, grid, ok
 		p.reason = stopTime
 		return 0, false, false
 	}
-	p.probes += p.d.instances
+	p.probes += n
 	return gap, grid, true
+}
+
+// minGapFloor is how far the grid shrinks min_gap: about a second, the
+// shortest idle timeout a platform is plausibly configured with.
+const minGapFloor = time.Second
+
+// rescale finds the scale of the eviction times once the planned grid is
+// answered: while fewer than half the instances probed at the longest gap
+// went cold, it doubles max_gap (within max_time) and probes it on lane;
+// when nearly all went cold already at the smallest gap, it halves min_gap
+// (down to about a second). So a run started with the wrong range — a
+// cloud API served by an emulator with a 2 s timeout, or a platform that
+// keeps instances for an hour — still brackets the median.
+func (p *planner) rescale(lane int, now time.Duration) {
+	if !p.refit() {
+		return
+	}
+	steps := p.fit.Steps()
+	first, last := steps[0], steps[len(steps)-1]
+	switch {
+	case p.fit.F(last.Gap) < 0.5 && now+2*p.maxGap < p.d.maxTime:
+		p.maxGap *= 2
+		p.grid[lane] = append(p.grid[lane], p.maxGap)
+		p.pending++
+	case first.F >= 0.95 && p.minGap/2 >= minGapFloor/2 && p.minGap > minGapFloor:
+		p.minGap = max(minGapFloor, p.minGap/2)
+		p.grid[lane] = append(p.grid[lane], p.minGap)
+		p.pending++
+	}
 }
 
 // region is where adaptive probes go: alternately the median's interval,
 // and the stretch from the fitted 5% point to the 95% point joined with it;
 // unbounded ends fall back to the grid's ends.
 func (p *planner) region() (lo, hi time.Duration) {
-	lo, hi = p.d.minGap, p.d.maxGap
+	lo, hi = p.minGap, p.maxGap
 	if p.fit == nil {
 		return lo, hi
 	}
@@ -227,37 +290,27 @@ func (p *planner) region() (lo, hi time.Duration) {
 	return mlo, max(mhi, mlo)
 }
 
-// stagger returns the spread of release times for a lane's next burst:
-// a fraction of the gaps being probed, at most max_stagger and at most half
-// the region probed, so that one burst measures several different gaps
-// and its instances do not share the phase of a periodic sweeper.
-func (p *planner) stagger(lo, hi time.Duration) time.Duration {
-	return min(p.d.maxStagger, time.Duration(p.d.stagger*float64(hi)), (hi-lo)/2)
+// gridSpread is the release spread of a grid probe at gap g: stagger × g,
+// at most max_stagger.
+func (p *planner) gridSpread(g time.Duration) time.Duration {
+	return min(p.d.maxStagger, time.Duration(p.d.stagger*float64(g)))
 }
 
-// nextSleeps returns the handler sleeps of the burst a lane sends now:
-// probe_sleep, plus a random delay common to the burst (uniform up to the
-// stagger of the gaps being probed), plus the burst's own stagger. The
-// common delay moves each burst's release to a random phase of whatever
-// periodic process the platform runs, so that successive probes do not
-// keep meeting a sweeper at the same phase.
-func (p *planner) nextSleeps(lane int) []time.Duration {
-	var spread, dither time.Duration
-	if q := p.grid[lane]; len(q) > 0 {
-		spread = min(p.d.maxStagger, time.Duration(p.d.stagger*float64(q[0])))
-		dither = spread
-	} else {
-		lo, hi := p.region()
-		spread = p.stagger(lo, hi)
-		dither = min(p.d.maxStagger, time.Duration(p.d.stagger*float64(hi)))
-	}
-	delay := time.Duration(p.rng.Float64() * float64(dither))
-	s := make([]time.Duration, p.d.instances)
+// nextSleeps returns the handler sleeps of a burst of n requests a lane
+// sends now: probe_sleep plus, for every request on its own, a uniform
+// random delay up to the spread next chose for the lane's probe.
+// Independent release times matter against a periodic sweeper: an
+// instance's eviction time is then T plus the wait from its release to the
+// next sweep, and only releases spread over the sweep period sample that
+// wait — releases at one moment share it. A spread of S samples the phase
+// of any sweep period up to S within one burst; longer periods are sampled
+// across bursts and lanes (their release times move by the random gaps),
+// and the design effect of the interval accounts for what is left
+// (docs/experiments.md has the coverage).
+func (p *planner) nextSleeps(lane, n int) []time.Duration {
+	s := make([]time.Duration, n)
 	for i := range s {
-		s[i] = p.d.probeSleep + delay
-		if len(s) > 1 {
-			s[i] += spread * time.Duration(i) / time.Duration(len(s)-1)
-		}
+		s[i] = p.d.probeSleep + time.Duration(p.rng.Float64()*float64(p.spread[lane]))
 	}
 	return s
 }
@@ -265,13 +318,32 @@ func (p *planner) nextSleeps(lane int) []time.Duration {
 // idleLane is one function whose instances are probed.
 type idleLane struct {
 	fn        string
-	instances map[string]time.Duration // id → last response received
+	instances map[string]*heldInstance // the instances alive at their last release
 	inFlight  bool
 	wasGrid   bool // the burst in flight is a grid probe
 	probing   bool // the burst in flight is a probe (not the warm-up)
 	due       time.Duration
 	done      bool
 }
+
+// heldInstance is what a lane knows of one of its instances.
+type heldInstance struct {
+	release  time.Duration // its last response, received
+	observed bool          // its first idle period was observed
+	survived time.Duration // the longest gap it was seen to survive
+}
+
+// burstSize is the number of requests of the lane's next burst: one for
+// every instance it holds (each must be asked, or a missing one could not
+// be told evicted) plus `instances` more, so that every burst starts
+// `instances` new instances whatever the platform evicted (see attribute).
+func (l *idleLane) burstSize(instances int) int {
+	return len(l.instances) + instances
+}
+
+// maxHeld bounds the instances a lane holds, in units of `instances`: a
+// lane that holds more is done (each burst asks every instance it holds).
+const maxHeld = 16
 
 // idleRun is the outcome of running the design.
 type idleRun struct {
@@ -282,6 +354,7 @@ type idleRun struct {
 	overheads   []float64 // seconds: client latency − handler time of warm answers
 	elapsed     time.Duration
 	reason      string
+	maxGap      time.Duration // the longest gap planned (the grid may have grown it)
 }
 
 // runIdleDesign drives the design on env until it stops, ctx ends or env
@@ -292,12 +365,12 @@ func runIdleDesign(ctx context.Context, env probeEnv, d idleDesign, record func(
 	out := &idleRun{}
 	bursts := 0
 	for i, fn := range d.functions {
-		lanes[i] = &idleLane{fn: fn, instances: map[string]time.Duration{}, inFlight: true}
-		env.Send(i, fn, phaseWarmup, pl.nextSleeps(i))
+		lanes[i] = &idleLane{fn: fn, instances: map[string]*heldInstance{}, inFlight: true}
+		env.Send(i, fn, phaseWarmup, pl.nextSleeps(i, d.instances))
 		out.invocations += d.instances
 	}
 	finish := func(err error) (*idleRun, error) {
-		out.fit, out.reason, out.elapsed, out.probes = pl.fit, pl.reason, env.Now(), pl.probes
+		out.fit, out.reason, out.elapsed, out.probes, out.maxGap = pl.fit, pl.reason, env.Now(), pl.probes, pl.maxGap
 		return out, err
 	}
 	for {
@@ -317,8 +390,9 @@ func runIdleDesign(ctx context.Context, env probeEnv, d idleDesign, record func(
 				if l.wasGrid {
 					phase = phaseGrid
 				}
-				env.Send(i, l.fn, phase, pl.nextSleeps(i))
-				out.invocations += d.instances
+				n := l.burstSize(d.instances)
+				env.Send(i, l.fn, phase, pl.nextSleeps(i, n))
+				out.invocations += n
 				busy = true
 				continue
 			}
@@ -338,7 +412,7 @@ func runIdleDesign(ctx context.Context, env probeEnv, d idleDesign, record func(
 		}
 		l := lanes[res.lane]
 		l.inFlight = false
-		obs := attribute(l, res)
+		obs := attribute(l, res, d.instances)
 		phase := phaseWarmup
 		switch {
 		case l.probing && l.wasGrid:
@@ -364,14 +438,17 @@ func runIdleDesign(ctx context.Context, env probeEnv, d idleDesign, record func(
 		if l.probing {
 			pl.add(obs, l.wasGrid)
 		}
-		gap, grid, ok := pl.next(res.lane, env.Now())
+		gap, grid, ok := pl.next(res.lane, l.burstSize(d.instances), env.Now())
+		if ok && len(l.instances) >= maxHeld*d.instances {
+			ok = false // the lane holds too many instances to ask them all
+		}
 		if !ok {
 			l.done = true
 			continue
 		}
 		var last time.Duration
-		for _, r := range l.instances {
-			last = max(last, r)
+		for _, h := range l.instances {
+			last = max(last, h.release)
 		}
 		l.due, l.wasGrid = last+gap, grid
 	}
@@ -384,7 +461,15 @@ func runIdleDesign(ctx context.Context, env probeEnv, d idleDesign, record func(
 // an unanswered request may have been the one that would have reached it.
 // The lane then holds the instances that answered, released at their
 // responses.
-func attribute(l *idleLane, res *burstResult) []idleObservation {
+//
+// Only an instance's first idle period is marked first: if a platform
+// gives each instance its own eviction time for life (its host, its
+// pool), probing survivors again samples long-lived instances more often
+// and would tilt the estimate toward them; first periods are a sample of
+// new instances under either behaviour. Later observations at a gap the
+// instance already survived are marked recheck: an eviction there is
+// impossible under persistence (estimateIdle's persistence check).
+func attribute(l *idleLane, res *burstResult, fresh int) []idleObservation {
 	var obs []idleObservation
 	seen := map[string]probeAnswer{}
 	first := time.Duration(-1)
@@ -408,47 +493,144 @@ func attribute(l *idleLane, res *burstResult) []idleObservation {
 	}
 	sort.Strings(ids)
 	for _, id := range ids {
-		rel := l.instances[id]
+		h := l.instances[id]
+		o := idleObservation{instance: id, first: !h.observed}
 		if a, ok := seen[id]; ok {
-			obs = append(obs, idleObservation{gap: a.sent - rel, evicted: a.known && a.cold, instance: id})
+			o.gap, o.evicted = a.sent-h.release, a.known && a.cold
 		} else if complete {
-			obs = append(obs, idleObservation{gap: first - rel, evicted: true, instance: id})
+			o.gap, o.evicted = first-h.release, true
+		} else {
+			continue
+		}
+		o.recheck = h.observed && o.gap <= h.survived
+		obs = append(obs, o)
+		h.observed = true
+		if !o.evicted {
+			h.survived = max(h.survived, o.gap)
 		}
 	}
-	l.instances = map[string]time.Duration{}
-	for id, a := range seen {
-		l.instances[id] = a.received
+	held := map[string]*heldInstance{}
+	ids = ids[:0]
+	for id := range seen {
+		ids = append(ids, id)
 	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		a := seen[id]
+		h := l.instances[id]
+		switch {
+		case a.known && a.cold && fresh > 0:
+			// A new instance: its first idle period starts. Exactly
+			// `fresh` of them per burst are counted, however many the
+			// platform's evictions made the burst start: their number
+			// would otherwise depend on whether a sweep just passed, and
+			// tilt the sample toward releases right after a sweep.
+			h = &heldInstance{}
+			fresh--
+		case a.known && a.cold:
+			h = &heldInstance{observed: true}
+		case h == nil:
+			// Warm but not held (missed by an incomplete burst): not new.
+			h = &heldInstance{observed: true}
+		}
+		h.release = a.received
+		held[id] = h
+	}
+	l.instances = held
 	return obs
 }
 
 // idleEstimates are the design's answers, in seconds of platform idle time
 // (the client's gaps plus the round-trip overhead).
 type idleEstimates struct {
+	fit                *survival.CurrentStatus // on every first idle period
 	median, warm, cold survival.Estimate
-	overhead           float64
+	// longest is the longest gap planned (platform idle time); stillWarm
+	// the share of first idle periods at least that long that stayed
+	// warm, with its Wilson interval. Where F is flat beyond it (a share
+	// never evicted) that is 1 − F there; the likelihood-ratio interval
+	// of F at one point is too narrow on a flat stretch (it covered 75–85 %
+	// in simulation).
+	longest   float64
+	stillWarm stats.Interval
+	warmShare float64
+	stillN    int
+	overhead  float64
+	// rechecks are the later observations at a gap the instance had
+	// already survived, contradictions those of them that were evicted,
+	// expected the evictions among them if every idle period drew its
+	// eviction time anew (Σ F̂(gap)).
+	rechecks, contradictions int
+	expected                 float64
 }
 
-// estimateIdle computes the three estimates of run, shifted by the round
+// Behaviours the persistence check can tell apart.
+const (
+	behaviourRedrawn    = "redrawn"
+	behaviourPersistent = "persistent"
+	behaviourUnknown    = "undetermined"
+)
+
+// behaviour says which eviction behaviour the data support: an instance
+// evicted after a gap it had already survived rules out per-instance
+// fixed eviction times ("redrawn"); none among rechecks where redrawn
+// eviction times would have given at least 3 expected evictions
+// (P(none) ≤ e⁻³ = 5 %) supports "persistent"; otherwise the data cannot
+// tell.
+func (e idleEstimates) behaviour() string {
+	switch {
+	case e.contradictions > 0:
+		return behaviourRedrawn
+	case e.expected >= 3:
+		return behaviourPersistent
+	}
+	return behaviourUnknown
+}
+
+// estimateIdle fits every first idle period of run (the final fit: the
+// one all outputs show) and computes the estimates, shifted by the round
 // trip between the client's gap and the platform's idle time.
 func estimateIdle(run *idleRun, level float64) (idleEstimates, error) {
 	var e idleEstimates
-	if run.fit == nil {
-		return e, fmt.Errorf("idle-timeout: no observation was made")
-	}
 	if len(run.overheads) > 0 {
 		e.overhead = max(0, median(run.overheads))
 	}
-	shift := func(x survival.Estimate) survival.Estimate {
-		x.Value += e.overhead
-		if x.LowFound {
-			x.Low += e.overhead
+	var obs []survival.Observation
+	for _, o := range run.obs {
+		if o.first {
+			obs = append(obs, survival.Observation{Gap: o.gap.Seconds() + e.overhead, Event: o.evicted, Cluster: o.burst})
 		}
-		x.High += e.overhead
-		return x
 	}
-	e.median = shift(run.fit.Quantile(0.5, level))
-	e.warm = shift(run.fit.Quantile(0.05, level))
-	e.cold = shift(run.fit.Quantile(0.95, level))
+	fit, err := survival.FitCurrentStatus(obs)
+	if err != nil {
+		return e, fmt.Errorf("idle-timeout: no observation was made")
+	}
+	e.fit = fit
+	e.median = fit.Quantile(0.5, level)
+	e.warm = fit.Quantile(0.05, level)
+	e.cold = fit.Quantile(0.95, level)
+	e.longest = run.maxGap.Seconds() + e.overhead
+	warm := 0
+	for _, o := range run.obs {
+		if o.first && o.gap >= run.maxGap {
+			e.stillN++
+			if !o.evicted {
+				warm++
+			}
+		}
+	}
+	e.stillWarm = stats.Wilson(warm, e.stillN, level)
+	if e.stillN > 0 {
+		e.warmShare = float64(warm) / float64(e.stillN)
+	}
+	for _, o := range run.obs {
+		if o.recheck {
+			e.rechecks++
+			e.expected += fit.F(o.gap.Seconds() + e.overhead)
+			if o.evicted {
+				e.contradictions++
+			}
+		}
+	}
 	return e, nil
 }

@@ -11,7 +11,7 @@ import (
 func TestAttribute(t *testing.T) {
 	s := time.Second
 	lane := func() *idleLane {
-		return &idleLane{instances: map[string]time.Duration{"a": 1 * s, "b": 2 * s, "c": 3 * s}}
+		return &idleLane{instances: map[string]*heldInstance{"a": {release: 1 * s}, "b": {release: 2 * s}, "c": {release: 3 * s}}}
 	}
 	warm := func(id string, sent time.Duration) probeAnswer {
 		return probeAnswer{ok: true, instance: id, known: true, sent: sent, received: sent + s}
@@ -39,7 +39,7 @@ func TestAttribute(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			l := lane()
-			obs := attribute(l, &burstResult{answers: tt.answers})
+			obs := attribute(l, &burstResult{answers: tt.answers}, 3)
 			if len(obs) != len(tt.want) {
 				t.Fatalf("observations %+v, want %v", obs, tt.want)
 			}

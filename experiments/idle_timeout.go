@@ -42,6 +42,23 @@ const (
 	KeyIdlePrecisionReached = "idle_precision_reached"
 	// KeyIdleGapOverhead is the round trip added to the client's gaps (ms).
 	KeyIdleGapOverhead = "idle_gap_overhead_ms"
+	// KeyIdleLongestGap is the longest idle time planned (s), and
+	// KeyIdleStillWarm the share of new instances idle at least that long
+	// that stayed warm, with its Wilson interval: with a never-evicted
+	// share it is what can be said.
+	KeyIdleLongestGap    = "idle_longest_gap_s"
+	KeyIdleStillWarm     = "idle_still_warm"
+	KeyIdleStillWarmLow  = "idle_still_warm_low"
+	KeyIdleStillWarmHigh = "idle_still_warm_high"
+	// KeyIdlePersistent says which behaviour the persistence check
+	// supports: 1 per-instance fixed eviction times, 0 a new eviction time
+	// every idle period, absent when the data cannot tell.
+	KeyIdlePersistent = "idle_persistent"
+	// KeyIdleRechecks counts later observations at a gap the instance had
+	// already survived, KeyIdleRecheckEvicted those that were evicted
+	// (impossible under persistence).
+	KeyIdleRechecks       = "idle_rechecks"
+	KeyIdleRecheckEvicted = "idle_recheck_evicted"
 )
 
 // MetricIdleProbe is the per-instance observation metric of idle-timeout:
@@ -50,6 +67,11 @@ const (
 // instance, lane, burst (the probe that made it, shared fate) and
 // function.
 const MetricIdleProbe = "idle_probe"
+
+// TagIdleFirst marks an idle_probe observation of an instance's first idle
+// period ("1"), the only ones the estimates use; "0" for a survivor's later
+// periods (kept for the persistence check).
+const TagIdleFirst = "first"
 
 // IdleTimeout estimates after how long idle an instance goes cold.
 //
@@ -116,10 +138,10 @@ func (IdleTimeout) Params() []Param {
 		DurationParam("max_gap", "16s", "largest idle gap of the grid (>= min_gap; must exceed the eviction times)").Above(0),
 		FloatParam("factor", "2.0", "ratio between grid gaps").Above(1),
 		FloatParam("precision", "0.05", "stop when the median's 95% interval is within ± this fraction of it").Above(0).Below(1),
-		IntParam("max_probes", "400", "budget: most probe requests (>= instances)").AtLeast(1),
+		IntParam("max_probes", "1000", "budget: most probe requests (>= instances)").AtLeast(1),
 		DurationParam("max_time", "20m", "budget: longest run").Above(0),
 		DurationParam("probe_sleep", "100ms", "handler sleep of a probe, so a burst's requests overlap").AtLeast(0).Seconds(),
-		FloatParam("stagger", "0.2", "spread of a burst's release times as a fraction of the gap probed").In(0, 1),
+		FloatParam("stagger", "0.5", "spread of a burst's release times as a fraction of the gap probed").In(0, 1),
 		DurationParam("max_stagger", "10s", "largest spread of a burst's release times (counts as handler time)").AtLeast(0),
 		FloatParam("level", "0.95", "confidence level of every interval").AtLeast(0.5).Below(1),
 		IntParam("seed", "1", "seed of the design's randomisation (adaptive gaps, release delays)").AtLeast(0),
@@ -189,8 +211,13 @@ func (IdleTimeout) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Es
 			v = 1
 		}
 		obsN++
+		first := "0"
+		if o.first {
+			first = "1"
+		}
 		phases[phase].Record(MetricIdleProbe, v, map[string]string{
 			TagGapS: fmtFloat(o.gap.Seconds()), "instance": o.instance, "lane": strconv.Itoa(o.lane), "burst": strconv.Itoa(o.burst), "function": l.fn,
+			TagIdleFirst: first,
 		})
 		log.Debug("idle-timeout observation", "function", l.fn, "instance", o.instance, "gap", o.gap, "evicted", o.evicted)
 	})
@@ -205,21 +232,43 @@ func (IdleTimeout) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Es
 	if err != nil {
 		return est.result(errors.Join(runErr, err))
 	}
-	// Judged on the reported interval (probes still in flight when the
-	// design stopped are in it), not on the design's last look.
+	// Judged on the final fit, on every observation (probes still in
+	// flight when the design stopped are in it), not on the design's last
+	// look.
 	if m := ie.median; m.Bounded() && (m.High-m.Low)/2 <= d.precision*m.Value {
 		est.set(KeyIdlePrecisionReached, 1)
 	}
+	putIdleEstimates(est, ie)
+	log.Info("idle-timeout done", "stop", run.reason, "observations", len(run.obs), "median", ie.median.Value,
+		"median_low", ie.median.Low, "median_high", ie.median.High, "warm", ie.warm.Value, "cold", ie.cold.Value,
+		"behaviour", ie.behaviour())
+	if !ie.median.HighFound {
+		log.Warn("idle-timeout: too few instances were evicted by the longest gap to bound the median; raise max_gap or max_time", "longest_gap_s", ie.longest)
+	}
+	return est.result(runErr)
+}
+
+// putIdleEstimates stores ie's estimates: a quantile's value only with a
+// two-sided interval, otherwise only the end that bounds it.
+func putIdleEstimates(est *estimates, ie idleEstimates) {
 	est.set(KeyIdleGapOverhead, ie.overhead*1000)
 	putEstimate(est, KeyIdleTimeout, KeyIdleTimeoutLow, KeyIdleTimeoutHigh, ie.median)
 	putEstimate(est, KeyIdleWarm, KeyIdleWarmLow, KeyIdleWarmHigh, ie.warm)
 	putEstimate(est, KeyIdleCold, KeyIdleColdLow, KeyIdleColdHigh, ie.cold)
-	log.Info("idle-timeout done", "stop", run.reason, "observations", len(run.obs), "median", ie.median.Value,
-		"median_low", ie.median.Low, "median_high", ie.median.High, "warm", ie.warm.Value, "cold", ie.cold.Value)
-	if !ie.median.HighFound {
-		log.Warn("idle-timeout: too few instances were evicted by max_gap to bound the median; raise max_gap", "max_gap", d.maxGap)
+	est.set(KeyIdleLongestGap, ie.longest)
+	if w := ie.stillWarm; w.OK {
+		est.set(KeyIdleStillWarm, ie.warmShare)
+		est.set(KeyIdleStillWarmLow, w.Low)
+		est.set(KeyIdleStillWarmHigh, w.High)
 	}
-	return est.result(runErr)
+	est.set(KeyIdleRechecks, float64(ie.rechecks))
+	est.set(KeyIdleRecheckEvicted, float64(ie.contradictions))
+	switch ie.behaviour() {
+	case behaviourPersistent:
+		est.set(KeyIdlePersistent, 1)
+	case behaviourRedrawn:
+		est.set(KeyIdlePersistent, 0)
+	}
 }
 
 // Burst phases of idle-timeout.
@@ -229,14 +278,18 @@ const (
 	phaseAdaptive = "adaptive"
 )
 
-// putEstimate stores e under key with its interval: the low end is 0 when
-// the data cannot bound it from below (always valid), the high end absent
-// when they cannot bound it from above.
+// putEstimate stores e under key with its interval when the data bound it
+// on both sides; otherwise no value, only the end that bounds it (the low
+// end as a lower bound, the high end as an upper bound), or nothing. A
+// point whose interval is open on one side would be contradicted by the
+// instances the data could not see.
 func putEstimate(est *estimates, key, lowKey, highKey string, e survival.Estimate) {
-	if e.Found() {
+	if e.Bounded() {
 		est.set(key, e.Value)
 	}
-	est.set(lowKey, e.Low)
+	if e.LowFound {
+		est.set(lowKey, e.Low)
+	}
 	if e.HighFound {
 		est.set(highKey, e.High)
 	}

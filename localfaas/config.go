@@ -91,6 +91,13 @@ type Config struct {
 	// IdleSweep (from the platform's start), like the OpenFaaS idler: an
 	// instance is evicted at the first sweep at or after its deadline.
 	IdleSweep time.Duration
+	// IdleSweepPhase shifts the sweeps: they run at the platform's start
+	// + IdleSweepPhase + k·IdleSweep, in [0, IdleSweep).
+	IdleSweepPhase time.Duration
+	// IdlePersistent draws IdleJitter once per instance instead of per
+	// idle period: every instance has its own fixed idle timeout,
+	// IdleTimeout + J with J uniform in [0, IdleJitter), for life.
+	IdlePersistent bool
 	// IdleEvictFraction is the probability that an instance past its idle
 	// deadline is evicted; otherwise it survives another IdleTimeout
 	// (partial eviction). 1 evicts every expired instance. See Eviction
@@ -224,6 +231,9 @@ func (c Config) Validate() error {
 	if c.IdleSweep < 0 {
 		bad("IdleSweep %v must be >= 0 (0: no sweep, evict at the deadline)", c.IdleSweep)
 	}
+	if c.IdleSweepPhase < 0 || (c.IdleSweepPhase > 0 && c.IdleSweepPhase >= c.IdleSweep) {
+		bad("IdleSweepPhase %v must be in [0, IdleSweep) (IdleSweep %v)", c.IdleSweepPhase, c.IdleSweep)
+	}
 	if c.MaxLifetimeJitter < 0 {
 		bad("MaxLifetimeJitter %v must be >= 0", c.MaxLifetimeJitter)
 	}
@@ -341,6 +351,8 @@ func (c Config) Describe() string {
 	row("idle-timeout", c.IdleTimeout, "evict an instance idle longer than this (0 = never)")
 	row("idle-jitter", c.IdleJitter, "extra random idle time per idle period, uniform [0, jitter)")
 	row("idle-sweep", c.IdleSweep, "reclaim idle instances only by a sweep this often (0 = at the deadline)")
+	row("idle-sweep-phase", c.IdleSweepPhase, "sweeps at start + phase + k·sweep")
+	row("idle-persistent", c.IdlePersistent, "draw the idle jitter once per instance (own fixed timeout) instead of per idle period")
 	row("idle-evict-fraction", c.IdleEvictFraction, "probability an expired idle instance is evicted")
 	row("max-lifetime", c.MaxLifetime, "retire instances older than this when idle (0 = never)")
 	row("max-lifetime-jitter", c.MaxLifetimeJitter, "extra random lifetime per instance, uniform [0, jitter)")

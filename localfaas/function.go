@@ -131,7 +131,7 @@ func (f *function) release(in *instance) {
 		in.kill(ReasonLifetime, "older than max lifetime")
 		return
 	}
-	in.idleDeadline, in.evictable = f.p.cfg.Eviction().EvictAt(now, f.p.sweepOrigin, f.p.randFloat)
+	in.idleDeadline, in.evictable = f.p.cfg.Eviction().EvictAt(now, f.p.sweepOrigin, in.ownDraw, f.p.randFloat)
 	due := time.Time{}
 	if in.evictable {
 		due = in.idleDeadline

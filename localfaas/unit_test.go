@@ -212,16 +212,20 @@ func TestEvictAt(t *testing.T) {
 		{"partial", Eviction{Timeout: 2 * s, Fraction: 0.5}, []float64{0.9, 0.1}, 4 * s},
 		// deadline 3.3+0.5 = 3.8 → sweep 4; survives; 4+2 = 6 → sweep 6.
 		{"sweep+jitter+partial", Eviction{Timeout: 2 * s, Jitter: s, Sweep: 2 * s, Fraction: 0.5}, []float64{0.5, 0.9, 0.1}, 4700 * time.Millisecond},
+		// sweeps at 0.5 s + 2k s after origin: deadline 3.3 s → sweep 4.5 s.
+		{"sweep phase", Eviction{Timeout: 2 * s, Sweep: 2 * s, SweepPhase: 500 * time.Millisecond, Fraction: 1}, nil, 3200 * time.Millisecond},
+		// the instance's own draw (0.25) is its jitter; the shared stream is not read.
+		{"persistent", Eviction{Timeout: 3 * s, Jitter: 4 * s, Fraction: 1, Persistent: true}, nil, 4 * s},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			at, ok := tt.e.EvictAt(r, origin, seq(append(tt.u, 0)...))
+			at, ok := tt.e.EvictAt(r, origin, 0.25, seq(append(tt.u, 0)...))
 			if !ok || at.Sub(r) != tt.want {
 				t.Errorf("evicted after %v (ok %v), want %v", at.Sub(r), ok, tt.want)
 			}
 		})
 	}
-	if _, ok := (Eviction{}).EvictAt(r, origin, nil); ok {
+	if _, ok := (Eviction{}).EvictAt(r, origin, 0, nil); ok {
 		t.Error("Timeout 0 evicts")
 	}
 }
@@ -241,6 +245,8 @@ func TestEvictionDistribution(t *testing.T) {
 		"sweep+partial":        {Timeout: 3 * s, Sweep: 2 * s, Fraction: 0.5},
 		"jitter+partial":       {Timeout: 2 * s, Jitter: s, Fraction: 0.7},
 		"sweep+jitter+partial": {Timeout: 2 * s, Jitter: 3 * s, Sweep: 2 * s, Fraction: 0.5},
+		"sweep phase":          {Timeout: 5 * s, Sweep: 4 * s, SweepPhase: 3 * s, Fraction: 1},
+		"persistent":           {Timeout: 3 * s, Jitter: 4 * s, Fraction: 1, Persistent: true},
 	}
 	rng := rand.New(rand.NewPCG(5, 5))
 	origin := time.Unix(0, 0)
@@ -250,7 +256,7 @@ func TestEvictionDistribution(t *testing.T) {
 			xs := make([]float64, n)
 			for i := range xs {
 				r := origin.Add(time.Duration(rng.Float64() * float64(time.Hour)))
-				at, _ := e.EvictAt(r, origin, rng.Float64)
+				at, _ := e.EvictAt(r, origin, rng.Float64(), rng.Float64) // a new instance each
 				xs[i] = at.Sub(r).Seconds()
 			}
 			slices.Sort(xs)

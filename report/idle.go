@@ -50,11 +50,15 @@ func idleTripleOf(est map[string]float64) (idleTriple, bool) {
 	return t, !math.IsNaN(t.median.v) || !math.IsNaN(t.median.lo)
 }
 
-// text renders an estimate with its interval: "5.02 s [4.71, 5.40]".
+// text renders an estimate with its interval: "5.02 s [4.71, 5.40]"; one
+// the data bound on one side only as that bound ("≥ 3.1 s (bound)").
 func (e estimateCI) text() string {
 	if math.IsNaN(e.v) {
-		if !math.IsNaN(e.lo) {
-			return "> " + stats.Format(e.lo) + " s"
+		switch {
+		case !math.IsNaN(e.lo):
+			return "≥ " + stats.Format(e.lo) + " s (bound)"
+		case !math.IsInf(e.hi, 1):
+			return "≤ " + stats.Format(e.hi) + " s (bound)"
 		}
 		return "–"
 	}
@@ -68,10 +72,14 @@ func idleShape(est map[string]float64) string {
 	switch {
 	case !ok:
 		return ""
-	case math.IsNaN(t.median.v):
+	case math.IsNaN(t.median.v) && !math.IsNaN(t.median.lo) && !math.IsInf(t.median.hi, 1):
+		return "median somewhere in " + stats.Format(t.median.lo) + "–" + stats.Format(t.median.hi) + " s (not pinned down)"
+	case math.IsNaN(t.median.v) && !math.IsNaN(t.median.lo):
 		return "not evicted by the longest gap probed: more than " + stats.Format(t.median.lo) + " s"
+	case math.IsNaN(t.median.v):
+		return "median not bounded by the data"
 	case math.IsNaN(t.cold.v) || math.IsNaN(t.warm.v):
-		return "spread: median " + stats.Format(t.median.v) + " s, fewer than 95% cold by the longest gap probed"
+		return "spread: median " + stats.Format(t.median.v) + " s; 5 % / 95 % points not bounded on both sides by the data"
 	case t.cold.v-t.warm.v <= 0.1*t.median.v:
 		return "sharp: ~" + stats.Format(t.median.v) + " s"
 	default:
@@ -79,13 +87,17 @@ func idleShape(est map[string]float64) string {
 	}
 }
 
-// idleObservations reads the idle_probe metrics as current-status
-// observations on the platform's idle time (the client's gap plus the
-// run's round-trip estimate), clustered by burst.
+// idleObservations reads the idle_probe metrics of first idle periods as
+// current-status observations on the platform's idle time (the client's
+// gap plus the run's round-trip estimate), clustered by burst: the same
+// observations, and so the same fit, as the run's estimates.
 func idleObservations(d *RunData) []survival.Observation {
 	shift := d.Estimates[estimateIdleOverhead] / 1000
 	var obs []survival.Observation
 	for _, m := range d.metricsNamed(experiments.MetricIdleProbe) {
+		if m.Tags[experiments.TagIdleFirst] == "0" {
+			continue // a survivor's later idle period: not in the estimates
+		}
 		g, err := strconv.ParseFloat(m.Tags[experiments.TagGapS], 64)
 		if err != nil || g < 0 {
 			continue
@@ -226,7 +238,8 @@ func idleSection(b *builder, d *RunData) (Section, bool) {
 	p.Legend.Top = true
 	p.Legend.Left = false
 	shape := idleShape(d.Estimates)
-	caption := fmt.Sprintf("Every probed instance is one observation (metric %s): warm answers at the top, evicted instances at the bottom, at its idle time (the client's gap plus the %s ms round trip). "+
+	caption := fmt.Sprintf("Estimand: the distribution, over newly started instances, of how long an instance stays warm once idle (its first idle period after it served a request; assumes the instances probed are typical of the function's). "+
+		"Every probed instance is one observation (metric %s): warm answers at the top, evicted instances at the bottom, at its idle time (the client's gap plus the %s ms round trip). "+
 		"The step curve is the nonparametric maximum-likelihood estimate of the share still warm, with its pointwise %g %% likelihood-ratio band (design effect %.2f); "+
 		"dashed lines mark the estimates, and thick bars their %g %% intervals at the survival level each is defined by (0.95, 0.5, 0.05): %s. %s. n = %d observations. %s.",
 		experiments.MetricIdleProbe, stats.Format(d.Estimates[estimateIdleOverhead]), 100*lvl, fit.DesignEffect(), 100*lvl, joinOr(marks, "none"), shape, len(obs), runRef(d))
@@ -237,6 +250,18 @@ func idleSection(b *builder, d *RunData) (Section, bool) {
 		{"idle_cold_s (≥ 95 % cold)", t.cold.text()},
 		{"shape", shape},
 	}
+	if v, ok := d.Estimates[experiments.KeyIdleStillWarm]; ok {
+		rows = append(rows, []string{"still warm after " + stats.Format(d.Estimates[experiments.KeyIdleLongestGap]) + " s",
+			fmt.Sprintf("%.0f %% [%.0f, %.0f]", 100*v, 100*d.Estimates[experiments.KeyIdleStillWarmLow], 100*d.Estimates[experiments.KeyIdleStillWarmHigh])})
+	}
+	behaviour := "cannot tell (too few rechecks)"
+	if v, ok := d.Estimates[experiments.KeyIdlePersistent]; ok {
+		behaviour = "a new eviction time every idle period (an instance was evicted after a gap it had survived)"
+		if v == 1 {
+			behaviour = "per-instance fixed eviction times (no instance evicted after a gap it had survived)"
+		}
+	}
+	rows = append(rows, []string{"behaviour", behaviour})
 	if v, ok := d.Estimates[estimateIdlePrecision]; ok {
 		reached := "no (a budget ended the run)"
 		if v == 1 {

@@ -15,7 +15,8 @@ func TestIdleShape(t *testing.T) {
 		{"sharp", map[string]float64{"idle_warm_s": 9.9, "idle_timeout_s": 10, "idle_timeout_s_low": 9.8, "idle_cold_s": 10.2}, "sharp: ~10.00 s"},
 		{"spread", map[string]float64{"idle_warm_s": 5, "idle_timeout_s": 7.5, "idle_timeout_s_low": 7, "idle_cold_s": 10}, "spread: warm up to 5.00 s, cold after 10.00 s"},
 		{"never cold", map[string]float64{"idle_timeout_s_low": 16}, "not evicted by the longest gap probed: more than 16.00 s"},
-		{"not all cold", map[string]float64{"idle_warm_s": 2, "idle_timeout_s": 2.1, "idle_timeout_s_low": 2}, "spread: median 2.10 s, fewer than 95% cold by the longest gap probed"},
+		{"not all cold", map[string]float64{"idle_warm_s": 2, "idle_timeout_s": 2.1, "idle_timeout_s_low": 2}, "spread: median 2.10 s; 5 % / 95 % points not bounded on both sides by the data"},
+		{"median not pinned down", map[string]float64{"idle_timeout_s_low": 2, "idle_timeout_s_high": 4}, "median somewhere in 2.00–4.00 s (not pinned down)"},
 		{"no idle estimates", map[string]float64{"cold_p50_ms": 3}, ""},
 	}
 	for _, tt := range tests {
@@ -24,6 +25,21 @@ func TestIdleShape(t *testing.T) {
 				t.Errorf("idleShape = %q, want %q", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestIdleObservationsFirstOnly: the report fits the observations the
+// estimates were computed from — first idle periods (and untagged ones of
+// older runs) — not a survivor's later periods.
+func TestIdleObservationsFirstOnly(t *testing.T) {
+	d := &RunData{Estimates: map[string]float64{}, Metrics: []results.Metric{
+		{Name: "idle_probe", Value: 1, Tags: map[string]string{"gap_s": "2", "first": "1"}},
+		{Name: "idle_probe", Value: 0, Tags: map[string]string{"gap_s": "3", "first": "0"}},
+		{Name: "idle_probe", Value: 0, Tags: map[string]string{"gap_s": "1"}},
+	}}
+	obs := idleObservations(d)
+	if len(obs) != 2 || obs[0].Gap != 2 || obs[1].Gap != 1 {
+		t.Errorf("observations %+v, want the gaps 2 (first) and 1 (untagged)", obs)
 	}
 }
 

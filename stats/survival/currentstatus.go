@@ -477,14 +477,30 @@ func (c *CurrentStatus) Band(level float64, maxPoints int) []BandPoint {
 	}
 	out := make([]BandPoint, 0, len(idx))
 	for _, i := range idx {
-		f := c.F(c.groups[i].t)
-		s := i + 1 // t = groups[i].t: groups [0, i] are at or before it
-		accept := func(th float64) bool { return c.lrAt(s, th) <= cut }
-		lo := bisect(0, f, func(th float64) bool { return accept(th) }, true)
-		hi := bisect(f, 1, func(th float64) bool { return accept(th) }, false)
-		out = append(out, BandPoint{Gap: c.groups[i].t, F: f, Low: lo, High: hi})
+		out = append(out, c.bandAt(i, cut))
 	}
 	return out
+}
+
+// BandAt returns the pointwise level confidence interval for F at the
+// last distinct observation time at or before t (the first one when t is
+// earlier), by the same likelihood-ratio inversion as Band.
+func (c *CurrentStatus) BandAt(t, level float64) BandPoint {
+	i := 0
+	for i+1 < len(c.groups) && c.groups[i+1].t <= t {
+		i++
+	}
+	return c.bandAt(i, ChiSquare1(level)*c.deff)
+}
+
+// bandAt is the interval for F at the time of group i, with cutoff cut.
+func (c *CurrentStatus) bandAt(i int, cut float64) BandPoint {
+	f := c.F(c.groups[i].t)
+	s := i + 1 // t = groups[i].t: groups [0, i] are at or before it
+	accept := func(th float64) bool { return c.lrAt(s, th) <= cut }
+	lo := bisect(0, f, accept, true)
+	hi := bisect(f, 1, accept, false)
+	return BandPoint{Gap: c.groups[i].t, F: f, Low: lo, High: hi}
 }
 
 // bisect finds the boundary of the accepted set inside [a, b]: with

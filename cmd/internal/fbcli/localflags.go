@@ -14,6 +14,8 @@ const (
 	flagLocalIdleTimeout   = "local-idle-timeout"
 	flagLocalIdleJitter    = "local-idle-jitter"
 	flagLocalIdleSweep     = "local-idle-sweep"
+	flagLocalSweepPhase    = "local-idle-sweep-phase"
+	flagLocalPersistent    = "local-idle-persistent"
 	flagLocalEvictFraction = "local-evict-fraction"
 	flagLocalMaxLifetime   = "local-max-lifetime"
 	flagLocalLifeJitter    = "local-max-lifetime-jitter"
@@ -35,6 +37,8 @@ func localFlags() []cli.Flag {
 		&cli.DurationFlag{Name: flagLocalIdleTimeout, Value: d.IdleTimeout, Usage: "evict instances idle longer than this (0: never)", Category: cat},
 		&cli.DurationFlag{Name: flagLocalIdleJitter, Value: d.IdleJitter, Usage: "random extra idle time per idle period, uniform in [0, this)", Category: cat},
 		&cli.DurationFlag{Name: flagLocalIdleSweep, Value: d.IdleSweep, Usage: "reclaim idle instances only by a sweep this often: evicted at the first sweep at or after the deadline (0: at the deadline)", Category: cat},
+		&cli.DurationFlag{Name: flagLocalSweepPhase, Value: d.IdleSweepPhase, Usage: "phase of the idle sweeps: at start + phase + k·sweep, in [0, sweep)", Category: cat},
+		&cli.BoolFlag{Name: flagLocalPersistent, Value: d.IdlePersistent, Usage: "draw the idle jitter once per instance: each instance keeps its own fixed timeout, uniform in [timeout, timeout + jitter)", Category: cat},
 		&cli.Float64Flag{Name: flagLocalEvictFraction, Value: d.IdleEvictFraction, Usage: "probability an idle-expired instance is evicted (partial eviction)", Category: cat},
 		&cli.DurationFlag{Name: flagLocalMaxLifetime, Value: d.MaxLifetime, Usage: "retire instances older than this once idle (0: never)", Category: cat},
 		&cli.DurationFlag{Name: flagLocalLifeJitter, Value: d.MaxLifetimeJitter, Usage: "random extra lifetime per instance, uniform in [0, this)", Category: cat},
@@ -61,6 +65,8 @@ func localConfig(c *cli.Context) (localfaas.Config, error) {
 	cfg.IdleTimeout = c.Duration(flagLocalIdleTimeout)
 	cfg.IdleJitter = c.Duration(flagLocalIdleJitter)
 	cfg.IdleSweep = c.Duration(flagLocalIdleSweep)
+	cfg.IdleSweepPhase = c.Duration(flagLocalSweepPhase)
+	cfg.IdlePersistent = c.Bool(flagLocalPersistent)
 	cfg.IdleEvictFraction = c.Float64(flagLocalEvictFraction)
 	cfg.MaxLifetime = c.Duration(flagLocalMaxLifetime)
 	cfg.MaxLifetimeJitter = c.Duration(flagLocalLifeJitter)
