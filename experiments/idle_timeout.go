@@ -79,26 +79,31 @@ const TagIdleFirst = "first"
 // instance — and, where eviction is not a sharp timeout, how long may a
 // user rely on a warm instance and after how long is it surely cold?
 //
-// Method: every probed instance yields its own observation "idle gap g,
-// evicted yes/no" (current status data). A lane is one function (default
-// function1, function2, function3: deployed alike) holding `instances`
-// instances. A probe sends `instances` requests together; an old instance
-// id that answers warm survived its gap, one that does not come back was
-// evicted (counted only when every request met a distinct instance). The
-// requests of a burst sleep probe_sleep plus a stagger (up to `stagger` ×
-// the gap, at most max_stagger), so the instances are released at
-// different times: one probe measures several gaps, and the instances do
-// not share the phase of a periodic sweeper. Each instance's gap is its
-// own: probe send − its last response. Every observation is stored as the
-// metric idle_probe (1 = evicted; tags gap_s, instance, lane, burst,
-// function).
+// Estimand: the distribution, over newly started instances, of how long
+// an instance stays warm once idle (its first idle period after it served
+// a request).
+//
+// Method: a lane is one function (default function1, function2,
+// function3: deployed alike). A burst asks every instance the lane holds
+// plus `instances` new ones; an old instance id that answers warm survived
+// its gap, one that does not come back was evicted (counted only when
+// every request met a distinct instance). Only first idle periods, of
+// exactly `instances` new instances per burst, enter the estimates — so a
+// platform that gives each instance its own eviction time for life does
+// not tilt them; later periods feed the persistence check. Every request
+// sleeps probe_sleep plus its own random delay (up to the width of the
+// 5%-95% stretch, at most max_stagger), so one burst samples the phase of
+// a periodic sweeper. Every observation is stored as the metric
+// idle_probe (1 = evicted; tags gap_s, instance, lane, burst, function,
+// first).
 //
 // Design: a geometric grid min_gap, min_gap·factor, ... max_gap, spread
-// over the lanes longest first; then adaptive probes, alternately inside
-// the median's current interval and across the stretch where the fitted
-// eviction probability is between 0.05 and 0.95; lanes run concurrently.
+// over the lanes longest first, which grows max_gap while fewer than half
+// the instances at it went cold and shrinks min_gap while nearly all went
+// cold at it; then adaptive probes, alternately inside the median's
+// current interval and across the 5%-95% stretch; lanes run concurrently.
 // The run stops when the median's interval is within ±precision of it
-// (after the grid), or max_probes probe requests or max_time are spent.
+// (after the grid), or max_probes requests or max_time are spent.
 //
 // Estimator (stats/survival): the nonparametric maximum-likelihood estimate
 // of the eviction-time distribution (isotonic regression by pool-adjacent-
@@ -106,8 +111,11 @@ const TagIdleFirst = "first"
 // cutoff; see docs/experiments.md for why these and for their coverage by
 // simulation.
 //
-// Estimates: idle_timeout_s (median) with _low/_high, idle_warm_s (5%
-// point) and idle_cold_s (95% point) with theirs, idle_probes,
+// Estimates (on one final fit of every first idle period): idle_timeout_s
+// (median), idle_warm_s (5% point) and idle_cold_s (95% point), each value
+// only with a two-sided interval (_low/_high), otherwise only the bound the
+// data give; idle_still_warm at idle_longest_gap_s; idle_persistent;
+// idle_probes,
 // idle_observations, idle_invocations, idle_probe_time_s,
 // idle_precision_reached, idle_gap_overhead_ms. The client's gap is shorter
 // than the platform's idle time by one round trip (the delivery of the
@@ -115,9 +123,9 @@ const TagIdleFirst = "first"
 // latency − handler time) of warm answers and added to the estimates; the
 // metrics keep the client's gaps.
 //
-// Parameters: see Params; defaults suit the local platform (sharp 10 s).
-// On AWS Lambda use e.g. --set min_gap=1m --set max_gap=64m --set
-// max_time=8h.
+// Parameters: see Params; defaults suit the local platform, and the grid
+// rescales itself. On a cloud start nearer the scale, e.g. --set
+// min_gap=1m --set max_gap=16m --set max_stagger=10m --set max_time=8h.
 type IdleTimeout struct{}
 
 // Name implements Experiment.
