@@ -482,17 +482,6 @@ func (c *CurrentStatus) Band(level float64, maxPoints int) []BandPoint {
 	return out
 }
 
-// BandAt returns the pointwise level confidence interval for F at the
-// last distinct observation time at or before t (the first one when t is
-// earlier), by the same likelihood-ratio inversion as Band.
-func (c *CurrentStatus) BandAt(t, level float64) BandPoint {
-	i := 0
-	for i+1 < len(c.groups) && c.groups[i+1].t <= t {
-		i++
-	}
-	return c.bandAt(i, ChiSquare1(level)*c.deff)
-}
-
 // bandAt is the interval for F at the time of group i, with cutoff cut.
 func (c *CurrentStatus) bandAt(i int, cut float64) BandPoint {
 	f := c.F(c.groups[i].t)
