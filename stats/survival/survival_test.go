@@ -69,7 +69,7 @@ func TestSplitLRMatchesDirect(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, q := range []float64{0.05, 0.5, 0.95} {
-			fast := c.splitLR(q)
+			fast := splitLR(c.groups, c.fullLL, q)
 			for s := range fast {
 				if d := c.lrAt(s, q); math.Abs(d-fast[s]) > 1e-9*(1+d) {
 					t.Fatalf("rep %d q %v split %d: fast %v direct %v", rep, q, s, fast[s], d)
@@ -80,10 +80,13 @@ func TestSplitLRMatchesDirect(t *testing.T) {
 }
 
 func TestQuantileSharp(t *testing.T) {
-	// Warm at 1..9, cold at 11..19: the transition is between 9 and 11.
+	// Four observations at each of 1, 3, ..., 19: warm up to 9, cold from
+	// 11 on. The transition is between 9 and 11.
 	var obs []Observation
 	for g := 1.0; g < 20; g += 2 {
-		obs = append(obs, Observation{Gap: g, Event: g > 10})
+		for range 4 {
+			obs = append(obs, Observation{Gap: g, Event: g > 10})
+		}
 	}
 	c, err := FitCurrentStatus(obs)
 	if err != nil {
@@ -93,13 +96,14 @@ func TestQuantileSharp(t *testing.T) {
 	if med.Value != 10 {
 		t.Errorf("median %v, want 10 (the middle of the unobserved stretch)", med.Value)
 	}
-	// Three warm observations forced to F = 0.5 give 2·3·ln 2 = 4.16 > 3.84:
-	// the interval reaches back to the third warm gap from the transition.
-	if !med.LowFound || !med.HighFound || med.Low != 5 || med.High != 15 {
-		t.Errorf("median interval [%v, %v], want [5, 15]", med.Low, med.High)
+	// Four warm observations forced to F = 0.5 give 2·4·ln 2 = 5.5 > 3.84:
+	// the interval reaches back to the last warm gap.
+	if !med.LowFound || !med.HighFound || med.Low != 9 || med.High != 11 {
+		t.Errorf("median interval [%v, %v], want [9, 11]", med.Low, med.High)
 	}
-	// A 5% point needs many warm observations to be bounded below: with
-	// five, "F(t) = 0.05" cannot be rejected anywhere before 9.
+	// A 5% point needs 38 warm observations to be bounded below
+	// (2·38·ln(1/0.95) > 3.84): with 20, "F(t) = 0.05" cannot be rejected
+	// anywhere before 9.
 	w := c.Quantile(0.05, 0.95)
 	if w.LowFound || w.High != 11 {
 		t.Errorf("5%% point %+v, want unbounded below, high 11", w)
@@ -107,12 +111,62 @@ func TestQuantileSharp(t *testing.T) {
 	if c95 := c.Quantile(0.95, 0.95); c95.Low != 9 || c95.HighFound {
 		t.Errorf("95%% point %+v, want low 9, unbounded above", c95)
 	}
-	if none := c.Quantile(0.5, 0.95); !none.Found() {
-		t.Error("median not found")
-	}
 	allWarm, _ := FitCurrentStatus(obsOf(1, 0, 2, 0, 3, 0))
 	if e := allWarm.Quantile(0.5, 0.95); e.Found() || e.HighFound || !e.LowFound || e.Low != 1 {
 		t.Errorf("all warm: %+v, want no estimate, low bound 1, no high bound", e)
+	}
+}
+
+// TestQuantileEdges: a quantile just past the longest observation time (or
+// just before the shortest) must not be bounded on the wrong side. Times
+// are untied (uniform on [0, 1]), so without pooling the edges the fit's
+// last block is the largest running mean of the last few observations and
+// the χ² cutoff does not hold there: with F(1) = ½ exactly, the median's
+// interval ended below 1 in 18 % of the samples (13–26 % over the cases).
+// Pooled (EdgeMin), such a wrong-side bound must stay under 8 % of 400
+// seeded samples of 150 (measured 3.5–6.5 %; nominal one-sided 2.5 %), and
+// under 15 % where F stays within 0.1 of q over all the data (measured
+// 12.5 %: the running means of a long flat stretch still exceed the cutoff
+// — a known limit, documented in docs/experiments.md).
+func TestQuantileEdges(t *testing.T) {
+	tests := []struct {
+		name  string
+		q     float64
+		cdf   func(t float64) float64 // on [0, 1]
+		above bool                    // the truth lies above every time (else below)
+		limit float64
+	}{
+		{"median just past the longest", 0.5, func(x float64) float64 { return 0.5 * x }, true, 0.08},
+		{"median flat just past the longest", 0.5, func(x float64) float64 { return 0.4 + 0.1*x }, true, 0.15},
+		{"median just before the shortest", 0.5, func(x float64) float64 { return 0.5 + 0.5*x }, false, 0.08},
+		{"5% point just past the longest", 0.05, func(x float64) float64 { return 0.05 * x }, true, 0.08},
+		{"95% point just before the shortest", 0.95, func(x float64) float64 { return 0.95 + 0.05*x }, false, 0.08},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(11, 11))
+			const reps = 400
+			wrong := 0
+			for range reps {
+				obs := make([]Observation, 150)
+				for i := range obs {
+					g := rng.Float64()
+					obs[i] = Observation{Gap: g, Event: rng.Float64() < tt.cdf(g)}
+				}
+				c, err := FitCurrentStatus(obs)
+				if err != nil {
+					t.Fatal(err)
+				}
+				e := c.Quantile(tt.q, 0.95)
+				if (tt.above && e.HighFound) || (!tt.above && e.LowFound) {
+					wrong++
+				}
+			}
+			t.Logf("wrong-side bound in %d of %d samples", wrong, reps)
+			if float64(wrong)/reps > tt.limit {
+				t.Errorf("wrong-side bound in %d of %d samples (> %.0f %%)", wrong, reps, 100*tt.limit)
+			}
+		})
 	}
 }
 
