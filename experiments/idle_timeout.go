@@ -224,7 +224,7 @@ func (IdleTimeout) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Es
 			first = "1"
 		}
 		phases[phase].Record(MetricIdleProbe, v, map[string]string{
-			TagGapS: fmtFloat(o.gap.Seconds()), "instance": o.instance, "lane": strconv.Itoa(o.lane), "burst": strconv.Itoa(o.burst), "function": l.fn,
+			TagGapS:      strconv.FormatFloat(o.gap.Seconds(), 'g', -1, 64), // exact: the report refits these "instance": o.instance, "lane": strconv.Itoa(o.lane), "burst": strconv.Itoa(o.burst), "function": l.fn,
 			TagIdleFirst: first,
 		})
 		log.Debug("idle-timeout observation", "function", l.fn, "instance", o.instance, "gap", o.gap, "evicted", o.evicted)
@@ -243,15 +243,23 @@ func (IdleTimeout) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Es
 	// Judged on the final fit, on every observation (probes still in
 	// flight when the design stopped are in it), not on the design's last
 	// look.
+	reached := false
 	if m := ie.median; m.Bounded() && (m.High-m.Low)/2 <= d.precision*m.Value {
 		est.set(KeyIdlePrecisionReached, 1)
+		reached = true
 	}
 	putIdleEstimates(est, ie)
-	log.Info("idle-timeout done", "stop", run.reason, "observations", len(run.obs), "median", ie.median.Value,
+	stop := run.reason
+	if stop == stopPrecision && !reached {
+		// The design's fit met the precision; the final fit, with the
+		// probes still in flight, is wider: say so, as the key does.
+		stop = "precision on the design's fit, not on the final fit"
+	}
+	log.Info("idle-timeout done", "stop", stop, "precision_reached", reached, "observations", len(run.obs), "median", ie.median.Value,
 		"median_low", ie.median.Low, "median_high", ie.median.High, "warm", ie.warm.Value, "cold", ie.cold.Value,
 		"behaviour", ie.behaviour())
 	if !ie.median.HighFound {
-		log.Warn("idle-timeout: too few instances were evicted by the longest gap to bound the median; raise max_gap or max_time", "longest_gap_s", ie.longest)
+		log.Warn("idle-timeout: the data do not bound the median above (too few instances evicted by the longest gaps); raise max_gap or max_time", "longest_gap_s", ie.longest)
 	}
 	return est.result(runErr)
 }

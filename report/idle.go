@@ -47,7 +47,7 @@ func ciOf(est map[string]float64, key string) estimateCI {
 
 func idleTripleOf(est map[string]float64) (idleTriple, bool) {
 	t := idleTriple{warm: ciOf(est, estimateIdleWarm), median: ciOf(est, experiments.KeyIdleTimeout), cold: ciOf(est, estimateIdleCold)}
-	return t, !math.IsNaN(t.median.v) || !math.IsNaN(t.median.lo)
+	return t, !math.IsNaN(t.median.v) || !math.IsNaN(t.median.lo) || !math.IsInf(t.median.hi, 1)
 }
 
 // text renders an estimate with its interval: "5.02 s [4.71, 5.40]"; one
@@ -76,6 +76,8 @@ func idleShape(est map[string]float64) string {
 		return "median somewhere in " + stats.Format(t.median.lo) + "–" + stats.Format(t.median.hi) + " s (not pinned down)"
 	case math.IsNaN(t.median.v) && !math.IsNaN(t.median.lo):
 		return "not evicted by the longest gap probed: more than " + stats.Format(t.median.lo) + " s"
+	case math.IsNaN(t.median.v) && !math.IsInf(t.median.hi, 1):
+		return "median at most " + stats.Format(t.median.hi) + " s (not bounded below by the data)"
 	case math.IsNaN(t.median.v):
 		return "median not bounded by the data"
 	case math.IsNaN(t.cold.v) || math.IsNaN(t.warm.v):

@@ -17,6 +17,7 @@ func TestIdleShape(t *testing.T) {
 		{"never cold", map[string]float64{"idle_timeout_s_low": 16}, "not evicted by the longest gap probed: more than 16.00 s"},
 		{"not all cold", map[string]float64{"idle_warm_s": 2, "idle_timeout_s": 2.1, "idle_timeout_s_low": 2}, "spread: median 2.10 s; 5 % / 95 % points not bounded on both sides by the data"},
 		{"median not pinned down", map[string]float64{"idle_timeout_s_low": 2, "idle_timeout_s_high": 4}, "median somewhere in 2.00–4.00 s (not pinned down)"},
+		{"upper bound only", map[string]float64{"idle_timeout_s_high": 3}, "median at most 3.00 s (not bounded below by the data)"},
 		{"no idle estimates", map[string]float64{"cold_p50_ms": 3}, ""},
 	}
 	for _, tt := range tests {
