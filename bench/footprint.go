@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -18,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/faas-benchmarker/faas-benchmarker/internal/ports"
 	"github.com/faas-benchmarker/faas-benchmarker/localfaas"
 )
 
@@ -131,23 +131,50 @@ func fileSize(path string) string {
 }
 
 // rawSpawn starts argv in HTTP mode on a free loopback port and returns the
-// time from exec to its first 200 response.
+// time from exec to its first 200 response. The child binds the port it is
+// given itself: when another process took that port first, the child exits
+// saying so and is started again on a new one (ports.Attempts at most).
 func rawSpawn(ctx context.Context, argv []string) (time.Duration, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	var err error
+	for range ports.Attempts {
+		var d time.Duration
+		if d, err = rawSpawnOnce(ctx, argv); !errors.Is(err, ports.ErrInUse) {
+			return d, err
+		}
+	}
+	return 0, err
+}
+
+func rawSpawnOnce(ctx context.Context, argv []string) (time.Duration, error) {
+	r, err := ports.Reserve()
 	if err != nil {
 		return 0, err
 	}
-	addr := ln.Addr().String()
-	ln.Close()
+	defer r.Close()
+	addr := r.Addr()
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Env = []string{"FB_HTTP_ADDR=" + addr, "FB_FUNCTION_NAME=function1"}
+	// Read only once the process has been waited for: Wait finishes
+	// copying its output first.
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
 	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 2 * time.Second}
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
 		return 0, err
 	}
-	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	defer func() { _ = cmd.Process.Kill(); <-exited }()
 	for deadline := start.Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Microsecond) {
+		select {
+		case <-exited:
+			if ports.InUse(out.String()) {
+				return 0, fmt.Errorf("%w: %s", ports.ErrInUse, out.String())
+			}
+			return 0, fmt.Errorf("exited before answering: %s", out.String())
+		default:
+		}
 		resp, err := client.Post("http://"+addr+"/", "application/json", strings.NewReader(`{}`))
 		if err != nil {
 			continue

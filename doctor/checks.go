@@ -28,6 +28,10 @@ type Env struct {
 	// Concurrency is the most concurrent invocations the experiment makes
 	// (0: not checked against the account).
 	Concurrency int
+	// ServedPlugins maps a resource plugin name to the executable that
+	// serves it itself (fbrun-cloud serves fblocal): such a plugin needs
+	// no installation.
+	ServedPlugins map[string]string
 	// AWSEndpoint, AzureLoginURL, AzureManagementURL and DigitalOceanURL
 	// replace the services' public endpoints (tests); empty means the
 	// real ones.
@@ -89,9 +93,12 @@ func PulumiCLI(e Env) Check {
 	}}
 }
 
-// PulumiPlugins checks that every resource plugin the platform's stack
-// needs is installed (`pulumi plugin ls --json`) or on PATH as
-// pulumi-resource-<name>.
+// PulumiPlugins checks the resource plugins the platform's stack needs:
+// installed (`pulumi plugin ls --json`), on PATH as pulumi-resource-<name>,
+// served by fbrun-cloud itself (Env.ServedPlugins), or — as the docs say —
+// downloaded by the Pulumi CLI on first use, which is fine unless
+// PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION forbids it. A plugin that
+// is none of these (fblocal is never published) is a problem.
 func PulumiPlugins(e Env, names ...string) Check {
 	return checkFunc{"pulumi plugins", func(ctx context.Context) Result {
 		path, err := e.findPulumi()
@@ -113,22 +120,38 @@ func PulumiPlugins(e Env, names ...string) Check {
 		}
 		var missing, found []string
 		for _, n := range names {
-			switch {
-			case have[n] != "":
+			if have[n] != "" {
 				found = append(found, n+" "+have[n])
-			default:
-				if p, err := exec.LookPath("pulumi-resource-" + n); err == nil {
-					found = append(found, n+" ("+p+")")
-				} else {
-					missing = append(missing, n)
-				}
+			} else if p, err := exec.LookPath("pulumi-resource-" + n); err == nil {
+				found = append(found, n+" ("+p+")")
+			} else if p := e.ServedPlugins[n]; p != "" {
+				found = append(found, n+" (served by "+p+")")
+			} else {
+				missing = append(missing, n)
 			}
 		}
-		if len(missing) > 0 {
-			return problem("missing resource plugins: "+strings.Join(missing, ", "),
-				"let the Pulumi CLI download them (needs internet), or `pulumi plugin install resource <name> <version> --file pulumi-resource-<name>` (versions in docs/infrastructure.md)")
+		if len(missing) == 0 {
+			return ok(strings.Join(found, ", "))
 		}
-		return ok(strings.Join(found, ", "))
+		var unpublished []string
+		for _, n := range missing {
+			if n == "fblocal" {
+				unpublished = append(unpublished, n)
+			}
+		}
+		if len(unpublished) > 0 {
+			return problem("missing resource plugins: "+strings.Join(missing, ", ")+" (fblocal is not published: fbrun-cloud serves it)",
+				"install fbrun-cloud next to fbrun (`go install ./cmd/...`)")
+		}
+		if v := strings.ToLower(e.getenv("PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION")); v == "true" || v == "1" {
+			return problem("missing resource plugins: "+strings.Join(missing, ", ")+" and PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION forbids downloading them",
+				"unset it to let the Pulumi CLI download them on first use, or `pulumi plugin install resource <name> <version> --file pulumi-resource-<name>` (versions in docs/infrastructure.md)")
+		}
+		detail := "not installed yet: " + strings.Join(missing, ", ") + " — the Pulumi CLI downloads them on first use (needs internet access)"
+		if len(found) > 0 {
+			detail = strings.Join(found, ", ") + "; " + detail
+		}
+		return ok(detail)
 	}}
 }
 

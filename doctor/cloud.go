@@ -90,16 +90,28 @@ func stateBucket(ctx context.Context, e Env, raw string) Result {
 	if err != nil {
 		return problem(err.Error(), "use s3://<bucket>?endpoint=<url>&region=<r>")
 	}
+	// A URL that names a profile (the permanent stack's does) is read with
+	// the Spaces key pair, which fbrun hands to the Pulumi CLI as that
+	// profile; the AWS_* variables belong to the AWS account.
+	id, secret := e.getenv("AWS_ACCESS_KEY_ID"), e.getenv("AWS_SECRET_ACCESS_KEY")
+	fix := "set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY to a key of that bucket"
+	if u, err := url.Parse(raw); err == nil && u.Query().Get("profile") != "" {
+		id, secret = e.getenv("SPACES_ACCESS_KEY_ID"), e.getenv("SPACES_SECRET_ACCESS_KEY")
+		fix = "export SPACES_ACCESS_KEY_ID/SPACES_SECRET_ACCESS_KEY (the Spaces key pair; fbrun gives it to the Pulumi CLI as profile " +
+			u.Query().Get("profile") + ")"
+		if id == "" || secret == "" {
+			return problem("no Spaces key pair for the state bucket", fix)
+		}
+	}
 	store, err := blobstore.New(ctx, blobstore.Config{Bucket: bucket, Endpoint: endpoint, Region: region,
 		UsePathStyle: strings.Contains(raw, "PathStyle=true") || strings.Contains(raw, "path_style=true"),
-		AccessKeyID:  e.getenv("AWS_ACCESS_KEY_ID"), SecretAccessKey: e.getenv("AWS_SECRET_ACCESS_KEY")})
+		AccessKeyID:  id, SecretAccessKey: secret})
 	if err != nil {
 		return problem(err.Error(), "check the backend URL")
 	}
 	objs, err := store.List(ctx, ".pulumi/")
 	if err != nil {
-		return problem("cannot list the state bucket: "+err.Error(),
-			"set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY to a key of that bucket (a Spaces key for the permanent stack's bucket)")
+		return problem("cannot list the state bucket: "+err.Error(), fix)
 	}
 	return ok(fmt.Sprintf("bucket %s reachable (%d state objects)", bucket, len(objs)))
 }
@@ -224,6 +236,20 @@ func StackSettings(platform stackcfg.Platform, sets []string) Check {
 			if platform != stackcfg.PlatformPermanent {
 				_ = s.Set(k, "doctor")
 			}
+		}
+		// As the runner does: a secret comes from its environment
+		// variable, and the OpenFaaS gateway password, when not given, is
+		// generated per run.
+		for _, k := range stackcfg.SecretKeys() {
+			env, _ := stackcfg.SecretEnv(k)
+			if v := os.Getenv(env); v != "" {
+				if err := s.Set(k, v); err != nil {
+					return problem(env+": "+err.Error(), "fix or unset "+env)
+				}
+			}
+		}
+		if c, isOF := s.(*stackcfg.OpenFaaS); isOF && c.GatewayPassword == "" {
+			c.GatewayPassword = "generated-per-run"
 		}
 		if err := stackcfg.ApplyOverrides(s, sets); err != nil {
 			return problem(err.Error(), "pass the missing or corrected keys with --stack-set KEY=VALUE (docs/infrastructure.md)")

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -220,5 +222,47 @@ func TestManagedChecks(t *testing.T) {
 	}
 	if _, err := ForPlatform("gcp", true, "", empty); err == nil {
 		t.Error("unknown platform accepted")
+	}
+}
+
+// fakePulumi writes a Pulumi CLI stand-in that lists the given plugins.
+func fakePulumi(t *testing.T, pluginsJSON string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "pulumi")
+	script := "#!/bin/sh\nif [ \"$1\" = plugin ]; then echo '" + pluginsJSON + "'; else echo v3.274.1; fi\n"
+	if err := os.WriteFile(p, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestPluginsDownloadedOnFirstUse: as the docs say, a plugin that is not
+// installed yet is fine — the Pulumi CLI downloads it on first use —
+// unless downloads are disabled; fblocal, which is never published, is
+// fine when fbrun-cloud serves it and a problem otherwise.
+func TestPluginsDownloadedOnFirstUse(t *testing.T) {
+	t.Setenv("PATH", t.TempDir()) // no pulumi-resource-* on PATH
+	cli := fakePulumi(t, `[{"name":"aws","kind":"resource","version":"6.83.4"}]`)
+	for _, tc := range []struct {
+		name    string
+		env     map[string]string
+		served  map[string]string
+		plugins []string
+		ok      bool
+		detail  string
+	}{
+		{"installed", nil, nil, []string{"aws"}, true, "aws 6.83.4"},
+		{"downloaded on first use", nil, nil, []string{"aws", "eks", "kubernetes"}, true, "not installed yet: eks, kubernetes — the Pulumi CLI downloads them on first use"},
+		{"downloads disabled", map[string]string{"PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true"}, nil, []string{"eks"}, false, "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION forbids"},
+		{"fblocal served by fbrun-cloud", map[string]string{"PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true"}, map[string]string{"fblocal": "/opt/bin/fbrun-cloud"}, []string{"fblocal"}, true, "fblocal (served by /opt/bin/fbrun-cloud)"},
+		{"fblocal without fbrun-cloud", nil, nil, []string{"fblocal"}, false, "fbrun-cloud serves it"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := Env{PulumiPath: cli, ServedPlugins: tc.served, Getenv: func(k string) string { return tc.env[k] }}
+			r := run1(t, PulumiPlugins(e, tc.plugins...))
+			if r.OK != tc.ok || !strings.Contains(r.Detail, tc.detail) {
+				t.Fatalf("got ok=%v %q, want ok=%v with %q", r.OK, r.Detail, tc.ok, tc.detail)
+			}
+		})
 	}
 }

@@ -43,7 +43,7 @@ func ForPlatform(platform string, managed bool, dataDir string, e Env) ([]Check,
 		return append(append(local, pulumi...), PulumiPlugins(e, "fblocal")), nil
 	case "aws":
 		r := region(stackcfg.DefaultAWS().Region)
-		cs := append(local, AWSCredentials(e, r), LambdaAccount(e, r))
+		cs := append(local, AWSCredentials(e, r), AWSPermissionsCheck(e, r, managed, e.StackSets), LambdaAccount(e, r))
 		if managed {
 			cs = append(cs, pulumi...)
 			cs = append(cs, PulumiPlugins(e, "aws"), StackSettings(stackcfg.PlatformAWS, e.StackSets), Artifacts(stackcfg.PlatformAWS, e.StackSets))

@@ -210,6 +210,39 @@ func (b *Benchmarker) ForceColdStart(ctx context.Context, fn string) error {
 	return cs.ForceColdStart(ctx, fn)
 }
 
+// Architecture returns the instruction set fn runs on as the platform
+// reports it (Lambda: arm64 or x86_64), or ErrNotSupported where the
+// platform cannot tell.
+func (b *Benchmarker) Architecture(ctx context.Context, fn string) (string, error) {
+	ar, ok := b.shared.cfg.Invoker.(providers.ArchitectureReader)
+	if !ok {
+		return "", fmt.Errorf("architecture on %s: %w", b.Platform(), ErrNotSupported)
+	}
+	return ar.Architecture(ctx, fn)
+}
+
+// ConcurrencyLimits returns the account's limits on fn's concurrent
+// executions as the platform reports them, or ErrNotSupported.
+func (b *Benchmarker) ConcurrencyLimits(ctx context.Context, fn string) (providers.ConcurrencyLimits, error) {
+	cl, ok := b.shared.cfg.Invoker.(providers.ConcurrencyLimiter)
+	if !ok {
+		return providers.ConcurrencyLimits{}, fmt.Errorf("concurrency limits on %s: %w", b.Platform(), ErrNotSupported)
+	}
+	return cl.ConcurrencyLimits(ctx, fn)
+}
+
+// Preconnect opens n connections to fn's endpoint without invoking fn where
+// the platform can (providers.Preconnector), so that the next n concurrent
+// invocations start together instead of one connection set-up apart;
+// elsewhere it does nothing and returns false.
+func (b *Benchmarker) Preconnect(ctx context.Context, fn string, n int) (bool, error) {
+	pc, ok := b.shared.cfg.Invoker.(providers.Preconnector)
+	if !ok {
+		return false, nil
+	}
+	return true, pc.Preconnect(ctx, fn, n)
+}
+
 // CanSetMemory reports whether the platform can change a function's memory.
 func (b *Benchmarker) CanSetMemory() bool {
 	_, ok := b.shared.cfg.Invoker.(providers.MemorySetter)

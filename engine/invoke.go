@@ -165,7 +165,7 @@ func (b *Benchmarker) record(ctx context.Context, inv invocation, reply *provide
 		rec.ErrorKind = string(kind)
 		rec.ErrorMessage = err.Error()
 		if pe != nil {
-			rec.HTTPStatus = pe.StatusCode
+			rec.HTTPStatus, rec.ErrorReason = pe.StatusCode, pe.Reason
 		}
 		res.Err = err
 	}

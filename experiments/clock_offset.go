@@ -8,6 +8,7 @@ import (
 
 	"github.com/faas-benchmarker/faas-benchmarker/engine"
 	"github.com/faas-benchmarker/faas-benchmarker/functions/lab"
+	"github.com/faas-benchmarker/faas-benchmarker/stats"
 )
 
 // ClockOffsetExp estimates the offset between the client's clock and the
@@ -30,6 +31,10 @@ import (
 //
 // Estimates: clock_offset_ms (function clock minus client clock),
 // clock_offset_uncertainty_ms, rtt_min_ms (smallest network delay).
+// clock_offset_ms_low/_high are offset ∓ uncertainty: a hard bound (it
+// holds for any path asymmetry while the clocks do not drift), not a
+// statistical interval; rtt_min_ms is an observed minimum, which no
+// interval describes.
 //
 // Known limits: the error bound assumes nothing about path symmetry, so it
 // is half the RTT: a few ms on the internet, tens of µs locally. The
@@ -60,6 +65,11 @@ func (ClockOffsetExp) Run(ctx context.Context, b *engine.Benchmarker, p Params) 
 	est := newEstimates()
 	if err == nil {
 		est.set("clock_offset_ms", msOf(off.Offset))
+		// A bound, not a statistical interval: the offset lies within half
+		// the minimum round trip whatever the path's asymmetry.
+		lo, hi := stats.IntervalKeys("clock_offset_ms")
+		est.set(lo, msOf(off.Offset-off.Uncertainty))
+		est.set(hi, msOf(off.Offset+off.Uncertainty))
 		est.set("clock_offset_uncertainty_ms", msOf(off.Uncertainty))
 		est.set("rtt_min_ms", msOf(off.Delay))
 		b.Record("clock_offset_ms", msOf(off.Offset), map[string]string{"uncertainty_ms": fmtFloat(msOf(off.Uncertainty))})

@@ -9,6 +9,7 @@ import (
 
 	"github.com/faas-benchmarker/faas-benchmarker/engine"
 	"github.com/faas-benchmarker/faas-benchmarker/functions/lab"
+	"github.com/faas-benchmarker/faas-benchmarker/providers"
 )
 
 // ColdStart measures cold and warm latency distributions.
@@ -42,14 +43,41 @@ import (
 // (--function function1=<deployment>); the memory size is stored with every
 // invocation from the platform report.
 //
-// Estimates: cold_p50_ms, warm_p50_ms, cold_p90_ms, warm_p90_ms,
-// cold_minus_warm_p50_ms, init_p50_ms (platform Init Duration),
-// cold_fraction_flag and cold_fraction_platform (fraction of "cold"-phase
-// samples that each signal calls cold: 1 when forcing worked),
-// warm_cold_fraction (fraction of "warm" samples flagged cold: 0 expected),
-// cold_agreement (fraction of samples with both signals known where they
-// agree), samples; with nested: nested_cold_p50_ms, nested_warm_p50_ms,
-// nested_cold_fraction_flag.
+// Connections: cold and warm samples are compared over connections in the
+// same state. Before each cold sample the engine opens the connections it
+// will use (Benchmarker.Preconnect: Lambda and the local platform, by
+// GetFunction calls that invoke nothing), so a burst's requests leave
+// together. Where a provider cannot, and whenever a request still opened a
+// connection, the sample's latency is its round trip minus the set-up of a
+// connection opened for it (DNS, connect, TLS handshake, as the engine
+// measured them): a cold burst that has to open fresh connections while
+// warm samples reuse one would otherwise be charged a handshake or two. The
+// set-up is reported apart (conn_setup_p50_ms, fresh_connections); the
+// stored invocations keep the full latency and the set-up fields.
+//
+// Which samples count: the cold estimates use the cold-phase samples that
+// were cold by both signals (a signal the platform does not give does not
+// veto); the others are counted as not_cold (an environment the platform
+// had initialised ahead of time). The warm estimates use warm-phase samples
+// warm by both (not_warm counts the others). A cold start that failed or
+// timed out is counted in cold_failed (cold_timed_out: those that timed
+// out), shown next to the percentiles, never dropped silently.
+//
+// Estimates (each with a 95 % interval under <key>_low/<key>_high where
+// the samples allow one; docs/experiments.md "Intervals"): cold_p50_ms,
+// warm_p50_ms, cold_p90_ms, warm_p90_ms (order-statistic intervals),
+// cold_minus_warm_p50_ms (Price–Bonett interval of the difference of
+// medians), init_p50_ms (platform Init Duration), cold_fraction_flag and
+// cold_fraction_platform (fraction of "cold"-phase samples that each
+// signal calls cold: 1 when forcing worked), warm_cold_fraction (fraction
+// of "warm" samples flagged cold: 0 expected), cold_agreement (fraction of
+// samples with both signals known where they agree) — fractions with
+// Wilson intervals; conn_setup_p50_ms; exact counts without interval:
+// samples (cold by both signals), warm_samples, not_cold, not_warm,
+// cold_failed, cold_timed_out, failed (cold and warm), fresh_connections.
+// With nested: nested_cold_p50_ms, nested_warm_p50_ms,
+// cold_minus_warm_p50_ms, nested_cold_fraction_flag, samples, not_cold,
+// cold_failed (the callee's cold flag is the only signal there).
 //
 // Metrics: cold_signal_agreement per sample (1 = the two signals agree;
 // tags flag and platform give both).
@@ -122,15 +150,19 @@ func (ColdStart) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Esti
 // coldWarm runs the forced cold / warm samples of one configuration.
 func coldWarm(ctx context.Context, b *engine.Benchmarker, fn string, samples, warmN, conc int, idleWait time.Duration, coldPhase, warmPhase string) (Estimates, error) {
 	coldB, warmB := b.WithPhase(coldPhase), b.WithPhase(warmPhase)
-	var coldMS, warmMS, initMS []float64
-	var coldT, warmT, all coldTally
-	failed := 0
+	var c coldWarmData
 	for i := 0; i < samples && ctx.Err() == nil; i++ {
 		if err := makeCold(ctx, b, fn, idleWait); err != nil {
 			if ctx.Err() != nil {
 				break
 			}
-			return coldStartEstimates(coldMS, warmMS, initMS, coldT, warmT, all).result(err)
+			return c.estimates(b).result(err)
+		}
+		// Open the connections the cold requests will use first, so that
+		// a burst starts together (not one handshake apart) and no cold
+		// sample waits for a connection a warm one already had.
+		if _, err := b.Preconnect(ctx, fn, conc); err != nil && ctx.Err() == nil {
+			b.Logger().Warn("cold-start: could not open the connections ahead; their set-up is subtracted instead", "err", err)
 		}
 		var rs []*engine.Result
 		if conc == 1 {
@@ -139,38 +171,110 @@ func coldWarm(ctx context.Context, b *engine.Benchmarker, fn string, samples, wa
 			rs = coldB.InvokeConcurrently(ctx, fn, conc, lab.Request{})
 		}
 		for _, r := range rs {
-			if !r.OK() {
-				failed++
-				continue
-			}
-			recordAgreement(coldB, r)
-			coldT.add(r)
-			all.add(r)
-			coldMS = append(coldMS, latencyMS(r))
-			if d, ok := r.PlatformInit(); ok {
-				initMS = append(initMS, msOf(d))
-			}
+			c.addCold(coldB, r)
 		}
 		for _, r := range warmB.InvokeSequentially(ctx, fn, warmN, lab.Request{}) {
-			if !r.OK() {
-				failed++
-				continue
-			}
-			recordAgreement(warmB, r)
-			warmT.add(r)
-			all.add(r)
-			warmMS = append(warmMS, latencyMS(r))
+			c.addWarm(warmB, r)
 		}
 	}
-	est := coldStartEstimates(coldMS, warmMS, initMS, coldT, warmT, all)
-	est.set("failed", float64(failed))
+	est := c.estimates(b)
 	if err := ctx.Err(); err != nil {
 		return est.result(err)
 	}
-	if len(coldMS) == 0 {
-		return est.result(errors.New("cold-start: no successful cold sample"))
+	if len(c.coldMS) == 0 {
+		return est.result(fmt.Errorf("cold-start: no sample cold by both signals (%d failed, %d not cold)", c.coldFailed, c.notCold))
 	}
 	return est.result(nil)
+}
+
+// coldWarmData are the samples of one cold/warm configuration.
+type coldWarmData struct {
+	coldMS, warmMS, initMS []float64 // service latencies (serviceMS) and Init Durations
+	setupMS                []float64 // connection set-up of samples that opened a connection
+	coldT, warmT, all      coldTally
+	coldFailed, warmFailed int // failed or timed out (never dropped silently)
+	coldTimedOut           int
+	notCold, notWarm       int // phase samples a signal contradicts: left out of that phase's estimates
+}
+
+// addCold adds a cold-phase result: a sample enters the cold estimates only
+// when it was cold by both signals (a signal the platform does not give
+// does not veto); a failed or timed-out cold start is counted.
+func (c *coldWarmData) addCold(b *engine.Benchmarker, r *engine.Result) {
+	if !r.OK() {
+		c.coldFailed++
+		if providers.KindOf(r.Err) == providers.KindTimeout {
+			c.coldTimedOut++
+		}
+		return
+	}
+	recordAgreement(b, r)
+	c.coldT.add(r)
+	c.all.add(r)
+	c.addSetup(r)
+	s := signalsOf(r)
+	if (s.FlagKnown && !s.Flag) || (s.PlatformKnown && !s.Platform) {
+		c.notCold++
+		return
+	}
+	c.coldMS = append(c.coldMS, serviceMS(r))
+	if s.PlatformKnown {
+		c.initMS = append(c.initMS, msOf(s.Init))
+	}
+}
+
+// addWarm adds a warm-phase result: warm estimates use samples warm by both
+// signals.
+func (c *coldWarmData) addWarm(b *engine.Benchmarker, r *engine.Result) {
+	if !r.OK() {
+		c.warmFailed++
+		return
+	}
+	recordAgreement(b, r)
+	c.warmT.add(r)
+	c.all.add(r)
+	c.addSetup(r)
+	if s := signalsOf(r); (s.FlagKnown && s.Flag) || (s.PlatformKnown && s.Platform) {
+		c.notWarm++
+		return
+	}
+	c.warmMS = append(c.warmMS, serviceMS(r))
+}
+
+func (c *coldWarmData) addSetup(r *engine.Result) {
+	if d := connSetup(r); d > 0 {
+		c.setupMS = append(c.setupMS, msOf(d))
+	}
+}
+
+// estimates computes the configuration's estimates with their intervals.
+func (c *coldWarmData) estimates(b *engine.Benchmarker) *estimates {
+	est := newEstimates()
+	est.quantile("cold_p50_ms", c.coldMS, 0.5)
+	est.quantile("warm_p50_ms", c.warmMS, 0.5)
+	est.quantile("cold_p90_ms", c.coldMS, 0.9)
+	est.quantile("warm_p90_ms", c.warmMS, 0.9)
+	est.diffMedians("cold_minus_warm_p50_ms", c.coldMS, c.warmMS)
+	est.quantile("init_p50_ms", c.initMS, 0.5)
+	est.fraction("cold_fraction_flag", c.coldT.FlagCold, c.coldT.FlagKnown)
+	est.fraction("cold_fraction_platform", c.coldT.PlatformCold, c.coldT.PlatKnown)
+	est.fraction("warm_cold_fraction", c.warmT.FlagCold, c.warmT.FlagKnown)
+	est.fraction("cold_agreement", c.all.Agree, c.all.Both)
+	est.quantile("conn_setup_p50_ms", c.setupMS, 0.5)
+	est.set("fresh_connections", float64(len(c.setupMS)))
+	est.set("samples", float64(len(c.coldMS)))
+	est.set("warm_samples", float64(len(c.warmMS)))
+	est.set("not_cold", float64(c.notCold))
+	est.set("not_warm", float64(c.notWarm))
+	est.set("cold_failed", float64(c.coldFailed))
+	est.set("cold_timed_out", float64(c.coldTimedOut))
+	est.set("failed", float64(c.coldFailed+c.warmFailed))
+	est.logNotes(b.Logger())
+	if c.coldFailed > 0 || c.notCold > 0 {
+		b.Logger().Warn("cold-start: cold-phase samples left out of the cold estimates", "cold_failed", c.coldFailed,
+			"timed_out", c.coldTimedOut, "not_cold", c.notCold, "cold", len(c.coldMS))
+	}
+	return est
 }
 
 // recordAgreement stores, per sample with both cold signals known, the
@@ -188,22 +292,6 @@ func recordAgreement(b *engine.Benchmarker, r *engine.Result) {
 	b.Record(MetricColdSignalAgreement, v, map[string]string{"flag": fmt.Sprint(s.Flag), "platform": fmt.Sprint(s.Platform)})
 }
 
-func coldStartEstimates(coldMS, warmMS, initMS []float64, coldT, warmT, all coldTally) *estimates {
-	est := newEstimates()
-	est.stat("cold_p50_ms", median(coldMS))
-	est.stat("warm_p50_ms", median(warmMS))
-	est.stat("cold_p90_ms", percentile(coldMS, 0.9))
-	est.stat("warm_p90_ms", percentile(warmMS, 0.9))
-	est.stat("cold_minus_warm_p50_ms", median(coldMS)-median(warmMS))
-	est.stat("init_p50_ms", median(initMS))
-	est.stat("cold_fraction_flag", ratio(coldT.FlagCold, coldT.FlagKnown))
-	est.stat("cold_fraction_platform", ratio(coldT.PlatformCold, coldT.PlatKnown))
-	est.stat("warm_cold_fraction", ratio(warmT.FlagCold, warmT.FlagKnown))
-	est.stat("cold_agreement", ratio(all.Agree, all.Both))
-	est.set("samples", float64(len(coldMS)))
-	return est
-}
-
 // coldStartNested measures callee cold starts through a warm caller.
 func coldStartNested(ctx context.Context, b *engine.Benchmarker, caller, callee string, samples, warmN int, idleWait time.Duration) (Estimates, error) {
 	if !b.CanForceColdStart() {
@@ -213,7 +301,7 @@ func coldStartNested(ctx context.Context, b *engine.Benchmarker, caller, callee 
 	req := lab.Request{InvokeNested: []lab.NestedCall{{FunctionName: callee, InvokePayload: json.RawMessage(`{}`)}}}
 	coldB, warmB := b.WithPhase("cold"), b.WithPhase("warm")
 	var coldMS, warmMS []float64
-	flagCold, flagKnown := 0, 0
+	flagCold, flagKnown, coldFailed, notCold := 0, 0, 0, 0
 	nestedDur := func(r *engine.Result) (ms float64, cold, ok bool) {
 		if !r.OK() || r.Response == nil || len(r.Response.Nested) != 1 {
 			return 0, false, false
@@ -233,25 +321,33 @@ func coldStartNested(ctx context.Context, b *engine.Benchmarker, caller, callee 
 			}
 			return nil, err
 		}
-		if ms, cold, ok := nestedDur(coldB.Invoke(ctx, caller, req)); ok {
-			coldMS = append(coldMS, ms)
+		ms, cold, ok := nestedDur(coldB.Invoke(ctx, caller, req))
+		switch {
+		case !ok:
+			coldFailed++
+		case !cold:
 			flagKnown++
-			if cold {
-				flagCold++
-			}
+			notCold++
+		default:
+			flagKnown++
+			flagCold++
+			coldMS = append(coldMS, ms)
 		}
 		for _, r := range warmB.InvokeSequentially(ctx, caller, warmN, req) {
-			if ms, _, ok := nestedDur(r); ok {
+			if ms, cold, ok := nestedDur(r); ok && !cold {
 				warmMS = append(warmMS, ms)
 			}
 		}
 	}
 	est := newEstimates()
-	est.stat("nested_cold_p50_ms", median(coldMS))
-	est.stat("nested_warm_p50_ms", median(warmMS))
-	est.stat("cold_minus_warm_p50_ms", median(coldMS)-median(warmMS))
-	est.stat("nested_cold_fraction_flag", ratio(flagCold, flagKnown))
+	est.quantile("nested_cold_p50_ms", coldMS, 0.5)
+	est.quantile("nested_warm_p50_ms", warmMS, 0.5)
+	est.diffMedians("cold_minus_warm_p50_ms", coldMS, warmMS)
+	est.fraction("nested_cold_fraction_flag", flagCold, flagKnown)
 	est.set("samples", float64(len(coldMS)))
+	est.set("not_cold", float64(notCold))
+	est.set("cold_failed", float64(coldFailed))
+	est.logNotes(b.Logger())
 	if err := ctx.Err(); err != nil {
 		return est.result(err)
 	}

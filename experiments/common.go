@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"strings"
 	"time"
@@ -18,7 +19,8 @@ import (
 // value fails the run instead of vanishing.
 type estimates struct {
 	Estimates
-	err error
+	err   error
+	notes []string // estimates left without an interval, and why
 }
 
 func newEstimates() *estimates { return &estimates{Estimates: Estimates{}} }
@@ -35,6 +37,78 @@ func (e *estimates) stat(key string, v float64) {
 	}
 }
 
+// IntervalLevel is the confidence level of every estimate's interval.
+const IntervalLevel = 0.95
+
+// interval stores iv as key's bounds (stats.IntervalKeys) when it exists;
+// otherwise it notes why key has none (n samples were too few for the
+// method), for logNotes: an estimate without an interval never gets a
+// made-up one.
+func (e *estimates) interval(key string, iv stats.Interval, n int) {
+	if !iv.OK {
+		e.notes = append(e.notes, fmt.Sprintf("%s: no %.0f %% interval from %d samples (too few for its method, docs/experiments.md \"Intervals\")", key, IntervalLevel*100, n))
+		return
+	}
+	lo, hi := stats.IntervalKeys(key)
+	e.set(lo, iv.Low)
+	if !math.IsInf(iv.High, 1) {
+		e.set(hi, iv.High)
+	}
+}
+
+// quantile stores the p-quantile of xs under key with its distribution-free
+// order-statistic interval (stats.QuantileCI); nothing for no data.
+func (e *estimates) quantile(key string, xs []float64, p float64) {
+	if len(xs) == 0 {
+		return
+	}
+	s := stats.Sorted(xs)
+	e.set(key, stats.Percentile(s, p))
+	e.interval(key, stats.QuantileCI(s, p, IntervalLevel), len(s))
+}
+
+// diffMedians stores median(a) − median(b) under key with the Price–Bonett
+// interval of the difference (stats.DiffMedianCI); nothing when a sample
+// is empty.
+func (e *estimates) diffMedians(key string, a, b []float64) {
+	if len(a) == 0 || len(b) == 0 {
+		return
+	}
+	sa, sb := stats.Sorted(a), stats.Sorted(b)
+	e.set(key, stats.Median(sa)-stats.Median(sb))
+	e.interval(key, stats.DiffMedianCI(sa, sb, IntervalLevel), min(len(sa), len(sb)))
+}
+
+// ratioMedians stores median(a) / median(b) of positive samples under key
+// with the Price–Bonett interval of the ratio (stats.RatioMedianCI).
+func (e *estimates) ratioMedians(key string, a, b []float64) {
+	if len(a) == 0 || len(b) == 0 {
+		return
+	}
+	sa, sb := stats.Sorted(a), stats.Sorted(b)
+	if mb := stats.Median(sb); mb != 0 {
+		e.set(key, stats.Median(sa)/mb)
+		e.interval(key, stats.RatioMedianCI(sa, sb, IntervalLevel), min(len(sa), len(sb)))
+	}
+}
+
+// fraction stores k/n under key with its Wilson interval (exact bounds at
+// 0 and 1 included); nothing for n == 0.
+func (e *estimates) fraction(key string, k, n int) {
+	if n == 0 {
+		return
+	}
+	e.set(key, float64(k)/float64(n))
+	e.interval(key, stats.Wilson(k, n, IntervalLevel), n)
+}
+
+// logNotes logs why estimates have no interval (see interval).
+func (e *estimates) logNotes(log *slog.Logger) {
+	for _, n := range e.notes {
+		log.Info("estimate without interval", "note", n)
+	}
+}
+
 // result returns the estimates and err joined with every refusal.
 func (e *estimates) result(err error) (Estimates, error) { return e.Estimates, errors.Join(err, e.err) }
 
@@ -43,6 +117,21 @@ func msOf(d time.Duration) float64 { return float64(d) / float64(time.Millisecon
 
 // latencyMS is the client-measured round trip of r in milliseconds.
 func latencyMS(r *engine.Result) float64 { return msOf(r.Latency()) }
+
+// connSetup is what opening r's connection cost r (DNS, TCP connect, TLS
+// handshake: zero over a connection that was already open), as the engine
+// measured it.
+func connSetup(r *engine.Result) time.Duration {
+	return time.Duration(r.Record.DNSNS + r.Record.ConnectNS + r.Record.TLSNS)
+}
+
+// serviceMS is r's round trip without its connection set-up, in ms: the
+// latency r would have had over a connection already open. Cold and warm
+// samples are compared by it, so that a cold burst that had to open fresh
+// connections is not charged for their handshakes (the set-up is reported
+// apart). The set-up was on r's critical path: the transport dialed the
+// connection for r and r waited for it (engine connTiming).
+func serviceMS(r *engine.Result) float64 { return msOf(r.Latency() - connSetup(r)) }
 
 // median returns the median of xs (NaN for none).
 func median(xs []float64) float64 {
@@ -118,13 +207,6 @@ func (t *coldTally) add(r *engine.Result) {
 			t.Agree++
 		}
 	}
-}
-
-func ratio(a, b int) float64 {
-	if b == 0 {
-		return math.NaN()
-	}
-	return float64(a) / float64(b)
 }
 
 // makeCold makes the next invocation of fn cold: the platform's own way

@@ -9,7 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/faas-benchmarker/faas-benchmarker/engine"
 	"github.com/faas-benchmarker/faas-benchmarker/functions/lab"
+	"github.com/faas-benchmarker/faas-benchmarker/results"
 )
 
 func TestGeometricGridAndLanes(t *testing.T) {
@@ -214,5 +216,21 @@ func TestEstimatesBuilder(t *testing.T) {
 	est.stat("rate", math.Inf(1))
 	if _, err := est.result(nil); err == nil || !strings.Contains(err.Error(), `"rate"`) {
 		t.Fatalf("an infinite statistic was not reported: %v", err)
+	}
+}
+
+// TestServiceMS: a sample's latency without the set-up of a connection
+// opened for it; over a connection already open, the full latency.
+func TestServiceMS(t *testing.T) {
+	fresh := &engine.Result{Record: results.Invocation{LatencyNS: 100e6, DNSNS: 1e6, ConnectNS: 2e6, TLSNS: 30e6}}
+	if got := serviceMS(fresh); got != 67 {
+		t.Errorf("fresh connection: serviceMS = %v, want 67", got)
+	}
+	if got := connSetup(fresh); got != 33*time.Millisecond {
+		t.Errorf("connSetup = %v, want 33ms", got)
+	}
+	reused := &engine.Result{Record: results.Invocation{LatencyNS: 100e6, ConnReused: true}}
+	if got := serviceMS(reused); got != 100 {
+		t.Errorf("reused connection: serviceMS = %v, want 100", got)
 	}
 }

@@ -40,7 +40,10 @@ import (
 // chain_<d>_p50_ms (client latency of a chain of d nested levels),
 // fanout_<f>_p50_ms (root handler time with f parallel callees),
 // cold_link_penalty_ms, cold_link_cold_fraction (fraction of cold-link
-// samples where the link reported cold: 1 expected).
+// samples where the link reported cold: 1 expected). Medians carry 95 %
+// order-statistic intervals, cold_link_penalty_ms the Price–Bonett interval
+// of a difference of medians, the fraction a Wilson interval;
+// failed_samples is an exact count.
 //
 // Known limits: the lab functions call each other through the platform's
 // public invoke API, as user code would; platform-internal shortcuts are
@@ -135,9 +138,9 @@ func (Nested) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Estimat
 				pb.Record(MetricNestedOverhead, ms[j], map[string]string{TagLevel: strconv.Itoa(lv)})
 			}
 		}
-		est.stat(fmt.Sprintf("chain_%d_p50_ms", d), median(chainMS[d]))
+		est.quantile(fmt.Sprintf("chain_%d_p50_ms", d), chainMS[d], 0.5)
 	}
-	est.stat("nested_overhead_ms_per_level", median(overheads))
+	est.quantile("nested_overhead_ms_per_level", overheads, 0.5)
 
 	for _, f := range fanouts {
 		if ctx.Err() != nil {
@@ -162,7 +165,7 @@ func (Nested) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Estimat
 			hs = append(hs, h)
 			pb.Record(MetricFanout, h, map[string]string{"f": strconv.Itoa(f)})
 		}
-		est.stat(fmt.Sprintf("fanout_%d_p50_ms", f), median(hs))
+		est.quantile(fmt.Sprintf("fanout_%d_p50_ms", f), hs, 0.5)
 	}
 
 	if coldLink && len(chain) > 1 && ctx.Err() == nil {
@@ -192,11 +195,12 @@ func (Nested) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Estimat
 					cold++
 				}
 			}
-			est.stat("cold_link_penalty_ms", median(lat)-median(chainMS[depth]))
-			est.stat("cold_link_cold_fraction", ratio(cold, known))
+			est.diffMedians("cold_link_penalty_ms", lat, chainMS[depth])
+			est.fraction("cold_link_cold_fraction", cold, known)
 		}
 	}
 	est.set("failed_samples", float64(bad))
+	est.logNotes(b.Logger())
 	if err := ctx.Err(); err != nil {
 		return est.result(err)
 	}

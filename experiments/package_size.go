@@ -30,7 +30,10 @@ import (
 // warm_p50_ms_large, init_p50_ms_small, init_p50_ms_large (platform Init
 // Duration), package_penalty_ms (cold p50 large − small),
 // package_init_penalty_ms (init p50 large − small), not_cold (cold-phase
-// samples that were not cold by both signals).
+// samples that were not cold by both signals), cold_failed (cold starts
+// that failed or timed out). Latencies exclude connection set-up as in
+// cold-start. Medians carry 95 % order-statistic intervals, the penalties
+// Price–Bonett intervals of a difference of medians (6 samples each).
 //
 // Known limits: on the local platform started by fbrun both functions run
 // the fbrun binary, so the penalty is about zero there by construction;
@@ -61,7 +64,7 @@ func (PackageSize) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Es
 	b.Expect(int64(4 * samples))
 	type series struct{ cold, warm, init []float64 }
 	data := map[string]*series{small: {}, large: {}}
-	notCold := 0
+	notCold, coldFailed := 0, 0
 	for i := 0; i < samples && ctx.Err() == nil; i++ {
 		for _, fn := range []string{small, large} {
 			if err := makeCold(ctx, b, fn, idleWait); err != nil {
@@ -71,20 +74,25 @@ func (PackageSize) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Es
 				return nil, err
 			}
 			s := data[fn]
+			if _, err := b.Preconnect(ctx, fn, 1); err != nil && ctx.Err() == nil {
+				b.Logger().Warn("package-size: could not open a connection ahead", "err", err)
+			}
 			r := b.WithPhase("cold/"+fn).Invoke(ctx, fn, lab.Request{})
-			if r.OK() {
+			if !r.OK() {
+				coldFailed++
+			} else {
 				sig := signalsOf(r)
 				if (sig.FlagKnown && !sig.Flag) || (sig.PlatformKnown && !sig.Platform) {
 					notCold++
 				} else {
-					s.cold = append(s.cold, latencyMS(r))
+					s.cold = append(s.cold, serviceMS(r))
 					if sig.Platform {
 						s.init = append(s.init, msOf(sig.Init))
 					}
 				}
 			}
 			if w := b.WithPhase("warm/"+fn).Invoke(ctx, fn, lab.Request{}); w.OK() {
-				s.warm = append(s.warm, latencyMS(w))
+				s.warm = append(s.warm, serviceMS(w))
 			}
 		}
 	}
@@ -94,12 +102,14 @@ func (PackageSize) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Es
 		suffix string
 		s      *series
 	}{{"small", data[small]}, {"large", data[large]}} {
-		est.stat("cold_p50_ms_"+x.suffix, median(x.s.cold))
-		est.stat("warm_p50_ms_"+x.suffix, median(x.s.warm))
-		est.stat("init_p50_ms_"+x.suffix, median(x.s.init))
+		est.quantile("cold_p50_ms_"+x.suffix, x.s.cold, 0.5)
+		est.quantile("warm_p50_ms_"+x.suffix, x.s.warm, 0.5)
+		est.quantile("init_p50_ms_"+x.suffix, x.s.init, 0.5)
 	}
-	est.stat("package_penalty_ms", median(data[large].cold)-median(data[small].cold))
-	est.stat("package_init_penalty_ms", median(data[large].init)-median(data[small].init))
+	est.diffMedians("package_penalty_ms", data[large].cold, data[small].cold)
+	est.diffMedians("package_init_penalty_ms", data[large].init, data[small].init)
+	est.set("cold_failed", float64(coldFailed))
+	est.logNotes(b.Logger())
 	if err := ctx.Err(); err != nil {
 		return est.result(err)
 	}

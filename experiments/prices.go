@@ -53,7 +53,24 @@ var Prices = []Price{
 		Name: "azure-consumption", PerRequestUSD: 0.20 / 1e6, PerGBSecondUSD: 0.000016,
 		MinBilledMS: 100, GranularityMS: 1, MemoryStepMB: 128,
 		Source: "https://azure.microsoft.com/en-us/pricing/details/functions/",
-		Note:   "Consumption plan; memory is observed memory rounded up to 128 MB, at least 100 ms per execution",
+		Note:   "Linux Consumption plan (Y1, fb:plan=consumption); memory is observed memory rounded up to 128 MB, at least 100 ms per execution",
+	},
+	{
+		// Flex Consumption, on-demand instances: execution time per GB-s of
+		// the instance memory size and a price per execution (Azure
+		// Functions pricing page, Flex Consumption, "On Demand": $0.000026
+		// per GB-s and $0.40 per million executions, the list price since
+		// the plan's general availability in November 2024, as of
+		// PricesAsOf). Microsoft Learn, "Azure Functions Flex Consumption
+		// plan hosting", Billing: "The minimum billable execution period
+		// ... is 1,000 ms. Past that, the billable activity period is
+		// rounded up to the nearest 100 ms."
+		Name: "azure-flex", PerRequestUSD: 0.40 / 1e6, PerGBSecondUSD: 0.000026,
+		MinBilledMS: 1000, GranularityMS: 100,
+		Source: "https://azure.microsoft.com/en-us/pricing/details/functions/",
+		Note: "Flex Consumption plan (FC1, fb:plan=flex), on-demand instances, no always-ready instances; memory is the instance memory size " +
+			"(512, 2048 or 4096 MB, pass it as memoryMB), at least 1 s per execution then 100 ms steps; concurrent executions on one instance " +
+			"are billed once on Azure, so the per-invocation cost is an upper bound under concurrency",
 	},
 }
 
@@ -74,15 +91,30 @@ func PriceByName(name string) (Price, error) {
 // and false when the platform has no per-invocation price (OpenFaaS and
 // plain HTTP are billed by the cluster, not per invocation). The local
 // platform emulates Lambda's billing (REPORT Billed Duration), so it is
-// priced as Lambda x86: "what this would cost on Lambda".
+// priced as Lambda x86: "what this would cost on Lambda". AWS Lambda is
+// priced per function by its architecture (LambdaPriceFor), so it has no
+// single entry here.
 func DefaultPriceFor(platform string) (string, bool) {
 	switch platform {
-	case "aws", "local":
+	case "local":
 		return "aws-lambda-x86", true
 	case "azure":
 		return "azure-consumption", true
 	}
 	return "", false
+}
+
+// LambdaPriceFor returns the price name of a Lambda function with
+// architecture arch as Lambda reports it (arm64 or x86_64): Lambda bills a
+// GB-second on arm64 (Graviton) 20 % below x86_64.
+func LambdaPriceFor(arch string) (string, error) {
+	switch arch {
+	case "arm64":
+		return "aws-lambda-arm", nil
+	case "x86_64":
+		return "aws-lambda-x86", nil
+	}
+	return "", fmt.Errorf("no Lambda price for architecture %q (want arm64 or x86_64)", arch)
 }
 
 // Cost returns the price of one invocation billed for billedMS at memoryMB.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/faas-benchmarker/faas-benchmarker/engine"
 	"github.com/faas-benchmarker/faas-benchmarker/functions/lab"
+	"github.com/faas-benchmarker/faas-benchmarker/stats"
 )
 
 // Scaling measures how a function scales out.
@@ -23,9 +24,13 @@ import (
 // together behind a barrier, each sleeping `sleep` so that they overlap;
 // the distinct instances answering and the throttles are counted. Step
 // load (phases "step-<k>"): closed-loop callers, each invoking with
-// `sleep` again and again, retrying a throttled request after `backoff`;
-// at step k the number of callers rises to steps[k] and stays for
-// step_duration. An instance is born with its cold request; the sorted
+// `sleep` again and again, retrying a failed request after a jittered
+// exponential backoff (base `backoff`, all callers' retries capped at about
+// `throttle_budget` per second; scaling_throttle.go defines it and the
+// step's offered load); at step k the number of callers rises to steps[k]
+// and stays for step_duration. Every throttled attempt is stored with its
+// time and the platform's reason, and counted per step and reason (metric
+// throttled). An instance is born with its cold request; the sorted
 // birth times (the send time of the request that came back cold on a new
 // instance id) give the instances over time. The first birth whose caller
 // had been throttled before shows that the scale-out budget is exhausted;
@@ -36,27 +41,37 @@ import (
 // the end of each step.
 //
 // Parameters: function (function2), bursts (5,10,20), steps (10,20),
-// step_duration (3s), sleep (500ms), backoff (20ms), idle_wait (0s, for
-// platforms that cannot force cold starts). Defaults suit the local
-// platform's defaults (burst 100, limit 100), which they do not reach: to
-// see the limit and the rate, raise steps above them (e.g. AWS:
-// --set steps=500,1000,1500 --set step_duration=30s --set sleep=5s) or
-// lower the local knobs (--local-scale-burst 5 --local-max-instances 20).
+// step_duration (3s), sleep (500ms), backoff (20ms), throttle_budget
+// (1000/s), over_limit (refuse), idle_wait (0s, for platforms that cannot
+// force cold starts). Defaults suit the local platform's defaults (burst
+// 100, limit 100), which they do not reach: to see the limit and the rate
+// there, lower the local knobs (--local-scale-burst 5
+// --local-max-instances 20). On AWS the run first reads the account's
+// concurrency (checkConcurrency) and refuses a burst or step above the
+// unreserved pool, which would measure the account, not Lambda, and starve
+// every other function of the account. Lambda adds up to 1,000 execution
+// environments per function every 10 s, so its rate shows only above
+// 1,000 concurrent requests, in an account of its own whose concurrency
+// quota was raised (docs/experiments.md, "scaling on AWS").
 //
 // Estimates: max_instances (distinct instances during the step load),
 // limit_reached (1 when requests were still throttled more than
 // max(1 s, 3 token periods) after the last new instance: max_instances is
 // then the concurrency limit),
 // burst_max_instances (most distinct instances a burst obtained),
-// scale_rate_per_s (absent when the budget was never exhausted),
+// scale_rate_per_s (absent when the budget was never exhausted; its 95 %
+// interval inverts the order-statistic interval of the median gap between
+// rate-limited births, one gap per token of the scale-out budget, and needs
+// 7 births),
 // time_to_max_instances_s (step start to the last birth), throttled (all
 // throttled requests), waited_for_init (requests of the step load that
 // came back cold: they waited behind their instance's initialisation),
 // rate_births (births the rate is computed from).
 //
 // Known limits: max_instances equals the concurrency limit only when the
-// demand exceeded it (limit_reached). The rate
-// resolution is the backoff. On platforms that queue instead of throttling
+// demand exceeded it (limit_reached). The rate resolution is about
+// 1/throttle_budget while every caller is throttled, coarser when few
+// are. On platforms that queue instead of throttling
 // (OpenFaaS, Azure) there are no throttles and no rate estimate; the
 // instances-over-time metrics still show the scale-out.
 type Scaling struct{}
@@ -77,7 +92,9 @@ func (Scaling) Params() []Param {
 		IntListParam("steps", "10,20", "callers per step of the step load (empty: none)").AtLeast(1),
 		DurationParam("step_duration", "3s", "duration of each step").Above(0),
 		DurationParam("sleep", "500ms", "handler sleep of every request (holds an instance)").AtLeast(0).Seconds(),
-		DurationParam("backoff", "20ms", "wait before retrying a throttled request").Above(0),
+		DurationParam("backoff", "20ms", "base of the jittered exponential backoff after a throttled request").Above(0),
+		FloatParam("throttle_budget", "1000", "throttled retries per second all callers together send at most (caps each caller's backoff)").Above(0),
+		StringParam("over_limit", overLimitRefuse, "AWS: a burst or step above the account's unreserved concurrency is refused, or allowed (an account of its own)").OneOf(overLimitRefuse, overLimitAllow),
 		DurationParam("idle_wait", "0s", "wait this long for zero instances where cold starts cannot be forced").AtLeast(0),
 	}
 }
@@ -87,6 +104,9 @@ func (Scaling) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Estima
 	fn := p.String("function")
 	bursts, steps := p.Ints("bursts"), p.Ints("steps")
 	stepDur, sleep, backoff, idleWait := p.Duration("step_duration"), p.Duration("sleep"), p.Duration("backoff"), p.Duration("idle_wait")
+	if err := checkConcurrency(ctx, b, fn, maxOf(bursts, steps), p.String("over_limit")); err != nil {
+		return nil, err
+	}
 	var planned int64
 	for _, n := range bursts {
 		planned += int64(n)
@@ -106,12 +126,14 @@ func (Scaling) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Estima
 		}
 		pb := b.WithPhase(fmt.Sprintf("burst-%d", n))
 		rs := pb.InvokeConcurrently(ctx, fn, n, req)
-		inst, thr := distinctInstances(rs), 0
+		inst, thr, reasons := distinctInstances(rs), 0, map[string]int{}
 		for _, r := range rs {
 			if isThrottled(r) {
 				thr++
+				reasons[throttleReason(r)]++
 			}
 		}
+		recordThrottles(pb, reasons, map[string]string{"n": fmt.Sprint(n)})
 		throttled += thr
 		burstMax = max(burstMax, inst)
 		pb.Record("burst_instances", float64(inst), map[string]string{"n": fmt.Sprint(n), "throttled": fmt.Sprint(thr)})
@@ -127,7 +149,7 @@ func (Scaling) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Estima
 			est.set("throttled", float64(throttled))
 			return est.result(err)
 		}
-		st := stepLoad(ctx, b, fn, req, steps, stepDur, backoff)
+		st := stepLoad(ctx, b, fn, req, steps, stepDur, backoff, p.Float("throttle_budget"))
 		throttled += st.throttled
 		est.set("max_instances", float64(len(st.births)))
 		est.set("waited_for_init", float64(st.coldServed))
@@ -142,6 +164,8 @@ func (Scaling) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Estima
 		if ok {
 			est.set("scale_rate_per_s", rate)
 			est.set("rate_births", float64(n))
+			est.interval("scale_rate_per_s", stats.RateFromGapsCI(limitedBirthsS(st.births, firstWaited), IntervalLevel), n)
+			est.logNotes(b.Logger())
 		}
 		if len(st.births) > 0 {
 			// Throttles long after the last birth: demand was refused while
@@ -173,20 +197,25 @@ type stepResult struct {
 	coldServed    int
 }
 
-// stepLoad runs closed-loop callers, rising to steps[k] at step k.
-func stepLoad(ctx context.Context, b *engine.Benchmarker, fn string, req lab.Request, steps []int, stepDur, backoff time.Duration) stepResult {
+// stepLoad runs closed-loop callers, rising to steps[k] at step k; a
+// failed request is retried after a jittered backoff (scaling_throttle.go).
+func stepLoad(ctx context.Context, b *engine.Benchmarker, fn string, req lab.Request, steps []int, stepDur, backoff time.Duration, budget float64) stepResult {
 	var (
-		mu    sync.Mutex
-		res   = stepResult{start: b.Elapsed(), firstThrottle: -1, lastThrottle: -1}
-		seen  = map[string]bool{}
-		phase atomic.Pointer[engine.Benchmarker]
-		wg    sync.WaitGroup
+		mu      sync.Mutex
+		res     = stepResult{start: b.Elapsed(), firstThrottle: -1, lastThrottle: -1}
+		seen    = map[string]bool{}
+		reasons = map[string]int{} // throttles of the current step by reason
+		phase   atomic.Pointer[engine.Benchmarker]
+		capNS   atomic.Int64 // the current step's longest backoff
+		wg      sync.WaitGroup
+		seed    = runSeed(b.RunID())
 	)
 	// Callers finish their request in flight when the load ends: stopping
 	// ends the loop, only ctx (Ctrl-C) cancels requests.
 	var stopping atomic.Bool
-	caller := func() {
+	caller := func(id int) {
 		defer wg.Done()
+		bo := newJitterBackoff(backoff, seed, id)
 		waited := false // this caller has been throttled: its next birth waited for the rate
 		for !stopping.Load() && ctx.Err() == nil {
 			r := phase.Load().Invoke(ctx, fn, req)
@@ -198,6 +227,7 @@ func stepLoad(ctx context.Context, b *engine.Benchmarker, fn string, req lab.Req
 			switch {
 			case isThrottled(r):
 				res.throttled++
+				reasons[throttleReason(r)]++
 				waited = true
 				if res.firstThrottle < 0 || sent < res.firstThrottle {
 					res.firstThrottle = sent
@@ -217,10 +247,10 @@ func stepLoad(ctx context.Context, b *engine.Benchmarker, fn string, req lab.Req
 				}
 			}
 			mu.Unlock()
-			if !r.OK() {
-				if b.Sleep(ctx, backoff) != nil {
-					return
-				}
+			if r.OK() {
+				bo.reset()
+			} else if b.Sleep(ctx, bo.next(time.Duration(capNS.Load()))) != nil {
+				return
 			}
 		}
 	}
@@ -229,15 +259,18 @@ func stepLoad(ctx context.Context, b *engine.Benchmarker, fn string, req lab.Req
 		pb := b.WithPhase(fmt.Sprintf("step-%d", k+1))
 		phase.Store(pb)
 		pb.Record("callers", float64(n), map[string]string{"step": fmt.Sprint(k + 1)})
+		capNS.Store(int64(backoffCap(backoff, n, budget)))
 		for ; running < n; running++ {
 			wg.Add(1)
-			go caller()
+			go caller(running)
 		}
 		if b.Sleep(ctx, stepDur) != nil {
 			break
 		}
 		mu.Lock()
 		pb.Record("instances", float64(len(seen)), map[string]string{"step": fmt.Sprint(k + 1)})
+		recordThrottles(pb, reasons, map[string]string{"step": fmt.Sprint(k + 1)})
+		clear(reasons)
 		mu.Unlock()
 	}
 	stopping.Store(true)
@@ -245,6 +278,18 @@ func stepLoad(ctx context.Context, b *engine.Benchmarker, fn string, req lab.Req
 	slices.Sort(res.births)
 	slices.Sort(res.waitedBirths)
 	return res
+}
+
+// limitedBirthsS are the rate-limited births (from firstWaited on) in
+// seconds, the events of scale_rate_per_s's interval.
+func limitedBirthsS(births []time.Duration, firstWaited time.Duration) []float64 {
+	var out []float64
+	for _, t := range births {
+		if t >= firstWaited {
+			out = append(out, t.Seconds())
+		}
+	}
+	return out
 }
 
 // scaleRate is the rate of the rate-limited births (least-squares slope of

@@ -30,7 +30,9 @@ import (
 // report (or the function's own view). Cost per invocation is computed
 // from the platform-reported billed duration and memory with the dated
 // price table in prices.go (PricesAsOf, sources listed there); price=auto
-// picks the platform's table (local is priced as Lambda x86).
+// picks the platform's table: on AWS the entry of each function's
+// architecture as Lambda reports it (arm64 or x86_64), local is priced as
+// Lambda x86.
 //
 // Metrics: throughput_iterations_per_s and workload_ms with tags
 // memory_mb, mode, workload; cost_usd_per_invocation with tag memory_mb.
@@ -45,7 +47,11 @@ import (
 // medians; concurrency_slowdown (sequential / concurrent);
 // workload_ms_<name> (sequential median); cost_usd_per_invocation (median,
 // throughput_time invocations); memory_mb. With several functions the
-// per-function values get the suffix _<memory>mb.
+// per-function values get the suffix _<memory>mb. Medians carry 95 %
+// order-statistic intervals, concurrency_slowdown the Price–Bonett interval
+// of a ratio of medians. The invocations of one function run on the
+// instances it had warm, so the intervals describe those instances: the
+// spread between hosts shows only across runs (the study's repetitions).
 //
 // Known limits: CPU speed varies with the host an instance lands on; read
 // the spread, not only the median. Costs leave out free tiers, data
@@ -99,6 +105,53 @@ func checkWorkloads(raw string) error {
 	return nil
 }
 
+// pricesFor resolves the price parameter for each function before any
+// invocation: none (nil prices), one named table entry for all, or auto:
+// the platform's entry (DefaultPriceFor), and on aws the entry of each
+// function's architecture as Lambda reports it (LambdaPriceFor) — the
+// stack deploys arm64 by default, whose GB-second costs 20 % less than
+// x86_64's. An aws function whose architecture cannot be read is an error
+// naming the price to set instead.
+func pricesFor(ctx context.Context, b *engine.Benchmarker, name string, fns []string) (map[string]*Price, error) {
+	out := map[string]*Price{}
+	set := func(fn, entry string) error {
+		pr, err := PriceByName(entry)
+		if err != nil {
+			return err
+		}
+		out[fn] = &pr
+		return nil
+	}
+	for _, fn := range fns {
+		switch {
+		case name == "none":
+		case name != "auto":
+			if err := set(fn, name); err != nil {
+				return nil, err
+			}
+		case b.Platform() == "aws":
+			arch, err := b.Architecture(ctx, fn)
+			entry := ""
+			if err == nil {
+				entry, err = LambdaPriceFor(arch)
+			}
+			if err != nil {
+				return nil, fmt.Errorf("throughput: price=auto: the architecture of %s: %w (set price=aws-lambda-arm, price=aws-lambda-x86 or price=none)", fn, err)
+			}
+			if err := set(fn, entry); err != nil {
+				return nil, err
+			}
+		default:
+			if entry, ok := DefaultPriceFor(b.Platform()); ok {
+				if err := set(fn, entry); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
+	return out, nil
+}
+
 // priceChoices are the accepted values of the price parameter.
 func priceChoices() []string {
 	out := []string{"auto", "none"}
@@ -129,20 +182,9 @@ func (Throughput) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Est
 	if err != nil {
 		return nil, err
 	}
-	var price *Price
-	switch name := p.String("price"); name {
-	case "none":
-	case "auto":
-		if n, ok := DefaultPriceFor(b.Platform()); ok {
-			pr, _ := PriceByName(n)
-			price = &pr
-		}
-	default:
-		pr, err := PriceByName(name)
-		if err != nil {
-			return nil, err
-		}
-		price = &pr
+	prices, err := pricesFor(ctx, b, p.String("price"), fns)
+	if err != nil {
+		return nil, err
 	}
 	rounds := (repeats + conc - 1) / conc
 	b.Expect(int64(len(modes) * (len(fns) + len(wls)) * (repeats + rounds*conc)))
@@ -173,6 +215,7 @@ func (Throughput) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Est
 		}
 		return ""
 	}
+	var seqIPS, conIPS []float64
 	for _, fn := range fns {
 		fnMem := 0
 		for _, mode := range modes {
@@ -180,7 +223,7 @@ func (Throughput) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Est
 			b.WithPhase("warmup").Invoke(ctx, fn, lab.Request{})
 			pb := b.WithPhase(mode)
 			var ips, costs []float64
-			mem := 0
+			mem, price := 0, prices[fn]
 			for _, r := range run(fn, mode, lab.Request{ThroughputTime: tt}) {
 				mem = memoryOf(r)
 				tags := map[string]string{TagMemoryMB: strconv.Itoa(mem), "mode": mode, "workload": "throughput_time", "function": fn}
@@ -200,21 +243,19 @@ func (Throughput) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Est
 			}
 			s := suffix(fnMem)
 			if mode == "sequential" {
-				est.stat("throughput_iterations_per_s"+s, median(ips))
-				est.stat("cost_usd_per_invocation"+s, median(costs))
+				est.quantile("throughput_iterations_per_s"+s, ips, 0.5)
+				est.quantile("cost_usd_per_invocation"+s, costs, 0.5)
+				seqIPS = ips
 				if mem > 0 {
 					est.set("memory_mb"+s, float64(mem))
 				}
 			} else {
-				est.stat("throughput_concurrent_iterations_per_s"+s, median(ips))
+				est.quantile("throughput_concurrent_iterations_per_s"+s, ips, 0.5)
+				conIPS = ips
 			}
 		}
-		s := suffix(fnMem)
-		if seq, ok := est.Estimates["throughput_iterations_per_s"+s]; ok {
-			if con, ok := est.Estimates["throughput_concurrent_iterations_per_s"+s]; ok && con > 0 {
-				est.set("concurrency_slowdown"+s, seq/con)
-			}
-		}
+		est.ratioMedians("concurrency_slowdown"+suffix(fnMem), seqIPS, conIPS)
+		seqIPS, conIPS = nil, nil
 	}
 	if mono != "" {
 		for _, w := range wls {
@@ -232,13 +273,14 @@ func (Throughput) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Est
 						"workload": w.name, "args": strconv.Itoa(w.size)})
 				}
 				if mode == "sequential" {
-					est.stat("workload_ms_"+w.name, median(ms))
+					est.quantile("workload_ms_"+w.name, ms, 0.5)
 				} else {
-					est.stat("workload_concurrent_ms_"+w.name, median(ms))
+					est.quantile("workload_concurrent_ms_"+w.name, ms, 0.5)
 				}
 			}
 		}
 	}
+	est.logNotes(b.Logger())
 	if err := ctx.Err(); err != nil {
 		return est.result(err)
 	}

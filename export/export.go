@@ -73,6 +73,7 @@ type InvocationRow struct {
 	Status           string   `json:"status" parquet:"status"`
 	ErrorKind        string   `json:"error_kind" parquet:"error_kind"`
 	ErrorMessage     string   `json:"error_message" parquet:"error_message"`
+	ErrorReason      string   `json:"error_reason" parquet:"error_reason"`
 	HTTPStatus       int64    `json:"http_status" parquet:"http_status"`
 	ScheduledNS      int64    `json:"scheduled_ns" parquet:"scheduled_ns"`
 	SentNS           int64    `json:"sent_ns" parquet:"sent_ns"`
@@ -121,7 +122,7 @@ func invocationRow(run results.Run, v *results.Invocation) InvocationRow {
 	r := InvocationRow{
 		RunID: v.RunID, Experiment: run.Experiment, Platform: run.Platform, Seq: v.Seq, ParentSeq: v.ParentSeq,
 		Depth: int64(v.Depth), Phase: v.Phase, Function: v.Function, Status: v.Status, ErrorKind: v.ErrorKind,
-		ErrorMessage: v.ErrorMessage, HTTPStatus: int64(v.HTTPStatus), ScheduledNS: v.ScheduledNS, SentNS: v.SentNS,
+		ErrorMessage: v.ErrorMessage, ErrorReason: v.ErrorReason, HTTPStatus: int64(v.HTTPStatus), ScheduledNS: v.ScheduledNS, SentNS: v.SentNS,
 		LatencyNS: v.LatencyNS, LatencyMS: float64(v.LatencyNS) / 1e6, SentUnixNS: v.SentUnixNS, ConnReused: v.ConnReused,
 		DNSNS: v.DNSNS, ConnectNS: v.ConnectNS, TLSNS: v.TLSNS, RequestID: v.RequestID, InstanceID: v.InstanceID,
 		Cold: v.Cold, InvocationCount: v.InvocationCount, FnInitStartedNS: v.FnInitStartedNS, FnStartNS: v.FnStartNS,

@@ -3,7 +3,6 @@ package localfaas_test
 import (
 	"bytes"
 	"io"
-	"net"
 	"net/http"
 	"os/exec"
 	"slices"
@@ -11,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/faas-benchmarker/faas-benchmarker/internal/testtools"
 	"github.com/faas-benchmarker/faas-benchmarker/localfaas"
 )
 
@@ -49,59 +49,20 @@ func reportPercentiles(b *testing.B, ds []time.Duration) {
 // startDirectHTTP runs testruntime's HTTP echo as a plain process: the
 // baseline with no platform in between.
 func startDirectHTTP(b *testing.B) string {
-	addr := freeLoopbackAddr(b)
-	cmd := exec.Command(testRuntime(b), "http")
-	cmd.Env = []string{"FB_HTTP_ADDR=" + addr}
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	for deadline := time.Now().Add(10 * time.Second); ; {
-		if c, err := net.Dial("tcp", addr); err == nil {
-			c.Close()
-			return "http://" + addr + "/"
-		}
-		if time.Now().After(deadline) {
-			b.Fatal("direct echo server not listening")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	_, addrs := testtools.StartOnFreeAddrs(b, 1, 10*time.Second, func(addrs []string) *exec.Cmd {
+		cmd := exec.Command(testRuntime(b), "http")
+		cmd.Env = []string{"FB_HTTP_ADDR=" + addrs[0]}
+		return cmd
+	})
+	return "http://" + addrs[0] + "/"
 }
 
 // startRIEEcho runs testruntime's Runtime API echo under the AWS Lambda
-// Runtime Interface Emulator (skipped when it is not installed): the
-// reference cost of the same three HTTP exchanges without localfaas.
+// Runtime Interface Emulator: the reference cost of the same three HTTP
+// exchanges without localfaas.
 func startRIEEcho(b *testing.B) string {
-	rie, err := exec.LookPath("aws-lambda-rie")
-	if err != nil {
-		b.Skip("aws-lambda-rie not on PATH")
-	}
-	addr, api := freeLoopbackAddr(b), freeLoopbackAddr(b)
-	cmd := exec.Command(rie, "--runtime-interface-emulator-address", addr, "--runtime-api-address", api, testRuntime(b), "lambda")
-	cmd.Env = []string{"AWS_LAMBDA_FUNCTION_NAME=echo"}
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	for deadline := time.Now().Add(10 * time.Second); ; {
-		if c, err := net.Dial("tcp", addr); err == nil {
-			c.Close()
-			return "http://" + addr + "/2015-03-31/functions/function/invocations"
-		}
-		if time.Now().After(deadline) {
-			b.Fatal("emulator not listening")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
-func freeLoopbackAddr(b *testing.B) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
+	_, addr := testtools.StartRIE(b, []string{testRuntime(b), "lambda"}, "AWS_LAMBDA_FUNCTION_NAME=echo")
+	return "http://" + addr + testtools.RIEInvokePath
 }
 
 // BenchmarkWarmInvoke measures a warm echo invocation on loopback: direct

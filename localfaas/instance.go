@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/faas-benchmarker/faas-benchmarker/internal/ports"
 )
 
 // instance is one OS process hosting a function, with concurrency 1. Its
@@ -40,17 +42,23 @@ type instance struct {
 	ready chan struct{}    // closed when init is done
 	dead  chan struct{}    // closed once the process is reaped
 
-	cmd     *exec.Cmd
-	out     *os.File // read end of the stdout/stderr pipe
-	outDone chan struct{}
-	rtSrv   *http.Server
-	rtAddr  string // Lambda: the Runtime API address of this instance
+	rtSrv  *http.Server
+	rtAddr string // Lambda: the Runtime API address of this instance
 	// metadataToken authorises the metadata endpoint (Lambda runtime).
 	metadataToken string
-	httpAddr      string // HTTP runtime: where the function listens
 
-	mu           sync.Mutex
-	spawned      time.Time // when the process was started
+	mu sync.Mutex
+	// httpAddr is where an HTTP function listens, on the port that port
+	// holds for it; both change only during init, when the process is
+	// spawned again on a new port (rebind).
+	httpAddr string
+	port     *ports.Reservation
+	out      *os.File  // read end of the current process's stdout/stderr pipe
+	spawned  time.Time // when the (current) process was started
+	spawns   int       // how many processes were started (see rebind)
+	// initOut is the tail of the output written before the instance was
+	// ready: it tells rebind whether the process lost its port.
+	initOut      tailBuffer
 	pid          int
 	isReady      bool
 	initDuration time.Duration
@@ -75,8 +83,6 @@ type instance struct {
 // start spawns the instance's process. The instance is already attached to
 // its function; on error the caller detaches it.
 func (in *instance) start() error {
-	p := in.p
-	env := in.environment()
 	if in.spec.Runtime == RuntimeLambda {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
@@ -86,19 +92,48 @@ func (in *instance) start() error {
 		in.metadataToken = newRequestID()
 		in.rtSrv = &http.Server{Handler: in.runtimeAPI(), ReadHeaderTimeout: 10 * time.Second}
 		go func() { _ = in.rtSrv.Serve(ln) }()
+	}
+	if err := in.spawn(); err != nil {
+		in.closeRuntimeAPI()
+		return err
+	}
+	in.mu.Lock()
+	spawned, pid := in.spawned, in.pid
+	in.mu.Unlock()
+	in.p.events.add(Event{Time: spawned, Kind: EventCreated, Function: in.spec.Name,
+		InstanceID: in.id, LogStream: in.logStream, PID: pid})
+	go in.watchInit()
+	if in.spec.Runtime == RuntimeHTTP {
+		go in.pollReady()
+	}
+	return nil
+}
+
+// spawn starts the instance's process, and the goroutines that read its
+// output and reap it. An HTTP function binds the port it is given itself
+// (FB_HTTP_ADDR, PORT), so it gets one reserved by ports.Reserve and held
+// until the instance dies, never the number of a closed :0 listener (see
+// internal/ports); if a foreign program takes the port first anyway, the
+// function exits during init saying so and rebind spawns it again on a new
+// port.
+func (in *instance) spawn() error {
+	env := in.environment()
+	if in.spec.Runtime == RuntimeLambda {
 		env = append(env, "AWS_LAMBDA_RUNTIME_API="+in.rtAddr,
 			"AWS_LAMBDA_METADATA_API="+in.rtAddr, "AWS_LAMBDA_METADATA_TOKEN="+in.metadataToken)
 	} else {
-		port, err := freePort()
+		r, err := in.p.reservePort()
 		if err != nil {
-			return fmt.Errorf("localfaas: pick a port: %w", err)
+			return fmt.Errorf("localfaas: reserve a port: %w", err)
 		}
-		in.httpAddr = "127.0.0.1:" + strconv.Itoa(port)
-		env = append(env, "FB_HTTP_ADDR="+in.httpAddr, "PORT="+strconv.Itoa(port))
+		in.mu.Lock()
+		_ = in.port.Close() // the port a rebind gives up
+		in.port, in.httpAddr = r, r.Addr()
+		in.mu.Unlock()
+		env = append(env, "FB_HTTP_ADDR="+r.Addr(), "PORT="+strconv.Itoa(r.Port))
 	}
 	r, w, err := os.Pipe()
 	if err != nil {
-		in.closeRuntimeAPI()
 		return fmt.Errorf("localfaas: output pipe: %w", err)
 	}
 	cmd := exec.Command(in.spec.Command[0], in.spec.Command[1:]...)
@@ -108,42 +143,54 @@ func (in *instance) start() error {
 	cmd.SysProcAttr = sysProcAttr()
 	in.mu.Lock()
 	in.spawned = time.Now()
-	spawned := in.spawned
+	in.spawns++
 	in.mu.Unlock()
 	err = in.p.spawner.start(cmd)
 	_ = w.Close()
 	if err != nil {
 		_ = r.Close()
-		in.closeRuntimeAPI()
 		return fmt.Errorf("localfaas: start %s instance: %w", in.spec.Name, err)
 	}
-	in.cmd = cmd
-	in.out = r
+	outDone := make(chan struct{})
 	in.mu.Lock()
+	in.out = r
 	in.pid = cmd.Process.Pid
 	killNow := in.killReason != ""
 	in.mu.Unlock()
 	if killNow {
-		_ = killGroup(in.pid)
+		_ = killGroup(cmd.Process.Pid)
 	}
-	p.events.add(Event{Time: spawned, Kind: EventCreated, Function: in.spec.Name,
-		InstanceID: in.id, LogStream: in.logStream, PID: in.pid})
-	go in.readOutput()
-	go in.wait()
-	go in.watchInit()
-	if in.spec.Runtime == RuntimeHTTP {
-		go in.pollReady()
-	}
+	go in.readOutput(r, outDone)
+	go in.wait(cmd, r, outDone)
 	return nil
 }
 
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
+// rebind spawns an HTTP function's process again, on a new port, when it
+// exited during init because its port had been taken, at most
+// ports.Attempts spawns in all. It reports whether it did; if not, the exit
+// is the instance's death as usual.
+func (in *instance) rebind() bool {
+	in.mu.Lock()
+	lostPort := in.spec.Runtime == RuntimeHTTP && !in.isReady && in.killReason == "" &&
+		ports.InUse(string(in.initOut.buf))
+	retry := lostPort && in.spawns < ports.Attempts
+	lost := in.httpAddr
+	if retry {
+		in.initOut = tailBuffer{}
+	} else if lostPort {
+		in.killDetail = fmt.Sprintf("address already in use: the function could not bind any of the %d ports it was given", in.spawns)
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
+	in.mu.Unlock()
+	if !retry {
+		return false
+	}
+	in.p.log.Debug("localfaas: port taken during init, spawning again on a new port",
+		"function", in.spec.Name, "instance", in.id, "addr", lost)
+	if err := in.spawn(); err != nil {
+		in.p.log.Warn("localfaas: spawn again", "function", in.spec.Name, "instance", in.id, "err", err)
+		return false
+	}
+	return true
 }
 
 // environment returns the instance's environment: the function's variables,
@@ -221,16 +268,24 @@ func (in *instance) closeRuntimeAPI() {
 	}
 }
 
-// wait reaps the process and cleans up after it.
-func (in *instance) wait() {
-	waitErr := in.cmd.Wait()
+// wait reaps the process cmd (whose output pipe is out, read until
+// outDone) and cleans up after it — or, when the process lost its port
+// during init, spawns it again (rebind).
+func (in *instance) wait(cmd *exec.Cmd, out *os.File, outDone <-chan struct{}) {
+	waitErr := cmd.Wait()
 	// Kill what the process may have left in its group, so the pipe closes.
-	_ = killGroup(in.pid)
+	_ = killGroup(cmd.Process.Pid)
 	select {
-	case <-in.outDone:
+	case <-outDone:
 	case <-time.After(200 * time.Millisecond):
 	}
-	_ = in.out.Close()
+	_ = out.Close()
+	if in.rebind() {
+		return
+	}
+	in.mu.Lock()
+	_ = in.port.Close()
+	in.mu.Unlock()
 
 	in.mu.Lock()
 	reason, detail := in.killReason, in.killDetail
@@ -303,7 +358,10 @@ func (in *instance) pollReady() {
 			return
 		default:
 		}
-		c, err := d.Dial("tcp", in.httpAddr)
+		in.mu.Lock()
+		addr := in.httpAddr
+		in.mu.Unlock()
+		c, err := d.Dial("tcp", addr)
 		if err == nil {
 			_ = c.Close()
 			in.markReady()
@@ -338,11 +396,11 @@ func (in *instance) markReady() bool {
 	}
 	in.isReady = true
 	in.initDuration = time.Since(in.spawned)
-	initDur := in.initDuration
+	initDur, pid := in.initDuration, in.pid
 	in.mu.Unlock()
 	close(in.ready)
 	in.p.events.add(Event{Kind: EventInitDone, Function: in.spec.Name, InstanceID: in.id,
-		LogStream: in.logStream, PID: in.pid, InitDurationMS: ms(initDur)})
+		LogStream: in.logStream, PID: pid, InitDurationMS: ms(initDur)})
 	return true
 }
 

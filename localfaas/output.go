@@ -3,6 +3,7 @@ package localfaas
 import (
 	"bytes"
 	"io"
+	"os"
 	"sync"
 	"time"
 )
@@ -28,17 +29,18 @@ func (t *tailBuffer) Write(p []byte) {
 	t.buf = append(t.buf, p...)
 }
 
-// readOutput copies the process's output into the current invocation's log
-// (and Config.FunctionOutput) until the pipe closes.
-func (in *instance) readOutput() {
-	defer close(in.outDone)
+// readOutput copies the process's output from out into the current
+// invocation's log (or, before the instance is ready, its init output) and
+// Config.FunctionOutput until the pipe closes; then it closes outDone.
+func (in *instance) readOutput(out *os.File, outDone chan<- struct{}) {
+	defer close(outDone)
 	var mirror *prefixWriter
 	if w := in.p.cfg.FunctionOutput; w != nil {
 		mirror = &prefixWriter{w: w, prefix: "[" + in.spec.Name + " " + in.id + "] ", mu: &in.p.outputMu, bol: true}
 	}
 	buf := make([]byte, 32*1024)
 	for {
-		n, err := in.out.Read(buf)
+		n, err := out.Read(buf)
 		if n > 0 {
 			if mirror != nil {
 				mirror.Write(buf[:n])
@@ -46,6 +48,9 @@ func (in *instance) readOutput() {
 			in.mu.Lock()
 			if in.capture != nil {
 				in.capture.log.Write(buf[:n])
+			}
+			if !in.isReady {
+				in.initOut.Write(buf[:n])
 			}
 			in.mu.Unlock()
 		}
@@ -59,7 +64,10 @@ func (in *instance) readOutput() {
 // function's output written before its response lands in its own log.
 func (in *instance) drainOutput() {
 	deadline := time.Now().Add(20 * time.Millisecond)
-	for pendingBytes(in.out) > 0 && time.Now().Before(deadline) {
+	in.mu.Lock()
+	out := in.out
+	in.mu.Unlock()
+	for pendingBytes(out) > 0 && time.Now().Before(deadline) {
 		time.Sleep(100 * time.Microsecond)
 	}
 }

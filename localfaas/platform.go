@@ -26,6 +26,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/faas-benchmarker/faas-benchmarker/internal/ports"
 )
 
 // Platform is a running local FaaS platform. Its methods are safe for
@@ -37,6 +39,9 @@ type Platform struct {
 	httpClient *http.Client
 	outputMu   sync.Mutex
 	spawner    *spawner
+	// reservePort gives an HTTP function its port (ports.Reserve; tests
+	// replace it to make a port be taken).
+	reservePort func() (*ports.Reservation, error)
 
 	mu     sync.Mutex
 	funcs  map[string]*function
@@ -81,6 +86,7 @@ func New(cfg Config) (*Platform, error) {
 		rng:    rand.New(rand.NewPCG(cfg.Seed, 0x6c6f63616c666161)),
 		wake:   make(chan struct{}, 1),
 
+		reservePort: ports.Reserve,
 		sweepOrigin: time.Now(),
 		httpClient: &http.Client{Transport: &http.Transport{
 			Proxy:               nil,
@@ -286,7 +292,6 @@ func (p *Platform) newInstance(f *function, spec FunctionSpec) *instance {
 		work:      make(chan *invocation),
 		ready:     make(chan struct{}),
 		dead:      make(chan struct{}),
-		outDone:   make(chan struct{}),
 	}
 }
 

@@ -5,10 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -23,35 +20,8 @@ import (
 // errors and non-JSON answers come back byte for byte.
 func TestRuntimeAPIMatchesRIE(t *testing.T) {
 	t.Parallel()
-	rie := testtools.Require(t, "aws-lambda-rie", "FB_RIE")
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	ln, err = net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	api := ln.Addr().String()
-	ln.Close()
-	cmd := exec.Command(rie, "--runtime-interface-emulator-address", addr, "--runtime-api-address", api, testRuntime(t), "lambda")
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "AWS_LAMBDA_FUNCTION_NAME=echo", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE=128"}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		if c, err := net.Dial("tcp", addr); err == nil {
-			c.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("emulator not listening")
-		}
-	}
-	rieURL := "http://" + addr + "/2015-03-31/functions/function/invocations"
+	_, addr := testtools.StartRIE(t, []string{testRuntime(t), "lambda"}, "AWS_LAMBDA_FUNCTION_NAME=echo", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE=128")
+	rieURL := "http://" + addr + testtools.RIEInvokePath
 	p := startPlatform(t, testConfig(t))
 	localURL := p.URL() + "/2015-03-31/functions/echo/invocations"
 

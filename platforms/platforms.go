@@ -78,6 +78,11 @@ type Target struct {
 type Setup struct {
 	Invoker providers.Invoker
 	Config  map[string]any
+	// Close, when set, undoes what the invoker changed on an existing
+	// deployment (the aws direct path restores its functions'
+	// configuration). The CLI calls it once the run has ended, also after
+	// an interrupt, with a context that is not cancelled with the run's.
+	Close func(ctx context.Context) error
 }
 
 // Stack describes the per-run stack a platform can deploy.

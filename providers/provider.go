@@ -55,12 +55,68 @@ type ColdStarter interface {
 	ForceColdStart(ctx context.Context, function string) error
 }
 
+// Preconnector is implemented by providers that can open connections to a
+// function's endpoint without invoking it. Preconnect leaves at least n
+// idle connections in the provider's pool (as far as the platform lets it
+// open them), so that the next n concurrent invocations start together
+// instead of one handshake apart: a cold burst measures cold starts, not
+// connection set-up.
+type Preconnector interface {
+	Preconnect(ctx context.Context, function string, n int) error
+}
+
 // MemorySetter is implemented by providers that can change a function's
 // memory size (Lambda UpdateFunctionConfiguration). SetMemory returns once
 // the platform reports the update complete; like any configuration update
 // it retires the function's instances, so the next invocation is cold.
 type MemorySetter interface {
 	SetMemory(ctx context.Context, function string, memoryMB int) error
+}
+
+// ArchitectureReader is implemented by providers that can tell which
+// instruction set a deployed function runs on (Lambda: "arm64" or
+// "x86_64"), which Lambda prices differently.
+type ArchitectureReader interface {
+	Architecture(ctx context.Context, function string) (string, error)
+}
+
+// ConcurrencyLimits are the limits on a function's concurrent executions
+// that its platform account imposes (Lambda: GetAccountSettings'
+// AccountLimit and the function's reserved concurrency).
+type ConcurrencyLimits struct {
+	// Account is the account's concurrent executions in the region
+	// (Lambda AccountLimit.ConcurrentExecutions).
+	Account int
+	// Unreserved is the pool every function without reserved concurrency
+	// shares (AccountLimit.UnreservedConcurrentExecutions).
+	Unreserved int
+	// Reserved is the function's reserved concurrency when HasReserved.
+	Reserved    int
+	HasReserved bool
+}
+
+// Limit is the most executions the function can have at once: its
+// reserved concurrency when it has one, else the unreserved pool.
+func (l ConcurrencyLimits) Limit() int {
+	if l.HasReserved {
+		return l.Reserved
+	}
+	return l.Unreserved
+}
+
+// ConcurrencyLimiter is implemented by providers that can read the
+// concurrency limits that apply to a function.
+type ConcurrencyLimiter interface {
+	ConcurrencyLimits(ctx context.Context, function string) (ConcurrencyLimits, error)
+}
+
+// Describer is implemented by providers that read facts about the running
+// deployment which its configuration cannot vouch for (OpenFaaS: the
+// gateway's edition from GET /system/info). The session calls Describe
+// before it stores the run and records the keys it returns in the run's
+// platform description; an error fails the run before it starts.
+type Describer interface {
+	Describe(ctx context.Context) (map[string]any, error)
 }
 
 // Reply is what the platform returned for one invocation.
@@ -109,8 +165,13 @@ type Error struct {
 	Platform   string
 	Kind       Kind
 	StatusCode int
-	Message    string
-	Err        error
+	// Reason is the platform's own reason for a refusal, when it gives
+	// one: for a Lambda throttle the TooManyRequestsException Reason
+	// (ConcurrentInvocationLimitExceeded, FunctionInvocationRateLimitExceeded,
+	// ReservedFunctionConcurrentInvocationLimitExceeded, ...).
+	Reason  string
+	Message string
+	Err     error
 }
 
 // Error implements error.

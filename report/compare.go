@@ -82,10 +82,10 @@ func compareSections(runs []*RunData) ([]Section, error) {
 				if !want[ph] || len(ps.LatencyMS) == 0 {
 					continue
 				}
-				k := key{d.Run.Platform, ph}
+				k := key{d.Run.PlatformLabel(), ph}
 				s := pts[k]
 				if s == nil {
-					s = &xySeries{Name: d.Run.Platform + " · " + ph}
+					s = &xySeries{Name: d.Run.PlatformLabel() + " · " + ph}
 					pts[k] = s
 					keys = append(keys, k)
 				}
@@ -137,7 +137,7 @@ func compareSections(runs []*RunData) ([]Section, error) {
 				if len(boxSS) == maxSeries {
 					break boxes
 				}
-				boxSS = append(boxSS, series{Name: ph + "\n" + d.Run.Platform + "\n" + d.Run.StartedAt.UTC().Format("2006-01-02"), Values: ps.LatencyMS})
+				boxSS = append(boxSS, series{Name: ph + "\n" + d.Run.PlatformLabel() + "\n" + d.Run.StartedAt.UTC().Format("2006-01-02"), Values: ps.LatencyMS})
 				n += len(ps.LatencyMS)
 			}
 		}
@@ -151,7 +151,7 @@ func compareSections(runs []*RunData) ([]Section, error) {
 		// Estimates side by side.
 		ekeys := map[string]bool{}
 		for _, d := range rs {
-			for k := range d.Estimates {
+			for _, k := range d.EstimateKeys() {
 				ekeys[k] = true
 			}
 		}
@@ -168,11 +168,7 @@ func compareSections(runs []*RunData) ([]Section, error) {
 			for _, k := range ks {
 				row := []string{k}
 				for _, d := range rs {
-					if v, ok := d.Estimates[k]; ok {
-						row = append(row, stats.Format(v))
-					} else {
-						row = append(row, "–")
-					}
+					row = append(row, d.EstimateText(k))
 				}
 				t.Rows = append(t.Rows, row)
 			}
@@ -188,7 +184,7 @@ func compareSections(runs []*RunData) ([]Section, error) {
 
 func runLabel(d *RunData) string {
 	id := d.Run.ID
-	return d.Run.Platform + " · " + d.Run.StartedAt.UTC().Format("2006-01-02") + " · " + id
+	return d.Run.PlatformLabel() + " · " + d.Run.StartedAt.UTC().Format("2006-01-02") + " · " + id
 }
 
 func runIDs(rs []*RunData) string {

@@ -391,15 +391,14 @@ func estimates(summary json.RawMessage) map[string]float64 {
 	return out
 }
 
-// EstimateKeys returns the estimate names in sorted order.
-func (d *RunData) EstimateKeys() []string {
-	keys := make([]string, 0, len(d.Estimates))
-	for k := range d.Estimates {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
+// EstimateKeys returns the estimate names in sorted order, each interval's
+// bounds folded into its estimate (stats.EstimateKeys; EstimateText shows
+// them).
+func (d *RunData) EstimateKeys() []string { return stats.EstimateKeys(d.Estimates) }
+
+// EstimateText renders estimate k with its 95 % interval, "v [lo, hi]"
+// (stats.EstimateText).
+func (d *RunData) EstimateText(k string) string { return stats.EstimateText(d.Estimates, k) }
 
 // sortPhases orders phases naturally: "cold" before "warm", numeric
 // suffixes numerically ("step-2" before "step-10"), otherwise by name.

@@ -59,9 +59,22 @@ func writeLatexRun(b *strings.Builder, d *RunData) {
 	b.WriteString("\\begin{table}[ht]\n\\centering\n")
 	fmt.Fprintf(b, "\\caption{Estimates of %s on %s (run %s).}\n", tex(r.Experiment), tex(r.Platform), tex(r.ID))
 	fmt.Fprintf(b, "\\label{%s:estimates}\n", label)
-	b.WriteString("\\begin{tabular}{lr}\n\\toprule\nEstimate & Value \\\\\n\\midrule\n")
+	b.WriteString("\\begin{tabular}{lrl}\n\\toprule\nEstimate & Value & 95\\% interval \\\\\n\\midrule\n")
 	for _, k := range d.EstimateKeys() {
-		fmt.Fprintf(b, "%s & %s \\\\\n", tex(k), texNum(d.Estimates[k]))
+		lk, hk := stats.IntervalKeys(k)
+		iv := ""
+		if lo, ok := d.Estimates[lk]; ok {
+			if hi, ok := d.Estimates[hk]; ok {
+				iv = "[" + texNum(lo) + ", " + texNum(hi) + "]"
+			} else {
+				iv = "[$\\geq$ " + texNum(lo) + "]"
+			}
+		}
+		v := "--"
+		if x, ok := d.Estimates[k]; ok {
+			v = texNum(x)
+		}
+		fmt.Fprintf(b, "%s & %s & %s \\\\\n", tex(k), v, iv)
 	}
 	b.WriteString("\\bottomrule\n\\end{tabular}\n\\end{table}\n\n")
 }

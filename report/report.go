@@ -85,7 +85,7 @@ func Build(ctx context.Context, db *results.DB, cfg Config) (*Report, error) {
 			return nil, fmt.Errorf("report: run %s: %w", r.ID, err)
 		}
 		all = append(all, d)
-		rep.Runs = append(rep.Runs, RunSections{Data: d, Label: r.Experiment + " on " + r.Platform + " · " + r.ID,
+		rep.Runs = append(rep.Runs, RunSections{Data: d, Label: r.Experiment + " on " + r.PlatformLabel() + " · " + r.ID,
 			Anchor: "r-" + safeID(r.ID), Sections: secs})
 	}
 	rep.Compare, err = compareSections(all)

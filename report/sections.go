@@ -77,7 +77,7 @@ func (b *builder) add(sec *Section, p *plot.Plot, perr error, caption string) {
 	}
 }
 
-func runRef(d *RunData) string { return "run " + d.Run.ID + " (" + d.Run.Platform + ")" }
+func runRef(d *RunData) string { return "run " + d.Run.ID + " (" + d.Run.PlatformLabel() + ")" }
 
 // runSections builds the sections of one run.
 func runSections(d *RunData) ([]Section, error) {
@@ -132,7 +132,7 @@ func anyKV(m map[string]any) string {
 func overviewSection(d *RunData) Section {
 	r := d.Run
 	meta := Table{Caption: "Run", Text: true, Header: []string{"field", "value"}, Rows: [][]string{
-		{"run id", r.ID}, {"experiment", r.Experiment}, {"platform", r.Platform}, {"status", r.Status},
+		{"run id", r.ID}, {"experiment", r.Experiment}, {"platform", r.PlatformLabel()}, {"status", r.Status},
 		{"started (UTC)", r.StartedAt.UTC().Format(time.RFC3339)},
 		{"duration", durationText(d.DurationS())},
 		{"parameters", joinKV(r.Params, " ")},
@@ -159,9 +159,10 @@ func overviewSection(d *RunData) Section {
 	}
 	sec := Section{Title: "Overview", Tables: []Table{meta, counts}}
 	if len(d.Estimates) > 0 {
-		t := Table{Caption: "Estimates (runs.summary)", Header: []string{"estimate", "value"}}
+		t := Table{Caption: "Estimates (runs.summary) with their 95 % intervals (methods: docs/experiments.md, \"Intervals\"; none: an exact count, or too few samples)",
+			Header: []string{"estimate", "value [95% interval]"}}
 		for _, k := range d.EstimateKeys() {
-			t.Rows = append(t.Rows, []string{k, stats.Format(d.Estimates[k])})
+			t.Rows = append(t.Rows, []string{k, d.EstimateText(k)})
 		}
 		sec.Tables = append(sec.Tables, t)
 	}

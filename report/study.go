@@ -82,16 +82,19 @@ func BuildStudy(ctx context.Context, db *results.DB, a *study.Analysis, cfg Stud
 func changesSection(a *study.Analysis) Section {
 	sec := Section{ID: "study-changes", Title: "Changes flagged by the change detector"}
 	if len(a.Changes) == 0 {
-		sec.Intro = fmt.Sprintf("No change: in %d study runs no estimate's interval moved clear of its interval in the previous study run. "+
-			"Only estimates with an interval are judged; see docs/studies.md.", len(a.Runs))
+		sec.Intro = fmt.Sprintf("No change: in %d study runs no estimate moved from the previous study run by the change test "+
+			"(a z test per estimate, Holm's procedure over all estimates of a study run: at most %.0f %% false alarms per study run). "+
+			"Only estimates with a two-sided interval are judged; see docs/studies.md.", len(a.Runs), study.FamilyAlpha*100)
 		return sec
 	}
-	sec.Intro = fmt.Sprintf("%d change(s): an estimate whose interval in a study run does not overlap its interval in the previous study run "+
-		"(intervals pooled over the repetitions: median value, union of the intervals).", len(a.Changes))
-	t := Table{Caption: "Changes", Header: []string{"date (UTC)", "platform", "experiment", "estimate", "before", "after", "study runs"}, Text: true}
+	sec.Intro = fmt.Sprintf("%d change(s): an estimate that moved from the previous study run by a z test of the repetitions' means "+
+		"(standard errors from their 95 %% intervals), flagged by Holm's procedure over all estimates of the study run, "+
+		"so that a study run in which nothing changed flags anything with probability at most %.0f %%. "+
+		"Shown: median over the repetitions and the union of their intervals.", len(a.Changes), study.FamilyAlpha*100)
+	t := Table{Caption: "Changes", Header: []string{"date (UTC)", "platform", "experiment", "estimate", "before", "after", "p", "study runs"}, Text: true}
 	for _, ch := range a.Changes {
 		t.Rows = append(t.Rows, []string{ch.Date.UTC().Format("2006-01-02 15:04"), ch.Platform, ch.Experiment, ch.Key,
-			ch.From.Text(), ch.To.Text(), ch.FromRun + " → " + ch.ToRun})
+			ch.From.Text(), ch.To.Text(), fmt.Sprintf("%.2g", ch.P), ch.FromRun + " → " + ch.ToRun})
 	}
 	sec.Tables = append(sec.Tables, t)
 	return sec

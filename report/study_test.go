@@ -18,7 +18,11 @@ import (
 func studyAnalysis(runID string) *study.Analysis {
 	day := func(d int) time.Time { return time.Date(2026, 12, d, 3, 0, 0, 0, time.UTC) }
 	est := func(v, lo, hi float64) study.Estimate {
-		return study.Estimate{Value: v, Low: lo, High: hi, HasInterval: !math.IsNaN(lo), N: 2}
+		e := study.Estimate{Value: v, Low: lo, High: hi, HasInterval: !math.IsNaN(lo), N: 2, Mean: v, WithinSE: math.NaN(), Reps: []float64{v, v}}
+		if e.HasInterval {
+			e.Testable, e.WithinSE = true, (hi-lo)/(2*1.96)
+		}
+		return e
 	}
 	a := &study.Analysis{Study: "drift", Platforms: []string{"a", "b"}, Experiments: []string{"idle-timeout"}}
 	for i, id := range []string{"drift-1", "drift-2"} {

@@ -37,7 +37,7 @@ func WriteSummaryTable(ctx context.Context, w io.Writer, db *results.DB, runID s
 func WriteSummary(w io.Writer, d *RunData) error {
 	r := d.Run
 	var b strings.Builder
-	fmt.Fprintf(&b, "Run %s · experiment %s · platform %s · status %s", r.ID, r.Experiment, r.Platform, r.Status)
+	fmt.Fprintf(&b, "Run %s · experiment %s · platform %s · status %s", r.ID, r.Experiment, r.PlatformLabel(), r.Status)
 	if s := d.DurationS(); s == s {
 		fmt.Fprintf(&b, " · %s s", stats.Format(s))
 	}
@@ -61,9 +61,9 @@ func WriteSummary(w io.Writer, d *RunData) error {
 	writeAligned(&b, rows)
 	if len(d.Estimates) > 0 {
 		b.WriteString("\n")
-		est := [][]string{{"estimate", "value"}}
+		est := [][]string{{"estimate", "value [95% interval]"}}
 		for _, k := range d.EstimateKeys() {
-			est = append(est, []string{k, stats.Format(d.Estimates[k])})
+			est = append(est, []string{k, d.EstimateText(k)})
 		}
 		writeAligned(&b, est)
 		if shape := idleShape(d.Estimates); shape != "" {

@@ -95,6 +95,9 @@ var migrations = []string{
 	`ALTER TABLE runs ADD COLUMN owner_host TEXT NOT NULL DEFAULT '';
 	ALTER TABLE runs ADD COLUMN owner_pid INTEGER NOT NULL DEFAULT 0;
 	ALTER TABLE runs ADD COLUMN owner_start TEXT NOT NULL DEFAULT '';`,
+	// The platform's reason for a refusal (Lambda's throttle Reason):
+	// older rows read as '' (no reason recorded).
+	`ALTER TABLE invocations ADD COLUMN error_reason TEXT NOT NULL DEFAULT '';`,
 }
 
 // SchemaVersion is the schema version this build writes.

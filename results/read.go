@@ -130,7 +130,7 @@ func (d *DB) EachInvocation(ctx context.Context, runID string, opt InvocationOpt
 	q := `SELECT i.seq, i.parent_seq, i.depth, i.phase, i.function, i.status, i.error_kind, i.error_message, i.http_status,
 		i.scheduled_ns, i.sent_ns, i.latency_ns, i.sent_unix_ns, i.conn_reused, i.dns_ns, i.connect_ns, i.tls_ns,
 		i.request_id, i.instance_id, i.cold, i.invocation_count, i.fn_init_started_ns, i.fn_start_ns, i.fn_end_ns, i.caller_sent_ns, i.caller_received_ns,
-		i.boot_id, i.hostname, i.platform_hint, ` + rawCol + `,
+		i.boot_id, i.hostname, i.platform_hint, ` + rawCol + `, i.error_reason,
 		p.duration_ms, p.billed_ms, p.memory_size_mb, p.max_memory_used_mb, p.init_duration_ms, p.restore_ms
 		FROM invocations i LEFT JOIN platform_reports p ON p.run_id = i.run_id AND p.seq = i.seq
 		WHERE i.run_id = ? ORDER BY i.seq`
@@ -152,7 +152,7 @@ func (d *DB) EachInvocation(ctx context.Context, runID string, opt InvocationOpt
 		if err := rows.Scan(&v.Seq, &v.ParentSeq, &v.Depth, &v.Phase, &v.Function, &v.Status, &v.ErrorKind, &v.ErrorMessage, &v.HTTPStatus,
 			&v.ScheduledNS, &v.SentNS, &v.LatencyNS, &v.SentUnixNS, &reused, &v.DNSNS, &v.ConnectNS, &v.TLSNS,
 			&v.RequestID, &v.InstanceID, &cold, &v.InvocationCount, &v.FnInitStartedNS, &v.FnStartNS, &v.FnEndNS, &v.CallerSentNS, &v.CallerReceivedNS,
-			&v.BootID, &v.Hostname, &v.PlatformHint, &raw, &pd, &pb, &pm, &pmax, &pinit, &prest); err != nil {
+			&v.BootID, &v.Hostname, &v.PlatformHint, &raw, &v.ErrorReason, &pd, &pb, &pm, &pmax, &pinit, &prest); err != nil {
 			return fmt.Errorf("results: scan invocation: %w", err)
 		}
 		v.RunID = runID

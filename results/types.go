@@ -63,6 +63,27 @@ type Run struct {
 	Error string
 }
 
+// ConfigPlan is the PlatformConfig key of the hosting plan a run measured
+// (Azure: "flex" or "consumption"), recorded where a platform has more
+// than one.
+const ConfigPlan = "plan"
+
+// PlatformLabel names the platform a run measured, for reports and
+// comparisons: the platform name, followed by the hosting plan in
+// parentheses when PlatformConfig records one ("azure (flex)"). Runs of
+// one platform on different plans measure different things and must not
+// be compared as one platform.
+func (r Run) PlatformLabel() string { return r.WithPlan(r.Platform) }
+
+// WithPlan returns name followed by the run's hosting plan in parentheses,
+// or name alone when the run records no plan.
+func (r Run) WithPlan(name string) string {
+	if plan, _ := r.PlatformConfig[ConfigPlan].(string); plan != "" {
+		return name + " (" + plan + ")"
+	}
+	return name
+}
+
 // Invocation is one invocation: issued by the client (Depth 0) or a nested
 // call made by a lab function (Depth > 0, ParentSeq set).
 //
@@ -84,7 +105,12 @@ type Invocation struct {
 	// kind for function errors); empty on success.
 	ErrorKind    string
 	ErrorMessage string
-	HTTPStatus   int
+	// ErrorReason is the platform's own reason for a refusal, when it
+	// gave one: for a Lambda throttle its TooManyRequestsException Reason
+	// (ConcurrentInvocationLimitExceeded, FunctionInvocationRateLimitExceeded,
+	// ...). Empty otherwise, and in runs stored before it was recorded.
+	ErrorReason string
+	HTTPStatus  int
 
 	// Client clock. For nested invocations these are zero except LatencyNS,
 	// which is the caller function's own monotonic measurement.

@@ -145,15 +145,15 @@ const (
 	invocationColumns = `run_id, seq, parent_seq, depth, phase, function, status, error_kind, error_message, http_status,
 	scheduled_ns, sent_ns, latency_ns, sent_unix_ns, conn_reused, dns_ns, connect_ns, tls_ns,
 	request_id, instance_id, cold, invocation_count, fn_init_started_ns, fn_start_ns, fn_end_ns, caller_sent_ns, caller_received_ns,
-	boot_id, hostname, platform_hint, raw`
-	invocationArgs = 31
+	boot_id, hostname, platform_hint, raw, error_reason`
+	invocationArgs = 32
 	reportColumns  = `run_id, seq, duration_ms, billed_ms, memory_size_mb, max_memory_used_mb, init_duration_ms, restore_ms`
 	reportArgs     = 8
 )
 
 // rowsPerInsert is the number of rows one multi-row INSERT writes: one
 // statement per 64 rows instead of one per row is most of the writer's
-// speed (31 × 64 parameters, well under SQLite's limit of 32766).
+// speed (32 × 64 parameters, well under SQLite's limit of 32766).
 const rowsPerInsert = 64
 
 const insertMetric = `INSERT INTO metrics (run_id, seq, name, value, tags, phase, at_ns)
@@ -296,7 +296,7 @@ func invocationValues(v *Invocation) [invocationArgs]any {
 	return [invocationArgs]any{v.RunID, v.Seq, v.ParentSeq, v.Depth, v.Phase, v.Function, v.Status, v.ErrorKind, v.ErrorMessage, v.HTTPStatus,
 		v.ScheduledNS, v.SentNS, v.LatencyNS, v.SentUnixNS, boolInt(v.ConnReused), v.DNSNS, v.ConnectNS, v.TLSNS,
 		v.RequestID, v.InstanceID, cold, v.InvocationCount, v.FnInitStartedNS, v.FnStartNS, v.FnEndNS, v.CallerSentNS, v.CallerReceivedNS,
-		v.BootID, v.Hostname, v.PlatformHint, raw}
+		v.BootID, v.Hostname, v.PlatformHint, raw, v.ErrorReason}
 }
 
 func boolInt(b bool) int {

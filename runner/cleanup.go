@@ -5,11 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/tokens"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/workspace"
+
+	"github.com/faas-benchmarker/faas-benchmarker/stacks/stackcfg"
 )
 
 // CleanupOptions selects the stacks Cleanup destroys.
@@ -175,4 +178,21 @@ func shortStackName(n string) string {
 		}
 	}
 	return n
+}
+
+// explainStuckGatewayService adds what to do to a destroy error that
+// names the openfaas stack's gateway Service: its delete waits (bounded,
+// see stacks/openfaas) until the AWS Load Balancer Controller clears the
+// Service's finalizer service.k8s.aws/resources, which it does only after
+// deleting the NLB. The stack deletes the Service before the controller
+// and what the controller needs, so those are still in place for a retry.
+func explainStuckGatewayService(err error) error {
+	if err == nil || !strings.Contains(err.Error(), "kubernetes:core/v1:Service") ||
+		!strings.Contains(err.Error(), stackcfg.GatewayServiceName) {
+		return err
+	}
+	return fmt.Errorf("%w; the OpenFaaS gateway's Service %s was not deleted: the AWS Load Balancer Controller did not "+
+		"clear its finalizer service.k8s.aws/resources (it removes it after deleting the NLB). The controller, the NAT "+
+		"gateway and the cluster are still there: check `kubectl -n kube-system logs deploy/aws-load-balancer-controller`, "+
+		"then retry the teardown; see docs/infrastructure.md, Finding leftovers", err, stackcfg.GatewayServiceName)
 }

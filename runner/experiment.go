@@ -230,6 +230,9 @@ func Settings(platform, experiment, runID string, overrides []string) (stackcfg.
 	if err := s.Set("run", stackID(runID, stackcfg.MaxRunLen)); err != nil {
 		return nil, err
 	}
+	if err := setSecrets(s, os.Getenv); err != nil {
+		return nil, err
+	}
 	if err := stackcfg.ApplyOverrides(s, overrides); err != nil {
 		return nil, err
 	}
@@ -242,6 +245,29 @@ func Settings(platform, experiment, runID string, overrides []string) (stackcfg.
 		absPaths(&c.ArtifactDir, &c.FunctionsZip, &c.MonolithZip)
 	}
 	return s, nil
+}
+
+// setSecrets sets the platform's secret stack settings (see
+// stackcfg.SecretEnv) from their environment variables; the OpenFaaS
+// gateway password, when not given, is a new random one for this run (the
+// stack is thrown away after it). An explicit --stack-set still wins.
+func setSecrets(s stackcfg.Settings, getenv func(string) string) error {
+	for _, k := range stackcfg.SecretKeys() {
+		env, _ := stackcfg.SecretEnv(k)
+		if v := getenv(env); v != "" {
+			if err := s.Set(k, v); err != nil {
+				return fmt.Errorf("runner: %s: %w", env, err)
+			}
+		}
+	}
+	if c, ok := s.(*stackcfg.OpenFaaS); ok && c.GatewayPassword == "" {
+		pw, err := stackcfg.NewPassword()
+		if err != nil {
+			return err
+		}
+		c.GatewayPassword = pw
+	}
+	return nil
 }
 
 // absPaths makes every non-empty relative path absolute (from the current

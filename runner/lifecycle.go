@@ -164,7 +164,9 @@ func (r *Runner) RunStack(ctx context.Context, spec Spec) (res *Result, err erro
 	}
 
 	fmt.Fprintf(out, "==> up %s (log: %s)\n", spec.StackName, res.LogPath)
+	sw.setPhase("up")
 	up, err := st.Up(ctx, optup.ProgressStreams(out), optup.ErrorProgressStreams(errOut))
+	sw.setPhase("run")
 	if err != nil {
 		return res, r.explain(fmt.Errorf("runner: up %s: %w", spec.StackName, err), spec.StackName)
 	}
@@ -265,7 +267,7 @@ func (r *Runner) destroy(ctx context.Context, st auto.Stack, out, errOut io.Writ
 		_, err = st.Destroy(ctx, optdestroy.ProgressStreams(out), optdestroy.ErrorProgressStreams(errOut))
 	}
 	if err != nil {
-		return r.explain(fmt.Errorf("destroy %s: %w", name, err), name)
+		return explainStuckGatewayService(r.explain(fmt.Errorf("destroy %s: %w", name, err), name))
 	}
 	n, err := resourcesLeft(ctx, st)
 	if err != nil {

@@ -706,12 +706,13 @@ func TestPrintedPulumiRetryCommandWorks(t *testing.T) {
 }
 
 // TestCLIKilledDuringUp: the provider ignores the interrupt, so the
-// Automation API kills the Pulumi CLI 10 s after SIGINT, leaving the
+// runner kills the Pulumi CLI at its interrupt limit after SIGINT, leaving the
 // stack locked and the create pending. The teardown removes the stale lock
 // of the dead CLI, destroys the stack, and warns loudly about the pending
 // create (a resource the state does not know).
 func TestCLIKilledDuringUp(t *testing.T) {
-	h := newHarness(t, nil)
+	// A short limit stands for the 30-minute one a stuck provider outlasts.
+	h := newHarnessWith(t, nil, func(c *runner.Config) { c.InterruptLimit = 10 * time.Second })
 	ctx, stop := signal.NotifyContext(testCtx(t), os.Interrupt)
 	defer stop()
 	stack, runID := newStackName(t, "killed-up")
@@ -762,7 +763,8 @@ func TestCLIKilledDuringUp(t *testing.T) {
 }
 
 // TestS3StateBackend keeps the stack state in an S3 bucket (MinIO here, the
-// permanent stack's Spaces bucket in the cloud): --state s3://...
+// permanent stack's Spaces bucket in the cloud): --state s3://..., read
+// with the Spaces key pair while the providers keep the AWS one.
 func TestS3StateBackend(t *testing.T) {
 	m := miniotest.Start(t)
 	ctx := testCtx(t)
@@ -777,15 +779,32 @@ func TestS3StateBackend(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The exact URL shape the permanent stack outputs (stateBackendUrl),
-	// with MinIO's endpoint in place of the Spaces one.
+	// with MinIO's endpoint in place of the Spaces one. Two key pairs, as
+	// on an orchestrator that runs aws and openfaas cells: the Spaces pair
+	// (MinIO's) in SPACES_*, and an AWS account's pair — which MinIO
+	// refuses — in AWS_*, where the providers must still find it. A user
+	// credentials file with another profile must survive for the
+	// providers too.
 	backend := stackcfg.DefaultPermanent().StateBackendURLFor("fb-state", m.Endpoint)
+	own := filepath.Join(t.TempDir(), "credentials")
+	if err := os.WriteFile(own, []byte("[lab]\naws_access_key_id = AKIDLABPROFILE\naws_secret_access_key = lab\n\n"+
+		"[fb-spaces]\naws_access_key_id = stale\naws_secret_access_key = stale\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	const awsKey = "AKIDAWSACCOUNT0000001"
 	h := newHarnessWith(t, nil, func(c *runner.Config) {
 		c.BackendURL = backend
-		c.Env["AWS_ACCESS_KEY_ID"] = m.AccessKey
-		c.Env["AWS_SECRET_ACCESS_KEY"] = m.SecretKey
+		c.Env["AWS_ACCESS_KEY_ID"] = awsKey
+		c.Env["AWS_SECRET_ACCESS_KEY"] = "aws-account-secret-not-known-to-minio"
+		c.Env["AWS_SHARED_CREDENTIALS_FILE"] = own
+		c.Env[runner.EnvSpacesAccessKey] = m.AccessKey
+		c.Env[runner.EnvSpacesSecretKey] = m.SecretKey
 	})
 	stack, runID := newStackName(t, "s3state")
-	spec := h.spec(stack, runID, []string{"fn1"}, nil)
+	seen := filepath.Join(t.TempDir(), "provider-aws-key")
+	spec := h.spec(stack, runID, []string{"fn1"}, func(_ string, a *fblocal.FunctionArgs) {
+		a.RecordAWSKeyTo = pulumi.StringPtr(seen)
+	})
 	var stateObjects int
 	spec.Run = func(ctx context.Context, _ auto.OutputMap) error {
 		objs, err := store.List(ctx, ".pulumi/stacks/")
@@ -799,10 +818,173 @@ func TestS3StateBackend(t *testing.T) {
 	if stateObjects == 0 {
 		t.Fatal("no stack state in the bucket while the stack was up")
 	}
+	if got, err := os.ReadFile(seen); err != nil || string(got) != awsKey {
+		t.Fatalf("the provider saw AWS_ACCESS_KEY_ID %q (%v), want the AWS account's %s", got, err, awsKey)
+	}
+	if own, _ := os.ReadFile(own); !strings.Contains(string(own), "stale") {
+		t.Fatal("the user's credentials file was changed")
+	}
 	if left := h.leftovers(); len(left) > 0 {
 		t.Fatalf("functions left: %v", left)
 	}
 	if names := h.stackNames(); len(names) != 0 {
 		t.Fatalf("stacks left in the bucket backend: %v", names)
 	}
+}
+
+// permanentStand is a stand-in of the permanent stack: its outputs name a
+// results bucket (on MinIO) as the real one's do, and one resource is
+// protected when protect is set, as the real bucket is by default.
+func permanentStand(h *harness, m *miniotest.Server, bucket string, protect bool) runner.StackSpec {
+	return runner.StackSpec{
+		StackName: runner.PermanentStack,
+		Program: func(ctx *pulumi.Context) error {
+			f, err := fblocal.NewFunction(ctx, "bucket", &fblocal.FunctionArgs{
+				Endpoint: pulumi.String(h.p.URL()), FunctionName: pulumi.String("perm-bucket"),
+			}, pulumi.Protect(protect))
+			if err != nil {
+				return err
+			}
+			ctx.Export(stackcfg.OutBucketName, pulumi.String(bucket))
+			ctx.Export(stackcfg.OutSpacesEndpoint, pulumi.String(m.Endpoint))
+			ctx.Export("function", f.FunctionName)
+			return nil
+		},
+	}
+}
+
+// TestDownPermanentChecksBeforeEmptying: `fbrun down permanent
+// --empty-bucket` deletes nothing while the stack is protected or while
+// experiment stacks exist (in the runner's backend or as state in the
+// bucket), and names them; then it empties the bucket and destroys.
+func TestDownPermanentChecksBeforeEmptying(t *testing.T) {
+	m := miniotest.Start(t)
+	ctx := testCtx(t)
+	t.Setenv(runner.EnvSpacesAccessKey, m.AccessKey)
+	t.Setenv(runner.EnvSpacesSecretKey, m.SecretKey)
+	store, err := blobstore.New(ctx, blobstore.Config{Bucket: "fb-perm", Endpoint: m.Endpoint, UsePathStyle: true,
+		AccessKeyID: m.AccessKey, SecretAccessKey: m.SecretKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.EnsureBucket(ctx); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "run.sqlite")
+	if err := os.WriteFile(file, []byte("results"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"runs/shipped.sqlite", ".pulumi/stacks/faas-benchmarker/cold-start-aws-20261126-054300-3fa9c1.json"} {
+		if _, err := store.Upload(ctx, k, file); err != nil {
+			t.Fatal(err)
+		}
+	}
+	objects := func() int {
+		t.Helper()
+		objs, err := store.List(ctx, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(objs)
+	}
+	h := newHarness(t, nil)
+	h.baseline["perm-bucket"] = true
+	if _, err := h.r.Up(ctx, permanentStand(h, m, "fb-perm", true)); err != nil {
+		t.Fatal(err)
+	}
+	err = h.r.DownPermanent(ctx, true)
+	if err == nil || !strings.Contains(err.Error(), "protected") || !strings.Contains(err.Error(), "fblocal:index:Function::bucket") {
+		t.Fatalf("down of a protected stack: %v", err)
+	}
+	if n := objects(); n != 2 {
+		t.Fatalf("%d objects left after a refused down, want 2 (the bucket was emptied before the check)", n)
+	}
+	if _, err := h.r.Up(ctx, permanentStand(h, m, "fb-perm", false)); err != nil {
+		t.Fatal(err)
+	}
+	kept, keptID := newStackName(t, "kept")
+	spec := h.spec(kept, keptID, []string{"fn1"}, nil)
+	spec.Run = func(context.Context, auto.OutputMap) error { return nil }
+	spec.Keep = true
+	if _, err := h.r.RunStack(ctx, spec); err != nil {
+		t.Fatal(err)
+	}
+	err = h.r.DownPermanent(ctx, true)
+	if err == nil || !strings.Contains(err.Error(), kept) || !strings.Contains(err.Error(), "cold-start-aws-20261126-054300-3fa9c1 (state in bucket fb-perm)") {
+		t.Fatalf("down while experiment stacks exist: %v", err)
+	}
+	if n := objects(); n != 2 {
+		t.Fatalf("%d objects left after a refused down, want 2", n)
+	}
+	if _, err := h.r.Cleanup(ctx, runner.CleanupOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.DeleteAll(ctx, ".pulumi/"); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.r.DownPermanent(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	if n := objects(); n != 0 {
+		t.Fatalf("%d objects left after down --empty-bucket", n)
+	}
+	delete(h.baseline, "perm-bucket")
+	h.assertGone(runner.PermanentStack)
+	h.assertGone(kept)
+}
+
+// TestUpPermanentHandlesSignals: `fbrun up permanent` (Runner.Up with
+// HandleSignals) takes SIGINT as an experiment stack's up does: the CLI is
+// interrupted, finishes the create in flight and records it in the state,
+// a second SIGINT is acknowledged without stopping that; the long-lived
+// stack is not destroyed, and Down removes what was created.
+func TestUpPermanentHandlesSignals(t *testing.T) {
+	h := newHarnessWith(t, nil, func(c *runner.Config) { c.HandleSignals = true })
+	// Keep the default action (exit) away from this test binary even if
+	// Up does not take the signal over (then the held create times out).
+	guard := make(chan os.Signal, 4)
+	signal.Notify(guard, os.Interrupt)
+	defer signal.Stop(guard)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	hold := filepath.Join(t.TempDir(), "created")
+	spec := runner.StackSpec{
+		StackName: "perm-signals",
+		Program: labStack([]string{"fn1"}, func(_ string, a *fblocal.FunctionArgs) {
+			a.HoldAfterCreate = pulumi.StringPtr(hold)
+		}),
+		Config: map[string]string{"endpoint": h.p.URL(), "prefix": "permsig"},
+	}
+	go func() {
+		for i := 0; i < 2400; i++ {
+			if _, err := os.Stat(hold); err == nil {
+				_ = syscall.Kill(os.Getpid(), syscall.SIGINT)
+				_ = syscall.Kill(os.Getpid(), syscall.SIGINT)
+				return
+			}
+			if ctx.Err() != nil {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}()
+	if _, err := h.r.Up(ctx, spec); err == nil {
+		t.Fatal("an interrupted up succeeded")
+	}
+	if ctx.Err() != nil {
+		t.Fatal("Up did not take SIGINT over: the held create ran until the test's deadline")
+	}
+	stderr := h.stderr.String()
+	for _, want := range []string{"interrupting the up of stack perm-signals", "was NOT destroyed"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+	if left := h.leftovers(); len(left) != 1 {
+		t.Fatalf("functions after the interrupted up: %v, want the one created", left)
+	}
+	if err := h.r.Down(testCtx(t), runner.StackSpec{StackName: "perm-signals"}); err != nil {
+		t.Fatal(err)
+	}
+	h.assertGone("perm-signals")
 }

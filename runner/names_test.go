@@ -11,6 +11,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 
 	"github.com/faas-benchmarker/faas-benchmarker/results"
+	"github.com/faas-benchmarker/faas-benchmarker/stacks/stackcfg"
 )
 
 func TestStackNamesRoundTrip(t *testing.T) {
@@ -196,5 +197,32 @@ func TestSpacesStoreConfig(t *testing.T) {
 	}
 	if _, err := SpacesStoreConfig(auto.OutputMap{}); err == nil {
 		t.Fatal("no bucket output accepted")
+	}
+}
+
+// TestOpenFaaSPasswordFromEnvOrGenerated: a managed openfaas run needs no
+// password setting: it comes from FB_OPENFAAS_GATEWAY_PASSWORD, or a
+// random one is generated per run; an explicit --stack-set still wins.
+func TestOpenFaaSPasswordFromEnvOrGenerated(t *testing.T) {
+	sets := []string{"image=ghcr.io/me/lab:1", "monolithImage=ghcr.io/me/mono:1", "gatewayCidrs=203.0.113.7/32"}
+	pw := func(t *testing.T, overrides []string) string {
+		t.Helper()
+		s, err := Settings("openfaas", "cold-start", "20261126-054300-3fa9c1", overrides)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s.(*stackcfg.OpenFaaS).GatewayPassword
+	}
+	t.Setenv("FB_OPENFAAS_GATEWAY_PASSWORD", "")
+	a, b := pw(t, sets), pw(t, sets)
+	if len(a) != 32 || a == b {
+		t.Fatalf("generated passwords %q, %q: want a new random one per run", a, b)
+	}
+	t.Setenv("FB_OPENFAAS_GATEWAY_PASSWORD", "from-the-environment")
+	if got := pw(t, sets); got != "from-the-environment" {
+		t.Fatalf("password %q, want the environment's", got)
+	}
+	if got := pw(t, append(sets, "gatewayPassword=explicit-setting")); got != "explicit-setting" {
+		t.Fatalf("password %q, want the explicit setting", got)
 	}
 }

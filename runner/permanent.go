@@ -15,6 +15,15 @@ const PermanentStack = "permanent"
 
 // Up creates or updates a long-lived stack (e.g. the permanent stack) and
 // returns its outputs. Nothing is torn down: use Down for that.
+//
+// With Config.HandleSignals, signals are handled as during an experiment
+// stack's up: the first one interrupts the Pulumi CLI, which finishes the
+// operations it has in flight (up to Config.InterruptLimit, with progress
+// on screen) and records them in the state; later signals are acknowledged
+// and do not stop it. Unlike an experiment stack, an interrupted long-lived
+// stack is not destroyed — its bucket is protected and may hold results —
+// so what was created stays in the state, and `fbrun up permanent` (to
+// finish) or `fbrun down permanent` (to remove it) is printed.
 func (r *Runner) Up(ctx context.Context, s StackSpec) (auto.OutputMap, error) {
 	if err := s.validate(); err != nil {
 		return nil, err
@@ -25,6 +34,13 @@ func (r *Runner) Up(ctx context.Context, s StackSpec) (auto.OutputMap, error) {
 	}
 	defer logf.Close()
 	out, errOut := bestEffort{r.stdout, logf}, bestEffort{r.stderr, logf}
+	if r.cfg.HandleSignals {
+		var sw *signalWatch
+		var stop func()
+		ctx, sw, stop = r.watchSignals(ctx, s.StackName, errOut)
+		sw.setPhase("up")
+		defer stop()
+	}
 	st, err := r.upsert(ctx, s)
 	if err != nil {
 		return nil, err
@@ -32,6 +48,11 @@ func (r *Runner) Up(ctx context.Context, s StackSpec) (auto.OutputMap, error) {
 	fmt.Fprintf(out, "==> up %s (log: %s)\n", s.StackName, r.LogPath(s.StackName))
 	res, err := st.Up(ctx, optup.ProgressStreams(out), optup.ErrorProgressStreams(errOut))
 	if err != nil {
+		if ctx.Err() != nil {
+			fmt.Fprintf(errOut, "==> up %s was interrupted: what the Pulumi CLI finished creating is in the state and "+
+				"was NOT destroyed; run `fbrun up permanent` again to finish it, or `fbrun down permanent` to remove it\n",
+				s.StackName)
+		}
 		return nil, r.explain(fmt.Errorf("runner: up %s: %w", s.StackName, err), s.StackName)
 	}
 	return res.Outputs, nil

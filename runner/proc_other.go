@@ -17,3 +17,6 @@ func ownProcessGroup(*exec.Cmd) {}
 
 // interrupt cannot deliver an interrupt here; the process is killed.
 func interrupt(p *os.Process) error { return p.Kill() }
+
+// wasKilled cannot tell here.
+func wasKilled(*os.ProcessState) bool { return false }

@@ -29,3 +29,12 @@ func ownProcessGroup(cmd *exec.Cmd) {
 
 // interrupt asks a process to stop gracefully (SIGINT).
 func interrupt(p *os.Process) error { return p.Signal(os.Interrupt) }
+
+// wasKilled reports whether the process ended by SIGKILL.
+func wasKilled(ps *os.ProcessState) bool {
+	if ps == nil {
+		return false
+	}
+	ws, ok := ps.Sys().(syscall.WaitStatus)
+	return ok && ws.Signaled() && ws.Signal() == syscall.SIGKILL
+}

@@ -18,9 +18,12 @@ import (
 // DefaultProject is the Pulumi project of all faas-benchmarker stacks.
 const DefaultProject = "faas-benchmarker"
 
-// DefaultDestroyTimeout bounds a teardown. Destroying a Lambda function, an
-// Azure function app or an EKS Fargate cluster can take many minutes.
-const DefaultDestroyTimeout = 30 * time.Minute
+// DefaultDestroyTimeout bounds a teardown. Destroying a Lambda function or
+// an Azure function app takes minutes; an EKS stack deletes the gateway's
+// load balancer (up to 10 min), the controller, the Fargate profile, the
+// cluster (often 10-15 min) and then the NAT gateway and the VPC, one after
+// another: a bound that cuts that short leaves the rest billing.
+const DefaultDestroyTimeout = 60 * time.Minute
 
 // Shipper uploads a finished run's results file (a standalone SQLite file)
 // to blob storage. blobstore.Store implements it.
@@ -54,12 +57,26 @@ type Config struct {
 	Logger *slog.Logger
 	// DestroyTimeout bounds each teardown; 0 means DefaultDestroyTimeout.
 	DestroyTimeout time.Duration
+	// InterruptLimit bounds how long an interrupted Pulumi CLI may take to
+	// finish its in-flight operations before it is killed; 0 means
+	// DefaultInterruptLimit.
+	InterruptLimit time.Duration
 	// Shipper uploads each run's results file; nil disables shipping.
 	Shipper Shipper
-	// HandleSignals makes RunStack, Down and Cleanup take over
+	// PluginBinaries maps a resource plugin name to an executable that
+	// serves that plugin when it is run as pulumi-resource-<name>:
+	// fbrun-cloud serves fblocal itself (--platform local-stack), so a user
+	// needs nothing but `go install ./cmd/...`. The runner links each one
+	// as <LogDir>/plugins/pulumi-resource-<name> and puts that directory
+	// first on the Pulumi CLI's PATH, where the CLI looks for plugins that
+	// are not installed.
+	PluginBinaries map[string]string
+	// HandleSignals makes RunStack, Up, Down and Cleanup take over
 	// SIGINT, SIGTERM and SIGHUP while they run: the first signal cancels
-	// the run (the stack is then torn down), later ones are acknowledged
-	// on Stderr and do not stop a destroy. A CLI sets it; a library user
+	// the run or the up (an interrupted up finishes its in-flight
+	// operations, see InterruptLimit; an experiment stack is then torn
+	// down), later ones are acknowledged on Stderr and stop neither that
+	// wait nor a destroy. A CLI sets it; a library user
 	// that handles signals itself leaves it off and cancels ctx.
 	HandleSignals bool
 }
@@ -93,6 +110,9 @@ func New(cfg Config) (*Runner, error) {
 	if r.cfg.DestroyTimeout <= 0 {
 		r.cfg.DestroyTimeout = DefaultDestroyTimeout
 	}
+	if r.cfg.InterruptLimit <= 0 {
+		r.cfg.InterruptLimit = DefaultInterruptLimit
+	}
 	if r.cfg.BackendURL == "" {
 		u, err := DefaultBackendURL()
 		if err != nil {
@@ -125,10 +145,23 @@ func New(cfg Config) (*Runner, error) {
 		return nil, err
 	}
 	r.pulumiPath = path
-	r.cmd, err = pulumiCommand(path, r.cfg.LogDir)
+	gc, err := pulumiCommand(path, r.cfg.LogDir, r.cfg.InterruptLimit, bestEffort{r.stderr})
 	if err != nil {
 		return nil, err
 	}
+	if backendProfile(r.cfg.BackendURL) != "" && (getenv(EnvSpacesAccessKey) == "") != (getenv(EnvSpacesSecretKey) == "") {
+		return nil, fmt.Errorf("runner: set both %s and %s (the Spaces key pair of the state backend), or neither",
+			EnvSpacesAccessKey, EnvSpacesSecretKey)
+	}
+	gc.backendURL, gc.credDir = r.cfg.BackendURL, filepath.Join(r.cfg.LogDir, ".credentials")
+	if len(cfg.PluginBinaries) > 0 {
+		dir, err := linkPlugins(filepath.Join(r.cfg.LogDir, "plugins"), cfg.PluginBinaries)
+		if err != nil {
+			return nil, err
+		}
+		gc.pluginDir = dir
+	}
+	r.cmd = gc
 	if dir := fileBackendDir(r.cfg.BackendURL); dir != "" {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, fmt.Errorf("runner: state directory: %w", err)
@@ -151,26 +184,52 @@ func New(cfg Config) (*Runner, error) {
 // pulumiCommand wraps the CLI at path for the Automation API, which wants
 // a root directory holding bin/pulumi. A CLI elsewhere is linked into
 // <scratch>/pulumi-cli/bin/pulumi.
-func pulumiCommand(path, scratch string) (auto.PulumiCommand, error) {
+func pulumiCommand(path, scratch string, limit time.Duration, progress io.Writer) (groupCommand, error) {
 	root := filepath.Dir(filepath.Dir(path))
 	if filepath.Base(filepath.Dir(path)) != "bin" || filepath.Base(path) != "pulumi" {
 		root = filepath.Join(scratch, "pulumi-cli")
 		link := filepath.Join(root, "bin", "pulumi")
 		if err := os.MkdirAll(filepath.Dir(link), 0o700); err != nil {
-			return nil, fmt.Errorf("runner: %w", err)
+			return groupCommand{}, fmt.Errorf("runner: %w", err)
 		}
 		_ = os.Remove(link)
 		if err := os.Symlink(path, link); err != nil {
-			return nil, fmt.Errorf("runner: link Pulumi CLI: %w", err)
+			return groupCommand{}, fmt.Errorf("runner: link Pulumi CLI: %w", err)
 		}
 	}
 	// NewPulumiCommand checks that the CLI is present and recent enough;
 	// the runner then runs it through groupCommand (its own process group).
 	cmd, err := auto.NewPulumiCommand(&auto.PulumiCommandOptions{Root: root})
 	if err != nil {
-		return nil, fmt.Errorf("runner: Pulumi CLI %s: %w", path, err)
+		return groupCommand{}, fmt.Errorf("runner: Pulumi CLI %s: %w", path, err)
 	}
-	return groupCommand{path: filepath.Join(root, "bin", "pulumi"), version: cmd.Version()}, nil
+	return groupCommand{path: filepath.Join(root, "bin", "pulumi"), version: cmd.Version(),
+		limit: limit, progress: progress, tick: interruptProgressEvery}, nil
+}
+
+// linkPlugins links each plugin's serving executable into dir as
+// pulumi-resource-<name> (replacing an older link atomically, so that
+// concurrent runs never see a missing one) and returns dir.
+func linkPlugins(dir string, plugins map[string]string) (string, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", fmt.Errorf("runner: plugin directory: %w", err)
+	}
+	for name, bin := range plugins {
+		abs, err := filepath.Abs(bin)
+		if err != nil {
+			return "", fmt.Errorf("runner: plugin %s: %w", name, err)
+		}
+		link := filepath.Join(dir, "pulumi-resource-"+name)
+		tmp := fmt.Sprintf("%s.%d.tmp", link, os.Getpid())
+		_ = os.Remove(tmp)
+		if err := os.Symlink(abs, tmp); err != nil {
+			return "", fmt.Errorf("runner: link plugin %s: %w", name, err)
+		}
+		if err := os.Rename(tmp, link); err != nil {
+			return "", fmt.Errorf("runner: link plugin %s: %w", name, err)
+		}
+	}
+	return dir, nil
 }
 
 // BackendURL returns the state backend in use.

@@ -2,8 +2,12 @@ package runner
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
+	"path"
+	"sort"
+	"strings"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 
@@ -51,24 +55,139 @@ func SpacesStoreConfig(permanentOutputs auto.OutputMap) (blobstore.Config, error
 	return cfg, nil
 }
 
-// EmptyPermanentBucket deletes every object of the permanent stack's
-// results bucket (shipped runs and any Pulumi state kept there), for
-// `fbrun down permanent --empty-bucket`: Spaces refuses to delete a bucket
-// that is not empty. It returns the bucket and the number of objects
-// deleted.
-func (r *Runner) EmptyPermanentBucket(ctx context.Context) (string, int, error) {
-	outs, err := r.Outputs(ctx, "", PermanentStack)
-	if err != nil {
-		return "", 0, err
+// DownPermanent destroys the permanent stack (`fbrun down permanent`).
+// With emptyBucket it first empties the results bucket, which Spaces
+// refuses to delete while it holds objects — but only once nothing can go
+// wrong: it checks first that no resource of the stack is protected (the
+// bucket is, unless fb:protectBucket=false was applied with `fbrun up
+// permanent`), and refuses, listing them, while experiment stacks exist in
+// the runner's backend or in the bucket's own state (.pulumi/): their state
+// is what a later cleanup needs to delete their cloud resources. Only then
+// does it empty the bucket and destroy the stack. Everything it deleted is
+// printed to Stdout.
+func (r *Runner) DownPermanent(ctx context.Context, emptyBucket bool) error {
+	var sw *signalWatch
+	if r.cfg.HandleSignals {
+		var stop func()
+		ctx, sw, stop = r.watchSignals(ctx, PermanentStack, bestEffort{r.stderr})
+		defer stop()
 	}
-	cfg, err := SpacesStoreConfig(outs)
+	st, err := r.selectStack(ctx, DefaultProject, PermanentStack)
 	if err != nil {
-		return "", 0, err
+		return err
 	}
-	store, err := blobstore.New(ctx, cfg)
+	dep, err := st.Export(ctx)
 	if err != nil {
-		return cfg.Bucket, 0, err
+		return fmt.Errorf("runner: state of %s: %w", PermanentStack, err)
 	}
-	n, err := store.DeleteAll(ctx, "")
-	return cfg.Bucket, n, err
+	if prot := protectedResources(dep.Deployment); len(prot) > 0 {
+		return fmt.Errorf("runner: the %s stack has protected resources, which a destroy refuses to delete: %s — "+
+			"run `fbrun up permanent protectBucket=false` (with your other settings) first; nothing was deleted",
+			PermanentStack, strings.Join(prot, ", "))
+	}
+	listed, err := r.ListStacks(ctx, DefaultProject)
+	if err != nil {
+		return err
+	}
+	var left []string
+	for _, s := range listed {
+		if n := shortStackName(s.Name); isExperimentStack(n) {
+			left = append(left, n+" ("+r.cfg.BackendURL+")")
+		}
+	}
+	var store *blobstore.Store
+	bucket := ""
+	if emptyBucket {
+		outs, err := st.Outputs(ctx)
+		if err != nil {
+			return fmt.Errorf("runner: outputs of %s: %w", PermanentStack, err)
+		}
+		cfg, err := SpacesStoreConfig(outs)
+		if err != nil {
+			return err
+		}
+		bucket = cfg.Bucket
+		if store, err = blobstore.New(ctx, cfg); err != nil {
+			return err
+		}
+		objs, err := store.List(ctx, stateStacksPrefix)
+		if err != nil {
+			return fmt.Errorf("runner: list the stack states in bucket %s: %w", bucket, err)
+		}
+		for _, n := range stateStackNames(objs) {
+			left = append(left, n+" (state in bucket "+bucket+")")
+		}
+	}
+	if len(left) > 0 {
+		sort.Strings(left)
+		return fmt.Errorf("runner: experiment stacks still exist and may hold cloud resources: %s — destroy them with "+
+			"`fbrun cleanup` (with --state for the bucket backend) first; nothing was deleted", strings.Join(left, ", "))
+	}
+	if emptyBucket {
+		n, err := store.DeleteAll(ctx, "")
+		if err != nil {
+			return fmt.Errorf("runner: empty bucket %s (%d objects deleted): %w", bucket, n, err)
+		}
+		fmt.Fprintf(r.stdout, "deleted %d objects from bucket %s\n", n, bucket)
+	}
+	logf, err := r.openLog(PermanentStack)
+	if err != nil {
+		return err
+	}
+	defer logf.Close()
+	sw.tearingDown()
+	return r.teardown(ctx, st, DefaultProject, bestEffort{r.stdout, logf}, bestEffort{r.stderr, logf})
+}
+
+// stateStacksPrefix is where a self-managed (diy) backend keeps stack
+// states: .pulumi/stacks/<project>/<stack>.json (Pulumi docs, "State and
+// backends": self-managed backend layout).
+const stateStacksPrefix = ".pulumi/stacks/"
+
+// stateStackNames returns the experiment stacks (names made by StackName)
+// whose state files a diy backend bucket holds; backups (.bak) and
+// history do not count.
+func stateStackNames(objs []blobstore.Object) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, o := range objs {
+		base := path.Base(o.Key)
+		name, ok := strings.CutSuffix(base, ".json")
+		if !ok {
+			name, ok = strings.CutSuffix(base, ".json.gz")
+		}
+		if ok && isExperimentStack(name) && !seen[name] {
+			seen[name] = true
+			out = append(out, name)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// isExperimentStack reports whether a stack name is one StackName makes.
+func isExperimentStack(name string) bool {
+	_, ok := ParseStackName(name)
+	return ok
+}
+
+// protectedResources lists the URNs of the protected resources of a
+// deployment (apitype DeploymentV3 JSON).
+func protectedResources(deployment json.RawMessage) []string {
+	var d struct {
+		Resources []struct {
+			URN     string `json:"urn"`
+			Protect bool   `json:"protect"`
+		} `json:"resources"`
+	}
+	if len(deployment) == 0 || json.Unmarshal(deployment, &d) != nil {
+		return nil
+	}
+	var out []string
+	for _, r := range d.Resources {
+		if r.Protect {
+			out = append(out, r.URN)
+		}
+	}
+	return out
 }

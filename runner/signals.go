@@ -46,12 +46,23 @@ func (r *Runner) watchSignals(ctx context.Context, stack string, w io.Writer) (c
 				phase := sw.phase
 				sw.mu.Unlock()
 				switch {
+				case first && phase == "up":
+					first = false
+					fmt.Fprintf(w, "\n==> %v: interrupting the up of stack %s; the Pulumi CLI finishes the operations "+
+						"it has in flight first (stopping it sooner would leave resources outside the state), "+
+						"and further signals do not interrupt it\n", sig, stack)
+					r.log.Warn("interrupted during up", "signal", sig.String(), "stack", stack)
+					cancel(fmt.Errorf("runner: interrupted by %v", sig))
 				case first && phase == "run":
 					first = false
 					fmt.Fprintf(w, "\n==> %v: stopping the experiment; stack %s will be torn down — this can take "+
 						"minutes, and further signals do not interrupt it\n", sig, stack)
 					r.log.Warn("interrupted", "signal", sig.String(), "stack", stack)
 					cancel(fmt.Errorf("runner: interrupted by %v", sig))
+				case phase == "up":
+					fmt.Fprintf(w, "\n==> %v received: the Pulumi CLI is finishing the in-flight operations of "+
+						"stack %s; wait for it\n", sig, stack)
+					r.log.Warn("signal during interrupted up ignored", "signal", sig.String(), "stack", stack)
 				default:
 					first = false
 					cancel(fmt.Errorf("runner: interrupted by %v", sig))
@@ -73,12 +84,16 @@ func (r *Runner) watchSignals(ctx context.Context, stack string, w io.Writer) (c
 }
 
 // tearingDown tells the watch that a teardown has begun.
-func (sw *signalWatch) tearingDown() {
+func (sw *signalWatch) tearingDown() { sw.setPhase("teardown") }
+
+// setPhase says what a signal now interrupts: "up" (of a long-lived
+// stack), "run" or "teardown".
+func (sw *signalWatch) setPhase(phase string) {
 	if sw == nil {
 		return
 	}
 	sw.mu.Lock()
-	sw.phase = "teardown"
+	sw.phase = phase
 	sw.mu.Unlock()
 }
 

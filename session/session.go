@@ -73,8 +73,11 @@ type Summary struct {
 }
 
 // Run executes the experiment. It returns an error only when the run could
-// not be recorded at all (database failure); the experiment's own failure is
-// in Outcome.Err and Outcome.Status.
+// not be recorded at all (database failure, or an Invoker that is a
+// providers.Describer failing to describe the running platform, before
+// anything is stored); the experiment's own failure is in Outcome.Err and
+// Outcome.Status. What a Describer reports is added to the stored
+// PlatformConfig (over keys of the same name).
 func Run(ctx context.Context, cfg Config) (*Outcome, error) {
 	if cfg.DB == nil || cfg.Experiment == nil || cfg.Invoker == nil {
 		return nil, errors.New("session: DB, Experiment and Invoker are required")
@@ -86,6 +89,10 @@ func Run(ctx context.Context, cfg Config) (*Outcome, error) {
 	if platform == "" {
 		platform = cfg.Invoker.Platform()
 	}
+	pcfg, err := describe(ctx, cfg.Invoker, cfg.PlatformConfig)
+	if err != nil {
+		return nil, err
+	}
 	started := time.Now()
 	id := cfg.RunID
 	if id == "" {
@@ -93,7 +100,7 @@ func Run(ctx context.Context, cfg Config) (*Outcome, error) {
 	}
 	run := results.Run{
 		ID: id, Experiment: cfg.Experiment.Name(), Platform: platform, Params: cfg.Params.Map(),
-		PlatformConfig: cfg.PlatformConfig, ToolVersion: ToolVersion(), GitCommit: GitCommit(),
+		PlatformConfig: pcfg, ToolVersion: ToolVersion(), GitCommit: GitCommit(),
 		ClientHost: ClientHost(), StartedAt: started, Owner: runowner.Self(),
 	}
 	if err := cfg.DB.CreateRun(ctx, run); err != nil {
@@ -176,6 +183,28 @@ func validEstimates(est experiments.Estimates) experiments.Estimates {
 		_ = out.Set(k, v) // a refusal leaves k out; Validate named it
 	}
 	return out
+}
+
+// describe returns pcfg with what inv reads from the running platform
+// when it is a providers.Describer (a copy: the caller's map is left as
+// it is).
+func describe(ctx context.Context, inv providers.Invoker, pcfg map[string]any) (map[string]any, error) {
+	d, ok := inv.(providers.Describer)
+	if !ok {
+		return pcfg, nil
+	}
+	facts, err := d.Describe(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("session: describe the platform: %w", err)
+	}
+	out := make(map[string]any, len(pcfg)+len(facts))
+	for k, v := range pcfg {
+		out[k] = v
+	}
+	for k, v := range facts {
+		out[k] = v
+	}
+	return out, nil
 }
 
 // runProtected runs the experiment, turning a panic into an error so the

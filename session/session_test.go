@@ -3,6 +3,7 @@ package session
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"math"
 	"path/filepath"
 	"strings"
@@ -61,5 +62,58 @@ func TestBadEstimateFailsTheRun(t *testing.T) {
 	}
 	if sum.Estimates["good"] != 1 || len(sum.Estimates) != 1 || !strings.Contains(sum.Error, "bad_ms") {
 		t.Errorf("stored summary = %+v", sum)
+	}
+}
+
+// describedInvoker reads facts from the "running platform" (as the
+// OpenFaaS provider reads the gateway's edition).
+type describedInvoker struct {
+	noInvoker
+	facts map[string]any
+	err   error
+}
+
+func (d describedInvoker) Describe(context.Context) (map[string]any, error) { return d.facts, d.err }
+
+// TestDescriberRecorded: what a providers.Describer reads from the running
+// platform is stored in the run's platform description, over what the
+// configuration claimed; a failing Describe stores no run at all.
+func TestDescriberRecorded(t *testing.T) {
+	ctx := context.Background()
+	db, err := results.Open(ctx, filepath.Join(t.TempDir(), "r.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	exp := experiments.Smoke{}
+	params, err := experiments.Resolve(exp, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	claimed := map[string]any{"gateway": "http://gw", "edition": "pro"}
+	inv := describedInvoker{facts: map[string]any{"edition": "ce", "gateway_provider": "faas-netes-ce"}}
+	out, err := Run(ctx, Config{DB: db, Experiment: exp, Params: params, Invoker: inv, PlatformConfig: claimed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, err := db.GetRun(ctx, out.RunID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pc := run.PlatformConfig
+	if pc["edition"] != "ce" || pc["gateway_provider"] != "faas-netes-ce" || pc["gateway"] != "http://gw" || claimed["edition"] != "pro" {
+		t.Errorf("stored platform config %v (caller's map now %v)", pc, claimed)
+	}
+
+	_, err = Run(ctx, Config{DB: db, Experiment: exp, Params: params, Invoker: describedInvoker{err: errors.New("gateway unreachable")}})
+	if err == nil || !strings.Contains(err.Error(), "describe the platform: gateway unreachable") {
+		t.Fatalf("failing Describe: %v", err)
+	}
+	runs, err := db.Runs(ctx, results.RunFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(runs) != 1 {
+		t.Errorf("%d runs stored, want only the first", len(runs))
 	}
 }

@@ -183,9 +183,18 @@ func Wilson(k, n int, level float64) Interval {
 	den := 1 + z*z/nf
 	center := (ph + z*z/(2*nf)) / den
 	half := z / den * math.Sqrt(ph*(1-ph)/nf+z*z/(4*nf*nf))
+	lo, hi := math.Max(0, center-half), math.Min(1, center+half)
+	// At k = 0 and k = n the bound is exactly 0 or 1; rounding would
+	// leave it a hair inside and the interval would miss a true 0 or 1.
+	if k == 0 {
+		lo = 0
+	}
+	if k == n {
+		hi = 1
+	}
 	return Interval{
-		Low:      math.Max(0, center-half),
-		High:     math.Min(1, center+half),
+		Low:      lo,
+		High:     hi,
 		Level:    level,
 		Coverage: level,
 		OK:       true,

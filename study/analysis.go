@@ -16,11 +16,15 @@ import (
 
 // Interval bounds follow the estimate contract of docs/experiments.md: the
 // estimate K has the interval [K_low, K_high] when the experiment returns
-// those keys (one of them alone is a one-sided bound).
-const (
-	suffixLow  = "_low"
-	suffixHigh = "_high"
-)
+// those keys (stats.IntervalKeys; one of them alone is a one-sided bound).
+// Every experiment's intervals are at 95 % (experiments.IntervalLevel).
+const intervalZ = 1.959963984540054 // the normal quantile of a two-sided 95 % interval
+
+// FamilyAlpha is the change detector's false-alarm rate per study run: the
+// probability that a study run in which nothing changed flags anything at
+// all, over every estimate of every platform it compares (Holm's procedure
+// controls it at this level; docs/studies.md "The change detector").
+const FamilyAlpha = 0.05
 
 // Estimate is one estimate of one study run on one platform, pooled over
 // the repetitions: the median of the repetitions' values and the union of
@@ -37,6 +41,14 @@ type Estimate struct {
 	// their runs.
 	N      int
 	RunIDs []string
+	// Mean, Reps and WithinSE are what the change detector tests: the
+	// mean of the repetitions' values, the values, and the mean's standard
+	// error from the repetitions' two-sided intervals (each read as
+	// ±z·SE). Testable is false when a repetition lacks a value or a
+	// two-sided interval.
+	Mean, WithinSE float64
+	Reps           []float64
+	Testable       bool
 }
 
 // Text renders "2.05 [1.98, 2.11]", "≥ 16" or "3.4".
@@ -86,21 +98,23 @@ type Series struct {
 	Points                    []Point
 }
 
-// Change is a flag of the change detector: the estimate's interval in one
-// study run does not overlap its interval in the previous study run that
-// has it.
+// Change is a flag of the change detector: the estimate moved between the
+// previous study run that has it and this one, by a test whose
+// false-alarm rate over the whole study run is FamilyAlpha (see Detect).
 type Change struct {
 	Platform, Experiment, Key string
 	// From is the previous study run's estimate, To this one's.
 	From, To       Estimate
 	FromRun, ToRun string
 	Date           time.Time
+	// P is the test's two-sided p-value (before Holm's adjustment).
+	P float64
 }
 
-// String renders "aws-eu idle_timeout_s 600 → 420 on 2026-12-14 (idle-timeout)".
+// String renders "aws-eu idle_timeout_s 600 → 420 on 2026-12-14 15:04 (idle-timeout; ...; p = 0.0001)".
 func (c Change) String() string {
-	return fmt.Sprintf("%s %s %s → %s on %s (%s; %s → %s)", c.Platform, c.Key, c.From.Short(), c.To.Short(),
-		c.Date.UTC().Format("2006-01-02 15:04"), c.Experiment, c.From.Text(), c.To.Text())
+	return fmt.Sprintf("%s %s %s → %s on %s (%s; %s → %s; p = %.2g)", c.Platform, c.Key, c.From.Short(), c.To.Short(),
+		c.Date.UTC().Format("2006-01-02 15:04"), c.Experiment, c.From.Text(), c.To.Text(), c.P)
 }
 
 // RunCells are a study run with its cells.
@@ -116,7 +130,9 @@ type Analysis struct {
 	// Runs are the study runs, oldest first, with their cells.
 	Runs []RunCells
 	// Platforms and Experiments are the labels in the order of the
-	// latest study run's file.
+	// latest study run's file; a platform label carries the hosting plan
+	// its runs recorded ("azure (flex)"), and labels only earlier study
+	// runs have (a column that changed plan) follow, sorted.
 	Platforms, Experiments []string
 	// Series are sorted by experiment (file order), key, platform.
 	Series []Series
@@ -140,7 +156,12 @@ func Analyze(ctx context.Context, db *results.DB, study string) (*Analysis, erro
 	type repIDs = []string
 	pooled := map[string]map[cellKey]reps{}
 	ids := map[string]map[cellKey]repIDs{}
-	for _, sr := range srs {
+	// A cell's platform is its column name with the hosting plan its run
+	// recorded ("azure (flex)", results.Run.WithPlan): estimates of one
+	// column measured on different plans are different series, never a
+	// change of one.
+	label := map[string]string{} // column → its label in the latest study run
+	for i, sr := range srs {
 		cells, err := db.StudyCells(ctx, sr.ID)
 		if err != nil {
 			return nil, err
@@ -159,15 +180,23 @@ func Analyze(ctx context.Context, db *results.DB, study string) (*Analysis, erro
 			if err != nil {
 				return nil, fmt.Errorf("study run %s cell %d: run %s: %w", sr.ID, c.Seq, run.ID, err)
 			}
-			k := cellKey{c.Platform, c.Experiment}
+			platform := run.WithPlan(c.Platform)
+			if i == len(srs)-1 {
+				label[c.Platform] = platform
+			}
+			k := cellKey{platform, c.Experiment}
 			pooled[sr.ID][k] = append(pooled[sr.ID][k], est)
 			ids[sr.ID][k] = append(ids[sr.ID][k], run.ID)
 		}
 	}
 	latest := a.Runs[len(a.Runs)-1].Cells
 	for _, c := range latest {
-		if !slices.Contains(a.Platforms, c.Platform) {
-			a.Platforms = append(a.Platforms, c.Platform)
+		p := c.Platform
+		if l, ok := label[p]; ok {
+			p = l
+		}
+		if !slices.Contains(a.Platforms, p) {
+			a.Platforms = append(a.Platforms, p)
 		}
 		if !slices.Contains(a.Experiments, c.Experiment) {
 			a.Experiments = append(a.Experiments, c.Experiment)
@@ -189,9 +218,15 @@ func Analyze(ctx context.Context, db *results.DB, study string) (*Analysis, erro
 			}
 		}
 	}
+	var older []string // labels only earlier study runs have (another plan)
 	for _, s := range series {
 		a.Series = append(a.Series, *s)
+		if !slices.Contains(a.Platforms, s.Platform) && !slices.Contains(older, s.Platform) {
+			older = append(older, s.Platform)
+		}
 	}
+	slices.Sort(older)
+	a.Platforms = append(a.Platforms, older...)
 	order := func(list []string, v string) int {
 		if i := slices.Index(list, v); i >= 0 {
 			return i
@@ -219,13 +254,15 @@ func Analyze(ctx context.Context, db *results.DB, study string) (*Analysis, erro
 }
 
 // pool combines the estimates of the repetitions of one cell: per base key
-// the median value and the union of the intervals.
+// the median value and the union of the intervals (shown), and the mean
+// with its standard error (tested, see Estimate).
 func pool(reps []map[string]float64) map[string]Estimate {
 	type acc struct {
 		vals        []float64
 		lows, highs []float64
 		withBound   int
 		n           int
+		ses         []float64 // per repetition with a value and a two-sided interval
 	}
 	accs := map[string]*acc{}
 	get := func(k string) *acc {
@@ -237,16 +274,18 @@ func pool(reps []map[string]float64) map[string]Estimate {
 	for _, est := range reps {
 		bases := map[string]bool{}
 		for k := range est {
-			bases[baseKey(k)] = true
+			bases[stats.BaseKey(k)] = true
 		}
 		for b := range bases {
 			a := get(b)
 			a.n++
-			if v, ok := est[b]; ok && !math.IsNaN(v) {
+			v, hasV := est[b]
+			if hasV && !math.IsNaN(v) {
 				a.vals = append(a.vals, v)
 			}
-			lo, hasLo := est[b+suffixLow]
-			hi, hasHi := est[b+suffixHigh]
+			lk, hk := stats.IntervalKeys(b)
+			lo, hasLo := est[lk]
+			hi, hasHi := est[hk]
 			if hasLo || hasHi {
 				a.withBound++
 				if !hasLo {
@@ -257,11 +296,14 @@ func pool(reps []map[string]float64) map[string]Estimate {
 				}
 				a.lows, a.highs = append(a.lows, lo), append(a.highs, hi)
 			}
+			if hasV && hasLo && hasHi && hi >= lo {
+				a.ses = append(a.ses, (hi-lo)/(2*intervalZ))
+			}
 		}
 	}
 	out := map[string]Estimate{}
 	for k, a := range accs {
-		e := Estimate{Value: math.NaN(), N: a.n}
+		e := Estimate{Value: math.NaN(), Mean: math.NaN(), WithinSE: math.NaN(), N: a.n}
 		if len(a.vals) > 0 {
 			slices.Sort(a.vals)
 			m := len(a.vals) / 2
@@ -274,43 +316,137 @@ func pool(reps []map[string]float64) map[string]Estimate {
 			e.HasInterval = true
 			e.Low, e.High = slices.Min(a.lows), slices.Max(a.highs)
 		}
+		if len(a.ses) == a.n && a.n > 0 {
+			var sum, ss float64
+			for i, v := range a.vals {
+				sum += v
+				ss += a.ses[i] * a.ses[i]
+			}
+			r := float64(a.n)
+			e.Testable, e.Mean, e.Reps = true, sum/r, a.vals
+			e.WithinSE = math.Sqrt(ss) / r
+		}
 		out[k] = e
 	}
 	return out
 }
 
-// baseKey strips an interval suffix.
-func baseKey(k string) string {
-	if b, ok := strings.CutSuffix(k, suffixLow); ok && b != "" {
-		return b
-	}
-	if b, ok := strings.CutSuffix(k, suffixHigh); ok && b != "" {
-		return b
-	}
-	return k
-}
-
-// Detect flags every estimate whose interval in a study run does not
-// overlap its interval in the previous study run that has one. Estimates
-// without an interval are never flagged: a point estimate alone cannot tell
-// a change from noise.
+// Detect flags the estimates that changed from the previous study run that
+// has them, with a false-alarm rate per study run of FamilyAlpha.
+//
+// Each estimate with a value and a two-sided interval in every repetition
+// (Estimate.Testable) is compared with its previous testable study run by
+// a two-sided Welch t test of the difference of the repetition means. The
+// variance of a study run's mean is the larger of what the repetitions'
+// intervals say (Estimate.WithinSE, known: no degrees of freedom lost) and
+// what the spread of repetitions says — the variance of one repetition
+// pooled over every study run of the series (run-to-run variation that no
+// single run's interval contains), with Σ(r−1) degrees of freedom, which
+// the test's reference distribution gets either way.
+// All comparisons into one study run — every estimate of every platform —
+// form one family, and Holm's step-down procedure flags them at
+// FamilyAlpha (docs/studies.md has the simulated false-alarm rate and
+// power). Estimates without a two-sided interval are never flagged: a point
+// estimate alone cannot tell a change from noise.
 func Detect(series []Series) []Change {
-	var out []Change
+	families := map[string][]Change{} // by ToRun
+	var order []string
 	for _, s := range series {
+		between, df := repSpread(s.Points)
 		var prev *Point
 		for i := range s.Points {
 			p := &s.Points[i]
-			if !p.HasInterval {
+			if !p.Testable {
 				continue
 			}
-			if prev != nil && (p.High < prev.Low || prev.High < p.Low) {
-				out = append(out, Change{Platform: s.Platform, Experiment: s.Experiment, Key: s.Key,
-					From: prev.Estimate, To: p.Estimate, FromRun: prev.StudyRun, ToRun: p.StudyRun, Date: p.Date})
+			if prev != nil {
+				c := Change{Platform: s.Platform, Experiment: s.Experiment, Key: s.Key,
+					From: prev.Estimate, To: p.Estimate, FromRun: prev.StudyRun, ToRun: p.StudyRun, Date: p.Date,
+					P: changeP(prev.Estimate, p.Estimate, between, df)}
+				if _, ok := families[p.StudyRun]; !ok {
+					order = append(order, p.StudyRun)
+				}
+				families[p.StudyRun] = append(families[p.StudyRun], c)
 			}
 			prev = p
 		}
 	}
+	var out []Change
+	for _, run := range order {
+		out = append(out, holm(families[run], FamilyAlpha)...)
+	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Date.Before(out[j].Date) })
+	return out
+}
+
+// repSpread is the variance of one repetition's value around its study
+// run's mean, pooled over the testable points of a series, and its degrees
+// of freedom Σ(r−1); 0, 0 when no study run has two repetitions.
+func repSpread(pts []Point) (variance, df float64) {
+	var ss float64
+	for _, p := range pts {
+		if !p.Testable || len(p.Reps) < 2 {
+			continue
+		}
+		for _, v := range p.Reps {
+			ss += (v - p.Mean) * (v - p.Mean)
+		}
+		df += float64(len(p.Reps) - 1)
+	}
+	if df == 0 {
+		return 0, 0
+	}
+	return ss / df, df
+}
+
+// changeP is the two-sided p-value of a change from a to b (testable
+// estimates) given the series' pooled repetition variance between (df
+// degrees of freedom): Welch's t test of b.Mean − a.Mean, each mean's
+// variance the larger of its intervals' (known) and between/r (estimated),
+// with the Welch–Satterthwaite degrees of freedom of the pooled spread.
+func changeP(a, b Estimate, between, df float64) float64 {
+	d := b.Mean - a.Mean
+	var v, den float64
+	for _, e := range []Estimate{a, b} {
+		w := e.WithinSE * e.WithinSE
+		vi := w
+		if r := float64(len(e.Reps)); df > 0 && between/r > w {
+			vi = between / r
+		}
+		v += vi
+		if df > 0 {
+			// Whichever variance is used, the run-to-run spread was
+			// estimated from df degrees of freedom: a mean's variance
+			// from the intervals alone would miss it.
+			den += vi * vi / df
+		}
+	}
+	if v == 0 {
+		if d == 0 {
+			return 1
+		}
+		return 0
+	}
+	dof := math.Inf(1)
+	if den > 0 {
+		dof = v * v / den
+	}
+	return stats.StudentTwoSidedP(d/math.Sqrt(v), dof)
+}
+
+// holm returns the tests Holm's step-down procedure rejects at family-wise
+// level alpha: sorted by p, the i-th smallest (0-based, of m) is rejected
+// while p ≤ alpha/(m−i).
+func holm(tests []Change, alpha float64) []Change {
+	sorted := slices.Clone(tests)
+	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].P < sorted[j].P })
+	var out []Change
+	for i, c := range sorted {
+		if c.P > alpha/float64(len(sorted)-i) {
+			break
+		}
+		out = append(out, c)
+	}
 	return out
 }
 

@@ -30,7 +30,9 @@ type fakeExec struct {
 	okStatus func(c Cell) bool
 	// hook runs before each attempt.
 	hook func(ctx context.Context, c Cell) int
-	n    int
+	// platformConfig is the run's stored platform config (nil: none).
+	platformConfig func(c Cell) map[string]any
+	n              int
 }
 
 func newFake(db *results.DB) *fakeExec {
@@ -62,7 +64,11 @@ func (f *fakeExec) Run(ctx context.Context, c Cell, log io.Writer) (Result, erro
 	if code != 0 && (f.okStatus == nil || !f.okStatus(c)) {
 		status = results.StatusFailed
 	}
-	if err := f.db.CreateRun(ctx, results.Run{ID: id, Experiment: c.Experiment, Platform: c.Platform.Platform, StartedAt: time.Now()}); err != nil {
+	var pcfg map[string]any
+	if f.platformConfig != nil {
+		pcfg = f.platformConfig(c)
+	}
+	if err := f.db.CreateRun(ctx, results.Run{ID: id, Experiment: c.Experiment, Platform: c.Platform.Platform, PlatformConfig: pcfg, StartedAt: time.Now()}); err != nil {
 		return Result{}, err
 	}
 	sum, _ := json.Marshal(map[string]any{"estimates": est})

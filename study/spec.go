@@ -379,9 +379,20 @@ func (p *parser) checkStack(n *yaml.Node, pl Platform, lines map[string]*yaml.No
 		return
 	}
 	for _, k := range slices.Sorted(maps.Keys(pl.Stack)) {
+		if env, secret := stackcfg.SecretEnv(k); secret {
+			p.errf(lines[k], "%s is a secret and never goes in a study file: leave it out, or export %s in the "+
+				"environment of the study's runs (the root-only /etc/faas-benchmarker/credentials on the orchestrator)", k, env)
+			continue
+		}
 		if err := s.Set(k, pl.Stack[k]); err != nil {
 			p.errf(lines[k], "%s", strings.TrimPrefix(err.Error(), "stackcfg: "))
 		}
+	}
+	// The runner sets the secrets from the environment at run time, and
+	// generates the OpenFaaS gateway password when none is given; stand in
+	// for them here so that only what the file says is judged.
+	if c, ok := s.(*stackcfg.OpenFaaS); ok {
+		c.GatewayPassword = "set-at-run-time"
 	}
 	if err := s.Validate(); err != nil {
 		// Problems of settings the file does not set (e.g. required ones)

@@ -229,3 +229,26 @@ func TestPlanInterleaves(t *testing.T) {
 		t.Errorf("platforms that run first in a round: %v", first)
 	}
 }
+
+// TestStudySecretsFromEnvironment: an openfaas cell needs no password in
+// the file (the runner takes it from FB_OPENFAAS_GATEWAY_PASSWORD or
+// generates one per run), and a password in the file is refused with the
+// variable to use instead.
+func TestStudySecretsFromEnvironment(t *testing.T) {
+	const base = `name: of
+platforms:
+  - name: of-eu
+    platform: openfaas
+    stack: {image: ghcr.io/me/lab:1, monolithImage: ghcr.io/me/mono:1, gatewayCidrs: 203.0.113.7/32%s}
+experiments:
+  - name: cold-start
+`
+	if _, err := Parse("of.yaml", []byte(fmt.Sprintf(base, "")), testVocab()); err != nil {
+		t.Fatalf("openfaas cell without a password in the file: %v", err)
+	}
+	_, err := Parse("of.yaml", []byte(fmt.Sprintf(base, ", gatewayPassword: hunter2hunter2")), testVocab())
+	if err == nil || !strings.Contains(err.Error(), "gatewayPassword is a secret and never goes in a study file") ||
+		!strings.Contains(err.Error(), "FB_OPENFAAS_GATEWAY_PASSWORD") {
+		t.Fatalf("password in the file: %v", err)
+	}
+}

@@ -162,9 +162,16 @@ Restart=on-failure
 RestartSec=5min
 RestartPreventExitStatus={{.NoRestart}}
 # Stopping interrupts the running cell, which stores what it measured and
-# tears its stack down: give it the time.
+# tears its stack down. KillMode=mixed sends SIGTERM to fbrun alone: a
+# SIGTERM to every process of the unit (the default) would reach the Pulumi
+# CLI and its provider plugins directly and stop a create half-way,
+# orphaning what it was creating (systemd.kill(5)). fbrun then lets the CLI
+# finish what is in flight (runner.DefaultInterruptLimit, 30 min) and
+# destroys the stack (runner.DefaultDestroyTimeout, 60 min): give it that
+# time before systemd sends SIGKILL to what is left.
+KillMode=mixed
 TimeoutStartSec=infinity
-TimeoutStopSec=40min
+TimeoutStopSec=100min
 NoNewPrivileges=true
 PrivateTmp=true
 `))

@@ -7,8 +7,6 @@ package miniotest
 
 import (
 	"context"
-	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -26,27 +24,17 @@ type Server struct {
 	AccessKey, SecretKey string
 }
 
-func freePort(t testing.TB) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
 // Start starts MinIO and stops it when the test ends. It skips (or fails
-// under FB_REQUIRE_TOOLS=1) when the minio binary is missing.
+// under FB_REQUIRE_TOOLS=1) when the minio binary is missing. MinIO binds
+// the addresses it is given itself; when one was taken first it exits
+// saying so, and is started again on new ones (testtools.OnFreeAddrs).
 func Start(t testing.TB) *Server {
 	t.Helper()
 	bin := testtools.Require(t, "minio", "FB_MINIO")
 	dir := t.TempDir()
 	s := &Server{AccessKey: "fbtestaccess", SecretKey: "fbtestsecret-0123456789"}
-	for attempt := 0; ; attempt++ {
-		addr, console := freePort(t), freePort(t)
-		var out testtools.Buffer
-		cmd := exec.Command(bin, "server", dir, "--address", addr, "--console-address", console, "--quiet")
+	testtools.OnFreeAddrs(t, 2, func(addrs []string) error {
+		cmd := exec.Command(bin, "server", dir, "--address", addrs[0], "--console-address", addrs[1], "--quiet")
 		cmd.Env = append(os.Environ(),
 			"MINIO_ROOT_USER="+s.AccessKey,
 			"MINIO_ROOT_PASSWORD="+s.SecretKey,
@@ -54,33 +42,20 @@ func Start(t testing.TB) *Server {
 			"MINIO_UPDATE=off",
 			"HOME="+dir,
 		)
-		cmd.Stdout, cmd.Stderr = &out, &out
-		if err := cmd.Start(); err != nil {
-			t.Fatalf("miniotest: start %s: %v", bin, err)
+		p := testtools.Start(t, cmd)
+		s.Endpoint = "http://" + addrs[0]
+		if err := waitReady(s.Endpoint, p, addrs[0]); err != nil {
+			p.Kill()
+			return err
 		}
-		exited := make(chan struct{})
-		var waitErr error
-		go func() { waitErr = cmd.Wait(); close(exited) }()
-		stop := func() {
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-		s.Endpoint = "http://" + addr
-		err := waitReady(s.Endpoint, exited, &waitErr)
-		if err == nil {
-			t.Cleanup(stop)
-			return s
-		}
-		stop()
-		if attempt >= 2 {
-			t.Fatalf("miniotest: minio did not become ready: %v\n%s", err, out.String())
-		}
-	}
+		return nil
+	})
+	return s
 }
 
 // waitReady polls MinIO's liveness endpoint until it answers 200, the
 // process exits, or two minutes pass (a busy CI machine starts it slowly).
-func waitReady(endpoint string, exited <-chan struct{}, waitErr *error) error {
+func waitReady(endpoint string, p *testtools.Proc, addr string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	for {
@@ -92,8 +67,8 @@ func waitReady(endpoint string, exited <-chan struct{}, waitErr *error) error {
 			}
 		}
 		select {
-		case <-exited:
-			return fmt.Errorf("minio exited: %v", *waitErr)
+		case <-p.Exited():
+			return p.ListenErr(addr)
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-time.After(100 * time.Millisecond):

@@ -19,21 +19,17 @@ import (
 )
 
 // cloudEnv is the environment of a managed run on the local-stack
-// platform: the pinned Pulumi CLI, the fblocal provider plugin (built here)
-// on PATH, an offline file backend, and MinIO credentials for shipping.
+// platform: the pinned Pulumi CLI, an offline file backend, and MinIO
+// credentials for shipping. No fblocal plugin is built or installed, as
+// after a user's `go install ./cmd/...`: fbrun-cloud serves it itself.
 func cloudEnv(t *testing.T, minio *miniotest.Server) []string {
 	t.Helper()
 	pulumi := testtools.Require(t, "pulumi", "FB_PULUMI")
 	needCloud(t)
-	plugins := t.TempDir()
-	build := exec.Command("go", "build", "-o", filepath.Join(plugins, "pulumi-resource-fblocal"), "../../localstack/pulumi-resource-fblocal")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("building the fblocal plugin: %v\n%s", err, out)
-	}
 	env := testEnv(t)
 	for i, e := range env {
 		if strings.HasPrefix(e, "PATH=") {
-			env[i] = "PATH=" + plugins + string(os.PathListSeparator) + filepath.Dir(pulumi) + string(os.PathListSeparator) + strings.TrimPrefix(e, "PATH=")
+			env[i] = "PATH=" + filepath.Dir(pulumi) + string(os.PathListSeparator) + strings.TrimPrefix(e, "PATH=")
 		}
 	}
 	env = append(env, "PULUMI_CONFIG_PASSPHRASE=cli-test", "PULUMI_SKIP_UPDATE_CHECK=true",

@@ -13,6 +13,7 @@ import (
 
 	"github.com/faas-benchmarker/faas-benchmarker/functions/internal/proctest"
 	"github.com/faas-benchmarker/faas-benchmarker/functions/lab"
+	"github.com/faas-benchmarker/faas-benchmarker/internal/testtools"
 )
 
 const httpfnPkg = "github.com/faas-benchmarker/faas-benchmarker/functions/cmd/httpfn"
@@ -31,12 +32,12 @@ func TestMain(m *testing.M) {
 }
 
 // startHTTPFn runs the httpfn binary with env and returns its address.
-func startHTTPFn(t *testing.T, env ...string) (*proctest.Proc, string) {
+func startHTTPFn(t *testing.T, env ...string) (*testtools.Proc, string) {
 	t.Helper()
 	bin := builder.Build(t, httpfnPkg, "httpfn")
 	cmd := exec.Command(bin)
 	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "FB_HTTP_ADDR=127.0.0.1:0"}, env...)
-	p := proctest.Start(t, cmd)
+	p := testtools.Start(t, cmd)
 	out := p.WaitOutput(t, "lab http adapter listening", 30*time.Second)
 	for _, line := range strings.Split(out, "\n") {
 		var l struct{ Msg, Addr string }
@@ -109,14 +110,23 @@ func TestProcessPlainAndNested(t *testing.T) {
 // TestProcessDepthBomb bounces a request between two processes that call
 // each other; the depth guard stops the chain.
 func TestProcessDepthBomb(t *testing.T) {
-	// Reserve b's address first so a can be told where b listens.
-	bAddr := proctest.FreeAddr(t)
-	_, aAddr := startHTTPFn(t, "FB_MAX_DEPTH=3", "FB_NESTED_URL_TEMPLATE=http://"+bAddr+"/{name}")
+	// b binds an address it is given, so that a can be told where b is
+	// before b starts; a binds :0 and reports its address.
 	bin := builder.Build(t, httpfnPkg, "httpfn")
-	cmd := exec.Command(bin, "-addr", bAddr)
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "FB_MAX_DEPTH=3", "FB_NESTED_URL_TEMPLATE=http://" + aAddr + "/{name}"}
-	b := proctest.Start(t, cmd)
-	b.WaitTCP(t, bAddr, 30*time.Second)
+	var aAddr string
+	testtools.OnFreeAddrs(t, 1, func(addrs []string) error {
+		var a *testtools.Proc
+		a, aAddr = startHTTPFn(t, "FB_MAX_DEPTH=3", "FB_NESTED_URL_TEMPLATE=http://"+addrs[0]+"/{name}")
+		cmd := exec.Command(bin, "-addr", addrs[0])
+		cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "FB_MAX_DEPTH=3", "FB_NESTED_URL_TEMPLATE=http://" + aAddr + "/{name}"}
+		b := testtools.Start(t, cmd)
+		if err := b.WaitTCP(addrs[0], 30*time.Second); err != nil {
+			b.Kill()
+			a.Kill()
+			return err
+		}
+		return nil
+	})
 
 	p := `{}`
 	for range 6 {
@@ -150,13 +160,14 @@ func TestProcessDepthBomb(t *testing.T) {
 }
 
 func TestProcessAzureCustomHandler(t *testing.T) {
-	port := strings.Split(proctest.FreeAddr(t), ":")[1]
 	bin := builder.Build(t, httpfnPkg, "httpfn")
-	cmd := exec.Command(bin)
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "FUNCTIONS_CUSTOMHANDLER_PORT=" + port, "CONTAINER_NAME=SandboxHost-1234", "WEBSITE_MEMORY_LIMIT_MB=1536"}
-	p := proctest.Start(t, cmd)
-	addr := "127.0.0.1:" + port
-	p.WaitTCP(t, addr, 30*time.Second)
+	_, addrs := testtools.StartOnFreeAddrs(t, 1, 30*time.Second, func(addrs []string) *exec.Cmd {
+		port := strings.Split(addrs[0], ":")[1]
+		cmd := exec.Command(bin)
+		cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "FUNCTIONS_CUSTOMHANDLER_PORT=" + port, "CONTAINER_NAME=SandboxHost-1234", "WEBSITE_MEMORY_LIMIT_MB=1536"}
+		return cmd
+	})
+	addr := addrs[0]
 
 	req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/function3", strings.NewReader(azureEnvelope(`{"throughput_time":0.01}`)))
 	req.Header.Set("X-Azure-Functions-InvocationId", "inv-1")

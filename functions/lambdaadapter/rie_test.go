@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -39,7 +38,7 @@ func TestMain(m *testing.M) {
 
 // rie is one Runtime Interface Emulator running one function binary.
 type rie struct {
-	proc *proctest.Proc
+	proc *testtools.Proc
 	addr string
 }
 
@@ -47,18 +46,12 @@ type rie struct {
 // to a minimal Lambda-like environment.
 func startRIE(t *testing.T, bin string, env ...string) *rie {
 	t.Helper()
-	rieBin := testtools.Require(t, "aws-lambda-rie", "FB_RIE")
-	addr, apiAddr := proctest.FreeAddr(t), proctest.FreeAddr(t)
-	cmd := exec.Command(rieBin, "--runtime-interface-emulator-address", addr, "--runtime-api-address", apiAddr, bin)
-	cmd.Env = append([]string{
-		"PATH=" + os.Getenv("PATH"),
+	p, addr := testtools.StartRIE(t, []string{bin}, append([]string{
 		"HOME=" + t.TempDir(),
 		"AWS_ACCESS_KEY_ID=AKIDTEST", "AWS_SECRET_ACCESS_KEY=secret", "AWS_REGION=us-east-1",
 		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE=128",
 		"AWS_EC2_METADATA_DISABLED=true",
-	}, env...)
-	p := proctest.Start(t, cmd)
-	p.WaitTCP(t, addr, 30*time.Second)
+	}, env...)...)
 	return &rie{proc: p, addr: addr}
 }
 
@@ -68,7 +61,7 @@ func (r *rie) invoke(t *testing.T, payload string) (*lab.Response, bool) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+r.addr+"/2015-03-31/functions/function/invocations", strings.NewReader(payload))
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+r.addr+testtools.RIEInvokePath, strings.NewReader(payload))
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatalf("invoke: %v", err)

@@ -72,3 +72,15 @@ func (b *Buffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
+
+// SimulationOnly skips a coverage simulation under the race detector. A
+// simulation is pure, single-goroutine arithmetic over many seeded runs:
+// the race detector finds nothing in it and makes it 5-10 times slower, so
+// scripts/test runs every test named *Coverage* once more without -race
+// (its "sim" phase), and there it runs in full.
+func SimulationOnly(t testing.TB) {
+	t.Helper()
+	if RaceEnabled {
+		t.Skip("coverage simulation: runs without -race (scripts/test, phase sim)")
+	}
+}

@@ -6,10 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"os"
-	"os/exec"
 	"reflect"
 	"testing"
 	"time"
@@ -19,53 +16,16 @@ import (
 	"github.com/faas-benchmarker/faas-benchmarker/localfaas/localfaastest"
 )
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
 // startRIE runs bin under the AWS Lambda Runtime Interface Emulator bound
 // to loopback and returns its invoke URL.
 func startRIE(t *testing.T, bin string, env ...string) string {
 	t.Helper()
-	rie := testtools.Require(t, "aws-lambda-rie", "FB_RIE")
-	addr, apiAddr := freeAddr(t), freeAddr(t)
-	cmd := exec.Command(rie, "--runtime-interface-emulator-address", addr, "--runtime-api-address", apiAddr, bin)
-	cmd.Env = append([]string{
-		"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(),
+	_, addr := testtools.StartRIE(t, []string{bin}, append([]string{
+		"HOME=" + t.TempDir(),
 		"AWS_ACCESS_KEY_ID=AKIDTEST", "AWS_SECRET_ACCESS_KEY=secret", "AWS_REGION=us-east-1",
 		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE=128", "AWS_EC2_METADATA_DISABLED=true",
-	}, env...)
-	var stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stderr, &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		if t.Failed() {
-			t.Logf("emulator output:\n%s", stderr.String())
-		}
-	})
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		c, err := net.Dial("tcp", addr)
-		if err == nil {
-			c.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("emulator not listening on %s", addr)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return "http://" + addr + "/2015-03-31/functions/function/invocations"
+	}, env...)...)
+	return "http://" + addr + testtools.RIEInvokePath
 }
 
 // rawInvoke posts payload and returns the status, X-Amz-Function-Error and body.

@@ -29,6 +29,21 @@ const Name = "fblocal"
 // Version is the provider version.
 const Version = "0.1.0"
 
+// PluginBinary is the name the Pulumi CLI runs the plugin by. fbrun-cloud
+// serves the provider itself when it is run under this name (the runner
+// links it so), as pulumi-resource-fblocal does.
+const PluginBinary = "pulumi-resource-" + Name
+
+// Serve runs the provider as a Pulumi plugin process: it serves the
+// engine's gRPC calls on the port it prints, until the engine stops it.
+func Serve(ctx context.Context) error {
+	prov, err := New()
+	if err != nil {
+		return err
+	}
+	return prov.Run(ctx, Name, Version)
+}
+
 // FunctionType is the resource type token (the SDK's, defined there).
 const FunctionType = fblocal.FunctionType
 

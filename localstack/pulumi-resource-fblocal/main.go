@@ -13,12 +13,7 @@ import (
 )
 
 func main() {
-	prov, err := provider.New()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	if err := prov.Run(context.Background(), provider.Name, provider.Version); err != nil {
+	if err := provider.Serve(context.Background()); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}

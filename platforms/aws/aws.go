@@ -37,9 +37,10 @@ func Platform() platforms.Platform {
 	}
 }
 
-// record is the stored platform config, the same from both paths.
-func record(region string, functions map[string]string) map[string]any {
-	return map[string]any{"region": region, "functions": functions}
+// record is the stored platform config, the same from both paths
+// (architecture is empty where the path does not know it).
+func record(region, architecture string, functions map[string]string) map[string]any {
+	return map[string]any{"region": region, "architecture": architecture, "functions": functions}
 }
 
 func direct(ctx context.Context, t platforms.Target) (*platforms.Setup, error) {
@@ -58,7 +59,9 @@ func direct(ctx context.Context, t platforms.Target) (*platforms.Setup, error) {
 	if err := CheckCredentials(ctx, p); err != nil {
 		return nil, err
 	}
-	return &platforms.Setup{Invoker: p, Config: record(cfg.Region, t.Functions)}, nil
+	// The user's own functions: what a forced cold start or a memory sweep
+	// changes on them is put back when the run ends (Provider.Restore).
+	return &platforms.Setup{Invoker: p, Config: record(cfg.Region, "", t.Functions), Close: p.Restore}, nil
 }
 
 func fromOutputs(outs map[string]any, logger *slog.Logger) (*platforms.Setup, error) {
@@ -70,13 +73,17 @@ func fromOutputs(outs map[string]any, logger *slog.Logger) (*platforms.Setup, er
 	if err != nil {
 		return nil, err
 	}
+	// The architecture prices the run (Lambda bills arm64 about 20 %
+	// below x86_64); a stack that does not export it leaves the provider
+	// to read it from each function.
+	arch, _ := outs[stackcfg.OutArchitecture].(string)
 	cfg := awsprov.NewDefaultConfig()
-	cfg.Region, cfg.Functions, cfg.Logger = region, names, logger
+	cfg.Region, cfg.Functions, cfg.Logger, cfg.Architecture = region, names, logger, arch
 	inv, err := awsprov.New(cfg)
 	if err != nil {
 		return nil, err
 	}
-	return &platforms.Setup{Invoker: inv, Config: record(region, names)}, nil
+	return &platforms.Setup{Invoker: inv, Config: record(region, arch, names)}, nil
 }
 
 // ErrNoCredentials is returned (wrapped) when the AWS default chain yields

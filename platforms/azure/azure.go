@@ -9,6 +9,7 @@ import (
 
 	"github.com/faas-benchmarker/faas-benchmarker/platforms"
 	azprov "github.com/faas-benchmarker/faas-benchmarker/providers/azure"
+	"github.com/faas-benchmarker/faas-benchmarker/results"
 	"github.com/faas-benchmarker/faas-benchmarker/stacks/stackcfg"
 )
 
@@ -16,7 +17,7 @@ import (
 func Platform() platforms.Platform {
 	return platforms.Platform{
 		Name:    azprov.PlatformName,
-		Summary: "Azure Functions (Consumption): existing function URLs (--function NAME=URL), or a stack deployed for the run",
+		Summary: "Azure Functions (Flex Consumption, or Linux Consumption with --stack-set plan=consumption): existing function URLs (--function NAME=URL), or a stack deployed for the run",
 		Options: []platforms.Option{platforms.OptFunction},
 		Check: func(t platforms.Target) error {
 			for name, u := range t.Functions {
@@ -35,10 +36,17 @@ func Platform() platforms.Platform {
 	}
 }
 
-// record is the stored platform config, the same from both paths: the
-// location ("" when the run was given URLs) and the lab functions.
-func record(location string, functions []string) map[string]any {
-	return map[string]any{"location": location, "functions": functions}
+// record is the stored platform config, the same keys from both paths:
+// the location, the hosting plan (flex or consumption) with the Flex
+// instance memory and instance limit, and the lab functions. What a path
+// cannot know is "" (a run given URLs knows neither location nor plan).
+// The plan is part of what identifies the platform: Flex and Linux
+// Consumption numbers are not comparable.
+func record(location, plan, memoryMB, maxInstances string, functions []string) map[string]any {
+	return map[string]any{
+		"location": location, results.ConfigPlan: plan, "instance_memory_mb": memoryMB, "max_instances": maxInstances,
+		"functions": functions,
+	}
 }
 
 func direct(_ context.Context, t platforms.Target) (*platforms.Setup, error) {
@@ -55,7 +63,7 @@ func direct(_ context.Context, t platforms.Target) (*platforms.Setup, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &platforms.Setup{Invoker: p, Config: record("", platforms.SortedKeys(t.Functions))}, nil
+	return &platforms.Setup{Invoker: p, Config: record("", "", "", "", platforms.SortedKeys(t.Functions))}, nil
 }
 
 func fromOutputs(outs map[string]any, _ *slog.Logger) (*platforms.Setup, error) {
@@ -77,5 +85,13 @@ func fromOutputs(outs map[string]any, _ *slog.Logger) (*platforms.Setup, error) 
 		return nil, err
 	}
 	location, _ := platforms.OutString(outs, stackcfg.OutRegion)
-	return &platforms.Setup{Invoker: inv, Config: record(location, platforms.SortedKeys(urls))}, nil
+	// A stack without a plan output predates Flex: it ran on Linux
+	// Consumption.
+	plan, _ := platforms.OutString(outs, stackcfg.OutPlan)
+	if plan == "" {
+		plan = stackcfg.AzurePlanConsumption
+	}
+	mem, _ := platforms.OutString(outs, stackcfg.OutInstanceMemoryMB)
+	limit, _ := platforms.OutString(outs, stackcfg.OutMaxInstances)
+	return &platforms.Setup{Invoker: inv, Config: record(location, plan, mem, limit, platforms.SortedKeys(urls))}, nil
 }

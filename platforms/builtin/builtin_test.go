@@ -107,7 +107,7 @@ func TestCapabilitiesAreReal(t *testing.T) {
 		stackcfg.OutGatewayPassword: "secret",
 		stackcfg.OutEndpoint:        srv.URL,
 		stackcfg.OutKubeconfig:      "apiVersion: v1\nkind: Config\ncurrent-context: eks\nclusters:\n- name: eks\n  cluster: {server: \"https://127.0.0.1:6443\"}\ncontexts:\n- name: eks\n  context: {cluster: eks, user: eks}\nusers:\n- name: eks\n  user: {token: t}\n",
-		stackcfg.OutEdition:         "pro",
+		stackcfg.OutFunctionTimeout: "180",
 	}
 	for _, p := range builtin.All() {
 		var setups []*platforms.Setup

@@ -6,7 +6,9 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/faas-benchmarker/faas-benchmarker/platforms"
 	ofprov "github.com/faas-benchmarker/faas-benchmarker/providers/openfaas"
@@ -36,11 +38,12 @@ func Platform() platforms.Platform {
 	}
 }
 
-// record is the stored platform config, the same from both paths (region
-// is "" when the run was given a gateway; edition is "" when it is
-// detected from the gateway at the first cold start).
-func record(gateway, region, edition string) map[string]any {
-	return map[string]any{"gateway": gateway, "region": region, "edition": edition}
+// record is the stored platform config, the same keys from both paths
+// (region is "" when the run was given a gateway). The edition is not
+// among them: the provider reads it from the running gateway and the
+// session stores it with the run (providers.Describer).
+func record(gateway, region string, clientTimeout time.Duration) map[string]any {
+	return map[string]any{"gateway": gateway, "region": region, "client_timeout_s": clientTimeout.Seconds()}
 }
 
 func direct(_ context.Context, t platforms.Target) (*platforms.Setup, error) {
@@ -53,7 +56,7 @@ func direct(_ context.Context, t platforms.Target) (*platforms.Setup, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &platforms.Setup{Invoker: p, Config: record(cfg.GatewayURL, "", cfg.Edition)}, nil
+	return &platforms.Setup{Invoker: p, Config: record(cfg.GatewayURL, "", cfg.HTTPTimeout)}, nil
 }
 
 // ConfigFromOutputs builds the openfaas provider configuration from the
@@ -64,7 +67,9 @@ func direct(_ context.Context, t platforms.Target) (*platforms.Setup, error) {
 // (gatewayTransport) and no CIDR is open to everyone. Invocations carry no
 // credentials (OpenFaaS does not require them on /function/), so only the
 // /system/ calls of cold starts carry the run's throw-away password. The
-// kubeconfig output lets cold starts scale Deployments to zero on CE.
+// kubeconfig output lets cold starts scale Deployments to zero on CE. The
+// client timeout is the one stackcfg.Timeouts derives from the stack's
+// function timeout: above the gateway's, within the NLB's idle timeout.
 func ConfigFromOutputs(outs map[string]any) (ofprov.Config, map[string]any, error) {
 	cfg := ofprov.NewDefaultConfig()
 	gw, err := platforms.OutString(outs, stackcfg.OutGatewayURL)
@@ -86,7 +91,19 @@ func ConfigFromOutputs(outs map[string]any) (ofprov.Config, map[string]any, erro
 		return cfg, nil, err
 	}
 	cfg.Kubeconfig = []byte(kube)
-	cfg.Edition, _ = platforms.OutString(outs, stackcfg.OutEdition)
+	secs, err := platforms.OutString(outs, stackcfg.OutFunctionTimeout)
+	if err != nil {
+		return cfg, nil, err
+	}
+	n, err := strconv.Atoi(secs)
+	if err != nil || n < 1 {
+		return cfg, nil, fmt.Errorf("openfaas: the stack's %s output %q is not a number of seconds", stackcfg.OutFunctionTimeout, secs)
+	}
+	to := stackcfg.OpenFaaS{FunctionTimeoutSeconds: n}.GatewayTimeouts()
+	if err := to.Check(); err != nil {
+		return cfg, nil, fmt.Errorf("openfaas: the stack's function timeout %d s: %w", n, err)
+	}
+	cfg.HTTPTimeout = to.Client
 	transport, _ := platforms.OutString(outs, stackcfg.OutGatewayTransport)
 	cidrs, _ := outs[stackcfg.OutGatewayCIDRs].([]any)
 	if transport == stackcfg.GatewayTransportRestrictedHTTP {
@@ -101,7 +118,7 @@ func ConfigFromOutputs(outs map[string]any) (ofprov.Config, map[string]any, erro
 		cfg.AllowPlainHTTP = true
 	}
 	region, _ := platforms.OutString(outs, stackcfg.OutRegion)
-	return cfg, record(gw, region, cfg.Edition), nil
+	return cfg, record(gw, region, cfg.HTTPTimeout), nil
 }
 
 func fromOutputs(outs map[string]any, _ *slog.Logger) (*platforms.Setup, error) {

@@ -3,6 +3,7 @@ package openfaas
 import (
 	"strings"
 	"testing"
+	"time"
 
 	ofprov "github.com/faas-benchmarker/faas-benchmarker/providers/openfaas"
 	"github.com/faas-benchmarker/faas-benchmarker/stacks/stackcfg"
@@ -30,12 +31,18 @@ func stackOutputs(transport string, cidrs ...any) map[string]any {
 		stackcfg.OutGatewayUser:      "admin",
 		stackcfg.OutGatewayPassword:  "s3cret",
 		stackcfg.OutKubeconfig:       kubeconfig,
-		stackcfg.OutEdition:          "ce",
+		stackcfg.OutFunctionTimeout:  "120",
 		stackcfg.OutRegion:           "eu-west-1",
 		stackcfg.OutFunctionNames:    map[string]any{"function1": "function1"},
 		stackcfg.OutGatewayTransport: transport,
 		stackcfg.OutGatewayCIDRs:     cidrs,
 	}
+}
+
+func withOutput(key, value string) map[string]any {
+	outs := stackOutputs(stackcfg.GatewayTransportRestrictedHTTP, "203.0.113.7/32")
+	outs[key] = value
+	return outs
 }
 
 // TestManagedGatewayEndToEnd: stack outputs → provider configuration → the
@@ -52,6 +59,8 @@ func TestManagedGatewayEndToEnd(t *testing.T) {
 		{"open to everyone", stackOutputs(stackcfg.GatewayTransportRestrictedHTTP, "0.0.0.0/0"), "refusing to send its password"},
 		{"restricted without cidrs", stackOutputs(stackcfg.GatewayTransportRestrictedHTTP), "no \"" + stackcfg.OutGatewayCIDRs + "\" output"},
 		{"no opt-in", stackOutputs(""), "must use https"},
+		{"function timeout beyond the NLB", withOutput(stackcfg.OutFunctionTimeout, "300"), "NLB's TCP idle timeout is 350 s"},
+		{"function timeout not a number", withOutput(stackcfg.OutFunctionTimeout, "5m"), "not a number of seconds"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -63,7 +72,12 @@ func TestManagedGatewayEndToEnd(t *testing.T) {
 				if err != nil {
 					t.Fatalf("refused: %v", err)
 				}
-				if !cfg.AllowPlainHTTP || !cfg.NoInvokeAuth || rec["edition"] != "ce" || rec["region"] != "eu-west-1" {
+				// The client waits 240 s for a 120 s function: the
+				// gateway's 235 s (100 s scale from zero + 130 s
+				// upstream + 5 s) + 5 s, within the NLB's 350 s
+				// (not the provider's 5-minute default).
+				if !cfg.AllowPlainHTTP || !cfg.NoInvokeAuth || rec["region"] != "eu-west-1" ||
+					cfg.HTTPTimeout != 240*time.Second || rec["client_timeout_s"] != 240.0 {
 					t.Errorf("cfg %+v, record %v", cfg, rec)
 				}
 				return

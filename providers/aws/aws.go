@@ -16,11 +16,14 @@ package aws
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	sdkaws "github.com/aws/aws-sdk-go-v2/aws"
@@ -38,6 +41,7 @@ import (
 	"github.com/faas-benchmarker/faas-benchmarker/providers"
 	"github.com/faas-benchmarker/faas-benchmarker/providers/internal/httpx"
 	"github.com/faas-benchmarker/faas-benchmarker/providers/lambdalog"
+	"github.com/faas-benchmarker/faas-benchmarker/stacks/stackcfg"
 )
 
 // PlatformName is the default platform name, used in Platform() and as the
@@ -46,7 +50,7 @@ const PlatformName = "aws"
 
 // ColdTokenEnv is the environment variable ForceColdStart sets to a new
 // random value, which makes Lambda start new execution environments.
-const ColdTokenEnv = "FB_COLD_TOKEN"
+const ColdTokenEnv = stackcfg.EnvColdToken
 
 // Defaults for Config.
 const (
@@ -96,6 +100,10 @@ type Config struct {
 	// ColdStartPollInterval is the waiter's minimum delay between
 	// GetFunction calls; 0 means 1 s.
 	ColdStartPollInterval time.Duration
+	// Architecture is the Lambda architecture of every function (arm64
+	// or x86_64), as a stack's outputs state it; empty means Architecture
+	// reads each function's from Lambda.
+	Architecture string
 	// Isolated ignores the environment and the shared config files:
 	// only Region, Endpoint and the credentials in this Config are used
 	// (package local sets it, so a user's AWS_PROFILE or real
@@ -107,6 +115,9 @@ type Config struct {
 	// Logger receives debug messages (unparsable REPORT lines); nil means
 	// slog.Default(). Nothing logged contains credentials or payloads.
 	Logger *slog.Logger
+	// RootCAs, when set, are the only roots trusted for an https Endpoint
+	// (a test's TLS server); nil means the system's.
+	RootCAs *x509.CertPool
 }
 
 // NewDefaultConfig returns a Config that takes region, credentials and
@@ -129,12 +140,23 @@ type Provider struct {
 	client  *lambda.Client
 	secrets []string
 	log     *slog.Logger
+
+	mu sync.Mutex
+	// memory is each changed function's memory size (MB) before this
+	// provider first changed its configuration, by deployed name: what
+	// Restore puts back.
+	memory map[string]int32
+	// arch caches the architectures read from the functions.
+	arch map[string]string
 }
 
 var (
-	_ providers.Invoker      = (*Provider)(nil)
-	_ providers.ColdStarter  = (*Provider)(nil)
-	_ providers.MemorySetter = (*Provider)(nil)
+	_ providers.Invoker            = (*Provider)(nil)
+	_ providers.ColdStarter        = (*Provider)(nil)
+	_ providers.MemorySetter       = (*Provider)(nil)
+	_ providers.ArchitectureReader = (*Provider)(nil)
+	_ providers.ConcurrencyLimiter = (*Provider)(nil)
+	_ providers.Preconnector       = (*Provider)(nil)
 )
 
 // New loads the SDK configuration (default chain plus cfg's overrides),
@@ -175,6 +197,9 @@ func New(cfg Config) (*Provider, error) {
 	// still apply AWS_CA_BUNDLE; it builds its client once and is shared.
 	hc := awshttp.NewBuildableClient().WithTimeout(cfg.HTTPTimeout).WithTransportOptions(func(tr *http.Transport) {
 		httpx.TuneTransport(tr, cfg.MaxConnsPerHost)
+		if cfg.RootCAs != nil {
+			tr.TLSClientConfig = &tls.Config{RootCAs: cfg.RootCAs, MinVersion: tls.VersionTLS12}
+		}
 	})
 	awsCfg, err := loadSDKConfig(cfg, hc)
 	if err != nil {
@@ -197,6 +222,8 @@ func New(cfg Config) (*Provider, error) {
 		client:  client,
 		secrets: []string{cfg.SecretAccessKey, cfg.SessionToken},
 		log:     logger,
+		memory:  map[string]int32{},
+		arch:    map[string]string{},
 	}, nil
 }
 
@@ -304,11 +331,40 @@ func (p *Provider) Invoke(ctx context.Context, function string, payload []byte) 
 	return reply, nil
 }
 
+// Preconnect opens n connections to the Lambda endpoint without invoking
+// function: n GetFunction calls released together, so that each needs a
+// connection of its own, which then waits in the idle pool for the next
+// invocations. Invoke and the control plane share the regional endpoint
+// lambda.<region>.amazonaws.com ("AWS Lambda endpoints and quotas", AWS
+// General Reference), and GetFunction has its own quota of 100 requests per
+// second, apart from the 15/s of the other control-plane calls ("Lambda
+// quotas", Lambda Developer Guide).
+func (p *Provider) Preconnect(ctx context.Context, function string, n int) error {
+	name := sdkaws.String(p.deployed(function))
+	errs := make([]error, n)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			if _, err := p.client.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: name}); err != nil {
+				errs[i] = p.classify(ctx, err, "preconnect "+function)
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
 // ForceColdStart makes the next invocations of function cold: it reads
 // the function's configuration, sets FB_COLD_TOKEN to a new UUID in its
 // environment (keeping every other variable), updates the configuration
-// and waits with the SDK's FunctionUpdatedV2 waiter until the update is
-// done (at most Config.ColdStartTimeout).
+// with the RevisionId it read (see updateConfiguration) and waits with the
+// SDK's FunctionUpdatedV2 waiter until the update is done (at most
+// Config.ColdStartTimeout). Restore removes the token again.
 func (p *Provider) ForceColdStart(ctx context.Context, function string) error {
 	if q := p.cfg.Qualifier; q != "" && q != "$LATEST" {
 		return &providers.Error{Platform: p.name, Kind: providers.KindHTTP,
@@ -316,46 +372,37 @@ func (p *Provider) ForceColdStart(ctx context.Context, function string) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, p.cfg.ColdStartTimeout)
 	defer cancel()
-	name := sdkaws.String(p.deployed(function))
 	step := "force cold start " + function
-
-	conf, err := p.client.GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: name})
-	if err != nil {
-		return p.classify(ctx, err, step+": get configuration")
-	}
-	if conf.LastUpdateStatus == types.LastUpdateStatusInProgress {
-		if err := p.waitUpdated(ctx, name); err != nil {
-			return p.classify(ctx, err, step+": wait for earlier update")
+	return p.updateConfiguration(ctx, p.deployed(function), step, func(conf *lambda.GetFunctionConfigurationOutput) (*lambda.UpdateFunctionConfigurationInput, error) {
+		env, err := p.environment(conf, step)
+		if err != nil {
+			return nil, err
 		}
-	}
+		env[ColdTokenEnv] = uuid.NewString()
+		return &lambda.UpdateFunctionConfigurationInput{Environment: &types.Environment{Variables: env}}, nil
+	})
+}
+
+// environment returns a copy of the function's environment variables, or
+// an error when Lambda could not read them (KMS): writing would wipe them.
+func (p *Provider) environment(conf *lambda.GetFunctionConfigurationOutput, step string) (map[string]string, error) {
 	env := map[string]string{}
 	if conf.Environment != nil {
 		if conf.Environment.Error != nil {
-			// The variables could not be read (KMS); writing would wipe them.
-			return &providers.Error{Platform: p.name, Kind: providers.KindAuth,
+			return nil, &providers.Error{Platform: p.name, Kind: providers.KindAuth,
 				Message: step + ": cannot read environment: " + sdkaws.ToString(conf.Environment.Error.ErrorCode)}
 		}
 		for k, v := range conf.Environment.Variables {
 			env[k] = v
 		}
 	}
-	env[ColdTokenEnv] = uuid.NewString()
-	_, err = p.client.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{
-		FunctionName: name,
-		Environment:  &types.Environment{Variables: env},
-	})
-	if err != nil {
-		return p.classify(ctx, err, step+": update configuration")
-	}
-	if err := p.waitUpdated(ctx, name); err != nil {
-		return p.classify(ctx, err, step+": wait for update")
-	}
-	return nil
+	return env, nil
 }
 
 // SetMemory sets the memory size of function (128 to 10240 MB on Lambda)
-// and waits until the update is done. It retires the function's execution
-// environments, so the next invocation is cold.
+// with the RevisionId of the configuration it read, and waits until the
+// update is done. It retires the function's execution environments, so
+// the next invocation is cold. Restore puts the first size back.
 func (p *Provider) SetMemory(ctx context.Context, function string, memoryMB int) error {
 	if q := p.cfg.Qualifier; q != "" && q != "$LATEST" {
 		return &providers.Error{Platform: p.name, Kind: providers.KindHTTP,
@@ -363,22 +410,10 @@ func (p *Provider) SetMemory(ctx context.Context, function string, memoryMB int)
 	}
 	ctx, cancel := context.WithTimeout(ctx, p.cfg.ColdStartTimeout)
 	defer cancel()
-	name := sdkaws.String(p.deployed(function))
 	step := fmt.Sprintf("set memory of %s to %d MB", function, memoryMB)
-	if err := p.waitUpdated(ctx, name); err != nil {
-		return p.classify(ctx, err, step+": wait for earlier update")
-	}
-	_, err := p.client.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{
-		FunctionName: name,
-		MemorySize:   sdkaws.Int32(int32(memoryMB)),
+	return p.updateConfiguration(ctx, p.deployed(function), step, func(*lambda.GetFunctionConfigurationOutput) (*lambda.UpdateFunctionConfigurationInput, error) {
+		return &lambda.UpdateFunctionConfigurationInput{MemorySize: sdkaws.Int32(int32(memoryMB))}, nil
 	})
-	if err != nil {
-		return p.classify(ctx, err, step+": update configuration")
-	}
-	if err := p.waitUpdated(ctx, name); err != nil {
-		return p.classify(ctx, err, step+": wait for update")
-	}
-	return nil
 }
 
 func (p *Provider) waitUpdated(ctx context.Context, name *string) error {
@@ -440,7 +475,19 @@ func (p *Provider) classify(ctx context.Context, err error, what string) *provid
 	case errors.Is(ctx.Err(), context.DeadlineExceeded) || errors.Is(err, context.DeadlineExceeded):
 		e.Kind = providers.KindTimeout
 	case errors.As(err, &tooMany):
-		e.Kind = providers.KindThrottled
+		// Lambda API reference, Invoke, TooManyRequestsException (HTTP
+		// 429): Reason says which limit refused the call (the account's
+		// or a reserved concurrency, or an invocation rate), Retry-After
+		// (RetryAfterSeconds) when to try again
+		// (https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html#API_Invoke_Errors).
+		e.Kind, e.Reason = providers.KindThrottled, string(tooMany.Reason)
+		if e.Reason != "" {
+			what += " (reason " + e.Reason
+			if ra := sdkaws.ToString(tooMany.RetryAfterSeconds); ra != "" {
+				what += ", retry after " + ra + " s"
+			}
+			what += ")"
+		}
 	case errors.As(err, &notFound):
 		e.Kind = providers.KindNotFound
 	case errors.As(err, &signErr) || errors.As(err, &credErr):
@@ -472,9 +519,9 @@ func (c Config) String() string {
 		}
 		return "[redacted]"
 	}
-	return fmt.Sprintf("{Region:%s Endpoint:%s Profile:%s AccessKeyID:%s SecretAccessKey:%s SessionToken:%s Credentials:%v Functions:%v Qualifier:%s HTTPTimeout:%v MaxConnsPerHost:%d ColdStartTimeout:%v ColdStartPollInterval:%v Isolated:%v PlatformName:%s}",
+	return fmt.Sprintf("{Region:%s Endpoint:%s Profile:%s AccessKeyID:%s SecretAccessKey:%s SessionToken:%s Credentials:%v Functions:%v Qualifier:%s Architecture:%s HTTPTimeout:%v MaxConnsPerHost:%d ColdStartTimeout:%v ColdStartPollInterval:%v Isolated:%v PlatformName:%s}",
 		c.Region, c.Endpoint, c.Profile, c.AccessKeyID, red(c.SecretAccessKey), red(c.SessionToken), c.Credentials != nil,
-		c.Functions, c.Qualifier, c.HTTPTimeout, c.MaxConnsPerHost, c.ColdStartTimeout, c.ColdStartPollInterval, c.Isolated, c.PlatformName)
+		c.Functions, c.Qualifier, c.Architecture, c.HTTPTimeout, c.MaxConnsPerHost, c.ColdStartTimeout, c.ColdStartPollInterval, c.Isolated, c.PlatformName)
 }
 
 // GoString is String, for %#v.

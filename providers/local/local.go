@@ -7,6 +7,7 @@
 package local
 
 import (
+	"crypto/x509"
 	"fmt"
 	"log/slog"
 	"os"
@@ -56,6 +57,9 @@ type Config struct {
 	ColdStartPollInterval time.Duration
 	// Logger receives debug messages; nil means slog.Default().
 	Logger *slog.Logger
+	// RootCAs, when set, are the roots trusted for an https Endpoint (the
+	// platform behind a test's TLS proxy); nil means the system's.
+	RootCAs *x509.CertPool
 }
 
 // NewDefaultConfig returns a Config with Endpoint read from
@@ -77,8 +81,9 @@ type Provider struct {
 }
 
 var (
-	_ providers.Invoker     = (*Provider)(nil)
-	_ providers.ColdStarter = (*Provider)(nil)
+	_ providers.Invoker      = (*Provider)(nil)
+	_ providers.ColdStarter  = (*Provider)(nil)
+	_ providers.Preconnector = (*Provider)(nil)
 )
 
 // New validates cfg and returns a Provider.
@@ -108,6 +113,7 @@ func New(cfg Config) (*Provider, error) {
 		Isolated:              true,
 		PlatformName:          PlatformName,
 		Logger:                cfg.Logger,
+		RootCAs:               cfg.RootCAs,
 	})
 	if err != nil {
 		return nil, err

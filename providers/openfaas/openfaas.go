@@ -5,8 +5,10 @@
 // scale-from-zero path.
 //
 // How a function is scaled to zero depends on the edition, which the
-// provider reads from GET /system/info (provider name faas-netes-ce, or
-// faas-netes before the edition suffix, is the Community Edition):
+// provider always reads from the running gateway's GET /system/info
+// (provider name faas-netes-ce, or faas-netes before the edition suffix,
+// is the Community Edition; see EditionOf) and reports with the run
+// (Describe) — never from configuration or a stack output:
 //
 //   - OpenFaaS CE refuses POST /system/scale-function with replicas 0
 //     (HTTP 400 "replicas cannot be set to 0 in OpenFaaS CE", faas-netes
@@ -56,7 +58,7 @@ const (
 	EnvKubeconfig = "OPENFAAS_KUBECONFIG"
 )
 
-// Editions of OpenFaaS (Config.Edition).
+// Editions of OpenFaaS, as EditionOf names them.
 const (
 	// EditionCE is the Community Edition: no replicas 0 on the gateway,
 	// at most CEMaxReplicas replicas per function and CEMaxFunctions
@@ -110,9 +112,6 @@ type Config struct {
 	ColdStartTimeout time.Duration
 	// PollInterval is the wait between replica checks; 0 means 1 s.
 	PollInterval time.Duration
-	// Edition is EditionCE or EditionPro; empty means read it from the
-	// gateway's /system/info on the first ForceColdStart.
-	Edition string
 	// Kubeconfig is the cluster's kubeconfig (YAML or JSON), used by
 	// ForceColdStart on OpenFaaS CE to scale the function's Deployment
 	// to zero. Its credentials may be a token, a client certificate or
@@ -169,12 +168,13 @@ type Provider struct {
 	kube   *kubeClient // nil without Config.Kubeconfig
 
 	mu      sync.Mutex
-	edition string // Config.Edition or the detected one
+	edition string // read from /system/info, then cached
 }
 
 var (
 	_ providers.Invoker     = (*Provider)(nil)
 	_ providers.ColdStarter = (*Provider)(nil)
+	_ providers.Describer   = (*Provider)(nil)
 )
 
 // nameRE is the gateway's route pattern for function names.
@@ -205,9 +205,6 @@ func New(cfg Config) (*Provider, error) {
 			return nil, fmt.Errorf("%s: function %q: invalid deployed name %q", PlatformName, lab, deployed)
 		}
 	}
-	if cfg.Edition != "" && cfg.Edition != EditionCE && cfg.Edition != EditionPro {
-		return nil, fmt.Errorf("%s: edition %q: want %q or %q", PlatformName, cfg.Edition, EditionCE, EditionPro)
-	}
 	var kube *kubeClient
 	if len(cfg.Kubeconfig) > 0 {
 		var err error
@@ -224,11 +221,10 @@ func New(cfg Config) (*Provider, error) {
 	req, _ := http.NewRequest(http.MethodGet, "/", nil)
 	req.SetBasicAuth(cfg.Username, cfg.Password)
 	return &Provider{
-		cfg:     cfg,
-		kube:    kube,
-		edition: cfg.Edition,
-		base:    strings.TrimRight(cfg.GatewayURL, "/"),
-		auth:    http.Header{"Authorization": req.Header.Values("Authorization")},
+		cfg:  cfg,
+		kube: kube,
+		base: strings.TrimRight(cfg.GatewayURL, "/"),
+		auth: http.Header{"Authorization": req.Header.Values("Authorization")},
 		caller: &httpx.Caller{
 			Platform: PlatformName,
 			Client:   httpx.NewClient(httpx.ClientOptions{Timeout: cfg.HTTPTimeout, MaxConnsPerHost: cfg.MaxConnsPerHost}),
@@ -285,17 +281,28 @@ type functionStatus struct {
 	AvailableReplicas uint64 `json:"availableReplicas"`
 }
 
-// gatewayInfo holds the fields read from GET /system/info.
+// gatewayInfo holds the fields read from GET /system/info: the gateway's
+// GatewayInfo with the provider's ProviderInfo inside (faas-provider
+// types; faas-netes CE answers provider "faas-netes-ce", orchestration
+// "kubernetes", faas-netes pkg/handlers/info.go).
 type gatewayInfo struct {
 	Provider struct {
 		Name          string `json:"provider"`
 		Orchestration string `json:"orchestration"`
+		Version       struct {
+			Release string `json:"release"`
+		} `json:"version"`
 	} `json:"provider"`
+	Version struct {
+		Release string `json:"release"`
+	} `json:"version"`
 }
 
 // EditionOf names the edition of a gateway whose /system/info reports
 // provider name: faas-netes-ce and faas-netes (the CE provider before the
-// edition suffix) and faasd-ce/faasd are CE, any other provider is Pro.
+// edition suffix) and faasd-ce/faasd are CE (their public sources); any
+// other provider is taken for Pro — Pro's sources are not public, so the
+// provider name itself is recorded with every run (Describe).
 func EditionOf(providerName string) string {
 	switch providerName {
 	case "faas-netes-ce", "faas-netes", "faasd-ce", "faasd":
@@ -304,28 +311,60 @@ func EditionOf(providerName string) string {
 	return EditionPro
 }
 
-// Edition returns Config.Edition, or the gateway's edition read from
-// GET /system/info (then cached).
-func (p *Provider) Edition(ctx context.Context) (string, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.edition != "" {
-		return p.edition, nil
-	}
+// info reads GET /system/info and caches the edition it names.
+func (p *Provider) info(ctx context.Context) (*gatewayInfo, error) {
 	status, _, resp, err := p.caller.Do(ctx, http.MethodGet, p.base+"/system/info", p.auth, nil)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	if status != http.StatusOK {
-		return "", p.caller.StatusError(status, resp)
+		return nil, p.caller.StatusError(status, resp)
 	}
 	var info gatewayInfo
 	if err := json.Unmarshal(resp, &info); err != nil || info.Provider.Name == "" {
-		return "", &providers.Error{Platform: PlatformName, Kind: providers.KindHTTP, StatusCode: status,
+		return nil, &providers.Error{Platform: PlatformName, Kind: providers.KindHTTP, StatusCode: status,
 			Message: "invalid /system/info reply: no provider name"}
 	}
+	p.mu.Lock()
 	p.edition = EditionOf(info.Provider.Name)
+	p.mu.Unlock()
+	return &info, nil
+}
+
+// Edition returns the running gateway's edition, read from GET
+// /system/info once and then cached.
+func (p *Provider) Edition(ctx context.Context) (string, error) {
+	p.mu.Lock()
+	e := p.edition
+	p.mu.Unlock()
+	if e != "" {
+		return e, nil
+	}
+	if _, err := p.info(ctx); err != nil {
+		return "", err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	return p.edition, nil
+}
+
+// Describe implements providers.Describer: what the running gateway's GET
+// /system/info says, stored with the run — "edition" (EditionOf the
+// provider name), "edition_source" ("GET /system/info"),
+// "gateway_provider" (the provider name, e.g. faas-netes-ce),
+// "gateway_provider_version" and "gateway_version" (the releases).
+func (p *Provider) Describe(ctx context.Context) (map[string]any, error) {
+	info, err := p.info(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("%s: read the gateway's edition (GET /system/info): %w", PlatformName, err)
+	}
+	return map[string]any{
+		"edition":                  EditionOf(info.Provider.Name),
+		"edition_source":           "GET /system/info",
+		"gateway_provider":         info.Provider.Name,
+		"gateway_provider_version": info.Provider.Version.Release,
+		"gateway_version":          info.Version.Release,
+	}, nil
 }
 
 func (p *Provider) namespace() string {
@@ -460,9 +499,9 @@ func (c Config) String() string {
 	if len(c.Kubeconfig) > 0 {
 		kube = "[redacted]"
 	}
-	return fmt.Sprintf("{GatewayURL:%s Username:%s Password:%s Namespace:%s Functions:%v NoInvokeAuth:%v HTTPTimeout:%v MaxConnsPerHost:%d ColdStartTimeout:%v PollInterval:%v Edition:%s Kubeconfig:%s AllowPlainHTTP:%v}",
+	return fmt.Sprintf("{GatewayURL:%s Username:%s Password:%s Namespace:%s Functions:%v NoInvokeAuth:%v HTTPTimeout:%v MaxConnsPerHost:%d ColdStartTimeout:%v PollInterval:%v Kubeconfig:%s AllowPlainHTTP:%v}",
 		httpx.SafeURL(c.GatewayURL), c.Username, pw, c.Namespace, c.Functions, c.NoInvokeAuth,
-		c.HTTPTimeout, c.MaxConnsPerHost, c.ColdStartTimeout, c.PollInterval, c.Edition, kube, c.AllowPlainHTTP)
+		c.HTTPTimeout, c.MaxConnsPerHost, c.ColdStartTimeout, c.PollInterval, kube, c.AllowPlainHTTP)
 }
 
 // GoString is String, for %#v.

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -160,12 +162,13 @@ func TestForceColdStartCEWithoutKubeconfig(t *testing.T) {
 }
 
 // TestFakeGatewayEnforcesCE: the fake gateway refuses what CE refuses, so
-// the old gateway-only cold start (Edition forced to pro) fails against it
+// the old gateway-only cold start (edition forced to pro) fails against it
 // exactly as it would against a real CE installation.
 func TestFakeGatewayEnforcesCE(t *testing.T) {
 	c := newCluster("fb-function1")
 	g := newGateway(t, c)
-	p := newProvider(t, g, func(cfg *Config) { cfg.Edition = EditionPro })
+	p := newProvider(t, g, nil)
+	p.edition = EditionPro
 	err := p.ForceColdStart(context.Background(), "function1")
 	var pe *providers.Error
 	if !errors.As(err, &pe) || pe.StatusCode != http.StatusBadRequest || !strings.Contains(err.Error(), "replicas cannot be set to 0 in OpenFaaS CE") {
@@ -220,6 +223,68 @@ func TestEditionOf(t *testing.T) {
 	}
 }
 
+// TestDescribe: the edition recorded with a run is what the running
+// gateway's GET /system/info says, for the reply shapes of CE (faas-netes
+// pkg/handlers/info.go: provider "faas-netes-ce"), CE before the edition
+// suffix ("faas-netes") and any other provider (taken for Pro, the name
+// recorded); a reply without a provider name or a refused login fails.
+func TestDescribe(t *testing.T) {
+	reply := func(provider string) string {
+		return `{"provider":{"provider":"` + provider + `","orchestration":"kubernetes","version":{"release":"0.18.13","sha":"a1"}},` +
+			`"version":{"release":"0.27.12","sha":"b2","commit_message":"x"},"arch":"x86_64"}`
+	}
+	tests := []struct {
+		name     string
+		status   int
+		body     string
+		want     map[string]any
+		wantKind providers.Kind
+	}{
+		{name: "ce", status: 200, body: reply("faas-netes-ce"), want: map[string]any{"edition": "ce", "gateway_provider": "faas-netes-ce"}},
+		{name: "ce before the suffix", status: 200, body: reply("faas-netes"), want: map[string]any{"edition": "ce", "gateway_provider": "faas-netes"}},
+		{name: "pro", status: 200, body: reply("faas-netes-pro"), want: map[string]any{"edition": "pro", "gateway_provider": "faas-netes-pro"}},
+		{name: "no provider", status: 200, body: `{"version":{"release":"0.27.12"}}`, wantKind: providers.KindHTTP},
+		{name: "refused", status: 401, body: "invalid credentials", wantKind: providers.KindAuth},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if u, pw, ok := r.BasicAuth(); r.URL.Path != "/system/info" || !ok || u != user || pw != password {
+					t.Errorf("request %s %s (auth %v)", r.Method, r.URL, ok)
+				}
+				w.WriteHeader(tt.status)
+				io.WriteString(w, tt.body)
+			}))
+			defer srv.Close()
+			p, err := New(Config{GatewayURL: srv.URL, Username: user, Password: password})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := p.Describe(context.Background())
+			if tt.want == nil {
+				if providers.KindOf(err) != tt.wantKind || !strings.Contains(fmt.Sprint(err), "/system/info") {
+					t.Fatalf("Describe = %v, %v; want a %s error naming /system/info", got, err, tt.wantKind)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := map[string]any{"edition_source": "GET /system/info", "gateway_provider_version": "0.18.13", "gateway_version": "0.27.12"}
+			for k, v := range tt.want {
+				want[k] = v
+			}
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Errorf("Describe = %v, want %v", got, want)
+			}
+			// The cold-start path uses the same reading.
+			if e, err := p.Edition(context.Background()); err != nil || e != tt.want["edition"] {
+				t.Errorf("Edition = %q, %v", e, err)
+			}
+		})
+	}
+}
+
 func TestForceColdStartFailures(t *testing.T) {
 	t.Run("wrong password", func(t *testing.T) {
 		g := newGateway(t, newCluster("fb-function1"))
@@ -267,7 +332,8 @@ func TestForceColdStartFailures(t *testing.T) {
 	})
 	t.Run("canceled", func(t *testing.T) {
 		g := newGateway(t, newCluster("fb-function1"))
-		p := newProvider(t, g, func(c *Config) { c.Edition = EditionPro })
+		p := newProvider(t, g, nil)
+		p.edition = EditionPro
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
 		if err := p.ForceColdStart(ctx, "function1"); providers.KindOf(err) != providers.KindCanceled {
@@ -302,7 +368,6 @@ func TestNewValidation(t *testing.T) {
 		{"credentials in url", Config{GatewayURL: "https://admin:x@gw.example.com", Password: "x"}},
 		{"bad namespace", Config{GatewayURL: "https://gw.example.com", Password: "x", Namespace: "a/b"}},
 		{"bad function name", Config{GatewayURL: "https://gw.example.com", Password: "x", Functions: map[string]string{"f": "../system"}}},
-		{"bad edition", Config{GatewayURL: "https://gw.example.com", Password: "x", Edition: "enterprise"}},
 		{"bad kubeconfig", Config{GatewayURL: "https://gw.example.com", Password: "x", Kubeconfig: []byte("clusters: [")}},
 		{"kubeconfig with plain http server", Config{GatewayURL: "https://gw.example.com", Password: "x", Kubeconfig: []byte(
 			"current-context: c\ncontexts: [{name: c, context: {cluster: k, user: u}}]\nclusters: [{name: k, cluster: {server: 'http://k8s.example.com'}}]\n")}},

@@ -18,6 +18,7 @@ import (
 
 	"github.com/faas-benchmarker/faas-benchmarker/experiments"
 	"github.com/faas-benchmarker/faas-benchmarker/results"
+	"github.com/faas-benchmarker/faas-benchmarker/stats"
 )
 
 // Config sizes the dataset.
@@ -143,9 +144,15 @@ func (g *gen) coldStart(id, platform string, at time.Time, factor float64, scale
 		}
 		t += int64(k+1) * 1e6
 	}
-	return id, g.finish(id, at, time.Duration(t), map[string]float64{
-		"cold_p50_ms": median(colds), "warm_p50_ms": median(warms), "cold_agreement": 1,
-	})
+	est := map[string]float64{"cold_p50_ms": median(colds), "warm_p50_ms": median(warms), "cold_agreement": 1}
+	// Intervals as the experiment stores them (<key>_low, <key>_high).
+	for k, xs := range map[string][]float64{"cold_p50_ms": colds, "warm_p50_ms": warms} {
+		if iv := stats.MedianCI(stats.Sorted(xs), 0.95); iv.OK {
+			lo, hi := stats.IntervalKeys(k)
+			est[lo], est[hi] = iv.Low, iv.High
+		}
+	}
+	return id, g.finish(id, at, time.Duration(t), est)
 }
 
 func median(xs []float64) float64 {

@@ -15,6 +15,8 @@
 // HoldAfterCreate makes Create block after the function exists until the
 // operation is cancelled (to interrupt an `up` half-way, deterministically);
 // with IgnoreCancel it does not stop, so the Pulumi CLI is killed.
+// RecordAWSKeyTo records the AWS access key the provider's environment
+// holds (to check which account plugins would act in).
 package testprovider
 
 import (
@@ -73,6 +75,10 @@ type FunctionArgs struct {
 	// the HoldAfterCreate file is removed (at most 5 minutes): a provider
 	// that does not stop, so the Pulumi CLI gets killed.
 	IgnoreCancel *bool `pulumi:"ignoreCancel,optional"`
+	// RecordAWSKeyTo makes Create write the AWS_ACCESS_KEY_ID of the
+	// provider's environment (the one the Pulumi CLI gives its plugins,
+	// as the aws provider would read it) to this file.
+	RecordAWSKeyTo *string `pulumi:"recordAwsKeyTo,optional"`
 }
 
 // FunctionState is the state of a Function.
@@ -92,6 +98,11 @@ func (Function) Create(ctx context.Context, req infer.CreateRequest[FunctionArgs
 	st := FunctionState{FunctionArgs: in, InvokeEndpoint: in.Endpoint}
 	if req.DryRun {
 		return infer.CreateResponse[FunctionState]{Output: st}, nil
+	}
+	if in.RecordAWSKeyTo != nil {
+		if err := os.WriteFile(*in.RecordAWSKeyTo, []byte(os.Getenv("AWS_ACCESS_KEY_ID")), 0o600); err != nil {
+			return infer.CreateResponse[FunctionState]{}, err
+		}
 	}
 	arn, err := provider.CreateFunction(ctx, in.FunctionArgs)
 	if err != nil {

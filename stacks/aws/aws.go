@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
-	"strconv"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
@@ -67,13 +66,7 @@ func Deploy(ctx *pulumi.Context, cfg stackcfg.AWS) (map[string]pulumi.Output, er
 	arns := pulumi.StringMap{}
 	arnList := pulumi.StringArray{}
 	for _, lab := range cfg.Functions {
-		env := cfg.FunctionEnv(lab)
-		for k, v := range cfg.Env {
-			env[k] = v
-		}
-		env[stackcfg.EnvPlatform] = stackcfg.LabPlatformAWSLambda
-		env[stackcfg.EnvFunctionTimeout] = strconv.Itoa(cfg.TimeoutSeconds)
-		env[stackcfg.EnvNestedFunctionTemplate] = cfg.NameTemplate()
+		env := cfg.LambdaEnv(lab)
 		fn, err := lambda.NewFunction(ctx, lab, &lambda.FunctionArgs{
 			Name:          pulumi.String(cfg.FunctionName(lab)),
 			Role:          role.Arn,
@@ -118,6 +111,7 @@ func Deploy(ctx *pulumi.Context, cfg stackcfg.AWS) (map[string]pulumi.Output, er
 		stackcfg.OutFunctionARNs:  arns.ToStringMapOutput(),
 		stackcfg.OutLogGroup:      logGroup.Name.ToStringOutput(),
 		stackcfg.OutRoleARN:       role.Arn,
+		stackcfg.OutArchitecture:  pulumi.String(cfg.Architecture).ToStringOutput(),
 	}, nil
 }
 

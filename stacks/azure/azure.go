@@ -1,11 +1,24 @@
 // Package azure is the per-experiment Azure Functions stack: a resource
-// group, a storage account holding the custom-handler packages, one Linux
-// consumption (Y1) plan and one function app per lab function (a single
-// app deadlocks on nested calls), each running its package from a
-// read-only SAS URL, with the nested-call URL template and the function
-// keys of its siblings as app settings. The function keys are secret
-// outputs, read from each app once its host serves them (bounded polling:
-// right after creation the host may answer ServiceUnavailable or no key).
+// group, a storage account (the hosts' AzureWebJobsStorage and the
+// custom-handler packages) and one function app per lab function (a single
+// app deadlocks on nested calls), on one of two hosting plans (fb:plan):
+//
+//   - flex (default): Flex Consumption (sku FC1), Azure's current Linux
+//     serverless plan. A plan holds one app, so every app gets its own plan;
+//     each app runs the package released-package.zip from its own blob
+//     container (functionAppConfig.deployment.storage), with the custom
+//     handler runtime, the instance memory, the maximum instance count and
+//     no always-ready instances in functionAppConfig.
+//   - consumption: Linux Consumption (sku Y1), retiring on 30 September
+//     2028; one plan for all apps, each app running its package from a
+//     read-only SAS URL (WEBSITE_RUN_FROM_PACKAGE).
+//
+// Every app gets the nested-call URL template and the function keys of its
+// siblings as app settings, and its own Functions host ID (the apps share
+// the storage account; see stackcfg.Azure.HostID). The function keys are
+// secret outputs, read from each app once its host serves them (bounded
+// polling: right after creation the host may answer ServiceUnavailable or
+// no key).
 //
 // App names are fb-<experiment>-<run>-<lab> exactly (no random suffix), as
 // the lab functions build sibling URLs from FB_NESTED_URL_TEMPLATE; they
@@ -16,6 +29,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"time"
 
 	"github.com/pulumi/pulumi-azure-native-sdk/resources/v3"
@@ -86,6 +100,120 @@ func deploy(ctx *pulumi.Context, cfg stackcfg.Azure, poll keyPoll) (map[string]p
 	if err != nil {
 		return nil, fmt.Errorf("azure stack: storage account: %w", err)
 	}
+	st := stackRes{cfg: cfg, rg: rg, account: account, location: location, tags: tags}
+	st.storageConn = pulumi.ToSecret(connectionString(ctx, rg.Name, account.Name)).(pulumi.StringOutput)
+
+	var apps map[string]*web.WebApp
+	if cfg.Plan == stackcfg.AzurePlanFlex {
+		apps, err = flexApps(ctx, &st)
+	} else {
+		apps, err = consumptionApps(ctx, &st)
+	}
+	if err != nil {
+		return nil, err
+	}
+
+	names := pulumi.StringMap{}
+	urls := pulumi.StringMap{}
+	keys := pulumi.StringMap{}
+	for _, lab := range cfg.Functions {
+		app := apps[lab]
+		names[lab] = app.Name
+		urls[lab] = pulumi.Sprintf("https://%s/api/%s", app.DefaultHostName, lab)
+		key := pulumi.All(app.Name, rg.Name).ApplyT(func(xs []any) (string, error) {
+			return defaultHostKey(ctx, xs[0].(string), xs[1].(string), poll)
+		}).(pulumi.StringOutput)
+		keys[lab] = pulumi.ToSecret(key).(pulumi.StringOutput)
+	}
+
+	// The full settings, including the siblings' keys, once every app (and
+	// so every key) exists; they repeat the base settings, as the resource
+	// replaces the app's whole set.
+	for _, lab := range cfg.Functions {
+		settings := st.base[lab]
+		full := make(pulumi.StringMap, len(settings)+len(cfg.Functions))
+		for k, v := range settings {
+			full[k] = v
+		}
+		for _, callee := range cfg.Functions {
+			full[stackcfg.NestedKeyEnv(callee)] = keys[callee]
+		}
+		if _, err := web.NewWebAppApplicationSettings(ctx, cfg.FunctionName(lab)+"-settings", &web.WebAppApplicationSettingsArgs{
+			Name:              apps[lab].Name,
+			ResourceGroupName: rg.Name,
+			Properties:        full,
+		}); err != nil {
+			return nil, fmt.Errorf("azure stack: app settings %s: %w", lab, err)
+		}
+	}
+
+	outs := map[string]pulumi.Output{
+		stackcfg.OutPlatform:      pulumi.String(string(stackcfg.PlatformAzure)).ToStringOutput(),
+		stackcfg.OutExperiment:    pulumi.String(cfg.Experiment).ToStringOutput(),
+		stackcfg.OutRun:           pulumi.String(cfg.Run).ToStringOutput(),
+		stackcfg.OutRegion:        pulumi.String(cfg.Location).ToStringOutput(),
+		stackcfg.OutPlan:          pulumi.String(cfg.Plan).ToStringOutput(),
+		stackcfg.OutResourceGroup: rg.Name,
+		stackcfg.OutFunctionNames: names.ToStringMapOutput(),
+		stackcfg.OutFunctionURLs:  urls.ToStringMapOutput(),
+		stackcfg.OutFunctionKeys:  pulumi.ToSecret(keys.ToStringMapOutput()),
+	}
+	if cfg.Plan == stackcfg.AzurePlanFlex {
+		outs[stackcfg.OutInstanceMemoryMB] = pulumi.String(strconv.Itoa(cfg.Memory())).ToStringOutput()
+		outs[stackcfg.OutMaxInstances] = pulumi.String(strconv.Itoa(cfg.InstanceLimit())).ToStringOutput()
+	}
+	return outs, nil
+}
+
+// stackRes are the resources and values both plans build their apps on.
+type stackRes struct {
+	cfg         stackcfg.Azure
+	rg          *resources.ResourceGroup
+	account     *storage.StorageAccount
+	location    pulumi.StringInput
+	tags        pulumi.StringMap
+	storageConn pulumi.StringOutput
+	// base are each app's settings without the siblings' keys, filled in
+	// by the plan's builder.
+	base map[string]pulumi.StringMap
+}
+
+// commonSettings are the app settings of lab function lab's app on either
+// plan. The explicit host ID keeps the apps, which share one storage
+// account, from colliding on the host ID the host would derive from
+// their names (see stackcfg.Azure.HostID).
+func (st *stackRes) commonSettings(lab string) pulumi.StringMap {
+	cfg := st.cfg
+	m := pulumi.StringMap{
+		"AzureWebJobsStorage":         st.storageConn,
+		stackcfg.HostIDSetting:        pulumi.String(cfg.HostID(lab)),
+		stackcfg.EnvPlatform:          pulumi.String(stackcfg.LabPlatformAzureFunctions),
+		stackcfg.EnvNestedURLTemplate: pulumi.String(nestedURLTemplate(cfg)),
+	}
+	for k, v := range cfg.FunctionEnv(lab) {
+		m[k] = pulumi.String(v)
+	}
+	for k, v := range cfg.Env {
+		m[k] = pulumi.String(v)
+	}
+	return m
+}
+
+// siteConfig is the site configuration of an app with settings.
+func siteConfig(settings pulumi.StringMap) *web.SiteConfigArgs {
+	return &web.SiteConfigArgs{
+		AppSettings:   nameValues(settings),
+		FtpsState:     pulumi.String(string(web.FtpsStateDisabled)),
+		MinTlsVersion: pulumi.String("1.2"),
+		Http20Enabled: pulumi.Bool(true),
+	}
+}
+
+// consumptionApps declares the Linux Consumption (Y1) plan, the package
+// blobs and one app per lab function, each running its package from a
+// read-only SAS URL.
+func consumptionApps(ctx *pulumi.Context, st *stackRes) (map[string]*web.WebApp, error) {
+	cfg, rg, account := st.cfg, st.rg, st.account
 	container, err := storage.NewBlobContainer(ctx, "packages", &storage.BlobContainerArgs{
 		AccountName:       account.Name,
 		ResourceGroupName: rg.Name,
@@ -119,98 +247,157 @@ func deploy(ctx *pulumi.Context, cfg stackcfg.Azure, poll keyPoll) (map[string]p
 		packageURLs[path] = pulumi.ToSecret(pulumi.Sprintf("https://%s.blob.core.windows.net/%s/%s?%s",
 			account.Name, container.Name, blob.Name, sas)).(pulumi.StringOutput)
 	}
-	storageConn := pulumi.ToSecret(connectionString(ctx, rg.Name, account.Name)).(pulumi.StringOutput)
 
 	plan, err := web.NewAppServicePlan(ctx, "plan", &web.AppServicePlanArgs{
 		ResourceGroupName: rg.Name,
-		Location:          location,
+		Location:          st.location,
 		Kind:              pulumi.String("Linux"),
 		Reserved:          pulumi.Bool(true),
 		Sku:               &web.SkuDescriptionArgs{Name: pulumi.String("Y1"), Tier: pulumi.String("Dynamic")},
-		Tags:              tags,
+		Tags:              st.tags,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("azure stack: plan: %w", err)
 	}
 
-	// Base settings every app needs to start; the full set including the
-	// siblings' URLs and keys is written by WebAppApplicationSettings once
-	// every app (and so every key) exists.
-	base := func(lab string) pulumi.StringMap {
-		m := pulumi.StringMap{
-			"FUNCTIONS_WORKER_RUNTIME":    pulumi.String("custom"),
-			"FUNCTIONS_EXTENSION_VERSION": pulumi.String(cfg.ExtensionVersion),
-			"AzureWebJobsStorage":         storageConn,
-			"WEBSITE_RUN_FROM_PACKAGE":    packageURLs[cfg.Artifact(lab)],
-			stackcfg.EnvPlatform:          pulumi.String(stackcfg.LabPlatformAzureFunctions),
-			stackcfg.EnvNestedURLTemplate: pulumi.String(nestedURLTemplate(cfg)),
-		}
-		for k, v := range cfg.FunctionEnv(lab) {
-			m[k] = pulumi.String(v)
-		}
-		for k, v := range cfg.Env {
-			m[k] = pulumi.String(v)
-		}
-		return m
-	}
-
+	st.base = map[string]pulumi.StringMap{}
 	apps := map[string]*web.WebApp{}
-	names := pulumi.StringMap{}
-	urls := pulumi.StringMap{}
-	keys := pulumi.StringMap{}
 	for _, lab := range cfg.Functions {
+		settings := st.commonSettings(lab)
+		settings["FUNCTIONS_WORKER_RUNTIME"] = pulumi.String("custom")
+		settings["FUNCTIONS_EXTENSION_VERSION"] = pulumi.String(cfg.ExtensionVersion)
+		settings["WEBSITE_RUN_FROM_PACKAGE"] = packageURLs[cfg.Artifact(lab)]
+		st.base[lab] = settings
 		app, err := web.NewWebApp(ctx, cfg.FunctionName(lab), &web.WebAppArgs{
 			Name:              pulumi.String(cfg.FunctionName(lab)),
 			ResourceGroupName: rg.Name,
-			Location:          location,
+			Location:          st.location,
 			ServerFarmId:      plan.ID(),
 			Kind:              pulumi.String("functionapp,linux"),
 			Reserved:          pulumi.Bool(true),
 			HttpsOnly:         pulumi.Bool(true),
-			SiteConfig: &web.SiteConfigArgs{
-				AppSettings:   nameValues(base(lab)),
-				FtpsState:     pulumi.String(string(web.FtpsStateDisabled)),
-				MinTlsVersion: pulumi.String("1.2"),
-				Http20Enabled: pulumi.Bool(true),
-			},
-			Tags: tags,
+			SiteConfig:        siteConfig(settings),
+			Tags:              st.tags,
 		}, pulumi.IgnoreChanges([]string{"siteConfig.appSettings"}))
 		if err != nil {
 			return nil, fmt.Errorf("azure stack: function app %s: %w", lab, err)
 		}
 		apps[lab] = app
-		names[lab] = app.Name
-		urls[lab] = pulumi.Sprintf("https://%s/api/%s", app.DefaultHostName, lab)
-		key := pulumi.All(app.Name, rg.Name).ApplyT(func(xs []any) (string, error) {
-			return defaultHostKey(ctx, xs[0].(string), xs[1].(string), poll)
-		}).(pulumi.StringOutput)
-		keys[lab] = pulumi.ToSecret(key).(pulumi.StringOutput)
 	}
+	return apps, nil
+}
 
+// flexPackageBlob is the blob name the Flex Consumption deployment reads
+// from the app's deployment container: OneDeploy writes the package there
+// under this name, and the app retrieves it from the container at startup
+// (Microsoft Learn, "Azure Functions Flex Consumption plan hosting",
+// Deployment; "Automate resource deployment for your function app",
+// Flex Consumption pivot, Deployment package).
+const flexPackageBlob = "released-package.zip"
+
+// flexRuntimeVersion is functionAppConfig.runtime.version of a custom
+// handler on Flex Consumption.
+const flexRuntimeVersion = "1.0"
+
+// flexApps declares, per lab function, a Flex Consumption (FC1) plan (a
+// Flex plan holds one app), a deployment container with the package as
+// released-package.zip, and the app. Every property is desk-checked
+// against the azure-native web v3.8.0 module (FunctionAppConfig,
+// FunctionsDeployment(Storage|Authentication), FunctionsRuntime,
+// FunctionsScaleAndConcurrency) and Microsoft Learn ("Azure Functions Flex
+// Consumption plan hosting"; "Create and manage function apps in the Flex
+// Consumption plan"; app settings reference, "Flex Consumption plan
+// deprecations"). Flex rejects FUNCTIONS_WORKER_RUNTIME,
+// FUNCTIONS_EXTENSION_VERSION and WEBSITE_RUN_FROM_PACKAGE: the runtime
+// and the package are in functionAppConfig instead.
+func flexApps(ctx *pulumi.Context, st *stackRes) (map[string]*web.WebApp, error) {
+	cfg, rg, account := st.cfg, st.rg, st.account
+	st.base = map[string]pulumi.StringMap{}
+	apps := map[string]*web.WebApp{}
 	for _, lab := range cfg.Functions {
-		settings := base(lab)
-		for _, callee := range cfg.Functions {
-			settings[stackcfg.NestedKeyEnv(callee)] = keys[callee]
-		}
-		if _, err := web.NewWebAppApplicationSettings(ctx, cfg.FunctionName(lab)+"-settings", &web.WebAppApplicationSettingsArgs{
-			Name:              apps[lab].Name,
+		containerName := "deploy-" + lab
+		container, err := storage.NewBlobContainer(ctx, containerName, &storage.BlobContainerArgs{
+			AccountName:       account.Name,
+			ContainerName:     pulumi.String(containerName),
 			ResourceGroupName: rg.Name,
-			Properties:        settings,
-		}); err != nil {
-			return nil, fmt.Errorf("azure stack: app settings %s: %w", lab, err)
+			PublicAccess:      storage.PublicAccessNone,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("azure stack: deployment container %s: %w", lab, err)
 		}
-	}
+		blob, err := storage.NewBlob(ctx, lab+"-package", &storage.BlobArgs{
+			AccountName:       account.Name,
+			ContainerName:     container.Name,
+			ResourceGroupName: rg.Name,
+			BlobName:          pulumi.String(flexPackageBlob),
+			Type:              storage.BlobTypeBlock,
+			ContentType:       pulumi.String("application/zip"),
+			Source:            pulumi.NewFileAsset(cfg.Artifact(lab)),
+		})
+		if err != nil {
+			return nil, fmt.Errorf("azure stack: package blob %s: %w", lab, err)
+		}
+		plan, err := web.NewAppServicePlan(ctx, "plan-"+lab, &web.AppServicePlanArgs{
+			ResourceGroupName: rg.Name,
+			Location:          st.location,
+			Kind:              pulumi.String("functionapp"),
+			Reserved:          pulumi.Bool(true),
+			Sku:               &web.SkuDescriptionArgs{Name: pulumi.String("FC1"), Tier: pulumi.String("FlexConsumption")},
+			Tags:              st.tags,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("azure stack: plan %s: %w", lab, err)
+		}
 
-	return map[string]pulumi.Output{
-		stackcfg.OutPlatform:      pulumi.String(string(stackcfg.PlatformAzure)).ToStringOutput(),
-		stackcfg.OutExperiment:    pulumi.String(cfg.Experiment).ToStringOutput(),
-		stackcfg.OutRun:           pulumi.String(cfg.Run).ToStringOutput(),
-		stackcfg.OutRegion:        pulumi.String(cfg.Location).ToStringOutput(),
-		stackcfg.OutResourceGroup: rg.Name,
-		stackcfg.OutFunctionNames: names.ToStringMapOutput(),
-		stackcfg.OutFunctionURLs:  urls.ToStringMapOutput(),
-		stackcfg.OutFunctionKeys:  pulumi.ToSecret(keys.ToStringMapOutput()),
-	}, nil
+		settings := st.commonSettings(lab)
+		settings[stackcfg.FlexDeploymentConnSetting] = st.storageConn
+		st.base[lab] = settings
+		scale := &web.FunctionsScaleAndConcurrencyArgs{
+			InstanceMemoryMB:     pulumi.Int(cfg.Memory()),
+			MaximumInstanceCount: pulumi.Int(cfg.InstanceLimit()),
+			// No always-ready instances: every instance is on demand, so
+			// cold starts are measured as a scale-from-zero app has them.
+			AlwaysReady: web.FunctionsAlwaysReadyConfigArray{},
+		}
+		if cfg.HTTPConcurrency > 0 {
+			scale.Triggers = &web.FunctionsScaleAndConcurrencyTriggersArgs{
+				Http: &web.FunctionsScaleAndConcurrencyHttpArgs{PerInstanceConcurrency: pulumi.Int(cfg.HTTPConcurrency)},
+			}
+		}
+		app, err := web.NewWebApp(ctx, cfg.FunctionName(lab), &web.WebAppArgs{
+			Name:              pulumi.String(cfg.FunctionName(lab)),
+			ResourceGroupName: rg.Name,
+			Location:          st.location,
+			ServerFarmId:      plan.ID(),
+			Kind:              pulumi.String("functionapp,linux"),
+			Reserved:          pulumi.Bool(true),
+			HttpsOnly:         pulumi.Bool(true),
+			FunctionAppConfig: &web.FunctionAppConfigArgs{
+				Deployment: &web.FunctionsDeploymentArgs{
+					Storage: &web.FunctionsDeploymentStorageArgs{
+						Type:  pulumi.String(string(web.FunctionsDeploymentStorageTypeBlobContainer)),
+						Value: pulumi.Sprintf("https://%s.blob.core.windows.net/%s", account.Name, container.Name),
+						Authentication: &web.FunctionsDeploymentAuthenticationArgs{
+							Type:                               pulumi.String(string(web.AuthenticationTypeStorageAccountConnectionString)),
+							StorageAccountConnectionStringName: pulumi.String(stackcfg.FlexDeploymentConnSetting),
+						},
+					},
+				},
+				Runtime: &web.FunctionsRuntimeArgs{
+					Name:    pulumi.String(string(web.RuntimeNameCustom)),
+					Version: pulumi.String(flexRuntimeVersion),
+				},
+				ScaleAndConcurrency: scale,
+			},
+			SiteConfig: siteConfig(settings),
+			Tags:       st.tags,
+		}, pulumi.IgnoreChanges([]string{"siteConfig.appSettings"}), pulumi.DependsOn([]pulumi.Resource{blob}))
+		if err != nil {
+			return nil, fmt.Errorf("azure stack: function app %s: %w", lab, err)
+		}
+		apps[lab] = app
+	}
+	return apps, nil
 }
 
 // defaultHostKey lists the app's host keys until the default function key

@@ -102,7 +102,7 @@ func unsecret(v resource.PropertyValue) resource.PropertyValue {
 
 func TestResources(t *testing.T) {
 	cfg := stackcfg.DefaultAzure()
-	cfg.Experiment, cfg.Run = "nested", "r2"
+	cfg.Experiment, cfg.Run, cfg.Plan = "nested", "r2", stackcfg.AzurePlanConsumption
 	m, outs := run(t, cfg)
 
 	want := map[string]int{typeRG: 1, typeAccount: 1, typeContainer: 1, typeBlob: 2, typePlan: 1, typeApp: 4, typeSettings: 4}
@@ -209,6 +209,12 @@ func TestResources(t *testing.T) {
 	if names := stacktest.StringMap(t, outs[stackcfg.OutFunctionNames].V); len(names) != 4 {
 		t.Errorf("functionNames = %v", names)
 	}
+	if outs[stackcfg.OutPlan].V != "consumption" {
+		t.Errorf("plan output = %v", outs[stackcfg.OutPlan].V)
+	}
+	if _, ok := outs[stackcfg.OutInstanceMemoryMB]; ok {
+		t.Error("a consumption stack exports an instance memory")
+	}
 	if outs[stackcfg.OutRegion].V != "westeurope" || outs[stackcfg.OutResourceGroup].V == "" {
 		t.Errorf("region/rg outputs = %v/%v", outs[stackcfg.OutRegion].V, outs[stackcfg.OutResourceGroup].V)
 	}
@@ -219,7 +225,7 @@ func TestResources(t *testing.T) {
 
 func TestOverrides(t *testing.T) {
 	cfg := stackcfg.DefaultAzure()
-	if err := stackcfg.ApplyOverrides(&cfg, []string{"location=northeurope", "functions=function1,function2", "functionsZip=/tmp/x.zip", "env=GODEBUG=madvdontneed=1"}); err != nil {
+	if err := stackcfg.ApplyOverrides(&cfg, []string{"plan=consumption", "location=northeurope", "functions=function1,function2", "functionsZip=/tmp/x.zip", "env=GODEBUG=madvdontneed=1"}); err != nil {
 		t.Fatal(err)
 	}
 	m, _ := run(t, cfg)
@@ -331,5 +337,220 @@ func TestHostKeyPolling(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestFlexResources checks the Flex Consumption (FC1) stack against the
+// azure-native web v3.8.0 types and Microsoft Learn's Flex Consumption
+// pages: one plan per app (a Flex plan holds one app), each app's package
+// as released-package.zip in its own deployment container read with the
+// connection string named in functionAppConfig, the custom handler
+// runtime, the instance memory and maximum instance count, no always-ready
+// instances, and none of the app settings Flex rejects.
+func TestFlexResources(t *testing.T) {
+	cfg := stackcfg.DefaultAzure()
+	cfg.Experiment, cfg.Run = "nested", "r2"
+	m, outs := run(t, cfg)
+
+	want := map[string]int{typeRG: 1, typeAccount: 1, typeContainer: 4, typeBlob: 4, typePlan: 4, typeApp: 4, typeSettings: 4}
+	got := m.Counts()
+	for typ, n := range want {
+		if got[typ] != n {
+			t.Errorf("%s: %d, want %d", typ, got[typ], n)
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("unexpected resource types: %v", got)
+	}
+	for _, lab := range stackcfg.LabFunctions() {
+		plan := stacktest.Plain(m.Named(t, typePlan, "plan-"+lab))
+		sku := plan["sku"].(map[string]any)
+		if sku["name"] != "FC1" || sku["tier"] != "FlexConsumption" || plan["reserved"] != true || plan["kind"] != "functionapp" {
+			t.Errorf("%s plan = %v", lab, plan)
+		}
+		container := stacktest.Plain(m.Named(t, typeContainer, "deploy-"+lab))
+		if container["containerName"] != "deploy-"+lab || container["publicAccess"] != "None" {
+			t.Errorf("%s container = %v", lab, container)
+		}
+		blob := m.Named(t, typeBlob, lab+"-package")
+		zip := "azure-functions.zip"
+		if lab == stackcfg.Monolith {
+			zip = "azure-monolith.zip"
+		}
+		if stacktest.Str(t, blob, "blobName") != "released-package.zip" || stacktest.Str(t, blob, "containerName") != "deploy-"+lab ||
+			blob.Inputs["source"].AssetValue().Path != "build/functions/amd64/"+zip {
+			t.Errorf("%s package blob = %v", lab, blob.Inputs)
+		}
+
+		app := m.Named(t, typeApp, "fb-nested-r2-"+lab)
+		in := stacktest.Plain(app)
+		if in["kind"] != "functionapp,linux" || in["httpsOnly"] != true || in["reserved"] != true {
+			t.Errorf("%s app = %v", lab, in)
+		}
+		fac := in["functionAppConfig"].(map[string]any)
+		dep := fac["deployment"].(map[string]any)["storage"].(map[string]any)
+		auth := dep["authentication"].(map[string]any)
+		if dep["type"] != "blobContainer" || dep["value"] != "https://fbsax1.blob.core.windows.net/deploy-"+lab ||
+			auth["type"] != "StorageAccountConnectionString" || auth["storageAccountConnectionStringName"] != "DEPLOYMENT_STORAGE_CONNECTION_STRING" {
+			t.Errorf("%s deployment = %v", lab, dep)
+		}
+		if rt := fac["runtime"].(map[string]any); rt["name"] != "custom" || rt["version"] != "1.0" {
+			t.Errorf("%s runtime = %v", lab, rt)
+		}
+		scale := fac["scaleAndConcurrency"].(map[string]any)
+		if scale["instanceMemoryMB"] != 2048.0 || scale["maximumInstanceCount"] != 100.0 {
+			t.Errorf("%s scale = %v", lab, scale)
+		}
+		if ar, ok := scale["alwaysReady"].([]any); ok && len(ar) > 0 {
+			t.Errorf("%s has always-ready instances: %v", lab, ar)
+		}
+		if _, ok := scale["triggers"]; ok {
+			t.Errorf("%s sets an HTTP concurrency nobody asked for: %v", lab, scale["triggers"])
+		}
+		if !dependsOn(app, lab+"-package") {
+			t.Errorf("%s does not wait for its package blob: %v", lab, app.DependsOn)
+		}
+		s := appSettings(t, app)
+		for _, k := range []string{"FUNCTIONS_WORKER_RUNTIME", "FUNCTIONS_EXTENSION_VERSION", "WEBSITE_RUN_FROM_PACKAGE"} {
+			if _, ok := s[k]; ok {
+				t.Errorf("%s sets %s, which Flex Consumption rejects", lab, k)
+			}
+		}
+		if conn := s["DEPLOYMENT_STORAGE_CONNECTION_STRING"]; !conn.IsSecret() || !strings.Contains(unsecret(conn).StringValue(), "AccountKey=STORAGEKEY") {
+			t.Errorf("%s deployment connection = %v (must be secret)", lab, conn)
+		}
+		if unsecret(s["FB_FUNCTION_NAME"]).StringValue() != lab {
+			t.Errorf("%s settings = %v", lab, s)
+		}
+	}
+	for _, st := range m.OfType(typeSettings) {
+		props := unsecret(st.Inputs["properties"]).ObjectValue()
+		if _, ok := props["DEPLOYMENT_STORAGE_CONNECTION_STRING"]; !ok {
+			t.Errorf("%s: the full settings drop the deployment connection the app reads its package with", st.Name)
+		}
+		if _, ok := props["FUNCTIONS_WORKER_RUNTIME"]; ok {
+			t.Errorf("%s: the full settings set FUNCTIONS_WORKER_RUNTIME on Flex", st.Name)
+		}
+	}
+	if outs[stackcfg.OutPlan].V != "flex" || outs[stackcfg.OutInstanceMemoryMB].V != "2048" || outs[stackcfg.OutMaxInstances].V != "100" {
+		t.Errorf("plan outputs = %v %v %v", outs[stackcfg.OutPlan].V, outs[stackcfg.OutInstanceMemoryMB].V, outs[stackcfg.OutMaxInstances].V)
+	}
+}
+
+func dependsOn(r stacktest.Resource, name string) bool {
+	for _, urn := range r.DependsOn {
+		if strings.HasSuffix(urn, "::"+name) {
+			return true
+		}
+	}
+	return false
+}
+
+// TestFlexScaleSettings: fb:memory, fb:maxInstances and fb:httpConcurrency
+// reach functionAppConfig.scaleAndConcurrency and the outputs.
+func TestFlexScaleSettings(t *testing.T) {
+	cfg := stackcfg.DefaultAzure()
+	if err := stackcfg.ApplyOverrides(&cfg, []string{"plan=flex", "memory=512", "maxInstances=40", "httpConcurrency=1", "functions=function1"}); err != nil {
+		t.Fatal(err)
+	}
+	m, outs := run(t, cfg)
+	scale := stacktest.Plain(m.OfType(typeApp)[0])["functionAppConfig"].(map[string]any)["scaleAndConcurrency"].(map[string]any)
+	http := scale["triggers"].(map[string]any)["http"].(map[string]any)
+	if scale["instanceMemoryMB"] != 512.0 || scale["maximumInstanceCount"] != 40.0 || http["perInstanceConcurrency"] != 1.0 {
+		t.Errorf("scale = %v", scale)
+	}
+	if outs[stackcfg.OutInstanceMemoryMB].V != "512" || outs[stackcfg.OutMaxInstances].V != "40" {
+		t.Errorf("outputs = %v %v", outs[stackcfg.OutInstanceMemoryMB].V, outs[stackcfg.OutMaxInstances].V)
+	}
+}
+
+// TestHostIDsUnique: apps that share a storage account must not share a
+// Functions host ID — since runtime v4 the host shuts down on a collision
+// (azure-functions-host wiki, "Host IDs"; Microsoft Learn, "Storage
+// considerations for Azure Functions"). The effective host ID is derived
+// as the host derives it: the AzureFunctionsWebHost__hostId setting (key
+// case-insensitive), else the app name lower-cased, cut to 32 characters,
+// trailing dashes trimmed. The storage account an app uses is the
+// AccountName of its AzureWebJobsStorage connection string. The
+// experiment and run ids are what the runner passes (the run id cut to
+// its last 16 characters), with which the first 32 characters of the app
+// names agree.
+func TestHostIDsUnique(t *testing.T) {
+	for _, plan := range stackcfg.AzurePlans() {
+		for _, exp := range []string{"cold-start", "idle-timeout", "nested", "x"} {
+			t.Run(plan+"/"+exp, func(t *testing.T) {
+				cfg := stackcfg.DefaultAzure()
+				cfg.Experiment, cfg.Run, cfg.Plan = exp, "26-054300-3fa9c1", plan
+				m, _ := run(t, cfg)
+				// The app's own settings and the settings resource that
+				// replaces them must agree on the host ID.
+				settingsOf := map[string]map[string]resource.PropertyValue{}
+				for _, st := range m.OfType(typeSettings) {
+					props := unsecret(st.Inputs["properties"]).ObjectValue()
+					out := map[string]resource.PropertyValue{}
+					for k, v := range props {
+						out[string(k)] = v
+					}
+					settingsOf[strings.TrimSuffix(st.Name, "-settings")] = out
+				}
+				seen := map[string]string{} // account + host id → app
+				apps := m.OfType(typeApp)
+				if len(apps) != 4 {
+					t.Fatalf("%d apps", len(apps))
+				}
+				for _, app := range apps {
+					name := stacktest.Str(t, app, "name")
+					for where, s := range map[string]map[string]resource.PropertyValue{"siteConfig": appSettings(t, app), "settings resource": settingsOf[name]} {
+						id := effectiveHostID(name, s)
+						if !stackcfg.ValidHostID(id) {
+							t.Errorf("%s (%s): host ID %q breaks the host's rule", name, where, id)
+						}
+						acct := accountOf(t, s)
+						key := acct + "/" + id
+						if other, dup := seen[key]; dup && other != name {
+							t.Errorf("%s and %s share storage account %s and host ID %q (%s): the v4 host shuts down", other, name, acct, id, where)
+						}
+						seen[key] = name
+					}
+				}
+			})
+		}
+	}
+}
+
+// effectiveHostID is the host ID the Functions host uses for app name with
+// app settings s.
+func effectiveHostID(name string, s map[string]resource.PropertyValue) string {
+	for k, v := range s {
+		if strings.EqualFold(k, stackcfg.HostIDSetting) || strings.EqualFold(k, "AzureFunctionsWebHost:hostId") {
+			return unsecret(v).StringValue()
+		}
+	}
+	return stackcfg.DefaultHostID(name)
+}
+
+func accountOf(t *testing.T, s map[string]resource.PropertyValue) string {
+	t.Helper()
+	conn := unsecret(s["AzureWebJobsStorage"]).StringValue()
+	for _, part := range strings.Split(conn, ";") {
+		if v, ok := strings.CutPrefix(part, "AccountName="); ok {
+			return v
+		}
+	}
+	t.Fatalf("no AccountName in AzureWebJobsStorage %q", conn)
+	return ""
+}
+
+// TestDefaultHostIDCollides documents why the explicit host IDs are needed:
+// the names the runner gives the apps collide in the host's default ID.
+func TestDefaultHostIDCollides(t *testing.T) {
+	cfg := stackcfg.DefaultAzure()
+	cfg.Experiment, cfg.Run = "cold-start", "26-054300-3fa9c1"
+	ids := map[string]bool{}
+	for _, lab := range stackcfg.LabFunctions() {
+		ids[stackcfg.DefaultHostID(cfg.FunctionName(lab))] = true
+	}
+	if len(ids) == 4 {
+		t.Fatalf("default host IDs %v are distinct: the test names no longer exercise the collision", ids)
 	}
 }

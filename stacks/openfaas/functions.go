@@ -5,8 +5,6 @@ import (
 	"sort"
 	"strconv"
 
-	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
-	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apiextensions"
 	appsv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apps/v1"
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
@@ -32,9 +30,9 @@ func functionEnv(cfg stackcfg.OpenFaaS, lab string) map[string]string {
 	// The of-watchdog's timeouts (the image sets them for 300 s; the
 	// stack's fb:functionTimeout is authoritative).
 	to := cfg.GatewayTimeouts()
-	env["exec_timeout"] = to.Exec
-	env["read_timeout"] = to.WatchdogReadWrite
-	env["write_timeout"] = to.WatchdogReadWrite
+	env["exec_timeout"] = stackcfg.GoDuration(to.Exec)
+	env["read_timeout"] = stackcfg.GoDuration(to.WatchdogReadWrite)
+	env["write_timeout"] = stackcfg.GoDuration(to.WatchdogReadWrite)
 	env[stackcfg.EnvFunctionTimeout] = strconv.Itoa(cfg.FunctionTimeoutSeconds)
 	for k, v := range cfg.Env {
 		env[k] = v
@@ -50,13 +48,7 @@ func deployFunctions(ctx *pulumi.Context, cfg stackcfg.OpenFaaS, k8sOpt pulumi.R
 	for _, lab := range cfg.Functions {
 		name := cfg.FunctionName(lab)
 		names[lab] = name
-		var err error
-		if cfg.FunctionCRD {
-			err = functionCR(ctx, cfg, lab, name, k8sOpt, after)
-		} else {
-			err = functionDeployment(ctx, cfg, lab, name, k8sOpt, after)
-		}
-		if err != nil {
+		if err := functionDeployment(ctx, cfg, lab, name, k8sOpt, after); err != nil {
 			return nil, fmt.Errorf("openfaas stack: function %s: %w", lab, err)
 		}
 	}
@@ -135,32 +127,6 @@ func functionDeployment(ctx *pulumi.Context, cfg stackcfg.OpenFaaS, lab, name st
 			Ports: corev1.ServicePortArray{corev1.ServicePortArgs{
 				Name: pulumi.String("http"), Port: pulumi.Int(GatewayPort), TargetPort: pulumi.Int(GatewayPort), Protocol: pulumi.String("TCP"),
 			}},
-		},
-	}, opts...)
-	return err
-}
-
-// functionCR declares an openfaas.com/v1 Function (OpenFaaS Pro operator).
-func functionCR(ctx *pulumi.Context, cfg stackcfg.OpenFaaS, lab, name string, opts ...pulumi.ResourceOption) error {
-	_, err := apiextensions.NewCustomResource(ctx, lab, &apiextensions.CustomResourceArgs{
-		ApiVersion: pulumi.String("openfaas.com/v1"),
-		Kind:       pulumi.String("Function"),
-		Metadata: &metav1.ObjectMetaArgs{
-			Name:      pulumi.String(name),
-			Namespace: pulumi.String(FunctionNamespace),
-		},
-		OtherFields: kubernetes.UntypedArgs{
-			"spec": pulumi.Map{
-				"name":        pulumi.String(name),
-				"image":       pulumi.String(cfg.ImageFor(lab)),
-				"labels":      pulumi.ToStringMap(ScaleLabels(cfg)),
-				"environment": pulumi.ToStringMap(functionEnv(cfg, lab)),
-				"requests": pulumi.Map{
-					"memory": pulumi.Sprintf("%dMi", cfg.MemoryMB),
-					"cpu":    pulumi.Sprintf("%dm", cfg.CPUMillis),
-				},
-				"limits": pulumi.Map{"memory": pulumi.Sprintf("%dMi", cfg.MemoryMB)},
-			},
 		},
 	}, opts...)
 	return err

@@ -70,8 +70,10 @@ const lbcPolicy = `{
 }`
 
 // lbcRole creates the cluster's IAM OIDC provider and the IRSA role the
-// controller's service account assumes.
-func lbcRole(ctx *pulumi.Context, prefix, clusterName string, cluster pulumi.Resource, tags pulumi.StringMap, opt pulumi.ResourceOrInvokeOption) (*iam.Role, error) {
+// controller's service account assumes, and returns the role and its
+// policy (which the controller needs until its last load balancer is
+// deleted).
+func lbcRole(ctx *pulumi.Context, prefix, clusterName string, cluster pulumi.Resource, tags pulumi.StringMap, opt pulumi.ResourceOrInvokeOption) (*iam.Role, *iam.RolePolicy, error) {
 	eksCluster := awseks.LookupClusterOutput(ctx, awseks.LookupClusterOutputArgs{
 		Name: pulumi.String(clusterName),
 	}, opt, pulumi.DependsOn([]pulumi.Resource{cluster}))
@@ -83,7 +85,7 @@ func lbcRole(ctx *pulumi.Context, prefix, clusterName string, cluster pulumi.Res
 		Tags:          tags,
 	}, opt)
 	if err != nil {
-		return nil, fmt.Errorf("openfaas stack: oidc provider: %w", err)
+		return nil, nil, fmt.Errorf("openfaas stack: oidc provider: %w", err)
 	}
 	trust := pulumi.All(oidc.Arn, issuer).ApplyT(func(xs []any) (string, error) {
 		return irsaTrust(xs[0].(string), xs[1].(string), lbcNamespace, lbcServiceAccount)
@@ -94,16 +96,17 @@ func lbcRole(ctx *pulumi.Context, prefix, clusterName string, cluster pulumi.Res
 		Tags:             tags,
 	}, opt)
 	if err != nil {
-		return nil, fmt.Errorf("openfaas stack: lbc role: %w", err)
+		return nil, nil, fmt.Errorf("openfaas stack: lbc role: %w", err)
 	}
-	if _, err := iam.NewRolePolicy(ctx, "lbc", &iam.RolePolicyArgs{
+	policy, err := iam.NewRolePolicy(ctx, "lbc", &iam.RolePolicyArgs{
 		Name:   pulumi.String(prefix + "lbc"),
 		Role:   role.ID(),
 		Policy: pulumi.String(lbcPolicy),
-	}, opt); err != nil {
-		return nil, fmt.Errorf("openfaas stack: lbc policy: %w", err)
+	}, opt)
+	if err != nil {
+		return nil, nil, fmt.Errorf("openfaas stack: lbc policy: %w", err)
 	}
-	return role, nil
+	return role, policy, nil
 }
 
 // irsaTrust lets exactly one Kubernetes service account assume a role

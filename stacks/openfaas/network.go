@@ -20,6 +20,11 @@ type network struct {
 	vpc            *ec2.Vpc
 	publicSubnets  pulumi.StringArray
 	privateSubnets pulumi.StringArray
+	// egress is what gives the Fargate pods in the private subnets their
+	// way out to the AWS APIs: every route-table association (private
+	// subnet → NAT route; public subnet, where the NAT sits → internet
+	// gateway route) and the NAT gateway.
+	egress []pulumi.Resource
 }
 
 // subnetCIDR returns the i-th subnet of base with extra more prefix bits.
@@ -95,11 +100,13 @@ func newNetwork(ctx *pulumi.Context, name, cidr, clusterName string, tags map[st
 		if err != nil {
 			return nil, fmt.Errorf("openfaas stack: public subnet: %w", err)
 		}
-		if _, err := ec2.NewRouteTableAssociation(ctx, fmt.Sprintf("%s-public-%d", name, i), &ec2.RouteTableAssociationArgs{
+		assoc, err := ec2.NewRouteTableAssociation(ctx, fmt.Sprintf("%s-public-%d", name, i), &ec2.RouteTableAssociationArgs{
 			SubnetId: pub.ID(), RouteTableId: publicRT.ID(),
-		}, opt); err != nil {
+		}, opt)
+		if err != nil {
 			return nil, fmt.Errorf("openfaas stack: public route association: %w", err)
 		}
+		n.egress = append(n.egress, assoc)
 		if natSubnet == nil {
 			natSubnet = pub
 		}
@@ -118,6 +125,7 @@ func newNetwork(ctx *pulumi.Context, name, cidr, clusterName string, tags map[st
 	if err != nil {
 		return nil, fmt.Errorf("openfaas stack: nat gateway: %w", err)
 	}
+	n.egress = append(n.egress, nat)
 	privateRT, err := ec2.NewRouteTable(ctx, name+"-private", &ec2.RouteTableArgs{
 		VpcId:  vpc.ID(),
 		Routes: ec2.RouteTableRouteArray{ec2.RouteTableRouteArgs{CidrBlock: pulumi.String("0.0.0.0/0"), NatGatewayId: nat.ID()}},
@@ -140,11 +148,13 @@ func newNetwork(ctx *pulumi.Context, name, cidr, clusterName string, tags map[st
 		if err != nil {
 			return nil, fmt.Errorf("openfaas stack: private subnet: %w", err)
 		}
-		if _, err := ec2.NewRouteTableAssociation(ctx, fmt.Sprintf("%s-private-%d", name, i), &ec2.RouteTableAssociationArgs{
+		assoc, err := ec2.NewRouteTableAssociation(ctx, fmt.Sprintf("%s-private-%d", name, i), &ec2.RouteTableAssociationArgs{
 			SubnetId: priv.ID(), RouteTableId: privateRT.ID(),
-		}, opt); err != nil {
+		}, opt)
+		if err != nil {
 			return nil, fmt.Errorf("openfaas stack: private route association: %w", err)
 		}
+		n.egress = append(n.egress, assoc)
 		n.privateSubnets = append(n.privateSubnets, priv.ID())
 	}
 	return n, nil

@@ -1,17 +1,29 @@
 // Package openfaas is the per-experiment OpenFaaS stack: a VPC, an EKS
 // cluster (pulumi-eks) whose pods all run on Fargate (profiles for
 // kube-system, openfaas and openfaas-fn), the AWS Load Balancer Controller,
-// OpenFaaS from its Helm chart with a pre-created basic-auth secret, the
-// gateway exposed over plain HTTP through an internet-facing NLB that
-// admits only the configured CIDRs, and the lab functions. The gateway's
-// timeouts are raised above the function timeout. Every Kubernetes resource uses an
-// explicit provider built from the cluster's kubeconfig.
+// OpenFaaS Community Edition from its Helm chart with a pre-created
+// basic-auth secret, the gateway exposed over plain HTTP through an
+// internet-facing NLB that admits only the configured CIDRs, and the lab
+// functions. Every timeout on the request path is derived from the
+// function timeout and checked against the NLB's idle timeout
+// (stackcfg.Timeouts). Every Kubernetes resource uses an explicit provider
+// built from the cluster's kubeconfig.
 //
-// OpenFaaS Community Edition has no Function CRD (the operator is an
-// OpenFaaS Pro feature), so by default each function is the Deployment and
-// Service pair faas-netes CE creates and discovers itself (label
-// faas_function in openfaas-fn); with fb:functionCrd=true (OpenFaaS Pro)
-// they are openfaas.com/v1 Function resources instead.
+// OpenFaaS CE has no Function CRD (the operator is an OpenFaaS Pro
+// feature), so each function is the Deployment and Service pair faas-netes
+// CE creates and discovers itself (label faas_function in openfaas-fn).
+//
+// Destroy order: the gateway's NLB is created by the AWS Load Balancer
+// Controller, not by Pulumi, and the controller's finalizer on the Service
+// (service.k8s.aws/resources) holds the Service until the controller has
+// deleted the NLB. The controller runs on Fargate in the private subnets
+// and needs outbound internet access to the AWS APIs (AWS re:Post, "How do
+// I set up the AWS Load Balancer Controller…": "AWS Load Balancer Controller
+// requires an outbound internet connection") and its IAM policy to call
+// them. So the Kubernetes provider, the controller's release and the
+// Service depend on the route-table associations, the NAT gateway and the
+// controller's policy, and a destroy deletes the Service (and then the
+// controller) before any of them.
 package openfaas
 
 import (
@@ -45,6 +57,10 @@ const (
 	openfaasRepo = "https://openfaas.github.io/faas-netes/"
 	lbcRepo      = "https://aws.github.io/eks-charts"
 )
+
+// serviceDeleteTimeout bounds the delete of the gateway's Service, which
+// waits until the load balancer controller has deleted the NLB.
+const serviceDeleteTimeout = "10m"
 
 // OutChartVersion is the extra output of this stack: the openfaas chart
 // version actually deployed (recorded with the results when not pinned).
@@ -95,14 +111,17 @@ func Deploy(ctx *pulumi.Context, cfg stackcfg.OpenFaaS) (map[string]pulumi.Outpu
 		return nil, fmt.Errorf("openfaas stack: cluster: %w", err)
 	}
 
-	role, err := lbcRole(ctx, prefix, clusterName, cluster, tags, awsOpt)
+	role, policy, err := lbcRole(ctx, prefix, clusterName, cluster, tags, awsOpt)
 	if err != nil {
 		return nil, err
 	}
+	// What the controller needs to delete the NLB (see the package
+	// documentation): everything in the cluster is deleted before it.
+	controllerNeeds := pulumi.DependsOn(append(append([]pulumi.Resource{}, net.egress...), policy))
 
 	k8s, err := kubernetes.NewProvider(ctx, "k8s", &kubernetes.ProviderArgs{
 		Kubeconfig: cluster.KubeconfigJson,
-	})
+	}, controllerNeeds)
 	if err != nil {
 		return nil, fmt.Errorf("openfaas stack: kubernetes provider: %w", err)
 	}
@@ -125,7 +144,7 @@ func Deploy(ctx *pulumi.Context, cfg stackcfg.OpenFaaS) (map[string]pulumi.Outpu
 				},
 			},
 		},
-	}, k8sOpt)
+	}, k8sOpt, controllerNeeds)
 	if err != nil {
 		return nil, fmt.Errorf("openfaas stack: load balancer controller: %w", err)
 	}
@@ -164,9 +183,11 @@ func Deploy(ctx *pulumi.Context, cfg stackcfg.OpenFaaS) (map[string]pulumi.Outpu
 	// every Service below) waits for that release.
 	// Every timeout on the request path exceeds the function's (the chart
 	// defaults are about a minute; a Fargate pod started from zero alone
-	// can take that long), ordered as OpenFaaS' "Expanded timeouts" guide
-	// says: upstream below read/write.
+	// can take that long), in the order stackcfg.Timeouts.Check states
+	// (OpenFaaS "Extended timeouts": upstream below read/write; the
+	// gateway's read/write also cover its scale-from-zero wait).
 	to := cfg.GatewayTimeouts()
+	gatewayTimeout := pulumi.String(stackcfg.GoDuration(to.Gateway))
 	openfaas, err := helmv3.NewRelease(ctx, "openfaas", &helmv3.ReleaseArgs{
 		Chart:          pulumi.String("openfaas"),
 		Version:        optional(cfg.ChartVersion),
@@ -178,21 +199,22 @@ func Deploy(ctx *pulumi.Context, cfg stackcfg.OpenFaaS) (map[string]pulumi.Outpu
 			"generateBasicAuth": pulumi.Bool(false),
 			"exposeServices":    pulumi.Bool(false),
 			"serviceType":       pulumi.String("ClusterIP"),
-			"operator":          pulumi.Map{"create": pulumi.Bool(cfg.FunctionCRD)},
+			// CE has no operator (an OpenFaaS Pro feature).
+			"operator": pulumi.Map{"create": pulumi.Bool(false)},
 			"gateway": pulumi.Map{
-				"readTimeout":     pulumi.String(to.Read),
-				"writeTimeout":    pulumi.String(to.Write),
-				"upstreamTimeout": pulumi.String(to.Upstream),
+				"readTimeout":     gatewayTimeout,
+				"writeTimeout":    gatewayTimeout,
+				"upstreamTimeout": pulumi.String(stackcfg.GoDuration(to.Upstream)),
 				// Scale from zero is what brings a function back after a
 				// forced cold start (kept in CE; the chart default, set
 				// explicitly because the benchmark depends on it).
 				"scaleFromZero": pulumi.Bool(true),
 			},
 			"faasnetes": pulumi.Map{
-				"readTimeout":  pulumi.String(to.Read),
-				"writeTimeout": pulumi.String(to.Write),
+				"readTimeout":  gatewayTimeout,
+				"writeTimeout": gatewayTimeout,
 			},
-			"queueWorker": pulumi.Map{"ackWait": pulumi.String(to.Read)},
+			"queueWorker": pulumi.Map{"ackWait": gatewayTimeout},
 		},
 	}, k8sOpt, pulumi.DependsOn([]pulumi.Resource{basicAuth, namespaces[FunctionNamespace], lbc}))
 	if err != nil {
@@ -200,9 +222,9 @@ func Deploy(ctx *pulumi.Context, cfg stackcfg.OpenFaaS) (map[string]pulumi.Outpu
 	}
 
 	sourceRanges := pulumi.ToStringArray(cfg.GatewayCIDRs)
-	gateway, err := corev1.NewService(ctx, "gateway-nlb", &corev1.ServiceArgs{
+	gateway, err := corev1.NewService(ctx, stackcfg.GatewayServiceName, &corev1.ServiceArgs{
 		Metadata: &metav1.ObjectMetaArgs{
-			Name:      pulumi.String("gateway-nlb"),
+			Name:      pulumi.String(stackcfg.GatewayServiceName),
 			Namespace: pulumi.String(GatewayNamespace),
 			Annotations: pulumi.StringMap{
 				"service.beta.kubernetes.io/aws-load-balancer-type":            pulumi.String("external"),
@@ -224,7 +246,11 @@ func Deploy(ctx *pulumi.Context, cfg stackcfg.OpenFaaS) (map[string]pulumi.Outpu
 				Protocol:   pulumi.String("TCP"),
 			}},
 		},
-	}, k8sOpt, pulumi.DependsOn([]pulumi.Resource{lbc, openfaas}))
+	}, k8sOpt, pulumi.DependsOn([]pulumi.Resource{lbc, openfaas}), controllerNeeds,
+		// The delete waits for the controller to clear its finalizer;
+		// bounded, so a stuck controller fails the destroy with the
+		// Service named instead of holding it for the whole teardown.
+		pulumi.Timeouts(&pulumi.CustomTimeouts{Delete: serviceDeleteTimeout}))
 	if err != nil {
 		return nil, fmt.Errorf("openfaas stack: gateway service: %w", err)
 	}
@@ -249,7 +275,7 @@ func Deploy(ctx *pulumi.Context, cfg stackcfg.OpenFaaS) (map[string]pulumi.Outpu
 	return map[string]pulumi.Output{
 		stackcfg.OutGatewayTransport: pulumi.String(stackcfg.GatewayTransportRestrictedHTTP).ToStringOutput(),
 		stackcfg.OutGatewayCIDRs:     pulumi.ToStringArray(cfg.GatewayCIDRs).ToStringArrayOutput(),
-		stackcfg.OutEdition:          pulumi.String(cfg.Edition).ToStringOutput(),
+		stackcfg.OutFunctionTimeout:  pulumi.String(strconv.Itoa(cfg.FunctionTimeoutSeconds)).ToStringOutput(),
 		stackcfg.OutPlatform:         pulumi.String(string(stackcfg.PlatformOpenFaaS)).ToStringOutput(),
 		stackcfg.OutExperiment:       pulumi.String(cfg.Experiment).ToStringOutput(),
 		stackcfg.OutRun:              pulumi.String(cfg.Run).ToStringOutput(),

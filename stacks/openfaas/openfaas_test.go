@@ -21,7 +21,6 @@ const (
 	typeSecret     = "kubernetes:core/v1:Secret"
 	typeService    = "kubernetes:core/v1:Service"
 	typeDeployment = "kubernetes:apps/v1:Deployment"
-	typeFunction   = "kubernetes:openfaas.com/v1:Function"
 	typeK8sProv    = "pulumi:providers:kubernetes"
 	typeAWSProv    = "pulumi:providers:aws"
 	typeRole       = "aws:iam/role:Role"
@@ -104,7 +103,7 @@ func run(t *testing.T, cfg stackcfg.OpenFaaS) (*stacktest.Mocks, map[string]stac
 }
 
 func TestResources(t *testing.T) {
-	m, outs := run(t, config(t, "gatewayCidrs=198.51.100.20/32", "scaleMin=2", "scaleMax=4", "memory=256", "functionTimeout=600"))
+	m, outs := run(t, config(t, "gatewayCidrs=198.51.100.20/32", "scaleMin=2", "scaleMax=4", "memory=256", "functionTimeout=200"))
 	want := map[string]int{
 		typeAWSProv: 1, "aws:ec2/vpc:Vpc": 1, "aws:ec2/internetGateway:InternetGateway": 1, typeSubnet: 4,
 		"aws:ec2/routeTable:RouteTable": 2, "aws:ec2/routeTableAssociation:RouteTableAssociation": 4,
@@ -172,12 +171,14 @@ func TestResources(t *testing.T) {
 		values["operator"].(map[string]any)["create"] != false {
 		t.Errorf("openfaas release = %v", of)
 	}
-	// The chart's gateway timeouts default to about a minute; a 600 s
-	// function needs every one of them above 600 s, upstream below
-	// read/write (OpenFaaS "Expanded timeouts").
+	// The chart's gateway timeouts default to about a minute; a 200 s
+	// function needs every one of them above 200 s, upstream below
+	// read/write (OpenFaaS "Extended timeouts"), and read/write above the
+	// 100 s scale-from-zero wait plus upstream.
 	gv, fv := values["gateway"].(map[string]any), values["faasnetes"].(map[string]any)
-	if gv["readTimeout"] != "615s" || gv["writeTimeout"] != "615s" || gv["upstreamTimeout"] != "610s" ||
-		gv["scaleFromZero"] != true || fv["readTimeout"] != "615s" || fv["writeTimeout"] != "615s" {
+	if gv["readTimeout"] != "315s" || gv["writeTimeout"] != "315s" || gv["upstreamTimeout"] != "210s" ||
+		gv["scaleFromZero"] != true || fv["readTimeout"] != "315s" || fv["writeTimeout"] != "315s" ||
+		values["queueWorker"].(map[string]any)["ackWait"] != "315s" {
 		t.Errorf("gateway/faasnetes values = %v / %v", gv, fv)
 	}
 	ofr := m.Named(t, typeRelease, "openfaas")
@@ -231,7 +232,7 @@ func TestResources(t *testing.T) {
 		}
 		if env["FB_FUNCTION_NAME"] != lab || env["FB_PLATFORM"] != "openfaas" || env["FB_MEMORY_MB"] != "256" ||
 			env["FB_NESTED_URL_TEMPLATE"] != "http://gateway.openfaas.svc.cluster.local:8080/function/fb-scale-r3-{name}" ||
-			env["exec_timeout"] != "600s" || env["read_timeout"] != "605s" || env["write_timeout"] != "605s" || env["FB_FUNCTION_TIMEOUT"] != "600" {
+			env["exec_timeout"] != "200s" || env["read_timeout"] != "205s" || env["write_timeout"] != "205s" || env["FB_FUNCTION_TIMEOUT"] != "200" {
 			t.Errorf("%s env = %v", lab, env)
 		}
 		res := c["resources"].(map[string]any)
@@ -245,9 +246,12 @@ func TestResources(t *testing.T) {
 	}
 
 	if outs[stackcfg.OutGatewayTransport].V != stackcfg.GatewayTransportRestrictedHTTP ||
-		!slices.Equal(toStrings(outs[stackcfg.OutGatewayCIDRs].V), []string{"198.51.100.20/32"}) || outs[stackcfg.OutEdition].V != "ce" {
-		t.Errorf("gateway transport/cidrs/edition outputs = %v %v %v", outs[stackcfg.OutGatewayTransport].V,
-			outs[stackcfg.OutGatewayCIDRs].V, outs[stackcfg.OutEdition].V)
+		!slices.Equal(toStrings(outs[stackcfg.OutGatewayCIDRs].V), []string{"198.51.100.20/32"}) || outs[stackcfg.OutFunctionTimeout].V != "200" {
+		t.Errorf("gateway transport/cidrs/function timeout outputs = %v %v %v", outs[stackcfg.OutGatewayTransport].V,
+			outs[stackcfg.OutGatewayCIDRs].V, outs[stackcfg.OutFunctionTimeout].V)
+	}
+	if _, ok := outs["openfaasEdition"]; ok {
+		t.Error("the stack outputs an edition: the edition is read from the running gateway")
 	}
 	if outs[stackcfg.OutGatewayURL].V != "http://"+lbHost+":8080" {
 		t.Errorf("gateway url = %v", outs[stackcfg.OutGatewayURL].V)
@@ -297,24 +301,52 @@ func TestIRSATrust(t *testing.T) {
 	}
 }
 
-func TestFunctionCRDMode(t *testing.T) {
-	m, _ := run(t, config(t, "edition=pro", "scaleMax=20", "functionCrd=true", "functions=function1,monolith", "chartVersion=14.2.1"))
-	if n := len(m.OfType(typeDeployment)); n != 0 {
-		t.Errorf("%d deployments in CRD mode", n)
+// TestDestroyOrder: under Pulumi's reverse-dependency destroy, the
+// gateway's NLB Service and the load balancer controller are deleted
+// before everything the controller needs to delete the NLB — the NAT
+// gateway, every route-table association (the private subnets' route to
+// the NAT, the public subnets' route to the internet gateway) and the
+// controller's IAM policy. Without those dependencies they were all
+// deleted in the first parallel wave, the controller could no longer
+// reach or call the AWS APIs, and the Service's finalizer held the
+// cluster, the NLB and the Fargate pods (see the package documentation).
+func TestDestroyOrder(t *testing.T) {
+	m, _ := run(t, config(t))
+	needed := append(m.OfType("aws:ec2/routeTableAssociation:RouteTableAssociation"),
+		m.Named(t, "aws:ec2/natGateway:NatGateway", "fb-scale-r3"),
+		m.Named(t, "aws:iam/rolePolicy:RolePolicy", "lbc"))
+	if len(needed) != 6 {
+		t.Fatalf("%d resources the controller needs, want 6", len(needed))
 	}
-	fns := m.OfType(typeFunction)
-	if len(fns) != 2 {
-		t.Fatalf("%d Function resources, want 2", len(fns))
+	service := m.Named(t, typeService, "gateway-nlb")
+	controller := m.Named(t, typeRelease, "aws-load-balancer-controller")
+	if !m.DeletedBefore(service, controller) {
+		t.Error("the gateway Service is not deleted before the load balancer controller")
 	}
-	spec := stacktest.Plain(fns[0])["spec"].(map[string]any)
-	if spec["name"] != "fb-scale-r3-function1" || spec["image"] != "ghcr.io/example/fb-lab:1" ||
-		spec["labels"].(map[string]any)["com.openfaas.scale.max"] != "20" ||
-		spec["environment"].(map[string]any)["FB_ALLOWED_FUNCTIONS"] != "function1,monolith" {
-		t.Errorf("function spec = %v", spec)
+	for _, first := range []stacktest.Resource{service, controller, m.OfType(typeK8sProv)[0]} {
+		for _, n := range needed {
+			if !m.DeletedBefore(first, n) {
+				t.Errorf("destroy may delete %s %s before %s %s", n.Type, n.Name, first.Type, first.Name)
+			}
+		}
 	}
-	of := stacktest.Plain(m.Named(t, typeRelease, "openfaas"))
-	if of["values"].(map[string]any)["operator"].(map[string]any)["create"] != true || of["version"] != "14.2.1" {
-		t.Errorf("openfaas release = %v", of)
+	// The chain is not circular: nothing the controller needs waits for
+	// the Service.
+	for _, n := range needed {
+		if m.DeletedBefore(n, service) {
+			t.Errorf("%s %s is deleted before the Service", n.Type, n.Name)
+		}
+	}
+}
+
+// TestServiceDeleteBounded: the Service's delete, which waits for the
+// controller's finalizer, is bounded so a stuck controller fails the
+// destroy naming the Service.
+func TestServiceDeleteBounded(t *testing.T) {
+	m, _ := run(t, config(t))
+	rpc := m.Named(t, typeService, "gateway-nlb").CustomTimeouts
+	if rpc == nil || rpc.GetDelete() != serviceDeleteTimeout {
+		t.Fatalf("gateway-nlb custom timeouts = %v, want delete %s", rpc, serviceDeleteTimeout)
 	}
 }
 

@@ -120,10 +120,12 @@ func Deploy(ctx *pulumi.Context, cfg stackcfg.Permanent) (map[string]pulumi.Outp
 }
 
 // CloudInit renders the droplet's cloud-config: an unprivileged user fb
-// with the SSH key, the Go toolchain, fbrun, the Pulumi CLI, kubectl and the
+// with the SSH key, the Pulumi CLI, kubectl and the
 // AWS CLI v2 (which the openfaas stack needs: pulumi-eks runs kubectl, and
 // the cluster's kubeconfig runs aws eks get-token), and
-// /etc/faas-benchmarker/env with the non-secret settings fbrun needs.
+// /etc/faas-benchmarker/env with the non-secret settings fbrun needs. The
+// fbrun binaries are not built here: cloud-init waits for the prebuilt ones
+// that `fbrun up permanent` copies (Binaries), then schedules the study.
 // Credentials (Spaces keys, cloud accounts) are never put in user data,
 // which any process on the droplet can read from the metadata service.
 // With fb:study the study file is installed under StudyDir and scheduled
@@ -137,8 +139,7 @@ func CloudInit(cfg stackcfg.Permanent, bucket string) (string, error) {
 	err = cloudInit.Execute(&b, map[string]any{
 		"Study":          study,
 		"SSHPublicKey":   cfg.SSHPublicKey,
-		"GoVersion":      cfg.GoVersion,
-		"FbrunVersion":   cfg.FbrunVersion,
+		"WaitBinaries":   waitBinaries(),
 		"PulumiVersion":  cfg.PulumiVersion,
 		"Bucket":         bucket,
 		"SpacesEndpoint": cfg.SpacesEndpoint(),
@@ -172,7 +173,7 @@ write_files:
       FB_SPACES_REGION={{.SpacesRegion}}
       PULUMI_BACKEND_URL={{.BackendURL}}
       PULUMI_SKIP_UPDATE_CHECK=true
-      PATH=/usr/local/go/bin:/usr/local/bin:/usr/bin:/bin
+      PATH=/usr/local/bin:/usr/bin:/bin
   - path: /etc/profile.d/faas-benchmarker.sh
     permissions: "0644"
     content: |
@@ -187,14 +188,15 @@ write_files:
     content: {{.Content}}
 {{- end}}
 runcmd:
-  - curl -fsSL https://go.dev/dl/go{{.GoVersion}}.linux-amd64.tar.gz -o /tmp/go.tgz
-  - rm -rf /usr/local/go && tar -C /usr/local -xzf /tmp/go.tgz && rm /tmp/go.tgz
-  - GOBIN=/usr/local/bin GOPATH=/root/go GOCACHE=/root/.cache/go-build GONOSUMDB=github.com/pulumi/pulumi-digitalocean /usr/local/go/bin/go install github.com/faas-benchmarker/faas-benchmarker/cmd/fbrun@{{.FbrunVersion}} github.com/faas-benchmarker/faas-benchmarker/cmd/fbrun-cloud@{{.FbrunVersion}} github.com/faas-benchmarker/faas-benchmarker/cmd/fbrun-lab@{{.FbrunVersion}}
   - curl -fsSL https://get.pulumi.com | sh -s -- --version {{.PulumiVersion}} --install-root /opt/pulumi --no-edit-path
   - ln -sf /opt/pulumi/bin/* /usr/local/bin/
   - curl -fsSL https://dl.k8s.io/release/v{{.KubectlVersion}}/bin/linux/amd64/kubectl -o /usr/local/bin/kubectl && chmod 0755 /usr/local/bin/kubectl
   - curl -fsSL https://awscli.amazonaws.com/awscli-exe-linux-x86_64.zip -o /tmp/awscliv2.zip && unzip -q /tmp/awscliv2.zip -d /tmp && /tmp/aws/install && rm -rf /tmp/aws /tmp/awscliv2.zip
   - mkdir -p /var/lib/faas-benchmarker && chown fb:fb /var/lib/faas-benchmarker
+  # fbrun, fbrun-cloud and fbrun-lab are prebuilt: fbrun up permanent copies them
+  # over SSH (compiling the cloud SDKs on a 4 GB droplet without swap can run
+  # out of memory). Wait for them, at most 30 minutes, then fail loudly.
+  - {{printf "%q" .WaitBinaries}}
 {{- with .Study}}
   - {{printf "%q" .Schedule}}
 {{- end}}
@@ -222,6 +224,28 @@ func studyInit(cfg stackcfg.Permanent) (*studyFiles, error) {
 	// its results there.
 	sched := "/usr/local/bin/fbrun --db /var/lib/faas-benchmarker/results.db study schedule " + path
 	return &studyFiles{Path: path, Content: base64.StdEncoding.EncodeToString(src), Schedule: sched}, nil
+}
+
+// BinDir is where the orchestrator's fbrun binaries are installed.
+const BinDir = "/usr/local/bin"
+
+// Binaries are the prebuilt linux/amd64 binaries `fbrun up permanent`
+// copies to BinDir; then it writes ReadyMarker, for which cloud-init waits
+// before it schedules a study.
+var Binaries = []string{"fbrun", "fbrun-cloud", "fbrun-lab"}
+
+// ReadyMarker is the file `fbrun up permanent` writes into BinDir once every
+// binary is in place.
+const ReadyMarker = ".fbrun-binaries-ready"
+
+// waitBinaries is the cloud-init command that waits for the binaries.
+func waitBinaries() string {
+	check := ""
+	for _, b := range Binaries {
+		check += fmt.Sprintf(" [ -x %s/%s ] || { echo 'faas-benchmarker: %s/%s was never copied (fbrun up permanent copies it)' >&2; exit 1; };",
+			BinDir, b, BinDir, b)
+	}
+	return fmt.Sprintf("for i in $(seq 360); do [ -e %s/%s ] && break; sleep 5; done;%s", BinDir, ReadyMarker, check)
 }
 
 // StudyDir is where the orchestrator keeps study files.

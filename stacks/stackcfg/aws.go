@@ -1,8 +1,10 @@
 package stackcfg
 
 import (
+	"encoding/json"
 	"path/filepath"
 	"slices"
+	"strconv"
 )
 
 // Lambda architectures.
@@ -100,7 +102,69 @@ func (c *AWS) Validate() error {
 		}
 	}
 	checkEnv(&p, "env", c.Env)
+	c.checkLambdaEnv(&p)
 	return p.err(c.Platform())
+}
+
+// LambdaReservedEnv are the environment keys Lambda reserves: "The keys
+// for these environment variables are reserved and cannot be set in your
+// function configuration" (AWS Lambda Developer Guide, "Defined runtime
+// environment variables",
+// https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars-runtime.html).
+var LambdaReservedEnv = []string{
+	"_HANDLER", "_X_AMZN_TRACE_ID", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_EXECUTION_ENV",
+	"AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_LAMBDA_FUNCTION_VERSION",
+	"AWS_LAMBDA_INITIALIZATION_TYPE", "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME",
+	"AWS_ACCESS_KEY", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+	"AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR", "TZ",
+}
+
+// LambdaEnvLimit is the most environment a Lambda function takes: "4 KB,
+// for all environment variables associated with the function, in
+// aggregate" (AWS Lambda Developer Guide, "Lambda quotas",
+// https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html).
+// The service measures the variables as a JSON object (its refusal quotes
+// the "String measured"), which is what LambdaEnvSize counts.
+const LambdaEnvLimit = 4096
+
+// LambdaEnv is the environment of lab function lab: the shared FB_*
+// variables, fb:env, and the Lambda-specific ones.
+func (c AWS) LambdaEnv(lab string) map[string]string {
+	env := c.FunctionEnv(lab)
+	for k, v := range c.Env {
+		env[k] = v
+	}
+	env[EnvPlatform] = LabPlatformAWSLambda
+	env[EnvFunctionTimeout] = strconv.Itoa(c.TimeoutSeconds)
+	env[EnvNestedFunctionTemplate] = c.NameTemplate()
+	return env
+}
+
+// LambdaEnvSize is the size of env as Lambda measures it against
+// LambdaEnvLimit: its JSON encoding.
+func LambdaEnvSize(env map[string]string) int {
+	b, _ := json.Marshal(env) // a map of strings always marshals
+	return len(b)
+}
+
+// checkLambdaEnv refuses reserved keys in fb:env and an environment
+// Lambda would refuse for size, counting the FB_COLD_TOKEN a forced cold
+// start adds (a UUID), before any resource is declared.
+func (c AWS) checkLambdaEnv(p *problems) {
+	for k := range c.Env {
+		if slices.Contains(LambdaReservedEnv, k) {
+			p.addf("env", "%q is reserved by Lambda and cannot be set", k)
+		}
+	}
+	worst := 0
+	for _, lab := range c.Functions {
+		env := c.LambdaEnv(lab)
+		env[EnvColdToken] = "00000000-0000-0000-0000-000000000000"
+		worst = max(worst, LambdaEnvSize(env))
+	}
+	if worst > LambdaEnvLimit {
+		p.addf("env", "the functions' environment would be %d bytes with %s, over Lambda's 4 KB (%d bytes) for all variables together", worst, EnvColdToken, LambdaEnvLimit)
+	}
 }
 
 // GoArch is the Go architecture name of the Lambda architecture, the

@@ -76,6 +76,9 @@ const (
 	// EnvNestedKeyPrefix + upper-case lab name is the Azure function key sent
 	// with a nested invocation of that function (header x-functions-key).
 	EnvNestedKeyPrefix = "FB_NESTED_KEY_"
+	// EnvColdToken is the variable the Lambda provider sets to a new UUID
+	// to force a cold start (not set by the stacks, but it must fit).
+	EnvColdToken = "FB_COLD_TOKEN"
 )
 
 // GatewayTransportRestrictedHTTP is the OutGatewayTransport value of a
@@ -109,6 +112,9 @@ const (
 	OutLogGroup = "logGroup"
 	// OutRoleARN (aws) is the execution role shared by the functions.
 	OutRoleARN = "roleArn"
+	// OutArchitecture (aws) is the Lambda architecture of every function,
+	// arm64 or x86_64: Lambda prices the two differently.
+	OutArchitecture = "architecture"
 
 	// OutResourceGroup (azure) is the resource group holding everything.
 	OutResourceGroup = "resourceGroup"
@@ -118,6 +124,13 @@ const (
 	// OutFunctionKeys (azure, secret) maps lab name to the function key to
 	// send as header x-functions-key.
 	OutFunctionKeys = "functionKeys"
+	// OutPlan (azure) is the hosting plan the apps run on (AzurePlanFlex or
+	// AzurePlanConsumption): numbers of the two plans are not comparable.
+	OutPlan = "plan"
+	// OutInstanceMemoryMB (azure, flex) is the instance memory in MB.
+	OutInstanceMemoryMB = "instanceMemoryMB"
+	// OutMaxInstances (azure, flex) is the maximum instance count per app.
+	OutMaxInstances = "maxInstances"
 
 	// OutClusterName (openfaas) is the EKS cluster name.
 	OutClusterName = "clusterName"
@@ -135,8 +148,11 @@ const (
 	// OutGatewayCIDRs (openfaas) lists the only source CIDRs the gateway's
 	// load balancer admits.
 	OutGatewayCIDRs = "gatewayCidrs"
-	// OutEdition (openfaas) is the OpenFaaS edition installed (ce or pro).
-	OutEdition = "openfaasEdition"
+	// OutFunctionTimeout (openfaas) is fb:functionTimeout in seconds (a
+	// decimal string): the client derives its timeout from it
+	// (OpenFaaS.GatewayTimeouts). The edition is no output: it is read
+	// from the running gateway.
+	OutFunctionTimeout = "functionTimeoutSeconds"
 
 	// OutDropletIP (permanent) is the orchestrator droplet's public IPv4.
 	OutDropletIP = "dropletIp"

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 	"regexp"
+	"time"
 )
 
 var (
@@ -14,9 +15,12 @@ var (
 )
 
 // OpenFaaS configures the per-experiment OpenFaaS stack: an EKS cluster whose
-// pods all run on Fargate, OpenFaaS from its Helm chart, the AWS Load
-// Balancer Controller that exposes the gateway through an NLB, and the lab
-// functions.
+// pods all run on Fargate, OpenFaaS Community Edition from its Helm chart,
+// the AWS Load Balancer Controller that exposes the gateway through an NLB,
+// and the lab functions. The stack installs CE only (OpenFaaS Pro needs a
+// licence and components this stack does not install); a Pro gateway is
+// measured through the direct path (--endpoint), and the edition of every
+// run is read from the running gateway's /system/info, never from here.
 type OpenFaaS struct {
 	Common
 	// Region is the AWS region (default eu-west-1).
@@ -47,31 +51,22 @@ type OpenFaaS struct {
 	// path between the client and the load balancer; set the
 	// orchestrator's address, e.g. 203.0.113.7/32.
 	GatewayCIDRs []string
-	// Edition is the OpenFaaS edition the stack installs and the limits it
-	// is validated against: EditionCE (default; at most 5 replicas per
-	// function, 15 functions, no scale to zero on the gateway) or
-	// EditionPro (needs a licence the chart is configured with by the
-	// user, see fb:functionCrd).
-	Edition string
 	// ScaleMin and ScaleMax are the com.openfaas.scale.min/max labels
 	// (defaults 1 and 5, CE's cap).
 	ScaleMin, ScaleMax int
 	// FunctionTimeoutSeconds is how long one invocation may take (default
-	// 300). The gateway's and faas-netes' read/write timeouts, the gateway's
-	// upstream timeout and the watchdog's timeouts are derived from it (see
-	// GatewayTimeouts), so that no component cuts a call the function is
-	// still allowed to run, including a Fargate pod started from zero.
+	// 180, at most MaxFunctionTimeoutSeconds). The watchdog's, the
+	// gateway's and faas-netes' timeouts and the client's are derived from
+	// it (see GatewayTimeouts), so that no component cuts a call the
+	// function is still allowed to run, including one that first waits for
+	// the gateway's scale-from-zero; a value the NLB's TCP idle timeout
+	// cannot carry is refused.
 	FunctionTimeoutSeconds int
 	// MemoryMB is the function pods' memory request and limit (default 128;
 	// Fargate rounds a pod up to at least 0.5 GB).
 	MemoryMB int
 	// CPUMillis is the function pods' CPU request (default 250).
 	CPUMillis int
-	// FunctionCRD deploys the functions as openfaas.com/v1 Function resources
-	// (operator mode, OpenFaaS Pro/Enterprise only). Default false: the
-	// functions are the Deployments and Services faas-netes CE itself creates
-	// and discovers (label faas_function).
-	FunctionCRD bool
 	// Env is extra environment for every function.
 	Env map[string]string
 }
@@ -83,11 +78,10 @@ func DefaultOpenFaaS() OpenFaaS {
 		Region:            "eu-west-1",
 		KubernetesVersion: "1.34",
 		VpcCIDR:           "10.42.0.0/16",
-		Edition:           EditionCE,
 		ScaleMin:          1,
 		ScaleMax:          CEMaxReplicas,
 
-		FunctionTimeoutSeconds: 300,
+		FunctionTimeoutSeconds: 180,
 		MemoryMB:               128,
 		CPUMillis:              250,
 	}
@@ -107,13 +101,11 @@ func (c *OpenFaaS) fields() []field {
 		field{"monolithImage", `container image of monolith, required when monolith is deployed`, str(&c.MonolithImage)},
 		field{"gatewayPassword", `OpenFaaS admin password, required, set with --secret`, str(&c.GatewayPassword)},
 		field{"gatewayCidrs", `comma-separated CIDRs allowed to reach the plain-HTTP gateway, required, not 0.0.0.0/0 (e.g. this machine's /32)`, list(&c.GatewayCIDRs)},
-		field{"edition", `OpenFaaS edition ce or pro; ce limits scaleMax to 5 and the functions to 15 (default "ce")`, str(&c.Edition)},
 		field{"scaleMin", `com.openfaas.scale.min (default 1)`, integer(&c.ScaleMin)},
 		field{"scaleMax", `com.openfaas.scale.max, at most 5 on CE (default 5)`, integer(&c.ScaleMax)},
-		field{"functionTimeout", `longest invocation in seconds; the gateway timeouts are derived from it (default 300)`, integer(&c.FunctionTimeoutSeconds)},
+		field{"functionTimeout", `longest invocation in seconds, at most 230 (the NLB's 350 s idle timeout); every other timeout is derived from it (default 180)`, integer(&c.FunctionTimeoutSeconds)},
 		field{"memory", `function pod memory in MB (default 128)`, integer(&c.MemoryMB)},
 		field{"cpu", `function pod CPU request in millicores (default 250)`, integer(&c.CPUMillis)},
-		field{"functionCrd", `deploy openfaas.com/v1 Function resources (OpenFaaS Pro only; default false)`, boolean(&c.FunctionCRD)},
 		field{"env", `extra function environment K=v,K2=v2 (default none)`, kvmap(&c.Env)},
 	)
 }
@@ -166,26 +158,19 @@ func (c *OpenFaaS) Validate() error {
 			p.addf("gatewayCidrs", "%q would open the plain-HTTP gateway to the whole internet", s)
 		}
 	}
-	switch c.Edition {
-	case EditionCE:
-		if c.ScaleMax > CEMaxReplicas {
-			p.addf("scaleMax", "%d: OpenFaaS CE caps a function at %d replicas (set fb:edition=pro for more)", c.ScaleMax, CEMaxReplicas)
-		}
-		if len(c.Functions) > CEMaxFunctions {
-			p.addf("functions", "%d functions: OpenFaaS CE allows at most %d", len(c.Functions), CEMaxFunctions)
-		}
-		if c.FunctionCRD {
-			p.addf("functionCrd", "the Function CRD (operator) is an OpenFaaS Pro feature: set fb:edition=pro")
-		}
-	case EditionPro:
-	default:
-		p.addf("edition", "%q must be %s or %s", c.Edition, EditionCE, EditionPro)
+	if c.ScaleMax > CEMaxReplicas {
+		p.addf("scaleMax", "%d: OpenFaaS CE, which the stack installs, caps a function at %d replicas", c.ScaleMax, CEMaxReplicas)
+	}
+	if len(c.Functions) > CEMaxFunctions {
+		p.addf("functions", "%d functions: OpenFaaS CE allows at most %d", len(c.Functions), CEMaxFunctions)
 	}
 	if c.ScaleMin < 0 || c.ScaleMax < 1 || c.ScaleMin > c.ScaleMax {
 		p.addf("scaleMin", "need 0 <= scaleMin (%d) <= scaleMax (%d), scaleMax >= 1", c.ScaleMin, c.ScaleMax)
 	}
-	if c.FunctionTimeoutSeconds < 1 || c.FunctionTimeoutSeconds > 3600 {
-		p.addf("functionTimeout", "%d s is outside 1..3600", c.FunctionTimeoutSeconds)
+	if c.FunctionTimeoutSeconds < 1 {
+		p.addf("functionTimeout", "%d s: must be at least 1", c.FunctionTimeoutSeconds)
+	} else if err := c.GatewayTimeouts().Check(); err != nil {
+		p.addf("functionTimeout", "%d s: %v", c.FunctionTimeoutSeconds, err)
 	}
 	if c.MemoryMB < 64 || c.MemoryMB > 30720 {
 		p.addf("memory", "%d MB is outside 64..30720", c.MemoryMB)
@@ -197,14 +182,6 @@ func (c *OpenFaaS) Validate() error {
 	return p.err(c.Platform())
 }
 
-// OpenFaaS editions (OpenFaaS.Edition).
-const (
-	// EditionCE is OpenFaaS Community Edition.
-	EditionCE = "ce"
-	// EditionPro is OpenFaaS Pro/Enterprise.
-	EditionPro = "pro"
-)
-
 // Limits of OpenFaaS CE: faas-netes CE caps a function's replicas at 5
 // and an installation at 15 functions (providers/openfaas has the same
 // constants for the client side).
@@ -213,34 +190,115 @@ const (
 	CEMaxFunctions = 15
 )
 
-// Timeouts are the chart's and the watchdog's timeouts, as Go duration
-// strings.
+// GatewayServiceName is the openfaas stack's Kubernetes Service (namespace
+// openfaas) that the AWS Load Balancer Controller exposes through the NLB;
+// the controller's finalizer (service.k8s.aws/resources) holds the
+// Service's delete until the controller has deleted the NLB.
+const GatewayServiceName = "gateway-nlb"
+
+// Fixed timeouts of the path from the client to an OpenFaaS function.
+const (
+	// NLBIdleTimeout is the TCP idle timeout of the gateway's Network Load
+	// Balancer, kept at AWS's default: "The default idle timeout value for
+	// TCP flows is 350 seconds" (Elastic Load Balancing, Network Load
+	// Balancers, "Update the TCP idle timeout for your Network Load
+	// Balancer listener",
+	// https://docs.aws.amazon.com/elasticloadbalancing/latest/network/update-idle-timeout.html).
+	// No byte flows on a connection while the gateway waits for a function,
+	// so the NLB bounds the whole synchronous call.
+	NLBIdleTimeout = 350 * time.Second
+	// ScaleFromZeroWait is the longest the gateway holds a call to a
+	// function at zero replicas while it scales it up: MaxPollCount 1000 ×
+	// FunctionPollInterval 100 ms in the gateway's scaling config
+	// (openfaas/faas gateway/main.go). It runs inside the gateway's write
+	// timeout, before the upstream call.
+	ScaleFromZeroWait = 100 * time.Second
+	// timeoutStep separates consecutive timeouts of the chain.
+	timeoutStep = 5 * time.Second
+)
+
+// MaxFunctionTimeoutSeconds is the longest fb:functionTimeout the path can
+// carry: a cold call's scale-from-zero wait plus the function plus the
+// steps between the timeouts must fit in the NLB's idle timeout.
+const MaxFunctionTimeoutSeconds = int((NLBIdleTimeout - ScaleFromZeroWait - 4*timeoutStep) / time.Second)
+
+// Timeouts are the timeouts on the path of one synchronous call, client →
+// NLB → gateway → (scale from zero) → watchdog → function. OpenFaaS'
+// "Extended timeouts" guide (https://docs.openfaas.com/tutorials/expanded-timeouts/)
+// orders the OpenFaaS ones: the function's exec_timeout below the
+// gateway's upstream_timeout, upstream below the gateway's read/write
+// timeouts, and warns that a load balancer with a lower timeout cuts calls
+// first. Check states the whole order.
 type Timeouts struct {
-	// Read and Write are gateway.readTimeout/writeTimeout and
-	// faasnetes.readTimeout/writeTimeout (the chart defaults are about a
-	// minute).
-	Read, Write string
-	// Upstream is gateway.upstreamTimeout: how long the gateway waits for
-	// a function; it must stay below Read and Write.
-	Upstream string
 	// Exec is the watchdog's exec_timeout: the function's own limit.
-	Exec string
+	Exec time.Duration
 	// WatchdogReadWrite is the watchdog's read_timeout/write_timeout.
-	WatchdogReadWrite string
+	WatchdogReadWrite time.Duration
+	// Upstream is gateway.upstreamTimeout: how long the gateway waits for
+	// the function once it runs.
+	Upstream time.Duration
+	// ScaleFromZero is how long the gateway may wait before that for a
+	// function at zero replicas (ScaleFromZeroWait).
+	ScaleFromZero time.Duration
+	// Gateway is gateway.readTimeout/writeTimeout (also
+	// faasnetes.readTimeout/writeTimeout and queueWorker.ackWait; the
+	// chart's defaults are about a minute): the gateway's HTTP server
+	// bounds the whole call, scale-from-zero included, with it.
+	Gateway time.Duration
+	// Client is the benchmark client's timeout for one invocation.
+	Client time.Duration
+	// NLBIdle is the load balancer's TCP idle timeout (NLBIdleTimeout).
+	NLBIdle time.Duration
 }
 
-// GatewayTimeouts derives every timeout from FunctionTimeoutSeconds, as
-// OpenFaaS' "Expanded timeouts" guide orders them: function exec timeout <
-// watchdog read/write < gateway upstream timeout < gateway read/write.
+// GatewayTimeouts derives every timeout from FunctionTimeoutSeconds, each
+// one step (5 s) above what it must cover: exec < watchdog < upstream;
+// scale-from-zero + upstream < gateway read/write < client ≤ NLB idle.
 func (c OpenFaaS) GatewayTimeouts() Timeouts {
-	t := c.FunctionTimeoutSeconds
-	return Timeouts{
-		Exec:              fmt.Sprintf("%ds", t),
-		WatchdogReadWrite: fmt.Sprintf("%ds", t+5),
-		Upstream:          fmt.Sprintf("%ds", t+10),
-		Read:              fmt.Sprintf("%ds", t+15),
-		Write:             fmt.Sprintf("%ds", t+15),
+	exec := time.Duration(c.FunctionTimeoutSeconds) * time.Second
+	t := Timeouts{
+		Exec:              exec,
+		WatchdogReadWrite: exec + timeoutStep,
+		Upstream:          exec + 2*timeoutStep,
+		ScaleFromZero:     ScaleFromZeroWait,
+		NLBIdle:           NLBIdleTimeout,
 	}
+	t.Gateway = t.ScaleFromZero + t.Upstream + timeoutStep
+	t.Client = t.Gateway + timeoutStep
+	return t
+}
+
+// Check returns nil when t is in the order a call needs — exec_timeout <
+// watchdog read/write < gateway upstream; scale-from-zero + upstream <
+// gateway read/write < client ≤ NLB idle — and otherwise the first
+// inversion, as one line naming both timeouts and what a call would meet.
+func (t Timeouts) Check() error {
+	s := func(d time.Duration) string { return fmt.Sprintf("%g s", d.Seconds()) }
+	switch {
+	case t.Exec <= 0:
+		return fmt.Errorf("the function's exec_timeout %s must be positive", s(t.Exec))
+	case t.WatchdogReadWrite <= t.Exec:
+		return fmt.Errorf("the watchdog's read/write timeout %s must exceed its exec_timeout %s", s(t.WatchdogReadWrite), s(t.Exec))
+	case t.Upstream <= t.WatchdogReadWrite:
+		return fmt.Errorf("the gateway's upstream timeout %s must exceed the watchdog's %s", s(t.Upstream), s(t.WatchdogReadWrite))
+	case t.Gateway <= t.ScaleFromZero+t.Upstream:
+		return fmt.Errorf("the gateway's read/write timeout %s must exceed its scale-from-zero wait %s plus its upstream timeout %s, "+
+			"or it cuts a cold call the function may still answer", s(t.Gateway), s(t.ScaleFromZero), s(t.Upstream))
+	case t.Client <= t.Gateway:
+		return fmt.Errorf("the client timeout %s must exceed the gateway's read/write timeout %s, or the client gives up on calls the gateway still serves",
+			s(t.Client), s(t.Gateway))
+	case t.Client > t.NLBIdle:
+		return fmt.Errorf("a cold call may take %s (scale from zero %s, function %s, gateway %s) but the NLB's TCP idle timeout is %s "+
+			"(AWS default, kept): at most %d s fits", s(t.Client), s(t.ScaleFromZero), s(t.Exec), s(t.Gateway), s(t.NLBIdle),
+			int((t.NLBIdle-t.Client+t.Exec)/time.Second))
+	}
+	return nil
+}
+
+// GoDuration formats d as a Go duration string in whole seconds ("235s"),
+// the form the chart's and the watchdog's timeout settings take.
+func GoDuration(d time.Duration) string {
+	return fmt.Sprintf("%ds", int64(d/time.Second))
 }
 
 // ImageFor is the container image of lab function lab.

@@ -50,11 +50,6 @@ type Permanent struct {
 	BucketName string
 	// ProtectBucket makes Pulumi refuse to delete the bucket (default true).
 	ProtectBucket bool
-	// GoVersion is the Go toolchain cloud-init installs to build fbrun
-	// (default 1.26.6, the go.mod version).
-	GoVersion string
-	// FbrunVersion is the module version of fbrun to install (default latest).
-	FbrunVersion string
 	// PulumiVersion is the Pulumi CLI version to install (default 3.274.1).
 	PulumiVersion string
 	// KubectlVersion is the kubectl cloud-init installs (default 1.34.2):
@@ -82,8 +77,6 @@ func DefaultPermanent() Permanent {
 		DropletSize:   "s-2vcpu-4gb",
 		DropletImage:  "ubuntu-24-04-x64",
 		ProtectBucket: true,
-		GoVersion:     "1.26.6",
-		FbrunVersion:  "latest",
 		PulumiVersion: "3.274.1",
 
 		KubectlVersion: "1.34.2",
@@ -104,8 +97,6 @@ func (c *Permanent) fields() []field {
 		{"kubectlVersion", `kubectl installed on the droplet for the openfaas stack (default "1.34.2")`, str(&c.KubectlVersion)},
 		{"bucketName", `Spaces bucket name (default: fb-results plus a random suffix)`, str(&c.BucketName)},
 		{"protectBucket", `refuse to delete the results bucket (default true)`, boolean(&c.ProtectBucket)},
-		{"goVersion", `Go toolchain installed to build fbrun (default "1.26.6")`, str(&c.GoVersion)},
-		{"fbrunVersion", `fbrun module version to install (default "latest")`, str(&c.FbrunVersion)},
 		{"pulumiVersion", `Pulumi CLI version installed on the droplet (default "3.274.1")`, str(&c.PulumiVersion)},
 		{"tags", `extra DigitalOcean tags, comma-separated (default none)`, list(&c.Tags)},
 		{"study", `study file to install and schedule on the orchestrator (default none)`, str(&c.Study)},
@@ -162,12 +153,6 @@ func (c *Permanent) Validate() error {
 	if c.BucketName != "" && (len(c.BucketName) > 63 || !bucketPattern.MatchString(c.BucketName)) {
 		p.addf("bucketName", "%q is not a valid bucket name", c.BucketName)
 	}
-	if !semverPattern.MatchString(c.GoVersion) {
-		p.addf("goVersion", "%q is not a version like 1.26.6", c.GoVersion)
-	}
-	if c.FbrunVersion != "latest" && !semverPattern.MatchString(c.FbrunVersion) {
-		p.addf("fbrunVersion", "%q must be latest or a version like v0.3.0", c.FbrunVersion)
-	}
 	if !semverPattern.MatchString(c.PulumiVersion) {
 		p.addf("pulumiVersion", "%q is not a version like 3.274.1", c.PulumiVersion)
 	}
@@ -198,10 +183,21 @@ func (c Permanent) SpacesEndpoint() string {
 	return "https://" + c.Region + ".digitaloceanspaces.com"
 }
 
+// SpacesProfile is the AWS shared-credentials profile the state backend
+// URL names for the Spaces key pair. The backend (the Pulumi CLI's
+// gocloud.dev s3blob on aws-sdk-go-v2) then reads that profile instead of
+// AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, which stay free for the AWS
+// account the Lambda and EKS stacks deploy to (a profile named in code
+// wins over the environment's keys in aws-sdk-go-v2's credential chain).
+// fbrun fills the profile from SPACES_ACCESS_KEY_ID/SPACES_SECRET_ACCESS_KEY
+// for the Pulumi CLI only (runner: spacesCredentials); a user running the
+// Pulumi CLI by hand defines it in ~/.aws/credentials.
+const SpacesProfile = "fb-spaces"
+
 // StateBackendURL is the Pulumi DIY-backend URL that keeps stack state in
-// bucket, under the .pulumi/ prefix Pulumi uses (credentials from
-// AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY set to a Spaces access key):
-// StateBackendURLFor the region's Spaces endpoint.
+// bucket, under the .pulumi/ prefix Pulumi uses, read with the
+// SpacesProfile credentials: StateBackendURLFor the region's Spaces
+// endpoint.
 func (c Permanent) StateBackendURL(bucket string) string {
 	return c.StateBackendURLFor(bucket, c.SpacesEndpoint())
 }
@@ -210,10 +206,11 @@ func (c Permanent) StateBackendURL(bucket string) string {
 // S3-compatible endpoint (a full URL). The pinned Pulumi CLI opens s3://
 // URLs with gocloud.dev's s3blob on aws-sdk-go-v2, which takes the
 // endpoint as a base URL with its scheme (a bare host name is the AWS
-// SDK v1 form) and the legacy s3ForcePathStyle as use_path_style; the
-// runner's tests use this exact shape against MinIO.
+// SDK v1 form), the legacy s3ForcePathStyle as use_path_style, and
+// profile as the shared-credentials profile; the runner's tests use this
+// exact shape against MinIO.
 func (c Permanent) StateBackendURLFor(bucket, endpoint string) string {
-	return "s3://" + bucket + "?endpoint=" + endpoint + "&region=us-east-1&s3ForcePathStyle=true"
+	return "s3://" + bucket + "?endpoint=" + endpoint + "&region=us-east-1&s3ForcePathStyle=true&profile=" + SpacesProfile
 }
 
 var md5FingerprintPattern = regexp.MustCompile(`^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){15}$`)

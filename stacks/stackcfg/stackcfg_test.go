@@ -1,10 +1,10 @@
 package stackcfg
 
 import (
-	"fmt"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/faas-benchmarker/faas-benchmarker/functions/lab"
 )
@@ -142,14 +142,22 @@ func TestInvalid(t *testing.T) {
 		{"reserved tag", PlatformAzure, []string{"tags=fb-run=x"}, "fb:tags"},
 		{"azure location", PlatformAzure, []string{"location=West Europe"}, "fb:location"},
 		{"azure reserved setting", PlatformAzure, []string{"env=FUNCTIONS_WORKER_RUNTIME=python"}, "set by the stack"},
+		{"azure host id setting", PlatformAzure, []string{"env=AzureFunctionsWebHost__hostid=x"}, "set by the stack"},
+		{"azure plan", PlatformAzure, []string{"plan=premium"}, `fb:plan: "premium" is not a plan (want flex or consumption)`},
+		{"flex memory", PlatformAzure, []string{"memory=1024"}, "fb:memory: 1024 MB is not a Flex Consumption instance size (512, 2048 or 4096)"},
+		{"flex memory, explicit plan", PlatformAzure, []string{"plan=flex", "memory=128"}, "fb:memory: 128 MB"},
+		{"flex instances", PlatformAzure, []string{"maxInstances=39"}, "fb:maxInstances: 39 is outside 40..1000"},
+		{"flex instances high", PlatformAzure, []string{"maxInstances=1001"}, "fb:maxInstances"},
+		{"flex concurrency", PlatformAzure, []string{"httpConcurrency=1001"}, "fb:httpConcurrency"},
+		{"flex extension version", PlatformAzure, []string{"extensionVersion=~3"}, "Flex Consumption runs Functions 4.x only"},
+		{"memory on consumption", PlatformAzure, []string{"plan=consumption", "memory=2048"}, "fb:memory: applies to plan=flex only"},
 		{"openfaas short password", PlatformOpenFaaS, []string{"gatewayPassword=short"}, "fb:gatewayPassword"},
 		{"openfaas scale", PlatformOpenFaaS, []string{"scaleMin=5", "scaleMax=2"}, "fb:scaleMin"},
 		{"openfaas cidr", PlatformOpenFaaS, []string{"gatewayCidrs=everyone"}, "fb:gatewayCidrs"},
 		{"openfaas gateway open to world", PlatformOpenFaaS, []string{"gatewayCidrs=203.0.113.7/32,0.0.0.0/0"}, "whole internet"},
-		{"openfaas CE replica cap", PlatformOpenFaaS, []string{"scaleMax=6"}, "OpenFaaS CE caps a function at 5 replicas"},
-		{"openfaas CE has no CRD", PlatformOpenFaaS, []string{"functionCrd=true"}, "OpenFaaS Pro feature"},
-		{"openfaas edition", PlatformOpenFaaS, []string{"edition=enterprise"}, "fb:edition"},
+		{"openfaas CE replica cap", PlatformOpenFaaS, []string{"scaleMax=6"}, "caps a function at 5 replicas"},
 		{"openfaas timeout", PlatformOpenFaaS, []string{"functionTimeout=0"}, "fb:functionTimeout"},
+		{"openfaas timeout beyond the NLB", PlatformOpenFaaS, []string{"functionTimeout=300"}, "NLB's TCP idle timeout is 350 s"},
 		{"openfaas k8s", PlatformOpenFaaS, []string{"kubernetesVersion=latest"}, "fb:kubernetesVersion"},
 		{"openfaas vpc", PlatformOpenFaaS, []string{"vpcCidr=10.0.0.0/28"}, "fb:vpcCidr"},
 		{"ssh open to world", PlatformPermanent, []string{"sshCidrs=0.0.0.0/0"}, "whole internet"},
@@ -265,7 +273,7 @@ func TestPermanentDerived(t *testing.T) {
 	if c.SpacesEndpoint() != "https://ams3.digitaloceanspaces.com" {
 		t.Fatal(c.SpacesEndpoint())
 	}
-	if got := c.StateBackendURL("b1"); got != "s3://b1?endpoint=https://ams3.digitaloceanspaces.com&region=us-east-1&s3ForcePathStyle=true" {
+	if got := c.StateBackendURL("b1"); got != "s3://b1?endpoint=https://ams3.digitaloceanspaces.com&region=us-east-1&s3ForcePathStyle=true&profile=fb-spaces" {
 		t.Fatal(got)
 	}
 	c.Tags = []string{"team-x"}
@@ -275,34 +283,68 @@ func TestPermanentDerived(t *testing.T) {
 }
 
 // TestOpenFaaSLimits: the defaults stay inside OpenFaaS CE's limits
-// (5 replicas per function, 15 functions); Pro lifts the replica cap.
+// (5 replicas per function, 15 functions), the only edition the stack
+// installs.
 func TestOpenFaaSLimits(t *testing.T) {
 	c := valid(t, PlatformOpenFaaS).(*OpenFaaS)
-	if c.Edition != EditionCE || c.ScaleMax > CEMaxReplicas || len(c.Functions) > CEMaxFunctions {
-		t.Fatalf("defaults outside CE: edition %s, scaleMax %d, %d functions", c.Edition, c.ScaleMax, len(c.Functions))
+	if c.ScaleMax > CEMaxReplicas || len(c.Functions) > CEMaxFunctions {
+		t.Fatalf("defaults outside CE: scaleMax %d, %d functions", c.ScaleMax, len(c.Functions))
 	}
-	if err := ApplyOverrides(c, []string{"edition=pro", "scaleMax=20", "functionCrd=true"}); err != nil {
-		t.Fatalf("pro with 20 replicas and the CRD: %v", err)
+	// No setting pretends to install Pro.
+	for _, kv := range []string{"edition=pro", "functionCrd=true"} {
+		if err := ApplyOverrides(c, []string{kv}); err == nil || !strings.Contains(err.Error(), "unknown key") {
+			t.Errorf("%s: %v, want unknown key", kv, err)
+		}
 	}
 }
 
-// TestGatewayTimeouts: every timeout on the request path exceeds the
-// function's, in the order OpenFaaS documents (exec < watchdog <
-// upstream < gateway read/write), and the defaults exceed the chart's
-// one-minute defaults.
-func TestGatewayTimeouts(t *testing.T) {
-	c := valid(t, PlatformOpenFaaS).(*OpenFaaS)
-	to := c.GatewayTimeouts()
-	secs := func(s string) int {
-		var n int
-		if _, err := fmt.Sscanf(s, "%ds", &n); err != nil {
-			t.Fatalf("timeout %q: %v", s, err)
-		}
-		return n
+// TestTimeoutChain: the derived timeouts are in the order a call needs
+// and the longest functionTimeout the 350 s NLB carries is accepted, one
+// second more refused with the reason; every inversion of a hand-made
+// chain is refused naming the two timeouts.
+func TestTimeoutChain(t *testing.T) {
+	derived := func(secs int) Timeouts {
+		c := DefaultOpenFaaS()
+		c.FunctionTimeoutSeconds = secs
+		return c.GatewayTimeouts()
 	}
-	exec, wd, up, rd, wr := secs(to.Exec), secs(to.WatchdogReadWrite), secs(to.Upstream), secs(to.Read), secs(to.Write)
-	if exec != c.FunctionTimeoutSeconds || !(exec < wd && wd < up && up < rd && up < wr) || exec <= 60 {
-		t.Fatalf("timeouts %+v for a %d s function", to, c.FunctionTimeoutSeconds)
+	good := derived(60)
+	with := func(f func(*Timeouts)) Timeouts { t := good; f(&t); return t }
+	tests := []struct {
+		name    string
+		to      Timeouts
+		wantErr string
+	}{
+		{"default", derived(DefaultOpenFaaS().FunctionTimeoutSeconds), ""},
+		{"one second", derived(1), ""},
+		{"longest the NLB carries", derived(MaxFunctionTimeoutSeconds), ""},
+		{"one second more", derived(MaxFunctionTimeoutSeconds + 1), "NLB's TCP idle timeout is 350 s (AWS default, kept): at most 230 s fits"},
+		{"lambda's 900 s", derived(900), "a cold call may take 1020 s"},
+		{"no exec timeout", with(func(t *Timeouts) { t.Exec = 0 }), "exec_timeout 0 s must be positive"},
+		{"watchdog below exec", with(func(t *Timeouts) { t.WatchdogReadWrite = t.Exec }), "watchdog's read/write timeout 60 s must exceed its exec_timeout 60 s"},
+		{"upstream below watchdog", with(func(t *Timeouts) { t.Upstream = t.WatchdogReadWrite - time.Second }), "upstream timeout 64 s must exceed the watchdog's 65 s"},
+		{"gateway without scale-from-zero", with(func(t *Timeouts) { t.Gateway = t.Upstream + 5*time.Second }), "must exceed its scale-from-zero wait 100 s plus its upstream timeout 70 s"},
+		{"client below gateway", with(func(t *Timeouts) { t.Client = t.Gateway }), "client timeout 175 s must exceed the gateway's read/write timeout 175 s"},
+		{"client beyond the NLB", with(func(t *Timeouts) { t.NLBIdle = t.Client - time.Second }), "NLB's TCP idle timeout is 179 s"},
+	}
+	for _, tt := range tests {
+		err := tt.to.Check()
+		if tt.wantErr == "" {
+			if err != nil {
+				t.Errorf("%s: %+v refused: %v", tt.name, tt.to, err)
+			}
+			continue
+		}
+		if err == nil || !strings.Contains(err.Error(), tt.wantErr) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%s: error %v, want one line containing %q", tt.name, err, tt.wantErr)
+		}
+	}
+	if MaxFunctionTimeoutSeconds != 230 {
+		t.Errorf("MaxFunctionTimeoutSeconds = %d, want 230 (350 s NLB − 100 s scale from zero − 4 × 5 s)", MaxFunctionTimeoutSeconds)
+	}
+	// The chart values are Go durations in whole seconds.
+	if to := derived(180); GoDuration(to.Exec) != "180s" || GoDuration(to.Upstream) != "190s" || GoDuration(to.Gateway) != "295s" || to.Client != 300*time.Second {
+		t.Errorf("derived 180 s chain = %+v", to)
 	}
 }
 
@@ -365,5 +407,63 @@ func TestPermanentNameLengths(t *testing.T) {
 	s := valid(t, PlatformPermanent)
 	if err := ApplyOverrides(s, []string{"bucketName=" + strings.Repeat("b", 63), "tags=" + strings.Repeat("t", 255)}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestAzurePlanDefaults: Flex Consumption is the default plan, with 2048 MB
+// instances and 100 instances at most; Linux Consumption has neither.
+func TestAzurePlanDefaults(t *testing.T) {
+	c := DefaultAzure()
+	if c.Plan != AzurePlanFlex || c.Memory() != 2048 || c.InstanceLimit() != 100 {
+		t.Errorf("defaults = plan %q, %d MB, %d instances", c.Plan, c.Memory(), c.InstanceLimit())
+	}
+	if err := ApplyOverrides(&c, []string{"memory=4096", "maxInstances=1000"}); err != nil || c.Memory() != 4096 || c.InstanceLimit() != 1000 {
+		t.Errorf("flex overrides: %v, %d MB, %d", err, c.Memory(), c.InstanceLimit())
+	}
+	y1 := DefaultAzure()
+	if err := ApplyOverrides(&y1, []string{"plan=consumption"}); err != nil || y1.Memory() != 0 || y1.InstanceLimit() != 0 {
+		t.Errorf("consumption: %v, %d MB, %d", err, y1.Memory(), y1.InstanceLimit())
+	}
+}
+
+// TestHostIDRule checks the host ID helpers against the Functions host:
+// its validation rule (azure-webjobs-sdk HostIdValidator) and the default
+// derivation from the site name (azure-functions-host
+// ScriptHostIdProviderTests' vectors).
+func TestHostIDRule(t *testing.T) {
+	for _, tc := range []struct {
+		id    string
+		valid bool
+	}{
+		{"function1-0a1b2c3d", true}, {"a", true}, {strings.Repeat("a", 32), true},
+		{"", false}, {strings.Repeat("a", 33), false}, {"-a", false}, {"a-", false}, {"a--b", false}, {"Ab", false}, {"a_b", false},
+	} {
+		if got := ValidHostID(tc.id); got != tc.valid {
+			t.Errorf("ValidHostID(%q) = %v", tc.id, got)
+		}
+	}
+	for in, want := range map[string]string{
+		"TEST-FUNCTIONS--": "test-functions",
+		"TEST-FUNCTIONS-XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX": "test-functions-xxxxxxxxxxxxxxxxx",
+		"TEST-FUNCTIONS-XXXXXXXXXXXXXXXX-XXXX":                                                      "test-functions-xxxxxxxxxxxxxxxx",
+	} {
+		if got := DefaultHostID(in); got != want {
+			t.Errorf("DefaultHostID(%q) = %q, want %q", in, got, want)
+		}
+	}
+	c := DefaultAzure()
+	c.Experiment, c.Run = "cold-start", "26-054300-3fa9c1"
+	seen := map[string]bool{}
+	for _, lab := range LabFunctions() {
+		id := c.HostID(lab)
+		if !ValidHostID(id) || seen[id] || !strings.HasPrefix(id, lab+"-") {
+			t.Errorf("HostID(%s) = %q", lab, id)
+		}
+		seen[id] = true
+	}
+	other := c
+	other.Run = "26-054300-3fa9c2"
+	if other.HostID(Function1) == c.HostID(Function1) {
+		t.Error("two stacks give function1 the same host ID")
 	}
 }

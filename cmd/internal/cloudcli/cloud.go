@@ -10,14 +10,17 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/faas-benchmarker/faas-benchmarker/blobstore"
 	"github.com/faas-benchmarker/faas-benchmarker/cmd/internal/fbcli"
+	lsprovider "github.com/faas-benchmarker/faas-benchmarker/localstack/provider"
 	"github.com/faas-benchmarker/faas-benchmarker/platforms/localstack"
 	"github.com/faas-benchmarker/faas-benchmarker/runner"
+	"github.com/faas-benchmarker/faas-benchmarker/stacks/stackcfg"
 )
 
 // Cloud implements fbcli.Cloud.
@@ -35,7 +38,8 @@ func plainRunner(c *cli.Context) (*runner.Runner, error) {
 		return nil, err
 	}
 	r, err := runner.New(runner.Config{PulumiPath: c.String(fbcli.FlagPulumi), BackendURL: c.String(fbcli.FlagState),
-		Stdout: c.App.ErrWriter, Stderr: c.App.ErrWriter, Logger: logger, DestroyTimeout: runner.DefaultDestroyTimeout, HandleSignals: true})
+		Stdout: c.App.ErrWriter, Stderr: c.App.ErrWriter, Logger: logger, DestroyTimeout: runner.DefaultDestroyTimeout, HandleSignals: true,
+		PluginBinaries: selfPlugins()})
 	if err != nil {
 		return nil, cli.Exit(err.Error(), 1)
 	}
@@ -48,7 +52,7 @@ func newRunner(c *cli.Context, logger *slog.Logger) (*runner.Runner, error) {
 	cfg := runner.Config{
 		PulumiPath: c.String(fbcli.FlagPulumi), BackendURL: c.String(fbcli.FlagState),
 		Stdout: c.App.ErrWriter, Stderr: c.App.ErrWriter, Logger: logger, DestroyTimeout: runner.DefaultDestroyTimeout,
-		HandleSignals: true,
+		HandleSignals: true, PluginBinaries: selfPlugins(),
 	}
 	r, err := runner.New(cfg)
 	if err != nil {
@@ -64,6 +68,16 @@ func newRunner(c *cli.Context, logger *slog.Logger) (*runner.Runner, error) {
 	}
 	cfg.Shipper = store
 	return runner.New(cfg)
+}
+
+// selfPlugins returns the resource plugins this binary serves itself:
+// fblocal (see cmd/fbrun-cloud), for local-stack runs and their cleanup.
+func selfPlugins() map[string]string {
+	self, err := os.Executable()
+	if err != nil {
+		return nil
+	}
+	return map[string]string{lsprovider.Name: self}
 }
 
 // resultsStore returns the blob store results are shipped to, or nil with
@@ -100,7 +114,7 @@ func (*Cloud) ManagedExperiment(c *cli.Context, run fbcli.ManagedRun) (*fbcli.Ma
 	// The preflight of `fbrun doctor`: without credentials, plugins,
 	// packages or valid stack settings nothing could be deployed, so say
 	// so before any stack exists.
-	if err := fbcli.RunDoctor(c, c.String(fbcli.FlagPlatform), true); err != nil {
+	if err := fbcli.RunDoctor(c, c.String(fbcli.FlagPlatform), true, run.Experiment, run.Params); err != nil {
 		return nil, err
 	}
 	r, err := newRunner(c, run.Logger)
@@ -154,8 +168,16 @@ func (*Cloud) UpPermanent(c *cli.Context) error {
 	if err != nil {
 		return fbcli.UsageError("%v", err)
 	}
+	bins, err := orchestratorBinaries()
+	if err != nil {
+		return fbcli.UsageError("%v", err)
+	}
 	outs, err := r.Up(c.Context, runner.StackSpec{StackName: runner.PermanentStack, Program: prog})
 	if err != nil {
+		return cli.Exit(err.Error(), 1)
+	}
+	ip, _ := outs[stackcfg.OutDropletIP].Value.(string)
+	if err := runner.ProvisionOrchestrator(c.Context, runner.Orchestrator{Host: ip, Binaries: bins, Out: c.App.ErrWriter}); err != nil {
 		return cli.Exit(err.Error(), 1)
 	}
 	for _, k := range sortedOutputKeys(outs) {
@@ -169,21 +191,49 @@ func (*Cloud) UpPermanent(c *cli.Context) error {
 	return nil
 }
 
-// DownPermanent destroys the permanent stack, first emptying its results
-// bucket when --empty-bucket is set.
+// EnvOrchestratorBinaries names a directory of linux/amd64 builds of
+// fbrun, fbrun-cloud and fbrun-lab to copy to the orchestrator droplet,
+// for `fbrun up permanent` run from another OS or architecture.
+const EnvOrchestratorBinaries = "FB_ORCHESTRATOR_BINARIES"
+
+// orchestratorBinaries returns the prebuilt binaries `fbrun up permanent`
+// copies to the droplet (an Ubuntu x86-64 image): this installation's own
+// when it is linux/amd64, else those in $FB_ORCHESTRATOR_BINARIES.
+func orchestratorBinaries() (map[string]string, error) {
+	dir := os.Getenv(EnvOrchestratorBinaries)
+	if dir == "" {
+		if runtime.GOOS != "linux" || runtime.GOARCH != "amd64" {
+			return nil, fmt.Errorf("the orchestrator droplet runs linux/amd64 and this fbrun is %s/%s: build its binaries with "+
+				"`GOOS=linux GOARCH=amd64 go build -o DIR/ ./cmd/fbrun ./cmd/fbrun-cloud ./cmd/fbrun-lab` and set %s=DIR",
+				runtime.GOOS, runtime.GOARCH, EnvOrchestratorBinaries)
+		}
+		self, err := os.Executable()
+		if err != nil {
+			return nil, err
+		}
+		dir = filepath.Dir(self)
+	}
+	bins := map[string]string{}
+	for _, b := range []string{"fbrun", "fbrun-cloud", "fbrun-lab"} {
+		p := filepath.Join(dir, b)
+		if st, err := os.Stat(p); err != nil || st.IsDir() {
+			return nil, fmt.Errorf("%s is missing: the orchestrator needs fbrun, fbrun-cloud and fbrun-lab built for linux/amd64 "+
+				"in one directory (`go install ./cmd/...`, or set %s)", p, EnvOrchestratorBinaries)
+		}
+		bins[b] = p
+	}
+	return bins, nil
+}
+
+// DownPermanent destroys the permanent stack; with --empty-bucket it
+// empties the results bucket first, once the checks of
+// runner.DownPermanent have passed.
 func (*Cloud) DownPermanent(c *cli.Context) error {
 	r, err := plainRunner(c)
 	if err != nil {
 		return err
 	}
-	if c.Bool(fbcli.FlagEmptyBucket) {
-		bucket, n, err := r.EmptyPermanentBucket(c.Context)
-		if err != nil {
-			return cli.Exit(err.Error(), 1)
-		}
-		fmt.Fprintf(c.App.ErrWriter, "deleted %d objects from bucket %s\n", n, bucket)
-	}
-	if err := r.Down(c.Context, runner.StackSpec{StackName: runner.PermanentStack}); err != nil {
+	if err := r.DownPermanent(c.Context, c.Bool(fbcli.FlagEmptyBucket)); err != nil {
 		return cli.Exit(err.Error(), 1)
 	}
 	fmt.Fprintln(c.App.ErrWriter, "permanent stack destroyed")

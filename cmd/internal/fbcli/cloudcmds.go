@@ -232,7 +232,12 @@ func StartLocal(c *cli.Context, logger *slog.Logger) (url string, stop func(), e
 
 // RunDoctor runs the `fbrun doctor` checks of platform (managed: a stack
 // would be deployed for the run), prints them and fails (exit 1) on a
-// problem: the preflight of a managed run.
-func RunDoctor(c *cli.Context, platform string, managed bool) error {
-	return runDoctor(c, platform, managed)
+// problem: the preflight of a managed run. The account's concurrency is
+// checked against what exp needs with params (experiments.ConcurrencyNeeder).
+func RunDoctor(c *cli.Context, platform string, managed bool, exp experiments.Experiment, params experiments.Params) error {
+	need := 0
+	if cn, ok := exp.(experiments.ConcurrencyNeeder); ok {
+		need = cn.MaxConcurrency(params)
+	}
+	return runDoctor(c, platform, managed, need)
 }

@@ -2,6 +2,7 @@ package fbcli
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 
 	"github.com/urfave/cli/v2"
@@ -19,18 +20,29 @@ func doctorCommand() *cli.Command {
 			&cli.StringFlag{Name: flagPlatform, Aliases: []string{"p"}, Value: "local", Usage: "platform to check: local, local-stack, aws, azure, openfaas, permanent"},
 			&cli.BoolFlag{Name: "existing", Usage: "aws/azure/openfaas: check invoking an existing deployment only (no stack)"},
 			&cli.StringSliceFlag{Name: FlagStackSet, Usage: "stack setting `KEY=VALUE` the run would use"},
+			&cli.IntFlag{Name: "concurrency", Usage: "aws: concurrent invocations the run makes, checked against the account's unreserved concurrency (0: not checked)"},
 		}, runnerFlags()...),
 		Action: func(c *cli.Context) error {
-			return runDoctor(c, c.String(flagPlatform), !c.Bool("existing"))
+			return runDoctor(c, c.String(flagPlatform), !c.Bool("existing"), c.Int("concurrency"))
 		},
 	}
 }
 
-// runDoctor prints the checks of platform and fails (exit 1) on a problem.
-func runDoctor(c *cli.Context, platform string, managed bool) error {
-	checks, err := doctor.ForPlatform(platform, managed, filepath.Dir(c.String(flagDB)), doctor.Env{
-		PulumiPath: c.String(FlagPulumi), BackendURL: c.String(FlagState), StackSets: c.StringSlice(FlagStackSet),
-	})
+// runDoctor prints the checks of platform and fails (exit 1) on a
+// problem. concurrency is the most concurrent invocations the run makes
+// (0: not checked against the account).
+func runDoctor(c *cli.Context, platform string, managed bool, concurrency int) error {
+	env := doctor.Env{PulumiPath: c.String(FlagPulumi), BackendURL: c.String(FlagState), StackSets: c.StringSlice(FlagStackSet),
+		Concurrency: concurrency}
+	// fbrun-cloud serves the fblocal plugin itself (cmd/fbrun-cloud).
+	cloud, err := findCloudBinary()
+	if hasCloud(c) {
+		cloud, err = os.Executable()
+	}
+	if err == nil {
+		env.ServedPlugins = map[string]string{"fblocal": cloud}
+	}
+	checks, err := doctor.ForPlatform(platform, managed, filepath.Dir(c.String(flagDB)), env)
 	if err != nil {
 		return usageError("%v", err)
 	}

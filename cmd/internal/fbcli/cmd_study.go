@@ -212,9 +212,9 @@ func studyStatusAction(c *cli.Context) error {
 	tw.Flush()
 	fmt.Fprintln(w)
 	if len(st.Changes) == 0 {
-		fmt.Fprintln(w, "Changes: none (no estimate's interval moved clear of the previous study run's)")
+		fmt.Fprintf(w, "Changes: none (no estimate moved from the previous study run; at most %.0f %% false alarms per study run)\n", study.FamilyAlpha*100)
 	} else {
-		fmt.Fprintf(w, "Changes (%d): an estimate whose interval does not overlap the previous study run's\n", len(st.Changes))
+		fmt.Fprintf(w, "Changes (%d): estimates that moved from the previous study run (z test per estimate, Holm over the study run at %.0f %%)\n", len(st.Changes), study.FamilyAlpha*100)
 		for _, ch := range st.Changes {
 			fmt.Fprintln(w, "  "+ch.Text)
 		}

@@ -149,6 +149,17 @@ func openPlatform(c *cli.Context, plan *platformPlan, logger *slog.Logger) (*pla
 		closePlat()
 		return nil, cli.Exit(err.Error(), 1)
 	}
+	if s.Close != nil {
+		// Undo what the run changed on the user's deployment, also after
+		// Ctrl-C: the run's context is cancelled by then.
+		release, stopLocal := s.Close, closePlat
+		closePlat = func() {
+			if err := release(context.WithoutCancel(c.Context)); err != nil {
+				fmt.Fprintln(c.App.ErrWriter, "fbrun: "+err.Error())
+			}
+			stopLocal()
+		}
+	}
 	cfg := s.Config
 	if cfg == nil {
 		cfg = map[string]any{}

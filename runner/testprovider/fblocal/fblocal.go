@@ -38,6 +38,9 @@ type FunctionArgs struct {
 	// IgnoreCancel makes a held create ignore cancellation until the
 	// HoldAfterCreate file is removed.
 	IgnoreCancel pulumi.BoolPtrInput
+	// RecordAWSKeyTo makes the create write the provider's
+	// AWS_ACCESS_KEY_ID to this file.
+	RecordAWSKeyTo pulumi.StringPtrInput
 }
 
 type functionArgs struct {
@@ -50,6 +53,7 @@ type functionArgs struct {
 	HoldDeleteWhile *string `pulumi:"holdDeleteWhile"`
 	HoldAfterCreate *string `pulumi:"holdAfterCreate"`
 	IgnoreCancel    *bool   `pulumi:"ignoreCancel"`
+	RecordAWSKeyTo  *string `pulumi:"recordAwsKeyTo"`
 }
 
 // ElementType implements pulumi.Input.

@@ -7,11 +7,14 @@ package stacktest
 import (
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/tokens"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
 )
 
 // Resource is one registered resource as the mock monitor saw it.
@@ -28,8 +31,18 @@ type Resource struct {
 	ID string
 	// Protect is whether the resource was registered with pulumi.Protect.
 	Protect bool
-	// DependsOn lists the URNs of the explicit dependencies.
+	// DependsOn lists the URNs of the dependencies the SDK sent: the
+	// explicit ones (pulumi.DependsOn) and those of every output used as
+	// an input.
 	DependsOn []string
+	// URN is the resource's URN, as the mock monitor makes it.
+	URN string
+	// Parent is the parent's URN (the root stack's for a top-level
+	// resource).
+	Parent string
+	// CustomTimeouts are the pulumi.Timeouts the resource was registered
+	// with (nil: none).
+	CustomTimeouts *pulumirpc.RegisterResourceRequest_CustomTimeouts
 }
 
 // Call is one invoke (function call) as the mock monitor saw it.
@@ -60,6 +73,9 @@ func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 	if args.RegisterRPC != nil {
 		r.Protect = args.RegisterRPC.GetProtect()
 		r.DependsOn = args.RegisterRPC.GetDependencies()
+		r.Parent = args.RegisterRPC.GetParent()
+		r.CustomTimeouts = args.RegisterRPC.GetCustomTimeouts()
+		r.URN = urn(r.Parent, r.Type, r.Name)
 	}
 	m.mu.Lock()
 	m.resources = append(m.resources, r)
@@ -75,6 +91,56 @@ func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 		id = args.Name + "-id"
 	}
 	return id, state, nil
+}
+
+// urn is the URN the mock monitor gives a resource (pulumi's mocks.go
+// newURN) for project "fb", stack "test" (see Run).
+func urn(parent, typ, name string) string {
+	parentType := tokens.Type("")
+	if p := resource.URN(parent); p != "" && p.QualifiedType() != resource.RootStackType {
+		parentType = p.QualifiedType()
+	}
+	return string(resource.NewURN("test", "fb", parentType, tokens.Type(typ), name))
+}
+
+// DeletedBefore reports whether a destroy must delete a before b: whether
+// b is reachable from a through the edges Pulumi's engine orders a
+// destroy by — a resource's dependencies (explicit and from its inputs),
+// its provider and its parent. Pulumi deletes in reverse dependency order,
+// a resource only once everything that depends on it is gone ("The
+// dependsOn option ensures that resource creation, update, and deletion
+// operations are executed in the correct order", Pulumi docs, "Resource
+// option: dependsOn",
+// https://www.pulumi.com/docs/iac/concepts/resources/options/dependson/);
+// without such a path the two are deleted in parallel, in either order.
+func (m *Mocks) DeletedBefore(a, b Resource) bool {
+	edges := map[string][]string{}
+	for _, r := range m.Resources() {
+		out := append([]string(nil), r.DependsOn...)
+		if i := strings.LastIndex(r.Provider, "::"); i > 0 {
+			out = append(out, r.Provider[:i]) // "urn::id"
+		}
+		if r.Parent != "" {
+			out = append(out, r.Parent)
+		}
+		edges[r.URN] = out
+	}
+	seen := map[string]bool{}
+	stack := []string{a.URN}
+	for len(stack) > 0 {
+		u := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		for _, d := range edges[u] {
+			if d == b.URN {
+				return true
+			}
+			if !seen[d] {
+				seen[d] = true
+				stack = append(stack, d)
+			}
+		}
+	}
+	return false
 }
 
 // Call implements pulumi.MockResourceMonitor.

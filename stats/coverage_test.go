@@ -1,0 +1,178 @@
+package stats
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// coverageCase is one interval method on one synthetic model with a known
+// truth: draw makes one data set from rng and returns the interval the
+// method gives for it (ok false: no interval from this data set).
+type coverageCase struct {
+	method, model string
+	truth         float64
+	draw          func(rng *rand.Rand) Interval
+}
+
+// coverageRuns is the number of seeded synthetic runs per case: the
+// coverage estimate's standard error is at most 0.7 points at 95 %.
+const coverageRuns = 1000
+
+func lognormal(rng *rand.Rand, mu, sigma float64) float64 {
+	return math.Exp(mu + sigma*rng.NormFloat64())
+}
+
+func draws(n int, f func() float64) []float64 {
+	xs := make([]float64, n)
+	for i := range xs {
+		xs[i] = f()
+	}
+	return Sorted(xs)
+}
+
+// coverageCases are the models of docs/experiments.md's coverage table.
+func coverageCases() []coverageCase {
+	var cs []coverageCase
+	// Latency quantiles: skewed (lognormal) latencies, median 20 ms,
+	// p90 = 20·exp(0.6·z_0.9).
+	z90 := math.Sqrt2 * math.Erfinv(0.8)
+	for _, n := range []int{10, 30, 100} {
+		cs = append(cs, coverageCase{"order statistic (p50)", fmt.Sprintf("lognormal σ=0.6, n=%d", n), 20,
+			func(rng *rand.Rand) Interval {
+				return MedianCI(draws(n, func() float64 { return lognormal(rng, math.Log(20), 0.6) }), 0.95)
+			}})
+	}
+	for _, n := range []int{50, 100} {
+		cs = append(cs, coverageCase{"order statistic (p90)", fmt.Sprintf("lognormal σ=0.6, n=%d", n), 20 * math.Exp(0.6*z90),
+			func(rng *rand.Rand) Interval {
+				return QuantileCI(draws(n, func() float64 { return lognormal(rng, math.Log(20), 0.6) }), 0.9, 0.95)
+			}})
+	}
+	// Differences of medians: cold = 25 ms + lognormal (median 30, σ 0.5:
+	// wide, skewed), warm = 1.5 ms + exponential (median 1.5 + ln2·0.5):
+	// different shapes, as cold and warm latencies have.
+	coldMed, warmMed := 25+30.0, 1.5+math.Ln2*0.5
+	for _, n := range []int{MinDiffSamples, 10, 30} {
+		for _, warmN := range []int{n, 2 * n} {
+			cs = append(cs, coverageCase{"Price–Bonett (difference of medians)", fmt.Sprintf("cold lognormal vs warm exponential, n=%d/%d", n, warmN), coldMed - warmMed,
+				func(rng *rand.Rand) Interval {
+					cold := draws(n, func() float64 { return 25 + lognormal(rng, math.Log(30), 0.5) })
+					warm := draws(warmN, func() float64 { return 1.5 + rng.ExpFloat64()*0.5 })
+					return DiffMedianCI(cold, warm, 0.95)
+				}})
+		}
+	}
+	// Heavy upper tail: 10 % of cold starts take 5× as long.
+	cs = append(cs, coverageCase{"Price–Bonett (difference of medians)", "cold with 10 % 5× outliers vs warm, n=10/10", 0,
+		func(rng *rand.Rand) Interval {
+			f := func() float64 {
+				x := 50 + 5*rng.NormFloat64()
+				if rng.Float64() < 0.1 {
+					x *= 5
+				}
+				return x
+			}
+			a, b := draws(10, f), draws(10, f)
+			return DiffMedianCI(a, b, 0.95)
+		}})
+	// Ratios of medians (concurrency slowdown): normal throughputs.
+	for _, n := range []int{MinDiffSamples, 20} {
+		cs = append(cs, coverageCase{"Price–Bonett on logs (ratio of medians)", fmt.Sprintf("normal 1000±80 / 600±90, n=%d", n), 1000.0 / 600,
+			func(rng *rand.Rand) Interval {
+				a := draws(n, func() float64 { return 1000 + 80*rng.NormFloat64() })
+				b := draws(n, func() float64 { return 600 + 90*rng.NormFloat64() })
+				return RatioMedianCI(a, b, 0.95)
+			}})
+	}
+	// Fractions: Wilson, also at the edges 0 and 1.
+	for _, p := range []float64{0, 0.05, 0.5, 0.9, 1} {
+		for _, n := range []int{10, 40} {
+			cs = append(cs, coverageCase{"Wilson (fraction)", fmt.Sprintf("p=%g, n=%d", p, n), p,
+				func(rng *rand.Rand) Interval {
+					k := 0
+					for range n {
+						if rng.Float64() < p {
+							k++
+						}
+					}
+					return Wilson(k, n, 0.95)
+				}})
+		}
+	}
+	// Scale-out rate: a token bucket refilling at r per second, each
+	// token taken by a throttled caller retrying every backoff (pickup
+	// delay uniform on [0, backoff)); also with a scheduling jitter that
+	// is exponential (mean 10 ms) on top.
+	for _, m := range []struct {
+		name    string
+		r, bo   float64
+		expJit  float64
+		nEvents int
+	}{
+		{"tokens 2/s, backoff 20 ms, 8 births", 2, 0.02, 0, 8},
+		{"tokens 5/s, backoff 20 ms, 20 births", 5, 0.02, 0, 20},
+		{"tokens 1/s, backoff 200 ms + exp 10 ms jitter, 10 births", 1, 0.2, 0.01, 10},
+	} {
+		cs = append(cs, coverageCase{"median gap, inverted (rate)", m.name, m.r,
+			func(rng *rand.Rand) Interval {
+				ts := make([]float64, m.nEvents)
+				for k := range ts {
+					ts[k] = float64(k)/m.r + rng.Float64()*m.bo + rng.ExpFloat64()*m.expJit
+				}
+				return RateFromGapsCI(Sorted(ts), 0.95)
+			}})
+	}
+	return cs
+}
+
+// TestIntervalCoverage checks every interval method of the estimates by
+// simulation: over coverageRuns seeded synthetic runs with a known truth,
+// the 95 % interval must contain the truth at least 90 % of the time (and
+// exist in every run). The table it logs is the one in
+// docs/experiments.md ("Intervals"): go test -run TestIntervalCoverage -v ./stats/
+func TestIntervalCoverage(t *testing.T) {
+	for i, c := range coverageCases() {
+		t.Run(fmt.Sprintf("%d", i), func(t *testing.T) {
+			t.Parallel()
+			rng := rand.New(rand.NewPCG(uint64(i)+1, 26))
+			hit, made := 0, 0
+			var width float64
+			for range coverageRuns {
+				iv := c.draw(rng)
+				if !iv.OK {
+					continue
+				}
+				made++
+				if iv.Low <= c.truth && c.truth <= iv.High {
+					hit++
+				}
+				width += iv.High - iv.Low
+			}
+			cov := float64(hit) / float64(coverageRuns)
+			t.Logf("| %s | %s | %.3f | %s |", c.method, c.model, cov, Format(width/float64(max(made, 1))))
+			if made != coverageRuns {
+				t.Errorf("%s, %s: an interval in %d of %d runs", c.method, c.model, made, coverageRuns)
+			}
+			if cov < 0.90 {
+				t.Errorf("%s, %s: coverage %.3f < 0.90 at 95 %%", c.method, c.model, cov)
+			}
+		})
+	}
+}
+
+func TestStudentTwoSidedP(t *testing.T) {
+	for _, c := range []struct{ t, df, want float64 }{
+		{1, 1, 0.5},          // Cauchy: P(|T| ≥ 1) = 1/2
+		{4.302653, 2, 0.05},  // t table
+		{2.228139, 10, 0.05}, // t table
+		{1.959964, math.Inf(1), 0.05},
+		{0, 5, 1},
+		{12.7062, 1, 0.05},
+	} {
+		if got := StudentTwoSidedP(c.t, c.df); math.Abs(got-c.want) > 1e-5 {
+			t.Errorf("P(|T_%g| ≥ %g) = %.6f, want %.6f", c.df, c.t, got, c.want)
+		}
+	}
+}
