@@ -224,7 +224,9 @@ func (IdleTimeout) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Es
 			first = "1"
 		}
 		phases[phase].Record(MetricIdleProbe, v, map[string]string{
-			TagGapS:      strconv.FormatFloat(o.gap.Seconds(), 'g', -1, 64), // exact: the report refits these "instance": o.instance, "lane": strconv.Itoa(o.lane), "burst": strconv.Itoa(o.burst), "function": l.fn,
+			// gap_s at full precision: the report refits these.
+			TagGapS:    strconv.FormatFloat(o.gap.Seconds(), 'g', -1, 64),
+			"instance": o.instance, "lane": strconv.Itoa(o.lane), "burst": strconv.Itoa(o.burst), "function": l.fn,
 			TagIdleFirst: first,
 		})
 		log.Debug("idle-timeout observation", "function", l.fn, "instance", o.instance, "gap", o.gap, "evicted", o.evicted)
