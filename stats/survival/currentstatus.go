@@ -107,11 +107,6 @@ type CurrentStatus struct {
 	blocks []block
 	fullLL float64
 	deff   float64
-	// edged is groups with each edge of the data pooled into one group
-	// of at least EdgeMin observations (poolEdges), and edgedLL its
-	// maximum log-likelihood: the data quantile intervals are computed on.
-	edged   []group
-	edgedLL float64
 }
 
 // ErrNoData is returned when there is nothing to fit.
@@ -142,9 +137,8 @@ func FitCurrentStatus(obs []Observation) (*CurrentStatus, error) {
 			g.ev++
 		}
 	}
-	c := &CurrentStatus{groups: gs, blocks: pava(gs), edged: poolEdges(gs, EdgeMin)}
+	c := &CurrentStatus{groups: gs, blocks: pava(gs)}
 	c.fullLL = maxLoglik(c.blocks)
-	c.edgedLL = maxLoglik(pava(c.edged))
 	c.deff = c.designEffect(sorted)
 	return c, nil
 }
@@ -160,27 +154,64 @@ func maxLoglik(bs []block) float64 {
 
 // EdgeMin is the fewest observations an edge of the data must hold before
 // it can bound a quantile: Quantile pools the first observations, and the
-// last, into one group of at least EdgeMin each.
+// last, into one group of at least EdgeMin each (poolEdges).
 //
 // Why: observation times are rarely tied (every instance has its own gap),
-// so the isotonic fit's last block is the largest of the running means of
-// the last 1, 2, 3, ... observations, and its first block the smallest from
-// the start. Three evictions among the last three observations (probability
-// 1/8 when F is ½ there) already exceed the χ² cutoff: the likelihood-ratio
-// limit holds inside the data, not at its ends, and without pooling the
-// median's interval of a distribution whose median lies just past the
-// longest gap ended below that gap in every simulated run. Pooled, the end
-// is one binomial group: at F = q exactly, a group of 12 is rejected on the
-// wrong side with probability 1.9 % (q = ½: 10 or more of 12) or 2.0 %
-// (q = 0.05: 3 or more evictions of 12), under the nominal 2.5 %; groups of
-// 8–11 reach 3.5–5.5 %, and larger groups gain little (13: 4.6 %) while
-// costing resolution at the ends (TestQuantileEdges has the simulation).
-// Pooling is conservative on both sides: the pooled group stands for its
-// earliest time where it bounds a quantile from below (F there is at most
-// the group's mean) and for its latest where it bounds it from above.
-// With fewer than 2·EdgeMin observations all of them form one group, and
-// a quantile is bounded on one side at most.
+// so an unconstrained likelihood-ratio test at an end of the data is a
+// supremum over how many of the last (first) observations it pools: the
+// isotonic fit's last block is the largest of the running means of the
+// last 1, 2, 3, ... observations. Three evictions among the last three
+// observations (probability 1/8 when F is ½ there) already exceed the χ²
+// cutoff, and where F stays near q over much of the data the supremum
+// over ever longer stretches keeps rejecting on the wrong side (12.5 % of
+// samples with F from 0.4 to 0.5 over all the data; TestQuantileEdges).
+// The likelihood-ratio limit holds inside the data, not at its ends. So
+// the test that the quantile lies beyond an end (F ≤ q at the last time,
+// F ≥ q at the first) is a multi-scale binomial test (endStat): the
+// likelihood-ratio statistic of the last EdgeMin, 2·EdgeMin, 4·EdgeMin,
+// ... observations each, compared with the χ²₁ cutoff at level α/J for J
+// scales (Bonferroni), so that its size is at most α/2 whatever F does
+// near the end. Inside the data the end groups stay pooled, which keeps
+// the splits next to an end from resting on one or two observations; the
+// pooled group stands for its earliest time where it bounds a quantile
+// from below (F there is at most the group's mean) and for its latest
+// where it bounds it from above.
 const EdgeMin = 12
+
+// endScales is the number of scales of the end test with n observations:
+// EdgeMin·2^j ≤ n (0 when n < EdgeMin). It depends on n only.
+func endScales(n int) int {
+	j := 0
+	for k := EdgeMin; k <= n; k *= 2 {
+		j++
+	}
+	return j
+}
+
+// endStat returns the largest binomial likelihood-ratio statistic of
+// "the rate is at most q" (fromEnd: the last observations, the quantile
+// lies after them) or "at least q" (the first observations, it lies before
+// them) over the end stretches of EdgeMin, 2·EdgeMin, ... observations of
+// gs (a stretch ends at a group boundary, so ties may make it longer).
+func endStat(gs []group, q float64, fromEnd bool) float64 {
+	var stat float64
+	ev, n, k := 0, 0, EdgeMin
+	for i := range gs {
+		g := gs[i]
+		if fromEnd {
+			g = gs[len(gs)-1-i]
+		}
+		ev, n = ev+g.ev, n+g.n
+		if n < k {
+			continue
+		}
+		stat = max(stat, endLR(group{ev: ev, n: n}, q, fromEnd))
+		for k <= n {
+			k *= 2
+		}
+	}
+	return stat
+}
 
 // poolEdges returns gs with its first groups pooled into one of at least
 // k observations, and its last groups into another; all of gs into one
@@ -361,7 +392,8 @@ func ChiSquare1(level float64) float64 {
 
 // Quantile returns the q-quantile inf{t : F(t) ≥ q} (0 < q < 1) with its
 // level confidence interval by likelihood-ratio inversion (see the package
-// documentation), computed with the edges of the data pooled (EdgeMin).
+// documentation), computed with the edges of the data pooled and the ends
+// tested at several scales (EdgeMin).
 //
 // The point estimate is placed between the last fitted block below q and
 // the first at or above it, by linear interpolation of F across the
@@ -371,8 +403,18 @@ func ChiSquare1(level float64) float64 {
 func (c *CurrentStatus) Quantile(q, level float64) Estimate {
 	est := Estimate{Value: c.pointQuantile(q), High: math.Inf(1)}
 	cut := ChiSquare1(level) * c.deff
-	gs := c.edged
-	lr := splitLR(gs, c.edgedLL, q)
+	gs := poolEdges(c.groups, EdgeMin)
+	lr := splitLR(gs, maxLoglik(pava(gs)), q)
+	m := len(gs)
+	// The splits beyond an end (t before every observation: F ≥ q
+	// everywhere; t after every one: F ≤ q everywhere) take the multi-scale
+	// end test (see EdgeMin), rescaled to the common cutoff, instead of the
+	// supremum over how far the data stay on one side of q.
+	scale := 0.0
+	if j := endScales(c.N()); j > 0 {
+		scale = cut / (ChiSquare1(1-(1-level)/float64(j)) * c.deff)
+	}
+	lr[0], lr[m] = scale*endStat(c.groups, q, false), scale*endStat(c.groups, q, true)
 	sLo, sHi := -1, -1
 	for s, v := range lr {
 		if v <= cut+1e-9 {
@@ -382,7 +424,6 @@ func (c *CurrentStatus) Quantile(q, level float64) Estimate {
 			sHi = s
 		}
 	}
-	m := len(gs)
 	if sLo > 0 {
 		est.Low, est.LowFound = gs[sLo-1].t, true
 	}
@@ -477,6 +518,17 @@ func splitLR(gs []group, fullLL, q float64) []float64 {
 		out[s] = max(0, 2*(fullLL-left[s]-right[s]))
 	}
 	return out
+}
+
+// endLR is the likelihood-ratio statistic of "the rate of g is at most q"
+// (above) or "at least q" (!above) against the unconstrained rate: 0 when
+// g's rate is on the hypothesis' side.
+func endLR(g group, q float64, above bool) float64 {
+	r := float64(g.ev) / float64(g.n)
+	if (above && r <= q) || (!above && r >= q) {
+		return 0
+	}
+	return max(0, 2*(loglik(g.ev, g.n, r)-loglik(g.ev, g.n, q)))
 }
 
 // firstAbove returns the index of the first block of the increasing stack
