@@ -44,7 +44,7 @@ const (
 	KeyIdleGapOverhead = "idle_gap_overhead_ms"
 	// KeyIdleLongestGap is the longest idle time planned (s), and
 	// KeyIdleStillWarm the share of new instances idle at least that long
-	// that stayed warm, with its Wilson interval: with a never-evicted
+	// that stayed warm, with its exact interval on the bursts' effective sample: with a never-evicted
 	// share it is what can be said.
 	KeyIdleLongestGap    = "idle_longest_gap_s"
 	KeyIdleStillWarm     = "idle_still_warm"
