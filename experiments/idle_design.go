@@ -188,7 +188,7 @@ func (p *planner) next(lane, n int, now time.Duration) (gap time.Duration, grid,
 	switch {
 	case p.reason != "":
 		return 0, false, false
-	case p.probes+n > p.d.maxProbes:
+	case p.probes+n > p.d.maxProbes: // n: the most the burst may ask
 		p.reason = stopProbes
 		return 0, false, false
 	case p.pending == 0 && p.precise() && p.refit() && p.precise():
@@ -225,7 +225,6 @@ func (p *planner) next(lane, n int, now time.Duration) (gap time.Duration, grid,
 		p.reason = stopTime
 		return 0, false, false
 	}
-	p.probes += n
 	return gap, grid, true
 }
 
@@ -323,6 +322,7 @@ type idleLane struct {
 	wasGrid   bool // the burst in flight is a grid probe
 	probing   bool // the burst in flight is a probe (not the warm-up)
 	due       time.Duration
+	size      int // requests of the next burst
 	done      bool
 }
 
@@ -333,16 +333,33 @@ type heldInstance struct {
 	survived time.Duration // the longest gap it was seen to survive
 }
 
-// burstSize is the number of requests of the lane's next burst: one for
-// every instance it holds (each must be asked, or a missing one could not
-// be told evicted) plus `instances` more, so that every burst starts
-// `instances` new instances whatever the platform evicted (see attribute).
-func (l *idleLane) burstSize(instances int) int {
-	return len(l.instances) + instances
+// burstSize is the number of requests of the lane's next burst, sent
+// after gap: `instances` more than the held instances expected to be still
+// warm then, so that the burst starts `instances` new instances whatever
+// the platform evicted (see attribute). The expected number is Σ (1 −
+// F̂(gap_i)) over the held instances under fit, plus two standard
+// deviations and one, at most all of them; without a fit, all of them.
+// Asking every held instance instead would start one new instance for
+// every evicted one, and the lane's pool — and the burst's concurrency —
+// would grow by `instances` with every burst whatever the platform does.
+func (l *idleLane) burstSize(instances int, gap time.Duration, fit *survival.CurrentStatus) int {
+	if fit == nil {
+		return len(l.instances) + instances
+	}
+	var last time.Duration
+	for _, h := range l.instances {
+		last = max(last, h.release)
+	}
+	var e float64
+	for _, h := range l.instances {
+		e += 1 - fit.F((last + gap - h.release).Seconds())
+	}
+	alive := int(math.Ceil(e + 2*math.Sqrt(e) + 1))
+	return min(len(l.instances), alive) + instances
 }
 
 // maxHeld bounds the instances a lane holds, in units of `instances`: a
-// lane that holds more is done (each burst asks every instance it holds).
+// lane that holds more is done (never-evicted instances accumulate).
 const maxHeld = 16
 
 // idleRun is the outcome of running the design.
@@ -390,7 +407,7 @@ func runIdleDesign(ctx context.Context, env probeEnv, d idleDesign, record func(
 				if l.wasGrid {
 					phase = phaseGrid
 				}
-				n := l.burstSize(d.instances)
+				n := l.size
 				env.Send(i, l.fn, phase, pl.nextSleeps(i, n))
 				out.invocations += n
 				busy = true
@@ -441,7 +458,7 @@ func runIdleDesign(ctx context.Context, env probeEnv, d idleDesign, record func(
 		var gap time.Duration
 		var grid, ok bool
 		if len(l.instances) < maxHeld*d.instances { // else the lane holds too many instances to ask them all
-			gap, grid, ok = pl.next(res.lane, l.burstSize(d.instances), env.Now())
+			gap, grid, ok = pl.next(res.lane, len(l.instances)+d.instances, env.Now())
 		}
 		if !ok {
 			l.done = true
@@ -451,7 +468,8 @@ func runIdleDesign(ctx context.Context, env probeEnv, d idleDesign, record func(
 		for _, h := range l.instances {
 			last = max(last, h.release)
 		}
-		l.due, l.wasGrid = last+gap, grid
+		l.due, l.wasGrid, l.size = last+gap, grid, l.burstSize(d.instances, gap, pl.fit)
+		pl.probes += l.size
 	}
 }
 
@@ -488,6 +506,17 @@ func attribute(l *idleLane, res *burstResult, fresh int) []idleObservation {
 		}
 		seen[a.instance] = a
 	}
+	// An instance the burst did not meet was evicted if the burst asked
+	// every held instance, or if it started a new one: a platform starts
+	// an instance only when none is idle. Otherwise it may be idle still
+	// (the burst asked fewer than the lane holds): it stays held, its
+	// idle period continuing, and is observed by a later burst.
+	coldStart := false
+	for _, a := range seen {
+		coldStart = coldStart || (a.known && a.cold)
+	}
+	exhausted := complete && (len(res.answers) >= len(l.instances) || coldStart)
+	held := map[string]*heldInstance{}
 	ids := make([]string, 0, len(l.instances))
 	for id := range l.instances {
 		ids = append(ids, id)
@@ -498,9 +527,10 @@ func attribute(l *idleLane, res *burstResult, fresh int) []idleObservation {
 		o := idleObservation{instance: id, first: !h.observed}
 		if a, ok := seen[id]; ok {
 			o.gap, o.evicted = a.sent-h.release, a.known && a.cold
-		} else if complete {
+		} else if exhausted {
 			o.gap, o.evicted = first-h.release, true
 		} else {
+			held[id] = h
 			continue
 		}
 		o.recheck = h.observed && o.gap <= h.survived
@@ -510,7 +540,6 @@ func attribute(l *idleLane, res *burstResult, fresh int) []idleObservation {
 			h.survived = max(h.survived, o.gap)
 		}
 	}
-	held := map[string]*heldInstance{}
 	ids = ids[:0]
 	for id := range seen {
 		ids = append(ids, id)
@@ -567,7 +596,7 @@ type idleEstimates struct {
 }
 
 // shareDesignEffect is the design effect of a share of ys observed in
-// clusters (the bursts): the variance of the clusters' summed residuals
+// clusters: the variance of the clusters' summed residuals
 // over the sum of the residuals' variances, clamped to [1, largest
 // cluster] — as stats/survival does for the fit.
 func shareDesignEffect(ys []bool, clusters []int) float64 {
