@@ -84,10 +84,12 @@ const TagIdleFirst = "first"
 // a request).
 //
 // Method: a lane is one function (default function1, function2,
-// function3: deployed alike). A burst asks every instance the lane holds
-// plus `instances` new ones; an old instance id that answers warm survived
-// its gap, one that does not come back was evicted (counted only when
-// every request met a distinct instance). Only first idle periods, of
+// function3: deployed alike). A burst asks the instances the lane holds
+// that are expected to be still warm plus `instances` new ones (burstSize);
+// an old instance id that answers warm survived its gap, one that does not
+// come back was evicted (counted only when every request met a distinct
+// instance and the burst asked all or started a new one; otherwise a later
+// burst observes it). Only first idle periods, of
 // exactly `instances` new instances per burst, enter the estimates — so a
 // platform that gives each instance its own eviction time for life does
 // not tilt them; later periods feed the persistence check. Every request
