@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/faas-benchmarker/faas-benchmarker/localfaas"
+	"github.com/faas-benchmarker/faas-benchmarker/stats/survival"
 )
 
 func TestAttribute(t *testing.T) {
@@ -31,10 +32,17 @@ func TestAttribute(t *testing.T) {
 			map[string]idleObservation{"a": {gap: 9 * s}, "b": {gap: 8 * s}, "c": {gap: 7 * s}}, 3},
 		{"an old id missing was evicted", []probeAnswer{warm("a", 10*s), cold("x", 10*s), warm("c", 10*s)},
 			map[string]idleObservation{"a": {gap: 9 * s}, "b": {gap: 8 * s, evicted: true}, "c": {gap: 7 * s}}, 3},
+		// Unknown ids stay held (their idle period continues).
 		{"incomplete burst: missing ids unknown", []probeAnswer{warm("a", 10*s), {ok: false, sent: 10 * s}, warm("c", 10*s)},
-			map[string]idleObservation{"a": {gap: 9 * s}, "c": {gap: 7 * s}}, 2},
+			map[string]idleObservation{"a": {gap: 9 * s}, "c": {gap: 7 * s}}, 3},
 		{"one instance served two: missing ids unknown", []probeAnswer{warm("a", 10*s), warm("a", 10*s), warm("c", 10*s)},
-			map[string]idleObservation{"a": {gap: 9 * s}, "c": {gap: 7 * s}}, 2},
+			map[string]idleObservation{"a": {gap: 9 * s}, "c": {gap: 7 * s}}, 3},
+		// A burst that asked fewer than the lane holds: a missing id is
+		// evicted only if the burst started a new instance.
+		{"asked fewer, no new instance: missing ids unknown", []probeAnswer{warm("a", 10*s), warm("c", 10*s)},
+			map[string]idleObservation{"a": {gap: 9 * s}, "c": {gap: 7 * s}}, 3},
+		{"asked fewer, a new instance: missing ids evicted", []probeAnswer{warm("a", 10*s), cold("x", 10*s)},
+			map[string]idleObservation{"a": {gap: 9 * s}, "b": {gap: 8 * s, evicted: true}, "c": {gap: 7 * s, evicted: true}}, 2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -53,6 +61,42 @@ func TestAttribute(t *testing.T) {
 				t.Errorf("lane holds %d instances, want %d", len(l.instances), tt.held)
 			}
 		})
+	}
+}
+
+// TestBurstSize: a burst asks `instances` more than the held instances
+// expected to be warm (plus two standard deviations and one), all of them
+// without a fit; so a lane whose instances are all past the fitted
+// eviction times asks instances + 1, not instances + all it holds (which
+// made every lane's pool grow by `instances` per burst).
+func TestBurstSize(t *testing.T) {
+	s := time.Second
+	l := &idleLane{instances: map[string]*heldInstance{}}
+	for i := range 12 {
+		l.instances[string(rune('a'+i))] = &heldInstance{release: s}
+	}
+	var obs []survival.Observation
+	for g := 1.0; g <= 20; g++ {
+		for range 3 {
+			obs = append(obs, survival.Observation{Gap: g, Event: g > 5})
+		}
+	}
+	fit, err := survival.FitCurrentStatus(obs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		gap  time.Duration
+		fit  *survival.CurrentStatus
+		want int
+	}{
+		{10 * s, nil, 12 + 3}, // no fit: ask all
+		{10 * s, fit, 1 + 3},  // all past the timeout: none expected warm
+		{2 * s, fit, 12 + 3},  // none evicted yet: all expected warm
+	} {
+		if got := l.burstSize(3, c.gap, c.fit); got != c.want {
+			t.Errorf("gap %v, fit %v: burst of %d, want %d", c.gap, c.fit != nil, got, c.want)
+		}
 	}
 }
 
