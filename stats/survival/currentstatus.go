@@ -21,7 +21,11 @@
 //     observations are tied on a grid (Tang, Banerjee & Kosorok, Ann.
 //     Statist. 2012) and conservative for continuous observation times,
 //     where the limit law D has a smaller 95% quantile (2.28). The naive
-//     bootstrap is not used: it is inconsistent for this estimator.
+//     bootstrap is not used: it is inconsistent for this estimator. At the
+//     ends of the data that limit does not hold (the isotonic fit's end
+//     block is a supremum over running means): whether a quantile lies
+//     beyond an end is a multi-scale binomial test with a Bonferroni
+//     cutoff instead (EdgeMin).
 //   - Clustered observations (Observation.Cluster) get the first-order
 //     Rao–Scott correction (Rao & Scott, JASA 1981; Ann. Statist. 1984):
 //     the statistic is divided by the design effect, estimated as the
