@@ -104,7 +104,7 @@ func AWSPermissionsCheck(e Env, region string, managed bool, sets []string) Chec
 		}
 		callerARN := aws.ToString(id.Arn)
 		client := iam.NewFromConfig(cfg)
-		source, why := principalARN(ctx, client, callerARN)
+		source, guessed, why := principalARN(ctx, client, callerARN)
 		if source == "" {
 			return ok("not checked: " + why)
 		}
@@ -131,6 +131,16 @@ func AWSPermissionsCheck(e Env, region string, managed bool, sets []string) Chec
 					var api smithy.APIError
 					if errors.As(err, &api) && (api.ErrorCode() == "AccessDenied" || api.ErrorCode() == "AccessDeniedException") {
 						return ok("not checked: " + source + " may not call iam:SimulatePrincipalPolicy (the deploy will name what is missing)")
+					}
+					if guessed && errors.As(err, &api) && api.ErrorCode() == "NoSuchEntity" {
+						// A role with a path, which only iam:GetRole gives:
+						// the roles IAM Identity Center creates in an account
+						// for its permission sets have the path
+						// /aws-reserved/sso.amazonaws.com/ (IAM Identity
+						// Center User Guide, "Permission sets": the
+						// AWSReservedSSO_ roles).
+						return ok("not checked: the path of role " + source + " is unknown without iam:GetRole (IAM Identity Center " +
+							"roles live under /aws-reserved/sso.amazonaws.com/); allow iam:GetRole to have this checked")
 					}
 					if err != nil {
 						return problem("IAM SimulatePrincipalPolicy: "+err.Error(), "retry; allow iam:SimulatePrincipalPolicy to have this checked")
@@ -165,28 +175,29 @@ func containsString(xs []string, x string) bool {
 	return false
 }
 
-// principalARN maps the caller's ARN to one the simulator takes, or
-// returns "" and why it cannot.
-func principalARN(ctx context.Context, client *iam.Client, callerARN string) (string, string) {
+// principalARN maps the caller's ARN to one the simulator takes (guessed:
+// a role's ARN without the path iam:GetRole would have given), or returns
+// "" and why it cannot.
+func principalARN(ctx context.Context, client *iam.Client, callerARN string) (arn string, guessed bool, why string) {
 	parts := strings.SplitN(callerARN, ":", 6)
 	if len(parts) != 6 {
-		return "", fmt.Sprintf("unexpected caller ARN %q", callerARN)
+		return "", false, fmt.Sprintf("unexpected caller ARN %q", callerARN)
 	}
 	partition, service, account, resource := parts[1], parts[2], parts[4], parts[5]
 	switch {
 	case service == "iam" && resource == "root":
-		return "", "the root user has every permission (use an IAM user or role instead)"
+		return "", false, "the root user has every permission (use an IAM user or role instead)"
 	case service == "iam" && strings.HasPrefix(resource, "user/"):
-		return callerARN, ""
+		return callerARN, false, ""
 	case service == "sts" && strings.HasPrefix(resource, "assumed-role/"):
 		role := strings.SplitN(strings.TrimPrefix(resource, "assumed-role/"), "/", 2)[0]
 		if out, err := client.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(role)}); err == nil && out.Role != nil {
-			return aws.ToString(out.Role.Arn), ""
+			return aws.ToString(out.Role.Arn), false, ""
 		}
 		// Without iam:GetRole the role's path is unknown; most roles have none.
-		return "arn:" + partition + ":iam::" + account + ":role/" + role, ""
+		return "arn:" + partition + ":iam::" + account + ":role/" + role, true, ""
 	}
-	return "", callerARN + " is not an IAM user or role, which is all IAM can simulate"
+	return "", false, callerARN + " is not an IAM user or role, which is all IAM can simulate"
 }
 
 // awsNames are the stack's resource names under the run's settings.

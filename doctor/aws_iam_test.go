@@ -28,12 +28,26 @@ func iamStandIn(t *testing.T, callerARN string, allowed map[string]bool, mayRun 
 		case "GetCallerIdentity":
 			fmt.Fprintf(w, `<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult><Arn>%s</Arn><UserId>AIDAEXAMPLE</UserId><Account>123456789012</Account></GetCallerIdentityResult><ResponseMetadata><RequestId>r1</RequestId></ResponseMetadata></GetCallerIdentityResponse>`, callerARN)
 		case "GetRole":
+			if strings.HasPrefix(q.Get("RoleName"), "AWSReservedSSO_") {
+				// An IAM Identity Center user whose permission set does not
+				// allow iam:GetRole.
+				w.WriteHeader(http.StatusForbidden)
+				fmt.Fprint(w, `<ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>not authorized to perform: iam:GetRole</Message></Error><RequestId>r5</RequestId></ErrorResponse>`)
+				return
+			}
 			fmt.Fprintf(w, `<GetRoleResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><GetRoleResult><Role><Path>/team/</Path><RoleName>%s</RoleName><RoleId>AROAEXAMPLE</RoleId><Arn>arn:aws:iam::123456789012:role/team/%s</Arn><CreateDate>2026-01-01T00:00:00Z</CreateDate></Role></GetRoleResult><ResponseMetadata><RequestId>r2</RequestId></ResponseMetadata></GetRoleResponse>`, q.Get("RoleName"), q.Get("RoleName"))
 		case "SimulatePrincipalPolicy":
 			if q.Get("Version") != "2010-05-08" {
 				t.Errorf("version %q", q.Get("Version"))
 			}
 			sims = append(sims, q)
+			if src := q.Get("PolicySourceArn"); strings.Contains(src, ":role/AWSReservedSSO_") {
+				// The role exists only with its path
+				// (/aws-reserved/sso.amazonaws.com/...).
+				w.WriteHeader(http.StatusNotFound)
+				fmt.Fprintf(w, `<ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><Error><Type>Sender</Type><Code>NoSuchEntity</Code><Message>The role with name %s cannot be found.</Message></Error><RequestId>r6</RequestId></ErrorResponse>`, src)
+				return
+			}
 			if !mayRun {
 				w.WriteHeader(http.StatusForbidden)
 				fmt.Fprint(w, `<ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>not authorized to perform: iam:SimulatePrincipalPolicy</Message></Error><RequestId>r3</RequestId></ErrorResponse>`)
@@ -91,6 +105,8 @@ func TestAWSPermissionsCheck(t *testing.T) {
 		{"existing deployment needs no stack permissions", "arn:aws:iam::123456789012:user/bench", allActions(false), true, false, true, "account-wide"},
 		{"assumed role simulated as its IAM role, with its path", "arn:aws:sts::123456789012:assumed-role/Deployer/session-1", allActions(true), true, true, true, "arn:aws:iam::123456789012:role/team/Deployer allows"},
 		{"may not simulate", "arn:aws:iam::123456789012:user/bench", nil, false, true, true, "not checked: arn:aws:iam::123456789012:user/bench may not call iam:SimulatePrincipalPolicy"},
+		{"SSO role without iam:GetRole: path unknown, not checked", "arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_Admin_0123abcd/alice", allActions(true), true, true, true,
+			"not checked: the path of role arn:aws:iam::123456789012:role/AWSReservedSSO_Admin_0123abcd is unknown without iam:GetRole"},
 		{"root cannot be simulated", "arn:aws:iam::123456789012:root", nil, true, true, true, "not checked: the root user"},
 	}
 	for _, tt := range tests {

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+
+	"github.com/faas-benchmarker/faas-benchmarker/internal/hostdirs"
 )
 
 // Env is what the checks read: the environment, the run's settings and,
@@ -45,29 +47,12 @@ func (e Env) getenv(k string) string {
 	return os.Getenv(k)
 }
 
-// findPulumi mirrors runner.FindPulumi (which doctor cannot import: it
-// links the Pulumi SDK).
+// findPulumi finds the Pulumi CLI as a run will (hostdirs.FindPulumi),
+// reading the environment through e.
 func (e Env) findPulumi() (string, error) {
-	if p := e.PulumiPath; p != "" {
-		return p, nil
-	}
-	if p := e.getenv("FB_PULUMI"); p != "" {
-		return p, nil
-	}
-	if p, err := exec.LookPath("pulumi"); err == nil {
-		return p, nil
-	}
-	tools := e.getenv("FB_TOOLS_DIR")
-	if tools == "" {
-		if c, err := os.UserCacheDir(); err == nil {
-			tools = filepath.Join(c, "faas-benchmarker", "tools")
-		}
-	}
-	p := filepath.Join(tools, "bin", "pulumi")
-	if _, err := os.Stat(p); err == nil {
-		return p, nil
-	}
-	return "", fmt.Errorf("no pulumi on PATH nor at %s", p)
+	h := hostdirs.System()
+	h.Getenv = e.getenv
+	return h.FindPulumi(e.PulumiPath)
 }
 
 var versionRE = regexp.MustCompile(`^v?(\d+)\.(\d+)\.(\d+)`)

@@ -224,8 +224,9 @@ func DigitalOceanCredentials(e Env) Check {
 	}}
 }
 
-// StackSettings applies the run's stack settings to the platform's
-// defaults and validates them, as the run will before any resource exists.
+// StackSettings applies the run's stack settings to the defaults of
+// stack program platform and validates them, as the run will before any
+// resource exists.
 func StackSettings(platform stackcfg.Platform, sets []string) Check {
 	return checkFunc{"stack settings", func(context.Context) Result {
 		s, err := stackcfg.New(platform)
@@ -233,9 +234,7 @@ func StackSettings(platform stackcfg.Platform, sets []string) Check {
 			return problem(err.Error(), "pick a known platform")
 		}
 		for _, k := range []string{"experiment", "run"} {
-			if platform != stackcfg.PlatformPermanent {
-				_ = s.Set(k, "doctor")
-			}
+			_ = s.Set(k, "doctor") // the permanent stack has neither key
 		}
 		// As the runner does: a secret comes from its environment
 		// variable, and the OpenFaaS gateway password, when not given, is
@@ -248,8 +247,8 @@ func StackSettings(platform stackcfg.Platform, sets []string) Check {
 				}
 			}
 		}
-		if c, isOF := s.(*stackcfg.OpenFaaS); isOF && c.GatewayPassword == "" {
-			c.GatewayPassword = "generated-per-run"
+		if g, ok := s.(stackcfg.RunSecrets); ok {
+			_ = g.FillRunSecrets(func() (string, error) { return "generated-per-run", nil })
 		}
 		if err := stackcfg.ApplyOverrides(s, sets); err != nil {
 			return problem(err.Error(), "pass the missing or corrected keys with --stack-set KEY=VALUE (docs/infrastructure.md)")

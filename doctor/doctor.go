@@ -9,6 +9,10 @@
 // The package does not link the Pulumi SDK (the light fbrun binary imports
 // it): the Pulumi CLI is checked by running `pulumi version` and
 // `pulumi plugin ls --json`.
+//
+// It is a library of checks: which ones a platform needs is said by the
+// platform's descriptor (platforms.Platform.Preflight), so this package
+// names no platform and imports no package of platforms/.
 package doctor
 
 import (

@@ -69,6 +69,13 @@ type Config struct {
 	Logger *slog.Logger
 	// Progress is told about progress (optional).
 	Progress Progress
+	// Capabilities are what the platform declares it can do
+	// (platforms.Platform.Capabilities); the Benchmarker offers exactly
+	// these. Nil derives them from the invoker's methods
+	// (providers.CapabilitiesOf), for an engine built on a bare invoker.
+	Capabilities []providers.Capability
+	// Pricing is how the platform prices invocations (price=auto).
+	Pricing providers.Pricing
 }
 
 // Benchmarker runs invocations and records them. It is safe for concurrent
@@ -91,6 +98,14 @@ type shared struct {
 func New(cfg Config) (*Benchmarker, error) {
 	if cfg.Invoker == nil {
 		return nil, errors.New("engine: no invoker")
+	}
+	if cfg.Capabilities == nil {
+		cfg.Capabilities = providers.CapabilitiesOf(cfg.Invoker)
+	}
+	for _, c := range cfg.Capabilities {
+		if !providers.Implements(cfg.Invoker, c) {
+			return nil, fmt.Errorf("engine: platform %s declares %s, which its invoker does not implement", cfg.Invoker.Platform(), c)
+		}
 	}
 	if cfg.Sink == nil {
 		return nil, errors.New("engine: no sink")
@@ -194,17 +209,22 @@ func (b *Benchmarker) Sleep(ctx context.Context, d time.Duration) error {
 // ErrNotSupported is returned when the platform lacks a capability.
 var ErrNotSupported = errors.New("not supported by this platform")
 
-// CanForceColdStart reports whether the platform can force cold starts.
-func (b *Benchmarker) CanForceColdStart() bool {
-	_, ok := b.shared.cfg.Invoker.(providers.ColdStarter)
-	return ok
+// Has reports whether the platform declares capability c.
+func (b *Benchmarker) Has(c providers.Capability) bool {
+	return providers.Has(b.shared.cfg.Capabilities, c)
 }
+
+// Pricing is how the platform prices invocations (price=auto).
+func (b *Benchmarker) Pricing() providers.Pricing { return b.shared.cfg.Pricing }
+
+// CanForceColdStart reports whether the platform can force cold starts.
+func (b *Benchmarker) CanForceColdStart() bool { return b.Has(providers.ForceColdStart) }
 
 // ForceColdStart makes the next invocation of fn cold the platform's own way
 // (configuration update, scale to zero), or returns ErrNotSupported.
 func (b *Benchmarker) ForceColdStart(ctx context.Context, fn string) error {
 	cs, ok := b.shared.cfg.Invoker.(providers.ColdStarter)
-	if !ok {
+	if !ok || !b.Has(providers.ForceColdStart) {
 		return fmt.Errorf("force cold start on %s: %w", b.Platform(), ErrNotSupported)
 	}
 	return cs.ForceColdStart(ctx, fn)
@@ -244,17 +264,14 @@ func (b *Benchmarker) Preconnect(ctx context.Context, fn string, n int) (bool, e
 }
 
 // CanSetMemory reports whether the platform can change a function's memory.
-func (b *Benchmarker) CanSetMemory() bool {
-	_, ok := b.shared.cfg.Invoker.(providers.MemorySetter)
-	return ok
-}
+func (b *Benchmarker) CanSetMemory() bool { return b.Has(providers.SetMemory) }
 
 // SetMemory sets fn's memory size (MB) and records the metric "memory_mb";
 // it returns ErrNotSupported where the platform cannot. The update retires
 // the function's instances, so the next invocation is cold.
 func (b *Benchmarker) SetMemory(ctx context.Context, fn string, memoryMB int) error {
 	ms, ok := b.shared.cfg.Invoker.(providers.MemorySetter)
-	if !ok {
+	if !ok || !b.Has(providers.SetMemory) {
 		return fmt.Errorf("set memory on %s: %w", b.Platform(), ErrNotSupported)
 	}
 	if err := ms.SetMemory(ctx, fn, memoryMB); err != nil {

@@ -370,6 +370,42 @@ func TestForceColdStartNotSupported(t *testing.T) {
 	}
 }
 
+// coldInvoker can force cold starts.
+type coldInvoker struct {
+	fakeInvoker
+	forced int
+}
+
+func (c *coldInvoker) ForceColdStart(context.Context, string) error { c.forced++; return nil }
+
+// TestCapabilitiesAreDeclared: the Benchmarker offers what the platform
+// declares, not what its invoker happens to implement; a declaration the
+// invoker cannot honour is refused; with no declaration the invoker's
+// methods decide.
+func TestCapabilitiesAreDeclared(t *testing.T) {
+	inv := &coldInvoker{}
+	b, err := New(Config{RunID: "r", Invoker: inv, Sink: &memSink{}, Capabilities: []providers.Capability{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.CanForceColdStart() || b.Has(providers.ForceColdStart) {
+		t.Error("a capability the platform does not declare is offered")
+	}
+	if err := b.ForceColdStart(context.Background(), "f"); !errors.Is(err, ErrNotSupported) || inv.forced != 0 {
+		t.Errorf("undeclared cold start: err %v, forced %d", err, inv.forced)
+	}
+	if _, err := New(Config{RunID: "r", Invoker: &fakeInvoker{}, Sink: &memSink{}, Capabilities: []providers.Capability{providers.SetMemory}}); err == nil {
+		t.Error("a declared capability the invoker lacks was accepted")
+	}
+	b, err = New(Config{RunID: "r", Invoker: inv, Sink: &memSink{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !b.CanForceColdStart() || b.ForceColdStart(context.Background(), "f") != nil || inv.forced != 1 {
+		t.Errorf("derived capabilities: cold start not offered (forced %d)", inv.forced)
+	}
+}
+
 func TestRecordLabelsPhase(t *testing.T) {
 	b, sink := newBench(t, &fakeInvoker{}, Config{})
 	b.WithPhase("x").Record("m", 2, map[string]string{"k": "v"})
@@ -393,10 +429,23 @@ func TestExpectFor(t *testing.T) {
 	if d := time.Until(tp.until); d < 59*time.Minute || d > time.Hour {
 		t.Errorf("expected end in %v, want about 1h", d)
 	}
-	// A display without the capability is left alone.
-	b2, _ := newBench(t, &fakeInvoker{}, Config{})
+	// A display without the capability is left alone: it is told nothing
+	// (not an Expect of some count in place of the time).
+	cp := &countingProgress{}
+	b2, _ := newBench(t, &fakeInvoker{}, Config{Progress: cp})
+	cp.calls.Store(0)
 	b2.ExpectFor(time.Hour)
+	if n := cp.calls.Load(); n != 0 {
+		t.Errorf("a display without ExpectUntil was called %d times", n)
+	}
 }
+
+// countingProgress counts every call; it has no ExpectUntil.
+type countingProgress struct{ calls atomic.Int64 }
+
+func (p *countingProgress) Expect(int64) { p.calls.Add(1) }
+func (p *countingProgress) Done(bool)    { p.calls.Add(1) }
+func (p *countingProgress) Phase(string) { p.calls.Add(1) }
 
 // TestMarshalRequest: the shortcut for the zero request sends exactly what
 // encoding/json would, and any non-zero field is encoded.

@@ -16,9 +16,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/faas-benchmarker/faas-benchmarker/engine"
 	"github.com/faas-benchmarker/faas-benchmarker/experiments"
 	"github.com/faas-benchmarker/faas-benchmarker/localfaas"
 	"github.com/faas-benchmarker/faas-benchmarker/localfaas/localfaastest"
+	localplatform "github.com/faas-benchmarker/faas-benchmarker/platforms/local"
 	"github.com/faas-benchmarker/faas-benchmarker/providers/local"
 	"github.com/faas-benchmarker/faas-benchmarker/results"
 	"github.com/faas-benchmarker/faas-benchmarker/session"
@@ -50,7 +52,10 @@ func runOn(t testing.TB, plat *localfaas.Platform, exp experiments.Experiment, s
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	out, err := session.Run(ctx, session.Config{DB: db, Experiment: exp, Params: params, Invoker: inv})
+	// The engine offers what the local platform declares (its price too).
+	desc := localplatform.Platform()
+	ecfg := engine.Config{Capabilities: desc.Caps(), Pricing: desc.Pricing}
+	out, err := session.Run(ctx, session.Config{DB: db, Experiment: exp, Params: params, Invoker: inv, Engine: ecfg})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,18 +126,6 @@ func need(t *testing.T, est experiments.Estimates, key string) float64 {
 	return v
 }
 
-// countEvents counts ground-truth events of kind for fn (cold: only first
-// invocations).
-func countEvents(p *localfaas.Platform, fn string, kind localfaas.EventKind, coldOnly bool) int {
-	n := 0
-	for _, e := range p.Events() {
-		if e.Function == fn && e.Kind == kind && (!coldOnly || e.Cold) {
-			n++
-		}
-	}
-	return n
-}
-
 func TestColdStartGroundTruth(t *testing.T) {
 	const delay = 150 * time.Millisecond
 	o := runLocal(t, localfaas.Config{ExtraInitDelay: delay}, experiments.ColdStart{},
@@ -166,7 +159,7 @@ func TestColdStartGroundTruth(t *testing.T) {
 		}
 	}
 	// Ground truth: exactly one instance was created per forced cold start.
-	if n := countEvents(o.plat, "function1", localfaas.EventCreated, false); n != 5 {
+	if n := localfaastest.CountEvents(o.plat, "function1", localfaas.EventCreated, false); n != 5 {
 		t.Errorf("platform created %d instances of function1, want 5", n)
 	}
 
@@ -179,7 +172,7 @@ func TestColdStartGroundTruth(t *testing.T) {
 		if got := need(t, o.est, "samples"); got != 6 {
 			t.Errorf("samples = %v, want 6", got)
 		}
-		if n := countEvents(o.plat, "function1", localfaas.EventInvoked, true); n != 6 {
+		if n := localfaastest.CountEvents(o.plat, "function1", localfaas.EventInvoked, true); n != 6 {
 			t.Errorf("platform saw %d cold invocations, want 6", n)
 		}
 	})
@@ -225,7 +218,7 @@ func TestColdStartGroundTruth(t *testing.T) {
 		if d := need(t, o.est, "cold_minus_warm_p50_ms"); d < float64(delay.Milliseconds()) {
 			t.Errorf("callee cold−warm %.1f ms < %v", d, delay)
 		}
-		if n := countEvents(o.plat, "function2", localfaas.EventInvoked, true); n != 3 {
+		if n := localfaastest.CountEvents(o.plat, "function2", localfaas.EventInvoked, true); n != 3 {
 			t.Errorf("callee cold starts = %d, want 3", n)
 		}
 	})
@@ -402,6 +395,20 @@ func TestInstanceLifetimeGroundTruth(t *testing.T) {
 			}
 			L, J := c.life.Seconds(), c.jitter.Seconds()
 			slack := (period + 30*time.Millisecond).Seconds()
+			// The resolution of the design: each lifetime is known only
+			// to its bracket (one period, a round trip and the first and
+			// the next cold start: hundreds of ms on a loaded machine,
+			// against a 1 s lifetime), and a point estimate is a bracket's
+			// middle, so it may be off by half the widest bracket on top
+			// of the sampling error.
+			ms, err := o.db.Metrics(context.Background(), o.run, experiments.MetricInstanceLifetime)
+			if err != nil {
+				t.Fatal(err)
+			}
+			halfWidth := 0.0
+			for _, m := range ms {
+				halfWidth = max(halfWidth, (mustFloat(t, m.Tags["high_s"])-mustFloat(t, m.Tags["low_s"]))/2)
+			}
 			for _, k := range []struct {
 				key   string
 				truth float64
@@ -415,8 +422,8 @@ func TestInstanceLifetimeGroundTruth(t *testing.T) {
 				if lo > k.truth+slack || hi < k.truth {
 					t.Errorf("%s interval [%.3f, %.3f] does not contain the truth %.3f", k.key, lo, hi, k.truth)
 				}
-				if math.Abs(est-k.truth) > 0.15*k.truth {
-					t.Errorf("%s = %.3f, truth %.3f: off by more than 15%%", k.key, est, k.truth)
+				if math.Abs(est-k.truth) > 0.15*k.truth+halfWidth {
+					t.Errorf("%s = %.3f, truth %.3f: off by more than 15%% + half the widest bracket (%.3f s)", k.key, est, k.truth, halfWidth)
 				}
 			}
 			// Ground truth: the recycled instances were evicted for their lifetime.
@@ -496,7 +503,7 @@ func checkScaling(t *testing.T, maxInst, burst int, rate float64) {
 		t.Logf("the starved platform realised %.2f/s instead of its configured %.2f/s (estimate %.2f/s)", realised, rate, got)
 	}
 	// Every throttle the client counted is one the platform issued.
-	if got, want := need(t, o.est, "throttled"), countEvents(o.plat, "function2", localfaas.EventThrottled, false); got != float64(want) || want == 0 {
+	if got, want := need(t, o.est, "throttled"), localfaastest.CountEvents(o.plat, "function2", localfaas.EventThrottled, false); got != float64(want) || want == 0 {
 		t.Errorf("throttled = %v, platform throttled %d", got, want)
 	}
 }
@@ -604,10 +611,10 @@ func TestLoadGroundTruth(t *testing.T) {
 	}
 	// Cold starts and throttles per step add up to the platform's own count.
 	cold := need(t, o.est, "step_1_cold") + need(t, o.est, "step_2_cold")
-	if want := countEvents(o.plat, "function3", localfaas.EventInvoked, true); cold != float64(want) || want != 2 {
+	if want := localfaastest.CountEvents(o.plat, "function3", localfaas.EventInvoked, true); cold != float64(want) || want != 2 {
 		t.Errorf("cold starts = %v, platform cold invocations %d (limit 2)", cold, want)
 	}
-	if got, want := need(t, o.est, "throttled"), countEvents(o.plat, "function3", localfaas.EventThrottled, false); got != float64(want) || want == 0 {
+	if got, want := need(t, o.est, "throttled"), localfaastest.CountEvents(o.plat, "function3", localfaas.EventThrottled, false); got != float64(want) || want == 0 {
 		t.Errorf("throttled = %v, platform throttled %d", got, want)
 	}
 	ms, err := o.db.Metrics(context.Background(), o.run, "offered_rate")

@@ -3,6 +3,8 @@ package experiments
 import (
 	"math/rand/v2"
 	"testing"
+
+	"github.com/faas-benchmarker/faas-benchmarker/internal/testtools"
 )
 
 // TestLifetimeCoverage: lifetimes L + U[0, J) observed through brackets of
@@ -11,6 +13,7 @@ import (
 // cover the truth in at least 90% / 85% of 1000 seeded experiments, with
 // and without jitter.
 func TestLifetimeCoverage(t *testing.T) {
+	testtools.SimulationOnly(t)
 	const period = 0.1
 	for _, c := range []struct {
 		name    string

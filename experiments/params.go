@@ -415,7 +415,9 @@ func (p Params) Map() map[string]string {
 func (p Params) Raw(name string) string { return p.raw[name] }
 
 // Err reports getter calls that did not match a declared parameter (a bug
-// in the experiment), or nil.
+// in the experiment), or nil. A misspelled name is caught before that, at
+// test time, by TestParamNamesDeclared; Err still catches a getter of the
+// wrong kind.
 func (p Params) Err() error {
 	if p.misuse == nil || len(*p.misuse) == 0 {
 		return nil

@@ -87,36 +87,6 @@ func PriceByName(name string) (Price, error) {
 	return Price{}, fmt.Errorf("unknown price %q (known: %s)", name, strings.Join(names, ", "))
 }
 
-// DefaultPriceFor returns the price name used for platform by price=auto,
-// and false when the platform has no per-invocation price (OpenFaaS and
-// plain HTTP are billed by the cluster, not per invocation). The local
-// platform emulates Lambda's billing (REPORT Billed Duration), so it is
-// priced as Lambda x86: "what this would cost on Lambda". AWS Lambda is
-// priced per function by its architecture (LambdaPriceFor), so it has no
-// single entry here.
-func DefaultPriceFor(platform string) (string, bool) {
-	switch platform {
-	case "local":
-		return "aws-lambda-x86", true
-	case "azure":
-		return "azure-consumption", true
-	}
-	return "", false
-}
-
-// LambdaPriceFor returns the price name of a Lambda function with
-// architecture arch as Lambda reports it (arm64 or x86_64): Lambda bills a
-// GB-second on arm64 (Graviton) 20 % below x86_64.
-func LambdaPriceFor(arch string) (string, error) {
-	switch arch {
-	case "arm64":
-		return "aws-lambda-arm", nil
-	case "x86_64":
-		return "aws-lambda-x86", nil
-	}
-	return "", fmt.Errorf("no Lambda price for architecture %q (want arm64 or x86_64)", arch)
-}
-
 // Cost returns the price of one invocation billed for billedMS at memoryMB.
 func (p Price) Cost(billedMS, memoryMB float64) float64 {
 	ms := math.Max(billedMS, p.MinBilledMS)

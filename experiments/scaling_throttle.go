@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/faas-benchmarker/faas-benchmarker/engine"
+	"github.com/faas-benchmarker/faas-benchmarker/providers"
 )
 
 // Throttle handling of the scaling experiment: how callers back off after
@@ -120,7 +121,8 @@ const (
 	overLimitAllow  = "allow"
 )
 
-// checkConcurrency reads, on AWS Lambda, the account's concurrency limits
+// checkConcurrency reads, on a platform whose functions share an account's
+// pool (providers.AccountConcurrency: AWS Lambda), the account's concurrency limits
 // before anything is sent, records them (metrics account_concurrency,
 // unreserved_concurrency, reserved_concurrency) and compares the most
 // concurrent requests the run makes (need) with what the function can
@@ -134,7 +136,7 @@ const (
 // account shared with other functions (the local platform's limit is the
 // subject of its experiments) and are not checked.
 func checkConcurrency(ctx context.Context, b *engine.Benchmarker, fn string, need int, policy string) error {
-	if b.Platform() != "aws" || need == 0 {
+	if !b.Has(providers.AccountConcurrency) || need == 0 {
 		return nil
 	}
 	lim, err := b.ConcurrencyLimits(ctx, fn)

@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/faas-benchmarker/faas-benchmarker/engine"
 	"github.com/faas-benchmarker/faas-benchmarker/functions/lab"
+	"github.com/faas-benchmarker/faas-benchmarker/providers"
 )
 
 // Throughput measures compute throughput and what it costs.
@@ -107,11 +109,11 @@ func checkWorkloads(raw string) error {
 
 // pricesFor resolves the price parameter for each function before any
 // invocation: none (nil prices), one named table entry for all, or auto:
-// the platform's entry (DefaultPriceFor), and on aws the entry of each
-// function's architecture as Lambda reports it (LambdaPriceFor) — the
-// stack deploys arm64 by default, whose GB-second costs 20 % less than
-// x86_64's. An aws function whose architecture cannot be read is an error
-// naming the price to set instead.
+// what the platform declares (engine.Config.Pricing) — one entry for all
+// its functions, or the entry of each function's architecture as the
+// platform reports it (AWS Lambda bills arm64 20 % below x86_64, and the
+// stack deploys arm64 by default). A function whose architecture cannot
+// be read is an error naming the prices to set instead.
 func pricesFor(ctx context.Context, b *engine.Benchmarker, name string, fns []string) (map[string]*Price, error) {
 	out := map[string]*Price{}
 	set := func(fn, entry string) error {
@@ -122,34 +124,46 @@ func pricesFor(ctx context.Context, b *engine.Benchmarker, name string, fns []st
 		out[fn] = &pr
 		return nil
 	}
+	pricing := b.Pricing()
 	for _, fn := range fns {
+		entry := name
 		switch {
 		case name == "none":
-		case name != "auto":
-			if err := set(fn, name); err != nil {
+			continue
+		case name == "auto" && pricing.ByArchitecture != nil:
+			var err error
+			if entry, err = archPrice(ctx, b, pricing, fn); err != nil {
 				return nil, err
 			}
-		case b.Platform() == "aws":
-			arch, err := b.Architecture(ctx, fn)
-			entry := ""
-			if err == nil {
-				entry, err = LambdaPriceFor(arch)
-			}
-			if err != nil {
-				return nil, fmt.Errorf("throughput: price=auto: the architecture of %s: %w (set price=aws-lambda-arm, price=aws-lambda-x86 or price=none)", fn, err)
-			}
-			if err := set(fn, entry); err != nil {
-				return nil, err
-			}
-		default:
-			if entry, ok := DefaultPriceFor(b.Platform()); ok {
-				if err := set(fn, entry); err != nil {
-					return nil, err
-				}
-			}
+		case name == "auto":
+			entry = pricing.Default
+		}
+		if entry == "" {
+			continue
+		}
+		if err := set(fn, entry); err != nil {
+			return nil, err
 		}
 	}
 	return out, nil
+}
+
+// archPrice returns the price entry of fn's architecture.
+func archPrice(ctx context.Context, b *engine.Benchmarker, pricing providers.Pricing, fn string) (string, error) {
+	arch, err := b.Architecture(ctx, fn)
+	entry, ok := pricing.ByArchitecture[arch]
+	if err == nil && !ok {
+		err = fmt.Errorf("no price for architecture %q", arch)
+	}
+	if err != nil {
+		entries := make([]string, 0, len(pricing.ByArchitecture))
+		for _, e := range pricing.ByArchitecture {
+			entries = append(entries, "price="+e)
+		}
+		sort.Strings(entries)
+		return "", fmt.Errorf("throughput: price=auto: the architecture of %s: %w (set %s or price=none)", fn, err, strings.Join(entries, ", "))
+	}
+	return entry, nil
 }
 
 // priceChoices are the accepted values of the price parameter.

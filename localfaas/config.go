@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/faas-benchmarker/faas-benchmarker/functions/lab"
 )
 
 // Runtime kinds a function can use.
@@ -174,22 +176,20 @@ func DefaultConfig() Config {
 	}
 }
 
-// DefaultFunctionNames are the lab functions DefaultFunctions deploys.
-var DefaultFunctionNames = []string{"function1", "function2", "function3", "monolith"}
-
 // DefaultFunctions returns the lab functions function1, function2, function3
 // and monolith, all Lambda-runtime processes running command (for fbrun:
 // [os.Executable(), "lab-runtime", "lambda"]), with a 30 s timeout and
 // 128 MB.
 func DefaultFunctions(command []string) []FunctionSpec {
-	out := make([]FunctionSpec, 0, len(DefaultFunctionNames))
-	for _, n := range DefaultFunctionNames {
+	names := lab.Names()
+	out := make([]FunctionSpec, 0, len(names))
+	for _, n := range names {
 		out = append(out, FunctionSpec{
 			Name:     n,
 			Runtime:  RuntimeLambda,
 			Command:  slices.Clone(command),
-			MemoryMB: 128,
-			Timeout:  30 * time.Second,
+			MemoryMB: LabMemoryMB,
+			Timeout:  LabTimeout,
 		})
 	}
 	return out
@@ -340,31 +340,22 @@ func checkAddr(addr string, allowNonLoopback bool) error {
 	return nil
 }
 
-// Describe lists every knob and its value, one "name = value  # meaning"
-// line each, for the CLI to print at start.
+// Describe lists every knob (Knobs) and the fixed settings with their
+// values, one "name = value  # meaning" line each, and the functions, for
+// the CLI to print at start.
 func (c Config) Describe() string {
 	var b strings.Builder
 	row := func(name string, value any, meaning string) {
 		fmt.Fprintf(&b, "%-20s = %-14v # %s\n", name, value, meaning)
 	}
-	row("addr", c.Addr, "listen address of the Lambda/gateway API")
-	row("idle-timeout", c.IdleTimeout, "evict an instance idle longer than this (0 = never)")
-	row("idle-jitter", c.IdleJitter, "extra random idle time per idle period, uniform [0, jitter)")
-	row("idle-sweep", c.IdleSweep, "reclaim idle instances only by a sweep this often (0 = at the deadline)")
-	row("idle-sweep-phase", c.IdleSweepPhase, "sweeps at start + phase + k·sweep")
-	row("idle-persistent", c.IdlePersistent, "draw the idle jitter once per instance (own fixed timeout) instead of per idle period")
-	row("idle-evict-fraction", c.IdleEvictFraction, "probability an expired idle instance is evicted")
-	row("max-lifetime", c.MaxLifetime, "retire instances older than this when idle (0 = never)")
-	row("max-lifetime-jitter", c.MaxLifetimeJitter, "extra random lifetime per instance, uniform [0, jitter)")
-	row("max-instances", c.MaxInstances, "instances per function; beyond it invocations get 429")
-	row("scale-burst", c.ScaleBurst, "new instances allowed at once (token bucket size)")
-	row("scale-rate", c.ScaleRate, "new instances per second after the burst")
-	row("extra-init-delay", c.ExtraInitDelay, "added to every instance's init (counts in Init Duration)")
+	for _, k := range Knobs() {
+		row(k.Name, k.Get(c), k.Usage)
+	}
+	// Settings that are not knobs: fixed, or set per function.
 	row("init-timeout", c.InitTimeout, "an instance that is not ready by then is killed")
 	row("default-timeout", c.DefaultTimeout, "function timeout when a function sets none")
 	row("default-memory-mb", c.DefaultMemoryMB, "memory size when a function sets none")
 	row("async-retry-for", c.AsyncRetryFor, "how long throttled Event invocations are retried")
-	row("seed", c.Seed, "seed of the jitter / partial eviction random numbers")
 	row("concurrency", 1, "requests per instance (fixed, the Lambda model)")
 	for _, f := range c.Functions {
 		fmt.Fprintf(&b, "function %-11s runtime=%s memory=%dMB timeout=%v command=%q\n",

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
 	"github.com/faas-benchmarker/faas-benchmarker/localfaas"
+	"github.com/faas-benchmarker/faas-benchmarker/localfaas/localfaastest"
 )
 
 // TestIdleTimeout: with idle timeout 2 s an instance idle about 1 s is
@@ -122,10 +123,10 @@ func TestMaxInstances(t *testing.T) {
 	if ok != 4 || throttled != 6 || len(instances) != 4 || len(other) != 0 {
 		t.Errorf("ok %d throttled %d instances %d other %v; want 4, 6, 4, none", ok, throttled, len(instances), other)
 	}
-	if got := countEvents(p, "echo", localfaas.EventCreated); got != 4 {
+	if got := localfaastest.CountEvents(p, "echo", localfaas.EventCreated, false); got != 4 {
 		t.Errorf("%d created events, want 4", got)
 	}
-	if got := countEvents(p, "echo", localfaas.EventThrottled); got != 6 {
+	if got := localfaastest.CountEvents(p, "echo", localfaas.EventThrottled, false); got != 6 {
 		t.Errorf("%d throttled events, want 6", got)
 	}
 }
@@ -189,7 +190,7 @@ func TestScaleRate(t *testing.T) {
 	} else {
 		t.Logf("machine too slow for the refill check (second batch %v after start)", sent.Sub(began))
 	}
-	if got := countEvents(p, "echo", localfaas.EventCreated); got != 2+ok2 {
+	if got := localfaastest.CountEvents(p, "echo", localfaas.EventCreated, false); got != 2+ok2 {
 		t.Errorf("%d instances created, want %d", got, 2+ok2)
 	}
 }

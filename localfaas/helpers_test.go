@@ -214,16 +214,6 @@ func lastSeq(p *localfaas.Platform) int64 {
 	return ev[len(ev)-1].Seq
 }
 
-func countEvents(p *localfaas.Platform, fn string, kind localfaas.EventKind) int {
-	n := 0
-	for _, e := range p.Events() {
-		if e.Function == fn && e.Kind == kind {
-			n++
-		}
-	}
-	return n
-}
-
 func header(out *lambda.InvokeOutput, name string) string {
 	h, ok := awsResponseHeader(out)
 	if !ok {

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
 	"github.com/faas-benchmarker/faas-benchmarker/localfaas"
+	"github.com/faas-benchmarker/faas-benchmarker/localfaas/localfaastest"
 )
 
 // TestSDKInvoke drives the platform with the real aws-sdk-go-v2 client:
@@ -189,7 +190,7 @@ func TestSDKErrors(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Errorf("long invocation: %v", err)
 	}
-	if n := countEvents(p, "echo", localfaas.EventThrottled); n != 1 {
+	if n := localfaastest.CountEvents(p, "echo", localfaas.EventThrottled, false); n != 1 {
 		t.Errorf("%d throttled events, want 1", n)
 	}
 }
@@ -277,7 +278,7 @@ func TestGarbage(t *testing.T) {
 	if a, b := header(out, localfaas.HeaderInstanceID), header(out2, localfaas.HeaderInstanceID); a == "" || a != b {
 		t.Errorf("instance %q replaced by %q after garbage, want it reused", a, b)
 	}
-	if n := countEvents(p, "echo", localfaas.EventEvicted); n != 0 {
+	if n := localfaastest.CountEvents(p, "echo", localfaas.EventEvicted, false); n != 0 {
 		t.Errorf("%d evictions after garbage, want 0", n)
 	}
 }

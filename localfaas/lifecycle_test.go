@@ -22,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
 	"github.com/faas-benchmarker/faas-benchmarker/localfaas"
+	"github.com/faas-benchmarker/faas-benchmarker/localfaas/localfaastest"
 )
 
 // helperEnv makes the test binary act as a platform host for
@@ -175,8 +176,8 @@ func TestCloseKillsEveryChild(t *testing.T) {
 			t.Errorf("evicted for %s during shutdown", e.Reason)
 		}
 	}
-	if n := countEvents(p, "echo", localfaas.EventEvicted) + countEvents(p, "inithang", localfaas.EventEvicted) +
-		countEvents(p, "web", localfaas.EventEvicted) + countEvents(p, "idle", localfaas.EventEvicted); n != 4 {
+	if n := localfaastest.CountEvents(p, "echo", localfaas.EventEvicted, false) + localfaastest.CountEvents(p, "inithang", localfaas.EventEvicted, false) +
+		localfaastest.CountEvents(p, "web", localfaas.EventEvicted, false) + localfaastest.CountEvents(p, "idle", localfaas.EventEvicted, false); n != 4 {
 		t.Errorf("%d evicted events, want 4", n)
 	}
 }

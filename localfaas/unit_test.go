@@ -146,14 +146,39 @@ func TestConfigValidate(t *testing.T) {
 	}
 }
 
+// TestDescribeListsEveryKnob: Describe has one row per knob and fixed
+// setting, each with the value of this configuration (not the default).
 func TestDescribeListsEveryKnob(t *testing.T) {
-	d := DefaultConfig().Describe()
-	for _, knob := range []string{"idle-timeout", "idle-jitter", "idle-evict-fraction", "max-lifetime", "max-instances",
-		"scale-burst", "scale-rate", "extra-init-delay", "init-timeout", "default-timeout", "default-memory-mb",
-		"async-retry-for", "concurrency", "10s"} {
-		if !strings.Contains(d, knob) {
-			t.Errorf("Describe lacks %q:\n%s", knob, d)
+	c := DefaultConfig()
+	c.Functions = DefaultFunctions([]string{"lab"})
+	if err := c.SetKnobs(knobText); err != nil {
+		t.Fatal(err)
+	}
+	c.InitTimeout, c.DefaultTimeout, c.DefaultMemoryMB, c.AsyncRetryFor = 11*time.Second, 12*time.Second, 130, 13*time.Second
+	rows := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(c.Describe()), "\n") {
+		name, rest, ok := strings.Cut(line, " = ")
+		if !ok {
+			continue // a function line
 		}
+		value, _, _ := strings.Cut(rest, " # ")
+		name = strings.TrimSpace(name)
+		if _, dup := rows[name]; dup {
+			t.Errorf("row %s twice", name)
+		}
+		rows[name] = strings.TrimSpace(value)
+	}
+	want := map[string]string{"init-timeout": "11s", "default-timeout": "12s", "default-memory-mb": "130", "async-retry-for": "13s", "concurrency": "1"}
+	for _, k := range Knobs() {
+		want[k.Name] = knobText[k.Name]
+	}
+	for name, v := range want {
+		if rows[name] != v {
+			t.Errorf("Describe row %s = %q, want %q", name, rows[name], v)
+		}
+	}
+	if len(rows) != len(want) {
+		t.Errorf("Describe has %d rows, want %d:\n%s", len(rows), len(want), c.Describe())
 	}
 }
 

@@ -1,16 +1,27 @@
 // Package platforms describes each platform an experiment can run on once:
 // its name, the platform flags it reads, how its invoker is built for an
 // existing deployment and from a per-run stack's outputs, the stack
-// program it deploys (by name), and its optional capabilities. A Registry
-// holds the descriptors; platforms/builtin lists the built-in ones, one
-// line each, and every consumer (the CLI, the cloud runner, the stack
-// programs' tests) looks a platform up there instead of switching on its
-// name.
+// program it deploys (by name) and whether that takes stack settings, its
+// preflight checks, how its invocations are priced, and its capabilities.
+// A Registry holds the descriptors; platforms/builtin lists the built-in
+// ones, one line each, and every consumer (the CLI, the cloud runner, the
+// engine through the capabilities and pricing the run hands it) reads a
+// platform's descriptor instead of switching on its name. Adding a
+// platform is its descriptor package, one line in platforms/builtin, and
+// — when it deploys a stack — its stack program (stacks/X, its settings in
+// stacks/stackcfg, and one line in stacks/program's table).
 //
-// The package and the descriptors import no Pulumi package: the stack
-// program is referenced by name and built by stacks/program (or, for
-// local-stack, by the cloud runner), so the light fbrun binary links none
-// of the Pulumi SDKs.
+// The import rule. A descriptor holds values and functions, so the
+// packages it points into never import it: platforms and platforms/*
+// may import providers (invokers, capabilities, pricing), stacks/stackcfg
+// (settings and output keys, no Pulumi), doctor (checks), results and
+// localfaas; none of those may import platforms. No package under
+// platforms/ imports a Pulumi SDK or stacks/program, so the light fbrun
+// binary links none (a test of platforms/builtin checks): the stack
+// program is referenced by name and built by stacks/program in
+// fbrun-cloud. High-level packages (the CLI, runner, session, study)
+// import platforms; the engine and experiments do not — they see what a
+// platform declares through engine.Config (Capabilities, Pricing).
 package platforms
 
 import (
@@ -23,6 +34,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/faas-benchmarker/faas-benchmarker/doctor"
 	"github.com/faas-benchmarker/faas-benchmarker/providers"
 )
 
@@ -45,17 +57,6 @@ const (
 
 // Options lists every platform flag, in a stable order.
 func Options() []Option { return []Option{OptFunction, OptEndpoint, OptRegion, OptLocalEndpoint} }
-
-// Capability is an optional ability of a platform's invoker.
-type Capability string
-
-// The capabilities experiments ask for.
-const (
-	// ForceColdStart: the invoker implements providers.ColdStarter.
-	ForceColdStart Capability = "force-cold-start"
-	// SetMemory: the invoker implements providers.MemorySetter.
-	SetMemory Capability = "set-memory"
-)
 
 // Target is what the platform flags say about the deployment to use.
 type Target struct {
@@ -120,12 +121,36 @@ type Platform struct {
 	Direct func(ctx context.Context, t Target) (*Setup, error)
 	// Stack is the per-run stack (nil: none).
 	Stack *Stack
-	// Capabilities the invoker has.
-	Capabilities []Capability
+	// Capabilities the platform has; its invoker implements each
+	// (providers.Implements). The engine offers exactly these.
+	Capabilities []providers.Capability
+	// Pricing is how price=auto prices its invocations (zero: not per
+	// invocation).
+	Pricing providers.Pricing
+	// Preflight returns the platform's `fbrun doctor` checks for a run
+	// that deploys a stack (managed) or uses an existing deployment; nil:
+	// none beyond the results directory (see Checks).
+	Preflight func(managed bool, e doctor.Env) []doctor.Check
 }
 
 // Has reports whether p has capability c.
-func (p Platform) Has(c Capability) bool { return slices.Contains(p.Capabilities, c) }
+func (p Platform) Has(c providers.Capability) bool { return slices.Contains(p.Capabilities, c) }
+
+// Caps returns p's capabilities, never nil: an engine given nil would
+// derive them from the invoker instead of taking the declaration.
+func (p Platform) Caps() []providers.Capability {
+	return append([]providers.Capability{}, p.Capabilities...)
+}
+
+// Checks returns the preflight of a run on p: the results directory
+// (dataDir) every run writes to, then p's own checks.
+func (p Platform) Checks(managed bool, dataDir string, e doctor.Env) []doctor.Check {
+	cs := []doctor.Check{doctor.ResultsDir(dataDir)}
+	if p.Preflight != nil {
+		cs = append(cs, p.Preflight(managed, e)...)
+	}
+	return cs
+}
 
 // Reads reports whether p reads option o.
 func (p Platform) Reads(o Option) bool { return slices.Contains(p.Options, o) }
@@ -228,7 +253,7 @@ func NewRegistry(ps ...Platform) (*Registry, error) {
 			}
 		}
 		for _, c := range p.Capabilities {
-			if c != ForceColdStart && c != SetMemory {
+			if !slices.Contains(providers.Capabilities(), c) {
 				bad("unknown capability %q", c)
 			}
 		}

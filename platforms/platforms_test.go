@@ -2,6 +2,7 @@ package platforms
 
 import (
 	"context"
+	"github.com/faas-benchmarker/faas-benchmarker/providers"
 	"log/slog"
 	"strings"
 	"testing"
@@ -24,7 +25,7 @@ func TestNewRegistryRefusesHalfRegistered(t *testing.T) {
 		{"stack without outputs", []Platform{{Name: "x", Summary: "s", Stack: &Stack{Program: "x"}}}, "FromOutputs"},
 		{"embedded without endpoint", []Platform{{Name: "x", Summary: "s", Direct: direct, Embedded: true}}, "--local-endpoint"},
 		{"unknown option", []Platform{{Name: "x", Summary: "s", Direct: direct, Options: []Option{"zone"}}}, `unknown option "zone"`},
-		{"unknown capability", []Platform{{Name: "x", Summary: "s", Direct: direct, Capabilities: []Capability{"fly"}}}, `unknown capability "fly"`},
+		{"unknown capability", []Platform{{Name: "x", Summary: "s", Direct: direct, Capabilities: []providers.Capability{"fly"}}}, `unknown capability "fly"`},
 	}
 	for _, tt := range tests {
 		if _, err := NewRegistry(tt.ps...); err == nil || !strings.Contains(err.Error(), tt.want) {

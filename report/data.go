@@ -2,7 +2,6 @@ package report
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"math"
 	"runtime"
@@ -282,7 +281,11 @@ func Load(ctx context.Context, db *results.DB, run results.Run, cfg LoadConfig) 
 	}
 	d := a.d
 	d.Run = run
-	d.Estimates = estimates(run.Summary)
+	sum, err := results.ParseSummary(run.Summary)
+	if err != nil {
+		return nil, fmt.Errorf("report: load run %s: %w", run.ID, err)
+	}
+	d.Estimates = sum.Estimates
 	if d.InitMS, err = db.InitDurations(ctx, run.ID); err != nil {
 		return nil, fmt.Errorf("report: load run %s: %w", run.ID, err)
 	}
@@ -359,34 +362,6 @@ func prefixSum(xs []float64) []float64 {
 	for i, x := range xs {
 		acc += x
 		out[i] = acc
-	}
-	return out
-}
-
-// estimates decodes runs.summary {"estimates": {key: number}}; anything
-// else in the summary is ignored.
-func estimates(summary json.RawMessage) map[string]float64 {
-	out := map[string]float64{}
-	if len(summary) == 0 {
-		return out
-	}
-	var s struct {
-		Estimates map[string]any `json:"estimates"`
-	}
-	if err := json.Unmarshal(summary, &s); err != nil {
-		return out
-	}
-	for k, v := range s.Estimates {
-		switch x := v.(type) {
-		case float64:
-			out[k] = x
-		case bool:
-			if x {
-				out[k] = 1
-			} else {
-				out[k] = 0
-			}
-		}
 	}
 	return out
 }

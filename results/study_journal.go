@@ -279,8 +279,10 @@ func (d *DB) StudyCells(ctx context.Context, studyRun string) ([]StudyCell, erro
 }
 
 // StartStudyCell marks a cell running and records attempt number attempt
-// (the cell's attempt counter becomes attempt).
-func (d *DB) StartStudyCell(ctx context.Context, studyRun string, seq, attempt int, logPath string, at time.Time) error {
+// (the cell's attempt counter becomes attempt) with runID, the run the
+// attempt will store: chosen before it starts, so that a study that dies
+// while the attempt runs finds that run again (StudyAttempt.RunID).
+func (d *DB) StartStudyCell(ctx context.Context, studyRun string, seq, attempt int, runID, logPath string, at time.Time) error {
 	tx, err := d.sql.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("results: start study cell %s/%d: %w", studyRun, seq, err)
@@ -294,8 +296,8 @@ func (d *DB) StartStudyCell(ctx context.Context, studyRun string, seq, attempt i
 	if n, _ := res.RowsAffected(); n != 1 {
 		return fmt.Errorf("results: start study cell %s/%d: the cell is not pending", studyRun, seq)
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO study_attempts (study_run, seq, attempt, outcome, log_path, started_at_ns) VALUES (?, ?, ?, ?, ?, ?)`,
-		studyRun, seq, attempt, CellRunning, logPath, at.UnixNano()); err != nil {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO study_attempts (study_run, seq, attempt, outcome, run_id, log_path, started_at_ns) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		studyRun, seq, attempt, CellRunning, runID, logPath, at.UnixNano()); err != nil {
 		return fmt.Errorf("results: start study cell %s/%d: %w", studyRun, seq, err)
 	}
 	if err := tx.Commit(); err != nil {

@@ -34,10 +34,14 @@ func TestStudyJournal(t *testing.T) {
 	if ok, _ := db.ClaimStudyRun(ctx, "s-1", owner, StudyOwner{Host: "h", PID: 3}); ok {
 		t.Error("a stale owner claimed the study run")
 	}
-	if err := db.StartStudyCell(ctx, "s-1", 1, 1, "/l", now); err != nil {
+	if err := db.StartStudyCell(ctx, "s-1", 1, 1, "r-1", "/l", now); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.StartStudyCell(ctx, "s-1", 1, 2, "/l", now); err == nil {
+	// The run id is journaled before the attempt runs.
+	if as, err := db.StudyAttempts(ctx, "s-1"); err != nil || len(as) != 1 || as[0].RunID != "r-1" || as[0].Outcome != CellRunning {
+		t.Fatalf("attempts after the start: %+v, %v", as, err)
+	}
+	if err := db.StartStudyCell(ctx, "s-1", 1, 2, "r-2", "/l", now); err == nil {
 		t.Error("a running cell was started again")
 	}
 	if err := db.EndStudyAttempt(ctx, "s-1", 2, CellDone, CellDone, "r", "", now); err == nil {
@@ -46,7 +50,7 @@ func TestStudyJournal(t *testing.T) {
 	if err := db.EndStudyAttempt(ctx, "s-1", 1, CellDone, CellDone, "run-1", "", now.Add(time.Second)); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.StartStudyCell(ctx, "s-1", 1, 2, "/l", now); err == nil {
+	if err := db.StartStudyCell(ctx, "s-1", 1, 2, "r-2", "/l", now); err == nil {
 		t.Error("a done cell was started again")
 	}
 	got, err := db.StudyCells(ctx, "s-1")

@@ -8,6 +8,11 @@ import (
 )
 
 // dataTables are copied by ExportRun and Import, parents first.
+// RunFilePrefix is the object-key prefix under which per-run results files
+// (ExportRun) are shipped to a bucket: "runs/<stack name>.sqlite". The
+// runner ships there and `fbrun results pull` reads from there.
+const RunFilePrefix = "runs/"
+
 var dataTables = []string{"runs", "invocations", "platform_reports", "metrics"}
 
 // ExportRun writes one run (with all its rows) to a new standalone database

@@ -8,7 +8,10 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+
+	"github.com/faas-benchmarker/faas-benchmarker/runowner"
 )
 
 // Two accounts, one set of AWS variables: the permanent stack's Spaces
@@ -70,7 +73,9 @@ func spacesCredentials(dir, backendURL string, getenv func(string) string) (stri
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", fmt.Errorf("runner: credentials directory: %w", err)
 	}
-	f, err := os.CreateTemp(dir, "credentials-")
+	host, _ := os.Hostname()
+	removeStaleCredentials(dir, host, runowner.Exists)
+	f, err := os.CreateTemp(dir, credentialsPrefix(os.Getpid(), host))
 	if err != nil {
 		return "", fmt.Errorf("runner: credentials file: %w", err)
 	}
@@ -84,6 +89,39 @@ func spacesCredentials(dir, backendURL string, getenv func(string) string) (stri
 		return "", fmt.Errorf("runner: credentials file: %w", err)
 	}
 	return f.Name(), nil
+}
+
+// credentialsPrefix starts the name of a credentials file written by the
+// process pid on host: credentials-<pid>@<host>@<random> ('@' is in no
+// host name).
+func credentialsPrefix(pid int, host string) string {
+	return fmt.Sprintf("credentials-%d@%s@", pid, host)
+}
+
+// removeStaleCredentials deletes the credentials files in dir written on
+// host by a process that is gone: each file is removed when its Pulumi
+// command ends, but a process killed with SIGKILL cannot, and the Spaces
+// keys must not stay on disk longer than the next run. Only files of this
+// host are judged (a home directory may be shared with other machines, whose
+// processes alive cannot tell), and only files named by credentialsPrefix.
+func removeStaleCredentials(dir, host string, alive func(pid int) bool) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		rest, ok := strings.CutPrefix(e.Name(), "credentials-")
+		if !ok {
+			continue
+		}
+		parts := strings.SplitN(rest, "@", 3)
+		if len(parts) != 3 || parts[1] != host {
+			continue
+		}
+		if pid, err := strconv.Atoi(parts[0]); err == nil && !alive(pid) {
+			_ = os.Remove(filepath.Join(dir, e.Name()))
+		}
+	}
 }
 
 // withoutSection returns an INI file without the section [name] (its

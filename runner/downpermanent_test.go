@@ -41,3 +41,26 @@ func TestStateStackNames(t *testing.T) {
 		t.Fatalf("stacks %v, want %v", got, want)
 	}
 }
+
+// TestBackendInBucket: `down permanent --empty-bucket` refuses when the
+// permanent stack's own state is in the bucket it would empty.
+func TestBackendInBucket(t *testing.T) {
+	for _, tc := range []struct {
+		url  string
+		want bool
+	}{
+		{"s3://fb-results-1a2b3c?endpoint=https://fra1.digitaloceanspaces.com&region=us-east-1&s3ForcePathStyle=true&profile=fb-spaces", true},
+		{"s3://fb-results-1a2b3c/states?endpoint=https://fra1.digitaloceanspaces.com", true},
+		{"s3://other-bucket?endpoint=https://fra1.digitaloceanspaces.com", false},
+		{"file:///home/u/.local/share/faas-benchmarker/state", false},
+		{"https://api.pulumi.com", false},
+		{"", false},
+	} {
+		if got := backendInBucket(tc.url, "fb-results-1a2b3c"); got != tc.want {
+			t.Errorf("backendInBucket(%q) = %v, want %v", tc.url, got, tc.want)
+		}
+	}
+	if backendInBucket("s3://x", "") {
+		t.Error("an empty bucket name matched")
+	}
+}

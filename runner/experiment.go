@@ -18,7 +18,6 @@ import (
 	"github.com/faas-benchmarker/faas-benchmarker/experiments"
 	"github.com/faas-benchmarker/faas-benchmarker/platforms"
 	"github.com/faas-benchmarker/faas-benchmarker/platforms/builtin"
-	"github.com/faas-benchmarker/faas-benchmarker/platforms/localstack"
 	"github.com/faas-benchmarker/faas-benchmarker/providers"
 	"github.com/faas-benchmarker/faas-benchmarker/results"
 	"github.com/faas-benchmarker/faas-benchmarker/session"
@@ -50,6 +49,9 @@ type ExperimentRun struct {
 	Engine engine.Config
 	// Logger receives the experiment's logs (default: discard).
 	Logger *slog.Logger
+	// RunID is the run's id (default: results.NewRunID at Now); a study
+	// chooses it before the run starts.
+	RunID string
 	// Now is the clock for the run id (default time.Now).
 	Now func() time.Time
 	// Readiness bounds the wait, after up, until every deployed function
@@ -90,15 +92,20 @@ func (r *Runner) RunExperiment(ctx context.Context, cfg ExperimentRun) (*Outcome
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	runID := results.NewRunID(cfg.Now())
+	runID := cfg.RunID
+	if runID == "" {
+		runID = results.NewRunID(cfg.Now())
+	}
 	stackName, err := StackName(cfg.Experiment.Name(), strings.ReplaceAll(cfg.Platform, "-", ""), runID)
 	if err != nil {
 		return nil, err
 	}
-	prog, stackConfig, invokerFor, err := plan(cfg, runID, stackName)
+	prog, stackConfig, invokerFor, desc, err := plan(cfg, runID, stackName)
 	if err != nil {
 		return nil, err
 	}
+	// The engine offers what the platform declares.
+	cfg.Engine.Capabilities, cfg.Engine.Pricing = desc.Caps(), desc.Pricing
 	if err := os.MkdirAll(cfg.RunsDir, 0o755); err != nil {
 		return nil, fmt.Errorf("runner: runs directory: %w", err)
 	}
@@ -164,19 +171,19 @@ func (r *Runner) RunExperiment(ctx context.Context, cfg ExperimentRun) (*Outcome
 type invokerFactory func(auto.OutputMap) (providers.Invoker, map[string]any, error)
 
 // plan returns the program, stack config and invoker factory for the
-// platform, looked up in the platform registry.
-func plan(cfg ExperimentRun, runID, stackName string) (pulumi.RunFunc, map[string]string, invokerFactory, error) {
+// platform, and its descriptor, looked up in the platform registry.
+func plan(cfg ExperimentRun, runID, stackName string) (pulumi.RunFunc, map[string]string, invokerFactory, platforms.Platform, error) {
 	reg, err := builtin.Registry()
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, platforms.Platform{}, err
 	}
 	desc, err := reg.Lookup(cfg.Platform)
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("runner: %w", err)
+		return nil, nil, nil, platforms.Platform{}, fmt.Errorf("runner: %w", err)
 	}
 	st := desc.Stack
 	if st == nil {
-		return nil, nil, nil, fmt.Errorf("runner: platform %s deploys no stack", desc.Name)
+		return nil, nil, nil, platforms.Platform{}, fmt.Errorf("runner: platform %s deploys no stack", desc.Name)
 	}
 	invokerFor := func(outs auto.OutputMap) (providers.Invoker, map[string]any, error) {
 		s, err := st.FromOutputs(plainOutputs(outs), cfg.Logger)
@@ -188,29 +195,28 @@ func plan(cfg ExperimentRun, runID, stackName string) (pulumi.RunFunc, map[strin
 	var stackConfig map[string]string
 	if st.Config != nil {
 		if stackConfig, err = st.Config(platforms.Target{LocalEndpoint: cfg.LocalEndpoint}); err != nil {
-			return nil, nil, nil, fmt.Errorf("runner: %w", err)
+			return nil, nil, nil, platforms.Platform{}, fmt.Errorf("runner: %w", err)
 		}
 	}
 	if !st.Settings {
 		for _, o := range cfg.StackSets {
-			return nil, nil, nil, fmt.Errorf("runner: %s takes no stack settings (got %q)", desc.Name, o)
+			return nil, nil, nil, platforms.Platform{}, fmt.Errorf("runner: %s takes no stack settings (got %q)", desc.Name, o)
 		}
 	}
-	if st.Program == localstack.Name {
-		return localStackProgram(stackName), stackConfig, invokerFor, nil
+	var settings stackcfg.Settings
+	if st.Settings {
+		if settings, err = Settings(st.Program, cfg.Experiment.Name(), runID, cfg.StackSets); err != nil {
+			return nil, nil, nil, platforms.Platform{}, err
+		}
+		if err := checkArtifacts(settings); err != nil {
+			return nil, nil, nil, platforms.Platform{}, err
+		}
 	}
-	settings, err := Settings(st.Program, cfg.Experiment.Name(), runID, cfg.StackSets)
+	prog, err := program.Named(st.Program, settings)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, platforms.Platform{}, err
 	}
-	if err := checkArtifacts(settings); err != nil {
-		return nil, nil, nil, err
-	}
-	prog, err := program.For(settings)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	return prog, stackConfig, invokerFor, nil
+	return prog, stackConfig, invokerFor, desc, nil
 }
 
 // Settings returns the validated stack settings of a per-experiment stack:
@@ -238,11 +244,12 @@ func Settings(platform, experiment, runID string, overrides []string) (stackcfg.
 	}
 	// The inline program does not run in the user's directory: package
 	// paths must be absolute.
-	switch c := s.(type) {
-	case *stackcfg.AWS:
-		absPaths(&c.ArtifactDir, &c.FunctionZip, &c.MonolithZip)
-	case *stackcfg.Azure:
-		absPaths(&c.ArtifactDir, &c.FunctionsZip, &c.MonolithZip)
+	if r, ok := s.(stackcfg.PathResolver); ok {
+		wd, err := os.Getwd()
+		if err != nil {
+			return nil, fmt.Errorf("runner: %w", err)
+		}
+		r.ResolvePaths(wd)
 	}
 	return s, nil
 }
@@ -260,26 +267,10 @@ func setSecrets(s stackcfg.Settings, getenv func(string) string) error {
 			}
 		}
 	}
-	if c, ok := s.(*stackcfg.OpenFaaS); ok && c.GatewayPassword == "" {
-		pw, err := stackcfg.NewPassword()
-		if err != nil {
-			return err
-		}
-		c.GatewayPassword = pw
+	if g, ok := s.(stackcfg.RunSecrets); ok {
+		return g.FillRunSecrets(stackcfg.NewPassword)
 	}
 	return nil
-}
-
-// absPaths makes every non-empty relative path absolute (from the current
-// directory).
-func absPaths(ps ...*string) {
-	for _, p := range ps {
-		if *p != "" && !filepath.IsAbs(*p) {
-			if a, err := filepath.Abs(*p); err == nil {
-				*p = a
-			}
-		}
-	}
 }
 
 // stackID shortens an id to the stack naming limits, keeping its end (the

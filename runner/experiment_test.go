@@ -7,30 +7,27 @@ import (
 	"testing"
 
 	"github.com/faas-benchmarker/faas-benchmarker/platforms/builtin"
-	"github.com/faas-benchmarker/faas-benchmarker/platforms/localstack"
 	"github.com/faas-benchmarker/faas-benchmarker/stacks/program"
 	"github.com/faas-benchmarker/faas-benchmarker/stacks/stackcfg"
 )
 
 // TestEveryStackPlatformHasAProgram: every registered platform with a
-// stack resolves to a program, here (local-stack) or in stacks/program.
+// stack resolves to a program of stacks/program, with its settings when
+// it takes them.
 func TestEveryStackPlatformHasAProgram(t *testing.T) {
 	for _, p := range builtin.All() {
 		if p.Stack == nil {
 			continue
 		}
-		if p.Stack.Program == localstack.Name {
-			if localStackProgram("x") == nil {
-				t.Errorf("%s: no program", p.Name)
+		var s stackcfg.Settings
+		if p.Stack.Settings {
+			var err error
+			if s, err = stackcfg.New(stackcfg.Platform(p.Stack.Program)); err != nil {
+				t.Errorf("%s: %v", p.Name, err)
+				continue
 			}
-			continue
 		}
-		s, err := stackcfg.New(stackcfg.Platform(p.Stack.Program))
-		if err != nil {
-			t.Errorf("%s: %v", p.Name, err)
-			continue
-		}
-		if run, err := program.For(s); err != nil || run == nil {
+		if run, err := program.Named(p.Stack.Program, s); err != nil || run == nil {
 			t.Errorf("%s: no program: %v", p.Name, err)
 		}
 	}

@@ -14,6 +14,9 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optdestroy"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
+
+	"github.com/faas-benchmarker/faas-benchmarker/results"
+	"github.com/faas-benchmarker/faas-benchmarker/runowner"
 )
 
 // DefaultRunGrace is how long RunStack waits, after its context is
@@ -256,7 +259,7 @@ func (r *Runner) destroy(ctx context.Context, st auto.Stack, out, errOut io.Writ
 	name := st.Name()
 	r.warnPending(ctx, st, errOut)
 	_, err := st.Destroy(ctx, optdestroy.ProgressStreams(out), optdestroy.ErrorProgressStreams(errOut))
-	if err != nil && auto.IsConcurrentUpdateError(err) && staleLocks(err.Error(), hostname(), pidAlive) {
+	if err != nil && auto.IsConcurrentUpdateError(err) && staleLocks(err.Error(), hostname(), runowner.Exists) {
 		// A CLI of this machine was killed mid-operation and left its
 		// lock: remove it (`pulumi cancel`) and destroy again.
 		fmt.Fprintf(errOut, "==> stack %s is locked by a Pulumi process of this machine that no longer runs: "+
@@ -380,7 +383,7 @@ func (r *Runner) ship(ctx context.Context, spec Spec, res *Result, out, errOut i
 	}
 	key := spec.ResultsKey
 	if key == "" {
-		key = "runs/" + spec.StackName + ".sqlite"
+		key = results.RunFilePrefix + spec.StackName + ".sqlite"
 	}
 	loc, err := r.cfg.Shipper.Ship(ctx, key, spec.ResultsPath)
 	if err != nil {

@@ -394,7 +394,7 @@ func TestExperimentLifecycle(t *testing.T) {
 		downloaded int
 		newRuns    int
 	}{{1, 1}, {0, 0}} {
-		rep, err := runner.PullResults(ctx, store, runner.DefaultResultsPrefix, pullDir, other)
+		rep, err := runner.PullResults(ctx, store, results.RunFilePrefix, pullDir, other)
 		if err != nil {
 			t.Fatal(err)
 		}

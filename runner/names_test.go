@@ -113,32 +113,6 @@ func TestNewRequiresPassphrase(t *testing.T) {
 	}
 }
 
-func TestFindPulumiMissing(t *testing.T) {
-	t.Setenv("PATH", t.TempDir())
-	t.Setenv(EnvPulumi, "")
-	t.Setenv(EnvToolsDir, t.TempDir())
-	_, err := FindPulumi("")
-	if !errors.Is(err, ErrNoPulumi) || !strings.Contains(err.Error(), "--pulumi") {
-		t.Fatalf("want a clear ErrNoPulumi, got %v", err)
-	}
-	_, err = FindPulumi(filepath.Join(t.TempDir(), "nope"))
-	if !errors.Is(err, ErrNoPulumi) {
-		t.Fatalf("explicit missing path: %v", err)
-	}
-	tools := t.TempDir()
-	t.Setenv(EnvToolsDir, tools)
-	p := filepath.Join(tools, "bin", "pulumi")
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(p, []byte("#!/bin/sh\n"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if got, err := FindPulumi(""); err != nil || got != p {
-		t.Fatalf("FindPulumi = %s, %v; want %s", got, err, p)
-	}
-}
-
 func TestBackendURLs(t *testing.T) {
 	for _, tc := range []struct {
 		u  string

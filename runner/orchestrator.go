@@ -8,9 +8,11 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/faas-benchmarker/faas-benchmarker/internal/hostdirs"
 	"github.com/faas-benchmarker/faas-benchmarker/stacks/permanent"
 )
 
@@ -19,29 +21,57 @@ import (
 type Orchestrator struct {
 	// Host is the droplet's address (the dropletIp output).
 	Host string
+	// KnownHosts is the known_hosts file for this droplet (required; see
+	// OrchestratorKnownHosts): SSH accepts the droplet's host key on first
+	// contact and refuses a changed one afterwards. One file per droplet,
+	// because DigitalOcean reuses addresses: a new droplet at an old one's
+	// address must not be refused as a changed host, which one shared
+	// known_hosts (the user's own) would do.
+	KnownHosts string
 	// User logs in over SSH; empty means root (DigitalOcean installs the
 	// droplet's SSH key for root; cloud-init creates fb only later).
 	User string
 	// SSH is the ssh client; empty means ssh on PATH. It uses the
-	// user's keys and agent, in batch mode, accepting the new droplet's
-	// host key on first contact (StrictHostKeyChecking=accept-new).
+	// user's keys and agent, in batch mode.
 	SSH string
 	// Binaries maps each name of permanent.Binaries to a prebuilt
 	// linux/amd64 executable to install.
 	Binaries map[string]string
+	// Study is a study file to copy to the droplet and schedule (the
+	// studyFile output, fb:study); empty for none.
+	Study string
 	// Out receives progress lines.
 	Out io.Writer
 	// BootTimeout bounds the wait for SSH to answer (default 10 minutes);
 	// Retry is the interval between attempts (default 10 s).
 	BootTimeout, Retry time.Duration
+	// CloudInitTimeout bounds the wait for cloud-init to finish (default
+	// 30 minutes: it installs packages and three CLIs, minutes normally).
+	CloudInitTimeout time.Duration
 }
 
-// ProvisionOrchestrator finishes `fbrun up permanent`: it waits until the
-// droplet answers over SSH, copies the prebuilt fbrun binaries to it (the
-// droplet does not compile them: building the cloud SDKs on a 4 GB droplet
-// without swap can run out of memory), and then waits for cloud-init with
-// `cloud-init status --wait`. When cloud-init failed, the error carries the
-// end of /var/log/cloud-init-output.log.
+// OrchestratorKnownHosts is the known_hosts file of the droplet with the
+// given ID (the dropletId output), under DataDir.
+func OrchestratorKnownHosts(dropletID string) (string, error) {
+	if dropletID == "" {
+		return "", errors.New("runner: the permanent stack has no dropletId output (run fbrun up permanent with this version)")
+	}
+	d, err := hostdirs.DataDir()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(d, "orchestrator", dropletID, "known_hosts"), nil
+}
+
+// ProvisionOrchestrator finishes `fbrun up permanent`, and does all of it
+// again on every run, so a run that failed half-way is finished by running
+// it again: it waits until the droplet answers over SSH, copies the
+// prebuilt fbrun binaries to it (the droplet does not compile them:
+// building the cloud SDKs on a 4 GB droplet without swap can run out of
+// memory), waits for cloud-init with `cloud-init status --wait` (bounded
+// by CloudInitTimeout), and then copies the study file and schedules it.
+// When cloud-init failed or did not finish, the error carries the end of
+// /var/log/cloud-init-output.log.
 func ProvisionOrchestrator(ctx context.Context, o Orchestrator) error {
 	if o.User == "" {
 		o.User = "root"
@@ -58,78 +88,195 @@ func ProvisionOrchestrator(ctx context.Context, o Orchestrator) error {
 	if o.Retry <= 0 {
 		o.Retry = 10 * time.Second
 	}
+	if o.CloudInitTimeout <= 0 {
+		o.CloudInitTimeout = 30 * time.Minute
+	}
+	if o.KnownHosts == "" {
+		return errors.New("runner: no known_hosts file for the orchestrator")
+	}
+	if err := os.MkdirAll(filepath.Dir(o.KnownHosts), 0o700); err != nil {
+		return fmt.Errorf("runner: %w", err)
+	}
 	for _, b := range permanent.Binaries {
 		if o.Binaries[b] == "" {
 			return fmt.Errorf("runner: no prebuilt %s to copy to the orchestrator", b)
 		}
 	}
+	if err := o.waitSSH(ctx); err != nil {
+		return err
+	}
+	// A study run spans many cells, each started as the fbrun binary on
+	// disk: replacing the binaries in the middle would mix two builds in
+	// one study run.
+	active, err := o.ssh(ctx, nil, "systemctl list-units 'fbrun-study-*.service' --state=active --no-legend --plain")
+	if err != nil {
+		return fmt.Errorf("runner: orchestrator: %w", err)
+	}
+	if units := strings.Fields(active); len(units) > 0 {
+		return fmt.Errorf("runner: a study is running on the orchestrator (%s): nothing was changed; wait until it ends "+
+			"(journalctl -fu %s on the droplet) or stop it (systemctl stop %s), then run fbrun up permanent again",
+			units[0], units[0], units[0])
+	}
+	for _, b := range permanent.Binaries {
+		if err := o.copyFile(ctx, o.Binaries[b], permanent.BinDir+"/"+b, "0755"); err != nil {
+			return err
+		}
+	}
+	if err := o.waitCloudInit(ctx); err != nil {
+		return err
+	}
+	// cloud-init runs its commands as one shell script without set -e,
+	// so a failed download can still end in "status: done".
+	missing, err := o.ssh(ctx, nil, "for t in "+strings.Join(permanent.Tools, " ")+"; do command -v $t >/dev/null || echo $t; done")
+	if err != nil {
+		return fmt.Errorf("runner: orchestrator: %w", err)
+	}
+	if m := strings.Fields(missing); len(m) > 0 {
+		return fmt.Errorf("runner: cloud-init finished on the orchestrator %s but did not install %s (see /var/log/cloud-init-output.log "+
+			"on the droplet); cloud-init runs once per droplet: fix the cause, then `ssh root@%s cloud-init clean --logs --reboot` "+
+			"and run fbrun up permanent again", o.Host, strings.Join(m, ", "), o.Host)
+	}
+	if o.Study == "" {
+		return nil
+	}
+	dst := permanent.StudyPath(o.Study)
+	if _, err := o.ssh(ctx, nil, "mkdir -p "+permanent.StudyDir); err != nil {
+		return fmt.Errorf("runner: orchestrator: %w", err)
+	}
+	if err := o.copyFile(ctx, o.Study, dst, "0644"); err != nil {
+		return err
+	}
+	fmt.Fprintf(o.Out, "==> scheduling the study %s on the orchestrator\n", dst)
+	out, err := o.ssh(ctx, nil, permanent.ScheduleCommand(dst)+" 2>&1")
+	if err != nil {
+		return fmt.Errorf("runner: scheduling the study on the orchestrator: %w\n%s", err, strings.TrimSpace(out))
+	}
+	fmt.Fprintf(o.Out, "%s", out)
+	return nil
+}
+
+// waitSSH waits until the droplet answers over SSH, at most BootTimeout.
+func (o Orchestrator) waitSSH(ctx context.Context) error {
 	remote := o.User + "@" + o.Host
 	fmt.Fprintf(o.Out, "==> waiting for the orchestrator %s to answer over SSH (at most %v)\n", remote, o.BootTimeout)
 	boot, cancel := context.WithTimeout(ctx, o.BootTimeout)
 	defer cancel()
+	var last error // what ssh last said, not the kill at the deadline
 	for {
 		_, err := o.ssh(boot, nil, "true")
 		if err == nil {
-			break
+			return nil
+		}
+		if boot.Err() == nil || last == nil {
+			last = err
+		}
+		if strings.Contains(err.Error(), "REMOTE HOST IDENTIFICATION HAS CHANGED") {
+			return fmt.Errorf("runner: the orchestrator %s presents another host key than the one %s holds for this droplet: "+
+				"nothing was copied (if the droplet was rebuilt, remove that file and run fbrun up permanent again): %w",
+				remote, o.KnownHosts, err)
 		}
 		t := time.NewTimer(o.Retry)
 		select {
 		case <-boot.Done():
 			t.Stop()
+			if ctx.Err() != nil {
+				return fmt.Errorf("runner: waiting for the orchestrator over SSH: %w", context.Cause(ctx))
+			}
 			return fmt.Errorf("runner: the orchestrator %s did not answer over SSH within %v (is this machine in fb:sshCidrs, "+
-				"and its key the droplet's?): %w", remote, o.BootTimeout, err)
+				"and its key the droplet's?): %w", remote, o.BootTimeout, last)
 		case <-t.C:
 		}
 	}
-	for _, b := range permanent.Binaries {
-		f, err := os.Open(o.Binaries[b])
-		if err != nil {
-			return fmt.Errorf("runner: %w", err)
-		}
-		dst := permanent.BinDir + "/" + b
-		fmt.Fprintf(o.Out, "==> copying %s to %s:%s\n", o.Binaries[b], o.Host, dst)
-		_, err = o.ssh(ctx, f, fmt.Sprintf("cat > %s.part && chmod 0755 %s.part && mv %s.part %s", dst, dst, dst, dst))
-		f.Close()
-		if err != nil {
-			return fmt.Errorf("runner: copy %s to the orchestrator: %w", b, err)
-		}
+}
+
+// copyFile installs the local file src as dst on the droplet with mode
+// (written beside it and renamed, so a reader never sees half a file).
+func (o Orchestrator) copyFile(ctx context.Context, src, dst, mode string) error {
+	f, err := os.Open(src)
+	if err != nil {
+		return fmt.Errorf("runner: %w", err)
 	}
-	if _, err := o.ssh(ctx, nil, "touch "+permanent.BinDir+"/"+permanent.ReadyMarker); err != nil {
-		return fmt.Errorf("runner: orchestrator: %w", err)
+	defer f.Close()
+	fmt.Fprintf(o.Out, "==> copying %s to %s:%s\n", src, o.Host, dst)
+	if _, err := o.ssh(ctx, f, fmt.Sprintf("cat > %s.part && chmod %s %s.part && mv %s.part %s", dst, mode, dst, dst, dst)); err != nil {
+		return fmt.Errorf("runner: copy %s to the orchestrator: %w", src, err)
 	}
-	fmt.Fprintf(o.Out, "==> waiting for cloud-init on the orchestrator (cloud-init status --wait)\n")
-	status, err := o.ssh(ctx, nil, "cloud-init status --wait --long")
+	return nil
+}
+
+// waitCloudInit waits for cloud-init to finish, at most CloudInitTimeout;
+// when it failed or did not finish, the error has the end of its log.
+func (o Orchestrator) waitCloudInit(ctx context.Context) error {
+	fmt.Fprintf(o.Out, "==> waiting for cloud-init on the orchestrator (cloud-init status --wait, at most %v)\n", o.CloudInitTimeout)
+	wait, cancel := context.WithTimeout(ctx, o.CloudInitTimeout)
+	defer cancel()
+	status, err := o.ssh(wait, nil, "cloud-init status --wait --long")
 	if err == nil {
 		fmt.Fprintf(o.Out, "==> orchestrator ready: %s\n", firstLine(status))
+		return nil
+	}
+	// Exit 2 (cloud-init 23.4 and later) is "done with recoverable
+	// errors" — deprecated keys and the like — which earlier versions
+	// reported as 0; only 1 is a failure
+	// (https://cloudinit.readthedocs.io/en/latest/explanation/return_codes.html).
+	var se *sshExitError
+	if errors.As(err, &se) && se.code == 2 {
+		fmt.Fprintf(o.Out, "==> orchestrator ready, with recoverable cloud-init errors (cloud-init status --long on the droplet):\n%s\n",
+			strings.TrimSpace(status))
 		return nil
 	}
 	if ctx.Err() != nil {
 		return fmt.Errorf("runner: waiting for cloud-init: %w", context.Cause(ctx))
 	}
+	what := "failed"
+	if wait.Err() != nil {
+		what = fmt.Sprintf("did not finish within %v", o.CloudInitTimeout)
+		status, _ = o.ssh(ctx, nil, "cloud-init status --long")
+	}
 	log, lerr := o.ssh(ctx, nil, "tail -n 60 /var/log/cloud-init-output.log")
 	if lerr != nil {
 		log = "(could not read /var/log/cloud-init-output.log: " + lerr.Error() + ")"
 	}
-	return fmt.Errorf("runner: cloud-init failed on the orchestrator %s: %w\n%s\n--- end of /var/log/cloud-init-output.log ---\n%s",
-		o.Host, err, strings.TrimSpace(status), strings.TrimRight(log, "\n"))
+	hint := "cloud-init runs once per droplet: fix the cause, then `ssh root@" + o.Host +
+		" cloud-init clean --logs --reboot` and run fbrun up permanent again"
+	if wait.Err() != nil {
+		hint = "run fbrun up permanent again to wait longer"
+	}
+	return fmt.Errorf("runner: cloud-init %s on the orchestrator %s: %w\n%s\n--- end of /var/log/cloud-init-output.log ---\n%s\n(%s)",
+		what, o.Host, err, strings.TrimSpace(status), strings.TrimRight(log, "\n"), hint)
 }
 
 // ssh runs command on the orchestrator and returns its standard output;
 // the error carries its standard error.
 func (o Orchestrator) ssh(ctx context.Context, stdin io.Reader, command string) (string, error) {
 	cmd := exec.CommandContext(ctx, o.SSH, "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=accept-new",
-		"-o", "ConnectTimeout=10", "-o", "ServerAliveInterval=15", o.User+"@"+o.Host, command)
+		// Quoted: ssh splits the option's value at whitespace, and the
+		// data directory on macOS is ~/Library/Application Support.
+		"-o", `UserKnownHostsFile="`+o.KnownHosts+`"`, "-o", "ConnectTimeout=10", "-o", "ServerAliveInterval=15", o.User+"@"+o.Host, command)
 	var out, errb bytes.Buffer
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, &out, &errb
 	err := cmd.Run()
 	if err != nil {
 		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			err = fmt.Errorf("%s: exit %d: %s", command, ee.ExitCode(), strings.TrimSpace(errb.String()))
+		if errors.As(err, &ee) && ctx.Err() == nil {
+			err = &sshExitError{command: command, code: ee.ExitCode(), stderr: strings.TrimSpace(errb.String())}
 		}
 		return out.String(), err
 	}
 	return out.String(), nil
+}
+
+// sshExitError is a remote command (or ssh itself: 255) that exited
+// non-zero; its message carries the standard error, where ssh says why it
+// could not connect (a changed host key, a refused key, a timeout).
+type sshExitError struct {
+	command string
+	code    int
+	stderr  string
+}
+
+func (e *sshExitError) Error() string {
+	return fmt.Sprintf("%s: exit %d: %s", e.command, e.code, e.stderr)
 }
 
 func firstLine(s string) string {

@@ -7,10 +7,6 @@ import (
 	"os/exec"
 )
 
-// pidAlive cannot tell on this system: report every process as alive, so
-// that no lock is ever treated as stale.
-func pidAlive(int) bool { return true }
-
 // ownProcessGroup does nothing here: console signals are not sent to
 // process groups the way a Unix terminal sends them.
 func ownProcessGroup(*exec.Cmd) {}

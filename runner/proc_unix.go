@@ -3,20 +3,10 @@
 package runner
 
 import (
-	"errors"
 	"os"
 	"os/exec"
 	"syscall"
 )
-
-// pidAlive reports whether a local process with this pid exists.
-func pidAlive(pid int) bool {
-	if pid <= 0 {
-		return false
-	}
-	err := syscall.Kill(pid, 0)
-	return err == nil || errors.Is(err, syscall.EPERM)
-}
 
 // ownProcessGroup makes cmd the leader of a new process group, so that
 // signals a terminal sends to fbrun's foreground group do not reach it.

@@ -30,9 +30,6 @@ type PullReport struct {
 	NewRuns []string
 }
 
-// DefaultResultsPrefix is the key prefix under which runs are shipped.
-const DefaultResultsPrefix = "runs/"
-
 // PullResults implements `fbrun results pull`: it downloads the results
 // files under prefix into dir (verifying their SHA-256) and merges every
 // one of them into db. Merging is idempotent, so pulling twice adds nothing

@@ -13,6 +13,8 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/faas-benchmarker/faas-benchmarker/internal/hostdirs"
 )
 
 // DefaultProject is the Pulumi project of all faas-benchmarker stacks.
@@ -34,7 +36,7 @@ type Shipper interface {
 
 // Config configures a Runner. Every field is optional.
 type Config struct {
-	// PulumiPath is the Pulumi CLI; empty means FindPulumi("").
+	// PulumiPath is the Pulumi CLI; empty means hostdirs.FindPulumi("").
 	PulumiPath string
 	// BackendURL is the state backend: file://<dir> or s3://<bucket>?...;
 	// empty means DefaultBackendURL().
@@ -124,7 +126,7 @@ func New(cfg Config) (*Runner, error) {
 		return nil, err
 	}
 	if r.cfg.LogDir == "" {
-		d, err := DataDir()
+		d, err := hostdirs.DataDir()
 		if err != nil {
 			return nil, err
 		}
@@ -140,9 +142,9 @@ func New(cfg Config) (*Runner, error) {
 	if err != nil {
 		return nil, err
 	}
-	path, err := FindPulumi(cfg.PulumiPath)
+	path, err := hostdirs.FindPulumi(cfg.PulumiPath)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("runner: %w", err)
 	}
 	r.pulumiPath = path
 	gc, err := pulumiCommand(path, r.cfg.LogDir, r.cfg.InterruptLimit, bestEffort{r.stderr})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"os"
 	"path"
 	"sort"
@@ -107,6 +108,12 @@ func (r *Runner) DownPermanent(ctx context.Context, emptyBucket bool) error {
 			return err
 		}
 		bucket = cfg.Bucket
+		if backendInBucket(r.cfg.BackendURL, bucket) {
+			return fmt.Errorf("runner: the %s stack's own state is in bucket %s (backend %s): emptying the bucket would delete it "+
+				"before the destroy, leaving the droplet and the bucket running with no state to delete them — move the state to "+
+				"another backend first (pulumi stack export, then pulumi stack import with another PULUMI_BACKEND_URL); nothing was deleted",
+				PermanentStack, bucket, r.cfg.BackendURL)
+		}
 		if store, err = blobstore.New(ctx, cfg); err != nil {
 			return err
 		}
@@ -137,6 +144,15 @@ func (r *Runner) DownPermanent(ctx context.Context, emptyBucket bool) error {
 	defer logf.Close()
 	sw.tearingDown()
 	return r.teardown(ctx, st, DefaultProject, bestEffort{r.stdout, logf}, bestEffort{r.stderr, logf})
+}
+
+// backendInBucket reports whether the Pulumi backend URL keeps its state in
+// bucket: an s3:// backend names its bucket as the URL's host
+// (s3://bucket/optional/prefix?endpoint=..., Pulumi docs "State and
+// backends").
+func backendInBucket(backendURL, bucket string) bool {
+	u, err := url.Parse(backendURL)
+	return err == nil && u.Scheme == "s3" && bucket != "" && u.Host == bucket
 }
 
 // stateStacksPrefix is where a self-managed (diy) backend keeps stack

@@ -40,3 +40,14 @@ func processStart(pid int) (string, error) {
 	}
 	return strings.TrimSpace(string(boot)) + "/" + f[19], nil
 }
+
+// Exists reports whether a process with pid runs on this host — any
+// process: the pid may have been reused (Check tells the very process).
+// A zombie counts as gone; when /proc cannot tell, it counts as running.
+func Exists(pid int) bool {
+	if pid <= 0 {
+		return false
+	}
+	_, err := processStart(pid)
+	return !errors.Is(err, errNoProcess)
+}

@@ -78,3 +78,20 @@ func TestZombieIsGone(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestExists: this process exists; a reaped child and pid 0 do not.
+func TestExists(t *testing.T) {
+	if !Exists(os.Getpid()) {
+		t.Fatal("this process does not exist")
+	}
+	child := exec.Command("true")
+	if err := child.Run(); err != nil {
+		t.Skip("no true command:", err)
+	}
+	if Exists(child.Process.Pid) {
+		t.Errorf("reaped child %d still exists", child.Process.Pid)
+	}
+	if Exists(0) || Exists(-1) {
+		t.Error("pid 0 or -1 exists")
+	}
+}

@@ -61,17 +61,6 @@ type Outcome struct {
 	Err error
 }
 
-// Summary is the JSON stored in runs.summary and printed by --json.
-type Summary struct {
-	RunID      string                `json:"run_id"`
-	Experiment string                `json:"experiment"`
-	Platform   string                `json:"platform"`
-	Status     string                `json:"status"`
-	Params     map[string]string     `json:"params"`
-	Estimates  experiments.Estimates `json:"estimates"`
-	Error      string                `json:"error,omitempty"`
-}
-
 // Run executes the experiment. It returns an error only when the run could
 // not be recorded at all (database failure, or an Invoker that is a
 // providers.Describer failing to describe the running platform, before
@@ -144,36 +133,44 @@ func Run(ctx context.Context, cfg Config) (*Outcome, error) {
 	default:
 		out.Status = results.StatusOK
 	}
-	sum := Summary{RunID: id, Experiment: run.Experiment, Platform: platform, Status: out.Status, Params: run.Params, Estimates: est}
-	if out.Err != nil {
-		sum.Error = out.Err.Error()
-	}
-	if sum.Estimates == nil {
-		sum.Estimates = experiments.Estimates{}
-	}
-	js, encErr := json.Marshal(sum)
-	if encErr != nil {
-		// Not reachable with validated estimates; should it happen, the
-		// run is still finished, as failed, with the reason.
-		encErr = fmt.Errorf("session: encoding the summary of run %s: %w", id, encErr)
-		out.Status, out.Err = results.StatusFailed, errors.Join(out.Err, encErr)
-		sum.Status, sum.Error, sum.Estimates = out.Status, out.Err.Error(), experiments.Estimates{}
-		if js, err = json.Marshal(sum); err != nil {
-			return out, errors.Join(encErr, err)
-		}
-	}
 	// Record the end even when ctx was cancelled: that is the point.
-	if err := cfg.DB.FinishRun(context.WithoutCancel(ctx), id, out.Status, out.Ended, js, sum.Error); err != nil {
-		return out, errors.Join(encErr, err)
-	}
-	if encErr != nil {
-		return out, encErr
+	sum := results.Summary{RunID: id, Experiment: run.Experiment, Platform: platform, Params: run.Params}
+	if err := finish(context.WithoutCancel(ctx), cfg.DB, out, sum); err != nil {
+		return out, err
 	}
 	if werr != nil {
 		return out, fmt.Errorf("session: storing invocations: %w", werr)
 	}
 	cfg.Logger.Info("run finished", "run", id, "status", out.Status, "rows", out.Rows)
 	return out, nil
+}
+
+// finish stores the run's end: its status and summary (sum completed
+// from out). A summary JSON cannot hold — not reachable with validated
+// estimates — still finishes the run, as failed, with the reason; the
+// returned error then says so.
+func finish(ctx context.Context, db *results.DB, out *Outcome, sum results.Summary) error {
+	sum.Status, sum.Estimates = out.Status, out.Estimates
+	if out.Err != nil {
+		sum.Error = out.Err.Error()
+	}
+	if sum.Estimates == nil {
+		sum.Estimates = map[string]float64{}
+	}
+	js, encErr := json.Marshal(sum)
+	if encErr != nil {
+		encErr = fmt.Errorf("session: encoding the summary of run %s: %w", out.RunID, encErr)
+		out.Status, out.Err = results.StatusFailed, errors.Join(out.Err, encErr)
+		sum.Status, sum.Error, sum.Estimates = out.Status, out.Err.Error(), map[string]float64{}
+		var err error
+		if js, err = json.Marshal(sum); err != nil {
+			return errors.Join(encErr, err)
+		}
+	}
+	if err := db.FinishRun(ctx, out.RunID, out.Status, out.Ended, js, sum.Error); err != nil {
+		return errors.Join(encErr, err)
+	}
+	return encErr
 }
 
 // validEstimates returns the estimates Set accepts.

@@ -2,7 +2,6 @@ package session
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"math"
 	"path/filepath"
@@ -56,8 +55,8 @@ func TestBadEstimateFailsTheRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var sum Summary
-	if err := json.Unmarshal(run.Summary, &sum); err != nil {
+	sum, err := results.ParseSummary(run.Summary)
+	if err != nil {
 		t.Fatalf("stored summary %q: %v", run.Summary, err)
 	}
 	if sum.Estimates["good"] != 1 || len(sum.Estimates) != 1 || !strings.Contains(sum.Error, "bad_ms") {

@@ -5,6 +5,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/faas-benchmarker/faas-benchmarker/internal/testtools"
 )
 
 // coverageCase is one interval method on one synthetic model with a known
@@ -133,6 +135,7 @@ func coverageCases() []coverageCase {
 // exist in every run). The table it logs is the one in
 // docs/experiments.md ("Intervals"): go test -run TestIntervalCoverage -v ./stats/
 func TestIntervalCoverage(t *testing.T) {
+	testtools.SimulationOnly(t)
 	for i, c := range coverageCases() {
 		t.Run(fmt.Sprintf("%d", i), func(t *testing.T) {
 			t.Parallel()

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"pgregory.net/rapid"
+
+	"github.com/faas-benchmarker/faas-benchmarker/internal/testtools"
 )
 
 func near(a, b, tol float64) bool { return math.Abs(a-b) <= tol }
@@ -284,6 +286,7 @@ func TestPropertyQuantileCICoverageExact(t *testing.T) {
 // median as often as its exact coverage says (and at least 95 %), for the
 // sample sizes the bench reports intervals at.
 func TestMedianCICoverageSimulated(t *testing.T) {
+	testtools.SimulationOnly(t)
 	const runs = 4000
 	dists := []struct {
 		name   string

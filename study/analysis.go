@@ -2,7 +2,6 @@ package study
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"math"
 	"slices"
@@ -176,10 +175,11 @@ func Analyze(ctx context.Context, db *results.DB, study string) (*Analysis, erro
 			if err != nil {
 				return nil, fmt.Errorf("study run %s cell %d: %w", sr.ID, c.Seq, err)
 			}
-			est, err := runEstimates(run.Summary)
+			sum, err := results.ParseSummary(run.Summary)
 			if err != nil {
 				return nil, fmt.Errorf("study run %s cell %d: run %s: %w", sr.ID, c.Seq, run.ID, err)
 			}
+			est := sum.Estimates
 			platform := run.WithPlan(c.Platform)
 			if i == len(srs)-1 {
 				label[c.Platform] = platform
@@ -189,19 +189,7 @@ func Analyze(ctx context.Context, db *results.DB, study string) (*Analysis, erro
 			ids[sr.ID][k] = append(ids[sr.ID][k], run.ID)
 		}
 	}
-	latest := a.Runs[len(a.Runs)-1].Cells
-	for _, c := range latest {
-		p := c.Platform
-		if l, ok := label[p]; ok {
-			p = l
-		}
-		if !slices.Contains(a.Platforms, p) {
-			a.Platforms = append(a.Platforms, p)
-		}
-		if !slices.Contains(a.Experiments, c.Experiment) {
-			a.Experiments = append(a.Experiments, c.Experiment)
-		}
-	}
+	a.columns(label)
 	series := map[string]*Series{}
 	for _, rc := range a.Runs {
 		sr := rc.Run
@@ -227,6 +215,31 @@ func Analyze(ctx context.Context, db *results.DB, study string) (*Analysis, erro
 	}
 	slices.Sort(older)
 	a.Platforms = append(a.Platforms, older...)
+	a.sortSeries()
+	a.Changes = Detect(a.Series)
+	return a, nil
+}
+
+// columns sets the platforms and experiments in the order of the latest
+// study run's plan; label maps a column to its label there (with its plan).
+func (a *Analysis) columns(label map[string]string) {
+	for _, c := range a.Runs[len(a.Runs)-1].Cells {
+		p := c.Platform
+		if l, ok := label[p]; ok {
+			p = l
+		}
+		if !slices.Contains(a.Platforms, p) {
+			a.Platforms = append(a.Platforms, p)
+		}
+		if !slices.Contains(a.Experiments, c.Experiment) {
+			a.Experiments = append(a.Experiments, c.Experiment)
+		}
+	}
+}
+
+// sortSeries orders the series by experiment and platform (in the order of
+// a.Experiments and a.Platforms), then by key.
+func (a *Analysis) sortSeries() {
 	order := func(list []string, v string) int {
 		if i := slices.Index(list, v); i >= 0 {
 			return i
@@ -249,8 +262,6 @@ func Analyze(ctx context.Context, db *results.DB, study string) (*Analysis, erro
 		}
 		return x.Platform < y.Platform
 	})
-	a.Changes = Detect(a.Series)
-	return a, nil
 }
 
 // pool combines the estimates of the repetitions of one cell: per base key
@@ -448,25 +459,4 @@ func holm(tests []Change, alpha float64) []Change {
 		out = append(out, c)
 	}
 	return out
-}
-
-// runEstimates reads the numeric estimates of a run's stored summary
-// ({"estimates": {key: number}}); other values are ignored.
-func runEstimates(summary json.RawMessage) (map[string]float64, error) {
-	out := map[string]float64{}
-	if len(summary) == 0 {
-		return out, nil
-	}
-	var s struct {
-		Estimates map[string]any `json:"estimates"`
-	}
-	if err := json.Unmarshal(summary, &s); err != nil {
-		return nil, fmt.Errorf("summary: %w", err)
-	}
-	for k, v := range s.Estimates {
-		if f, ok := v.(float64); ok {
-			out[k] = f
-		}
-	}
-	return out, nil
 }

@@ -1,9 +1,7 @@
 package study
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,23 +10,30 @@ import (
 	"os/exec"
 	"slices"
 	"strings"
+	"sync"
 	"time"
+
+	"github.com/faas-benchmarker/faas-benchmarker/internal/exitcode"
 )
 
-// Executor runs one cell and reports its run. Implementations must store
-// the run in the study's results database before returning.
+// Executor runs one cell. Implementations store the cell's run in the
+// study's results database under runID, which the study chose and
+// journaled before the cell started; the study reads the run back from
+// the database by that id.
 type Executor interface {
 	// Run runs the cell; log receives its diagnostic output. The error
 	// is non-nil only when the cell could not be run at all; a cell that
-	// ran and failed reports it in Result.
-	Run(ctx context.Context, c Cell, log io.Writer) (Result, error)
+	// ran and failed reports it in Result's ExitCode and Err.
+	Run(ctx context.Context, c Cell, runID string, log io.Writer) (Result, error)
 }
 
 // Result is what one attempt of a cell produced.
 type Result struct {
-	// RunID is the stored run ("" when none was created).
+	// RunID is the stored run ("" when none was stored); the study reads
+	// it from the database by the id it chose.
 	RunID string
-	// Status is the run's status (results.Status*), "" without a run.
+	// Status is the stored run's status (results.Status*), "" without a
+	// run.
 	Status string
 	// ExitCode is the process exit code (0: success).
 	ExitCode int
@@ -36,17 +41,10 @@ type Result struct {
 	Err string
 }
 
-// Exit codes of `fbrun experiment` the study acts on.
-const (
-	exitUsage       = 2   // bad input: retrying cannot help
-	exitTeardown    = 3   // a stack may be left behind: stop the study
-	exitInterrupted = 130 // Ctrl-C / SIGTERM
-)
-
 // ProcessExecutor runs each cell as a child process of the fbrun binary:
-// `fbrun [global flags] experiment NAME --platform P --json --no-progress
-// --set ... --local-... --stack-set ... [extra flags]`, and reads the run id
-// from the JSON summary on its stdout. A cell that crashes cannot take the
+// `fbrun [global flags] experiment NAME --run-id ID --platform P --json
+// --no-progress --set ... --local-... --stack-set ... [extra flags]`; the
+// child stores its run under ID. A cell that crashes cannot take the
 // study down, and cloud cells take exactly the path `fbrun experiment`
 // takes (stack per run, shipping, teardown always).
 type ProcessExecutor struct {
@@ -64,10 +62,11 @@ type ProcessExecutor struct {
 	StopGrace time.Duration
 }
 
-// Args returns the child's arguments for cell c (without the binary).
-func (e *ProcessExecutor) Args(c Cell) []string {
+// Args returns the child's arguments for cell c run as runID (without the
+// binary).
+func (e *ProcessExecutor) Args(c Cell, runID string) []string {
 	args := append([]string{}, e.GlobalArgs...)
-	args = append(args, "experiment", c.Experiment, "--platform", c.Platform.Platform, "--json", "--no-progress")
+	args = append(args, "experiment", c.Experiment, "--"+FlagRunID, runID, "--platform", c.Platform.Platform, "--json", "--no-progress")
 	for _, k := range slices.Sorted(maps.Keys(c.Params)) {
 		args = append(args, "--set", k+"="+c.Params[k])
 	}
@@ -80,24 +79,21 @@ func (e *ProcessExecutor) Args(c Cell) []string {
 	return append(args, e.ExtraArgs...)
 }
 
-// summary is the part of `fbrun experiment --json` the study reads.
-type summary struct {
-	RunID  string `json:"run_id"`
-	Status string `json:"status"`
-	Error  string `json:"error"`
-}
+// FlagRunID is the `fbrun experiment` flag that names the run to store.
+const FlagRunID = "run-id"
 
 // Run implements Executor.
-func (e *ProcessExecutor) Run(ctx context.Context, c Cell, log io.Writer) (Result, error) {
+func (e *ProcessExecutor) Run(ctx context.Context, c Cell, runID string, log io.Writer) (Result, error) {
 	if e.Binary == "" {
 		return Result{}, errors.New("study: executor without a binary")
 	}
-	cmd := exec.CommandContext(ctx, e.Binary, e.Args(c)...)
+	args := e.Args(c, runID)
+	cmd := exec.CommandContext(ctx, e.Binary, args...)
 	cmd.Env = e.Env
-	var stdout bytes.Buffer
 	tail := &tailWriter{max: 4096}
-	cmd.Stdout = &stdout
-	cmd.Stderr = io.MultiWriter(log, tail)
+	lw := &lockedWriter{w: log} // stdout and stderr are copied by two goroutines
+	cmd.Stdout = lw
+	cmd.Stderr = io.MultiWriter(lw, tail)
 	// Ctrl-C of the study (or SIGTERM) interrupts the child the way
 	// Ctrl-C interrupts `fbrun experiment`: it stores what it measured
 	// and tears its stack down. Only after StopGrace is it killed.
@@ -107,7 +103,7 @@ func (e *ProcessExecutor) Run(ctx context.Context, c Cell, log io.Writer) (Resul
 		cmd.WaitDelay = 35 * time.Minute
 	}
 	setDeathSignal(cmd)
-	fmt.Fprintf(log, "$ %s %s\n", e.Binary, strings.Join(e.Args(c), " "))
+	fmt.Fprintf(lw, "$ %s %s\n", e.Binary, strings.Join(args, " "))
 	runErr := cmd.Run()
 	res := Result{}
 	var ee *exec.ExitError
@@ -117,7 +113,7 @@ func (e *ProcessExecutor) Run(ctx context.Context, c Cell, log io.Writer) (Resul
 		res.ExitCode = ee.ExitCode()
 		if res.ExitCode < 0 { // killed by a signal: a crash, unless we stopped it
 			if ctx.Err() != nil {
-				res.ExitCode = exitInterrupted
+				res.ExitCode = exitcode.Interrupted
 			} else {
 				res.Err = "the cell's process was killed (" + ee.String() + ")"
 			}
@@ -125,20 +121,25 @@ func (e *ProcessExecutor) Run(ctx context.Context, c Cell, log io.Writer) (Resul
 	default:
 		return res, fmt.Errorf("study: running %s: %w", c.Label(), runErr)
 	}
-	var s summary
-	if err := json.Unmarshal(bytes.TrimSpace(stdout.Bytes()), &s); err == nil {
-		res.RunID, res.Status = s.RunID, s.Status
-		if res.ExitCode != 0 && s.Error != "" {
-			res.Err = s.Error
-		}
-	}
-	if res.ExitCode > 0 && (res.Err == "" || res.ExitCode == exitTeardown) {
+	if res.ExitCode > 0 && res.Err == "" {
 		res.Err = lastLine(tail.String())
 		if res.Err == "" {
 			res.Err = fmt.Sprintf("exit status %d", res.ExitCode)
 		}
 	}
 	return res, nil
+}
+
+// lockedWriter serialises writes to w.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
 
 // tailWriter keeps the last max bytes written.

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/faas-benchmarker/faas-benchmarker/internal/exitcode"
 )
 
 // fakeFbrun writes a shell script standing in for fbrun.
@@ -29,26 +31,26 @@ func TestProcessExecutor(t *testing.T) {
 		name, body string
 		want       Result
 	}{
-		{"ok", `echo '{"run_id": "r1", "status": "ok"}'`, Result{RunID: "r1", Status: "ok"}},
+		{"ok", `echo '{"run_id": "r1", "status": "ok"}'`, Result{}},
 		{"failed run", `echo '{"run_id": "r2", "status": "failed", "error": "boom"}'; echo 'fbrun: run r2 failed: boom' >&2; exit 1`,
-			Result{RunID: "r2", Status: "failed", ExitCode: 1, Err: "boom"}},
+			Result{ExitCode: 1, Err: "run r2 failed: boom"}},
 		{"no run", `echo 'some log' >&2; echo 'fbrun: no run: stack up failed' >&2; exit 1`, Result{ExitCode: 1, Err: "no run: stack up failed"}},
 		{"teardown", `echo '{"run_id": "r3", "status": "ok"}'; echo 'fbrun: run r3: destroy failed' >&2; exit 3`,
-			Result{RunID: "r3", Status: "ok", ExitCode: 3, Err: "run r3: destroy failed"}},
+			Result{ExitCode: 3, Err: "run r3: destroy failed"}},
 		{"killed", `kill -9 $$`, Result{ExitCode: -1, Err: "the cell's process was killed (signal: killed)"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := &ProcessExecutor{Binary: fakeFbrun(t, tt.body)}
 			var log bytes.Buffer
-			got, err := e.Run(context.Background(), cell, &log)
+			got, err := e.Run(context.Background(), cell, "cell-run", &log)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if got != tt.want {
 				t.Errorf("result = %+v, want %+v", got, tt.want)
 			}
-			if !strings.Contains(log.String(), "experiment smoke --platform local --json --no-progress") {
+			if !strings.Contains(log.String(), "experiment smoke --run-id cell-run --platform local --json --no-progress") {
 				t.Errorf("log lacks the command line:\n%s", log.String())
 			}
 		})
@@ -57,11 +59,11 @@ func TestProcessExecutor(t *testing.T) {
 	ready := filepath.Join(t.TempDir(), "ready")
 	e := &ProcessExecutor{Binary: fakeFbrun(t, `trap 'echo "{\"run_id\": \"r4\", \"status\": \"interrupted\"}"; exit 130' INT
 touch `+ready+`
-sleep 30 & wait`)}
+sleep 30 >/dev/null 2>&1 & wait`)} // the sleep holds no pipe of the cell: Run returns when the shell exits
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan Result, 1)
 	go func() {
-		r, _ := e.Run(ctx, cell, &bytes.Buffer{})
+		r, _ := e.Run(ctx, cell, "r4", &bytes.Buffer{})
 		done <- r
 	}()
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
@@ -74,7 +76,7 @@ sleep 30 & wait`)}
 	}
 	cancel()
 	r := <-done
-	if r.ExitCode != exitInterrupted || r.RunID != "r4" {
+	if r.ExitCode != exitcode.Interrupted {
 		t.Errorf("interrupted result = %+v", r)
 	}
 }

@@ -3,9 +3,9 @@
 package study
 
 import (
-	"os"
 	"os/exec"
-	"syscall"
+
+	"github.com/faas-benchmarker/faas-benchmarker/runowner"
 )
 
 // setDeathSignal: only Linux can tie a child's life to its parent; here a
@@ -16,14 +16,5 @@ func setDeathSignal(*exec.Cmd) {}
 // compared alone).
 func processToken(int) string { return "" }
 
-// alive reports whether process pid exists.
-func alive(pid int, _ string) bool {
-	if pid <= 0 {
-		return false
-	}
-	p, err := os.FindProcess(pid)
-	if err != nil {
-		return false
-	}
-	return p.Signal(syscall.Signal(0)) == nil
-}
+// alive reports whether process pid exists (runowner.Exists).
+func alive(pid int, _ string) bool { return runowner.Exists(pid) }

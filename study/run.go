@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/faas-benchmarker/faas-benchmarker/internal/exitcode"
 	"github.com/faas-benchmarker/faas-benchmarker/results"
 )
 
@@ -124,36 +125,9 @@ func Run(ctx context.Context, cfg Config) (*Outcome, error) {
 		return nil, err
 	}
 	out.StudyRun = sr.ID
-	rows, err := cfg.DB.StudyCells(ctx, sr.ID)
+	rows, cells, failures, err := planCells(ctx, cfg, sr)
 	if err != nil {
 		return nil, err
-	}
-	attempts, err := cfg.DB.StudyAttempts(ctx, sr.ID)
-	if err != nil {
-		return nil, err
-	}
-	failures := map[int]int{}
-	for _, a := range attempts {
-		if a.Outcome == results.CellFailed {
-			failures[a.Seq]++
-		}
-	}
-	expected, err := expectedDurations(ctx, cfg.DB, cfg.Spec.Name)
-	if err != nil {
-		return nil, err
-	}
-	cells := make([]Cell, len(rows))
-	planned := make([]PlannedCell, len(rows))
-	for i, r := range rows {
-		c, err := decodeCell(r.Spec)
-		if err != nil {
-			return nil, fmt.Errorf("study run %s cell %d: %w", sr.ID, r.Seq, err)
-		}
-		cells[i] = c
-		planned[i] = PlannedCell{Cell: c, State: r.State, Expected: expected[cellKey{c.Platform.Name, c.Experiment}]}
-	}
-	if cfg.Observer != nil {
-		cfg.Observer.Begin(sr, planned)
 	}
 	dir := filepath.Join(cfg.LogDir, sr.ID)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -174,7 +148,7 @@ cells:
 			if err != nil {
 				return nil, err
 			}
-			if state == results.CellPending && res.ExitCode != exitInterrupted && ctx.Err() == nil {
+			if state == results.CellPending && res.ExitCode != exitcode.Interrupted && ctx.Err() == nil {
 				failures[c.Seq]++
 			}
 			if stop != "" {
@@ -184,7 +158,7 @@ cells:
 			if state != results.CellPending {
 				break
 			}
-			if ctx.Err() != nil || res.ExitCode == exitInterrupted {
+			if ctx.Err() != nil || res.ExitCode == exitcode.Interrupted {
 				out.Interrupted = true
 				break cells
 			}
@@ -198,9 +172,55 @@ cells:
 			}
 		}
 	}
-	final, err := cfg.DB.StudyCells(context.WithoutCancel(ctx), sr.ID)
-	if err != nil {
+	if err := finish(context.WithoutCancel(ctx), cfg, sr.ID, out); err != nil {
 		return nil, err
+	}
+	return out, nil
+}
+
+// planCells reads the study run's cells from the journal, with each cell's
+// failed attempts so far, and tells the observer the plan.
+func planCells(ctx context.Context, cfg Config, sr results.StudyRun) ([]results.StudyCell, []Cell, map[int]int, error) {
+	rows, err := cfg.DB.StudyCells(ctx, sr.ID)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	attempts, err := cfg.DB.StudyAttempts(ctx, sr.ID)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	failures := map[int]int{}
+	for _, a := range attempts {
+		if a.Outcome == results.CellFailed {
+			failures[a.Seq]++
+		}
+	}
+	expected, err := expectedDurations(ctx, cfg.DB, cfg.Spec.Name)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	cells := make([]Cell, len(rows))
+	planned := make([]PlannedCell, len(rows))
+	for i, r := range rows {
+		c, err := decodeCell(r.Spec)
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("study run %s cell %d: %w", sr.ID, r.Seq, err)
+		}
+		cells[i] = c
+		planned[i] = PlannedCell{Cell: c, State: r.State, Expected: expected[cellKey{c.Platform.Name, c.Experiment}]}
+	}
+	if cfg.Observer != nil {
+		cfg.Observer.Begin(sr, planned)
+	}
+	return rows, cells, failures, nil
+}
+
+// finish counts the cells by state into out and marks the study run
+// finished when no cell is left.
+func finish(ctx context.Context, cfg Config, srID string, out *Outcome) error {
+	final, err := cfg.DB.StudyCells(ctx, srID)
+	if err != nil {
+		return err
 	}
 	for _, c := range final {
 		switch c.State {
@@ -212,29 +232,30 @@ cells:
 			out.Pending++
 		}
 	}
-	if out.Pending == 0 {
-		out.Finished = true
-		if err := cfg.DB.FinishStudyRun(context.WithoutCancel(ctx), sr.ID, results.StudyFinished, cfg.Now()); err != nil {
-			return nil, err
-		}
+	if out.Pending > 0 {
+		return nil
 	}
-	return out, nil
+	out.Finished = true
+	return cfg.DB.FinishStudyRun(ctx, srID, results.StudyFinished, cfg.Now())
 }
 
-// runAttempt runs one attempt of c and records it. It returns the cell's
-// new state, the executor's result and, when the study must stop because a
-// stack may be left behind, why.
+// runAttempt runs one attempt of c and records it: it chooses the run id
+// and journals it before the cell starts, and reads the run the cell
+// stored back from the database by that id. It returns the cell's new
+// state, the result and, when the study must stop because a stack may be
+// left behind, why.
 func runAttempt(ctx context.Context, cfg Config, srID, dir string, c Cell, attempt, failed int) (string, Result, string, error) {
 	jctx := context.WithoutCancel(ctx) // the journal is written even after Ctrl-C
 	logPath := filepath.Join(dir, strconv.Itoa(c.Seq)+"-"+strconv.Itoa(attempt)+".log")
 	start := cfg.Now()
-	if err := cfg.DB.StartStudyCell(jctx, srID, c.Seq, attempt, logPath, start); err != nil {
+	runID := results.NewRunID(start)
+	if err := cfg.DB.StartStudyCell(jctx, srID, c.Seq, attempt, runID, logPath, start); err != nil {
 		return "", Result{}, "", err
 	}
 	if cfg.Observer != nil {
 		cfg.Observer.CellStarted(c, attempt)
 	}
-	cfg.Logger.Info("cell started", "study_run", srID, "cell", c.Label(), "attempt", attempt)
+	cfg.Logger.Info("cell started", "study_run", srID, "cell", c.Label(), "attempt", attempt, "run", runID)
 	logf, err := os.Create(logPath)
 	var log io.Writer = io.Discard
 	if err == nil {
@@ -243,31 +264,15 @@ func runAttempt(ctx context.Context, cfg Config, srID, dir string, c Cell, attem
 	} else {
 		cfg.Logger.Warn("cannot write the cell log", "path", logPath, "err", err)
 	}
-	res, runErr := cfg.Executor.Run(ctx, c, log)
+	res, runErr := cfg.Executor.Run(ctx, c, runID, log)
 	if runErr != nil {
 		res = Result{ExitCode: -1, Err: runErr.Error()}
 	}
-	end := cfg.Now()
-	// A run stored as ok is kept even when something after it failed
-	// (shipping, the merge, the teardown): running the cell again would
-	// measure it twice.
-	okRun := res.RunID != "" && res.Status == results.StatusOK
-	state, outcome, stop := results.CellDone, results.CellDone, ""
-	switch {
-	case res.ExitCode == 0 && runErr == nil:
-	case res.ExitCode == exitInterrupted || ctx.Err() != nil && !okRun:
-		state, outcome = results.CellPending, results.AttemptInterrupted
-	case res.ExitCode == exitTeardown:
-		if !okRun {
-			state, outcome = results.CellFailed, results.CellFailed
-		}
-		stop = fmt.Sprintf("%s: the stack's teardown failed (%s): the study stops so that no further stacks are deployed; see the cell log %s and fbrun cleanup", c.Label(), res.Err, logPath)
-	case okRun:
-	case res.ExitCode == exitUsage || failed >= cfg.Retries:
-		state, outcome = results.CellFailed, results.CellFailed
-	default:
-		state, outcome = results.CellPending, results.CellFailed
+	if err := readRun(jctx, cfg.DB, runID, &res); err != nil {
+		return "", res, "", err
 	}
+	end := cfg.Now()
+	state, outcome, stop := cellOutcome(cfg, c, res, runErr, ctx.Err() != nil, failed, logPath)
 	if err := cfg.DB.EndStudyAttempt(jctx, srID, c.Seq, outcome, state, res.RunID, res.Err, end); err != nil {
 		return "", res, "", err
 	}
@@ -276,6 +281,52 @@ func runAttempt(ctx context.Context, cfg Config, srID, dir string, c Cell, attem
 		cfg.Observer.CellEnded(c, attempt, state, res, end.Sub(start))
 	}
 	return state, res, stop, nil
+}
+
+// readRun fills res with the run stored under runID: its id and status,
+// and, for a failed attempt, the run's own error (except after a failed
+// teardown, whose message is the process's last line). No stored run
+// leaves res without one.
+func readRun(ctx context.Context, db *results.DB, runID string, res *Result) error {
+	res.RunID, res.Status = "", ""
+	run, err := db.GetRun(ctx, runID)
+	if errors.Is(err, results.ErrNoRun) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("study: reading the cell's run back: %w", err)
+	}
+	res.RunID, res.Status = run.ID, run.Status
+	if res.ExitCode != 0 && res.ExitCode != exitcode.Teardown && run.Error != "" {
+		res.Err = run.Error
+	}
+	return nil
+}
+
+// cellOutcome decides a cell's new state and the attempt's outcome from
+// its result, and whether the study must stop.
+func cellOutcome(cfg Config, c Cell, res Result, runErr error, interrupted bool, failed int, logPath string) (state, outcome, stop string) {
+	// A run stored as ok is kept even when something after it failed
+	// (shipping, the merge, the teardown): running the cell again would
+	// measure it twice.
+	okRun := res.RunID != "" && res.Status == results.StatusOK
+	state, outcome = results.CellDone, results.CellDone
+	switch {
+	case res.ExitCode == 0 && runErr == nil:
+	case res.ExitCode == exitcode.Interrupted || interrupted && !okRun:
+		state, outcome = results.CellPending, results.AttemptInterrupted
+	case res.ExitCode == exitcode.Teardown:
+		if !okRun {
+			state, outcome = results.CellFailed, results.CellFailed
+		}
+		stop = fmt.Sprintf("%s: the stack's teardown failed (%s): the study stops so that no further stacks are deployed; see the cell log %s and fbrun cleanup", c.Label(), res.Err, logPath)
+	case okRun:
+	case res.ExitCode == exitcode.Usage || failed >= cfg.Retries:
+		state, outcome = results.CellFailed, results.CellFailed
+	default:
+		state, outcome = results.CellPending, results.CellFailed
+	}
+	return state, outcome, stop
 }
 
 // openStudyRun continues the latest study run of the study when it has
@@ -341,18 +392,47 @@ func resume(ctx context.Context, cfg Config, sr results.StudyRun, out *Outcome) 
 	if err != nil {
 		return sr, err
 	}
+	attempts, err := cfg.DB.StudyAttempts(ctx, sr.ID)
+	if err != nil {
+		return sr, err
+	}
 	for _, c := range cells {
 		if c.State != results.CellRunning {
 			continue
 		}
-		if err := cfg.DB.EndStudyAttempt(ctx, sr.ID, c.Seq, results.AttemptAbandoned, results.CellPending, "",
-			"the study process stopped while this attempt ran", cfg.Now()); err != nil {
+		if err := settleAbandoned(ctx, cfg, sr.ID, c, attempts, out); err != nil {
 			return sr, err
 		}
-		out.Notes = append(out.Notes, fmt.Sprintf("cell %d (%s on %s #%d) was running when the study process stopped: it runs again",
-			c.Seq, c.Experiment, c.Platform, c.Repetition))
 	}
 	return sr, nil
+}
+
+// settleAbandoned ends the attempt of a cell that was running when the
+// study process stopped. The attempt's run id was journaled before it
+// started: when that run is stored ok, it finished before the study
+// stopped and the cell is done (running it again would measure it twice);
+// otherwise the cell goes back to pending and runs again.
+func settleAbandoned(ctx context.Context, cfg Config, srID string, c results.StudyCell, attempts []results.StudyAttempt, out *Outcome) error {
+	var runID string
+	for _, a := range attempts {
+		if a.Seq == c.Seq && a.Attempt == c.Attempts {
+			runID = a.RunID
+		}
+	}
+	res := Result{}
+	if runID != "" {
+		if err := readRun(ctx, cfg.DB, runID, &res); err != nil {
+			return err
+		}
+	}
+	label := fmt.Sprintf("cell %d (%s on %s #%d)", c.Seq, c.Experiment, c.Platform, c.Repetition)
+	if res.Status == results.StatusOK {
+		out.Notes = append(out.Notes, fmt.Sprintf("%s: its run %s had finished before the study process stopped: it is kept", label, res.RunID))
+		return cfg.DB.EndStudyAttempt(ctx, srID, c.Seq, results.CellDone, results.CellDone, res.RunID, "", cfg.Now())
+	}
+	out.Notes = append(out.Notes, label+" was running when the study process stopped: it runs again")
+	return cfg.DB.EndStudyAttempt(ctx, srID, c.Seq, results.AttemptAbandoned, results.CellPending, res.RunID,
+		"the study process stopped while this attempt ran", cfg.Now())
 }
 
 type cellKey struct{ platform, experiment string }

@@ -11,11 +11,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/faas-benchmarker/faas-benchmarker/internal/exitcode"
 	"github.com/faas-benchmarker/faas-benchmarker/results"
 )
 
-// fakeExec stores a run per successful attempt, like `fbrun experiment`
-// does, and fails attempts as scripted.
+// fakeExec stores a run per attempt under the run id the study chose, like
+// `fbrun experiment --run-id` does, and fails attempts as scripted.
 type fakeExec struct {
 	db *results.DB
 	mu sync.Mutex
@@ -32,19 +33,16 @@ type fakeExec struct {
 	hook func(ctx context.Context, c Cell) int
 	// platformConfig is the run's stored platform config (nil: none).
 	platformConfig func(c Cell) map[string]any
-	n              int
 }
 
 func newFake(db *results.DB) *fakeExec {
 	return &fakeExec{db: db, calls: map[int]int{}, ok: map[int]int{}}
 }
 
-func (f *fakeExec) Run(ctx context.Context, c Cell, log io.Writer) (Result, error) {
+func (f *fakeExec) Run(ctx context.Context, c Cell, id string, log io.Writer) (Result, error) {
 	f.mu.Lock()
 	f.calls[c.Seq]++
 	attempt := f.calls[c.Seq]
-	f.n++
-	id := fmt.Sprintf("run-%03d", f.n)
 	f.mu.Unlock()
 	fmt.Fprintln(log, "fake", c.Label())
 	if f.hook != nil {
@@ -76,12 +74,12 @@ func (f *fakeExec) Run(ctx context.Context, c Cell, log io.Writer) (Result, erro
 		return Result{}, err
 	}
 	if code != 0 {
-		return Result{RunID: id, Status: status, ExitCode: code, Err: "scripted failure"}, nil
+		return Result{ExitCode: code, Err: "scripted failure"}, nil
 	}
 	f.mu.Lock()
 	f.ok[c.Seq]++
 	f.mu.Unlock()
-	return Result{RunID: id, Status: status}, nil
+	return Result{}, nil
 }
 
 func testDB(t *testing.T) *results.DB {
@@ -161,7 +159,7 @@ func TestRetries(t *testing.T) {
 		case 5: // always fails
 			return 1
 		case 6: // bad input: never retried
-			return exitUsage
+			return exitcode.Usage
 		case 7: // the run is ok, shipping failed: kept, not measured again
 			return 1
 		}
@@ -216,7 +214,7 @@ func TestResume(t *testing.T) {
 	f.hook = func(_ context.Context, c Cell) int {
 		if c.Seq == 4 {
 			cancel() // Ctrl-C during cell 4: the child reports 130
-			return exitInterrupted
+			return exitcode.Interrupted
 		}
 		return 0
 	}
@@ -230,8 +228,9 @@ func TestResume(t *testing.T) {
 	if !out.Interrupted || out.Finished || out.Done != 3 || out.Pending != 5 {
 		t.Fatalf("interrupted outcome = %+v", out)
 	}
-	// As if the dead process had started cell 5 when it was killed.
-	if err := db.StartStudyCell(ctx, out.StudyRun, 5, 1, "", time.Now()); err != nil {
+	// As if the dead process had started cell 5 when it was killed, before
+	// the cell stored its run.
+	if err := db.StartStudyCell(ctx, out.StudyRun, 5, 1, "20261206-000000-000000", "", time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	f.hook = nil
@@ -272,7 +271,7 @@ func TestBusyAndNew(t *testing.T) {
 	ctx := context.Background()
 	f := newFake(db)
 	ctx1, cancel := context.WithCancel(ctx)
-	f.hook = func(context.Context, Cell) int { cancel(); return exitInterrupted }
+	f.hook = func(context.Context, Cell) int { cancel(); return exitcode.Interrupted }
 	cfg := cfgFor(t, db, s, f)
 	cfg.Owner = Self() // alive: this test process
 	out, err := Run(ctx1, cfg)
@@ -294,7 +293,7 @@ func TestBusyAndNew(t *testing.T) {
 	f2 := newFake(db2)
 	cfg2 := cfgFor(t, db2, s, f2)
 	ctx2, cancel2 := context.WithCancel(ctx)
-	f2.hook = func(context.Context, Cell) int { cancel2(); return exitInterrupted }
+	f2.hook = func(context.Context, Cell) int { cancel2(); return exitcode.Interrupted }
 	first, err := Run(ctx2, cfg2)
 	if err != nil {
 		t.Fatal(err)
@@ -320,7 +319,7 @@ func TestTeardownStops(t *testing.T) {
 	f := newFake(db)
 	f.fail = func(c Cell, _ int) int {
 		if c.Seq == 2 {
-			return exitTeardown
+			return exitcode.Teardown
 		}
 		return 0
 	}
@@ -339,8 +338,8 @@ func TestExecutorArgs(t *testing.T) {
 	e := &ProcessExecutor{Binary: "/bin/fbrun", GlobalArgs: []string{"--db", "/d.db"}, ExtraArgs: []string{"--state=file:///s"}}
 	c := Cell{Experiment: "cold-start", Params: map[string]string{"samples": "3", "function": "function2"},
 		Platform: Platform{Name: "x", Platform: "aws", Stack: map[string]string{"region": "eu-west-1", "memory": "512"}, Local: map[string]string{"idle-timeout": "2s"}}}
-	got := strings.Join(e.Args(c), " ")
-	want := "--db /d.db experiment cold-start --platform aws --json --no-progress --set function=function2 --set samples=3 " +
+	got := strings.Join(e.Args(c, "20261206-020000-abcdef"), " ")
+	want := "--db /d.db experiment cold-start --run-id 20261206-020000-abcdef --platform aws --json --no-progress --set function=function2 --set samples=3 " +
 		"--local-idle-timeout=2s --stack-set memory=512 --stack-set region=eu-west-1 --state=file:///s"
 	if got != want {
 		t.Errorf("args\n got %s\nwant %s", got, want)

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"text/template"
+
+	"github.com/faas-benchmarker/faas-benchmarker/internal/exitcode"
 )
 
 // Defaults of the orchestrator's layout (the permanent stack's cloud-init
@@ -19,12 +21,6 @@ const (
 	DefaultCredentialsFile = "/etc/faas-benchmarker/credentials"
 	DefaultWorkDir         = "/var/lib/faas-benchmarker"
 	DefaultUnitDir         = "/etc/systemd/system"
-)
-
-// Exit codes of `fbrun study run` that the service must not restart on.
-const (
-	// ExitCellsFailed: the study run finished, some cells failed.
-	ExitCellsFailed = 4
 )
 
 // UnitConfig describes the systemd units of a scheduled study.
@@ -103,7 +99,7 @@ func GenerateUnits(cfg UnitConfig) (Units, error) {
 		"Study": cfg.Spec.Name, "Schedule": cfg.Spec.Schedule.Text, "OnCalendar": cfg.Spec.Schedule.OnCalendar(),
 		"User": cfg.User, "EnvFile": systemdPath(cfg.EnvFile), "CredentialsFile": systemdPath(cfg.CredentialsFile),
 		"WorkDir": systemdPath(cfg.WorkDir), "ExecStart": strings.Join(quoted, " "), "Service": name + ".service",
-		"NeedsCredentials": cfg.NeedsCredentials, "NoRestart": fmt.Sprintf("%d %d %d", exitUsage, exitTeardown, ExitCellsFailed),
+		"NeedsCredentials": cfg.NeedsCredentials, "NoRestart": fmt.Sprintf("%d %d %d", exitcode.Usage, exitcode.Teardown, exitcode.CellsFailed),
 	}
 	var svc, tmr bytes.Buffer
 	if err := serviceTmpl.Execute(&svc, data); err != nil {

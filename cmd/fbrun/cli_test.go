@@ -28,12 +28,17 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	fbrunBin = filepath.Join(dir, "fbrun")
+	// fbrun and fbrun-cloud (fbcli.CloudBinary, which managed runs, the
+	// local-stack platform and studies of it delegate to) in one build, so
+	// both carry the same revision: fbrun refuses a fbrun-cloud of another
+	// build, and two builds made minutes apart from a working tree that
+	// changed in between differ ("+dirty" — a stress run saw it).
 	// -buildvcs=auto: record the revision even where GOFLAGS turns it off,
 	// so that the build check between fbrun and fbrun-cloud is tested.
-	build := exec.Command("go", "build", "-buildvcs=auto", "-o", fbrunBin, ".")
+	build := exec.Command("go", "build", "-buildvcs=auto", "-o", dir+string(os.PathSeparator), ".", "../fbrun-cloud")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "building fbrun:", err)
+		fmt.Fprintln(os.Stderr, "building fbrun and fbrun-cloud:", err)
 		os.RemoveAll(dir)
 		os.Exit(1)
 	}
@@ -88,7 +93,9 @@ func noStackTrace(t *testing.T, r cliResult) {
 
 func TestSmokeJSON(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "r.db")
-	r := fbrun(t, "--db", db, "experiment", "smoke", "--json")
+	// The run is stored under the id given (a study chooses it first).
+	const id = "20261206-020000-abcdef"
+	r := fbrun(t, "--db", db, "experiment", "smoke", "--json", "--run-id", id)
 	if r.code != 0 {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
 	}
@@ -96,7 +103,7 @@ func TestSmokeJSON(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.stdout), &s); err != nil {
 		t.Fatalf("stdout is not one JSON object: %v\n%s", err, r.stdout)
 	}
-	if s.Status != "ok" || s.Experiment != "smoke" || s.Platform != "local" || s.RunID == "" {
+	if s.Status != "ok" || s.Experiment != "smoke" || s.Platform != "local" || s.RunID != id || s.Params["sequential"] == "" {
 		t.Errorf("summary = %+v", s)
 	}
 	// 5 sequential + 8 concurrent + 1 nested + 2 monolith + 4 error paths.
@@ -128,6 +135,26 @@ func TestSmokeTable(t *testing.T) {
 	}
 }
 
+// TestExperimentHelp: `fbrun experiment NAME --help` shows that
+// experiment's parameters and the run flags; an unknown NAME is refused.
+func TestExperimentHelp(t *testing.T) {
+	for _, help := range []string{"--help", "-h"} {
+		r := fbrun(t, "experiment", "cold-start", help)
+		if r.code != 0 {
+			t.Fatalf("%s: exit %d\n%s%s", help, r.code, r.stdout, r.stderr)
+		}
+		for _, want := range []string{"cold-start: cold vs warm latency", "--set samples=10", "--set nested=false", "fbrun experiment [command options] NAME", "--platform", "--local-idle-timeout"} {
+			if !strings.Contains(r.stdout, want) {
+				t.Errorf("%s: help lacks %q:\n%s", help, want, r.stdout)
+			}
+		}
+	}
+	r := fbrun(t, "experiment", "cold-strat", "--help")
+	if r.code != 2 || !strings.Contains(r.stderr, `unknown experiment "cold-strat"`) {
+		t.Errorf("unknown experiment: exit %d\n%s", r.code, r.stderr)
+	}
+}
+
 func TestExperimentsList(t *testing.T) {
 	r := fbrun(t, "experiments", "--params")
 	if r.code != 0 || !strings.Contains(r.stdout, "smoke") || !strings.Contains(r.stdout, "--set sequential=5") {
@@ -155,6 +182,7 @@ func TestBadInput(t *testing.T) {
 		{"bad local knob", []string{"experiment", "smoke", "--local-max-instances", "-1"}, 2, "local platform"},
 		{"unreachable platform", []string{"--db", db, "experiment", "smoke", "--local-endpoint", "http://127.0.0.1:1"}, 1, "failed"},
 		{"unknown command", []string{"frobnicate"}, 2, "unknown command"},
+		{"bad run id", []string{"experiment", "smoke", "--run-id", "mine"}, 2, `bad --run-id "mine"`},
 		{"bad probing precision", []string{"experiment", "idle-timeout", "--set", "precision=2"}, 2, `parameter precision="2": want a number > 0 and < 1`},
 		{"bad probing gaps", []string{"experiment", "idle-timeout", "--set", "min_gap=10s", "--set", "max_gap=1s"}, 2, "min_gap 10s is longer than max_gap 1s: want min_gap <= max_gap"},
 		{"zero probing budget", []string{"experiment", "idle-timeout", "--set", "max_time=0s"}, 2, `parameter max_time="0s": want a duration > 0s`},
@@ -233,9 +261,6 @@ func TestMissingAWSCredentials(t *testing.T) {
 		"managed stack":       {"--state", "file://" + t.TempDir()},
 	} {
 		t.Run(name, func(t *testing.T) {
-			if name == "managed stack" {
-				needCloud(t) // fbrun delegates managed runs to fbrun-cloud
-			}
 			r := fbrun(t, append([]string{"--db", filepath.Join(t.TempDir(), "r.db"), "experiment", "smoke", "--platform", "aws"}, args...)...)
 			if r.code == 0 {
 				t.Fatalf("succeeded without credentials:\n%s%s", r.stdout, r.stderr)

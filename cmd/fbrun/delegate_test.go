@@ -91,9 +91,9 @@ func copyFile(t *testing.T, from, to string) {
 	}
 }
 
-// TestDelegation: the cloud commands and managed experiments run
-// fbrun-cloud with the same arguments, stdio and exit code; local
-// experiments do not.
+// TestDelegation: the cloud commands run fbrun-cloud with the same
+// arguments, stdio and exit code (a managed experiment hands over a plan
+// instead: TestManagedRunHandsOverAPlan); local experiments do not.
 func TestDelegation(t *testing.T) {
 	bin, dir := fakeCloud(t)
 	tests := []struct {
@@ -104,8 +104,6 @@ func TestDelegation(t *testing.T) {
 		{"down permanent", []string{"--log-level", "debug", "down", "permanent"}},
 		{"cleanup", []string{"cleanup", "--dry-run"}},
 		{"results pull", []string{"results", "pull", "--results-bucket", "b"}},
-		{"managed aws", []string{"experiment", "smoke", "--platform", "aws", "--keep"}},
-		{"managed local-stack", []string{"experiment", "smoke", "-p", "local-stack", "--set", "sequential=2"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -213,7 +211,6 @@ func waitFile(t *testing.T, path string) {
 // TestStaleCloudBinaryRefused: an fbrun-cloud of another build than the
 // fbrun that runs it refuses with one line, exit 2, before doing anything.
 func TestStaleCloudBinaryRefused(t *testing.T) {
-	needCloud(t)
 	cloud := filepath.Join(filepath.Dir(fbrunBin), fbcli.CloudBinary)
 	if vcsRevision(t, cloud) == "" {
 		t.Skip("fbrun-cloud was built without VCS information: no build to compare")

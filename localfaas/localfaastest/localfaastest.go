@@ -203,3 +203,15 @@ func withDefaults(cfg localfaas.Config) localfaas.Config {
 	}
 	return cfg
 }
+
+// CountEvents counts p's ground-truth events of kind for function fn
+// (coldOnly: only those of a cold invocation).
+func CountEvents(p *localfaas.Platform, fn string, kind localfaas.EventKind, coldOnly bool) int {
+	n := 0
+	for _, e := range p.Events() {
+		if e.Function == fn && e.Kind == kind && (!coldOnly || e.Cold) {
+			n++
+		}
+	}
+	return n
+}

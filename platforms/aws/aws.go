@@ -10,7 +10,9 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/faas-benchmarker/faas-benchmarker/doctor"
 	"github.com/faas-benchmarker/faas-benchmarker/platforms"
+	"github.com/faas-benchmarker/faas-benchmarker/providers"
 	awsprov "github.com/faas-benchmarker/faas-benchmarker/providers/aws"
 	"github.com/faas-benchmarker/faas-benchmarker/stacks/stackcfg"
 )
@@ -33,8 +35,26 @@ func Platform() platforms.Platform {
 			Settings:    true,
 			FromOutputs: fromOutputs,
 		},
-		Capabilities: []platforms.Capability{platforms.ForceColdStart, platforms.SetMemory},
+		// Its functions share the account's pool of concurrent executions.
+		Capabilities: []providers.Capability{providers.ForceColdStart, providers.SetMemory, providers.AccountConcurrency},
+		// Lambda bills a GB-second on arm64 (Graviton) 20 % below x86_64:
+		// each function is priced by the architecture Lambda reports.
+		Pricing:   providers.Pricing{ByArchitecture: map[string]string{"arm64": "aws-lambda-arm", "x86_64": "aws-lambda-x86"}},
+		Preflight: preflight,
 	}
+}
+
+// preflight: credentials, permissions and the account's limits in the
+// run's region; for a stack, Pulumi with the aws plugin, the settings and
+// the function packages.
+func preflight(managed bool, e doctor.Env) []doctor.Check {
+	r := e.Region(managed, stackcfg.DefaultAWS().Region)
+	cs := []doctor.Check{doctor.AWSCredentials(e, r), doctor.AWSPermissionsCheck(e, r, managed, e.StackSets), doctor.LambdaAccount(e, r)}
+	if managed {
+		cs = append(cs, doctor.Pulumi(e)...)
+		cs = append(cs, doctor.PulumiPlugins(e, "aws"), doctor.StackSettings(stackcfg.PlatformAWS, e.StackSets), doctor.Artifacts(stackcfg.PlatformAWS, e.StackSets))
+	}
+	return cs
 }
 
 // record is the stored platform config, the same from both paths

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/faas-benchmarker/faas-benchmarker/doctor"
 	"github.com/faas-benchmarker/faas-benchmarker/platforms"
+	"github.com/faas-benchmarker/faas-benchmarker/providers"
 	azprov "github.com/faas-benchmarker/faas-benchmarker/providers/azure"
 	"github.com/faas-benchmarker/faas-benchmarker/results"
 	"github.com/faas-benchmarker/faas-benchmarker/stacks/stackcfg"
@@ -33,7 +35,20 @@ func Platform() platforms.Platform {
 			Settings:    true,
 			FromOutputs: fromOutputs,
 		},
+		Pricing:   providers.Pricing{Default: "azure-consumption"},
+		Preflight: preflight,
 	}
+}
+
+// preflight: credentials; for a stack, Pulumi with the azure-native
+// plugin, the settings and the function packages.
+func preflight(managed bool, e doctor.Env) []doctor.Check {
+	cs := []doctor.Check{doctor.AzureCredentials(e)}
+	if managed {
+		cs = append(cs, doctor.Pulumi(e)...)
+		cs = append(cs, doctor.PulumiPlugins(e, "azure-native"), doctor.StackSettings(stackcfg.PlatformAzure, e.StackSets), doctor.Artifacts(stackcfg.PlatformAzure, e.StackSets))
+	}
+	return cs
 }
 
 // record is the stored platform config, the same keys from both paths:

@@ -23,21 +23,21 @@ type support struct {
 	direct, stack, settings, embedded bool
 	program                           string
 	options                           []platforms.Option
-	caps                              []platforms.Capability
+	caps                              []providers.Capability
 }
 
 var (
-	fn, ep, rg, le = platforms.OptFunction, platforms.OptEndpoint, platforms.OptRegion, platforms.OptLocalEndpoint
-	cold, mem      = platforms.ForceColdStart, platforms.SetMemory
+	fn, ep, rg, le  = platforms.OptFunction, platforms.OptEndpoint, platforms.OptRegion, platforms.OptLocalEndpoint
+	cold, mem, acct = providers.ForceColdStart, providers.SetMemory, providers.AccountConcurrency
 )
 
 var want = map[string]support{
-	"local":       {direct: true, embedded: true, options: []platforms.Option{fn, le}, caps: []platforms.Capability{cold, mem}},
-	"aws":         {direct: true, stack: true, settings: true, program: "aws", options: []platforms.Option{fn, ep, rg}, caps: []platforms.Capability{cold, mem}},
+	"local":       {direct: true, embedded: true, options: []platforms.Option{fn, le}, caps: []providers.Capability{cold, mem}},
+	"aws":         {direct: true, stack: true, settings: true, program: "aws", options: []platforms.Option{fn, ep, rg}, caps: []providers.Capability{cold, mem, acct}},
 	"azure":       {direct: true, stack: true, settings: true, program: "azure", options: []platforms.Option{fn}},
-	"openfaas":    {direct: true, stack: true, settings: true, program: "openfaas", options: []platforms.Option{fn, ep}, caps: []platforms.Capability{cold}},
+	"openfaas":    {direct: true, stack: true, settings: true, program: "openfaas", options: []platforms.Option{fn, ep}, caps: []providers.Capability{cold}},
 	"http":        {direct: true, options: []platforms.Option{fn, ep}},
-	"local-stack": {stack: true, embedded: true, program: "local-stack", options: []platforms.Option{le}, caps: []platforms.Capability{cold, mem}},
+	"local-stack": {stack: true, embedded: true, program: "local-stack", options: []platforms.Option{le}, caps: []providers.Capability{cold, mem}},
 }
 
 func TestSupportMatrix(t *testing.T) {
@@ -153,8 +153,13 @@ func TestCapabilitiesAreReal(t *testing.T) {
 		for i, s := range setups {
 			_, cold := s.Invoker.(providers.ColdStarter)
 			_, mem := s.Invoker.(providers.MemorySetter)
-			if cold != p.Has(platforms.ForceColdStart) || mem != p.Has(platforms.SetMemory) {
+			if cold != p.Has(providers.ForceColdStart) || mem != p.Has(providers.SetMemory) {
 				t.Errorf("%s: invoker can force cold starts %v, set memory %v; the descriptor says %v", p.Name, cold, mem, p.Capabilities)
+			}
+			for _, c := range p.Capabilities {
+				if !providers.Implements(s.Invoker, c) {
+					t.Errorf("%s: declares %s, which its invoker does not implement", p.Name, c)
+				}
 			}
 			if s.Invoker.Platform() == "" {
 				t.Errorf("%s: invoker has no platform name", p.Name)

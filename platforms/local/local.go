@@ -6,6 +6,7 @@ import (
 	"context"
 
 	"github.com/faas-benchmarker/faas-benchmarker/platforms"
+	"github.com/faas-benchmarker/faas-benchmarker/providers"
 	localprov "github.com/faas-benchmarker/faas-benchmarker/providers/local"
 )
 
@@ -17,7 +18,10 @@ func Platform() platforms.Platform {
 		Options:      []platforms.Option{platforms.OptFunction, platforms.OptLocalEndpoint},
 		Embedded:     true,
 		Direct:       direct,
-		Capabilities: []platforms.Capability{platforms.ForceColdStart, platforms.SetMemory},
+		Capabilities: []providers.Capability{providers.ForceColdStart, providers.SetMemory},
+		// The local platform emulates Lambda's billing (REPORT Billed
+		// Duration): priced as Lambda x86, "what this would cost on Lambda".
+		Pricing: providers.Pricing{Default: "aws-lambda-x86"},
 	}
 }
 

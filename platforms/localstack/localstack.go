@@ -7,7 +7,9 @@ import (
 	"errors"
 	"log/slog"
 
+	"github.com/faas-benchmarker/faas-benchmarker/doctor"
 	"github.com/faas-benchmarker/faas-benchmarker/platforms"
+	"github.com/faas-benchmarker/faas-benchmarker/providers"
 	localprov "github.com/faas-benchmarker/faas-benchmarker/providers/local"
 	"github.com/faas-benchmarker/faas-benchmarker/stacks/stackcfg"
 )
@@ -35,7 +37,12 @@ func Platform() platforms.Platform {
 			},
 			FromOutputs: fromOutputs,
 		},
-		Capabilities: []platforms.Capability{platforms.ForceColdStart, platforms.SetMemory},
+		Capabilities: []providers.Capability{providers.ForceColdStart, providers.SetMemory},
+		// Priced as the local platform: Lambda x86.
+		Pricing: providers.Pricing{Default: "aws-lambda-x86"},
+		Preflight: func(_ bool, e doctor.Env) []doctor.Check {
+			return append(doctor.Pulumi(e), doctor.PulumiPlugins(e, "fblocal"))
+		},
 	}
 }
 

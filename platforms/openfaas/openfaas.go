@@ -10,7 +10,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/faas-benchmarker/faas-benchmarker/doctor"
 	"github.com/faas-benchmarker/faas-benchmarker/platforms"
+	"github.com/faas-benchmarker/faas-benchmarker/providers"
 	ofprov "github.com/faas-benchmarker/faas-benchmarker/providers/openfaas"
 	"github.com/faas-benchmarker/faas-benchmarker/stacks/stackcfg"
 )
@@ -34,8 +36,26 @@ func Platform() platforms.Platform {
 			// The cluster is EKS: no AWS credentials, no stack.
 			FromOutputs: fromOutputs,
 		},
-		Capabilities: []platforms.Capability{platforms.ForceColdStart},
+		Capabilities: []providers.Capability{providers.ForceColdStart},
+		// Billed by the cluster, not per invocation: no Pricing.
+		Preflight: preflight,
 	}
+}
+
+// preflight: nothing for an existing gateway; for a stack, AWS
+// credentials in its region, Pulumi with the aws, eks and kubernetes
+// plugins, the settings, and the kubectl and aws tools the EKS cluster's
+// set-up runs.
+func preflight(managed bool, e doctor.Env) []doctor.Check {
+	if !managed {
+		return nil
+	}
+	r := e.Region(managed, stackcfg.DefaultOpenFaaS().Region)
+	cs := []doctor.Check{doctor.AWSCredentials(e, r)}
+	cs = append(cs, doctor.Pulumi(e)...)
+	return append(cs, doctor.PulumiPlugins(e, "aws", "eks", "kubernetes"), doctor.StackSettings(stackcfg.PlatformOpenFaaS, e.StackSets),
+		doctor.OnPath("kubectl", "pulumi-eks patches CoreDNS with it", "install kubectl (https://kubernetes.io/docs/tasks/tools/)"),
+		doctor.OnPath("aws", "the cluster's kubeconfig runs aws eks get-token", "install the AWS CLI v2"))
 }
 
 // record is the stored platform config, the same keys from both paths

@@ -82,7 +82,7 @@ func TestDefaults(t *testing.T) {
 		if in["runtime"] != "provided.al2023" || in["handler"] != "bootstrap" {
 			t.Errorf("%s runtime/handler = %v/%v", lab, in["runtime"], in["handler"])
 		}
-		if !slices.Equal(toStrings(in["architectures"]), []string{"arm64"}) {
+		if !slices.Equal(stacktest.ToStrings(in["architectures"]), []string{"arm64"}) {
 			t.Errorf("%s architectures = %v", lab, in["architectures"])
 		}
 		if stacktest.Num(t, fn, "memorySize") != 128 || stacktest.Num(t, fn, "timeout") != 60 {
@@ -143,7 +143,7 @@ func TestOverrides(t *testing.T) {
 	}
 	for _, fn := range fns {
 		in := stacktest.Plain(fn)
-		if in["memorySize"] != 2048.0 || in["timeout"] != 300.0 || !slices.Equal(toStrings(in["architectures"]), []string{"x86_64"}) {
+		if in["memorySize"] != 2048.0 || in["timeout"] != 300.0 || !slices.Equal(stacktest.ToStrings(in["architectures"]), []string{"x86_64"}) {
 			t.Errorf("%s = memory %v timeout %v arch %v", fn.Name, in["memorySize"], in["timeout"], in["architectures"])
 		}
 		if fn.Inputs["code"].ArchiveValue().Path != "/abs/f.zip" {
@@ -241,16 +241,6 @@ func TestProgramExports(t *testing.T) {
 	if n := len(m.OfType(typeFunction)); n != 4 {
 		t.Fatalf("%d functions", n)
 	}
-}
-
-func toStrings(v any) []string {
-	xs, _ := v.([]any)
-	out := make([]string, 0, len(xs))
-	for _, x := range xs {
-		s, _ := x.(string)
-		out = append(out, s)
-	}
-	return out
 }
 
 func mapsEqual(a, b map[string]int) bool {

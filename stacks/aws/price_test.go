@@ -60,8 +60,8 @@ func TestOutputsSelectLambdaPrice(t *testing.T) {
 			if err != nil {
 				t.Fatalf("architecture not taken from the stack's outputs: %v", err)
 			}
-			name, err := experiments.LambdaPriceFor(arch)
-			if err != nil || name != tt.price {
+			name := awsplatform.Platform().Pricing.ByArchitecture[arch]
+			if _, err := experiments.PriceByName(name); err != nil || name != tt.price {
 				t.Fatalf("architecture %q prices as %q (%v), want %q", arch, name, err, tt.price)
 			}
 			if setup.Config["architecture"] != arch {

@@ -80,10 +80,10 @@ func run(t *testing.T, cfg stackcfg.Azure) (*stacktest.Mocks, map[string]stackte
 func appSettings(t *testing.T, r stacktest.Resource) map[string]resource.PropertyValue {
 	t.Helper()
 	sc := r.Inputs["siteConfig"]
-	as := unsecret(sc).ObjectValue()["appSettings"]
+	as := stacktest.Unsecret(sc).ObjectValue()["appSettings"]
 	out := map[string]resource.PropertyValue{}
-	for _, nv := range unsecret(as).ArrayValue() {
-		o := unsecret(nv).ObjectValue()
+	for _, nv := range stacktest.Unsecret(as).ArrayValue() {
+		o := stacktest.Unsecret(nv).ObjectValue()
 		v := o["value"]
 		if !v.IsSecret() && (sc.IsSecret() || as.IsSecret() || nv.IsSecret()) {
 			v = resource.MakeSecret(v)
@@ -91,13 +91,6 @@ func appSettings(t *testing.T, r stacktest.Resource) map[string]resource.Propert
 		out[o["name"].StringValue()] = v
 	}
 	return out
-}
-
-func unsecret(v resource.PropertyValue) resource.PropertyValue {
-	if v.IsSecret() {
-		return v.SecretValue().Element
-	}
-	return v
 }
 
 func TestResources(t *testing.T) {
@@ -143,10 +136,10 @@ func TestResources(t *testing.T) {
 			t.Errorf("%s tags = %v", lab, tags)
 		}
 		s := appSettings(t, app)
-		if unsecret(s["FUNCTIONS_WORKER_RUNTIME"]).StringValue() != "custom" || unsecret(s["FUNCTIONS_EXTENSION_VERSION"]).StringValue() != "~4" {
+		if stacktest.Unsecret(s["FUNCTIONS_WORKER_RUNTIME"]).StringValue() != "custom" || stacktest.Unsecret(s["FUNCTIONS_EXTENSION_VERSION"]).StringValue() != "~4" {
 			t.Errorf("%s runtime settings = %v", lab, s)
 		}
-		if unsecret(s["FB_FUNCTION_NAME"]).StringValue() != lab || unsecret(s["FB_PLATFORM"]).StringValue() != "azure-functions" {
+		if stacktest.Unsecret(s["FB_FUNCTION_NAME"]).StringValue() != lab || stacktest.Unsecret(s["FB_PLATFORM"]).StringValue() != "azure-functions" {
 			t.Errorf("%s FB_ settings = %v", lab, s)
 		}
 		if stacktest.Str(t, app, "name") != "fb-nested-r2-"+lab {
@@ -157,10 +150,10 @@ func TestResources(t *testing.T) {
 			zip = "azure-monolith.zip"
 		}
 		pkg := s["WEBSITE_RUN_FROM_PACKAGE"]
-		if !pkg.IsSecret() || !strings.HasSuffix(unsecret(pkg).StringValue(), "/packages/"+zip+"?sv=2024&sp=r&sig=SIG") {
+		if !pkg.IsSecret() || !strings.HasSuffix(stacktest.Unsecret(pkg).StringValue(), "/packages/"+zip+"?sv=2024&sp=r&sig=SIG") {
 			t.Errorf("%s package url = %v (must be a secret SAS URL)", lab, pkg)
 		}
-		if conn := s["AzureWebJobsStorage"]; !conn.IsSecret() || !strings.Contains(unsecret(conn).StringValue(), "AccountKey=STORAGEKEY") {
+		if conn := s["AzureWebJobsStorage"]; !conn.IsSecret() || !strings.Contains(stacktest.Unsecret(conn).StringValue(), "AccountKey=STORAGEKEY") {
 			t.Errorf("%s storage connection = %v (must be secret)", lab, conn)
 		}
 	}
@@ -170,8 +163,8 @@ func TestResources(t *testing.T) {
 	urls := outs[stackcfg.OutFunctionURLs]
 	urlMap := stacktest.StringMap(t, urls.V)
 	for _, s := range m.OfType(typeSettings) {
-		props := unsecret(s.Inputs["properties"]).ObjectValue()
-		tmpl := unsecret(props["FB_NESTED_URL_TEMPLATE"]).StringValue()
+		props := stacktest.Unsecret(s.Inputs["properties"]).ObjectValue()
+		tmpl := stacktest.Unsecret(props["FB_NESTED_URL_TEMPLATE"]).StringValue()
 		if tmpl != "https://fb-nested-r2-{name}.azurewebsites.net/api/{name}" {
 			t.Errorf("%s: template = %q", s.Name, tmpl)
 		}
@@ -184,11 +177,11 @@ func TestResources(t *testing.T) {
 			if !key.IsSecret() && !s.Inputs["properties"].IsSecret() {
 				t.Errorf("%s: %s is not secret", s.Name, stackcfg.NestedKeyEnv(callee))
 			}
-			if unsecret(key).StringValue() != "key-"+app {
+			if stacktest.Unsecret(key).StringValue() != "key-"+app {
 				t.Errorf("%s: %s = %v", s.Name, stackcfg.NestedKeyEnv(callee), key)
 			}
 		}
-		if unsecret(props["FUNCTIONS_WORKER_RUNTIME"]).StringValue() != "custom" {
+		if stacktest.Unsecret(props["FUNCTIONS_WORKER_RUNTIME"]).StringValue() != "custom" {
 			t.Errorf("%s lost the base settings", s.Name)
 		}
 	}
@@ -239,10 +232,10 @@ func TestOverrides(t *testing.T) {
 		t.Errorf("packages = %v (want only /tmp/x.zip)", blobs)
 	}
 	s := appSettings(t, m.Named(t, typeApp, "fb-adhoc-dev-function1"))
-	if unsecret(s["GODEBUG"]).StringValue() != "madvdontneed=1" || unsecret(s["FB_ALLOWED_FUNCTIONS"]).StringValue() != "function1,function2" {
+	if stacktest.Unsecret(s["GODEBUG"]).StringValue() != "madvdontneed=1" || stacktest.Unsecret(s["FB_ALLOWED_FUNCTIONS"]).StringValue() != "function1,function2" {
 		t.Errorf("settings = %v", s)
 	}
-	props := unsecret(m.OfType(typeSettings)[0].Inputs["properties"]).ObjectValue()
+	props := stacktest.Unsecret(m.OfType(typeSettings)[0].Inputs["properties"]).ObjectValue()
 	if _, ok := props["FB_NESTED_KEY_MONOLITH"]; ok {
 		t.Error("settings name an undeployed function")
 	}
@@ -416,15 +409,15 @@ func TestFlexResources(t *testing.T) {
 				t.Errorf("%s sets %s, which Flex Consumption rejects", lab, k)
 			}
 		}
-		if conn := s["DEPLOYMENT_STORAGE_CONNECTION_STRING"]; !conn.IsSecret() || !strings.Contains(unsecret(conn).StringValue(), "AccountKey=STORAGEKEY") {
+		if conn := s["DEPLOYMENT_STORAGE_CONNECTION_STRING"]; !conn.IsSecret() || !strings.Contains(stacktest.Unsecret(conn).StringValue(), "AccountKey=STORAGEKEY") {
 			t.Errorf("%s deployment connection = %v (must be secret)", lab, conn)
 		}
-		if unsecret(s["FB_FUNCTION_NAME"]).StringValue() != lab {
+		if stacktest.Unsecret(s["FB_FUNCTION_NAME"]).StringValue() != lab {
 			t.Errorf("%s settings = %v", lab, s)
 		}
 	}
 	for _, st := range m.OfType(typeSettings) {
-		props := unsecret(st.Inputs["properties"]).ObjectValue()
+		props := stacktest.Unsecret(st.Inputs["properties"]).ObjectValue()
 		if _, ok := props["DEPLOYMENT_STORAGE_CONNECTION_STRING"]; !ok {
 			t.Errorf("%s: the full settings drop the deployment connection the app reads its package with", st.Name)
 		}
@@ -486,7 +479,7 @@ func TestHostIDsUnique(t *testing.T) {
 				// replaces them must agree on the host ID.
 				settingsOf := map[string]map[string]resource.PropertyValue{}
 				for _, st := range m.OfType(typeSettings) {
-					props := unsecret(st.Inputs["properties"]).ObjectValue()
+					props := stacktest.Unsecret(st.Inputs["properties"]).ObjectValue()
 					out := map[string]resource.PropertyValue{}
 					for k, v := range props {
 						out[string(k)] = v
@@ -523,7 +516,7 @@ func TestHostIDsUnique(t *testing.T) {
 func effectiveHostID(name string, s map[string]resource.PropertyValue) string {
 	for k, v := range s {
 		if strings.EqualFold(k, stackcfg.HostIDSetting) || strings.EqualFold(k, "AzureFunctionsWebHost:hostId") {
-			return unsecret(v).StringValue()
+			return stacktest.Unsecret(v).StringValue()
 		}
 	}
 	return stackcfg.DefaultHostID(name)
@@ -531,7 +524,7 @@ func effectiveHostID(name string, s map[string]resource.PropertyValue) string {
 
 func accountOf(t *testing.T, s map[string]resource.PropertyValue) string {
 	t.Helper()
-	conn := unsecret(s["AzureWebJobsStorage"]).StringValue()
+	conn := stacktest.Unsecret(s["AzureWebJobsStorage"]).StringValue()
 	for _, part := range strings.Split(conn, ";") {
 		if v, ok := strings.CutPrefix(part, "AccountName="); ok {
 			return v

@@ -156,11 +156,11 @@ func TestResources(t *testing.T) {
 
 	secret := m.OfType(typeSecret)[0]
 	data := secret.Inputs["stringData"]
-	pw := unsecret(data).ObjectValue()["basic-auth-password"]
+	pw := stacktest.Unsecret(data).ObjectValue()["basic-auth-password"]
 	if !pw.IsSecret() && !data.IsSecret() {
 		t.Error("basic-auth password is not secret")
 	}
-	if unsecret(pw).StringValue() != password || unsecret(unsecret(data).ObjectValue()["basic-auth-user"]).StringValue() != "admin" {
+	if stacktest.Unsecret(pw).StringValue() != password || stacktest.Unsecret(stacktest.Unsecret(data).ObjectValue()["basic-auth-user"]).StringValue() != "admin" {
 		t.Errorf("basic-auth data = %v", data)
 	}
 
@@ -199,7 +199,7 @@ func TestResources(t *testing.T) {
 	gw := stacktest.Plain(m.Named(t, typeService, "gateway-nlb"))
 	spec := gw["spec"].(map[string]any)
 	if spec["type"] != "LoadBalancer" || spec["loadBalancerClass"] != "service.k8s.aws/nlb" ||
-		!slices.Equal(toStrings(spec["loadBalancerSourceRanges"]), []string{"198.51.100.20/32"}) ||
+		!slices.Equal(stacktest.ToStrings(spec["loadBalancerSourceRanges"]), []string{"198.51.100.20/32"}) ||
 		spec["selector"].(map[string]any)["app"] != "gateway" {
 		t.Errorf("gateway service spec = %v", spec)
 	}
@@ -246,7 +246,7 @@ func TestResources(t *testing.T) {
 	}
 
 	if outs[stackcfg.OutGatewayTransport].V != stackcfg.GatewayTransportRestrictedHTTP ||
-		!slices.Equal(toStrings(outs[stackcfg.OutGatewayCIDRs].V), []string{"198.51.100.20/32"}) || outs[stackcfg.OutFunctionTimeout].V != "200" {
+		!slices.Equal(stacktest.ToStrings(outs[stackcfg.OutGatewayCIDRs].V), []string{"198.51.100.20/32"}) || outs[stackcfg.OutFunctionTimeout].V != "200" {
 		t.Errorf("gateway transport/cidrs/function timeout outputs = %v %v %v", outs[stackcfg.OutGatewayTransport].V,
 			outs[stackcfg.OutGatewayCIDRs].V, outs[stackcfg.OutFunctionTimeout].V)
 	}
@@ -412,24 +412,4 @@ func TestProgram(t *testing.T) {
 	if n := len(m.OfType(typeDeployment)); n != 4 {
 		t.Fatalf("%d deployments", n)
 	}
-}
-
-func unsecret(v resource.PropertyValue) resource.PropertyValue {
-	if v.IsSecret() {
-		return v.SecretValue().Element
-	}
-	return v
-}
-
-func toStrings(v any) []string {
-	if ss, ok := v.([]string); ok {
-		return ss
-	}
-	xs, _ := v.([]any)
-	out := make([]string, 0, len(xs))
-	for _, x := range xs {
-		s, _ := x.(string)
-		out = append(out, s)
-	}
-	return out
 }

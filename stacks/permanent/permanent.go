@@ -6,9 +6,7 @@ package permanent
 
 import (
 	"bytes"
-	"encoding/base64"
 	"fmt"
-	"os"
 	"path/filepath"
 	"text/template"
 
@@ -82,7 +80,13 @@ func Deploy(ctx *pulumi.Context, cfg stackcfg.Permanent) (map[string]pulumi.Outp
 		UserData:   userData,
 		Monitoring: pulumi.Bool(true),
 		Ipv6:       pulumi.Bool(true),
-	})
+		// A change of user data would replace the droplet (the provider
+		// marks user_data ForceNew; cloud-init runs it only at first boot
+		// anyway), losing the orchestrator's results database, credentials
+		// and schedule: a new sshPublicKey, pulumiVersion or an fbrun
+		// upgrade must never do that. What changes is copied over SSH by
+		// fbrun up permanent (runner.ProvisionOrchestrator).
+	}, pulumi.IgnoreChanges([]string{"userData"}))
 	if err != nil {
 		return nil, fmt.Errorf("permanent stack: droplet: %w", err)
 	}
@@ -110,6 +114,8 @@ func Deploy(ctx *pulumi.Context, cfg stackcfg.Permanent) (map[string]pulumi.Outp
 	return map[string]pulumi.Output{
 		stackcfg.OutPlatform:       pulumi.String(string(stackcfg.PlatformPermanent)).ToStringOutput(),
 		stackcfg.OutDropletIP:      droplet.Ipv4Address,
+		stackcfg.OutDropletID:      droplet.ID().ToStringOutput(),
+		stackcfg.OutStudyFile:      pulumi.String(cfg.Study).ToStringOutput(),
 		stackcfg.OutBucketName:     bucket.Name,
 		stackcfg.OutSpacesEndpoint: pulumi.String(cfg.SpacesEndpoint()).ToStringOutput(),
 		stackcfg.OutSpacesRegion:   pulumi.String(cfg.Region).ToStringOutput(),
@@ -123,23 +129,23 @@ func Deploy(ctx *pulumi.Context, cfg stackcfg.Permanent) (map[string]pulumi.Outp
 // with the SSH key, the Pulumi CLI, kubectl and the
 // AWS CLI v2 (which the openfaas stack needs: pulumi-eks runs kubectl, and
 // the cluster's kubeconfig runs aws eks get-token), and
-// /etc/faas-benchmarker/env with the non-secret settings fbrun needs. The
-// fbrun binaries are not built here: cloud-init waits for the prebuilt ones
-// that `fbrun up permanent` copies (Binaries), then schedules the study.
+// /etc/faas-benchmarker/env with the non-secret settings fbrun needs.
+// The fbrun binaries (Binaries) and the study file (fb:study) are NOT
+// here but copied over SSH by `fbrun up permanent`
+// (runner.ProvisionOrchestrator), every time it runs, so a failed first
+// `up` is finished by running it again and a new study file updates the
+// droplet in place. The user data is used at the droplet's first boot
+// only, and its later changes are ignored (IgnoreChanges): the DigitalOcean
+// provider marks user_data ForceNew, and a replaced droplet would lose the
+// orchestrator's results database, credentials and schedule. So a new
+// fb:pulumiVersion, fb:kubectlVersion or sshPublicKey reaches only a new
+// droplet.
 // Credentials (Spaces keys, cloud accounts) are never put in user data,
 // which any process on the droplet can read from the metadata service.
-// With fb:study the study file is installed under StudyDir and scheduled
-// (fbrun study schedule: a systemd timer and service).
 func CloudInit(cfg stackcfg.Permanent, bucket string) (string, error) {
-	study, err := studyInit(cfg)
-	if err != nil {
-		return "", err
-	}
 	var b bytes.Buffer
-	err = cloudInit.Execute(&b, map[string]any{
-		"Study":          study,
+	err := cloudInit.Execute(&b, map[string]any{
 		"SSHPublicKey":   cfg.SSHPublicKey,
-		"WaitBinaries":   waitBinaries(),
 		"PulumiVersion":  cfg.PulumiVersion,
 		"Bucket":         bucket,
 		"SpacesEndpoint": cfg.SpacesEndpoint(),
@@ -178,75 +184,47 @@ write_files:
     permissions: "0644"
     content: |
       set -a; . /etc/faas-benchmarker/env; set +a
-{{- with .Study}}
-  # The study file (fb:study), scheduled by the last runcmd. Its cells'
-  # credentials are NOT here: they go in the root-only
-  # /etc/faas-benchmarker/credentials (docs/studies.md).
-  - path: {{.Path}}
-    permissions: "0644"
-    encoding: b64
-    content: {{.Content}}
-{{- end}}
 runcmd:
   - curl -fsSL https://get.pulumi.com | sh -s -- --version {{.PulumiVersion}} --install-root /opt/pulumi --no-edit-path
   - ln -sf /opt/pulumi/bin/* /usr/local/bin/
   - curl -fsSL https://dl.k8s.io/release/v{{.KubectlVersion}}/bin/linux/amd64/kubectl -o /usr/local/bin/kubectl && chmod 0755 /usr/local/bin/kubectl
   - curl -fsSL https://awscli.amazonaws.com/awscli-exe-linux-x86_64.zip -o /tmp/awscliv2.zip && unzip -q /tmp/awscliv2.zip -d /tmp && /tmp/aws/install && rm -rf /tmp/aws /tmp/awscliv2.zip
   - mkdir -p /var/lib/faas-benchmarker && chown fb:fb /var/lib/faas-benchmarker
-  # fbrun, fbrun-cloud and fbrun-lab are prebuilt: fbrun up permanent copies them
-  # over SSH (compiling the cloud SDKs on a 4 GB droplet without swap can run
-  # out of memory). Wait for them, at most 30 minutes, then fail loudly.
-  - {{printf "%q" .WaitBinaries}}
-{{- with .Study}}
-  - {{printf "%q" .Schedule}}
-{{- end}}
+  # fbrun, fbrun-cloud and fbrun-lab (prebuilt: compiling the cloud SDKs on a
+  # 4 GB droplet without swap can run out of memory) and the study file come
+  # over SSH from fbrun up permanent, which then schedules the study.
 `))
-
-// studyFiles is the study part of the cloud-init: where the study file
-// goes and the command that schedules it.
-type studyFiles struct {
-	Path, Content, Schedule string
-}
-
-// studyInit reads the fb:study file and returns what cloud-init needs to
-// install and schedule it (nil without a study).
-func studyInit(cfg stackcfg.Permanent) (*studyFiles, error) {
-	if cfg.Study == "" {
-		return nil, nil
-	}
-	src, err := os.ReadFile(cfg.Study)
-	if err != nil {
-		return nil, fmt.Errorf("permanent stack: study file: %w", err)
-	}
-	path := StudyDir + "/" + filepath.Base(cfg.Study)
-	// The service it installs reads PULUMI_BACKEND_URL from the env file
-	// above, so every cell finds the permanent stack's bucket and ships
-	// its results there.
-	sched := "/usr/local/bin/fbrun --db /var/lib/faas-benchmarker/results.db study schedule " + path
-	return &studyFiles{Path: path, Content: base64.StdEncoding.EncodeToString(src), Schedule: sched}, nil
-}
 
 // BinDir is where the orchestrator's fbrun binaries are installed.
 const BinDir = "/usr/local/bin"
 
 // Binaries are the prebuilt linux/amd64 binaries `fbrun up permanent`
-// copies to BinDir; then it writes ReadyMarker, for which cloud-init waits
-// before it schedules a study.
+// copies to BinDir.
 var Binaries = []string{"fbrun", "fbrun-cloud", "fbrun-lab"}
 
-// ReadyMarker is the file `fbrun up permanent` writes into BinDir once every
-// binary is in place.
-const ReadyMarker = ".fbrun-binaries-ready"
-
-// waitBinaries is the cloud-init command that waits for the binaries.
-func waitBinaries() string {
-	check := ""
-	for _, b := range Binaries {
-		check += fmt.Sprintf(" [ -x %s/%s ] || { echo 'faas-benchmarker: %s/%s was never copied (fbrun up permanent copies it)' >&2; exit 1; };",
-			BinDir, b, BinDir, b)
-	}
-	return fmt.Sprintf("for i in $(seq 360); do [ -e %s/%s ] && break; sleep 5; done;%s", BinDir, ReadyMarker, check)
-}
+// Tools are the programs cloud-init installs that fbrun runs on the
+// orchestrator: the Pulumi CLI, kubectl and the AWS CLI (the openfaas
+// stack's pulumi-eks runs kubectl, its kubeconfig runs aws eks get-token).
+var Tools = []string{"pulumi", "kubectl", "aws"}
 
 // StudyDir is where the orchestrator keeps study files.
 const StudyDir = "/etc/faas-benchmarker/studies"
+
+// ResultsDB is the orchestrator's results database.
+const ResultsDB = "/var/lib/faas-benchmarker/results.db"
+
+// StudyPath is where the study file studyFile (fb:study, a local path)
+// goes on the orchestrator.
+func StudyPath(studyFile string) string {
+	return StudyDir + "/" + filepath.Base(studyFile)
+}
+
+// ScheduleCommand is the orchestrator command (run as root) that schedules
+// the study file at remotePath: a systemd timer and service (fbrun study
+// schedule, docs/studies.md), replaced when they exist, so running it
+// again after a change of the file is what updates the schedule. The
+// service reads PULUMI_BACKEND_URL from /etc/faas-benchmarker/env, so every
+// cell finds the permanent stack's bucket and ships its results there.
+func ScheduleCommand(remotePath string) string {
+	return BinDir + "/fbrun --db " + ResultsDB + " study schedule " + remotePath
+}

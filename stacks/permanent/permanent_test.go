@@ -86,15 +86,15 @@ func TestResources(t *testing.T) {
 	if in["size"] != "s-2vcpu-4gb" || in["region"] != "fra1" || in["image"] != "ubuntu-24-04-x64" {
 		t.Errorf("droplet = %v", in)
 	}
-	if tags := toStrings(in["tags"]); !slices.Equal(tags, []string{"faas-benchmarker", "fb-permanent", "team-a", OrchestratorTag}) {
+	if tags := stacktest.ToStrings(in["tags"]); !slices.Equal(tags, []string{"faas-benchmarker", "fb-permanent", "team-a", OrchestratorTag}) {
 		t.Errorf("droplet tags = %v", tags)
 	}
-	if keys := toStrings(in["sshKeys"]); !slices.Equal(keys, []string{"aa:bb:cc"}) {
+	if keys := stacktest.ToStrings(in["sshKeys"]); !slices.Equal(keys, []string{"aa:bb:cc"}) {
 		t.Errorf("droplet ssh keys = %v", keys)
 	}
 
 	fw := stacktest.Plain(m.OfType(typeFirewall)[0])
-	if !slices.Equal(toStrings(fw["tags"]), []string{OrchestratorTag}) {
+	if !slices.Equal(stacktest.ToStrings(fw["tags"]), []string{OrchestratorTag}) {
 		t.Errorf("firewall targets %v", fw["tags"])
 	}
 	inbound := fw["inboundRules"].([]any)
@@ -103,11 +103,11 @@ func TestResources(t *testing.T) {
 	}
 	rule := inbound[0].(map[string]any)
 	if rule["protocol"] != "tcp" || rule["portRange"] != "22" ||
-		!slices.Equal(toStrings(rule["sourceAddresses"]), []string{"203.0.113.7/32", "2001:db8::/64"}) {
+		!slices.Equal(stacktest.ToStrings(rule["sourceAddresses"]), []string{"203.0.113.7/32", "2001:db8::/64"}) {
 		t.Errorf("inbound rule = %v", rule)
 	}
 
-	if outs[stackcfg.OutDropletIP].V != "198.51.100.20" || outs[stackcfg.OutBucketName].V != "fb-results-1a2b3c" ||
+	if outs[stackcfg.OutDropletIP].V != "198.51.100.20" || outs[stackcfg.OutDropletID].V == "" || outs[stackcfg.OutStudyFile].V != "" || outs[stackcfg.OutBucketName].V != "fb-results-1a2b3c" ||
 		outs[stackcfg.OutSpacesEndpoint].V != "https://fra1.digitaloceanspaces.com" || outs[stackcfg.OutSpacesRegion].V != "fra1" {
 		t.Errorf("outputs = %v", outs)
 	}
@@ -160,10 +160,6 @@ func TestCloudInit(t *testing.T) {
 		t.Errorf("cloud-init still compiles fbrun on the droplet:\n%s", cmds)
 	}
 	for _, want := range []string{
-		// fbrun up permanent copies the prebuilt binaries; cloud-init
-		// waits for them (bounded) and fails naming a missing one.
-		"[ -e /usr/local/bin/.fbrun-binaries-ready ] && break",
-		"[ -x /usr/local/bin/fbrun-cloud ] || { echo 'faas-benchmarker: /usr/local/bin/fbrun-cloud was never copied",
 		"--version 3.274.1",
 		// The openfaas stack needs kubectl (pulumi-eks) and the AWS CLI
 		// (aws eks get-token in the kubeconfig) on the orchestrator.
@@ -229,16 +225,6 @@ func TestProgram(t *testing.T) {
 	}
 }
 
-func toStrings(v any) []string {
-	xs, _ := v.([]any)
-	out := make([]string, 0, len(xs))
-	for _, x := range xs {
-		s, _ := x.(string)
-		out = append(out, s)
-	}
-	return out
-}
-
 // realKey and its MD5 fingerprint as `ssh-keygen -l -E md5` prints it.
 const (
 	realKey   = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILM3rU0rXqdWH8LHQ9VbzIEF3y/ijEJrgJagTk56WSHv t"
@@ -256,7 +242,7 @@ func TestExistingSSHKey(t *testing.T) {
 		t.Fatalf("%d SSH keys registered, want none", n)
 	}
 	d := stacktest.Plain(m.OfType(typeDroplet)[0])
-	if !slices.Equal(toStrings(d["sshKeys"]), []string{realKeyFP}) {
+	if !slices.Equal(stacktest.ToStrings(d["sshKeys"]), []string{realKeyFP}) {
 		t.Errorf("droplet sshKeys = %v", d["sshKeys"])
 	}
 	c := stackcfg.DefaultPermanent()
@@ -264,5 +250,30 @@ func TestExistingSSHKey(t *testing.T) {
 		"sshKeyFingerprint=00:11:22:33:44:55:66:77:88:99:aa:bb:cc:dd:ee:ff"})
 	if err == nil || !strings.Contains(err.Error(), "is not the fingerprint of fb:sshPublicKey ("+realKeyFP+")") {
 		t.Fatalf("wrong fingerprint: %v", err)
+	}
+}
+
+// TestDropletIgnoresUserDataChanges: the droplet ignores later changes of
+// its user data, which the DigitalOcean provider would apply by replacing
+// the droplet (user_data is ForceNew) and so lose the orchestrator's
+// results, credentials and schedule.
+func TestDropletIgnoresUserDataChanges(t *testing.T) {
+	ignored := map[string][]string{}
+	_, err := stacktest.Run(t, mocks(), func(ctx *pulumi.Context) (map[string]pulumi.Output, error) {
+		if err := ctx.RegisterStackTransformation(func(a *pulumi.ResourceTransformationArgs) *pulumi.ResourceTransformationResult {
+			if o, err := pulumi.NewResourceOptions(a.Opts...); err == nil {
+				ignored[a.Type] = o.IgnoreChanges
+			}
+			return nil
+		}); err != nil {
+			return nil, err
+		}
+		return Deploy(ctx, config(t))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ignored[typeDroplet]; !slices.Equal(got, []string{"userData"}) {
+		t.Errorf("droplet ignores changes of %v, want [userData]", got)
 	}
 }

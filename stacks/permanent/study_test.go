@@ -1,65 +1,41 @@
 package permanent
 
 import (
-	"encoding/base64"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"gopkg.in/yaml.v3"
-
 	"github.com/faas-benchmarker/faas-benchmarker/stacks/internal/stacktest"
 	"github.com/faas-benchmarker/faas-benchmarker/stacks/stackcfg"
 )
 
-// TestCloudInitStudy: fb:study puts the study file on the droplet and
-// schedules it after fbrun is installed; the user data stays valid YAML
-// without credentials.
-func TestCloudInitStudy(t *testing.T) {
+// TestStudyNotInUserData: fb:study changes nothing in the droplet's user
+// data — a change there replaces the droplet (user_data is ForceNew in the
+// DigitalOcean provider) and with it the orchestrator's results and
+// schedule — and is handed to fbrun up permanent, which copies and
+// schedules it over SSH (runner TestProvisionOrchestrator), as the
+// studyFile output.
+func TestStudyNotInUserData(t *testing.T) {
 	study := "name: nightly\nplatforms:\n  - {name: l, platform: local}\nexperiments: [smoke]\nschedule: \"daily 03:00\"\n"
 	path := filepath.Join(t.TempDir(), "nightly.yaml")
 	if err := os.WriteFile(path, []byte(study), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	m, _ := run(t, config(t, "study="+path))
-	ud := stacktest.Str(t, m.OfType(typeDroplet)[0], "userData")
-	var doc struct {
-		WriteFiles []struct {
-			Path, Encoding, Content string
-		} `yaml:"write_files"`
-		Runcmd []string `yaml:"runcmd"`
+	with, outs := run(t, config(t, "study="+path))
+	without, _ := run(t, config(t))
+	ud := stacktest.Str(t, with.OfType(typeDroplet)[0], "userData")
+	if ud != stacktest.Str(t, without.OfType(typeDroplet)[0], "userData") {
+		t.Errorf("fb:study changed the user data:\n%s", ud)
 	}
-	if err := yaml.Unmarshal([]byte(ud), &doc); err != nil {
-		t.Fatalf("user data is not YAML: %v\n%s", err, ud)
+	if strings.Contains(ud, StudyDir) || strings.Contains(ud, "study schedule") || strings.Contains(ud, ".fbrun-binaries-ready") {
+		t.Errorf("user data mentions the study or waits for the binaries:\n%s", ud)
 	}
-	var content string
-	for _, f := range doc.WriteFiles {
-		if f.Path == StudyDir+"/nightly.yaml" && f.Encoding == "b64" {
-			b, err := base64.StdEncoding.DecodeString(f.Content)
-			if err != nil {
-				t.Fatal(err)
-			}
-			content = string(b)
-		}
+	if outs[stackcfg.OutStudyFile].V != path {
+		t.Errorf("studyFile output = %v, want %s", outs[stackcfg.OutStudyFile].V, path)
 	}
-	if content != study {
-		t.Errorf("study file on the droplet = %q, want %q\n%s", content, study, ud)
-	}
-	last := doc.Runcmd[len(doc.Runcmd)-1]
-	if last != "/usr/local/bin/fbrun --db /var/lib/faas-benchmarker/results.db study schedule "+StudyDir+"/nightly.yaml" {
-		t.Errorf("last runcmd = %q", last)
-	}
-	// fbrun is copied by fbrun up permanent, never compiled on the droplet:
-	// the study is scheduled only after the wait for the copied binaries.
-	all := strings.Join(doc.Runcmd, "\n")
-	if i := strings.Index(all, ReadyMarker); i < 0 || i > strings.Index(all, "study schedule") {
-		t.Error("the study is scheduled before the wait for the fbrun binaries")
-	}
-	// Without fb:study nothing of it appears.
-	m, _ = run(t, config(t))
-	if ud := stacktest.Str(t, m.OfType(typeDroplet)[0], "userData"); strings.Contains(ud, "study") {
-		t.Errorf("user data without fb:study mentions a study:\n%s", ud)
+	if got := ScheduleCommand(StudyPath(path)); got != "/usr/local/bin/fbrun --db /var/lib/faas-benchmarker/results.db study schedule "+StudyDir+"/nightly.yaml" {
+		t.Errorf("schedule command = %q", got)
 	}
 }
 

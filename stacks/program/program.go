@@ -9,6 +9,7 @@ package program
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -17,26 +18,61 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	localstackplat "github.com/faas-benchmarker/faas-benchmarker/platforms/localstack"
 	"github.com/faas-benchmarker/faas-benchmarker/stacks/aws"
 	"github.com/faas-benchmarker/faas-benchmarker/stacks/azure"
+	"github.com/faas-benchmarker/faas-benchmarker/stacks/localstack"
 	"github.com/faas-benchmarker/faas-benchmarker/stacks/openfaas"
 	"github.com/faas-benchmarker/faas-benchmarker/stacks/permanent"
 	"github.com/faas-benchmarker/faas-benchmarker/stacks/stackcfg"
 )
 
+// builder builds a stack program from its settings (nil for a program
+// that takes none).
+type builder func(stackcfg.Settings) (pulumi.RunFunc, error)
+
+// programs are the stack programs by name, one line each: a new stack
+// program is its package, its settings in stackcfg (one line in its
+// table) and one line here. A platform names its program in its
+// descriptor (platforms.Stack.Program).
+var programs = map[string]builder{
+	string(stackcfg.PlatformPermanent): typed(permanent.Program),
+	string(stackcfg.PlatformAWS):       typed(aws.Program),
+	string(stackcfg.PlatformAzure):     typed(azure.Program),
+	string(stackcfg.PlatformOpenFaaS):  typed(openfaas.Program),
+	localstackplat.Name:                func(stackcfg.Settings) (pulumi.RunFunc, error) { return localstack.Program(), nil },
+}
+
+// typed adapts a program taking its own settings type.
+func typed[T any, P interface {
+	*T
+	stackcfg.Settings
+}](program func(T) pulumi.RunFunc) builder {
+	return func(s stackcfg.Settings) (pulumi.RunFunc, error) {
+		c, ok := s.(P)
+		if !ok {
+			return nil, fmt.Errorf("program: settings %T are not %T", s, c)
+		}
+		return program(*c), nil
+	}
+}
+
 // For returns the program of the platform s configures.
 func For(s stackcfg.Settings) (pulumi.RunFunc, error) {
-	switch c := s.(type) {
-	case *stackcfg.Permanent:
-		return permanent.Program(*c), nil
-	case *stackcfg.AWS:
-		return aws.Program(*c), nil
-	case *stackcfg.Azure:
-		return azure.Program(*c), nil
-	case *stackcfg.OpenFaaS:
-		return openfaas.Program(*c), nil
+	if s == nil {
+		return nil, errors.New("program: no settings")
 	}
-	return nil, fmt.Errorf("program: no program for settings %T", s)
+	return Named(string(s.Platform()), s)
+}
+
+// Named returns the stack program called name (platforms.Stack.Program)
+// built with settings s (nil for a program that takes none).
+func Named(name string, s stackcfg.Settings) (pulumi.RunFunc, error) {
+	b, ok := programs[name]
+	if !ok {
+		return nil, fmt.Errorf("program: no stack program %q", name)
+	}
+	return b(s)
 }
 
 // FromConfig is the root Pulumi.yaml program (stacks/cmd/pulumi-program):

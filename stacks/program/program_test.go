@@ -94,27 +94,36 @@ func TestUnknownKeys(t *testing.T) {
 	}
 }
 
-// TestEveryPlatformStackHasAProgram: every registered platform whose stack
-// takes fb: settings has its program here (local-stack's program is the
-// runner's; runner's TestEveryStackPlatformHasAProgram covers it).
+// TestEveryPlatformStackHasAProgram: every registered platform's stack
+// program is in the table, and is built from the settings of the same
+// name when the stack takes settings.
 func TestEveryPlatformStackHasAProgram(t *testing.T) {
 	n := 0
 	for _, p := range builtin.All() {
-		if p.Stack == nil || !p.Stack.Settings {
+		if p.Stack == nil {
 			continue
 		}
 		n++
-		s, err := stackcfg.New(stackcfg.Platform(p.Stack.Program))
-		if err != nil {
-			t.Errorf("platform %s: stack program %q: %v", p.Name, p.Stack.Program, err)
-			continue
+		var s stackcfg.Settings
+		if p.Stack.Settings {
+			var err error
+			if s, err = stackcfg.New(stackcfg.Platform(p.Stack.Program)); err != nil {
+				t.Errorf("platform %s: stack program %q: %v", p.Name, p.Stack.Program, err)
+				continue
+			}
 		}
-		if run, err := For(s); err != nil || run == nil {
+		if run, err := Named(p.Stack.Program, s); err != nil || run == nil {
 			t.Errorf("platform %s: no program for %q: %v", p.Name, p.Stack.Program, err)
 		}
 	}
 	if n == 0 {
 		t.Fatal("no platform with a stack")
+	}
+	if _, err := Named("aws", &stackcfg.Azure{}); err == nil {
+		t.Error("the aws program accepted azure settings")
+	}
+	if _, err := Named("gcp", nil); err == nil {
+		t.Error("an unknown program was built")
 	}
 }
 

@@ -1,5 +1,7 @@
 package stackcfg
 
+import "github.com/faas-benchmarker/faas-benchmarker/functions/lab"
+
 // Namespace is the Pulumi config namespace of the stacks: the key "memory"
 // is set with `pulumi config set fb:memory 256`.
 const Namespace = "fb"
@@ -23,30 +25,25 @@ const (
 	PlatformOpenFaaS Platform = "openfaas"
 )
 
-// Platforms returns every stack program name, in a stable order.
-func Platforms() []Platform {
-	return []Platform{PlatformPermanent, PlatformAWS, PlatformAzure, PlatformOpenFaaS}
-}
-
-// The lab function names (see docs/lab-functions.md).
+// The lab function names (see docs/lab-functions.md), as functions/lab
+// defines them.
 const (
-	Function1 = "function1"
-	Function2 = "function2"
-	Function3 = "function3"
-	Monolith  = "monolith"
+	Function1 = lab.Function1
+	Function2 = lab.Function2
+	Function3 = lab.Function3
+	Monolith  = lab.Monolith
 )
 
-// LabFunctions returns the names of all lab functions, in a stable order.
-func LabFunctions() []string {
-	return []string{Function1, Function2, Function3, Monolith}
-}
+// LabFunctions returns the names of all lab functions, in a stable order
+// (lab.Names).
+func LabFunctions() []string { return lab.Names() }
 
-// Lab platform names set in EnvPlatform; they equal the Platform* constants
-// of functions/lab.
+// Lab platform names set in EnvPlatform: the Platform* constants of
+// functions/lab.
 const (
-	LabPlatformAWSLambda      = "aws-lambda"
-	LabPlatformAzureFunctions = "azure-functions"
-	LabPlatformOpenFaaS       = "openfaas"
+	LabPlatformAWSLambda      = lab.PlatformAWSLambda
+	LabPlatformAzureFunctions = lab.PlatformAzureFunctions
+	LabPlatformOpenFaaS       = lab.PlatformOpenFaaS
 )
 
 // Environment variables the stacks set on every deployed lab function.
@@ -156,6 +153,14 @@ const (
 
 	// OutDropletIP (permanent) is the orchestrator droplet's public IPv4.
 	OutDropletIP = "dropletIp"
+	// OutDropletID (permanent) is the orchestrator droplet's ID: its SSH
+	// host key is trusted per droplet, so a new droplet that gets an old
+	// one's address is not refused as a changed host.
+	OutDropletID = "dropletId"
+	// OutStudyFile (permanent) is the fb:study path as given (a file on
+	// the machine that runs fbrun up permanent, "" without one): up copies
+	// it to the droplet and schedules it after every update.
+	OutStudyFile = "studyFile"
 	// OutBucketName (permanent) is the results Spaces bucket.
 	OutBucketName = "bucketName"
 	// OutSpacesEndpoint (permanent) is the S3-compatible Spaces endpoint URL.

@@ -318,3 +318,17 @@ func NewPassword() (string, error) {
 	}
 	return hex.EncodeToString(b), nil
 }
+
+// FillRunSecrets sets an empty gateway password to newSecret(). It
+// implements RunSecrets.
+func (c *OpenFaaS) FillRunSecrets(newSecret func() (string, error)) error {
+	if c.GatewayPassword != "" {
+		return nil
+	}
+	pw, err := newSecret()
+	if err != nil {
+		return err
+	}
+	c.GatewayPassword = pw
+	return nil
+}

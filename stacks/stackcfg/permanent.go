@@ -59,13 +59,13 @@ type Permanent struct {
 	// Tags are extra DigitalOcean tags (DigitalOcean tags are names only).
 	Tags []string
 	// Study is the path of a study file (fbrun study, docs/studies.md)
-	// that cloud-init installs on the orchestrator and schedules with
-	// fbrun study schedule (default none).
+	// that fbrun up permanent copies to the orchestrator and schedules
+	// with fbrun study schedule (default none).
 	Study string
 }
 
-// MaxStudyFileBytes bounds a study file carried in the droplet's user data
-// (DigitalOcean accepts at most 64 KiB of user data in all).
+// MaxStudyFileBytes bounds a study file: one is a few hundred bytes of
+// platforms, experiments and a schedule, so a larger file is the wrong file.
 const MaxStudyFileBytes = 32 << 10
 
 var studyFilePattern = regexp.MustCompile(`^[A-Za-z0-9._-]+\.ya?ml$`)
@@ -167,7 +167,7 @@ func (c *Permanent) Validate() error {
 		} else if st, err := os.Stat(c.Study); err != nil {
 			p.addf("study", "%v", err)
 		} else if st.Size() > MaxStudyFileBytes {
-			p.addf("study", "%s is %d bytes: at most %d fit in the droplet's user data", c.Study, st.Size(), MaxStudyFileBytes)
+			p.addf("study", "%s is %d bytes: a study file has at most %d (is it the right file?)", c.Study, st.Size(), MaxStudyFileBytes)
 		}
 	}
 	return p.err(c.Platform())

@@ -31,31 +31,52 @@ type KeyDoc struct {
 	Help string
 }
 
-// New returns the default settings of platform p.
+// programs lists the stack programs with their default settings, one
+// line each: a new stack program is one line here (and its program in
+// stacks/program's table; a test there checks both lists agree).
+var programs = []struct {
+	platform Platform
+	defaults func() Settings
+}{
+	{PlatformPermanent, func() Settings { c := DefaultPermanent(); return &c }},
+	{PlatformAWS, func() Settings { c := DefaultAWS(); return &c }},
+	{PlatformAzure, func() Settings { c := DefaultAzure(); return &c }},
+	{PlatformOpenFaaS, func() Settings { c := DefaultOpenFaaS(); return &c }},
+}
+
+// Platforms returns every stack program name, in a stable order.
+func Platforms() []Platform {
+	out := make([]Platform, len(programs))
+	for i, p := range programs {
+		out[i] = p.platform
+	}
+	return out
+}
+
+// New returns the default settings of stack program p.
 func New(p Platform) (Settings, error) {
-	switch p {
-	case PlatformPermanent:
-		c := DefaultPermanent()
-		return &c, nil
-	case PlatformAWS:
-		c := DefaultAWS()
-		return &c, nil
-	case PlatformAzure:
-		c := DefaultAzure()
-		return &c, nil
-	case PlatformOpenFaaS:
-		c := DefaultOpenFaaS()
-		return &c, nil
+	for _, e := range programs {
+		if e.platform == p {
+			return e.defaults(), nil
+		}
 	}
 	return nil, fmt.Errorf("stackcfg: unknown platform %q (want one of %s)", p, platformList())
 }
 
 func platformList() string {
-	names := make([]string, 0, 4)
+	names := make([]string, 0, len(programs))
 	for _, p := range Platforms() {
 		names = append(names, string(p))
 	}
 	return strings.Join(names, ", ")
+}
+
+// RunSecrets is implemented by the settings holding a secret that, when
+// not given, is made new for each run (the OpenFaaS gateway password: the
+// stack is thrown away after the run).
+type RunSecrets interface {
+	// FillRunSecrets sets every such secret still empty to newSecret().
+	FillRunSecrets(newSecret func() (string, error)) error
 }
 
 // ParseOverride splits a command-line override "key=value" (the key may

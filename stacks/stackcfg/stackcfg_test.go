@@ -5,8 +5,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/faas-benchmarker/faas-benchmarker/functions/lab"
 )
 
 const testKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExampleKeyOnlyForTests test@fb"
@@ -257,13 +255,6 @@ func TestFunctionEnv(t *testing.T) {
 	tags := c.ResourceTags()
 	if tags[TagManagedBy] != ManagedByValue || tags[TagRun] != "dev" || tags[TagExperiment] != "adhoc" {
 		t.Fatalf("ResourceTags = %v", tags)
-	}
-}
-
-func TestLabPlatformNamesMatchLab(t *testing.T) {
-	if LabPlatformAWSLambda != lab.PlatformAWSLambda || LabPlatformAzureFunctions != lab.PlatformAzureFunctions ||
-		LabPlatformOpenFaaS != lab.PlatformOpenFaaS {
-		t.Fatal("stackcfg lab platform names drifted from functions/lab")
 	}
 }
 

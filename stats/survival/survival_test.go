@@ -4,6 +4,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/faas-benchmarker/faas-benchmarker/internal/testtools"
 )
 
 func obsOf(pairs ...float64) []Observation {
@@ -185,6 +187,7 @@ func TestQuantileEdges(t *testing.T) {
 // 150 (the design-level test, with the adaptive planner, is in
 // experiments).
 func TestQuantileCoverageIID(t *testing.T) {
+	testtools.SimulationOnly(t)
 	rng := rand.New(rand.NewPCG(7, 7))
 	truth := map[float64]float64{0.05: 3.2, 0.5: 5, 0.95: 6.8}
 	cover := map[float64]int{}
@@ -266,6 +269,7 @@ func TestKaplanMeier(t *testing.T) {
 // interval covers 2.5 in at least 90% of 1000 seeded samples, and the 5%
 // point's covers 2.05 in at least 85%.
 func TestKaplanMeierCoverage(t *testing.T) {
+	testtools.SimulationOnly(t)
 	rng := rand.New(rand.NewPCG(11, 11))
 	const reps = 1000
 	var cm, c5 int

@@ -5,20 +5,30 @@
 package cloudcli
 
 import (
+	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"runtime"
 	"slices"
+	"syscall"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/faas-benchmarker/faas-benchmarker/blobstore"
+	"github.com/faas-benchmarker/faas-benchmarker/cmd/internal/cloudplan"
 	"github.com/faas-benchmarker/faas-benchmarker/cmd/internal/fbcli"
+	"github.com/faas-benchmarker/faas-benchmarker/cmd/internal/progress"
+	"github.com/faas-benchmarker/faas-benchmarker/engine"
+	"github.com/faas-benchmarker/faas-benchmarker/experiments"
+	"github.com/faas-benchmarker/faas-benchmarker/internal/exitcode"
 	lsprovider "github.com/faas-benchmarker/faas-benchmarker/localstack/provider"
-	"github.com/faas-benchmarker/faas-benchmarker/platforms/localstack"
+	"github.com/faas-benchmarker/faas-benchmarker/results"
 	"github.com/faas-benchmarker/faas-benchmarker/runner"
 	"github.com/faas-benchmarker/faas-benchmarker/stacks/stackcfg"
 )
@@ -46,28 +56,43 @@ func plainRunner(c *cli.Context) (*runner.Runner, error) {
 	return r, nil
 }
 
-// newRunner builds the runner with the results shipper: --results-bucket,
-// else the permanent stack's Spaces bucket when it exists, else none.
-func newRunner(c *cli.Context, logger *slog.Logger) (*runner.Runner, error) {
+// newRunner builds the runner of a plan with the results shipper: the
+// plan's results bucket, else the permanent stack's Spaces bucket when it
+// exists, else none (said on stderr).
+func newRunner(ctx context.Context, rc cloudplan.Runner, stderr io.Writer, logger *slog.Logger) (*runner.Runner, error) {
 	cfg := runner.Config{
-		PulumiPath: c.String(fbcli.FlagPulumi), BackendURL: c.String(fbcli.FlagState),
-		Stdout: c.App.ErrWriter, Stderr: c.App.ErrWriter, Logger: logger, DestroyTimeout: runner.DefaultDestroyTimeout,
+		PulumiPath: rc.Pulumi, BackendURL: rc.State,
+		Stdout: stderr, Stderr: stderr, Logger: logger, DestroyTimeout: runner.DefaultDestroyTimeout,
 		HandleSignals: true, PluginBinaries: selfPlugins(),
 	}
 	r, err := runner.New(cfg)
 	if err != nil {
-		return nil, cli.Exit(err.Error(), 1)
+		return nil, err
 	}
-	store, where, err := resultsStore(c, r)
+	store, where, err := resultsStore(ctx, bucketConfig(rc), r)
 	if err != nil {
-		return nil, cli.Exit(err.Error(), 1)
+		return nil, err
 	}
 	if store == nil {
-		fmt.Fprintf(c.App.ErrWriter, "note: results will not be shipped (%s); they stay in the local database\n", where)
+		fmt.Fprintf(stderr, "note: results will not be shipped (%s); they stay in the local database\n", where)
 		return r, nil
 	}
 	cfg.Shipper = store
 	return runner.New(cfg)
+}
+
+// bucketConfig is the --results-bucket configuration (Bucket empty: none).
+func bucketConfig(rc cloudplan.Runner) blobstore.Config {
+	return blobstore.Config{
+		Bucket: rc.ResultsBucket, Endpoint: rc.ResultsEndpoint, Region: rc.ResultsRegion, UsePathStyle: rc.ResultsPathStyle,
+		AccessKeyID: os.Getenv(fbcli.EnvResultsKeyID), SecretAccessKey: os.Getenv(fbcli.EnvResultsSecret),
+	}
+}
+
+// bucketFlags is the --results-bucket configuration of a command line.
+func bucketFlags(c *cli.Context) blobstore.Config {
+	return bucketConfig(cloudplan.Runner{ResultsBucket: c.String(fbcli.FlagResultsBucket), ResultsEndpoint: c.String(fbcli.FlagResultsEnd),
+		ResultsRegion: c.String(fbcli.FlagResultsRegion), ResultsPathStyle: c.Bool(fbcli.FlagResultsPath)})
 }
 
 // selfPlugins returns the resource plugins this binary serves itself:
@@ -80,19 +105,14 @@ func selfPlugins() map[string]string {
 	return map[string]string{lsprovider.Name: self}
 }
 
-// resultsStore returns the blob store results are shipped to, or nil with
-// the reason why there is none.
-func resultsStore(c *cli.Context, r *runner.Runner) (*blobstore.Store, string, error) {
-	if b := c.String(fbcli.FlagResultsBucket); b != "" {
-		s, err := blobstore.New(c.Context, blobstore.Config{
-			Bucket: b, Endpoint: c.String(fbcli.FlagResultsEnd), Region: c.String(fbcli.FlagResultsRegion),
-			UsePathStyle:    c.Bool(fbcli.FlagResultsPath),
-			AccessKeyID:     os.Getenv(fbcli.EnvResultsKeyID),
-			SecretAccessKey: os.Getenv(fbcli.EnvResultsSecret),
-		})
+// resultsStore returns the blob store results are shipped to (bucket,
+// else the permanent stack's), or nil with the reason why there is none.
+func resultsStore(ctx context.Context, bucket blobstore.Config, r *runner.Runner) (*blobstore.Store, string, error) {
+	if bucket.Bucket != "" {
+		s, err := blobstore.New(ctx, bucket)
 		return s, "", err
 	}
-	outs, err := r.Outputs(c.Context, "", runner.PermanentStack)
+	outs, err := r.Outputs(ctx, "", runner.PermanentStack)
 	if err != nil || len(outs) == 0 {
 		return nil, "no --results-bucket and no permanent stack", nil
 	}
@@ -100,7 +120,7 @@ func resultsStore(c *cli.Context, r *runner.Runner) (*blobstore.Store, string, e
 	if err != nil {
 		return nil, "", err
 	}
-	s, err := blobstore.New(c.Context, cfg)
+	s, err := blobstore.New(ctx, cfg)
 	return s, "", err
 }
 
@@ -109,53 +129,88 @@ func runsDir(c *cli.Context) string {
 	return filepath.Join(filepath.Dir(c.String(fbcli.FlagDB)), "runs")
 }
 
-// ManagedExperiment runs an experiment on a stack deployed for the run.
-func (*Cloud) ManagedExperiment(c *cli.Context, run fbcli.ManagedRun) (*fbcli.ManagedOutcome, error) {
-	// The preflight of `fbrun doctor`: without credentials, plugins,
-	// packages or valid stack settings nothing could be deployed, so say
-	// so before any stack exists.
-	if err := fbcli.RunDoctor(c, c.String(fbcli.FlagPlatform), true, run.Experiment, run.Params); err != nil {
-		return nil, err
+// RunPlan runs the plan's experiment on a stack deployed for the run. It
+// reads no command line: everything was resolved by fbrun (the preflight
+// ran there too, and the embedded local platform of local-stack runs
+// there); the parameters are decoded from their resolved values.
+func (*Cloud) RunPlan(ctx context.Context, p cloudplan.Plan, stderr io.Writer) cloudplan.Outcome {
+	out := cloudplan.Outcome{Version: cloudplan.Version}
+	fail := func(code int, err error) cloudplan.Outcome {
+		out.Error, out.ExitCode = err.Error(), code
+		return out
 	}
-	r, err := newRunner(c, run.Logger)
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(p.LogLevel)); err != nil {
+		return fail(2, fmt.Errorf("bad log level %q", p.LogLevel))
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl}))
+	exp, err := experiments.Lookup(p.Experiment)
 	if err != nil {
-		return nil, err
+		return fail(2, err)
 	}
-	cfg := runner.ExperimentRun{
-		DB: run.DB, RunsDir: runsDir(c), Platform: c.String(fbcli.FlagPlatform),
-		StackSets: c.StringSlice(fbcli.FlagStackSet), Experiment: run.Experiment, Params: run.Params,
-		Keep: c.Bool(fbcli.FlagKeep), Engine: run.Engine, Logger: run.Logger, Progress: c.App.ErrWriter,
+	params, err := experiments.Resolve(exp, p.Params)
+	if err != nil {
+		return fail(2, err)
 	}
-	if cfg.Platform == localstack.Name && c.String(fbcli.FlagLocalEndpoint) != "" {
-		cfg.LocalEndpoint = c.String(fbcli.FlagLocalEndpoint) // a running fbrun local serve
-	} else if cfg.Platform == localstack.Name {
-		url, stop, err := fbcli.StartLocal(c, run.Logger)
-		if err != nil {
-			return nil, err
+	db, err := results.Open(ctx, p.DB)
+	if err != nil {
+		return fail(1, fmt.Errorf("cannot use results database %s: %w", p.DB, err))
+	}
+	defer db.Close()
+	r, err := newRunner(ctx, p.Runner, stderr, logger)
+	if err != nil {
+		return fail(1, err)
+	}
+	bar := progress.New(stderr, p.Progress)
+	res, err := r.RunExperiment(ctx, runner.ExperimentRun{
+		DB: db, RunsDir: p.RunsDir, Platform: p.Platform, StackSets: p.StackSets, LocalEndpoint: p.LocalEndpoint,
+		Experiment: exp, Params: params, RunID: p.RunID, Keep: p.Keep, Logger: logger, Progress: stderr,
+		Engine: engine.Config{Timeout: p.TimeoutNS, Progress: bar},
+	})
+	bar.Close()
+	if res == nil {
+		return fail(1, err)
+	}
+	out.FromSession(res.Session)
+	if err != nil {
+		out.Error = err.Error()
+	}
+	if res.Stack != nil {
+		out.Notes = append(out.Notes, "stack: "+res.Stack.StackName)
+		if res.Stack.ShippedTo != "" {
+			out.Notes = append(out.Notes, "shipped to: "+res.Stack.ShippedTo)
 		}
-		defer stop()
-		cfg.LocalEndpoint = url
-	}
-	out, err := r.RunExperiment(c.Context, cfg)
-	if out == nil {
-		return nil, cli.Exit(err.Error(), 1)
-	}
-	ro := &fbcli.ManagedOutcome{Session: out.Session, Err: err}
-	if out.Stack != nil {
-		ro.Notes = append(ro.Notes, "stack: "+out.Stack.StackName)
-		if out.Stack.ShippedTo != "" {
-			ro.Notes = append(ro.Notes, "shipped to: "+out.Stack.ShippedTo)
-		}
-		if out.Stack.Kept {
-			ro.Notes = append(ro.Notes, "KEPT: the stack still exists and costs money; remove it with fbrun cleanup --stack "+out.Stack.StackName)
+		if res.Stack.Kept {
+			out.Notes = append(out.Notes, "KEPT: the stack still exists and costs money; remove it with fbrun cleanup --stack "+res.Stack.StackName)
 		}
 	}
-	ro.Notes = append(ro.Notes, "run file: "+out.ResultsFile)
+	out.Notes = append(out.Notes, "run file: "+res.ResultsFile)
 	var te *runner.TeardownError
 	if errors.As(err, &te) {
-		ro.ExitCode = 3 // the runner has already printed the loud message and retry commands
+		out.ExitCode = exitcode.Teardown // the runner has already printed the loud message and retry commands
 	}
-	return ro, nil
+	return out
+}
+
+// RunPlanMain is fbrun-cloud run-plan: the plan on stdin, the outcome on
+// stdout, progress and logs on stderr. SIGINT, SIGTERM and SIGHUP cancel
+// the run, which stores what it has and tears its stack down. It returns
+// the process exit code: 0 once an outcome was written (the outcome
+// carries the run's), 2 for a plan it refuses.
+func RunPlanMain(stdin io.Reader, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	defer stop()
+	p, err := cloudplan.ReadPlan(stdin, cloudplan.BuildID())
+	if err != nil {
+		fmt.Fprintln(stderr, "fbrun-cloud: "+err.Error())
+		return 2
+	}
+	out := New().RunPlan(ctx, p, stderr)
+	if err := json.NewEncoder(stdout).Encode(out); err != nil {
+		fmt.Fprintln(stderr, "fbrun-cloud: writing the outcome: "+err.Error())
+		return 1
+	}
+	return 0
 }
 
 // UpPermanent creates or updates the permanent stack.
@@ -177,7 +232,14 @@ func (*Cloud) UpPermanent(c *cli.Context) error {
 		return cli.Exit(err.Error(), 1)
 	}
 	ip, _ := outs[stackcfg.OutDropletIP].Value.(string)
-	if err := runner.ProvisionOrchestrator(c.Context, runner.Orchestrator{Host: ip, Binaries: bins, Out: c.App.ErrWriter}); err != nil {
+	id, _ := outs[stackcfg.OutDropletID].Value.(string)
+	study, _ := outs[stackcfg.OutStudyFile].Value.(string)
+	known, err := runner.OrchestratorKnownHosts(id)
+	if err != nil {
+		return cli.Exit(err.Error(), 1)
+	}
+	if err := runner.ProvisionOrchestrator(c.Context, runner.Orchestrator{Host: ip, KnownHosts: known, Binaries: bins,
+		Study: study, Out: c.App.ErrWriter}); err != nil {
 		return cli.Exit(err.Error(), 1)
 	}
 	for _, k := range sortedOutputKeys(outs) {
@@ -278,13 +340,13 @@ func (*Cloud) PullResults(c *cli.Context) error {
 	defer db.Close()
 	var store *blobstore.Store
 	if c.String(fbcli.FlagResultsBucket) != "" {
-		store, _, err = resultsStore(c, nil)
+		store, _, err = resultsStore(c.Context, bucketFlags(c), nil)
 	} else {
 		var r *runner.Runner
 		r, err = plainRunner(c)
 		if err == nil {
 			var why string
-			store, why, err = resultsStore(c, r)
+			store, why, err = resultsStore(c.Context, bucketFlags(c), r)
 			if err == nil && store == nil {
 				err = errors.New(why + ": pass --results-bucket")
 			}

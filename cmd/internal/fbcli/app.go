@@ -4,12 +4,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/faas-benchmarker/faas-benchmarker/internal/exitcode"
+	"github.com/faas-benchmarker/faas-benchmarker/internal/hostdirs"
 	"github.com/faas-benchmarker/faas-benchmarker/results"
 )
 
@@ -54,6 +55,12 @@ func newApp() *cli.App {
 		HideHelpCommand:      true,
 		EnableBashCompletion: true,
 		CommandNotFound: func(c *cli.Context, name string) {
+			if c.Command != nil && isLeaf(c.Command) {
+				// `fbrun CMD ARG --help`: urfave/cli takes ARG for a
+				// subcommand of CMD, which has none.
+				commandHelp(c, name)
+				return
+			}
 			if s := closestCommand(name, c.App.Commands); s != "" {
 				fmt.Fprintf(c.App.ErrWriter, "fbrun: unknown command %q: did you mean %s?\n", name, s)
 			} else {
@@ -64,14 +71,12 @@ func newApp() *cli.App {
 	}
 }
 
-// defaultDBPath is $XDG_DATA_HOME/faas-benchmarker/results.db, falling back
-// to ~/.local/share/faas-benchmarker/results.db, then ./fbrun-results.db.
+// defaultDBPath is results.db in the data directory (hostdirs.DataDir,
+// where the Pulumi state lives too), or ./fbrun-results.db when there is
+// no home directory.
 func defaultDBPath() string {
-	if d := os.Getenv("XDG_DATA_HOME"); d != "" {
-		return filepath.Join(d, "faas-benchmarker", "results.db")
-	}
-	if h, err := os.UserHomeDir(); err == nil {
-		return filepath.Join(h, ".local", "share", "faas-benchmarker", "results.db")
+	if d, err := hostdirs.DataDir(); err == nil {
+		return filepath.Join(d, "results.db")
 	}
 	return "fbrun-results.db"
 }
@@ -97,12 +102,12 @@ func unwrapAll(err error) string {
 func newLogger(c *cli.Context, w io.Writer) (*slog.Logger, error) {
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(c.String(flagLogLevel))); err != nil {
-		return nil, cli.Exit(fmt.Sprintf("bad --log-level %q: want debug, info, warn or error", c.String(flagLogLevel)), 2)
+		return nil, cli.Exit(fmt.Sprintf("bad --log-level %q: want debug, info, warn or error", c.String(flagLogLevel)), exitcode.Usage)
 	}
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: lvl})), nil
 }
 
 // usageError is a command-line mistake: exit code 2.
 func usageError(format string, a ...any) error {
-	return cli.Exit(fmt.Sprintf(format, a...), 2)
+	return cli.Exit(fmt.Sprintf(format, a...), exitcode.Usage)
 }

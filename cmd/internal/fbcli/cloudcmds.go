@@ -1,14 +1,20 @@
 package fbcli
 
 import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
 	"log/slog"
+	"os/exec"
+	"path/filepath"
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/faas-benchmarker/faas-benchmarker/engine"
+	"github.com/faas-benchmarker/faas-benchmarker/cmd/internal/cloudplan"
 	"github.com/faas-benchmarker/faas-benchmarker/experiments"
 	"github.com/faas-benchmarker/faas-benchmarker/results"
-	"github.com/faas-benchmarker/faas-benchmarker/session"
 )
 
 // The cloud commands (up, down, cleanup, results pull) and managed
@@ -28,36 +34,9 @@ type Cloud interface {
 	Cleanup(c *cli.Context) error
 	// PullResults is `fbrun results pull`.
 	PullResults(c *cli.Context) error
-	// ManagedExperiment runs an experiment on a stack deployed for the run
-	// (see IsManaged). A nil outcome with a nil error never happens.
-	ManagedExperiment(c *cli.Context, run ManagedRun) (*ManagedOutcome, error)
-}
-
-// ManagedRun is what a managed experiment gets from the command line,
-// parsed and validated.
-type ManagedRun struct {
-	// Experiment and Params to run.
-	Experiment experiments.Experiment
-	Params     experiments.Params
-	// Logger receives logs.
-	Logger *slog.Logger
-	// DB is the user's results database.
-	DB *results.DB
-	// Engine tunes the Benchmarker (timeout, progress).
-	Engine engine.Config
-}
-
-// ManagedOutcome is what a managed experiment produced.
-type ManagedOutcome struct {
-	// Session is the experiment's outcome; nil when nothing ran.
-	Session *session.Outcome
-	// Err is a failure besides the experiment's own (stack, shipping ...).
-	Err error
-	// Notes are printed on stderr after the summary.
-	Notes []string
-	// ExitCode overrides the exit code derived from the run's status
-	// when not 0.
-	ExitCode int
+	// RunPlan runs an experiment on a stack deployed for the run, as the
+	// plan fbrun resolved says; progress and logs go to stderr.
+	RunPlan(ctx context.Context, p cloudplan.Plan, stderr io.Writer) cloudplan.Outcome
 }
 
 // Flags and environment variables of the managed (stack-per-run) cloud
@@ -80,20 +59,11 @@ const (
 	// --results-bucket.
 	EnvResultsKeyID  = "FB_RESULTS_ACCESS_KEY_ID"
 	EnvResultsSecret = "FB_RESULTS_SECRET_ACCESS_KEY"
-	// DefaultResultsPrefix is the object key prefix shipped run files are
-	// stored under; it must equal runner.DefaultResultsPrefix (a cloudcli
-	// test checks).
-	DefaultResultsPrefix = "runs/"
 )
 
-// Names of the experiment flags the cloud half reads.
-const (
-	FlagPlatform      = flagPlatform
-	FlagFunction      = flagFunction
-	FlagEndpoint      = flagEndpoint
-	FlagLocalEndpoint = flagLocalEndpoint
-	FlagDB            = flagDB
-)
+// FlagDB names the results database flag (the cloud half keeps shipped
+// run files next to it).
+const FlagDB = flagDB
 
 // runnerFlags configure the runner and results shipping.
 func runnerFlags() []cli.Flag {
@@ -117,19 +87,84 @@ func experimentCloudFlags() []cli.Flag {
 	)
 }
 
-// managedExperiment runs an experiment on a stack deployed for the run,
-// through the linked Cloud (fbrun-cloud; the light fbrun delegates before
-// it gets here).
-func managedExperiment(c *cli.Context, run experimentRun) (*runOutcome, error) {
-	cl := cloudOf(c)
+// managedExperiment runs an experiment on a stack deployed for the run:
+// it runs the preflight, starts the embedded local platform when the
+// platform deploys to it, and hands the resolved plan to the cloud half —
+// the linked Cloud (fbrun-cloud), or the fbrun-cloud binary, which gets
+// the plan on stdin and answers with the outcome on stdout. Nothing is
+// parsed twice and the cloud half calls nothing back.
+func managedExperiment(c *cli.Context, run experimentRun, showProgress bool) (*runOutcome, error) {
+	cl, bin := cloudOf(c), ""
 	if cl == nil {
-		return nil, delegate(c)
+		var err error
+		if bin, err = findCloudBinary(); err != nil {
+			return nil, cli.Exit(err.Error(), 1)
+		}
 	}
-	out, err := cl.ManagedExperiment(c, ManagedRun{Experiment: run.exp, Params: run.params, Logger: run.logger, DB: run.db, Engine: run.engine})
-	if err != nil || out == nil {
+	// The preflight of `fbrun doctor`: without credentials, plugins,
+	// packages or valid stack settings nothing could be deployed, so say
+	// so before any stack exists. The account's concurrency is checked
+	// against what the experiment needs with its parameters.
+	need := 0
+	if cn, ok := run.exp.(experiments.ConcurrencyNeeder); ok {
+		need = cn.MaxConcurrency(run.params)
+	}
+	if err := runDoctor(c, run.plan.platform.Name, true, need); err != nil {
 		return nil, err
 	}
-	return &runOutcome{session: out.Session, err: out.Err, notes: out.Notes, exitCode: out.ExitCode}, nil
+	p := cloudplan.Plan{
+		Version: cloudplan.Version, Build: cloudplan.BuildID(),
+		Experiment: run.exp.Name(), Params: run.params.Map(), RunID: run.runID,
+		Platform: run.plan.platform.Name, LocalEndpoint: run.plan.target.LocalEndpoint,
+		StackSets: c.StringSlice(FlagStackSet), Keep: c.Bool(FlagKeep),
+		DB: c.String(flagDB), RunsDir: filepath.Join(filepath.Dir(c.String(flagDB)), "runs"),
+		TimeoutNS: run.engine.Timeout, LogLevel: c.String(flagLogLevel), Progress: showProgress,
+		Runner: cloudplan.Runner{
+			State: c.String(FlagState), Pulumi: c.String(FlagPulumi), ResultsBucket: c.String(FlagResultsBucket),
+			ResultsEndpoint: c.String(FlagResultsEnd), ResultsRegion: c.String(FlagResultsRegion), ResultsPathStyle: c.Bool(FlagResultsPath),
+		},
+	}
+	if run.plan.local != nil {
+		lp, err := startLocal(c, *run.plan.local, run.logger)
+		if err != nil {
+			return nil, err
+		}
+		defer lp.close()
+		p.LocalEndpoint = lp.url
+	}
+	var out cloudplan.Outcome
+	if cl != nil {
+		out = cl.RunPlan(c.Context, p, c.App.ErrWriter)
+	} else {
+		var err error
+		if out, err = execPlan(c, bin, p); err != nil {
+			return nil, err
+		}
+	}
+	if out.RunID == "" && out.ExitCode != 0 {
+		return nil, cli.Exit(out.Error, out.ExitCode) // nothing could start
+	}
+	return &runOutcome{session: out.Session(), err: out.Err(), notes: out.Notes, exitCode: out.ExitCode}, nil
+}
+
+// execPlan runs p in the fbrun-cloud binary bin.
+func execPlan(c *cli.Context, bin string, p cloudplan.Plan) (cloudplan.Outcome, error) {
+	in, err := json.Marshal(p)
+	if err != nil {
+		return cloudplan.Outcome{}, cli.Exit(err.Error(), 1)
+	}
+	var stdout bytes.Buffer
+	cmd := exec.Command(bin, cloudplan.Command)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = bytes.NewReader(in), &stdout, c.App.ErrWriter
+	childErr := runChild(bin, cmd)
+	out, err := cloudplan.ReadOutcome(&stdout)
+	if err != nil {
+		if childErr != nil {
+			return out, childErr // it said why on stderr; end with its code
+		}
+		return out, cli.Exit(fmt.Sprintf("%s: %v", bin, err), 1)
+	}
+	return out, nil
 }
 
 // cloudAction runs f with the linked Cloud, or delegates the whole command
@@ -200,7 +235,7 @@ func resultsCommand() *cli.Command {
 			Name:  "pull",
 			Usage: "download shipped run files and merge them into the local database (idempotent)",
 			Flags: append(runnerFlags(),
-				&cli.StringFlag{Name: FlagPrefix, Value: DefaultResultsPrefix, Usage: "object key `PREFIX` of the run files"},
+				&cli.StringFlag{Name: FlagPrefix, Value: results.RunFilePrefix, Usage: "object key `PREFIX` of the run files"},
 			),
 			Action: cloudAction(Cloud.PullResults),
 		}},
@@ -215,29 +250,3 @@ func OpenDB(c *cli.Context) (*results.DB, error) { return openDB(c) }
 
 // UsageError is a command-line mistake: exit code 2.
 func UsageError(format string, a ...any) error { return usageError(format, a...) }
-
-// StartLocal starts the embedded local platform configured by the --local-*
-// flags and returns its URL and how to stop it.
-func StartLocal(c *cli.Context, logger *slog.Logger) (url string, stop func(), err error) {
-	cfg, err := localConfig(c)
-	if err != nil {
-		return "", nil, usageError("%v", err)
-	}
-	lp, err := startLocal(c, cfg, logger)
-	if err != nil {
-		return "", nil, err
-	}
-	return lp.url, lp.close, nil
-}
-
-// RunDoctor runs the `fbrun doctor` checks of platform (managed: a stack
-// would be deployed for the run), prints them and fails (exit 1) on a
-// problem: the preflight of a managed run. The account's concurrency is
-// checked against what exp needs with params (experiments.ConcurrencyNeeder).
-func RunDoctor(c *cli.Context, platform string, managed bool, exp experiments.Experiment, params experiments.Params) error {
-	need := 0
-	if cn, ok := exp.(experiments.ConcurrencyNeeder); ok {
-		need = cn.MaxConcurrency(params)
-	}
-	return runDoctor(c, platform, managed, need)
-}

@@ -11,12 +11,18 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/faas-benchmarker/faas-benchmarker/cmd/internal/progress"
 	"github.com/faas-benchmarker/faas-benchmarker/engine"
 	"github.com/faas-benchmarker/faas-benchmarker/experiments"
+	"github.com/faas-benchmarker/faas-benchmarker/internal/exitcode"
 	"github.com/faas-benchmarker/faas-benchmarker/platforms/builtin"
 	"github.com/faas-benchmarker/faas-benchmarker/results"
 	"github.com/faas-benchmarker/faas-benchmarker/session"
+	"github.com/faas-benchmarker/faas-benchmarker/study"
 )
+
+// experimentCommandName is the command that runs one experiment.
+const experimentCommandName = "experiment"
 
 const (
 	flagPlatform   = "platform"
@@ -32,12 +38,13 @@ func experimentCommand() *cli.Command {
 		&cli.BoolFlag{Name: flagJSON, Usage: "print one machine-readable summary object on stdout instead of the table"},
 		&cli.BoolFlag{Name: flagNoProgress, Usage: "no progress display (it is off anyway when stderr is not a terminal)"},
 		&cli.DurationFlag{Name: flagTimeout, Value: 5 * time.Minute, Usage: "client timeout of one invocation"},
+		&cli.StringFlag{Name: study.FlagRunID, Usage: "store the run under this `ID` (the form fbrun runs shows; default: a new one). fbrun study chooses it before a cell starts, so that a cell whose run finished is never run again"},
 	}
 	flags = append(flags, platformFlags()...)
 	flags = append(flags, localFlags()...)
 	flags = append(flags, experimentCloudFlags()...)
 	return &cli.Command{
-		Name:      "experiment",
+		Name:      experimentCommandName,
 		Usage:     "run an experiment and store every invocation",
 		ArgsUsage: "NAME",
 		Description: "Runs the named experiment (see fbrun experiments) on --platform (default: the embedded local\n" +
@@ -48,20 +55,9 @@ func experimentCommand() *cli.Command {
 }
 
 func experimentAction(c *cli.Context) error {
-	if c.NArg() != 1 {
-		return usageError("experiment needs exactly one NAME (see fbrun experiments)")
-	}
-	exp, err := experiments.Lookup(c.Args().First())
+	exp, params, runID, err := experimentInput(c)
 	if err != nil {
-		return usageError("%v", err)
-	}
-	sets, err := parseSets(c.StringSlice(flagSet))
-	if err != nil {
-		return usageError("%v", err)
-	}
-	params, err := experiments.Resolve(exp, sets)
-	if err != nil {
-		return usageError("%v", err)
+		return err
 	}
 	plan, err := planPlatform(c)
 	if err != nil {
@@ -71,26 +67,25 @@ func experimentAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	if plan.managed() && !hasCloud(c) {
-		return delegate(c) // fbrun-cloud runs the whole command
-	}
 	db, err := openDB(c)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
 
-	run := experimentRun{exp: exp, params: params, plan: plan, logger: logger, db: db,
+	run := experimentRun{exp: exp, params: params, runID: runID, plan: plan, logger: logger, db: db,
 		engine: engine.Config{Timeout: c.Duration(flagTimeout)}}
-	progress := newProgress(c.App.ErrWriter, !c.Bool(flagNoProgress) && !c.Bool(flagJSON) && isTerminal(os.Stderr))
-	run.engine.Progress = progress
+	show := !c.Bool(flagNoProgress) && !c.Bool(flagJSON) && isTerminal(os.Stderr)
 	var ro *runOutcome
 	if plan.managed() {
-		ro, err = managedExperiment(c, run)
+		// The cloud half runs the engine and draws its progress.
+		ro, err = managedExperiment(c, run, show)
 	} else {
+		bar := progress.New(c.App.ErrWriter, show)
+		run.engine.Progress = bar
 		ro, err = directExperiment(c, run)
+		bar.Close()
 	}
-	progress.Close()
 	if err != nil {
 		return err
 	}
@@ -105,7 +100,7 @@ func experimentAction(c *cli.Context) error {
 		return cli.Exit(fmt.Sprintf("reading run %s back: %v", out.RunID, err), 1)
 	}
 	if c.Bool(flagJSON) {
-		if err := writeJSONSummary(c, exp.Name(), c.String(flagPlatform), out, counts); err != nil {
+		if err := writeJSONSummary(rctx, c, db, out, counts); err != nil {
 			return err
 		}
 	} else {
@@ -126,38 +121,62 @@ func experimentAction(c *cli.Context) error {
 	case results.StatusOK:
 		return nil
 	case results.StatusInterrupted:
-		return cli.Exit(fmt.Sprintf("run %s interrupted; everything measured so far is stored", out.RunID), 130)
+		return cli.Exit(fmt.Sprintf("run %s interrupted; everything measured so far is stored", out.RunID), exitcode.Interrupted)
 	default:
 		return cli.Exit(fmt.Sprintf("run %s failed: %v", out.RunID, out.Err), 1)
 	}
 }
 
-// jsonSummary is the --json output: one object, stable keys.
-type jsonSummary struct {
-	RunID        string                `json:"run_id"`
-	Experiment   string                `json:"experiment"`
-	Platform     string                `json:"platform"`
-	Status       string                `json:"status"`
-	Error        string                `json:"error,omitempty"`
-	DurationS    float64               `json:"duration_s"`
-	Counts       session.Counts        `json:"counts"`
-	ErrorsByKind map[string]int64      `json:"errors_by_kind"`
-	Estimates    experiments.Estimates `json:"estimates"`
-	DB           string                `json:"db"`
+// experimentInput resolves the experiment NAME, its --set parameters and
+// --run-id, refusing bad input before anything starts.
+func experimentInput(c *cli.Context) (experiments.Experiment, experiments.Params, string, error) {
+	var none experiments.Params
+	if c.NArg() != 1 {
+		return nil, none, "", usageError("experiment needs exactly one NAME (see fbrun experiments)")
+	}
+	exp, err := experiments.Lookup(c.Args().First())
+	if err != nil {
+		return nil, none, "", usageError("%v", err)
+	}
+	sets, err := parseSets(c.StringSlice(flagSet))
+	if err != nil {
+		return nil, none, "", usageError("%v", err)
+	}
+	params, err := experiments.Resolve(exp, sets)
+	if err != nil {
+		return nil, none, "", usageError("%v", err)
+	}
+	runID := c.String(study.FlagRunID)
+	if _, ok := results.ParseRunID(runID); runID != "" && !ok {
+		return nil, none, "", usageError("bad --%s %q: want the form of results.NewRunID, e.g. 20261206-020000-3fa2c1", study.FlagRunID, runID)
+	}
+	return exp, params, runID, nil
 }
 
-func writeJSONSummary(c *cli.Context, exp, platform string, out *session.Outcome, counts session.Counts) error {
-	s := jsonSummary{
-		RunID: out.RunID, Experiment: exp, Platform: platform, Status: out.Status,
-		DurationS: out.Ended.Sub(out.Started).Seconds(), Counts: counts, ErrorsByKind: counts.ErrorsByKind,
-		Estimates: out.Estimates, DB: c.String(flagDB),
+// jsonSummary is the --json output: the run's stored summary
+// (results.Summary, the one description of it) with its counts and where
+// it is stored.
+type jsonSummary struct {
+	results.Summary
+	DurationS    float64          `json:"duration_s"`
+	Counts       session.Counts   `json:"counts"`
+	ErrorsByKind map[string]int64 `json:"errors_by_kind"`
+	DB           string           `json:"db"`
+}
+
+// writeJSONSummary prints the summary stored with the run, read back by
+// its id, so that what is printed is what the report and studies read.
+func writeJSONSummary(ctx context.Context, c *cli.Context, db *results.DB, out *session.Outcome, counts session.Counts) error {
+	run, err := db.GetRun(ctx, out.RunID)
+	if err != nil {
+		return cli.Exit(fmt.Sprintf("reading run %s back: %v", out.RunID, err), exitcode.Failed)
 	}
-	if s.Estimates == nil {
-		s.Estimates = experiments.Estimates{}
+	sum, err := results.ParseSummary(run.Summary)
+	if err != nil {
+		return cli.Exit(fmt.Sprintf("reading run %s back: %v", out.RunID, err), exitcode.Failed)
 	}
-	if out.Err != nil {
-		s.Error = out.Err.Error()
-	}
+	s := jsonSummary{Summary: sum, DurationS: out.Ended.Sub(out.Started).Seconds(), Counts: counts,
+		ErrorsByKind: counts.ErrorsByKind, DB: c.String(flagDB)}
 	enc := json.NewEncoder(c.App.Writer)
 	enc.SetIndent("", "  ")
 	return enc.Encode(s)
@@ -184,6 +203,8 @@ func parseSets(sets []string) (map[string]string, error) {
 type experimentRun struct {
 	exp    experiments.Experiment
 	params experiments.Params
+	// runID is --run-id ("": a new one).
+	runID  string
 	plan   *platformPlan
 	logger *slog.Logger
 	db     *results.DB
@@ -210,12 +231,18 @@ func directExperiment(c *cli.Context, run experimentRun) (*runOutcome, error) {
 	if !c.Bool(flagJSON) && plat.banner != "" {
 		fmt.Fprint(c.App.ErrWriter, plat.banner)
 	}
+	// The engine offers what the platform declares.
+	ecfg := run.engine
+	ecfg.Capabilities, ecfg.Pricing = run.plan.platform.Caps(), run.plan.platform.Pricing
 	out, err := session.Run(c.Context, session.Config{
-		DB: run.db, Experiment: run.exp, Params: run.params, Invoker: plat.invoker, Platform: plat.name,
-		PlatformConfig: plat.config, Logger: run.logger, Engine: run.engine,
+		DB: run.db, Experiment: run.exp, Params: run.params, RunID: run.runID, Invoker: plat.invoker, Platform: plat.name,
+		PlatformConfig: plat.config, Logger: run.logger, Engine: ecfg,
 	})
 	if err != nil {
 		return nil, cli.Exit(fmt.Sprintf("run could not be stored: %v", err), 1)
 	}
 	return &runOutcome{session: out}, nil
 }
+
+// isTerminal reports whether f is a terminal.
+func isTerminal(f *os.File) bool { return progress.IsTerminal(f) }

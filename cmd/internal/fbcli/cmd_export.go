@@ -7,6 +7,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/faas-benchmarker/faas-benchmarker/export"
+	"github.com/faas-benchmarker/faas-benchmarker/internal/exitcode"
 	"github.com/faas-benchmarker/faas-benchmarker/report"
 	"github.com/faas-benchmarker/faas-benchmarker/results"
 )
@@ -29,7 +30,7 @@ func exportCommand() *cli.Command {
 		Action: func(c *cli.Context) error {
 			ids := c.Args().Slice()
 			if len(ids) == 0 {
-				return cli.Exit("export needs a run id (see fbrun runs)", 2)
+				return cli.Exit("export needs a run id (see fbrun runs)", exitcode.Usage)
 			}
 			out := c.String("output")
 			var write func(w io.Writer) error
@@ -44,14 +45,14 @@ func exportCommand() *cli.Command {
 				}
 			} else {
 				if len(ids) != 1 {
-					return cli.Exit("data export takes one run id (use --latex for tables of several runs)", 2)
+					return cli.Exit("data export takes one run id (use --latex for tables of several runs)", exitcode.Usage)
 				}
 				f, err := export.ParseFormat(c.String("format"))
 				if err != nil {
-					return cli.Exit(err.Error(), 2)
+					return cli.Exit(err.Error(), exitcode.Usage)
 				}
 				if f == export.Parquet && out == "" {
-					return cli.Exit("parquet is binary: give an output file with -o FILE", 2)
+					return cli.Exit("parquet is binary: give an output file with -o FILE", exitcode.Usage)
 				}
 				var rows int64
 				table := c.String("table")

@@ -36,7 +36,7 @@ func localServeAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	if cfg.Addr == localfaas.DefaultConfig().Addr && !c.IsSet(flagLocalAddr) {
+	if cfg.Addr == localfaas.DefaultConfig().Addr && !c.IsSet(localFlagPrefix+"addr") {
 		cfg.Addr = "127.0.0.1:9001"
 	}
 	cfg.Logger = logger

@@ -9,6 +9,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/faas-benchmarker/faas-benchmarker/internal/exitcode"
 	"github.com/faas-benchmarker/faas-benchmarker/report"
 	"github.com/faas-benchmarker/faas-benchmarker/results"
 )
@@ -31,7 +32,7 @@ func reportCommand() *cli.Command {
 		Action: func(c *cli.Context) error {
 			since, err := parseSince(c.String("since"))
 			if err != nil {
-				return cli.Exit(err.Error(), 2)
+				return cli.Exit(err.Error(), exitcode.Usage)
 			}
 			db, err := openDB(c)
 			if err != nil {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/faas-benchmarker/faas-benchmarker/internal/exitcode"
 	"github.com/faas-benchmarker/faas-benchmarker/report"
 	"github.com/faas-benchmarker/faas-benchmarker/results"
 	"github.com/faas-benchmarker/faas-benchmarker/stacks/stackcfg"
@@ -129,19 +130,16 @@ func studyRunAction(c *cli.Context) error {
 	fmt.Fprintf(w, "study run %s: %d done, %d failed, %d left\n", out.StudyRun, out.Done, out.Failed, out.Pending)
 	switch {
 	case out.Stopped != "":
-		return cli.Exit("stopped: "+out.Stopped, exitTeardown)
+		return cli.Exit("stopped: "+out.Stopped, exitcode.Teardown)
 	case out.Interrupted:
-		return cli.Exit(fmt.Sprintf("interrupted: run fbrun study run %s again to continue (done cells are kept)", spec.Path), 130)
+		return cli.Exit(fmt.Sprintf("interrupted: run fbrun study run %s again to continue (done cells are kept)", spec.Path), exitcode.Interrupted)
 	}
 	fmt.Fprintf(w, "next: fbrun study status %s · fbrun study report %s -o %s-report.html\n", spec.Name, spec.Name, spec.Name)
 	if out.Failed > 0 {
-		return cli.Exit(fmt.Sprintf("%d cells failed after their retries: see fbrun study status %s", out.Failed, spec.Name), study.ExitCellsFailed)
+		return cli.Exit(fmt.Sprintf("%d cells failed after their retries: see fbrun study status %s", out.Failed, spec.Name), exitcode.CellsFailed)
 	}
 	return nil
 }
-
-// exitTeardown is `fbrun experiment`'s exit code for a failed teardown.
-const exitTeardown = 3
 
 func studyStatusCommand() *cli.Command {
 	return &cli.Command{

@@ -8,61 +8,46 @@ import (
 	"sync"
 	"time"
 
-	"github.com/urfave/cli/v2"
 	"github.com/vbauerster/mpb/v8"
 	"github.com/vbauerster/mpb/v8/decor"
 
+	"github.com/faas-benchmarker/faas-benchmarker/localfaas"
 	"github.com/faas-benchmarker/faas-benchmarker/platforms/builtin"
-	"github.com/faas-benchmarker/faas-benchmarker/platforms/localstack"
 	"github.com/faas-benchmarker/faas-benchmarker/results"
 	"github.com/faas-benchmarker/faas-benchmarker/study"
 )
 
-// studyVocabulary is what a study file may name: exactly the --platform
-// values and --local-* flags of `fbrun experiment` (http is left out: it
-// needs an existing deployment's --endpoint, which a study does not take).
+// studyVocabulary is what a study file may name: the --platform values
+// of `fbrun experiment` that need no existing deployment (a study takes no
+// --function or --endpoint: the platform starts or deploys its own), and
+// the --local-* flags of the embedded ones.
 func studyVocabulary() (study.Vocabulary, error) {
-	v := study.Vocabulary{LocalPlatforms: []string{"local", localstack.Name}, CheckLocal: checkLocalKnobs}
+	v := study.Vocabulary{CheckLocal: checkLocalKnobs}
 	reg, err := builtin.Registry()
 	if err != nil {
 		return v, err
 	}
-	for _, p := range reg.Names() {
-		if p != "http" {
-			v.Platforms = append(v.Platforms, p)
+	for _, p := range reg.All() {
+		if p.Embedded {
+			v.LocalPlatforms = append(v.LocalPlatforms, p.Name)
+		}
+		if p.Embedded || p.Stack != nil {
+			v.Platforms = append(v.Platforms, p.Name)
 		}
 	}
-	for _, f := range localFlags() {
-		v.LocalKnobs = append(v.LocalKnobs, strings.TrimPrefix(f.Names()[0], "local-"))
+	for _, k := range localfaas.Knobs() {
+		v.LocalKnobs = append(v.LocalKnobs, k.Name)
 	}
 	return v, nil
 }
 
-// checkLocalKnobs parses knobs exactly as `fbrun experiment` parses its
-// --local-* flags and validates the resulting platform configuration.
+// checkLocalKnobs validates a study platform's knobs as `fbrun experiment`
+// would its --local-* flags: parsed by the knob table, the resulting
+// configuration validated.
 func checkLocalKnobs(knobs map[string]string) error {
-	args := []string{"check"}
-	keys := make([]string, 0, len(knobs))
-	for k := range knobs {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
-		args = append(args, "--local-"+k+"="+knobs[k])
-	}
-	var checkErr error
-	app := &cli.App{
-		Name: "check", Flags: localFlags(), Writer: io.Discard, ErrWriter: io.Discard, HideHelp: true,
-		OnUsageError: func(_ *cli.Context, err error, _ bool) error { return err },
-		Action: func(c *cli.Context) error {
-			_, checkErr = localConfig(c)
-			return nil
-		},
-	}
-	if err := app.Run(args); err != nil {
-		return fmt.Errorf("%s", strings.TrimPrefix(err.Error(), "invalid value "))
-	}
-	return checkErr
+	cfg := localfaas.DefaultConfig()
+	cfg.Functions = localfaas.DefaultFunctions([]string{"lab"})
+	return cfg.SetKnobs(knobs)
 }
 
 // studyProgress is the one display of a whole study run: cells done of

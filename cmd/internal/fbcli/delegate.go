@@ -13,7 +13,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/faas-benchmarker/faas-benchmarker/session"
+	"github.com/faas-benchmarker/faas-benchmarker/cmd/internal/cloudplan"
 )
 
 // CloudBinary is the name of the second binary, built from cmd/fbrun-cloud:
@@ -34,21 +34,9 @@ const (
 // must not run a managed experiment half a version apart.
 const EnvParentBuild = "FBRUN_PARENT_BUILD"
 
-// BuildID identifies the build of this binary: the module version and the
-// VCS revision ("+dirty" for a modified tree) it was built from; "" when
-// the build records neither (go build -buildvcs=false outside a module
-// version), and then no check is possible.
-func BuildID() string {
-	v, rev := session.ToolVersion(), session.GitCommit()
-	if rev == "" && v == "(devel)" {
-		return ""
-	}
-	return v + " " + rev
-}
-
 // checkParentBuild refuses to run as the child of a different fbrun build.
 func checkParentBuild() error {
-	parent, own := os.Getenv(EnvParentBuild), BuildID()
+	parent, own := os.Getenv(EnvParentBuild), cloudplan.BuildID()
 	if parent == "" || own == "" || parent == own {
 		return nil
 	}
@@ -81,7 +69,16 @@ func delegate(c *cli.Context) error {
 	args, _ := c.App.Metadata[metaArgs].([]string)
 	cmd := exec.Command(bin, args...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = readerOf(c.App.Reader), c.App.Writer, c.App.ErrWriter
-	if id := BuildID(); id != "" {
+	return runChild(bin, cmd)
+}
+
+// runChild runs cmd (the fbrun-cloud binary bin) with fbrun's build in its
+// environment and ends with the child's exit code. Every SIGINT, SIGTERM
+// and SIGHUP this process receives is passed on, and it waits for the
+// child however it ends, so that a stack being torn down is never
+// orphaned by fbrun exiting first.
+func runChild(bin string, cmd *exec.Cmd) error {
+	if id := cloudplan.BuildID(); id != "" {
 		cmd.Env = append(os.Environ(), EnvParentBuild+"="+id)
 	}
 	sigs := make(chan os.Signal, 4)

@@ -1,6 +1,7 @@
 package fbcli
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -8,49 +9,35 @@ import (
 	"github.com/faas-benchmarker/faas-benchmarker/localfaas"
 )
 
-// Local-platform knob flags, shared by `experiment` and `local serve`.
-const (
-	flagLocalAddr          = "local-addr"
-	flagLocalIdleTimeout   = "local-idle-timeout"
-	flagLocalIdleJitter    = "local-idle-jitter"
-	flagLocalIdleSweep     = "local-idle-sweep"
-	flagLocalSweepPhase    = "local-idle-sweep-phase"
-	flagLocalPersistent    = "local-idle-persistent"
-	flagLocalEvictFraction = "local-evict-fraction"
-	flagLocalMaxLifetime   = "local-max-lifetime"
-	flagLocalLifeJitter    = "local-max-lifetime-jitter"
-	flagLocalMaxInstances  = "local-max-instances"
-	flagLocalScaleBurst    = "local-scale-burst"
-	flagLocalScaleRate     = "local-scale-rate"
-	flagLocalInitDelay     = "local-init-delay"
-	flagLocalTimeout       = "local-timeout"
-	flagLocalMemory        = "local-memory"
-	flagLocalSeed          = "local-seed"
-	flagLocalFunctionLogs  = "local-function-logs"
-)
+// localFlagPrefix turns a local-platform knob into its flag:
+// --local-idle-timeout sets the knob idle-timeout (localfaas.Knobs).
+const localFlagPrefix = "local-"
 
+// localFlags are the --local-* flags of `experiment` and `local serve`,
+// one per localfaas.Knobs row, with the knob's default.
 func localFlags() []cli.Flag {
 	d := localfaas.DefaultConfig()
+	d.Functions = localfaas.DefaultFunctions(nil)
 	cat := "local platform"
-	return []cli.Flag{
-		&cli.StringFlag{Name: flagLocalAddr, Value: d.Addr, Usage: "listen address of the embedded platform (loopback only)", Category: cat},
-		&cli.DurationFlag{Name: flagLocalIdleTimeout, Value: d.IdleTimeout, Usage: "evict instances idle longer than this (0: never)", Category: cat},
-		&cli.DurationFlag{Name: flagLocalIdleJitter, Value: d.IdleJitter, Usage: "random extra idle time per idle period, uniform in [0, this)", Category: cat},
-		&cli.DurationFlag{Name: flagLocalIdleSweep, Value: d.IdleSweep, Usage: "reclaim idle instances only by a sweep this often: evicted at the first sweep at or after the deadline (0: at the deadline)", Category: cat},
-		&cli.DurationFlag{Name: flagLocalSweepPhase, Value: d.IdleSweepPhase, Usage: "phase of the idle sweeps: at start + phase + k·sweep, in [0, sweep)", Category: cat},
-		&cli.BoolFlag{Name: flagLocalPersistent, Value: d.IdlePersistent, Usage: "draw the idle jitter once per instance: each instance keeps its own fixed timeout, uniform in [timeout, timeout + jitter)", Category: cat},
-		&cli.Float64Flag{Name: flagLocalEvictFraction, Value: d.IdleEvictFraction, Usage: "probability an idle-expired instance is evicted (partial eviction)", Category: cat},
-		&cli.DurationFlag{Name: flagLocalMaxLifetime, Value: d.MaxLifetime, Usage: "retire instances older than this once idle (0: never)", Category: cat},
-		&cli.DurationFlag{Name: flagLocalLifeJitter, Value: d.MaxLifetimeJitter, Usage: "random extra lifetime per instance, uniform in [0, this)", Category: cat},
-		&cli.IntFlag{Name: flagLocalMaxInstances, Value: d.MaxInstances, Usage: "maximum instances per function; beyond it requests get 429", Category: cat},
-		&cli.IntFlag{Name: flagLocalScaleBurst, Value: d.ScaleBurst, Usage: "instances a function may create at once", Category: cat},
-		&cli.Float64Flag{Name: flagLocalScaleRate, Value: d.ScaleRate, Usage: "new instances per second after the burst", Category: cat},
-		&cli.DurationFlag{Name: flagLocalInitDelay, Value: d.ExtraInitDelay, Usage: "extra initialisation delay per instance (heavier runtimes)", Category: cat},
-		&cli.DurationFlag{Name: flagLocalTimeout, Value: 30 * time.Second, Usage: "function timeout of the lab functions", Category: cat},
-		&cli.IntFlag{Name: flagLocalMemory, Value: 128, Usage: "memory size (MB) of the lab functions", Category: cat},
-		&cli.Uint64Flag{Name: flagLocalSeed, Value: d.Seed, Usage: "seed of jitter and partial eviction", Category: cat},
-		&cli.BoolFlag{Name: flagLocalFunctionLogs, Usage: "copy the function instances' output to stderr", Category: cat},
+	var out []cli.Flag
+	for _, k := range localfaas.Knobs() {
+		name, usage, v := localFlagPrefix+k.Name, k.Usage, k.Get(d)
+		switch k.Kind {
+		case localfaas.KnobDuration:
+			out = append(out, &cli.DurationFlag{Name: name, Value: v.(time.Duration), Usage: usage, Category: cat})
+		case localfaas.KnobFloat:
+			out = append(out, &cli.Float64Flag{Name: name, Value: v.(float64), Usage: usage, Category: cat})
+		case localfaas.KnobInt:
+			out = append(out, &cli.IntFlag{Name: name, Value: v.(int), Usage: usage, Category: cat})
+		case localfaas.KnobUint:
+			out = append(out, &cli.Uint64Flag{Name: name, Value: v.(uint64), Usage: usage, Category: cat})
+		case localfaas.KnobBool:
+			out = append(out, &cli.BoolFlag{Name: name, Value: v.(bool), Usage: usage, Category: cat})
+		default:
+			out = append(out, &cli.StringFlag{Name: name, Value: fmt.Sprint(v), Usage: usage, Category: cat})
+		}
 	}
+	return out
 }
 
 // localConfig builds the platform configuration from the flags, deploying
@@ -61,28 +48,12 @@ func localConfig(c *cli.Context) (localfaas.Config, error) {
 		return localfaas.Config{}, err
 	}
 	cfg := localfaas.DefaultConfig()
-	cfg.Addr = c.String(flagLocalAddr)
-	cfg.IdleTimeout = c.Duration(flagLocalIdleTimeout)
-	cfg.IdleJitter = c.Duration(flagLocalIdleJitter)
-	cfg.IdleSweep = c.Duration(flagLocalIdleSweep)
-	cfg.IdleSweepPhase = c.Duration(flagLocalSweepPhase)
-	cfg.IdlePersistent = c.Bool(flagLocalPersistent)
-	cfg.IdleEvictFraction = c.Float64(flagLocalEvictFraction)
-	cfg.MaxLifetime = c.Duration(flagLocalMaxLifetime)
-	cfg.MaxLifetimeJitter = c.Duration(flagLocalLifeJitter)
-	cfg.MaxInstances = c.Int(flagLocalMaxInstances)
-	cfg.ScaleBurst = c.Int(flagLocalScaleBurst)
-	cfg.ScaleRate = c.Float64(flagLocalScaleRate)
-	cfg.ExtraInitDelay = c.Duration(flagLocalInitDelay)
-	cfg.Seed = c.Uint64(flagLocalSeed)
 	cfg.Functions = localfaas.DefaultFunctions(lambdaCmd)
-	for i := range cfg.Functions {
-		cfg.Functions[i].Timeout = c.Duration(flagLocalTimeout)
-		cfg.Functions[i].MemoryMB = c.Int(flagLocalMemory)
-	}
 	cfg.CodeCatalog = localfaas.DefaultCodeCatalog(lambdaCmd, httpCmd)
-	if c.Bool(flagLocalFunctionLogs) {
-		cfg.FunctionOutput = c.App.ErrWriter
+	for _, k := range localfaas.Knobs() {
+		if err := k.Set(&cfg, c.Value(localFlagPrefix+k.Name)); err != nil {
+			return cfg, err
+		}
 	}
 	if err := cfg.Validate(); err != nil {
 		return cfg, usageError("local platform: %v", err)

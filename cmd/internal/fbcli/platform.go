@@ -11,7 +11,6 @@ import (
 
 	"github.com/faas-benchmarker/faas-benchmarker/localfaas"
 	"github.com/faas-benchmarker/faas-benchmarker/platforms"
-	"github.com/faas-benchmarker/faas-benchmarker/platforms/builtin"
 	"github.com/faas-benchmarker/faas-benchmarker/providers"
 	"github.com/faas-benchmarker/faas-benchmarker/stacks/stackcfg"
 )
@@ -52,7 +51,7 @@ func (p *platformPlan) managed() bool { return p.platform.Managed(p.target) }
 // embeds the local platform, its knobs. It starts and contacts nothing; a
 // mistake is a usage error (exit 2).
 func planPlatform(c *cli.Context) (*platformPlan, error) {
-	reg, err := builtin.Registry()
+	reg, err := platformsOf(c)
 	if err != nil {
 		return nil, cli.Exit(err.Error(), 1)
 	}
@@ -142,7 +141,7 @@ func openPlatform(c *cli.Context, plan *platformPlan, logger *slog.Logger) (*pla
 		}
 		t.LocalEndpoint, closePlat = lp.url, lp.close
 		banner = "embedded local platform at " + lp.url + "\n" + lp.cfg.Describe() + "\n"
-		knobs = localConfigMap(lp.cfg)
+		knobs = lp.cfg.Stored()
 	}
 	s, err := plan.platform.Direct(c.Context, t)
 	if err != nil {
@@ -168,23 +167,6 @@ func openPlatform(c *cli.Context, plan *platformPlan, logger *slog.Logger) (*pla
 		cfg[k] = v
 	}
 	return &platformSetup{name: plan.platform.Name, invoker: s.Invoker, config: cfg, banner: banner, close: closePlat}, nil
-}
-
-// localConfigMap records the ground-truth knobs with the run.
-func localConfigMap(cfg localfaas.Config) map[string]any {
-	return map[string]any{
-		"idle_timeout_s":        cfg.IdleTimeout.Seconds(),
-		"idle_jitter_s":         cfg.IdleJitter.Seconds(),
-		"idle_sweep_s":          cfg.IdleSweep.Seconds(),
-		"idle_evict_fraction":   cfg.IdleEvictFraction,
-		"max_lifetime_s":        cfg.MaxLifetime.Seconds(),
-		"max_lifetime_jitter_s": cfg.MaxLifetimeJitter.Seconds(),
-		"max_instances":         cfg.MaxInstances,
-		"scale_burst":           cfg.ScaleBurst,
-		"scale_rate_per_s":      cfg.ScaleRate,
-		"extra_init_delay_s":    cfg.ExtraInitDelay.Seconds(),
-		"seed":                  cfg.Seed,
-	}
 }
 
 // localPlatform is a started embedded platform.

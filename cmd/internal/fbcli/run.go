@@ -7,18 +7,39 @@ package fbcli
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"syscall"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/faas-benchmarker/faas-benchmarker/platforms"
+	"github.com/faas-benchmarker/faas-benchmarker/platforms/builtin"
 )
+
+// metaPlatforms is the cli.App.Metadata key of the platform registry.
+const metaPlatforms = "fb.platforms"
+
+// platformsOf returns the app's platform registry (Options.Platforms).
+func platformsOf(c *cli.Context) (*platforms.Registry, error) {
+	if reg, ok := c.App.Metadata[metaPlatforms].(*platforms.Registry); ok {
+		return reg, nil
+	}
+	return builtin.Registry()
+}
 
 // Options configures Run.
 type Options struct {
 	// Cloud runs the cloud commands and managed experiments in process;
 	// nil means they are delegated to the fbrun-cloud binary.
 	Cloud Cloud
+	// Platforms is the platform registry --platform is looked up in; nil
+	// means the built-in platforms (platforms/builtin). A test registers a
+	// platform of its own here, through the same registry API.
+	Platforms *platforms.Registry
+	// Stdout and Stderr receive the output; nil means the process's.
+	Stdout, Stderr io.Writer
 }
 
 // Run executes the CLI with args (program name first) and returns the
@@ -33,7 +54,23 @@ func Run(args []string, opts Options) int {
 	// default handler would print it and exit the process itself.
 	app.ExitErrHandler = func(*cli.Context, error) {}
 	withOneLineUsageErrors(app)
-	app.Metadata = map[string]any{metaArgs: args[1:]}
+	stdout, stderr := opts.Stdout, opts.Stderr
+	if stdout == nil {
+		stdout = os.Stdout
+	}
+	if stderr == nil {
+		stderr = os.Stderr
+	}
+	app.Writer, app.ErrWriter = stdout, stderr
+	reg := opts.Platforms
+	if reg == nil {
+		var err error
+		if reg, err = builtin.Registry(); err != nil {
+			fmt.Fprintln(stderr, "fbrun: "+err.Error())
+			return 1
+		}
+	}
+	app.Metadata = map[string]any{metaArgs: args[1:], metaPlatforms: reg}
 	if opts.Cloud != nil {
 		app.Metadata[metaCloud] = opts.Cloud
 	}
@@ -49,7 +86,7 @@ func Run(args []string, opts Options) int {
 	}
 	if err != nil {
 		if msg := err.Error(); msg != "" {
-			fmt.Fprintln(os.Stderr, "fbrun: "+msg)
+			fmt.Fprintln(stderr, "fbrun: "+msg)
 		}
 		if code, ok := err.(interface{ ExitCode() int }); ok && code.ExitCode() != 0 {
 			return code.ExitCode()

@@ -7,6 +7,8 @@ import (
 
 	"github.com/urfave/cli/v2"
 	"github.com/xrash/smetrics"
+
+	"github.com/faas-benchmarker/faas-benchmarker/internal/exitcode"
 )
 
 // withOneLineUsageErrors makes every flag mistake of app and its commands
@@ -41,15 +43,15 @@ func usageErrorFor(path string, flags, globals []cli.Flag) cli.OnUsageErrorFunc 
 		if m := reNotDefined.FindStringSubmatch(msg); m != nil {
 			name := m[1]
 			if s := closestFlag(name, append(append([]cli.Flag{}, flags...), globals...)); s != "" {
-				return cli.Exit(fmt.Sprintf("unknown flag %s for %s: did you mean %s?", dashed(name), path, dashed(s)), 2)
+				return cli.Exit(fmt.Sprintf("unknown flag %s for %s: did you mean %s?", dashed(name), path, dashed(s)), exitcode.Usage)
 			}
-			return cli.Exit(fmt.Sprintf("unknown flag %s for %s (see %s --help)", dashed(name), path, path), 2)
+			return cli.Exit(fmt.Sprintf("unknown flag %s for %s (see %s --help)", dashed(name), path, path), exitcode.Usage)
 		}
 		msg = reFlagName.ReplaceAllStringFunc(msg, func(s string) string {
 			m := reFlagName.FindStringSubmatch(s)
 			return m[1] + " " + dashed(m[2])
 		})
-		return cli.Exit(msg, 2)
+		return cli.Exit(msg, exitcode.Usage)
 	}
 }
 

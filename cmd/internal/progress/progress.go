@@ -1,4 +1,7 @@
-package fbcli
+// Package progress is the live progress display of a run on a terminal,
+// drawn by whichever binary runs the engine (fbrun, or fbrun-cloud for a
+// run that deploys a stack).
+package progress
 
 import (
 	"io"
@@ -11,10 +14,10 @@ import (
 	"github.com/vbauerster/mpb/v8/decor"
 )
 
-// progress shows a live bar on a terminal: invocations done of those the
+// Bar shows a live bar on a terminal: invocations done of those the
 // experiment announced, errors, the current phase and an ETA. It implements
 // engine.Progress. When disabled every method is a no-op.
-type progress struct {
+type Bar struct {
 	enabled bool
 	p       *mpb.Progress
 	bar     *mpb.Bar
@@ -26,8 +29,9 @@ type progress struct {
 	until   atomic.Int64 // unix ns of the expected end of a waiting stage; 0: none
 }
 
-func newProgress(w io.Writer, enabled bool) *progress {
-	pr := &progress{enabled: enabled, start: time.Now()}
+// New returns the display on w; a disabled one does nothing.
+func New(w io.Writer, enabled bool) *Bar {
+	pr := &Bar{enabled: enabled, start: time.Now()}
 	pr.phase.Store("")
 	if !enabled {
 		return pr
@@ -70,7 +74,7 @@ func itoa(n int64) string {
 // eta is the remaining time: until the expected end of a waiting stage when
 // one was announced (engine.TimedProgress), else extrapolated from the
 // invocations done so far.
-func (p *progress) eta(now time.Time, current, total int64) string {
+func (p *Bar) eta(now time.Time, current, total int64) string {
 	if u := p.until.Load(); u > 0 {
 		if left := time.Unix(0, u).Sub(now); left > 0 {
 			return "phase ends in ~" + left.Round(time.Second).String()
@@ -85,10 +89,10 @@ func (p *progress) eta(now time.Time, current, total int64) string {
 }
 
 // ExpectUntil implements engine.TimedProgress.
-func (p *progress) ExpectUntil(end time.Time) { p.until.Store(end.UnixNano()) }
+func (p *Bar) ExpectUntil(end time.Time) { p.until.Store(end.UnixNano()) }
 
 // Expect implements engine.Progress.
-func (p *progress) Expect(n int64) {
+func (p *Bar) Expect(n int64) {
 	if !p.enabled {
 		return
 	}
@@ -99,7 +103,7 @@ func (p *progress) Expect(n int64) {
 }
 
 // Done implements engine.Progress.
-func (p *progress) Done(failed bool) {
+func (p *Bar) Done(failed bool) {
 	if !p.enabled {
 		return
 	}
@@ -116,10 +120,10 @@ func (p *progress) Done(failed bool) {
 }
 
 // Phase implements engine.Progress.
-func (p *progress) Phase(name string) { p.phase.Store(name) }
+func (p *Bar) Phase(name string) { p.phase.Store(name) }
 
 // Close finishes the display.
-func (p *progress) Close() {
+func (p *Bar) Close() {
 	if !p.enabled {
 		return
 	}
@@ -127,7 +131,8 @@ func (p *progress) Close() {
 	p.p.Wait()
 }
 
-func isTerminal(f *os.File) bool {
+// IsTerminal reports whether f is a terminal (the bar is drawn only there).
+func IsTerminal(f *os.File) bool {
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }

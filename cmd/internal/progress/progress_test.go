@@ -1,4 +1,4 @@
-package fbcli
+package progress
 
 import (
 	"io"
@@ -7,7 +7,7 @@ import (
 )
 
 func TestProgressETA(t *testing.T) {
-	p := newProgress(io.Discard, false)
+	p := New(io.Discard, false)
 	now := p.start.Add(10 * time.Second)
 	tests := []struct {
 		name           string

@@ -1,0 +1,74 @@
+package providers
+
+import "slices"
+
+// Capability is an optional ability of a platform that experiments ask
+// for. A platform declares its capabilities (platforms.Platform), the
+// engine consults that declaration, and the platform's invoker implements
+// the matching interface (a test of platforms/builtin checks both agree).
+type Capability string
+
+// The capabilities experiments ask for.
+const (
+	// ForceColdStart: the invoker implements ColdStarter.
+	ForceColdStart Capability = "force-cold-start"
+	// SetMemory: the invoker implements MemorySetter.
+	SetMemory Capability = "set-memory"
+	// AccountConcurrency: the platform's functions share an account-wide
+	// pool of concurrent executions with every other function of the
+	// account, and the invoker reads its limits (ConcurrencyLimiter).
+	AccountConcurrency Capability = "account-concurrency"
+)
+
+// Capabilities lists every capability, in a stable order.
+func Capabilities() []Capability {
+	return []Capability{ForceColdStart, SetMemory, AccountConcurrency}
+}
+
+// Implements reports whether inv has the methods capability c needs.
+func Implements(inv Invoker, c Capability) bool {
+	switch c {
+	case ForceColdStart:
+		_, ok := inv.(ColdStarter)
+		return ok
+	case SetMemory:
+		_, ok := inv.(MemorySetter)
+		return ok
+	case AccountConcurrency:
+		_, ok := inv.(ConcurrencyLimiter)
+		return ok
+	}
+	return false
+}
+
+// CapabilitiesOf derives the capabilities of a bare invoker from its
+// methods: for an engine built without a platform declaration (tests,
+// library use). AccountConcurrency is never derived: an invoker that can
+// read limits (the local platform speaks Lambda's API) does not make its
+// platform share an account.
+func CapabilitiesOf(inv Invoker) []Capability {
+	var out []Capability
+	for _, c := range []Capability{ForceColdStart, SetMemory} {
+		if Implements(inv, c) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// Has reports whether caps holds c.
+func Has(caps []Capability, c Capability) bool { return slices.Contains(caps, c) }
+
+// Pricing says how a platform's invocations are priced by price=auto:
+// the entries of the price table (experiments.Prices) by name. The zero
+// value prices nothing (a platform billed by the cluster, not per
+// invocation).
+type Pricing struct {
+	// Default is the entry for every function ("": none).
+	Default string
+	// ByArchitecture maps the architecture the platform reports for a
+	// function (ArchitectureReader) to its entry; when set it takes
+	// precedence over Default, and a function whose architecture cannot
+	// be read or is not listed is an error.
+	ByArchitecture map[string]string
+}
