@@ -46,11 +46,61 @@ type probeAnswer struct {
 	cold, known    bool          // in-function cold flag
 	sent, received time.Duration // run offsets
 	handler        time.Duration // handler time reported by the function (0: unknown)
+	// invoked is the platform's own duration of the invocation (Lambda's
+	// REPORT Duration: from the event's delivery to the runtime until its
+	// response; 0 when the platform reports none), init its REPORT Init
+	// Duration (a cold start; 0: none).
+	invoked, init time.Duration
+}
+
+// inFlight is the part of an answer's client latency outside the
+// instance's initialisation and invocation: the request's way to the
+// platform until it took an instance (or found none idle), plus the
+// response's way back after the instance was released (idle again). Each
+// of the two is at most inFlight. The platform's REPORT durations bound
+// the invocation where they are known; otherwise the handler time, which
+// leaves the runtime's own work (fetching the event, posting the
+// response) and a cold start's initialisation in the result — still a
+// bound, a looser one. ok is false when neither is known.
+func (a probeAnswer) inFlight() (time.Duration, bool) {
+	var in time.Duration
+	switch {
+	case a.invoked > 0:
+		in = a.invoked + a.init
+	case a.handler > 0:
+		in = a.handler
+	default:
+		return 0, false
+	}
+	return max(0, a.received-a.sent-in), true
+}
+
+// idleBound returns the platform idle time an observation at client gap
+// gap stands for, on the side that keeps it true. The platform's idle time
+// is gap + back + fwd: back the delivery of the response that released the
+// instance (at most its in-flight time, held.back), fwd the way of the
+// probe request to the platform (at most its in-flight time). A survival
+// is true at the gap itself (the instance was idle at least that long); an
+// eviction at gap + both bounds (it was evicted by then). So every
+// observation the fit sees is true whatever the delays were — a single
+// shift by the median round trip is not: under load a few observations
+// whose delays were longer than the median crossed a sharp timeout (an
+// eviction at 1.107 s for 1.2 s, a survival at 1.214 s).
+func idleBound(gap time.Duration, evicted bool, held *heldInstance, probe probeAnswer) time.Duration {
+	if !evicted {
+		return gap
+	}
+	fwd, _ := probe.inFlight()
+	return gap + held.back + fwd
 }
 
 // idleObservation is one instance's fate over one idle gap.
 type idleObservation struct {
-	gap      time.Duration // client gap: probe send − the instance's last response
+	gap time.Duration // client gap: probe send − the instance's last response
+	// idle is the platform idle time the estimates use (idleBound): the
+	// client gap for a survival, the gap plus both ways' in-flight bounds
+	// for an eviction.
+	idle     time.Duration
 	evicted  bool
 	instance string
 	lane     int
@@ -142,7 +192,7 @@ func (p *planner) add(obs []idleObservation, wasGrid bool) {
 			continue
 		}
 		// Kept sorted by gap, so that refitting does not sort.
-		x := survival.Observation{Gap: o.gap.Seconds(), Event: o.evicted, Cluster: o.burst}
+		x := survival.Observation{Gap: o.idle.Seconds(), Event: o.evicted, Cluster: o.burst}
 		i, _ := slices.BinarySearchFunc(p.obs, x.Gap, func(a survival.Observation, g float64) int { return cmp.Compare(a.Gap, g) })
 		for i < len(p.obs) && p.obs[i].Gap == x.Gap {
 			i++
@@ -329,6 +379,7 @@ type idleLane struct {
 // heldInstance is what a lane knows of one of its instances.
 type heldInstance struct {
 	release  time.Duration // its last response, received
+	back     time.Duration // bound on that response's way back (its in-flight time)
 	observed bool          // its first idle period was observed
 	survived time.Duration // the longest gap it was seen to survive
 }
@@ -368,7 +419,8 @@ type idleRun struct {
 	fit         *survival.CurrentStatus
 	invocations int
 	probes      int
-	overheads   []float64 // seconds: client latency − handler time of warm answers
+	overheads   []float64 // seconds: in-flight time of warm answers (probeAnswer.inFlight)
+	dbgH        []float64
 	elapsed     time.Duration
 	reason      string
 	maxGap      time.Duration // the longest gap planned (the grid may have grown it)
@@ -448,8 +500,11 @@ func runIdleDesign(ctx context.Context, env probeEnv, d idleDesign, record func(
 		}
 		out.obs = append(out.obs, obs...)
 		for _, a := range res.answers {
-			if a.ok && a.known && !a.cold && a.handler > 0 {
-				out.overheads = append(out.overheads, (a.received - a.sent - a.handler).Seconds())
+			if !a.ok || !a.known || a.cold {
+				continue
+			}
+			if d, ok := a.inFlight(); ok {
+				out.overheads = append(out.overheads, d.Seconds())
 			}
 		}
 		if l.probing {
@@ -491,12 +546,8 @@ func runIdleDesign(ctx context.Context, env probeEnv, d idleDesign, record func(
 func attribute(l *idleLane, res *burstResult, fresh int) []idleObservation {
 	var obs []idleObservation
 	seen := map[string]probeAnswer{}
-	first := time.Duration(-1)
 	complete := true
 	for _, a := range res.answers {
-		if first < 0 || a.sent < first {
-			first = a.sent
-		}
 		if !a.ok || a.instance == "" {
 			complete = false
 			continue
@@ -511,9 +562,24 @@ func attribute(l *idleLane, res *burstResult, fresh int) []idleObservation {
 	// an instance only when none is idle. Otherwise it may be idle still
 	// (the burst asked fewer than the lane holds): it stays held, its
 	// idle period continuing, and is observed by a later burst.
+	//
+	// The instant it is known evicted by: the send of the first request
+	// that started a new instance (that request found no idle instance),
+	// or else of the burst's last request. An earlier request of the burst
+	// may have been sent while the instance was still idle: a gap measured
+	// from it would claim an eviction before it is known (and bias the
+	// estimates low by the burst's send spread).
 	coldStart := false
+	var by probeAnswer // the request the eviction is known by
+	for i, a := range res.answers {
+		if i == 0 || a.sent > by.sent {
+			by = a
+		}
+	}
 	for _, a := range seen {
-		coldStart = coldStart || (a.known && a.cold)
+		if a.known && a.cold && (!coldStart || a.sent < by.sent) {
+			coldStart, by = true, a
+		}
 	}
 	exhausted := complete && (len(res.answers) >= len(l.instances) || coldStart)
 	held := map[string]*heldInstance{}
@@ -527,8 +593,10 @@ func attribute(l *idleLane, res *burstResult, fresh int) []idleObservation {
 		o := idleObservation{instance: id, first: !h.observed}
 		if a, ok := seen[id]; ok {
 			o.gap, o.evicted = a.sent-h.release, a.known && a.cold
+			o.idle = idleBound(o.gap, o.evicted, h, a)
 		} else if exhausted {
-			o.gap, o.evicted = first-h.release, true
+			o.gap, o.evicted = by.sent-h.release, true
+			o.idle = idleBound(o.gap, true, h, by)
 		} else {
 			held[id] = h
 			continue
@@ -564,6 +632,7 @@ func attribute(l *idleLane, res *burstResult, fresh int) []idleObservation {
 			h = &heldInstance{observed: true}
 		}
 		h.release = a.received
+		h.back, _ = a.inFlight()
 		held[id] = h
 	}
 	l.instances = held
@@ -571,12 +640,13 @@ func attribute(l *idleLane, res *burstResult, fresh int) []idleObservation {
 }
 
 // idleEstimates are the design's answers, in seconds of platform idle time
-// (the client's gaps plus the round-trip overhead).
+// (each observation at its idleBound).
 type idleEstimates struct {
 	fit                *survival.CurrentStatus // on every first idle period
 	median, warm, cold survival.Estimate
-	// longest is the longest gap planned (platform idle time); stillWarm
-	// the share of first idle periods at least that long that stayed
+	// longest is the longest gap planned (the platform idle time of the
+	// observations there is at least that); stillWarm the share of first
+	// idle periods at least that long that stayed
 	// warm, with its exact interval on the effective sample (bursts as
 	// clusters; estimateIdle). Where F is flat beyond it (a share
 	// never evicted) that is 1 − F there; the likelihood-ratio interval
@@ -586,7 +656,9 @@ type idleEstimates struct {
 	stillWarm stats.Interval
 	warmShare float64
 	stillN    int
-	overhead  float64
+	// overhead is the median in-flight time of warm answers (reported;
+	// the fit uses each observation's own bound).
+	overhead float64
 	// rechecks are the later observations at a gap the instance had
 	// already survived, contradictions those of them that were evicted,
 	// expected the evictions among them if every idle period drew its
@@ -656,9 +728,9 @@ func (e idleEstimates) behaviour() string {
 	return behaviourUnknown
 }
 
-// estimateIdle fits every first idle period of run (the final fit: the
-// one all outputs show) and computes the estimates, shifted by the round
-// trip between the client's gap and the platform's idle time.
+// estimateIdle fits every first idle period of run, each at its platform
+// idle-time bound (the final fit: the one all outputs show), and computes
+// the estimates.
 func estimateIdle(run *idleRun, level float64) (idleEstimates, error) {
 	var e idleEstimates
 	if len(run.overheads) > 0 {
@@ -667,7 +739,7 @@ func estimateIdle(run *idleRun, level float64) (idleEstimates, error) {
 	var obs []survival.Observation
 	for _, o := range run.obs {
 		if o.first {
-			obs = append(obs, survival.Observation{Gap: o.gap.Seconds() + e.overhead, Event: o.evicted, Cluster: o.burst})
+			obs = append(obs, survival.Observation{Gap: o.idle.Seconds(), Event: o.evicted, Cluster: o.burst})
 		}
 	}
 	fit, err := survival.FitCurrentStatus(obs)
@@ -678,7 +750,7 @@ func estimateIdle(run *idleRun, level float64) (idleEstimates, error) {
 	e.median = fit.Quantile(0.5, level)
 	e.warm = fit.Quantile(0.05, level)
 	e.cold = fit.Quantile(0.95, level)
-	e.longest = run.maxGap.Seconds() + e.overhead
+	e.longest = run.maxGap.Seconds()
 	var warmAt []bool
 	var bursts []int
 	for _, o := range run.obs {
@@ -710,7 +782,7 @@ func estimateIdle(run *idleRun, level float64) (idleEstimates, error) {
 	for _, o := range run.obs {
 		if o.recheck {
 			e.rechecks++
-			e.expected += fit.F(o.gap.Seconds() + e.overhead)
+			e.expected += fit.F(o.idle.Seconds())
 			if o.evicted {
 				e.contradictions++
 			}

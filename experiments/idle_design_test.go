@@ -43,6 +43,12 @@ func TestAttribute(t *testing.T) {
 			map[string]idleObservation{"a": {gap: 9 * s}, "c": {gap: 7 * s}}, 3},
 		{"asked fewer, a new instance: missing ids evicted", []probeAnswer{warm("a", 10*s), cold("x", 10*s)},
 			map[string]idleObservation{"a": {gap: 9 * s}, "b": {gap: 8 * s, evicted: true}, "c": {gap: 7 * s, evicted: true}}, 2},
+		// An unmet instance is known evicted when a request found no idle
+		// instance (it started a new one), not at an earlier send.
+		{"sends spread: evicted as of the first new instance's send", []probeAnswer{warm("a", 10*s), cold("x", 12*s), cold("y", 11*s)},
+			map[string]idleObservation{"a": {gap: 9 * s}, "b": {gap: 9 * s, evicted: true}, "c": {gap: 8 * s, evicted: true}}, 3},
+		{"sends spread, no new instance: evicted as of the last send", []probeAnswer{warm("a", 10*s), warm("c", 11*s), warm("x", 12*s)},
+			map[string]idleObservation{"a": {gap: 9 * s}, "b": {gap: 10 * s, evicted: true}, "c": {gap: 8 * s}}, 3},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -61,6 +67,27 @@ func TestAttribute(t *testing.T) {
 				t.Errorf("lane holds %d instances, want %d", len(l.instances), tt.held)
 			}
 		})
+	}
+}
+
+// TestInFlight: the in-flight time of an answer leaves out the platform's
+// REPORT duration where it is known (the runtime's own work is not in
+// flight), else the handler time.
+func TestInFlight(t *testing.T) {
+	ms := time.Millisecond
+	for _, tc := range []struct {
+		name string
+		a    probeAnswer
+		want time.Duration
+		ok   bool
+	}{
+		{"report known", probeAnswer{sent: 0, received: 200 * ms, handler: 150 * ms, invoked: 170 * ms}, 30 * ms, true},
+		{"handler only", probeAnswer{sent: 0, received: 200 * ms, handler: 150 * ms}, 50 * ms, true},
+		{"neither", probeAnswer{sent: 0, received: 200 * ms}, 0, false},
+	} {
+		if got, ok := tc.a.inFlight(); got != tc.want || ok != tc.ok {
+			t.Errorf("%s: inFlight = %v, %v; want %v, %v", tc.name, got, ok, tc.want, tc.ok)
+		}
 	}
 }
 

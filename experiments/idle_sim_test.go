@@ -118,7 +118,12 @@ func (s *simEnv) Send(lane int, fn, _ string, sleeps []time.Duration) {
 			in.evictAt, in.evictable = at.Sub(s.epoch), ok
 		}
 		released = append(released, in)
-		a := probeAnswer{ok: true, instance: in.id, cold: cold, known: true, sent: sent, received: end + s.rtt/2, handler: sl}
+		// A platform with REPORT lines (Lambda, the local platform): the
+		// invocation's duration and a cold start's init are known.
+		a := probeAnswer{ok: true, instance: in.id, cold: cold, known: true, sent: sent, received: end + s.rtt/2, handler: sl, invoked: sl}
+		if cold {
+			a.init = s.init
+		}
 		res.answers = append(res.answers, a)
 		done = max(done, a.received)
 	}

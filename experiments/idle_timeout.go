@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/faas-benchmarker/faas-benchmarker/engine"
+	"github.com/faas-benchmarker/faas-benchmarker/providers"
 	"github.com/faas-benchmarker/faas-benchmarker/stats/survival"
 )
 
@@ -64,9 +65,16 @@ const (
 // MetricIdleProbe is the per-instance observation metric of idle-timeout:
 // value 1 when the instance was evicted within the gap (the probe came back
 // cold), 0 when it answered warm; tags gap_s (the client's gap, seconds),
+// idle_s (the platform idle time it stands for in the estimates), first,
 // instance, lane, burst (the probe that made it, shared fate) and
 // function.
 const MetricIdleProbe = "idle_probe"
+
+// TagIdleS is the platform idle time an idle_probe observation stands for
+// in the estimates (seconds, full precision): its client gap for a warm
+// answer, the gap plus both ways' in-flight bounds for an eviction
+// (idleBound). The report refits these.
+const TagIdleS = "idle_s"
 
 // TagIdleFirst marks an idle_probe observation of an instance's first idle
 // period ("1"), the only ones the estimates use; "0" for a survivor's later
@@ -96,7 +104,7 @@ const TagIdleFirst = "first"
 // sleeps probe_sleep plus its own random delay (up to the width of the
 // 5%-95% stretch, at most max_stagger), so one burst samples the phase of
 // a periodic sweeper. Every observation is stored as the metric
-// idle_probe (1 = evicted; tags gap_s, instance, lane, burst, function,
+// idle_probe (1 = evicted; tags gap_s, idle_s, instance, lane, burst, function,
 // first).
 //
 // Design: a geometric grid min_gap, min_gap·factor, ... max_gap, spread
@@ -119,15 +127,20 @@ const TagIdleFirst = "first"
 // data give; idle_still_warm at idle_longest_gap_s; idle_persistent;
 // idle_probes,
 // idle_observations, idle_invocations, idle_probe_time_s,
-// idle_precision_reached, idle_gap_overhead_ms. The client's gap is shorter
-// than the platform's idle time by one round trip (the delivery of the
-// previous response and of the probe), estimated as the median of (client
-// latency − handler time) of warm answers and added to the estimates; the
-// metrics keep the client's gaps.
+// idle_precision_reached, idle_gap_overhead_ms. The platform's idle time
+// exceeds the client's gap by the delivery of the previous response and
+// of the probe; each is at most that request's in-flight time (client
+// latency − the platform's REPORT duration and init, or − the handler time
+// where the platform reports none). So a warm answer enters the fit at its
+// client gap and an eviction at the gap plus both in-flight times: each
+// observation is true whatever the delays (idleBound; tag idle_s). An
+// instance a burst did not meet is evicted as of the send of the burst's
+// first request that started a new instance (attribute).
+// idle_gap_overhead_ms is the median in-flight time of warm answers.
 //
-// Parameters: see Params; defaults suit the local platform, and the grid
-// rescales itself. On a cloud start nearer the scale, e.g. --set
-// min_gap=1m --set max_gap=16m --set max_stagger=10m --set max_time=8h.
+// Parameters: see Params. The declared defaults suit the local platform;
+// on a platform that declares its idle range they come from it
+// (PlatformDefaults), and the grid rescales itself from there.
 type IdleTimeout struct{}
 
 // Name implements Experiment.
@@ -156,6 +169,25 @@ func (IdleTimeout) Params() []Param {
 		FloatParam("level", "0.95", "confidence level of every interval").AtLeast(0.5).Below(1),
 		IntParam("seed", "1", "seed of the design's randomisation (adaptive gaps, release delays)").AtLeast(0),
 	}
+}
+
+// PlatformDefaults implements PlatformDefaulter: the grid starts at the
+// platform's plausible range of idle timeouts, releases spread as far as
+// its default deployment allows, and the budgets grow with the scale —
+// max_time 30 × the range's end (at least the declared 20 min: 8 h for
+// 16 min, time to grow the grid to an hour and bracket it), max_probes
+// 1000 per 2 h of it. On aws, `fbrun experiment idle-timeout` with no
+// --set so finds a timeout of minutes (TestIdlePlatformDefaults).
+func (IdleTimeout) PlatformDefaults(r providers.IdleRange) map[string]string {
+	maxTime := max(20*time.Minute, 30*r.Max)
+	out := map[string]string{
+		"min_gap": r.Min.String(), "max_gap": r.Max.String(), "max_time": maxTime.String(),
+		"max_probes": strconv.Itoa(1000 * max(1, int(maxTime/(2*time.Hour)))),
+	}
+	if r.Spread > 0 {
+		out["max_stagger"] = r.Spread.String()
+	}
+	return out
 }
 
 // ValidateParams implements Validator: the relations between parameters
@@ -228,6 +260,7 @@ func (IdleTimeout) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Es
 		phases[phase].Record(MetricIdleProbe, v, map[string]string{
 			// gap_s at full precision: the report refits these.
 			TagGapS:    strconv.FormatFloat(o.gap.Seconds(), 'g', -1, 64),
+			TagIdleS:   strconv.FormatFloat(o.idle.Seconds(), 'g', -1, 64),
 			"instance": o.instance, "lane": strconv.Itoa(o.lane), "burst": strconv.Itoa(o.burst), "function": l.fn,
 			TagIdleFirst: first,
 		})

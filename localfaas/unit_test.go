@@ -215,6 +215,44 @@ func TestReapEvictsAtDeadline(t *testing.T) {
 	}
 }
 
+// TestAcquireSkipsExpired: an idle instance past its eviction time is
+// never handed out, even before the reaper ran (its timer fires late under
+// load): acquire evicts it and takes a warm one that is not due.
+func TestAcquireSkipsExpired(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.IdleTimeout = time.Second
+	cfg.MaxLifetime = 0
+	p, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newFunction(p, FunctionSpec{Name: "f", Runtime: RuntimeLambda, Command: []string{"/bin/true"}}, functionMeta{})
+	now := time.Now()
+	var ins []*instance
+	// The most recently used (last) instance is due: acquire would pick it.
+	for _, due := range []time.Duration{time.Hour, -time.Millisecond} {
+		in := p.newInstance(f, f.spec)
+		in.attached = true
+		in.idleDeadline, in.evictable = now.Add(due), true
+		f.instances[in] = struct{}{}
+		f.idle = append(f.idle, in)
+		ins = append(ins, in)
+	}
+	got, apiErr := f.acquire("r1")
+	if apiErr != nil {
+		t.Fatal(apiErr)
+	}
+	if got != ins[0] {
+		t.Errorf("acquire handed out the instance past its eviction time")
+	}
+	if total, idle := f.counts(); total != 1 || idle != 0 {
+		t.Errorf("after acquire: %d instances, %d idle; want 1 (the busy one), 0", total, idle)
+	}
+	if ins[1].attached || ins[1].killReason != ReasonIdle {
+		t.Errorf("the expired instance is attached=%v, kill reason %q; want evicted as idle", ins[1].attached, ins[1].killReason)
+	}
+}
+
 // TestEvictAt: the eviction time of one idle period under each model.
 func TestEvictAt(t *testing.T) {
 	origin := time.Unix(1000, 0)

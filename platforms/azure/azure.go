@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/faas-benchmarker/faas-benchmarker/doctor"
 	"github.com/faas-benchmarker/faas-benchmarker/platforms"
@@ -35,7 +36,13 @@ func Platform() platforms.Platform {
 			Settings:    true,
 			FromOutputs: fromOutputs,
 		},
-		Pricing:   providers.Pricing{Default: "azure-consumption"},
+		Pricing: providers.Pricing{Default: "azure-consumption"},
+		// Azure mostly keeps an idle instance about 20 minutes. An HTTP
+		// triggered function must answer within 230 s whatever its
+		// timeout ("Function app timeout duration", learn.microsoft.com:
+		// the Azure Load Balancer's idle timeout), so a release spread of
+		// at most 3 minutes.
+		IdleRange: providers.IdleRange{Min: 2 * time.Minute, Max: 32 * time.Minute, Spread: 3 * time.Minute},
 		Preflight: preflight,
 	}
 }
