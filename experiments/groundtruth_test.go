@@ -24,6 +24,7 @@ import (
 	"github.com/faas-benchmarker/faas-benchmarker/providers/local"
 	"github.com/faas-benchmarker/faas-benchmarker/results"
 	"github.com/faas-benchmarker/faas-benchmarker/session"
+	"github.com/faas-benchmarker/faas-benchmarker/stats"
 )
 
 // outcome is one experiment run on a local platform.
@@ -97,12 +98,13 @@ func checkReportContract(t testing.TB, db *results.DB, exp experiments.Experimen
 					}
 				}
 			}
-			if f.Estimate != "" {
-				_, a := est[f.Estimate]
-				_, lo := est[f.EstimateLow]
-				_, hi := est[f.EstimateHigh]
+			for _, mk := range f.Marks {
+				lk, hk := stats.IntervalKeys(mk.Key)
+				_, a := est[mk.Key]
+				_, lo := est[lk]
+				_, hi := est[hk]
 				if !a && !lo && !hi {
-					t.Errorf("%s: report section %s draws estimates %s, %s, %s: none in %v", exp.Name(), sec.ID, f.Estimate, f.EstimateLow, f.EstimateHigh, est)
+					t.Errorf("%s: report section %s draws estimate %s: neither it nor its interval in %v", exp.Name(), sec.ID, mk.Key, est)
 				}
 			}
 		}
@@ -326,18 +328,22 @@ func checkIdleEstimates(t *testing.T, o outcome, e localfaas.Eviction) {
 	if e.Jitter == 0 && e.Sweep == 0 && e.Fraction >= 1 {
 		// Sharp: at least as good as the bisection it replaced (1.229 s
 		// [1.204, 1.254] for 1.2 s): within 5 %, and the interval is
-		// bounded and within ±10 %.
+		// bounded and within ±10 % — beyond the run's resolution, the
+		// uncertainty of each observation's idle time that the run
+		// measures and widens its intervals by (milliseconds on a quiet
+		// machine; hundreds of ms at a load of 20 on 2 cores).
 		T := e.Timeout.Seconds()
+		res := need(t, o.est, experiments.KeyIdleResolution) / 1000
 		med := need(t, o.est, experiments.KeyIdleTimeout)
-		if math.Abs(med-T) > 0.05*T {
-			t.Errorf("idle_timeout_s = %.3f, truth %.3f: off by more than 5%%", med, T)
+		if math.Abs(med-T) > 0.05*T+res {
+			t.Errorf("idle_timeout_s = %.3f, truth %.3f: off by more than 5%% + the resolution %.3f", med, T, res)
 		}
 		lo, hi := need(t, o.est, experiments.KeyIdleTimeoutLow), need(t, o.est, experiments.KeyIdleTimeoutHigh)
-		if lo < 0.9*T || hi > 1.1*T {
-			t.Errorf("sharp interval [%.3f, %.3f] wider than ±10%% of %.3f", lo, hi, T)
+		if lo < 0.9*T-res || hi > 1.1*T+res {
+			t.Errorf("sharp interval [%.3f, %.3f] wider than ±10%% of %.3f + the resolution %.3f", lo, hi, T, res)
 		}
-		if need(t, o.est, experiments.KeyIdlePrecisionReached) != 1 {
-			t.Errorf("precision not reached on a sharp timeout: %v", o.est)
+		if res <= 0.01*T && need(t, o.est, experiments.KeyIdlePrecisionReached) != 1 {
+			t.Errorf("precision not reached on a sharp timeout at a resolution of %.3f s: %v", res, o.est)
 		}
 	}
 	// Every observation is stored: one idle_probe metric each.

@@ -75,31 +75,28 @@ func (a probeAnswer) inFlight() (time.Duration, bool) {
 	return max(0, a.received-a.sent-in), true
 }
 
-// idleBound returns the platform idle time an observation at client gap
-// gap stands for, on the side that keeps it true. The platform's idle time
-// is gap + back + fwd: back the delivery of the response that released the
-// instance (at most its in-flight time, held.back), fwd the way of the
-// probe request to the platform (at most its in-flight time). A survival
-// is true at the gap itself (the instance was idle at least that long); an
-// eviction at gap + both bounds (it was evicted by then). So every
-// observation the fit sees is true whatever the delays were — a single
-// shift by the median round trip is not: under load a few observations
-// whose delays were longer than the median crossed a sharp timeout (an
-// eviction at 1.107 s for 1.2 s, a survival at 1.214 s).
-func idleBound(gap time.Duration, evicted bool, held *heldInstance, probe probeAnswer) time.Duration {
-	if !evicted {
-		return gap
-	}
-	fwd, _ := probe.inFlight()
-	return gap + held.back + fwd
+// idleTime returns the platform idle time an observation at client gap
+// gap stands for: gap + back + fwd, back the delivery of the response that
+// released the instance, fwd the way of the burst's requests to the
+// platform. Each is at most its request's in-flight time (held.back; fwd
+// is given as the burst's median in-flight time); the estimate takes half
+// of each, the middle of what the delays allow, and the run's intervals
+// are widened by the median of that half (estimateIdle). The rule is the
+// same for a warm and an evicted instance: an inspection time that
+// depended on the outcome — a survival at its gap, an eviction at the gap
+// plus both bounds — would bias the fit (all survivors at one gap fall
+// before all evictions there, a transition the data never showed). One
+// shift by the run's median round trip instead missed a sharp timeout
+// under load, where a few requests' delays were hundreds of ms longer
+// than the median.
+func idleTime(gap time.Duration, held *heldInstance, fwd time.Duration) time.Duration {
+	return gap + (held.back+fwd)/2
 }
 
 // idleObservation is one instance's fate over one idle gap.
 type idleObservation struct {
 	gap time.Duration // client gap: probe send − the instance's last response
-	// idle is the platform idle time the estimates use (idleBound): the
-	// client gap for a survival, the gap plus both ways' in-flight bounds
-	// for an eviction.
+	// idle is the platform idle time the estimates use (idleTime).
 	idle     time.Duration
 	evicted  bool
 	instance string
@@ -228,8 +225,13 @@ func (p *planner) refit() bool {
 
 // precise reports whether the median's interval is within ±precision.
 func (p *planner) precise() bool {
-	m := p.median
-	return p.fit != nil && m.Bounded() && (m.High-m.Low)/2 <= p.d.precision*m.Value
+	return p.fit != nil && precise(p.median, p.d.precision)
+}
+
+// precise reports whether e and both ends of its interval exist and the
+// interval is within ±precision of e.
+func precise(e survival.Estimate, precision float64) bool {
+	return e.Bounded() && (e.High-e.Low)/2 <= precision*e.Value
 }
 
 // next returns the gap of lane's next probe of n requests, whether it is a
@@ -563,23 +565,31 @@ func attribute(l *idleLane, res *burstResult, fresh int) []idleObservation {
 	// (the burst asked fewer than the lane holds): it stays held, its
 	// idle period continuing, and is observed by a later burst.
 	//
-	// The instant it is known evicted by: the send of the first request
-	// that started a new instance (that request found no idle instance),
-	// or else of the burst's last request. An earlier request of the burst
-	// may have been sent while the instance was still idle: a gap measured
-	// from it would claim an eviction before it is known (and bias the
-	// estimates low by the burst's send spread).
+	// Every instance of the burst is observed as of one instant, the
+	// burst's first send, with one in-flight time for the probe's way,
+	// the burst's median (idleTime): an inspection time that depended on
+	// the outcome — a survivor at its own request's send, an evicted one
+	// at the send of the request that found no idle instance — would
+	// order the ties of a burst by outcome, and the fit would read a
+	// transition into the microseconds between them. The error, at most
+	// the burst's send spread, is the same for both outcomes.
 	coldStart := false
-	var by probeAnswer // the request the eviction is known by
-	for i, a := range res.answers {
-		if i == 0 || a.sent > by.sent {
-			by = a
+	first := time.Duration(-1)
+	var flights []float64
+	for _, a := range res.answers {
+		if first < 0 || a.sent < first {
+			first = a.sent
+		}
+		if d, ok := a.inFlight(); ok && a.ok {
+			flights = append(flights, d.Seconds())
 		}
 	}
+	fwd := time.Duration(0)
+	if len(flights) > 0 {
+		fwd = time.Duration(median(flights) * float64(time.Second))
+	}
 	for _, a := range seen {
-		if a.known && a.cold && (!coldStart || a.sent < by.sent) {
-			coldStart, by = true, a
-		}
+		coldStart = coldStart || (a.known && a.cold)
 	}
 	exhausted := complete && (len(res.answers) >= len(l.instances) || coldStart)
 	held := map[string]*heldInstance{}
@@ -592,15 +602,15 @@ func attribute(l *idleLane, res *burstResult, fresh int) []idleObservation {
 		h := l.instances[id]
 		o := idleObservation{instance: id, first: !h.observed}
 		if a, ok := seen[id]; ok {
-			o.gap, o.evicted = a.sent-h.release, a.known && a.cold
-			o.idle = idleBound(o.gap, o.evicted, h, a)
+			o.evicted = a.known && a.cold
 		} else if exhausted {
-			o.gap, o.evicted = by.sent-h.release, true
-			o.idle = idleBound(o.gap, true, h, by)
+			o.evicted = true
 		} else {
 			held[id] = h
 			continue
 		}
+		o.gap = first - h.release
+		o.idle = idleTime(o.gap, h, fwd)
 		o.recheck = h.observed && o.gap <= h.survived
 		obs = append(obs, o)
 		h.observed = true
@@ -640,10 +650,14 @@ func attribute(l *idleLane, res *burstResult, fresh int) []idleObservation {
 }
 
 // idleEstimates are the design's answers, in seconds of platform idle time
-// (each observation at its idleBound).
+// (each observation at its idleTime).
 type idleEstimates struct {
 	fit                *survival.CurrentStatus // on every first idle period
 	median, warm, cold survival.Estimate
+	// medianFlat: the median's interval is wide over a plateau of the fit
+	// at ½ (survival.Plateau): the median is a stretch, reported as the
+	// interval alone.
+	medianFlat bool
 	// longest is the longest gap planned (the platform idle time of the
 	// observations there is at least that); stillWarm the share of first
 	// idle periods at least that long that stayed
@@ -657,8 +671,10 @@ type idleEstimates struct {
 	warmShare float64
 	stillN    int
 	// overhead is the median in-flight time of warm answers (reported;
-	// the fit uses each observation's own bound).
-	overhead float64
+	// the fit uses each observation's own, idleTime), resolution the
+	// median uncertainty of an observation's idle time, by which the
+	// intervals are widened.
+	overhead, resolution float64
 	// rechecks are the later observations at a gap the instance had
 	// already survived, contradictions those of them that were evicted,
 	// expected the evictions among them if every idle period drew its
@@ -705,6 +721,18 @@ func shareDesignEffect(ys []bool, clusters []int) float64 {
 	return min(max(between/ss, 1), float64(largest))
 }
 
+// widen moves the found ends of e's interval out by r (seconds, the low
+// end not below 0) and keeps the value inside.
+func widen(e survival.Estimate, r float64) survival.Estimate {
+	if e.LowFound {
+		e.Low = max(0, e.Low-r)
+	}
+	if e.HighFound {
+		e.High += r
+	}
+	return e
+}
+
 // Behaviours the persistence check can tell apart.
 const (
 	behaviourRedrawn    = "redrawn"
@@ -729,17 +757,19 @@ func (e idleEstimates) behaviour() string {
 }
 
 // estimateIdle fits every first idle period of run, each at its platform
-// idle-time bound (the final fit: the one all outputs show), and computes
+// idle time (idleTime; the final fit: the one all outputs show), and computes
 // the estimates.
-func estimateIdle(run *idleRun, level float64) (idleEstimates, error) {
+func estimateIdle(run *idleRun, level, precision float64) (idleEstimates, error) {
 	var e idleEstimates
 	if len(run.overheads) > 0 {
 		e.overhead = max(0, median(run.overheads))
 	}
 	var obs []survival.Observation
+	var halves []float64
 	for _, o := range run.obs {
 		if o.first {
 			obs = append(obs, survival.Observation{Gap: o.idle.Seconds(), Event: o.evicted, Cluster: o.burst})
+			halves = append(halves, (o.idle - o.gap).Seconds())
 		}
 	}
 	fit, err := survival.FitCurrentStatus(obs)
@@ -747,9 +777,18 @@ func estimateIdle(run *idleRun, level float64) (idleEstimates, error) {
 		return e, fmt.Errorf("idle-timeout: no observation was made")
 	}
 	e.fit = fit
-	e.median = fit.Quantile(0.5, level)
-	e.warm = fit.Quantile(0.05, level)
-	e.cold = fit.Quantile(0.95, level)
+	// Each observation's idle time is known to within ± its shift
+	// (idleTime: the true one lies between the client's gap and the gap
+	// plus both in-flight times): the intervals are widened by the
+	// median of that resolution — milliseconds on a quiet machine or a
+	// cloud, hundreds of ms on a machine loaded far beyond its cores.
+	e.resolution = median(halves)
+	e.median = widen(fit.Quantile(0.5, level), e.resolution)
+	// A median whose interval stayed wide over a plateau of F̂ at ½ is a
+	// stretch (partial eviction): reported as its interval alone.
+	e.medianFlat = !precise(e.median, precision) && fit.Plateau(0.5, e.median)
+	e.warm = widen(fit.Quantile(0.05, level), e.resolution)
+	e.cold = widen(fit.Quantile(0.95, level), e.resolution)
 	e.longest = run.maxGap.Seconds()
 	var warmAt []bool
 	var bursts []int

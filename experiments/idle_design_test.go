@@ -43,12 +43,11 @@ func TestAttribute(t *testing.T) {
 			map[string]idleObservation{"a": {gap: 9 * s}, "c": {gap: 7 * s}}, 3},
 		{"asked fewer, a new instance: missing ids evicted", []probeAnswer{warm("a", 10*s), cold("x", 10*s)},
 			map[string]idleObservation{"a": {gap: 9 * s}, "b": {gap: 8 * s, evicted: true}, "c": {gap: 7 * s, evicted: true}}, 2},
-		// An unmet instance is known evicted when a request found no idle
-		// instance (it started a new one), not at an earlier send.
-		{"sends spread: evicted as of the first new instance's send", []probeAnswer{warm("a", 10*s), cold("x", 12*s), cold("y", 11*s)},
-			map[string]idleObservation{"a": {gap: 9 * s}, "b": {gap: 9 * s, evicted: true}, "c": {gap: 8 * s, evicted: true}}, 3},
-		{"sends spread, no new instance: evicted as of the last send", []probeAnswer{warm("a", 10*s), warm("c", 11*s), warm("x", 12*s)},
-			map[string]idleObservation{"a": {gap: 9 * s}, "b": {gap: 10 * s, evicted: true}, "c": {gap: 8 * s}}, 3},
+		// Every instance is observed as of the burst's first send, warm or
+		// evicted: an instant that depended on the outcome would order a
+		// burst's ties by it.
+		{"sends spread: all as of the first send", []probeAnswer{warm("c", 11*s), cold("x", 12*s), warm("a", 10*s)},
+			map[string]idleObservation{"a": {gap: 9 * s}, "b": {gap: 8 * s, evicted: true}, "c": {gap: 7 * s}}, 3},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -159,6 +158,20 @@ func TestIdleParamsRefused(t *testing.T) {
 	} {
 		if _, err := Resolve(IdleTimeout{}, sets); err == nil {
 			t.Errorf("Resolve accepted %v", sets)
+		}
+	}
+}
+
+// TestFlatMedianIsARange: a median on a plateau is stored as its interval
+// alone, flagged; otherwise with its value.
+func TestFlatMedianIsARange(t *testing.T) {
+	for _, flat := range []bool{true, false} {
+		est := newEstimates()
+		putIdleEstimates(est, idleEstimates{median: survival.Estimate{Value: 3, Low: 2, High: 4, LowFound: true, HighFound: true}, medianFlat: flat})
+		_, hasValue := est.Estimates[KeyIdleTimeout]
+		_, flagged := est.Estimates[KeyIdleMedianFlat]
+		if hasValue == flat || flagged != flat || est.Estimates[KeyIdleTimeoutLow] != 2 || est.Estimates[KeyIdleTimeoutHigh] != 4 {
+			t.Errorf("flat %v: estimates %v", flat, est.Estimates)
 		}
 	}
 }

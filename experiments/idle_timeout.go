@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"time"
 
@@ -19,6 +20,12 @@ const (
 	KeyIdleTimeout     = "idle_timeout_s"
 	KeyIdleTimeoutLow  = "idle_timeout_s_low"
 	KeyIdleTimeoutHigh = "idle_timeout_s_high"
+	// KeyIdleMedianFlat is 1 when the median is a stretch: its interval
+	// stayed wide over a plateau of the fitted distribution at ½ (partial
+	// eviction 0.5 evicts half the instances at T and the rest at 2T:
+	// every time between is a median), and idle_timeout_s is left out —
+	// the interval is the answer.
+	KeyIdleMedianFlat = "idle_timeout_flat"
 	// KeyIdleWarm is the 5% point of the eviction time: the longest gap
 	// after which at least 95% of instances are still warm.
 	KeyIdleWarm     = "idle_warm_s"
@@ -43,6 +50,10 @@ const (
 	KeyIdlePrecisionReached = "idle_precision_reached"
 	// KeyIdleGapOverhead is the round trip added to the client's gaps (ms).
 	KeyIdleGapOverhead = "idle_gap_overhead_ms"
+	// KeyIdleResolution is the median uncertainty of an observation's
+	// platform idle time (ms): half the in-flight times of the requests
+	// around it. Every interval is widened by it.
+	KeyIdleResolution = "idle_resolution_ms"
 	// KeyIdleLongestGap is the longest idle time planned (s), and
 	// KeyIdleStillWarm the share of new instances idle at least that long
 	// that stayed warm, with its exact interval on the bursts' effective sample: with a never-evicted
@@ -71,9 +82,9 @@ const (
 const MetricIdleProbe = "idle_probe"
 
 // TagIdleS is the platform idle time an idle_probe observation stands for
-// in the estimates (seconds, full precision): its client gap for a warm
-// answer, the gap plus both ways' in-flight bounds for an eviction
-// (idleBound). The report refits these.
+// in the estimates (seconds, full precision): its client gap plus half the
+// in-flight times of the two requests around it (idleTime). The report
+// refits these.
 const TagIdleS = "idle_s"
 
 // TagIdleFirst marks an idle_probe observation of an instance's first idle
@@ -127,16 +138,16 @@ const TagIdleFirst = "first"
 // data give; idle_still_warm at idle_longest_gap_s; idle_persistent;
 // idle_probes,
 // idle_observations, idle_invocations, idle_probe_time_s,
-// idle_precision_reached, idle_gap_overhead_ms. The platform's idle time
-// exceeds the client's gap by the delivery of the previous response and
-// of the probe; each is at most that request's in-flight time (client
-// latency − the platform's REPORT duration and init, or − the handler time
-// where the platform reports none). So a warm answer enters the fit at its
-// client gap and an eviction at the gap plus both in-flight times: each
-// observation is true whatever the delays (idleBound; tag idle_s). An
-// instance a burst did not meet is evicted as of the send of the burst's
-// first request that started a new instance (attribute).
-// idle_gap_overhead_ms is the median in-flight time of warm answers.
+// idle_precision_reached, idle_gap_overhead_ms, idle_resolution_ms. The
+// platform's idle time exceeds the client's gap by the delivery of the
+// previous response and of the probe; each is at most that request's
+// in-flight time (client latency − the platform's REPORT duration and
+// init, or − the handler time where the platform reports none). Every
+// instance of a burst is observed as of the burst's first send, at its
+// client gap plus half the two in-flight times (idleTime; tag idle_s),
+// and every interval is widened by the median of that half
+// (idle_resolution_ms). idle_gap_overhead_ms is the median in-flight time
+// of warm answers.
 //
 // Parameters: see Params. The declared defaults suit the local platform;
 // on a platform that declares its idle range they come from it
@@ -273,7 +284,7 @@ func (IdleTimeout) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Es
 	est.set(KeyIdleInvocations, float64(run.invocations))
 	est.set(KeyIdleProbeTime, run.elapsed.Seconds())
 	est.set(KeyIdlePrecisionReached, 0)
-	ie, err := estimateIdle(run, d.level)
+	ie, err := estimateIdle(run, d.level, d.precision)
 	if err != nil {
 		return est.result(errors.Join(runErr, err))
 	}
@@ -281,7 +292,7 @@ func (IdleTimeout) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Es
 	// flight when the design stopped are in it), not on the design's last
 	// look.
 	reached := false
-	if m := ie.median; m.Bounded() && (m.High-m.Low)/2 <= d.precision*m.Value {
+	if precise(ie.median, d.precision) {
 		est.set(KeyIdlePrecisionReached, 1)
 		reached = true
 	}
@@ -305,7 +316,13 @@ func (IdleTimeout) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Es
 // two-sided interval, otherwise only the end that bounds it.
 func putIdleEstimates(est *estimates, ie idleEstimates) {
 	est.set(KeyIdleGapOverhead, ie.overhead*1000)
-	putEstimate(est, KeyIdleTimeout, KeyIdleTimeoutLow, KeyIdleTimeoutHigh, ie.median)
+	est.set(KeyIdleResolution, ie.resolution*1000)
+	median := ie.median
+	if ie.medianFlat {
+		median.Value = math.NaN() // a stretch: its interval alone
+		est.set(KeyIdleMedianFlat, 1)
+	}
+	putEstimate(est, KeyIdleTimeout, KeyIdleTimeoutLow, KeyIdleTimeoutHigh, median)
 	putEstimate(est, KeyIdleWarm, KeyIdleWarmLow, KeyIdleWarmHigh, ie.warm)
 	putEstimate(est, KeyIdleCold, KeyIdleColdLow, KeyIdleColdHigh, ie.cold)
 	est.set(KeyIdleLongestGap, ie.longest)

@@ -442,6 +442,39 @@ func (c *CurrentStatus) Quantile(q, level float64) Estimate {
 	return est
 }
 
+// PlateauBand is how far from q a fitted level may lie and still count as
+// a plateau at q (Plateau).
+const PlateauBand = 0.1
+
+// Plateau reports whether the fitted F stays within PlateauBand of q over
+// at least half of the quantile's two-sided interval e = Quantile(q, ·):
+// the data then show F near q across the interval, as with partial
+// eviction 0.5, where every time in [T, 2T) is a median, rather than a
+// jump somewhere inside it that too few observations pin down. A smooth F
+// passes through q inside its interval too, so a caller asks this only of
+// an interval it found wide (idle-timeout: precision not reached). Where
+// it holds, a point inside the interval would be one arbitrary choice
+// among the values the data allow, and the interval alone is the answer.
+func (c *CurrentStatus) Plateau(q float64, e Estimate) bool {
+	if !e.LowFound || !e.HighFound || e.High <= e.Low {
+		return false
+	}
+	near := 0.0
+	for i, b := range c.blocks {
+		if math.Abs(b.rate()-q) > PlateauBand {
+			continue
+		}
+		// F̂ takes the block's level from its first time until the next
+		// block's.
+		end := e.High
+		if i+1 < len(c.blocks) {
+			end = min(end, c.groups[c.blocks[i+1].start].t)
+		}
+		near += max(0, end-max(c.groups[b.start].t, e.Low))
+	}
+	return near >= (e.High-e.Low)/2
+}
+
 // QuantilePoint returns the point estimate of Quantile alone (NaN when the
 // fitted F never reaches q), without the interval's cost.
 func (c *CurrentStatus) QuantilePoint(q float64) float64 { return c.pointQuantile(q) }

@@ -295,3 +295,44 @@ func TestKaplanMeierCoverage(t *testing.T) {
 		t.Errorf("coverage median %.3f (want >= 0.90), 5%% point %.3f (want >= 0.85)", float64(cm)/reps, float64(c5)/reps)
 	}
 }
+
+// TestPlateau: a median on a flat stretch of F at ½ (partial eviction 0.5:
+// F = ½ on [2, 4)) is a plateau in nearly every seeded sample, a sharp
+// eviction time in none. (A smooth F passes through ½ inside its interval
+// and may count: callers ask only of an interval they found wide.)
+func TestPlateau(t *testing.T) {
+	draws := map[string]func(r *rand.Rand) float64{
+		"flat at ½ on [2, 4)": func(r *rand.Rand) float64 {
+			if r.Float64() < 0.5 {
+				return 2
+			}
+			return 4
+		},
+		"sharp at 3": func(*rand.Rand) float64 { return 3 },
+	}
+	for name, draw := range draws {
+		t.Run(name, func(t *testing.T) {
+			plateaus := 0
+			const runs = 50
+			for seed := range uint64(runs) {
+				r := rand.New(rand.NewPCG(seed, 7))
+				var obs []Observation
+				for range 300 {
+					gap := 6 * r.Float64()
+					obs = append(obs, Observation{Gap: gap, Event: draw(r) <= gap})
+				}
+				c, err := FitCurrentStatus(obs)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if c.Plateau(0.5, c.Quantile(0.5, 0.95)) {
+					plateaus++
+				}
+			}
+			flat := name == "flat at ½ on [2, 4)"
+			if flat && plateaus < runs*9/10 || !flat && plateaus > 0 {
+				t.Errorf("plateau in %d of %d samples", plateaus, runs)
+			}
+		})
+	}
+}
