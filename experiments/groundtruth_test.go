@@ -338,7 +338,8 @@ func checkIdleEstimates(t *testing.T, o outcome, e localfaas.Eviction) {
 		if math.Abs(med-T) > 0.05*T+res {
 			t.Errorf("idle_timeout_s = %.3f, truth %.3f: off by more than 5%% + the resolution %.3f", med, T, res)
 		}
-		lo, hi := need(t, o.est, experiments.KeyIdleTimeoutLow), need(t, o.est, experiments.KeyIdleTimeoutHigh)
+		lk, hk := stats.IntervalKeys(experiments.KeyIdleTimeout)
+		lo, hi := need(t, o.est, lk), need(t, o.est, hk)
 		if lo < 0.9*T-res || hi > 1.1*T+res {
 			t.Errorf("sharp interval [%.3f, %.3f] wider than ±10%% of %.3f + the resolution %.3f", lo, hi, T, res)
 		}

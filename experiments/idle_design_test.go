@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/faas-benchmarker/faas-benchmarker/localfaas"
+	"github.com/faas-benchmarker/faas-benchmarker/stats"
 	"github.com/faas-benchmarker/faas-benchmarker/stats/survival"
 )
 
@@ -170,7 +171,7 @@ func TestFlatMedianIsARange(t *testing.T) {
 		putIdleEstimates(est, idleEstimates{median: survival.Estimate{Value: 3, Low: 2, High: 4, LowFound: true, HighFound: true}, medianFlat: flat})
 		_, hasValue := est.Estimates[KeyIdleTimeout]
 		_, flagged := est.Estimates[KeyIdleMedianFlat]
-		if hasValue == flat || flagged != flat || est.Estimates[KeyIdleTimeoutLow] != 2 || est.Estimates[KeyIdleTimeoutHigh] != 4 {
+		if hasValue == flat || flagged != flat || est.Estimates[KeyIdleTimeout+stats.SuffixLow] != 2 || est.Estimates[KeyIdleTimeout+stats.SuffixHigh] != 4 {
 			t.Errorf("flat %v: estimates %v", flat, est.Estimates)
 		}
 	}

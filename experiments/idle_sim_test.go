@@ -386,11 +386,7 @@ func simEdgeModels() []struct {
 		{simScales[0], simModel{name: "lognormal σ 1, median 10 min (just past the longest gap max_time=20m allows)", redraw: ln, cdf: lnCDF, params: local, relErr: inf}},
 		{simScales[0], simModel{name: "mixture 40 % at 2 s / 60 % at 10 min (median 10 min, past every gap)", redraw: mix40, cdf: mix40CDF, params: local, relErr: inf}},
 		{simScales[1], simModel{name: "mixture 60 % at 2 s / 40 % at 10 min (median 2 s, below min_gap)", redraw: mix60, cdf: mix60CDF, params: cloud, relErr: inf}},
-		{simScales[1], simModel{name: "mixture 40 % at 2 s / 60 % at 10 min (median 10 min)", redraw: mix40, cdf: mix40CDF, params: cloud, relErr: inf,
-			shortfall: "F jumps from 0.4 to 1 at the median: just below it a few evictions in a row among observations at F = 0.4 " +
-				"exceed the χ² cutoff (three in a row: probability 6 %), the small-sample limit of the likelihood-ratio test at a jump " +
-				"(two-sided intervals covered 89.2 %)",
-			floors: map[string]float64{"median two-sided": 0.85}}},
+		{simScales[1], simModel{name: "mixture 40 % at 2 s / 60 % at 10 min (median 10 min)", redraw: mix40, cdf: mix40CDF, params: cloud, relErr: inf}},
 	}
 }
 
@@ -582,7 +578,7 @@ func TestIdleTimeoutCoverage(t *testing.T) {
 					continue
 				}
 				if sc.t == time.Hour {
-					m.shortfall, m.floors, m.relErr = hourShortfall, map[string]float64{"median": 0.80, "median two-sided": 0.60}, 0.40
+					m.shortfall, m.floors, m.relErr = hourShortfall, map[string]float64{"median": 0.80, "median two-sided": 0.60}, 0.45
 				}
 				row := &coverageRow{}
 				rows = append(rows, row)

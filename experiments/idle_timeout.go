@@ -10,6 +10,7 @@ import (
 
 	"github.com/faas-benchmarker/faas-benchmarker/engine"
 	"github.com/faas-benchmarker/faas-benchmarker/providers"
+	"github.com/faas-benchmarker/faas-benchmarker/stats"
 	"github.com/faas-benchmarker/faas-benchmarker/stats/survival"
 )
 
@@ -17,9 +18,7 @@ import (
 // a _low or _high key is absent when the data cannot bound that side.
 const (
 	// KeyIdleTimeout is the median eviction time, with its 95% interval.
-	KeyIdleTimeout     = "idle_timeout_s"
-	KeyIdleTimeoutLow  = "idle_timeout_s_low"
-	KeyIdleTimeoutHigh = "idle_timeout_s_high"
+	KeyIdleTimeout = "idle_timeout_s"
 	// KeyIdleMedianFlat is 1 when the median is a stretch: its interval
 	// stayed wide over a plateau of the fitted distribution at ½ (partial
 	// eviction 0.5 evicts half the instances at T and the rest at 2T:
@@ -28,14 +27,10 @@ const (
 	KeyIdleMedianFlat = "idle_timeout_flat"
 	// KeyIdleWarm is the 5% point of the eviction time: the longest gap
 	// after which at least 95% of instances are still warm.
-	KeyIdleWarm     = "idle_warm_s"
-	KeyIdleWarmLow  = "idle_warm_s_low"
-	KeyIdleWarmHigh = "idle_warm_s_high"
+	KeyIdleWarm = "idle_warm_s"
 	// KeyIdleCold is the 95% point: the shortest gap after which at least
 	// 95% of instances are cold.
-	KeyIdleCold     = "idle_cold_s"
-	KeyIdleColdLow  = "idle_cold_s_low"
-	KeyIdleColdHigh = "idle_cold_s_high"
+	KeyIdleCold = "idle_cold_s"
 	// KeyIdleProbeTime is the wall time the run spent.
 	KeyIdleProbeTime = "idle_probe_time_s"
 	// KeyIdleInvocations counts all requests (warm-up included).
@@ -58,10 +53,8 @@ const (
 	// KeyIdleStillWarm the share of new instances idle at least that long
 	// that stayed warm, with its exact interval on the bursts' effective sample: with a never-evicted
 	// share it is what can be said.
-	KeyIdleLongestGap    = "idle_longest_gap_s"
-	KeyIdleStillWarm     = "idle_still_warm"
-	KeyIdleStillWarmLow  = "idle_still_warm_low"
-	KeyIdleStillWarmHigh = "idle_still_warm_high"
+	KeyIdleLongestGap = "idle_longest_gap_s"
+	KeyIdleStillWarm  = "idle_still_warm"
 	// KeyIdlePersistent says which behaviour the persistence check
 	// supports: 1 per-instance fixed eviction times, 0 a new eviction time
 	// every idle period, absent when the data cannot tell.
@@ -322,14 +315,15 @@ func putIdleEstimates(est *estimates, ie idleEstimates) {
 		median.Value = math.NaN() // a stretch: its interval alone
 		est.set(KeyIdleMedianFlat, 1)
 	}
-	putEstimate(est, KeyIdleTimeout, KeyIdleTimeoutLow, KeyIdleTimeoutHigh, median)
-	putEstimate(est, KeyIdleWarm, KeyIdleWarmLow, KeyIdleWarmHigh, ie.warm)
-	putEstimate(est, KeyIdleCold, KeyIdleColdLow, KeyIdleColdHigh, ie.cold)
+	putEstimate(est, KeyIdleTimeout, median)
+	putEstimate(est, KeyIdleWarm, ie.warm)
+	putEstimate(est, KeyIdleCold, ie.cold)
 	est.set(KeyIdleLongestGap, ie.longest)
 	if w := ie.stillWarm; w.OK {
 		est.set(KeyIdleStillWarm, ie.warmShare)
-		est.set(KeyIdleStillWarmLow, w.Low)
-		est.set(KeyIdleStillWarmHigh, w.High)
+		lk, hk := stats.IntervalKeys(KeyIdleStillWarm)
+		est.set(lk, w.Low)
+		est.set(hk, w.High)
 	}
 	est.set(KeyIdleRechecks, float64(ie.rechecks))
 	est.set(KeyIdleRecheckEvicted, float64(ie.contradictions))
@@ -353,7 +347,8 @@ const (
 // end as a lower bound, the high end as an upper bound), or nothing. A
 // point whose interval is open on one side would be contradicted by the
 // instances the data could not see.
-func putEstimate(est *estimates, key, lowKey, highKey string, e survival.Estimate) {
+func putEstimate(est *estimates, key string, e survival.Estimate) {
+	lowKey, highKey := stats.IntervalKeys(key)
 	if e.Bounded() {
 		est.set(key, e.Value)
 	}

@@ -14,14 +14,10 @@ import (
 // absent when the data cannot bound that side.
 const (
 	// KeyLifetime is the median lifetime, with its 95% interval.
-	KeyLifetime     = "lifetime_s"
-	KeyLifetimeLow  = "lifetime_s_low"
-	KeyLifetimeHigh = "lifetime_s_high"
+	KeyLifetime = "lifetime_s"
 	// KeyLifetimeP5 is the 5% point: 95% of instances live at least this
 	// long.
-	KeyLifetimeP5     = "lifetime_p5_s"
-	KeyLifetimeP5Low  = "lifetime_p5_s_low"
-	KeyLifetimeP5High = "lifetime_p5_s_high"
+	KeyLifetimeP5 = "lifetime_p5_s"
 	// KeyRecycles counts recycled instances whose birth was seen.
 	KeyRecycles = "recycles"
 	// KeyLifetimeCensored counts instances still alive at the end (0 or 1).
@@ -188,8 +184,8 @@ func (InstanceLifetime) Run(ctx context.Context, b *engine.Benchmarker, p Params
 	if err != nil {
 		return est.result(errors.Join(ctx.Err(), err))
 	}
-	putEstimate(est, KeyLifetime, KeyLifetimeLow, KeyLifetimeHigh, med)
-	putEstimate(est, KeyLifetimeP5, KeyLifetimeP5Low, KeyLifetimeP5High, p5)
+	putEstimate(est, KeyLifetime, med)
+	putEstimate(est, KeyLifetimeP5, p5)
 	return est.result(ctx.Err())
 }
 
