@@ -422,7 +422,6 @@ type idleRun struct {
 	invocations int
 	probes      int
 	overheads   []float64 // seconds: in-flight time of warm answers (probeAnswer.inFlight)
-	dbgH        []float64
 	elapsed     time.Duration
 	reason      string
 	maxGap      time.Duration // the longest gap planned (the grid may have grown it)
