@@ -447,29 +447,7 @@ func runIdleDesign(ctx context.Context, env probeEnv, d idleDesign, record func(
 		if err := ctx.Err(); err != nil {
 			return finish(err)
 		}
-		now := env.Now()
-		nextDue, busy := time.Duration(-1), false
-		for i, l := range lanes {
-			if l.done || l.inFlight {
-				busy = busy || l.inFlight
-				continue
-			}
-			if l.due <= now {
-				l.inFlight, l.probing = true, true
-				phase := phaseAdaptive
-				if l.wasGrid {
-					phase = phaseGrid
-				}
-				n := l.size
-				env.Send(i, l.fn, phase, pl.nextSleeps(i, n))
-				out.invocations += n
-				busy = true
-				continue
-			}
-			if nextDue < 0 || l.due < nextDue {
-				nextDue = l.due
-			}
-		}
+		nextDue, busy := sendDue(env, pl, lanes, out)
 		if !busy && nextDue < 0 {
 			return finish(nil)
 		}
@@ -529,6 +507,35 @@ func runIdleDesign(ctx context.Context, env probeEnv, d idleDesign, record func(
 	}
 }
 
+// sendDue sends the burst of every idle lane whose time has come and
+// returns the earliest due time of the others (-1: none) and whether a
+// burst is in flight.
+func sendDue(env probeEnv, pl *planner, lanes []*idleLane, out *idleRun) (nextDue time.Duration, busy bool) {
+	now := env.Now()
+	nextDue = -1
+	for i, l := range lanes {
+		if l.done || l.inFlight {
+			busy = busy || l.inFlight
+			continue
+		}
+		if l.due <= now {
+			l.inFlight, l.probing = true, true
+			phase := phaseAdaptive
+			if l.wasGrid {
+				phase = phaseGrid
+			}
+			env.Send(i, l.fn, phase, pl.nextSleeps(i, l.size))
+			out.invocations += l.size
+			busy = true
+			continue
+		}
+		if nextDue < 0 || l.due < nextDue {
+			nextDue = l.due
+		}
+	}
+	return nextDue, busy
+}
+
 // attribute turns a burst's answers into one observation per instance the
 // lane held before it, by instance id: an old id that answers warm
 // survived its gap; one that does not come back was evicted — but only
@@ -572,21 +579,8 @@ func attribute(l *idleLane, res *burstResult, fresh int) []idleObservation {
 	// order the ties of a burst by outcome, and the fit would read a
 	// transition into the microseconds between them. The error, at most
 	// the burst's send spread, is the same for both outcomes.
+	first, fwd := burstInstant(res)
 	coldStart := false
-	first := time.Duration(-1)
-	var flights []float64
-	for _, a := range res.answers {
-		if first < 0 || a.sent < first {
-			first = a.sent
-		}
-		if d, ok := a.inFlight(); ok && a.ok {
-			flights = append(flights, d.Seconds())
-		}
-	}
-	fwd := time.Duration(0)
-	if len(flights) > 0 {
-		fwd = time.Duration(median(flights) * float64(time.Second))
-	}
 	for _, a := range seen {
 		coldStart = coldStart || (a.known && a.cold)
 	}
@@ -617,7 +611,16 @@ func attribute(l *idleLane, res *burstResult, fresh int) []idleObservation {
 			h.survived = max(h.survived, o.gap)
 		}
 	}
-	ids = ids[:0]
+	holdAnswered(l, seen, held, fresh)
+	l.instances = held
+	return obs
+}
+
+// holdAnswered adds to held every instance that answered the burst,
+// released at its response: of the new ones, the first fresh start their
+// first idle period.
+func holdAnswered(l *idleLane, seen map[string]probeAnswer, held map[string]*heldInstance, fresh int) {
+	ids := make([]string, 0, len(seen))
 	for id := range seen {
 		ids = append(ids, id)
 	}
@@ -644,8 +647,25 @@ func attribute(l *idleLane, res *burstResult, fresh int) []idleObservation {
 		h.back, _ = a.inFlight()
 		held[id] = h
 	}
-	l.instances = held
-	return obs
+}
+
+// burstInstant returns the burst's first send and its requests' median
+// in-flight time (0 when none is known).
+func burstInstant(res *burstResult) (first, fwd time.Duration) {
+	first = -1
+	var flights []float64
+	for _, a := range res.answers {
+		if first < 0 || a.sent < first {
+			first = a.sent
+		}
+		if d, ok := a.inFlight(); ok && a.ok {
+			flights = append(flights, d.Seconds())
+		}
+	}
+	if len(flights) > 0 {
+		fwd = time.Duration(median(flights) * float64(time.Second))
+	}
+	return first, fwd
 }
 
 // idleEstimates are the design's answers, in seconds of platform idle time

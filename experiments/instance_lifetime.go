@@ -7,6 +7,7 @@ import (
 
 	"github.com/faas-benchmarker/faas-benchmarker/engine"
 	"github.com/faas-benchmarker/faas-benchmarker/functions/lab"
+	"github.com/faas-benchmarker/faas-benchmarker/stats"
 	"github.com/faas-benchmarker/faas-benchmarker/stats/survival"
 )
 
@@ -184,9 +185,23 @@ func (InstanceLifetime) Run(ctx context.Context, b *engine.Benchmarker, p Params
 	if err != nil {
 		return est.result(errors.Join(ctx.Err(), err))
 	}
-	putEstimate(est, KeyLifetime, med)
-	putEstimate(est, KeyLifetimeP5, p5)
+	putLifetime(est, KeyLifetime, med)
+	putLifetime(est, KeyLifetimeP5, p5)
 	return est.result(ctx.Err())
+}
+
+// putLifetime stores e under key with its interval (stats.IntervalKeys):
+// the value where it exists, the low end always (0 where the data do not
+// bound it below: a lifetime is at least 0), the high end where found.
+func putLifetime(est *estimates, key string, e survival.Estimate) {
+	lk, hk := stats.IntervalKeys(key)
+	if e.Found() {
+		est.set(key, e.Value)
+	}
+	est.set(lk, e.Low)
+	if e.HighFound {
+		est.set(hk, e.High)
+	}
 }
 
 // lifetimeEstimates returns the median and the 5% point of the lifetimes
