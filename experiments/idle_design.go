@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -403,9 +404,11 @@ func (l *idleLane) burstSize(instances int, gap time.Duration, fit *survival.Cur
 	for _, h := range l.instances {
 		last = max(last, h.release)
 	}
+	// Summed in a fixed order (by id): a map's order would make the
+	// rounding, and so a seeded run, differ from run to run.
 	var e float64
-	for _, h := range l.instances {
-		e += 1 - fit.F((last + gap - h.release).Seconds())
+	for _, id := range slices.Sorted(maps.Keys(l.instances)) {
+		e += 1 - fit.F((last + gap - l.instances[id].release).Seconds())
 	}
 	alive := int(math.Ceil(e + 2*math.Sqrt(e) + 1))
 	return min(len(l.instances), alive) + instances
@@ -734,8 +737,8 @@ func shareDesignEffect(ys []bool, clusters []int) float64 {
 		return 1
 	}
 	var between float64
-	for _, v := range sums {
-		between += v * v
+	for _, c := range slices.Sorted(maps.Keys(sums)) { // a fixed order: deterministic rounding
+		between += sums[c] * sums[c]
 	}
 	return min(max(between/ss, 1), float64(largest))
 }
