@@ -78,12 +78,16 @@ func TestReportSections(t *testing.T) {
 					t.Errorf("section %s: a %s figure without a metric", s.ID, f.Kind)
 				}
 			case experiments.FigureNestedDepth:
+			case experiments.FigureIntervals:
+				if len(f.Marks) == 0 {
+					t.Errorf("section %s: an intervals figure without marks", s.ID)
+				}
 			default:
 				t.Errorf("section %s: unknown figure kind %q", s.ID, f.Kind)
 			}
 		}
 	}
-	for _, want := range []string{"idle", "load", "nested", "throughput"} {
+	for _, want := range []string{"idle", "lifetime", "load", "nested", "throughput"} {
 		if !ids[want] {
 			t.Errorf("no experiment declares section %s", want)
 		}

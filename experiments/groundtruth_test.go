@@ -24,6 +24,7 @@ import (
 	"github.com/faas-benchmarker/faas-benchmarker/providers/local"
 	"github.com/faas-benchmarker/faas-benchmarker/results"
 	"github.com/faas-benchmarker/faas-benchmarker/session"
+	"github.com/faas-benchmarker/faas-benchmarker/stats"
 )
 
 // outcome is one experiment run on a local platform.
@@ -97,12 +98,13 @@ func checkReportContract(t testing.TB, db *results.DB, exp experiments.Experimen
 					}
 				}
 			}
-			if f.Estimate != "" {
-				_, a := est[f.Estimate]
-				_, lo := est[f.EstimateLow]
-				_, hi := est[f.EstimateHigh]
+			for _, mk := range f.Marks {
+				lk, hk := stats.IntervalKeys(mk.Key)
+				_, a := est[mk.Key]
+				_, lo := est[lk]
+				_, hi := est[hk]
 				if !a && !lo && !hi {
-					t.Errorf("%s: report section %s draws estimates %s, %s, %s: none in %v", exp.Name(), sec.ID, f.Estimate, f.EstimateLow, f.EstimateHigh, est)
+					t.Errorf("%s: report section %s draws estimate %s: neither it nor its interval in %v", exp.Name(), sec.ID, mk.Key, est)
 				}
 			}
 		}
@@ -270,6 +272,9 @@ func idleCases() []idleCase {
 			with(map[string]string{"max_gap": "4s", "max_time": "30s"})},
 		{"sweep 1 s, T 1 s", localfaas.Config{IdleTimeout: time.Second, IdleSweep: time.Second, Seed: 4}, spread},
 		{"sweep 0.8 s + jitter 0.4 s, T 0.8 s", localfaas.Config{IdleTimeout: 800 * ms, IdleJitter: 400 * ms, IdleSweep: 800 * ms, Seed: 5}, spread},
+		// --local-idle-sweep with a phase, and --local-idle-persistent.
+		{"sweep 1.6 s phase 0.7 s, T 1 s", localfaas.Config{IdleTimeout: time.Second, IdleSweep: 1600 * ms, IdleSweepPhase: 700 * ms, Seed: 6}, spread},
+		{"persistent uniform [0.8 s, 2 s]", localfaas.Config{IdleTimeout: 800 * ms, IdleJitter: 1200 * ms, IdlePersistent: true, Seed: 7}, spread},
 	}
 }
 
@@ -305,7 +310,6 @@ func contains(est experiments.Estimates, key string, lo, hi float64) (float64, f
 
 func checkIdleEstimates(t *testing.T, o outcome, e localfaas.Eviction) {
 	t.Helper()
-	med := need(t, o.est, experiments.KeyIdleTimeout)
 	mLo, mHi := e.Quantile(0.5), e.QuantileUpper(0.5)
 	t.Logf("truth: median [%.3f, %.3f], 5%% %.3f, 95%% %.3f", mLo, mHi, e.Quantile(0.05), e.Quantile(0.95))
 	for _, k := range []struct {
@@ -316,10 +320,7 @@ func checkIdleEstimates(t *testing.T, o outcome, e localfaas.Eviction) {
 		{experiments.KeyIdleWarm, e.Quantile(0.05), e.Quantile(0.05)},
 		{experiments.KeyIdleCold, e.Quantile(0.95), e.Quantile(0.95)},
 	} {
-		if _, ok := o.est[k.key+"_low"]; !ok {
-			t.Errorf("%s_low missing (have %v)", k.key, o.est)
-			continue
-		}
+		// An absent end is unbounded (a value is reported only with both).
 		if l, h, ok := contains(o.est, k.key, k.lo, k.hi); !ok {
 			t.Errorf("%s interval [%.3f, %.3f] misses the truth [%.3f, %.3f] (±%.2f)", k.key, l, h, k.lo, k.hi, idleSlack)
 		}
@@ -327,17 +328,23 @@ func checkIdleEstimates(t *testing.T, o outcome, e localfaas.Eviction) {
 	if e.Jitter == 0 && e.Sweep == 0 && e.Fraction >= 1 {
 		// Sharp: at least as good as the bisection it replaced (1.229 s
 		// [1.204, 1.254] for 1.2 s): within 5 %, and the interval is
-		// bounded and within ±10 %.
+		// bounded and within ±10 % — beyond the run's resolution, the
+		// uncertainty of each observation's idle time that the run
+		// measures and widens its intervals by (milliseconds on a quiet
+		// machine; hundreds of ms at a load of 20 on 2 cores).
 		T := e.Timeout.Seconds()
-		if math.Abs(med-T) > 0.05*T {
-			t.Errorf("idle_timeout_s = %.3f, truth %.3f: off by more than 5%%", med, T)
+		res := need(t, o.est, experiments.KeyIdleResolution) / 1000
+		med := need(t, o.est, experiments.KeyIdleTimeout)
+		if math.Abs(med-T) > 0.05*T+res {
+			t.Errorf("idle_timeout_s = %.3f, truth %.3f: off by more than 5%% + the resolution %.3f", med, T, res)
 		}
-		lo, hi := need(t, o.est, experiments.KeyIdleTimeoutLow), need(t, o.est, experiments.KeyIdleTimeoutHigh)
-		if lo < 0.9*T || hi > 1.1*T {
-			t.Errorf("sharp interval [%.3f, %.3f] wider than ±10%% of %.3f", lo, hi, T)
+		lk, hk := stats.IntervalKeys(experiments.KeyIdleTimeout)
+		lo, hi := need(t, o.est, lk), need(t, o.est, hk)
+		if lo < 0.9*T-res || hi > 1.1*T+res {
+			t.Errorf("sharp interval [%.3f, %.3f] wider than ±10%% of %.3f + the resolution %.3f", lo, hi, T, res)
 		}
-		if need(t, o.est, experiments.KeyIdlePrecisionReached) != 1 {
-			t.Errorf("precision not reached on a sharp timeout: %v", o.est)
+		if res <= 0.01*T && need(t, o.est, experiments.KeyIdlePrecisionReached) != 1 {
+			t.Errorf("precision not reached on a sharp timeout at a resolution of %.3f s: %v", res, o.est)
 		}
 	}
 	// Every observation is stored: one idle_probe metric each.

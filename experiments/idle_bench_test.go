@@ -7,6 +7,7 @@ import (
 	"github.com/faas-benchmarker/faas-benchmarker/experiments"
 	"github.com/faas-benchmarker/faas-benchmarker/localfaas"
 	"github.com/faas-benchmarker/faas-benchmarker/localfaas/localfaastest"
+	"github.com/faas-benchmarker/faas-benchmarker/stats"
 )
 
 // BenchmarkIdleTimeoutTimeToAnswer measures idle-timeout's time to answer
@@ -32,7 +33,8 @@ func BenchmarkIdleTimeoutTimeToAnswer(b *testing.B) {
 				o := runOn(b, plat, experiments.IdleTimeout{}, c.sets).est
 				wall := time.Since(start).Seconds()
 				est := o[experiments.KeyIdleTimeout]
-				lo, hi := o[experiments.KeyIdleTimeoutLow], o[experiments.KeyIdleTimeoutHigh]
+				lk, hk := stats.IntervalKeys(experiments.KeyIdleTimeout)
+				lo, hi := o[lk], o[hk]
 				b.ReportMetric(wall, "s/answer")
 				b.ReportMetric(100*abs(est-c.truth)/c.truth, "%err")
 				b.ReportMetric(100*(hi-lo)/2/est, "%halfwidth")

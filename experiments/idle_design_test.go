@@ -6,12 +6,14 @@ import (
 	"time"
 
 	"github.com/faas-benchmarker/faas-benchmarker/localfaas"
+	"github.com/faas-benchmarker/faas-benchmarker/stats"
+	"github.com/faas-benchmarker/faas-benchmarker/stats/survival"
 )
 
 func TestAttribute(t *testing.T) {
 	s := time.Second
 	lane := func() *idleLane {
-		return &idleLane{instances: map[string]time.Duration{"a": 1 * s, "b": 2 * s, "c": 3 * s}}
+		return &idleLane{instances: map[string]*heldInstance{"a": {release: 1 * s}, "b": {release: 2 * s}, "c": {release: 3 * s}}}
 	}
 	warm := func(id string, sent time.Duration) probeAnswer {
 		return probeAnswer{ok: true, instance: id, known: true, sent: sent, received: sent + s}
@@ -31,15 +33,27 @@ func TestAttribute(t *testing.T) {
 			map[string]idleObservation{"a": {gap: 9 * s}, "b": {gap: 8 * s}, "c": {gap: 7 * s}}, 3},
 		{"an old id missing was evicted", []probeAnswer{warm("a", 10*s), cold("x", 10*s), warm("c", 10*s)},
 			map[string]idleObservation{"a": {gap: 9 * s}, "b": {gap: 8 * s, evicted: true}, "c": {gap: 7 * s}}, 3},
+		// Unknown ids stay held (their idle period continues).
 		{"incomplete burst: missing ids unknown", []probeAnswer{warm("a", 10*s), {ok: false, sent: 10 * s}, warm("c", 10*s)},
-			map[string]idleObservation{"a": {gap: 9 * s}, "c": {gap: 7 * s}}, 2},
+			map[string]idleObservation{"a": {gap: 9 * s}, "c": {gap: 7 * s}}, 3},
 		{"one instance served two: missing ids unknown", []probeAnswer{warm("a", 10*s), warm("a", 10*s), warm("c", 10*s)},
-			map[string]idleObservation{"a": {gap: 9 * s}, "c": {gap: 7 * s}}, 2},
+			map[string]idleObservation{"a": {gap: 9 * s}, "c": {gap: 7 * s}}, 3},
+		// A burst that asked fewer than the lane holds: a missing id is
+		// evicted only if the burst started a new instance.
+		{"asked fewer, no new instance: missing ids unknown", []probeAnswer{warm("a", 10*s), warm("c", 10*s)},
+			map[string]idleObservation{"a": {gap: 9 * s}, "c": {gap: 7 * s}}, 3},
+		{"asked fewer, a new instance: missing ids evicted", []probeAnswer{warm("a", 10*s), cold("x", 10*s)},
+			map[string]idleObservation{"a": {gap: 9 * s}, "b": {gap: 8 * s, evicted: true}, "c": {gap: 7 * s, evicted: true}}, 2},
+		// Every instance is observed as of the burst's first send, warm or
+		// evicted: an instant that depended on the outcome would order a
+		// burst's ties by it.
+		{"sends spread: all as of the first send", []probeAnswer{warm("c", 11*s), cold("x", 12*s), warm("a", 10*s)},
+			map[string]idleObservation{"a": {gap: 9 * s}, "b": {gap: 8 * s, evicted: true}, "c": {gap: 7 * s}}, 3},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			l := lane()
-			obs := attribute(l, &burstResult{answers: tt.answers})
+			obs := attribute(l, &burstResult{answers: tt.answers}, 3)
 			if len(obs) != len(tt.want) {
 				t.Fatalf("observations %+v, want %v", obs, tt.want)
 			}
@@ -53,6 +67,63 @@ func TestAttribute(t *testing.T) {
 				t.Errorf("lane holds %d instances, want %d", len(l.instances), tt.held)
 			}
 		})
+	}
+}
+
+// TestInFlight: the in-flight time of an answer leaves out the platform's
+// REPORT duration where it is known (the runtime's own work is not in
+// flight), else the handler time.
+func TestInFlight(t *testing.T) {
+	ms := time.Millisecond
+	for _, tc := range []struct {
+		name string
+		a    probeAnswer
+		want time.Duration
+		ok   bool
+	}{
+		{"report known", probeAnswer{sent: 0, received: 200 * ms, handler: 150 * ms, invoked: 170 * ms}, 30 * ms, true},
+		{"handler only", probeAnswer{sent: 0, received: 200 * ms, handler: 150 * ms}, 50 * ms, true},
+		{"neither", probeAnswer{sent: 0, received: 200 * ms}, 0, false},
+	} {
+		if got, ok := tc.a.inFlight(); got != tc.want || ok != tc.ok {
+			t.Errorf("%s: inFlight = %v, %v; want %v, %v", tc.name, got, ok, tc.want, tc.ok)
+		}
+	}
+}
+
+// TestBurstSize: a burst asks `instances` more than the held instances
+// expected to be warm (plus two standard deviations and one), all of them
+// without a fit; so a lane whose instances are all past the fitted
+// eviction times asks instances + 1, not instances + all it holds (which
+// made every lane's pool grow by `instances` per burst).
+func TestBurstSize(t *testing.T) {
+	s := time.Second
+	l := &idleLane{instances: map[string]*heldInstance{}}
+	for i := range 12 {
+		l.instances[string(rune('a'+i))] = &heldInstance{release: s}
+	}
+	var obs []survival.Observation
+	for g := 1.0; g <= 20; g++ {
+		for range 3 {
+			obs = append(obs, survival.Observation{Gap: g, Event: g > 5})
+		}
+	}
+	fit, err := survival.FitCurrentStatus(obs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		gap  time.Duration
+		fit  *survival.CurrentStatus
+		want int
+	}{
+		{10 * s, nil, 12 + 3}, // no fit: ask all
+		{10 * s, fit, 1 + 3},  // all past the timeout: none expected warm
+		{2 * s, fit, 12 + 3},  // none evicted yet: all expected warm
+	} {
+		if got := l.burstSize(3, c.gap, c.fit); got != c.want {
+			t.Errorf("gap %v, fit %v: burst of %d, want %d", c.gap, c.fit != nil, got, c.want)
+		}
 	}
 }
 
@@ -88,6 +159,20 @@ func TestIdleParamsRefused(t *testing.T) {
 	} {
 		if _, err := Resolve(IdleTimeout{}, sets); err == nil {
 			t.Errorf("Resolve accepted %v", sets)
+		}
+	}
+}
+
+// TestFlatMedianIsARange: a median on a plateau is stored as its interval
+// alone, flagged; otherwise with its value.
+func TestFlatMedianIsARange(t *testing.T) {
+	for _, flat := range []bool{true, false} {
+		est := newEstimates()
+		putIdleEstimates(est, idleEstimates{median: survival.Estimate{Value: 3, Low: 2, High: 4, LowFound: true, HighFound: true}, medianFlat: flat})
+		_, hasValue := est.Estimates[KeyIdleTimeout]
+		_, flagged := est.Estimates[KeyIdleMedianFlat]
+		if hasValue == flat || flagged != flat || est.Estimates[KeyIdleTimeout+stats.SuffixLow] != 2 || est.Estimates[KeyIdleTimeout+stats.SuffixHigh] != 4 {
+			t.Errorf("flat %v: estimates %v", flat, est.Estimates)
 		}
 	}
 }

@@ -58,6 +58,10 @@ func answerOf(r *engine.Result) probeAnswer {
 	if r.Response != nil && r.Response.Timing.End > r.Response.Timing.Start {
 		a.handler = time.Duration(r.Response.Timing.End - r.Response.Timing.Start)
 	}
+	if rep := r.Record.Report; rep != nil && rep.DurationMS > 0 {
+		a.invoked = time.Duration(rep.DurationMS * float64(time.Millisecond))
+		a.init, _ = r.PlatformInit()
+	}
 	return a
 }
 

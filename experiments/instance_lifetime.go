@@ -7,6 +7,7 @@ import (
 
 	"github.com/faas-benchmarker/faas-benchmarker/engine"
 	"github.com/faas-benchmarker/faas-benchmarker/functions/lab"
+	"github.com/faas-benchmarker/faas-benchmarker/stats"
 	"github.com/faas-benchmarker/faas-benchmarker/stats/survival"
 )
 
@@ -14,14 +15,10 @@ import (
 // absent when the data cannot bound that side.
 const (
 	// KeyLifetime is the median lifetime, with its 95% interval.
-	KeyLifetime     = "lifetime_s"
-	KeyLifetimeLow  = "lifetime_s_low"
-	KeyLifetimeHigh = "lifetime_s_high"
+	KeyLifetime = "lifetime_s"
 	// KeyLifetimeP5 is the 5% point: 95% of instances live at least this
 	// long.
-	KeyLifetimeP5     = "lifetime_p5_s"
-	KeyLifetimeP5Low  = "lifetime_p5_s_low"
-	KeyLifetimeP5High = "lifetime_p5_s_high"
+	KeyLifetimeP5 = "lifetime_p5_s"
 	// KeyRecycles counts recycled instances whose birth was seen.
 	KeyRecycles = "recycles"
 	// KeyLifetimeCensored counts instances still alive at the end (0 or 1).
@@ -188,9 +185,23 @@ func (InstanceLifetime) Run(ctx context.Context, b *engine.Benchmarker, p Params
 	if err != nil {
 		return est.result(errors.Join(ctx.Err(), err))
 	}
-	putEstimate(est, KeyLifetime, KeyLifetimeLow, KeyLifetimeHigh, med)
-	putEstimate(est, KeyLifetimeP5, KeyLifetimeP5Low, KeyLifetimeP5High, p5)
+	putLifetime(est, KeyLifetime, med)
+	putLifetime(est, KeyLifetimeP5, p5)
 	return est.result(ctx.Err())
+}
+
+// putLifetime stores e under key with its interval (stats.IntervalKeys):
+// the value where it exists, the low end always (0 where the data do not
+// bound it below: a lifetime is at least 0), the high end where found.
+func putLifetime(est *estimates, key string, e survival.Estimate) {
+	lk, hk := stats.IntervalKeys(key)
+	if e.Found() {
+		est.set(key, e.Value)
+	}
+	est.set(lk, e.Low)
+	if e.HighFound {
+		est.set(hk, e.High)
+	}
 }
 
 // lifetimeEstimates returns the median and the 5% point of the lifetimes

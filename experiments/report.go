@@ -39,12 +39,16 @@ type FigureKind string
 
 // The figure kinds package report draws.
 const (
-	// FigureSurvival: the current-status survival figure of idle-timeout's
-	// per-instance probes (Metric, gap in Tag): every observation, the
-	// NPMLE step curve with its pointwise band, and the median, 5 % and
-	// 95 % eviction times as marked lines with their intervals
-	// (report/idle.go).
+	// FigureSurvival: the current-status survival figure of per-instance
+	// observations (Metric: 1 = the event happened by the time in Tag;
+	// clustered by the Cluster tag; those whose Drop tags match left out):
+	// every observation, the NPMLE step curve with its pointwise band, the
+	// Marks as marked lines with their intervals, and a table of the Marks
+	// and Notes (report/idle.go).
 	FigureSurvival FigureKind = "survival"
+	// FigureIntervals: a table of the Marks with their intervals (the
+	// compare view plots them per run).
+	FigureIntervals FigureKind = "intervals"
 	// FigureRateSteps: client latency percentiles, send lateness and
 	// Dropped per phase, over the phase's Metric value (the offered rate),
 	// with a table of the steps.
@@ -78,9 +82,36 @@ type Figure struct {
 	Caption string
 	// Dropped is the metric of dropped sends (FigureRateSteps).
 	Dropped string
-	// Estimate, EstimateLow and EstimateHigh are estimate keys drawn as a
-	// line with a band (FigureSurvival).
-	Estimate, EstimateLow, EstimateHigh string
+	// Marks are quantile estimates with intervals (FigureSurvival,
+	// FigureIntervals; the compare view plots every declared Mark per
+	// run).
+	Marks []Mark
+	// Cluster is the tag whose observations share their fate, and Drop
+	// the tag values whose observations are left out (FigureSurvival).
+	Cluster string
+	Drop    map[string]string
+	// Notes are further estimates shown in the figure's table.
+	Notes []Note
+}
+
+// Mark is an estimate of the Q quantile of the time to the event, stored
+// under Key with its interval (stats.IntervalKeys; an end absent where the
+// data do not bound it, the value absent where it is not a point). A
+// survival figure draws it at the level 1 − Q still surviving.
+type Mark struct {
+	Key, Label string
+	Q          float64
+}
+
+// Note is a table row of one estimate: as a percentage with its interval
+// (Percent), as the text Values gives for its value, or as a number of
+// seconds; Absent is shown when the run stored none ("": the row is left
+// out).
+type Note struct {
+	Key, Label string
+	Percent    bool
+	Values     map[float64]string
+	Absent     string
 }
 
 // Section declares a section of the HTML report of a run: an experiment
@@ -112,11 +143,37 @@ func ReportSections() []Section {
 	return out
 }
 
-// ReportSections implements Reporter.
+// ReportSections implements Reporter: the survival figure of the first
+// idle periods at their platform idle time (TagIdleS), as the estimates
+// fit them.
 func (IdleTimeout) ReportSections() []Section {
 	return []Section{{ID: "idle", Title: "Idle-timeout survival", Figures: []Figure{{
-		Kind: FigureSurvival, Metric: MetricIdleProbe, Tag: TagGapS,
-		Estimate: KeyIdleTimeout, EstimateLow: KeyIdleTimeoutLow, EstimateHigh: KeyIdleTimeoutHigh,
+		Kind: FigureSurvival, Metric: MetricIdleProbe, Tag: TagIdleS, Cluster: "burst",
+		Drop:   map[string]string{TagIdleFirst: "0"},
+		Title:  "Idle-timeout survival: share of instances still warm after an idle gap",
+		XLabel: "idle time (s)", YLabel: "still warm",
+		Caption: "Estimand: the distribution, over newly started instances, of how long an instance stays warm once idle " +
+			"(its first idle period after it served a request; assumes the instances probed are typical of the function's). " +
+			"Every probed instance is one observation: warm answers at the top, evicted instances at the bottom, at its idle time " +
+			"(the client's gap plus half the in-flight times of the requests around it)",
+		Marks: []Mark{{KeyIdleWarm, "idle_warm_s (5%)", 0.05}, {KeyIdleTimeout, "idle_timeout_s (median)", 0.5}, {KeyIdleCold, "idle_cold_s (95%)", 0.95}},
+		Notes: []Note{
+			{Key: KeyIdleStillWarm, Label: "still warm after the longest gap", Percent: true},
+			{Key: KeyIdleLongestGap, Label: "longest gap (s)"},
+			{Key: KeyIdleMedianFlat, Label: "median a stretch", Values: map[float64]string{1: "yes: the fit stays near ½ across the interval (partial eviction); every time in it is a median"}},
+			{Key: KeyIdlePersistent, Label: "behaviour", Absent: "cannot tell (too few rechecks)", Values: map[float64]string{
+				0: "a new eviction time every idle period (an instance was evicted after a gap it had survived)",
+				1: "per-instance fixed eviction times (no instance evicted after a gap it had survived)"}},
+			{Key: KeyIdlePrecisionReached, Label: "precision reached", Values: map[float64]string{0: "no (a budget ended the run)", 1: "yes"}},
+		},
+	}}}}
+}
+
+// ReportSections implements Reporter.
+func (InstanceLifetime) ReportSections() []Section {
+	return []Section{{ID: "lifetime", Title: "Instance lifetime", Figures: []Figure{{
+		Kind:  FigureIntervals,
+		Marks: []Mark{{KeyLifetimeP5, "lifetime_p5_s (5%)", 0.05}, {KeyLifetime, "lifetime_s (median)", 0.5}},
 	}}}}
 }
 

@@ -93,6 +93,13 @@ type Config struct {
 	// IdleSweep (from the platform's start), like the OpenFaaS idler: an
 	// instance is evicted at the first sweep at or after its deadline.
 	IdleSweep time.Duration
+	// IdleSweepPhase shifts the sweeps: they run at the platform's start
+	// + IdleSweepPhase + k·IdleSweep, in [0, IdleSweep).
+	IdleSweepPhase time.Duration
+	// IdlePersistent draws IdleJitter once per instance instead of per
+	// idle period: every instance has its own fixed idle timeout,
+	// IdleTimeout + J with J uniform in [0, IdleJitter), for life.
+	IdlePersistent bool
 	// IdleEvictFraction is the probability that an instance past its idle
 	// deadline is evicted; otherwise it survives another IdleTimeout
 	// (partial eviction). 1 evicts every expired instance. See Eviction
@@ -223,6 +230,9 @@ func (c Config) Validate() error {
 	}
 	if c.IdleSweep < 0 {
 		bad("IdleSweep %v must be >= 0 (0: no sweep, evict at the deadline)", c.IdleSweep)
+	}
+	if c.IdleSweepPhase < 0 || (c.IdleSweepPhase > 0 && c.IdleSweepPhase >= c.IdleSweep) {
+		bad("IdleSweepPhase %v must be in [0, IdleSweep) (IdleSweep %v)", c.IdleSweepPhase, c.IdleSweep)
 	}
 	if c.MaxLifetimeJitter < 0 {
 		bad("MaxLifetimeJitter %v must be >= 0", c.MaxLifetimeJitter)

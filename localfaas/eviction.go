@@ -10,24 +10,30 @@ import (
 // distribution:
 //
 //   - an instance released (its invocation ended) at r has the deadline
-//     d = r + Timeout + J, J uniform in [0, Jitter) drawn per idle period;
+//     d = r + Timeout + J, J uniform in [0, Jitter) drawn per idle period
+//     — or, with Persistent, drawn once per instance: each instance then
+//     has its own fixed timeout Timeout + J for life;
 //   - without Sweep it is reclaimed at d; with Sweep, only sweeps at
-//     origin + k·Sweep reclaim, so at the first sweep at or after d;
+//     origin + SweepPhase + k·Sweep reclaim, so at the first sweep at or
+//     after d;
 //   - at that moment it is evicted with probability Fraction; otherwise it
 //     survives, and its next deadline is that moment + Timeout (no new
 //     jitter), again rounded up to a sweep.
 //
 // Timeout 0 disables idle eviction.
 type Eviction struct {
-	Timeout  time.Duration
-	Jitter   time.Duration
-	Sweep    time.Duration
-	Fraction float64
+	Timeout    time.Duration
+	Jitter     time.Duration
+	Sweep      time.Duration
+	SweepPhase time.Duration
+	Fraction   float64
+	Persistent bool
 }
 
 // Eviction returns c's idle-eviction model.
 func (c Config) Eviction() Eviction {
-	return Eviction{Timeout: c.IdleTimeout, Jitter: c.IdleJitter, Sweep: c.IdleSweep, Fraction: c.IdleEvictFraction}
+	return Eviction{Timeout: c.IdleTimeout, Jitter: c.IdleJitter, Sweep: c.IdleSweep, SweepPhase: c.IdleSweepPhase,
+		Fraction: c.IdleEvictFraction, Persistent: c.IdlePersistent}
 }
 
 // maxSurvivals bounds the partial-eviction loop: with Fraction f an
@@ -36,15 +42,20 @@ func (c Config) Eviction() Eviction {
 const maxSurvivals = 1 << 16
 
 // EvictAt returns when an instance released at released is evicted, with
-// sweeps at origin + k·Sweep and uniform [0, 1) numbers from uniform (one
-// for the jitter when Jitter > 0, one per check when Fraction < 1). ok is
-// false when idle eviction is disabled.
-func (e Eviction) EvictAt(released, origin time.Time, uniform func() float64) (at time.Time, ok bool) {
+// sweeps at origin + SweepPhase + k·Sweep and uniform [0, 1) numbers from
+// uniform (one for the jitter when Jitter > 0 and not Persistent, one per
+// check when Fraction < 1). own is the instance's own uniform [0, 1)
+// number, drawn once when it started: with Persistent it is its jitter.
+// ok is false when idle eviction is disabled.
+func (e Eviction) EvictAt(released, origin time.Time, own float64, uniform func() float64) (at time.Time, ok bool) {
 	if e.Timeout <= 0 {
 		return time.Time{}, false
 	}
 	d := released.Add(e.Timeout)
-	if e.Jitter > 0 {
+	switch {
+	case e.Jitter > 0 && e.Persistent:
+		d = d.Add(time.Duration(own * float64(e.Jitter)))
+	case e.Jitter > 0:
 		d = d.Add(time.Duration(uniform() * float64(e.Jitter)))
 	}
 	for range maxSurvivals {
@@ -63,6 +74,7 @@ func (e Eviction) sweepAtOrAfter(d, origin time.Time) time.Time {
 	if e.Sweep <= 0 {
 		return d
 	}
+	origin = origin.Add(e.SweepPhase)
 	since := d.Sub(origin)
 	k := since / e.Sweep
 	if since%e.Sweep != 0 && since > 0 {
@@ -85,7 +97,9 @@ func (e Eviction) sweepWait() float64 {
 
 // CDF returns P(X ≤ t) for the idle time X (seconds) after which an
 // instance is evicted, when its release is independent of the sweep phase
-// (the phase is then uniform). With K the number of checks until eviction
+// (the phase is then uniform): the distribution over newly started
+// instances of their first idle period (with Persistent, of every idle
+// period of an instance drawn at random when it started). With K the number of checks until eviction
 // (geometric with parameter Fraction), J the jitter and W the wait for the
 // first sweep (uniform in [0, Sweep)):
 //

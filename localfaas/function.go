@@ -80,6 +80,13 @@ func (f *function) acquire(requestID string) (*instance, *apiError) {
 		f.mu.Unlock()
 		return nil, errNotFound(f.name)
 	}
+	// An instance past its eviction or retirement time is gone at that
+	// time, whether or not the reaper has run: its timer fires late under
+	// load (by up to hundreds of ms on a loaded 2-core machine), and
+	// handing the instance out then would answer warm after the deadline.
+	now := time.Now()
+	expired := f.expireLocked(now)
+	defer killVictims(expired)
 	if n := len(f.idle); n > 0 {
 		in := f.idle[n-1]
 		f.idle[n-1] = nil
@@ -87,7 +94,6 @@ func (f *function) acquire(requestID string) (*instance, *apiError) {
 		f.mu.Unlock()
 		return in, nil
 	}
-	now := time.Now()
 	var reason string
 	switch {
 	case len(f.instances) >= f.maxInstances():
@@ -131,7 +137,7 @@ func (f *function) release(in *instance) {
 		in.kill(ReasonLifetime, "older than max lifetime")
 		return
 	}
-	in.idleDeadline, in.evictable = f.p.cfg.Eviction().EvictAt(now, f.p.sweepOrigin, f.p.randFloat)
+	in.idleDeadline, in.evictable = f.p.cfg.Eviction().EvictAt(now, f.p.sweepOrigin, in.ownDraw, f.p.randFloat)
 	due := time.Time{}
 	if in.evictable {
 		due = in.idleDeadline
@@ -196,12 +202,24 @@ func (f *function) retire(reason EvictReason, killBusy, closed bool) []*instance
 // reap evicts idle instances past their eviction time (see Eviction: the
 // time already accounts for sweeps and partial eviction) or lifetime.
 func (f *function) reap(now time.Time) {
-	type victim struct {
-		in     *instance
-		reason EvictReason
-	}
-	var victims []victim
 	f.mu.Lock()
+	victims := f.expireLocked(now)
+	f.mu.Unlock()
+	killVictims(victims)
+}
+
+// victim is an idle instance removed from its function's pool, to be
+// killed with reason.
+type victim struct {
+	in     *instance
+	reason EvictReason
+}
+
+// expireLocked detaches the idle instances due at now for eviction or
+// retirement and returns them; the caller kills them (killVictims) once
+// f.mu is released. f.mu must be held.
+func (f *function) expireLocked(now time.Time) []victim {
+	var victims []victim
 	keep := f.idle[:0]
 	for _, in := range f.idle {
 		switch {
@@ -219,7 +237,10 @@ func (f *function) reap(now time.Time) {
 		v.in.attached = false
 		delete(f.instances, v.in)
 	}
-	f.mu.Unlock()
+	return victims
+}
+
+func killVictims(victims []victim) {
 	for _, v := range victims {
 		v.in.kill(v.reason, "")
 	}

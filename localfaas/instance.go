@@ -34,6 +34,9 @@ type instance struct {
 	// lifetime is this instance's maximum age (MaxLifetime plus its
 	// jitter, drawn at creation); 0 means unlimited.
 	lifetime time.Duration
+	// ownDraw is the instance's own uniform [0, 1) number, its idle
+	// jitter with Config.IdlePersistent (Eviction.EvictAt).
+	ownDraw float64
 
 	work  chan *invocation // Lambda: handed to the runtime's /next
 	ready chan struct{}    // closed when init is done

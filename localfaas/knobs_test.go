@@ -12,7 +12,8 @@ import (
 // knobText is a value of each knob other than its default, as written on
 // the command line.
 var knobText = map[string]string{
-	"idle-timeout": "7s", "idle-jitter": "1s", "idle-sweep": "2s", "evict-fraction": "0.5",
+	"idle-timeout": "7s", "idle-jitter": "1s", "idle-sweep": "2s", "idle-sweep-phase": "500ms",
+	"idle-persistent": "true", "evict-fraction": "0.5",
 	"max-lifetime": "3m0s", "max-lifetime-jitter": "4s", "max-instances": "7", "scale-burst": "5",
 	"scale-rate": "2.5", "init-delay": "15ms", "seed": "42", "addr": "127.0.0.1:9",
 	"timeout": "9s", "memory": "256", "function-logs": "true",
@@ -46,7 +47,7 @@ func TestKnobsSetAndRead(t *testing.T) {
 		t.Errorf("config = %+v", c)
 	}
 	stored := c.Stored()
-	wantKeys := []string{"extra_init_delay_s", "idle_evict_fraction", "idle_jitter_s", "idle_sweep_s", "idle_timeout_s",
+	wantKeys := []string{"extra_init_delay_s", "idle_evict_fraction", "idle_jitter_s", "idle_persistent", "idle_sweep_phase_s", "idle_sweep_s", "idle_timeout_s",
 		"max_instances", "max_lifetime_jitter_s", "max_lifetime_s", "scale_burst", "scale_rate_per_s", "seed"}
 	if got := slices.Sorted(maps.Keys(stored)); !slices.Equal(got, wantKeys) {
 		t.Errorf("stored keys %v, want %v", got, wantKeys)

@@ -273,6 +273,10 @@ func (p *Platform) newInstance(f *function, spec FunctionSpec) *instance {
 	if j := p.cfg.MaxLifetimeJitter; j > 0 && lifetime > 0 {
 		lifetime += time.Duration(p.randFloat() * float64(j))
 	}
+	own := 0.0
+	if p.cfg.IdlePersistent {
+		own = p.randFloat() // the instance's own idle jitter (Eviction.EvictAt)
+	}
 	now := time.Now()
 	spec.Env = cloneMap(spec.Env)
 	spec.Command = slices.Clone(spec.Command)
@@ -284,6 +288,7 @@ func (p *Platform) newInstance(f *function, spec FunctionSpec) *instance {
 		logStream: newLogStream(now),
 		created:   now,
 		lifetime:  lifetime,
+		ownDraw:   own,
 		work:      make(chan *invocation),
 		ready:     make(chan struct{}),
 		dead:      make(chan struct{}),

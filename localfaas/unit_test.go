@@ -215,6 +215,44 @@ func TestReapEvictsAtDeadline(t *testing.T) {
 	}
 }
 
+// TestAcquireSkipsExpired: an idle instance past its eviction time is
+// never handed out, even before the reaper ran (its timer fires late under
+// load): acquire evicts it and takes a warm one that is not due.
+func TestAcquireSkipsExpired(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.IdleTimeout = time.Second
+	cfg.MaxLifetime = 0
+	p, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newFunction(p, FunctionSpec{Name: "f", Runtime: RuntimeLambda, Command: []string{"/bin/true"}}, functionMeta{})
+	now := time.Now()
+	var ins []*instance
+	// The most recently used (last) instance is due: acquire would pick it.
+	for _, due := range []time.Duration{time.Hour, -time.Millisecond} {
+		in := p.newInstance(f, f.spec)
+		in.attached = true
+		in.idleDeadline, in.evictable = now.Add(due), true
+		f.instances[in] = struct{}{}
+		f.idle = append(f.idle, in)
+		ins = append(ins, in)
+	}
+	got, apiErr := f.acquire("r1")
+	if apiErr != nil {
+		t.Fatal(apiErr)
+	}
+	if got != ins[0] {
+		t.Errorf("acquire handed out the instance past its eviction time")
+	}
+	if total, idle := f.counts(); total != 1 || idle != 0 {
+		t.Errorf("after acquire: %d instances, %d idle; want 1 (the busy one), 0", total, idle)
+	}
+	if ins[1].attached || ins[1].killReason != ReasonIdle {
+		t.Errorf("the expired instance is attached=%v, kill reason %q; want evicted as idle", ins[1].attached, ins[1].killReason)
+	}
+}
+
 // TestEvictAt: the eviction time of one idle period under each model.
 func TestEvictAt(t *testing.T) {
 	origin := time.Unix(1000, 0)
@@ -237,16 +275,20 @@ func TestEvictAt(t *testing.T) {
 		{"partial", Eviction{Timeout: 2 * s, Fraction: 0.5}, []float64{0.9, 0.1}, 4 * s},
 		// deadline 3.3+0.5 = 3.8 → sweep 4; survives; 4+2 = 6 → sweep 6.
 		{"sweep+jitter+partial", Eviction{Timeout: 2 * s, Jitter: s, Sweep: 2 * s, Fraction: 0.5}, []float64{0.5, 0.9, 0.1}, 4700 * time.Millisecond},
+		// sweeps at 0.5 s + 2k s after origin: deadline 3.3 s → sweep 4.5 s.
+		{"sweep phase", Eviction{Timeout: 2 * s, Sweep: 2 * s, SweepPhase: 500 * time.Millisecond, Fraction: 1}, nil, 3200 * time.Millisecond},
+		// the instance's own draw (0.25) is its jitter; the shared stream is not read.
+		{"persistent", Eviction{Timeout: 3 * s, Jitter: 4 * s, Fraction: 1, Persistent: true}, nil, 4 * s},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			at, ok := tt.e.EvictAt(r, origin, seq(append(tt.u, 0)...))
+			at, ok := tt.e.EvictAt(r, origin, 0.25, seq(append(tt.u, 0)...))
 			if !ok || at.Sub(r) != tt.want {
 				t.Errorf("evicted after %v (ok %v), want %v", at.Sub(r), ok, tt.want)
 			}
 		})
 	}
-	if _, ok := (Eviction{}).EvictAt(r, origin, nil); ok {
+	if _, ok := (Eviction{}).EvictAt(r, origin, 0, nil); ok {
 		t.Error("Timeout 0 evicts")
 	}
 }
@@ -266,6 +308,8 @@ func TestEvictionDistribution(t *testing.T) {
 		"sweep+partial":        {Timeout: 3 * s, Sweep: 2 * s, Fraction: 0.5},
 		"jitter+partial":       {Timeout: 2 * s, Jitter: s, Fraction: 0.7},
 		"sweep+jitter+partial": {Timeout: 2 * s, Jitter: 3 * s, Sweep: 2 * s, Fraction: 0.5},
+		"sweep phase":          {Timeout: 5 * s, Sweep: 4 * s, SweepPhase: 3 * s, Fraction: 1},
+		"persistent":           {Timeout: 3 * s, Jitter: 4 * s, Fraction: 1, Persistent: true},
 	}
 	rng := rand.New(rand.NewPCG(5, 5))
 	origin := time.Unix(0, 0)
@@ -275,7 +319,7 @@ func TestEvictionDistribution(t *testing.T) {
 			xs := make([]float64, n)
 			for i := range xs {
 				r := origin.Add(time.Duration(rng.Float64() * float64(time.Hour)))
-				at, _ := e.EvictAt(r, origin, rng.Float64)
+				at, _ := e.EvictAt(r, origin, rng.Float64(), rng.Float64) // a new instance each
 				xs[i] = at.Sub(r).Seconds()
 			}
 			slices.Sort(xs)

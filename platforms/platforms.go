@@ -148,6 +148,10 @@ type Platform struct {
 	// Pricing is how price=auto prices its invocations (zero: not per
 	// invocation).
 	Pricing providers.Pricing
+	// IdleRange is the plausible range of its idle timeouts and the
+	// release spread its default deployment allows: idle-timeout's
+	// defaults on it (zero: the experiment's own, local-scale ones).
+	IdleRange providers.IdleRange
 	// Preflight returns the platform's `fbrun doctor` checks for a run
 	// that deploys a stack (managed) or uses an existing deployment; nil:
 	// none beyond the results directory (see Checks).

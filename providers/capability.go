@@ -1,6 +1,9 @@
 package providers
 
-import "slices"
+import (
+	"slices"
+	"time"
+)
 
 // Capability is an optional ability of a platform that experiments ask
 // for. A platform declares its capabilities (platforms.Platform), the
@@ -71,4 +74,21 @@ type Pricing struct {
 	// precedence over Default, and a function whose architecture cannot
 	// be read or is not listed is an error.
 	ByArchitecture map[string]string
+}
+
+// IdleRange is what a platform declares about how long it keeps an idle
+// instance, so that idle-timeout's defaults fit its scale (seconds on the
+// local platform, minutes on the clouds). The zero value declares nothing.
+// It is a starting range, not a claim: idle-timeout's grid grows beyond
+// Max while fewer than half the instances went cold and shrinks below Min
+// while nearly all did, so a platform configured otherwise (or an emulator
+// behind a cloud's API) is still measured.
+type IdleRange struct {
+	// Min and Max bound the grid of idle gaps probed first.
+	Min, Max time.Duration
+	// Spread is the longest handler sleep a probe may add to spread its
+	// release time (against a periodic sweeper): it must fit the
+	// function timeout of the platform's default deployment and what the
+	// platform lets one synchronous call take.
+	Spread time.Duration
 }

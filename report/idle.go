@@ -5,6 +5,7 @@ import (
 	"image/color"
 	"math"
 	"strconv"
+	"strings"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -16,25 +17,11 @@ import (
 	"github.com/faas-benchmarker/faas-benchmarker/stats/survival"
 )
 
-// Estimate keys of idle-timeout and instance-lifetime the report reads:
-// the experiments' contract constants.
-const (
-	estimateIdleWarm      = experiments.KeyIdleWarm
-	estimateIdleCold      = experiments.KeyIdleCold
-	estimateIdleOverhead  = experiments.KeyIdleGapOverhead
-	estimateIdlePrecision = experiments.KeyIdlePrecisionReached
-	estimateLifetime      = experiments.KeyLifetime
-	estimateLifetimeP5    = experiments.KeyLifetimeP5
-)
-
-// idleTriple is an idle-timeout run's three estimates with their intervals
-// (NaN where absent; a missing high end is +Inf).
-type idleTriple struct {
-	warm, median, cold estimateCI
-}
-
+// estimateCI is an estimate with its interval as a run stored it (NaN
+// where absent; a missing high end is +Inf).
 type estimateCI struct{ v, lo, hi float64 }
 
+// ciOf reads key and its interval (stats.IntervalKeys) from est.
 func ciOf(est map[string]float64, key string) estimateCI {
 	get := func(k string, def float64) float64 {
 		if v, ok := est[k]; ok {
@@ -42,56 +29,99 @@ func ciOf(est map[string]float64, key string) estimateCI {
 		}
 		return def
 	}
-	return estimateCI{v: get(key, math.NaN()), lo: get(key+"_low", math.NaN()), hi: get(key+"_high", math.Inf(1))}
+	lk, hk := stats.IntervalKeys(key)
+	return estimateCI{v: get(key, math.NaN()), lo: get(lk, math.NaN()), hi: get(hk, math.Inf(1))}
 }
 
-func idleTripleOf(est map[string]float64) (idleTriple, bool) {
-	t := idleTriple{warm: ciOf(est, estimateIdleWarm), median: ciOf(est, experiments.KeyIdleTimeout), cold: ciOf(est, estimateIdleCold)}
-	return t, !math.IsNaN(t.median.v) || !math.IsNaN(t.median.lo)
-}
+// any reports whether the run stored the estimate or an end of it.
+func (e estimateCI) any() bool { return !math.IsNaN(e.v) || !math.IsNaN(e.lo) || !math.IsInf(e.hi, 1) }
 
-// text renders an estimate with its interval: "5.02 s [4.71, 5.40]".
+// text renders an estimate with its interval: "5.02 s [4.71, 5.40]"; one
+// the data bound on one side only as that bound ("≥ 3.1 s (bound)"), one
+// stored as its interval alone as the range.
 func (e estimateCI) text() string {
 	if math.IsNaN(e.v) {
-		if !math.IsNaN(e.lo) {
-			return "> " + stats.Format(e.lo) + " s"
+		switch {
+		case !math.IsNaN(e.lo) && !math.IsInf(e.hi, 1):
+			return stats.Format(e.lo) + "–" + stats.Format(e.hi) + " s (a range)"
+		case !math.IsNaN(e.lo):
+			return "≥ " + stats.Format(e.lo) + " s (bound)"
+		case !math.IsInf(e.hi, 1):
+			return "≤ " + stats.Format(e.hi) + " s (bound)"
 		}
 		return "–"
 	}
 	return stats.Format(e.v) + " s [" + stats.Format(e.lo) + ", " + stats.Format(e.hi) + "]"
 }
 
-// idleShape says in words whether eviction looks sharp or spread: sharp
-// when the 5% and 95% points are within 10% of the median of each other.
-func idleShape(est map[string]float64) string {
-	t, ok := idleTripleOf(est)
-	switch {
-	case !ok:
+// markOf returns the mark of marks at quantile q (ok false without one).
+func markOf(marks []experiments.Mark, q float64) (experiments.Mark, bool) {
+	for _, m := range marks {
+		if m.Q == q {
+			return m, true
+		}
+	}
+	return experiments.Mark{}, false
+}
+
+// survivalShape says in words whether the event time looks sharp or
+// spread, from the declared marks: sharp when the lowest and the highest
+// quantile are within 10 % of the median of each other. "" when the run
+// stored no median.
+func survivalShape(marks []experiments.Mark, est map[string]float64) string {
+	mm, ok := markOf(marks, 0.5)
+	if !ok || len(marks) == 0 {
 		return ""
-	case math.IsNaN(t.median.v):
-		return "not evicted by the longest gap probed: more than " + stats.Format(t.median.lo) + " s"
-	case math.IsNaN(t.cold.v) || math.IsNaN(t.warm.v):
-		return "spread: median " + stats.Format(t.median.v) + " s, fewer than 95% cold by the longest gap probed"
-	case t.cold.v-t.warm.v <= 0.1*t.median.v:
-		return "sharp: ~" + stats.Format(t.median.v) + " s"
+	}
+	lowM, highM := marks[0], marks[0]
+	for _, m := range marks {
+		if m.Q < lowM.Q {
+			lowM = m
+		}
+		if m.Q > highM.Q {
+			highM = m
+		}
+	}
+	med, lo, hi := ciOf(est, mm.Key), ciOf(est, lowM.Key), ciOf(est, highM.Key)
+	switch {
+	case !med.any():
+		return ""
+	case math.IsNaN(med.v) && !math.IsNaN(med.lo) && !math.IsInf(med.hi, 1):
+		return "median somewhere in " + stats.Format(med.lo) + "–" + stats.Format(med.hi) + " s (not pinned down)"
+	case math.IsNaN(med.v) && !math.IsNaN(med.lo):
+		return "not evicted by the longest gap probed: more than " + stats.Format(med.lo) + " s"
+	case math.IsNaN(med.v) && !math.IsInf(med.hi, 1):
+		return "median at most " + stats.Format(med.hi) + " s (not bounded below by the data)"
+	case math.IsNaN(med.v):
+		return "median not bounded by the data"
+	case math.IsNaN(hi.v) || math.IsNaN(lo.v):
+		return fmt.Sprintf("spread: median %s s; %g %% / %g %% points not bounded on both sides by the data", stats.Format(med.v), 100*lowM.Q, 100*highM.Q)
+	case hi.v-lo.v <= 0.1*med.v:
+		return "sharp: ~" + stats.Format(med.v) + " s"
 	default:
-		return "spread: warm up to " + stats.Format(t.warm.v) + " s, cold after " + stats.Format(t.cold.v) + " s"
+		return "spread: warm up to " + stats.Format(lo.v) + " s, cold after " + stats.Format(hi.v) + " s"
 	}
 }
 
-// idleObservations reads the idle_probe metrics as current-status
-// observations on the platform's idle time (the client's gap plus the
-// run's round-trip estimate), clustered by burst.
-func idleObservations(d *RunData) []survival.Observation {
-	shift := d.Estimates[estimateIdleOverhead] / 1000
+// survivalObservations reads f's metric as current-status observations at
+// the time in f.Tag, clustered by f.Cluster, leaving out those whose Drop
+// tags match: the same observations, and so the same fit, as the run's
+// estimates.
+func survivalObservations(d *RunData, f experiments.Figure) []survival.Observation {
 	var obs []survival.Observation
-	for _, m := range d.metricsNamed(experiments.MetricIdleProbe) {
-		g, err := strconv.ParseFloat(m.Tags[experiments.TagGapS], 64)
+metrics:
+	for _, m := range d.metricsNamed(f.Metric) {
+		for tag, v := range f.Drop {
+			if m.Tags[tag] == v {
+				continue metrics
+			}
+		}
+		g, err := strconv.ParseFloat(m.Tags[f.Tag], 64)
 		if err != nil || g < 0 {
 			continue
 		}
-		c, _ := strconv.Atoi(m.Tags["burst"])
-		obs = append(obs, survival.Observation{Gap: g + shift, Event: m.Value == 1, Cluster: c})
+		c, _ := strconv.Atoi(m.Tags[f.Cluster])
+		obs = append(obs, survival.Observation{Gap: g, Event: m.Value == 1, Cluster: c})
 	}
 	return obs
 }
@@ -103,42 +133,56 @@ func levelOf(d *RunData) float64 {
 	return 0.95
 }
 
-// idleSection is the idle survival figure: every observation (warm at the
-// top, evicted at the bottom), the fitted survival step curve 1 − F̂ with
-// its pointwise band, and the three estimates as marked lines with their
-// intervals; and a table of the estimates.
-func idleSection(b *builder, d *RunData) (Section, bool) {
-	sec := Section{ID: "idle", Title: "Idle-timeout survival"}
-	obs := idleObservations(d)
+// survivalFigure draws a declared FigureSurvival: every observation (event
+// at the bottom, none at the top), the fitted survival step curve 1 − F̂
+// with its pointwise band, and the marks as lines with their intervals;
+// and a table of the marks and notes.
+func survivalFigure(b *builder, d *RunData, sec *Section, f experiments.Figure) {
+	obs := survivalObservations(d, f)
 	if len(obs) == 0 {
-		return sec, false
+		return
 	}
 	fit, err := survival.FitCurrentStatus(obs)
 	if err != nil {
-		return sec, false
+		return
 	}
 	lvl := levelOf(d)
-	p := newPlot("Idle-timeout survival: share of instances still warm after an idle gap", "idle time (s)", "still warm")
+	p := newPlot(f.Title, f.XLabel, f.YLabel)
 	p.Y.Min, p.Y.Max = -0.15, 1.15
+	plotSurvivalFit(p, fit, lvl)
+	plotObservations(p, obs)
+	xmax := 0.0
+	for _, o := range obs {
+		xmax = max(xmax, o.Gap)
+	}
+	marks := plotMarks(p, f.Marks, d.Estimates, xmax)
+	// Top right: after the transition the curve is near 0, so the legend
+	// hides no data there.
+	p.Legend.Top, p.Legend.Left = true, false
+	shape := survivalShape(f.Marks, d.Estimates)
+	caption := fmt.Sprintf("%s (metric %s, tag %s). "+
+		"The step curve is the nonparametric maximum-likelihood estimate of the share without the event, with its pointwise %g %% likelihood-ratio band (design effect %.2f); "+
+		"dashed lines mark the estimates, and thick bars their %g %% intervals at the level each is defined by: %s. %s. n = %d observations. %s.",
+		f.Caption, f.Metric, f.Tag, 100*lvl, fit.DesignEffect(), 100*lvl, joinOr(marks, "none"), shape, len(obs), runRef(d))
+	b.add(sec, p, nil, caption)
+	sec.Tables = append(sec.Tables, marksTable(f, d.Estimates, shape))
+}
 
-	// Pointwise band and the step curve.
+// plotSurvivalFit adds the fit's pointwise band and its step curve.
+func plotSurvivalFit(p *plot.Plot, fit *survival.CurrentStatus, lvl float64) {
 	band := fit.Band(lvl, 400)
-	var poly plotter.XYs
-	var curve plotter.XYs
-	for i, bp := range band {
-		next := bp.Gap
+	var poly, curve plotter.XYs
+	next := func(i int) float64 {
 		if i+1 < len(band) {
-			next = band[i+1].Gap
+			return band[i+1].Gap
 		}
-		poly = append(poly, plotter.XY{X: bp.Gap, Y: 1 - bp.Low}, plotter.XY{X: next, Y: 1 - bp.Low})
+		return band[i].Gap
+	}
+	for i, bp := range band {
+		poly = append(poly, plotter.XY{X: bp.Gap, Y: 1 - bp.Low}, plotter.XY{X: next(i), Y: 1 - bp.Low})
 	}
 	for i := len(band) - 1; i >= 0; i-- {
-		bp := band[i]
-		next := bp.Gap
-		if i+1 < len(band) {
-			next = band[i+1].Gap
-		}
-		poly = append(poly, plotter.XY{X: next, Y: 1 - bp.High}, plotter.XY{X: bp.Gap, Y: 1 - bp.High})
+		poly = append(poly, plotter.XY{X: next(i), Y: 1 - band[i].High}, plotter.XY{X: band[i].Gap, Y: 1 - band[i].High})
 	}
 	if pg, err := plotter.NewPolygon(poly); err == nil {
 		pg.Color = withAlpha(colorOf(0), 60)
@@ -156,8 +200,11 @@ func idleSection(b *builder, d *RunData) (Section, bool) {
 		p.Add(l)
 		p.Legend.Add("fitted survival (NPMLE)", l)
 	}
-	// Observations, spread a little vertically so that they do not hide
-	// each other.
+}
+
+// plotObservations adds every observation, spread a little vertically so
+// that they do not hide each other.
+func plotObservations(p *plot.Plot, obs []survival.Observation) {
 	var warm, cold plotter.XYs
 	for i, o := range obs {
 		j := 0.06 * float64((i*7919)%11) / 10
@@ -183,69 +230,120 @@ func idleSection(b *builder, d *RunData) (Section, bool) {
 		p.Add(sc)
 		p.Legend.Add(s.name, sc)
 	}
-	// The estimates: a dashed vertical line at each, and its interval as a
-	// horizontal bar at the survival level it is defined by (0.95 still
-	// warm for idle_warm_s, 0.5 for the median, 0.05 for idle_cold_s); an
-	// interval unbounded above reaches the right edge.
-	t, _ := idleTripleOf(d.Estimates)
-	xmax := 0.0
-	for _, o := range obs {
-		xmax = max(xmax, o.Gap)
-	}
-	var marks []string
-	for i, m := range []struct {
-		name  string
-		e     estimateCI
-		level float64
-	}{{"idle_warm_s (5%)", t.warm, 0.95}, {"idle_timeout_s (median)", t.median, 0.5}, {"idle_cold_s (95%)", t.cold, 0.05}} {
-		if math.IsNaN(m.e.v) {
+}
+
+// plotMarks adds each mark with a value: a dashed vertical line at it, and
+// its interval as a horizontal bar at the survival level 1 − Q it is
+// defined by (an interval unbounded above reaches xmax). It returns the
+// marks as text.
+func plotMarks(p *plot.Plot, ms []experiments.Mark, est map[string]float64, xmax float64) []string {
+	var out []string
+	for i, m := range ms {
+		e := ciOf(est, m.Key)
+		if math.IsNaN(e.v) {
 			continue
 		}
-		col := colorOf(4 + i)
-		p.Add(vline{x: m.e.v, color: col})
-		lo, hi := m.e.lo, m.e.hi
+		col, level := colorOf(4+i), 1-m.Q
+		p.Add(vline{x: e.v, color: col})
+		lo, hi := e.lo, e.hi
 		if math.IsNaN(lo) {
 			lo = 0
 		}
 		if math.IsInf(hi, 1) {
-			hi = max(xmax, m.e.v)
+			hi = max(xmax, e.v)
 		}
-		if l, err := plotter.NewLine(plotter.XYs{{X: lo, Y: m.level}, {X: hi, Y: m.level}}); err == nil {
+		if l, err := plotter.NewLine(plotter.XYs{{X: lo, Y: level}, {X: hi, Y: level}}); err == nil {
 			l.Color, l.Width = col, vg.Points(3)
 			p.Add(l)
 		}
-		if sc, err := plotter.NewScatter(plotter.XYs{{X: m.e.v, Y: m.level}}); err == nil {
+		if sc, err := plotter.NewScatter(plotter.XYs{{X: e.v, Y: level}}); err == nil {
 			sc.GlyphStyle = draw.GlyphStyle{Color: col, Radius: vg.Points(4), Shape: draw.CircleGlyph{}}
 			p.Add(sc)
 		}
-		p.Legend.Add(m.name, markLegend{color: col})
-		marks = append(marks, m.name+" "+m.e.text())
+		p.Legend.Add(m.Label, markLegend{color: col})
+		out = append(out, m.Label+" "+e.text())
 	}
-	// Top right: after the transition the curve is near 0, so the legend
-	// hides no data there.
-	p.Legend.Top = true
-	p.Legend.Left = false
-	shape := idleShape(d.Estimates)
-	caption := fmt.Sprintf("Every probed instance is one observation (metric %s): warm answers at the top, evicted instances at the bottom, at its idle time (the client's gap plus the %s ms round trip). "+
-		"The step curve is the nonparametric maximum-likelihood estimate of the share still warm, with its pointwise %g %% likelihood-ratio band (design effect %.2f); "+
-		"dashed lines mark the estimates, and thick bars their %g %% intervals at the survival level each is defined by (0.95, 0.5, 0.05): %s. %s. n = %d observations. %s.",
-		experiments.MetricIdleProbe, stats.Format(d.Estimates[estimateIdleOverhead]), 100*lvl, fit.DesignEffect(), 100*lvl, joinOr(marks, "none"), shape, len(obs), runRef(d))
-	b.add(&sec, p, nil, caption)
-	rows := [][]string{
-		{"idle_warm_s (≥ 95 % still warm)", t.warm.text()},
-		{"idle_timeout_s (median)", t.median.text()},
-		{"idle_cold_s (≥ 95 % cold)", t.cold.text()},
-		{"shape", shape},
+	return out
+}
+
+// marksTable is the table of a declared figure's marks, the shape in words
+// (when there is one) and its notes.
+func marksTable(f experiments.Figure, est map[string]float64, shape string) Table {
+	var rows [][]string
+	for _, m := range f.Marks {
+		rows = append(rows, []string{m.Label, ciOf(est, m.Key).text()})
 	}
-	if v, ok := d.Estimates[estimateIdlePrecision]; ok {
-		reached := "no (a budget ended the run)"
-		if v == 1 {
-			reached = "yes"
+	if shape != "" {
+		rows = append(rows, []string{"shape", shape})
+	}
+	for _, n := range f.Notes {
+		v, ok := est[n.Key]
+		switch {
+		case !ok && n.Absent != "":
+			rows = append(rows, []string{n.Label, n.Absent})
+		case !ok:
+		case n.Percent:
+			lk, hk := stats.IntervalKeys(n.Key)
+			rows = append(rows, []string{n.Label, fmt.Sprintf("%.0f %% [%.0f, %.0f]", 100*v, 100*est[lk], 100*est[hk])})
+		case n.Values != nil:
+			if text, ok := n.Values[v]; ok {
+				rows = append(rows, []string{n.Label, text})
+			}
+		default:
+			rows = append(rows, []string{n.Label, stats.Format(v)})
 		}
-		rows = append(rows, []string{"precision reached", reached})
 	}
-	sec.Tables = append(sec.Tables, Table{Caption: "Idle-timeout estimates (95 % intervals unless the run set another level)", Header: []string{"estimate", "value [interval]"}, Rows: rows})
-	return sec, true
+	return Table{Caption: "Estimates (95 % intervals unless the run set another level)", Header: []string{"estimate", "value [interval]"}, Rows: rows}
+}
+
+// intervalsTable draws a declared FigureIntervals: the table of its marks
+// (left out when the run stored none of them).
+func intervalsTable(d *RunData, sec *Section, f experiments.Figure) {
+	for _, m := range f.Marks {
+		if ciOf(d.Estimates, m.Key).any() {
+			sec.Tables = append(sec.Tables, marksTable(f, d.Estimates, ""))
+			return
+		}
+	}
+}
+
+// declaredFigures returns the figures experiment exp declares
+// (experiments.Reporter), none for an unknown or undeclaring one.
+func declaredFigures(exp string) []experiments.Figure {
+	e, err := experiments.Lookup(exp)
+	if err != nil {
+		return nil
+	}
+	r, ok := e.(experiments.Reporter)
+	if !ok {
+		return nil
+	}
+	var out []experiments.Figure
+	for _, s := range r.ReportSections() {
+		out = append(out, s.Figures...)
+	}
+	return out
+}
+
+// survivalSummary is the text summary's line for a run whose experiment
+// declares a survival figure: the shape in words and the marks ("" for
+// other runs).
+func survivalSummary(d *RunData) string {
+	for _, f := range declaredFigures(d.Run.Experiment) {
+		if f.Kind != experiments.FigureSurvival {
+			continue
+		}
+		shape := survivalShape(f.Marks, d.Estimates)
+		if shape == "" {
+			return ""
+		}
+		parts := make([]string, len(f.Marks))
+		for i, m := range f.Marks {
+			parts[i] = m.Label + " " + ciOf(d.Estimates, m.Key).text()
+		}
+		return shape + "\n  " + strings.Join(parts, " · ")
+	}
+	return ""
 }
 
 func joinOr(xs []string, none string) string {
@@ -270,37 +368,34 @@ func (m markLegend) Thumbnail(c *draw.Canvas) {
 
 var _ plot.Thumbnailer = markLegend{}
 
-// intervalKeys are the estimates with intervals the compare view plots
-// per run, by experiment.
-var intervalKeys = map[string][]struct{ key, label string }{
-	"idle-timeout": {
-		{estimateIdleWarm, "idle_warm_s (5%)"}, {experiments.KeyIdleTimeout, "idle_timeout_s (median)"}, {estimateIdleCold, "idle_cold_s (95%)"},
-	},
-	"instance-lifetime": {
-		{estimateLifetimeP5, "lifetime_p5_s (5%)"}, {estimateLifetime, "lifetime_s (median)"},
-	},
-}
-
-// intervalCompare adds, for experiments with interval estimates, a figure
-// of each estimate with its interval per run (platform · date · run) and a
-// table of the same with the idle-timeout shape in words.
+// intervalCompare adds, for an experiment that declares marks (estimates
+// with intervals), a figure of each with its interval per run (platform ·
+// date · run) and a table of the same, with the shape in words where it
+// declares a survival figure.
 func intervalCompare(b *builder, sec *Section, exp string, rs []*RunData) {
-	keys := intervalKeys[exp]
-	if len(keys) == 0 {
+	var marks []experiments.Mark
+	var shapeMarks []experiments.Mark
+	for _, f := range declaredFigures(exp) {
+		marks = append(marks, f.Marks...)
+		if f.Kind == experiments.FigureSurvival {
+			shapeMarks = f.Marks
+		}
+	}
+	if len(marks) == 0 {
 		return
 	}
 	var ss []xySeries
 	t := Table{Caption: "Estimates with intervals per run", Header: []string{"run"}}
-	for _, k := range keys {
-		t.Header = append(t.Header, k.label)
+	for _, m := range marks {
+		t.Header = append(t.Header, m.Label)
 	}
-	if exp == "idle-timeout" {
+	if shapeMarks != nil {
 		t.Header = append(t.Header, "shape")
 	}
-	for _, k := range keys {
-		s := xySeries{Name: k.label}
+	for _, m := range marks {
+		s := xySeries{Name: m.Label}
 		for i, d := range rs {
-			e := ciOf(d.Estimates, k.key)
+			e := ciOf(d.Estimates, m.Key)
 			if math.IsNaN(e.v) {
 				continue
 			}
@@ -317,11 +412,11 @@ func intervalCompare(b *builder, sec *Section, exp string, rs []*RunData) {
 	}
 	for i, d := range rs {
 		row := []string{fmt.Sprintf("%d: %s", i+1, runLabel(d))}
-		for _, k := range keys {
-			row = append(row, ciOf(d.Estimates, k.key).text())
+		for _, m := range marks {
+			row = append(row, ciOf(d.Estimates, m.Key).text())
 		}
-		if exp == "idle-timeout" {
-			row = append(row, idleShape(d.Estimates))
+		if shapeMarks != nil {
+			row = append(row, survivalShape(shapeMarks, d.Estimates))
 		}
 		t.Rows = append(t.Rows, row)
 	}

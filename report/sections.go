@@ -302,10 +302,9 @@ func declaredSection(b *builder, d *RunData, decl experiments.Section) (Section,
 	for _, f := range decl.Figures {
 		switch f.Kind {
 		case experiments.FigureSurvival:
-			if idle, ok := idleSection(b, d); ok {
-				sec.Figures = append(sec.Figures, idle.Figures...)
-				sec.Tables = append(sec.Tables, idle.Tables...)
-			}
+			survivalFigure(b, d, &sec, f)
+		case experiments.FigureIntervals:
+			intervalsTable(d, &sec, f)
 		case experiments.FigureRateSteps:
 			rateStepsFigure(b, d, &sec, f)
 		case experiments.FigureMedianByTag:

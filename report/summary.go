@@ -66,10 +66,8 @@ func WriteSummary(w io.Writer, d *RunData) error {
 			est = append(est, []string{k, d.EstimateText(k)})
 		}
 		writeAligned(&b, est)
-		if shape := idleShape(d.Estimates); shape != "" {
-			t, _ := idleTripleOf(d.Estimates)
-			fmt.Fprintf(&b, "\nIdle timeout: %s\n  warm (≥ 95%% still warm) %s · median %s · cold (≥ 95%% cold) %s\n",
-				shape, t.warm.text(), t.median.text(), t.cold.text())
+		if s := survivalSummary(d); s != "" {
+			fmt.Fprintf(&b, "\n%s: %s\n", d.Run.Experiment, s)
 		}
 	}
 	_, err := io.WriteString(w, b.String())

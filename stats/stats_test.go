@@ -116,6 +116,27 @@ func TestMedianCIValues(t *testing.T) {
 	}
 }
 
+func TestClopperPearsonKnownValues(t *testing.T) {
+	tests := []struct {
+		k, n      int
+		low, high float64
+	}{
+		{5, 10, 0.1871, 0.8129},
+		{0, 10, 0, 0.3085},
+		{10, 10, 0.6915, 1},
+		{81, 263, 0.2527, 0.3676}, // checked against an independent binomial-sum bisection
+	}
+	for _, tc := range tests {
+		ci := ClopperPearson(tc.k, tc.n, 0.95)
+		if !ci.OK || !near(ci.Low, tc.low, 1e-4) || !near(ci.High, tc.high, 1e-4) {
+			t.Errorf("ClopperPearson(%d,%d) = [%.4f, %.4f], want [%.4f, %.4f]", tc.k, tc.n, ci.Low, ci.High, tc.low, tc.high)
+		}
+	}
+	if ClopperPearson(0, 0, 0.95).OK {
+		t.Error("n=0 must not be OK")
+	}
+}
+
 func TestWilsonKnownValues(t *testing.T) {
 	tests := []struct {
 		k, n      int

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"time"
 
 	"github.com/faas-benchmarker/faas-benchmarker/doctor"
 	"github.com/faas-benchmarker/faas-benchmarker/platforms"
@@ -46,6 +47,13 @@ func Platform() platforms.Platform {
 		},
 		// No platform-wide price: the plan decides it (fromOutputs), and
 		// the plan of existing URLs is unknown.
+		//
+		// Azure mostly keeps an idle instance about 20 minutes. An HTTP
+		// triggered function must answer within 230 s whatever its
+		// timeout ("Function app timeout duration", learn.microsoft.com:
+		// the Azure Load Balancer's idle timeout), so a release spread of
+		// at most 3 minutes.
+		IdleRange: providers.IdleRange{Min: 2 * time.Minute, Max: 32 * time.Minute, Spread: 3 * time.Minute},
 		Preflight: preflight,
 	}
 }

@@ -4,6 +4,7 @@ package local
 
 import (
 	"context"
+	"time"
 
 	"github.com/faas-benchmarker/faas-benchmarker/platforms"
 	"github.com/faas-benchmarker/faas-benchmarker/providers"
@@ -22,6 +23,9 @@ func Platform() platforms.Platform {
 		// The local platform emulates Lambda's billing (REPORT Billed
 		// Duration): priced as Lambda x86, "what this would cost on Lambda".
 		Pricing: providers.Pricing{Default: "aws-lambda-x86"},
+		// Seconds (localfaas.DefaultConfig: 10 s); the lab functions'
+		// 30 s timeout leaves room for a 10 s release spread.
+		IdleRange: providers.IdleRange{Min: time.Second, Max: 16 * time.Second, Spread: 10 * time.Second},
 	}
 }
 

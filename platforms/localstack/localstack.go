@@ -6,6 +6,7 @@ package localstack
 import (
 	"errors"
 	"log/slog"
+	"time"
 
 	"github.com/faas-benchmarker/faas-benchmarker/doctor"
 	"github.com/faas-benchmarker/faas-benchmarker/platforms"
@@ -40,6 +41,11 @@ func Platform() platforms.Platform {
 		Capabilities: []providers.Capability{providers.ForceColdStart, providers.SetMemory},
 		// Priced as the local platform: Lambda x86.
 		Pricing: providers.Pricing{Default: "aws-lambda-x86"},
+		// An emulator of Lambda's API: the same starting range as aws
+		// (LocalStack keeps an idle environment about 10 minutes); the
+		// grid shrinks if it is configured shorter.
+		IdleRange: providers.IdleRange{Min: time.Minute, Max: 16 * time.Minute,
+			Spread: time.Duration(stackcfg.DefaultAWS().TimeoutSeconds) * time.Second * 3 / 4},
 		Preflight: func(_ bool, e doctor.Env) []doctor.Check {
 			return append(doctor.Pulumi(e), doctor.PulumiPlugins(e, "fblocal"))
 		},

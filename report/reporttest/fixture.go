@@ -202,7 +202,7 @@ func (g *gen) packageSize(scale int) (string, error) {
 func (g *gen) idleTimeout(scale int) (string, error) {
 	id := "run-idle-local-1"
 	at := Base.Add(4 * time.Hour)
-	if err := g.start(id, "idle-timeout", "local", at, map[string]string{"gaps": "30..900"}); err != nil {
+	if err := g.start(id, experiments.IdleTimeout{}.Name(), "local", at, map[string]string{"gaps": "30..900"}); err != nil {
 		return "", err
 	}
 	var seq, t int64
@@ -223,7 +223,7 @@ func (g *gen) idleTimeout(scale int) (string, error) {
 			if err := g.w.Add(g.inv(id, seq, fmt.Sprintf("gap-%d", gap), t, lat, cold, fmt.Sprintf("inst-%d", seq))); err != nil {
 				return "", err
 			}
-			if err := g.w.AddMetric(results.Metric{RunID: id, Name: experiments.MetricIdleProbe, Value: v, Tags: map[string]string{experiments.TagGapS: fmt.Sprint(gap), "burst": fmt.Sprint(seq)},
+			if err := g.w.AddMetric(results.Metric{RunID: id, Name: experiments.MetricIdleProbe, Value: v, Tags: map[string]string{experiments.TagGapS: fmt.Sprint(gap), experiments.TagIdleS: fmt.Sprint(gap), "burst": fmt.Sprint(seq)},
 				Phase: fmt.Sprintf("gap-%d", gap), AtNS: t}); err != nil {
 				return "", err
 			}

@@ -16,6 +16,7 @@ import (
 	"github.com/faas-benchmarker/faas-benchmarker/experiments"
 	"github.com/faas-benchmarker/faas-benchmarker/internal/exitcode"
 	"github.com/faas-benchmarker/faas-benchmarker/platforms/builtin"
+	"github.com/faas-benchmarker/faas-benchmarker/providers"
 	"github.com/faas-benchmarker/faas-benchmarker/results"
 	"github.com/faas-benchmarker/faas-benchmarker/session"
 	"github.com/faas-benchmarker/faas-benchmarker/study"
@@ -55,11 +56,11 @@ func experimentCommand() *cli.Command {
 }
 
 func experimentAction(c *cli.Context) error {
-	exp, params, runID, err := experimentInput(c)
+	plan, err := planPlatform(c)
 	if err != nil {
 		return err
 	}
-	plan, err := planPlatform(c)
+	exp, params, runID, err := experimentInput(c, plan.platform.IdleRange)
 	if err != nil {
 		return err
 	}
@@ -127,9 +128,10 @@ func experimentAction(c *cli.Context) error {
 	}
 }
 
-// experimentInput resolves the experiment NAME, its --set parameters and
-// --run-id, refusing bad input before anything starts.
-func experimentInput(c *cli.Context) (experiments.Experiment, experiments.Params, string, error) {
+// experimentInput resolves the experiment NAME, its --set parameters (over
+// the defaults on a platform that declares idle, experiments.ResolveOn)
+// and --run-id, refusing bad input before anything starts.
+func experimentInput(c *cli.Context, idle providers.IdleRange) (experiments.Experiment, experiments.Params, string, error) {
 	var none experiments.Params
 	if c.NArg() != 1 {
 		return nil, none, "", usageError("experiment needs exactly one NAME (see fbrun experiments)")
@@ -142,7 +144,7 @@ func experimentInput(c *cli.Context) (experiments.Experiment, experiments.Params
 	if err != nil {
 		return nil, none, "", usageError("%v", err)
 	}
-	params, err := experiments.Resolve(exp, sets)
+	params, err := experiments.ResolveOn(exp, sets, idle)
 	if err != nil {
 		return nil, none, "", usageError("%v", err)
 	}

@@ -1,0 +1,63 @@
+package experiments
+
+import (
+	"testing"
+	"time"
+
+	"github.com/faas-benchmarker/faas-benchmarker/providers"
+)
+
+// TestResolveOn: a platform's idle range gives idle-timeout its defaults
+// under the user's values; the local range gives exactly the declared
+// ones; a platform that declares nothing and an experiment without
+// platform defaults resolve as Resolve.
+func TestResolveOn(t *testing.T) {
+	local := providers.IdleRange{Min: time.Second, Max: 16 * time.Second, Spread: 10 * time.Second}
+	for _, tc := range []struct {
+		name  string
+		exp   Experiment
+		over  map[string]string
+		idle  providers.IdleRange
+		check map[string]string
+	}{
+		{"aws range", IdleTimeout{}, nil, awsIdle,
+			map[string]string{"min_gap": "1m0s", "max_gap": "16m0s", "max_stagger": "45s", "max_time": "8h0m0s", "max_probes": "4000"}},
+		{"the user's value wins", IdleTimeout{}, map[string]string{"max_gap": "2h"}, awsIdle,
+			map[string]string{"min_gap": "1m0s", "max_gap": "2h"}},
+		{"no range: declared", IdleTimeout{}, nil, providers.IdleRange{}, map[string]string{"min_gap": "1s", "max_gap": "16s"}},
+		{"no platform defaults", Smoke{}, nil, awsIdle, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := ResolveOn(tc.exp, tc.over, tc.idle)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for k, want := range tc.check {
+				if got := p.Raw(k); got != want {
+					t.Errorf("%s = %q, want %q", k, got, want)
+				}
+			}
+			if tc.check == nil {
+				plain, _ := Resolve(tc.exp, tc.over)
+				for k, v := range plain.Map() {
+					if p.Raw(k) != v {
+						t.Errorf("%s = %q, want %q as Resolve gives", k, p.Raw(k), v)
+					}
+				}
+			}
+		})
+	}
+	// The local range reproduces the declared defaults, value for value.
+	p, err := ResolveOn(IdleTimeout{}, nil, local)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, _ := Resolve(IdleTimeout{}, nil)
+	for _, name := range []string{"min_gap", "max_gap", "max_stagger", "max_time", "max_probes"} {
+		a, _ := time.ParseDuration(p.Raw(name))
+		b, _ := time.ParseDuration(plain.Raw(name))
+		if a != b || (a == 0 && p.Raw(name) != plain.Raw(name)) {
+			t.Errorf("local range: %s = %q, declared %q", name, p.Raw(name), plain.Raw(name))
+		}
+	}
+}
