@@ -66,8 +66,15 @@ import (
 )
 
 // ARMScope is the token scope the publish and status requests carry: the
-// Azure Resource Manager's, which the app's SCM site accepts.
-const ARMScope = "https://management.azure.com/.default"
+// Azure Resource Manager audience exactly as Microsoft's Flex deployment
+// clients ask for it — azd's FuncAppHostClient builds its pipeline with
+// armruntime.NewPipeline, whose scope is the public cloud's Resource
+// Manager audience "https://management.core.windows.net/" + "/.default"
+// (azcore arm/runtime/runtime.go, pipeline.go), and the az CLI's Flex
+// deployment takes the token for active_directory_resource_id, the same
+// audience. Resource Manager also accepts https://management.azure.com
+// tokens; that the SCM site does is not documented, so it is not used.
+const ARMScope = "https://management.core.windows.net//.default"
 
 // Defaults of Config.
 const (

@@ -107,7 +107,9 @@ func (k *kudu) serve(w http.ResponseWriter, r *http.Request) {
 	posts := len(k.events) - polls
 	k.mu.Unlock()
 
-	if k.unauthorized != "" || r.Header.Get("Authorization") != "Bearer tok:"+ARMScope {
+	// The scope of azd's and the az CLI's Flex deployments (see ARMScope),
+	// spelled out so that a change of the constant is caught.
+	if k.unauthorized != "" || r.Header.Get("Authorization") != "Bearer tok:https://management.core.windows.net//.default" {
 		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token", error_description="`+k.unauthorized+`"`)
 		w.WriteHeader(http.StatusUnauthorized)
 		return
