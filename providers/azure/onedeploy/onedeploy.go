@@ -29,8 +29,10 @@
 //     partial success; a failure carries status_text and log_url. Right
 //     after the publish the id may answer 404 for a few polls; a 404 after
 //     the record was seen in progress is the deployment worker recycled
-//     once the deployment completed (azd, funcapp_host_client.go), which
-//     ends the wait with the outcome left to the caller's readiness probe.
+//     once the deployment completed (azd, funcapp_host_client.go), and a
+//     record may be recycled before it is ever read
+//     (microsoft/vscode-azuretools#1739): both end the wait with the
+//     outcome left to the caller's readiness probe.
 //   - 409 Conflict means another deployment is in progress ("There is a
 //     deployment currently in progress. Please try again when it
 //     completes.", Kudu): the publish is retried after it.
@@ -79,8 +81,11 @@ const ARMScope = "https://management.core.windows.net//.default"
 // Defaults of Config.
 const (
 	// DefaultPollInterval is the wait between status polls and between
-	// publish attempts refused with 409.
-	DefaultPollInterval = 2 * time.Second
+	// publish attempts refused with 409: 1 s, the interval the Functions
+	// service team recommends, as a Flex deployment's record can be
+	// recycled soon after it completes (microsoft/vscode-azuretools#1739;
+	// azd's FuncAppHostClient polls every second too).
+	DefaultPollInterval = time.Second
 	// DefaultTimeout bounds one app's deployment: the waits for another
 	// deployment to finish plus the status polling.
 	DefaultTimeout = 10 * time.Minute
@@ -97,6 +102,15 @@ const (
 	statusConflict  = 5
 	statusPartial   = 6
 )
+
+// notFoundLimit is how many polls in a row may answer 404 before the
+// deployment record was ever read. A record that never appears was
+// recycled before the first poll (microsoft/vscode-azuretools#1739) — or
+// the deployment failed early, which Kudu has also answered with 404
+// (Azure/azure-dev#4439): the wait then ends without a verdict and the
+// caller's readiness probe decides. azd gives up after 4 retries at 1 s;
+// this allows 10.
+const notFoundLimit = 10
 
 // maxBody bounds how much of a response is read.
 const maxBody = 1 << 20
@@ -265,9 +279,9 @@ type deployment struct {
 }
 
 // await polls the deployment until it ends, the time limit is reached or
-// ctx ends. 404 before any record (the record is not there yet), 5xx and
-// transport errors (the SCM site restarts with the app) are retried
-// within the limit. A 404 after the record was seen in progress is the
+// ctx ends. 404 before any record (the record is not there yet; up to
+// notFoundLimit polls in a row), 5xx and transport errors (the SCM site
+// restarts with the app) are retried within the limit. A 404 after the record was seen in progress is the
 // deployment worker recycled once the deployment completed (azd's
 // FuncAppHostClient.waitForDeployment, Azure/azure-dev
 // cli/azd/pkg/azsdk/funcapp_host_client.go, takes it for the end of the
@@ -277,6 +291,7 @@ func (r *run) await(ctx context.Context, id string) error {
 	u := r.scm + "/api/deployments/" + id
 	last := "no answer yet"
 	seen := false // a record in progress was read
+	notFound := 0 // 404s in a row before any record
 	for {
 		status, h, body, err := r.do(ctx, http.MethodGet, u, nil)
 		var dep deployment
@@ -291,7 +306,15 @@ func (r *run) await(ctx context.Context, id string) error {
 			r.d.cfg.Logger.Warn("one deploy: the deployment record is gone after it was in progress (the deployment worker recycled "+
 				"when it completed); the readiness probe decides whether the app runs the package", "app", r.t.App, "deployment", id)
 			return nil
-		case status == http.StatusNotFound || status >= 500:
+		case status == http.StatusNotFound && notFound+1 >= notFoundLimit:
+			r.d.cfg.Logger.Warn("one deploy: the deployment record never appeared (recycled before it was read, or the deployment "+
+				"failed early; see its log in the portal's Deployment Center); the readiness probe decides whether the app runs the package",
+				"app", r.t.App, "deployment", id, "polls", notFoundLimit)
+			return nil
+		case status == http.StatusNotFound:
+			notFound++
+			last = fmt.Sprintf("HTTP %d", status)
+		case status >= 500:
 			last = fmt.Sprintf("HTTP %d", status)
 		case status != http.StatusOK && status != http.StatusAccepted:
 			return r.httpError("deployment status", status, h, body)
@@ -302,7 +325,7 @@ func (r *run) await(ctx context.Context, id string) error {
 			if done {
 				return err
 			}
-			seen = true
+			seen, notFound = true, 0
 			last = "status " + statusName(*dep.Status)
 		}
 		if err := r.pause(ctx); errors.Is(err, errBudget) || errors.Is(context.Cause(ctx), errBudget) {
