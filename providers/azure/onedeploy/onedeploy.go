@@ -27,7 +27,12 @@
 //     and after it failed — says how it went: status -1 cancelled, 0
 //     pending, 1 building, 2 deploying, 3 failed, 4 success, 5 conflict, 6
 //     partial success; a failure carries status_text and log_url. Right
-//     after the publish the id may answer 404 for a few polls.
+//     after the publish the id may answer 404 for a few polls; a 404 after
+//     the record was seen in progress is the deployment worker recycled
+//     once the deployment completed (azd, funcapp_host_client.go), and a
+//     record may be recycled before it is ever read
+//     (microsoft/vscode-azuretools#1739): both end the wait with the
+//     outcome left to the caller's readiness probe.
 //   - 409 Conflict means another deployment is in progress ("There is a
 //     deployment currently in progress. Please try again when it
 //     completes.", Kudu): the publish is retried after it.
@@ -35,9 +40,9 @@
 //     deployment technology but external package URL, local Git and FTPS
 //     ("Deployment technologies in Azure Functions", "Trigger syncing").
 //
-// Every wait is bounded (Config.Timeout) and returns as soon as its
-// context is cancelled: a run being torn down never waits for a
-// deployment. The API is exercised here against an httptest stand-in
+// Every call is bounded by Config.Timeout on the clock, whatever the
+// number of polls, and returns as soon as its context is cancelled: a run
+// being torn down never waits for a deployment. The API is exercised here against an httptest stand-in
 // written from the above; a real Flex app has not been deployed to from
 // this code (see docs/infrastructure.md).
 package onedeploy
@@ -63,14 +68,24 @@ import (
 )
 
 // ARMScope is the token scope the publish and status requests carry: the
-// Azure Resource Manager's, which the app's SCM site accepts.
-const ARMScope = "https://management.azure.com/.default"
+// Azure Resource Manager audience exactly as Microsoft's Flex deployment
+// clients ask for it — azd's FuncAppHostClient builds its pipeline with
+// armruntime.NewPipeline, whose scope is the public cloud's Resource
+// Manager audience "https://management.core.windows.net/" + "/.default"
+// (azcore arm/runtime/runtime.go, pipeline.go), and the az CLI's Flex
+// deployment takes the token for active_directory_resource_id, the same
+// audience. Resource Manager also accepts https://management.azure.com
+// tokens; that the SCM site does is not documented, so it is not used.
+const ARMScope = "https://management.core.windows.net//.default"
 
 // Defaults of Config.
 const (
 	// DefaultPollInterval is the wait between status polls and between
-	// publish attempts refused with 409.
-	DefaultPollInterval = 2 * time.Second
+	// publish attempts refused with 409: 1 s, the interval the Functions
+	// service team recommends, as a Flex deployment's record can be
+	// recycled soon after it completes (microsoft/vscode-azuretools#1739;
+	// azd's FuncAppHostClient polls every second too).
+	DefaultPollInterval = time.Second
 	// DefaultTimeout bounds one app's deployment: the waits for another
 	// deployment to finish plus the status polling.
 	DefaultTimeout = 10 * time.Minute
@@ -87,6 +102,15 @@ const (
 	statusConflict  = 5
 	statusPartial   = 6
 )
+
+// notFoundLimit is how many polls in a row may answer 404 before the
+// deployment record was ever read. A record that never appears was
+// recycled before the first poll (microsoft/vscode-azuretools#1739) — or
+// the deployment failed early, which Kudu has also answered with 404
+// (Azure/azure-dev#4439): the wait then ends without a verdict and the
+// caller's readiness probe decides. azd gives up after 4 retries at 1 s;
+// this allows 10.
+const notFoundLimit = 10
 
 // maxBody bounds how much of a response is read.
 const maxBody = 1 << 20
@@ -177,6 +201,12 @@ func (d *Deployer) Deploy(ctx context.Context, t Target) error {
 	if len(zip) == 0 {
 		return fmt.Errorf("azure one deploy %s: package %s is empty", t.App, t.Package)
 	}
+	// The time limit bounds the whole call on the clock too: the poll
+	// count alone does not, as each request may take up to the HTTP
+	// client's timeout (an SCM site that accepts connections and never
+	// answers would hold the run for polls × 5 minutes).
+	ctx, cancel := context.WithTimeoutCause(ctx, d.cfg.Timeout, errBudget)
+	defer cancel()
 	r := &run{d: d, t: t, scm: strings.TrimRight(t.SCMURL, "/"), polls: int(d.cfg.Timeout / d.cfg.PollInterval)}
 	id, err := r.publish(ctx, zip)
 	if err != nil {
@@ -212,6 +242,9 @@ func (r *run) publish(ctx context.Context, zip []byte) (string, error) {
 	u := r.scm + "/api/publish?RemoteBuild=false"
 	for {
 		status, h, body, err := r.do(ctx, http.MethodPost, u, zip)
+		if errors.Is(context.Cause(ctx), errBudget) {
+			return "", r.failf("publish did not finish within %v; follow it at %s/api/deployments/latest", r.d.cfg.Timeout, r.scm)
+		}
 		if err != nil {
 			return "", r.failf("publish: %w", err)
 		}
@@ -225,7 +258,7 @@ func (r *run) publish(ctx context.Context, zip []byte) (string, error) {
 			return id, nil
 		case status == http.StatusConflict:
 			r.d.cfg.Logger.Info("one deploy: another deployment is in progress, retrying", "app", r.t.App)
-			if err := r.pause(ctx); errors.Is(err, errBudget) {
+			if err := r.pause(ctx); errors.Is(err, errBudget) || errors.Is(context.Cause(ctx), errBudget) {
 				return "", r.failf("another deployment kept the app busy (409 Conflict) for %v; follow it at %s/api/deployments/latest",
 					r.d.cfg.Timeout, r.scm)
 			} else if err != nil {
@@ -246,20 +279,42 @@ type deployment struct {
 }
 
 // await polls the deployment until it ends, the time limit is reached or
-// ctx ends. 404 (the record is not there yet), 5xx and transport errors
-// (the SCM site restarts with the app) are retried within the limit.
+// ctx ends. 404 before any record (the record is not there yet; up to
+// notFoundLimit polls in a row), 5xx and transport errors (the SCM site
+// restarts with the app) are retried within the limit. A 404 after the record was seen in progress is the
+// deployment worker recycled once the deployment completed (azd's
+// FuncAppHostClient.waitForDeployment, Azure/azure-dev
+// cli/azd/pkg/azsdk/funcapp_host_client.go, takes it for the end of the
+// deployment): the outcome is then unknown here, the wait ends without an
+// error and the caller's readiness probe of the app decides.
 func (r *run) await(ctx context.Context, id string) error {
 	u := r.scm + "/api/deployments/" + id
 	last := "no answer yet"
+	seen := false // a record in progress was read
+	notFound := 0 // 404s in a row before any record
 	for {
 		status, h, body, err := r.do(ctx, http.MethodGet, u, nil)
 		var dep deployment
 		switch {
+		case errors.Is(context.Cause(ctx), errBudget):
+			return r.failf("deployment %s did not finish within %v (last: %s); follow it at %s", id, r.d.cfg.Timeout, last, u)
 		case ctx.Err() != nil:
 			return r.failf("deployment %s: %w", id, ctx.Err())
 		case err != nil:
 			last = err.Error()
-		case status == http.StatusNotFound || status >= 500:
+		case status == http.StatusNotFound && seen:
+			r.d.cfg.Logger.Warn("one deploy: the deployment record is gone after it was in progress (the deployment worker recycled "+
+				"when it completed); the readiness probe decides whether the app runs the package", "app", r.t.App, "deployment", id)
+			return nil
+		case status == http.StatusNotFound && notFound+1 >= notFoundLimit:
+			r.d.cfg.Logger.Warn("one deploy: the deployment record never appeared (recycled before it was read, or the deployment "+
+				"failed early; see its log in the portal's Deployment Center); the readiness probe decides whether the app runs the package",
+				"app", r.t.App, "deployment", id, "polls", notFoundLimit)
+			return nil
+		case status == http.StatusNotFound:
+			notFound++
+			last = fmt.Sprintf("HTTP %d", status)
+		case status >= 500:
 			last = fmt.Sprintf("HTTP %d", status)
 		case status != http.StatusOK && status != http.StatusAccepted:
 			return r.httpError("deployment status", status, h, body)
@@ -270,9 +325,10 @@ func (r *run) await(ctx context.Context, id string) error {
 			if done {
 				return err
 			}
+			seen, notFound = true, 0
 			last = "status " + statusName(*dep.Status)
 		}
-		if err := r.pause(ctx); errors.Is(err, errBudget) {
+		if err := r.pause(ctx); errors.Is(err, errBudget) || errors.Is(context.Cause(ctx), errBudget) {
 			return r.failf("deployment %s did not finish within %v (last: %s); follow it at %s", id, r.d.cfg.Timeout, last, u)
 		} else if err != nil {
 			return r.failf("deployment %s: %w", id, err)

@@ -45,6 +45,8 @@ type kudu struct {
 	events []string
 	zip    []byte
 	srv    *httptest.Server
+	// release ends the hanging polls when the test ends.
+	release chan struct{}
 }
 
 // script is how the stand-in answers.
@@ -62,6 +64,9 @@ type script struct {
 	unauthorized string
 	// onPoll runs at each status poll (n counts from 1).
 	onPoll func(n int)
+	// hang makes every status poll wait until its request is cancelled:
+	// an SCM site that takes the connection and never answers.
+	hang bool
 }
 
 const notFound = 1000
@@ -69,6 +74,8 @@ const notFound = 1000
 func (k *kudu) start() *kudu {
 	k.srv = httptest.NewServer(http.HandlerFunc(k.serve))
 	k.t.Cleanup(k.srv.Close)
+	k.release = make(chan struct{})
+	k.t.Cleanup(func() { close(k.release) }) // runs before Close
 	return k
 }
 
@@ -100,7 +107,9 @@ func (k *kudu) serve(w http.ResponseWriter, r *http.Request) {
 	posts := len(k.events) - polls
 	k.mu.Unlock()
 
-	if k.unauthorized != "" || r.Header.Get("Authorization") != "Bearer tok:"+ARMScope {
+	// The scope of azd's and the az CLI's Flex deployments (see ARMScope),
+	// spelled out so that a change of the constant is caught.
+	if k.unauthorized != "" || r.Header.Get("Authorization") != "Bearer tok:https://management.core.windows.net//.default" {
 		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token", error_description="`+k.unauthorized+`"`)
 		w.WriteHeader(http.StatusUnauthorized)
 		return
@@ -129,6 +138,13 @@ func (k *kudu) serve(w http.ResponseWriter, r *http.Request) {
 		id := strings.TrimPrefix(r.URL.Path, "/api/deployments/")
 		if k.onPoll != nil {
 			k.onPoll(polls)
+		}
+		if k.hang {
+			select {
+			case <-r.Context().Done():
+			case <-k.release:
+			}
+			return
 		}
 		st := k.statuses[min(polls, len(k.statuses))-1]
 		if st == notFound {
@@ -195,6 +211,12 @@ func TestDeploy(t *testing.T) {
 			posts:   1, polls: 2},
 		{name: "cancelled by a conflict", k: script{accept: 202, statuses: []int{statusConflict}},
 			wantErr: []string{"cancelled by a conflicting deployment"}, posts: 1, polls: 1},
+		{name: "record gone after in progress: worker recycled", k: script{accept: 202, statuses: []int{notFound, statusBuilding, notFound}},
+			posts: 1, polls: 3, pollPath: "/api/deployments/dep-1"},
+		{name: "record never appears: recycled before the first poll", k: script{accept: 202, statuses: []int{notFound}},
+			posts: 1, polls: notFoundLimit, pollPath: "/api/deployments/dep-1"},
+		{name: "404s then the record", k: script{accept: 202, statuses: []int{notFound, notFound, notFound, statusDeploying, statusSuccess}},
+			posts: 1, polls: 5, pollPath: "/api/deployments/dep-1"},
 		{name: "never finishes", k: script{accept: 202, statuses: []int{statusBuilding}},
 			wantErr: []string{"did not finish within 10s", "last: status building"}, posts: 1, polls: 11},
 		{name: "401 token refused", k: script{unauthorized: "token audience mismatch"},
@@ -257,6 +279,29 @@ func TestDeployStopsOnCancel(t *testing.T) {
 	}
 	if n := k.count("GET "); n != 2 {
 		t.Errorf("%d polls after the cancel at the second, want 2: %v", n, k.log())
+	}
+}
+
+// TestDeployBoundedOnTheClock: an SCM site that takes each status poll
+// and never answers holds Deploy no longer than Config.Timeout, although
+// the HTTP client's own timeout (5 minutes) and the poll count would let
+// it wait far longer.
+func TestDeployBoundedOnTheClock(t *testing.T) {
+	k := (&kudu{t: t, script: script{accept: 202, statuses: []int{statusBuilding}, hang: true}}).start()
+	d, err := New(Config{Credential: fakeCredential{}, PollInterval: time.Second, Timeout: 200 * time.Millisecond,
+		Wait: func(ctx context.Context, _ time.Duration) error { return ctx.Err() }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- d.Deploy(context.Background(), Target{App: "a", SCMURL: k.srv.URL, Package: pkg(t)}) }()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "did not finish within 200ms") {
+			t.Fatalf("err = %v, want the time limit", err)
+		}
+	case <-time.After(time.Minute): // a watchdog, not a timing claim
+		t.Fatal("Deploy still waits on a silent SCM site a minute past its 200ms limit")
 	}
 }
 
