@@ -73,6 +73,21 @@ func NewDefaultConfig() Config {
 }
 
 // Provider invokes Azure Functions. It is safe for concurrent use.
+//
+// It opens no connections ahead of a cold burst (it is no
+// providers.Preconnector), and the cold-start experiment subtracts each
+// fresh connection's measured set-up instead: every request to
+// <app>.azurewebsites.net — the function's route, the host's own pages (/,
+// /admin/host/status) alike — is routed by the front end to an instance of
+// the app and served by the Functions host there, which on the Consumption
+// and Flex Consumption plans means allocating and starting one when none
+// runs. A request made only to open a connection would thus start the very
+// instance whose cold start is to be measured. Opening a TCP and TLS
+// connection without a request would touch only the front end, but
+// net/http's transport cannot put such a connection into its pool, and a
+// connection opened for the request is timed by the transport itself
+// (DNS, connect, TLS handshake: providers.ConnSetup), so the subtraction
+// removes exactly what the request waited for.
 type Provider struct {
 	cfg    Config
 	caller *httpx.Caller
