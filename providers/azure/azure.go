@@ -82,12 +82,13 @@ func NewDefaultConfig() Config {
 // the app and served by the Functions host there, which on the Consumption
 // and Flex Consumption plans means allocating and starting one when none
 // runs. A request made only to open a connection would thus start the very
-// instance whose cold start is to be measured. Opening a TCP and TLS
-// connection without a request would touch only the front end, but
-// net/http's transport cannot put such a connection into its pool, and a
-// connection opened for the request is timed by the transport itself
+// instance whose cold start is to be measured. A TCP and TLS connection
+// opened without any request would touch only the front end, but net/http's
+// transport has no way to take such a connection into its pool (it would
+// need a dialer of our own handing out connections opened earlier; not
+// built). A connection opened for a request is timed where it is opened
 // (DNS, connect, TLS handshake: providers.ConnSetup), so the subtraction
-// removes exactly what the request waited for.
+// removes what the request waited for.
 type Provider struct {
 	cfg    Config
 	caller *httpx.Caller
