@@ -201,6 +201,43 @@ func Wilson(k, n int, level float64) Interval {
 	}
 }
 
+// ClopperPearson returns the exact (Clopper–Pearson) interval for a
+// binomial proportion of k successes in n trials: the bounds are the
+// α/2 and 1−α/2 quantiles of Beta(k, n−k+1) and Beta(k+1, n−k), exactly
+// 0 at k = 0 and 1 at k = n. Its coverage is at least level for every
+// true proportion, also next to 0 and 1, where Wilson's falls to about
+// 86 % (p = 0.004, n = 40: docs/experiments.md, "Intervals"). OK is false
+// for n == 0.
+func ClopperPearson(k, n int, level float64) Interval {
+	if n <= 0 || k < 0 || k > n || level <= 0 || level >= 1 {
+		return Interval{Low: math.NaN(), High: math.NaN(), Level: level}
+	}
+	a := (1 - level) / 2
+	lo, hi := 0.0, 1.0
+	if k > 0 {
+		lo = betaQuantile(a, float64(k), float64(n-k+1))
+	}
+	if k < n {
+		hi = betaQuantile(1-a, float64(k+1), float64(n-k))
+	}
+	return Interval{Low: lo, High: hi, Level: level, Coverage: level, OK: true}
+}
+
+// betaQuantile returns x with I_x(a, b) = q, by bisection (I is increasing
+// in x), to 1e-12.
+func betaQuantile(q, a, b float64) float64 {
+	lo, hi := 0.0, 1.0
+	for hi-lo > 1e-12 {
+		m := (lo + hi) / 2
+		if regIncBeta(a, b, m) < q {
+			lo = m
+		} else {
+			hi = m
+		}
+	}
+	return (lo + hi) / 2
+}
+
 // Point is one (x, y) point.
 type Point struct{ X, Y float64 }
 
