@@ -142,7 +142,12 @@ func TestStudyDetectsChanges(t *testing.T) {
 		"cold80": liveRunner(t, localfaas.Config{ExtraInitDelay: 80 * time.Millisecond}, experiments.ColdStart{}, cold),
 		"scale2": liveRunner(t, scaleCfg(2), experiments.Scaling{}, scaling),
 		"scale5": liveRunner(t, scaleCfg(5), experiments.Scaling{}, scaling),
-	}, map[string]int{"cold20": 4 * coldReps, "cold80": coldReps, "scale2": scaleReps, "scale5": scaleReps})
+	}, map[string]int{"cold20": 4*coldReps + 1, "cold80": coldReps + 1, "scale2": scaleReps, "scale5": scaleReps})
+	// The first cold-start run on a fresh platform pays one-time costs
+	// (the lab binary read from disk, the platform's first spawns): in 3 of
+	// 4 runs of this test on a loaded machine its median stood 15–70 ms
+	// above the next three runs'. It is a warm-up, not a repetition.
+	pools["cold20"], pools["cold80"] = pools["cold20"][1:], pools["cold80"][1:]
 	for _, name := range []string{"cold20", "cold80"} {
 		for _, e := range pools[name] {
 			t.Logf("%s: cold_p50_ms %s, init_p50_ms %s", name, stats.EstimateText(e, "cold_p50_ms"), stats.EstimateText(e, "init_p50_ms"))
