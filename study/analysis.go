@@ -337,36 +337,69 @@ func pool(reps []map[string]float64) map[string]Estimate {
 	return out
 }
 
-// combine is the precision-weighted (inverse-variance) mean of repetition
-// values vals with standard errors ses, its standard error 1/√Σw, and the
-// effective number of repetitions (Σw)²/Σw² that run-to-run variation is
-// divided by (the variance of a weighted mean of values that also vary by
-// τ² from run to run is 1/Σw + τ²·Σw²/(Σw)²). A repetition whose run was
-// poor — on a loaded machine one scale-out run's rate interval was
-// [0.99, 30.6]/s beside [1.80, 2.04] — then no longer swamps the others,
-// which an equal-weight mean with √(Σ SE²)/r would let it do. With a zero
-// standard error (a degenerate interval) the weights are undefined, and the
-// plain mean with √(Σ SE²)/r and r is used.
+// combine is the random-effects (DerSimonian–Laird) weighted mean of
+// repetition values vals with standard errors ses, its standard error from
+// the repetitions' intervals, and the effective number of repetitions (Σw)²/Σw² that run-to-run
+// variation is divided by (the variance of a weighted mean of values that
+// also vary by τ² from run to run is 1/Σw + τ²·Σw²/(Σw)² for weights
+// 1/SE²). Each repetition weighs 1/(SEᵢ² + τ²), τ² the run-to-run variance
+// beyond the repetitions' own intervals (the DerSimonian–Laird moment
+// estimate, 0 when the values agree within them). So a repetition whose run
+// was poor — on a loaded machine one scale-out run's rate interval was
+// [0.99, 30.6]/s beside [1.80, 2.04] — no longer swamps the others, which an
+// equal-weight mean with √(Σ SE²)/r would let it do; and where the runs
+// differ by more than their intervals say (a local cold start's median
+// moves with the machine's load from run to run: 50–110 ms at 20 ms delay
+// while one run's interval was [55.2, 61.2]) the narrowest interval does not
+// take all the weight, which pure inverse-variance weights 1/SEᵢ² let it
+// do (an effective 1 repetition of 8, and a 60 ms change unflagged). With
+// a zero standard error (a degenerate interval) the weights are undefined,
+// and the plain mean with √(Σ SE²)/r and r is used.
 func combine(vals, ses []float64) (mean, se, eff float64) {
-	var sw, sw2, swv, sum, ss float64
+	var sum, ss float64
 	degenerate := false
 	for i, v := range vals {
 		sum += v
 		ss += ses[i] * ses[i]
 		if !(ses[i] > 0) {
 			degenerate = true
-			continue
 		}
-		w := 1 / (ses[i] * ses[i])
-		sw += w
-		sw2 += w * w
-		swv += w * v
 	}
 	r := float64(len(vals))
 	if degenerate {
 		return sum / r, math.Sqrt(ss) / r, r
 	}
-	return swv / sw, 1 / math.Sqrt(sw), sw * sw / sw2
+	weighted := func(tau2 float64) (sw, sw2, swv float64) {
+		for i, v := range vals {
+			w := 1 / (ses[i]*ses[i] + tau2)
+			sw += w
+			sw2 += w * w
+			swv += w * v
+		}
+		return sw, sw2, swv
+	}
+	tau2 := 0.0
+	sw, sw2, swv := weighted(0)
+	if len(vals) > 1 {
+		m := swv / sw
+		var q float64
+		for i, v := range vals {
+			q += (v - m) * (v - m) / (ses[i] * ses[i])
+		}
+		if t2 := (q - (r - 1)) / (sw - sw2/sw); t2 > 0 {
+			tau2 = t2
+			sw, sw2, swv = weighted(tau2)
+		}
+	}
+	// The mean's standard error from the repetitions' own intervals,
+	// Σwᵢ²SEᵢ²/(Σw)² (1/Σw when τ² = 0); the run-to-run part is the
+	// detector's, divided by eff.
+	var within float64
+	for i := range vals {
+		w := 1 / (ses[i]*ses[i] + tau2)
+		within += w * w * ses[i] * ses[i]
+	}
+	return swv / sw, math.Sqrt(within) / sw, sw * sw / sw2
 }
 
 // Detect flags the estimates that changed from the previous study run that

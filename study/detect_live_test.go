@@ -140,23 +140,32 @@ func TestStudyDetectsChangesSerial(t *testing.T) {
 	}
 	testtools.SerialOnly(t)
 	cold := map[string]string{"samples": "12", "warm": "1"}
-	pools := livePools(map[string]func() map[string]float64{
-		"cold20": liveRunner(t, localfaas.Config{ExtraInitDelay: 20 * time.Millisecond}, experiments.ColdStart{}, cold),
-		"cold80": liveRunner(t, localfaas.Config{ExtraInitDelay: 80 * time.Millisecond}, experiments.ColdStart{}, cold),
-	}, map[string]int{"cold20": 4*coldReps + 1, "cold80": coldReps + 1})
-	// The first cold-start run on a fresh platform pays one-time costs
-	// (the lab binary read from disk, the platform's first spawns): in 3 of
-	// 4 runs of this test on a loaded machine its median stood 15–70 ms
-	// above the next three runs'. It is a warm-up, not a repetition.
-	pools["cold20"], pools["cold80"] = pools["cold20"][1:], pools["cold80"][1:]
-	for _, name := range []string{"cold20", "cold80"} {
-		for _, e := range pools[name] {
-			t.Logf("%s: cold_p50_ms %s, init_p50_ms %s", name, stats.EstimateText(e, "cold_p50_ms"), stats.EstimateText(e, "init_p50_ms"))
+	// The cold-start runs are made once, by the first cold subtest that
+	// needs them, so that -run '/scale' does not make them.
+	var pools map[string][]map[string]float64
+	coldPools := func(t *testing.T) map[string][]map[string]float64 {
+		if pools != nil {
+			return pools
 		}
+		pools = livePools(map[string]func() map[string]float64{
+			"cold20": liveRunner(t, localfaas.Config{ExtraInitDelay: 20 * time.Millisecond}, experiments.ColdStart{}, cold),
+			"cold80": liveRunner(t, localfaas.Config{ExtraInitDelay: 80 * time.Millisecond}, experiments.ColdStart{}, cold),
+		}, map[string]int{"cold20": 4*coldReps + 1, "cold80": coldReps + 1})
+		// The first cold-start run on a fresh platform pays one-time costs
+		// (the lab binary read from disk, the platform's first spawns): in 3
+		// of 4 runs of this test on a loaded machine its median stood 15–70
+		// ms above the next three runs'. It is a warm-up, not a repetition.
+		pools["cold20"], pools["cold80"] = pools["cold20"][1:], pools["cold80"][1:]
+		for _, name := range []string{"cold20", "cold80"} {
+			for _, e := range pools[name] {
+				t.Logf("%s: cold_p50_ms %s, init_p50_ms %s", name, stats.EstimateText(e, "cold_p50_ms"), stats.EstimateText(e, "init_p50_ms"))
+			}
+		}
+		return pools
 	}
 
 	t.Run("init delay 20ms to 80ms", func(t *testing.T) {
-		c20, c80 := pools["cold20"], pools["cold80"]
+		c20, c80 := coldPools(t)["cold20"], coldPools(t)["cold80"]
 		changes := studyPair(t, []string{"a", "b"}, "cold-start", coldReps, func(sr int, p string, rep int) map[string]float64 {
 			switch {
 			case sr == 2 && p == "a":
@@ -183,7 +192,7 @@ func TestStudyDetectsChangesSerial(t *testing.T) {
 	})
 
 	t.Run("no change", func(t *testing.T) {
-		c20 := pools["cold20"]
+		c20 := coldPools(t)["cold20"]
 		withFlags := 0
 		for seed := range uint64(20) {
 			perm := rand.New(rand.NewPCG(seed, 26)).Perm(len(c20))
@@ -209,11 +218,11 @@ func TestStudyDetectsChangesSerial(t *testing.T) {
 		scaleCfg := func(rate float64) localfaas.Config {
 			return localfaas.Config{ScaleBurst: 1, ScaleRate: rate, MaxInstances: 30}
 		}
-		pools := livePools(map[string]func() map[string]float64{
+		scalePools := livePools(map[string]func() map[string]float64{
 			"scale2": liveRunner(t, scaleCfg(2), experiments.Scaling{}, scaling),
 			"scale5": liveRunner(t, scaleCfg(5), experiments.Scaling{}, scaling),
 		}, map[string]int{"scale2": scaleReps, "scale5": scaleReps})
-		s2, s5 := pools["scale2"], pools["scale5"]
+		s2, s5 := scalePools["scale2"], scalePools["scale5"]
 		for _, p := range append(s2, s5...) {
 			t.Logf("scale_rate_per_s %v [%v, %v]", p["scale_rate_per_s"], p["scale_rate_per_s_low"], p["scale_rate_per_s_high"])
 		}
