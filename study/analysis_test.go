@@ -348,3 +348,27 @@ repetitions: 1
 		t.Errorf("idle_timeout_s series = %v, want one per plan", labels)
 	}
 }
+
+// TestCombineRunToRunSpread: eight local cold-start repetitions whose
+// medians move with the machine's load far beyond their intervals, one
+// interval narrow ([55.2, 61.2] ms): pure 1/SE² weights give that run
+// most of the weight (an effective 1.7 repetitions, mean 58.8); the random-effects
+// weights keep 4.6. Values in agreement keep the 1/SE² weights.
+func TestCombineRunToRunSpread(t *testing.T) {
+	vals := []float64{104.7, 86.26, 66.99, 76.97, 56.52, 63.19, 62.09, 57.58}
+	widths := []float64{93.05, 38.06, 63.16, 98.51, 15.55, 38.41, 16.54, 5.96}
+	ses := make([]float64, len(widths))
+	for i, w := range widths {
+		ses[i] = w / (2 * 1.96)
+	}
+	mean, _, eff := combine(vals, ses)
+	if eff < 4 || mean < 62 || mean > 80 {
+		t.Errorf("spread runs: mean %.2f, effective repetitions %.2f; want 62-80 and >= 4 of 8", mean, eff)
+	}
+	agree := []float64{60, 60.5, 59.8, 60.2}
+	aSE := []float64{0.5, 2, 2, 2}
+	mean, se, eff := combine(agree, aSE)
+	if want := 1 / math.Sqrt(4+3*0.25); math.Abs(se-want) > 1e-9 || eff > 2 || math.Abs(mean-60) > 0.2 {
+		t.Errorf("agreeing runs: mean %.3f se %.4f eff %.2f; want the 1/SE² weights (se %.4f)", mean, se, eff, want)
+	}
+}
