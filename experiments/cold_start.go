@@ -72,7 +72,7 @@ import (
 // signal calls cold: 1 when forcing worked), warm_cold_fraction (fraction
 // of "warm" samples flagged cold: 0 expected), cold_agreement (fraction of
 // samples with both signals known where they agree) — fractions with
-// Wilson intervals; conn_setup_p50_ms; exact counts without interval:
+// Clopper–Pearson intervals; conn_setup_p50_ms; exact counts without interval:
 // samples (cold by both signals), warm_samples, not_cold, not_warm,
 // cold_failed, cold_timed_out, failed (cold and warm), fresh_connections.
 // With nested: nested_cold_p50_ms, nested_warm_p50_ms,

@@ -12,6 +12,7 @@ import (
 	"github.com/faas-benchmarker/faas-benchmarker/engine"
 	"github.com/faas-benchmarker/faas-benchmarker/functions/lab"
 	"github.com/faas-benchmarker/faas-benchmarker/results"
+	"github.com/faas-benchmarker/faas-benchmarker/stats"
 )
 
 func TestGeometricGridAndLanes(t *testing.T) {
@@ -78,6 +79,14 @@ func TestScaleRate(t *testing.T) {
 	rate, n, ok := scaleRate(births, 200*ms)
 	if !ok || n != 5 || math.Abs(rate-5) > 1e-9 {
 		t.Errorf("scaleRate = %v %d %v, want 5 5 true", rate, n, ok)
+	}
+	// A pause of 1 s after the fourth rate-limited birth: the median gap
+	// (200 ms) stands, where a least-squares slope of the count would say
+	// 3.6/s; the rate is the estimate stats.RateFromGapsCI's interval is for.
+	paused := append(slices.Clone(births), 2000*ms)
+	rate, _, ok = scaleRate(paused, 200*ms)
+	if iv := stats.RateFromGapsCI(limitedBirthsS(paused, 200*ms), 0.5); !ok || math.Abs(rate-5) > 1e-9 || !(iv.Low <= rate && rate <= iv.High) {
+		t.Errorf("scaleRate with a pause = %v %v (median-gap interval %+v), want 5 inside it", rate, ok, iv)
 	}
 	if _, _, ok := scaleRate(births, -1); ok {
 		t.Error("a rate without any throttle")

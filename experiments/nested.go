@@ -42,7 +42,7 @@ import (
 // cold_link_penalty_ms, cold_link_cold_fraction (fraction of cold-link
 // samples where the link reported cold: 1 expected). Medians carry 95 %
 // order-statistic intervals, cold_link_penalty_ms the Price–Bonett interval
-// of a difference of medians, the fraction a Wilson interval;
+// of a difference of medians, the fraction a Clopper–Pearson interval;
 // failed_samples is an exact count.
 //
 // Known limits: the lab functions call each other through the platform's

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -36,8 +37,8 @@ import (
 // instance id) give the instances over time. The first birth whose caller
 // had been throttled before shows that the scale-out budget is exhausted;
 // from then on demand exceeds supply and births happen as soon as the
-// platform allows, so scale_rate_per_s is the least-squares slope of the
-// count of those births over their times (needs n >= 3).
+// platform allows, so scale_rate_per_s is the
+// inverse of the median gap between those births (needs n >= 3).
 // The metric instances (tag step) is the count of distinct instances at
 // the end of each step.
 //
@@ -318,44 +319,32 @@ func limitedBirthsS(births []time.Duration, firstWaited time.Duration) []float64
 	return out
 }
 
-// scaleRate is the rate of the rate-limited births (least-squares slope of
-// their count over time): every birth
-// from the first one whose caller had been throttled (and retried every
-// backoff until the platform let it create an instance) on. That birth
-// shows the scale-out budget was exhausted; from then on demand exceeds
-// supply, so each new token is taken within one backoff and the births
-// are spaced by the platform's scale-out rate. Earlier births got their
-// token at once (the initial burst) and say nothing about the rate.
+// scaleRate is the rate of the rate-limited births: one over the median
+// gap between consecutive ones (stats.RateFromGaps), the estimate whose
+// interval stats.RateFromGapsCI gives, over every birth from the first one
+// whose caller had been throttled (and retried every backoff until the
+// platform let it create an instance) on. That birth shows the scale-out
+// budget was exhausted; from then on demand exceeds supply, so each new
+// token is taken within one backoff and the births are spaced by the
+// platform's scale-out rate: a gap is one token period plus the difference
+// of two pickup delays. Earlier births got their token at once (the initial
+// burst) and say nothing about the rate. The median gap, not a least-squares
+// slope of the birth count, because one late pickup or a pause moves it
+// little and because its order-statistic interval is exact for it (a slope
+// would need an interval for cumulative counts, which are not independent
+// points). Needs 3 births.
 func scaleRate(births []time.Duration, firstWaited time.Duration) (rate float64, n int, ok bool) {
 	if firstWaited < 0 {
 		return 0, 0, false
 	}
-	var limited []time.Duration
-	for _, t := range births {
-		if t >= firstWaited {
-			limited = append(limited, t)
-		}
-	}
+	limited := limitedBirthsS(births, firstWaited)
 	n = len(limited)
-	if n < 3 || limited[n-1] <= limited[0] {
+	if n < 3 {
 		return 0, n, false
 	}
-	// Least-squares slope of the birth count over time: every birth weighs
-	// in, so one late pickup at either end moves the estimate little.
-	var mt, mk float64
-	for k, t := range limited {
-		mt += t.Seconds()
-		mk += float64(k)
-	}
-	mt, mk = mt/float64(n), mk/float64(n)
-	var cov, vt float64
-	for k, t := range limited {
-		dt := t.Seconds() - mt
-		cov += dt * (float64(k) - mk)
-		vt += dt * dt
-	}
-	if vt == 0 {
+	rate = stats.RateFromGaps(limited)
+	if math.IsNaN(rate) {
 		return 0, n, false
 	}
-	return cov / vt, n, true
+	return rate, n, true
 }

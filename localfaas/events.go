@@ -67,6 +67,11 @@ type Event struct {
 	Cold bool `json:"cold,omitempty"`
 	// InitDurationMS is set on init_done events.
 	InitDurationMS float64 `json:"init_duration_ms,omitempty"`
+	// WaitMS is set on invoked events: how long the invocation waited in
+	// the platform, from its receipt to its delivery to the instance
+	// (acquiring an instance, and for a cold one spawning and initialising
+	// it: what a cold start adds on the platform's side).
+	WaitMS float64 `json:"wait_ms,omitempty"`
 	// Reason is set on evicted events.
 	Reason EvictReason `json:"reason,omitempty"`
 	// Detail is a human-readable explanation (errors, exit status).

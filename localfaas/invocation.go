@@ -26,6 +26,8 @@ type invocation struct {
 	done chan *result // buffered 1, written once
 	once sync.Once
 
+	received time.Time // when the platform accepted the invocation
+
 	// Set by instance.deliver under the instance's mutex.
 	start        time.Time
 	deadline     time.Time
@@ -38,10 +40,11 @@ type invocation struct {
 func newInvocation(payload []byte) *invocation {
 	now := time.Now()
 	return &invocation{
-		id:      newRequestID(),
-		payload: payload,
-		traceID: newTraceID(now),
-		done:    make(chan *result, 1),
+		id:       newRequestID(),
+		payload:  payload,
+		traceID:  newTraceID(now),
+		done:     make(chan *result, 1),
+		received: now,
 	}
 }
 
@@ -105,7 +108,7 @@ func (in *instance) deliver(inv *invocation) {
 	inv.timer = time.AfterFunc(in.spec.Timeout, func() { in.timeout(inv) })
 	in.mu.Unlock()
 	in.p.events.add(Event{Time: now, Kind: EventInvoked, Function: in.spec.Name, InstanceID: in.id,
-		LogStream: in.logStream, PID: in.pid, RequestID: inv.id, Cold: inv.cold})
+		LogStream: in.logStream, PID: in.pid, RequestID: inv.id, Cold: inv.cold, WaitMS: ms(now.Sub(inv.received))})
 }
 
 // finish completes the running invocation inv with res and returns the

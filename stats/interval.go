@@ -149,9 +149,29 @@ func logs(xs []float64) []float64 {
 	return out
 }
 
+// RateFromGaps returns the rate of events (per unit of the times) from the
+// ascending event times: one over the median gap between consecutive
+// events, the estimate whose interval RateFromGapsCI gives. NaN with fewer
+// than 2 events or a median gap that is not positive.
+func RateFromGaps(times []float64) float64 {
+	if len(times) < 2 {
+		return math.NaN()
+	}
+	gaps := make([]float64, 0, len(times)-1)
+	for i := 1; i < len(times); i++ {
+		gaps = append(gaps, times[i]-times[i-1])
+	}
+	m := Median(Sorted(gaps))
+	if !(m > 0) {
+		return math.NaN()
+	}
+	return 1 / m
+}
+
 // RateFromGapsCI returns the interval of a rate of events (per unit of the
 // times) from the ascending event times: the order-statistic interval of
-// the median gap between consecutive events, inverted (rate = 1 / gap).
+// the median gap between consecutive events, inverted (rate = 1 / gap),
+// the interval of RateFromGaps's estimate.
 // The gap is the unit the process produces (one new instance per token of
 // a scale-out budget), so the interval respects how the events were made
 // rather than treating cumulative counts as independent points. Not OK

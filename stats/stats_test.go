@@ -383,3 +383,24 @@ func BenchmarkSummarize1M(b *testing.B) {
 		Summarize(xs)
 	}
 }
+
+func TestClopperPearson(t *testing.T) {
+	// Reference values: R binom.test(k, n)$conf.int.
+	for _, c := range []struct {
+		k, n   int
+		lo, hi float64
+	}{
+		{0, 10, 0, 0.3084971},
+		{10, 10, 0.6915029, 1},
+		{1, 40, 0.0006327, 0.1315858},
+		{5, 10, 0.1870860, 0.8129140},
+	} {
+		iv := ClopperPearson(c.k, c.n, 0.95)
+		if !iv.OK || math.Abs(iv.Low-c.lo) > 1e-6 || math.Abs(iv.High-c.hi) > 1e-6 {
+			t.Errorf("ClopperPearson(%d, %d) = [%.7f, %.7f], want [%.7f, %.7f]", c.k, c.n, iv.Low, iv.High, c.lo, c.hi)
+		}
+	}
+	if ClopperPearson(0, 0, 0.95).OK {
+		t.Error("an interval from no trials")
+	}
+}

@@ -40,14 +40,15 @@ type Estimate struct {
 	// their runs.
 	N      int
 	RunIDs []string
-	// Mean, Reps and WithinSE are what the change detector tests: the
-	// mean of the repetitions' values, the values, and the mean's standard
-	// error from the repetitions' two-sided intervals (each read as
-	// ±z·SE). Testable is false when a repetition lacks a value or a
-	// two-sided interval.
-	Mean, WithinSE float64
-	Reps           []float64
-	Testable       bool
+	// Mean, Reps, WithinSE and EffReps are what the change detector tests:
+	// the precision-weighted mean of the repetitions' values (see combine),
+	// the values, the mean's standard error from the repetitions'
+	// two-sided intervals (each read as ±z·SE), and the effective number
+	// of repetitions the mean averages. Testable is false when a
+	// repetition lacks a value or a two-sided interval.
+	Mean, WithinSE, EffReps float64
+	Reps                    []float64
+	Testable                bool
 }
 
 // Text renders "2.05 [1.98, 2.11]", "≥ 16" or "3.4".
@@ -328,18 +329,77 @@ func pool(reps []map[string]float64) map[string]Estimate {
 			e.Low, e.High = slices.Min(a.lows), slices.Max(a.highs)
 		}
 		if len(a.ses) == a.n && a.n > 0 {
-			var sum, ss float64
-			for i, v := range a.vals {
-				sum += v
-				ss += a.ses[i] * a.ses[i]
-			}
-			r := float64(a.n)
-			e.Testable, e.Mean, e.Reps = true, sum/r, a.vals
-			e.WithinSE = math.Sqrt(ss) / r
+			e.Testable, e.Reps = true, a.vals
+			e.Mean, e.WithinSE, e.EffReps = combine(a.vals, a.ses)
 		}
 		out[k] = e
 	}
 	return out
+}
+
+// combine is the random-effects (DerSimonian–Laird) weighted mean of
+// repetition values vals with standard errors ses, its standard error from
+// the repetitions' intervals, and the effective number of repetitions (Σw)²/Σw² that run-to-run
+// variation is divided by (the variance of a weighted mean of values that
+// also vary by τ² from run to run is 1/Σw + τ²·Σw²/(Σw)² for weights
+// 1/SE²). Each repetition weighs 1/(SEᵢ² + τ²), τ² the run-to-run variance
+// beyond the repetitions' own intervals (the DerSimonian–Laird moment
+// estimate, 0 when the values agree within them). So a repetition whose run
+// was poor — on a loaded machine one scale-out run's rate interval was
+// [0.99, 30.6]/s beside [1.80, 2.04] — no longer swamps the others, which an
+// equal-weight mean with √(Σ SE²)/r would let it do; and where the runs
+// differ by more than their intervals say (a local cold start's median
+// moves with the machine's load from run to run: 50–110 ms at 20 ms delay
+// while one run's interval was [55.2, 61.2]) the narrowest interval does not
+// take all the weight, which pure inverse-variance weights 1/SEᵢ² let it
+// do (an effective 1 repetition of 8, and a 60 ms change unflagged). With
+// a zero standard error (a degenerate interval) the weights are undefined,
+// and the plain mean with √(Σ SE²)/r and r is used.
+func combine(vals, ses []float64) (mean, se, eff float64) {
+	var sum, ss float64
+	degenerate := false
+	for i, v := range vals {
+		sum += v
+		ss += ses[i] * ses[i]
+		if !(ses[i] > 0) {
+			degenerate = true
+		}
+	}
+	r := float64(len(vals))
+	if degenerate {
+		return sum / r, math.Sqrt(ss) / r, r
+	}
+	weighted := func(tau2 float64) (sw, sw2, swv float64) {
+		for i, v := range vals {
+			w := 1 / (ses[i]*ses[i] + tau2)
+			sw += w
+			sw2 += w * w
+			swv += w * v
+		}
+		return sw, sw2, swv
+	}
+	tau2 := 0.0
+	sw, sw2, swv := weighted(0)
+	if len(vals) > 1 {
+		m := swv / sw
+		var q float64
+		for i, v := range vals {
+			q += (v - m) * (v - m) / (ses[i] * ses[i])
+		}
+		if t2 := (q - (r - 1)) / (sw - sw2/sw); t2 > 0 {
+			tau2 = t2
+			sw, sw2, swv = weighted(tau2)
+		}
+	}
+	// The mean's standard error from the repetitions' own intervals,
+	// Σwᵢ²SEᵢ²/(Σw)² (1/Σw when τ² = 0); the run-to-run part is the
+	// detector's, divided by eff.
+	var within float64
+	for i := range vals {
+		w := 1 / (ses[i]*ses[i] + tau2)
+		within += w * w * ses[i] * ses[i]
+	}
+	return swv / sw, math.Sqrt(within) / sw, sw * sw / sw2
 }
 
 // Detect flags the estimates that changed from the previous study run that
@@ -347,13 +407,14 @@ func pool(reps []map[string]float64) map[string]Estimate {
 //
 // Each estimate with a value and a two-sided interval in every repetition
 // (Estimate.Testable) is compared with its previous testable study run by
-// a two-sided Welch t test of the difference of the repetition means. The
-// variance of a study run's mean is the larger of what the repetitions'
-// intervals say (Estimate.WithinSE, known: no degrees of freedom lost) and
-// what the spread of repetitions says — the variance of one repetition
-// pooled over every study run of the series (run-to-run variation that no
-// single run's interval contains), with Σ(r−1) degrees of freedom, which
-// the test's reference distribution gets either way.
+// a two-sided Welch t test of the difference of the repetition means
+// (precision-weighted, see combine). The variance of a study run's mean is
+// the larger of what the repetitions' intervals say (Estimate.WithinSE,
+// known: no degrees of freedom lost) and what the spread of repetitions
+// says — the variance of one repetition pooled over every study run of the
+// series (run-to-run variation that no single run's interval contains)
+// divided by the effective number of repetitions, with Σ(r−1) degrees of
+// freedom, which the test's reference distribution gets either way.
 // All comparisons into one study run — every estimate of every platform —
 // form one family, and Holm's step-down procedure flags them at
 // FamilyAlpha (docs/studies.md has the simulated false-alarm rate and
@@ -421,7 +482,11 @@ func changeP(a, b Estimate, between, df float64) float64 {
 	for _, e := range []Estimate{a, b} {
 		w := e.WithinSE * e.WithinSE
 		vi := w
-		if r := float64(len(e.Reps)); df > 0 && between/r > w {
+		r := e.EffReps
+		if !(r > 0) {
+			r = float64(len(e.Reps))
+		}
+		if df > 0 && between/r > w {
 			vi = between / r
 		}
 		v += vi

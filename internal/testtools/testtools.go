@@ -84,3 +84,22 @@ func SimulationOnly(t testing.TB) {
 		t.Skip("coverage simulation: runs without -race (scripts/test, phase sim)")
 	}
 }
+
+// PhaseEnv names the scripts/test phase a test binary runs in; "parallel"
+// is the phase that runs every package's tests four packages at a time.
+const PhaseEnv = "FB_TEST_PHASE"
+
+// SerialOnly skips a load-sensitive live test in scripts/test's parallel
+// phase (FB_TEST_PHASE=parallel): a test whose assertion rests on timings
+// the machine's load stretches — the local platform's cold starts are the
+// lab runtime's own start-up, CPU work that other packages' tests running
+// beside it slow by a varying factor. scripts/test runs such tests once
+// more afterwards, alone (its "serial" phase, tests named *Serial*), and
+// there they run in full; so does a plain go test. Like SimulationOnly it
+// depends on the phase only, never on measured noise.
+func SerialOnly(t testing.TB) {
+	t.Helper()
+	if os.Getenv(PhaseEnv) == "parallel" {
+		t.Skip("load-sensitive live test: runs alone after the parallel phase (scripts/test, phase serial)")
+	}
+}

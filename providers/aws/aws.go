@@ -332,8 +332,9 @@ func (p *Provider) Invoke(ctx context.Context, function string, payload []byte) 
 }
 
 // Preconnect opens n connections to the Lambda endpoint without invoking
-// function: n GetFunction calls released together, so that each needs a
-// connection of its own, which then waits in the idle pool for the next
+// function: n GetFunction calls sent together, each holding its connection
+// until all have their responses (httpx.Together), so that they use n
+// distinct connections, which then wait in the idle pool for the next
 // invocations. Invoke and the control plane share the regional endpoint
 // lambda.<region>.amazonaws.com ("AWS Lambda endpoints and quotas", AWS
 // General Reference), and GetFunction has its own quota of 100 requests per
@@ -341,20 +342,19 @@ func (p *Provider) Invoke(ctx context.Context, function string, payload []byte) 
 // quotas", Lambda Developer Guide).
 func (p *Provider) Preconnect(ctx context.Context, function string, n int) error {
 	name := sdkaws.String(p.deployed(function))
+	g := httpx.NewTogether(n)
+	hold := func(o *lambda.Options) { o.HTTPClient = g.Client(o.HTTPClient) }
 	errs := make([]error, n)
-	start := make(chan struct{})
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			<-start
-			if _, err := p.client.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: name}); err != nil {
+			if _, err := p.client.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: name}, hold); err != nil {
 				errs[i] = p.classify(ctx, err, "preconnect "+function)
 			}
 		}()
 	}
-	close(start)
 	wg.Wait()
 	return errors.Join(errs...)
 }

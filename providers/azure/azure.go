@@ -73,6 +73,22 @@ func NewDefaultConfig() Config {
 }
 
 // Provider invokes Azure Functions. It is safe for concurrent use.
+//
+// It opens no connections ahead of a cold burst (it is no
+// providers.Preconnector), and the cold-start experiment subtracts each
+// fresh connection's measured set-up instead: every request to
+// <app>.azurewebsites.net — the function's route, the host's own pages (/,
+// /admin/host/status) alike — is routed by the front end to an instance of
+// the app and served by the Functions host there, which on the Consumption
+// and Flex Consumption plans means allocating and starting one when none
+// runs. A request made only to open a connection would thus start the very
+// instance whose cold start is to be measured. A TCP and TLS connection
+// opened without any request would touch only the front end, but net/http's
+// transport has no way to take such a connection into its pool (it would
+// need a dialer of our own handing out connections opened earlier; not
+// built). A connection opened for a request is timed where it is opened
+// (DNS, connect, TLS handshake: providers.ConnSetup), so the subtraction
+// removes what the request waited for.
 type Provider struct {
 	cfg    Config
 	caller *httpx.Caller

@@ -172,9 +172,10 @@ type Provider struct {
 }
 
 var (
-	_ providers.Invoker     = (*Provider)(nil)
-	_ providers.ColdStarter = (*Provider)(nil)
-	_ providers.Describer   = (*Provider)(nil)
+	_ providers.Invoker      = (*Provider)(nil)
+	_ providers.ColdStarter  = (*Provider)(nil)
+	_ providers.Describer    = (*Provider)(nil)
+	_ providers.Preconnector = (*Provider)(nil)
 )
 
 // nameRE is the gateway's route pattern for function names.
@@ -265,6 +266,21 @@ func (p *Provider) Invoke(ctx context.Context, function string, payload []byte) 
 		h = p.auth
 	}
 	return p.caller.Post(ctx, p.base+"/function/"+target, h, payload)
+}
+
+// Preconnect opens n connections to the gateway without invoking anything:
+// n GET /system/info requests (answered by the gateway and its provider,
+// never by a function; the request Edition makes) sent together, each
+// holding its connection until all have their responses (httpx.Together),
+// so that the next n invocations of function start together over
+// connections already open. Invocations go to the same gateway host, so
+// they share the pool.
+func (p *Provider) Preconnect(ctx context.Context, function string, n int) error {
+	ep, err := p.caller.NewEndpoint(http.MethodGet, p.base+"/system/info", p.auth, false)
+	if err != nil {
+		return err
+	}
+	return p.caller.Preopen(ctx, ep, n)
 }
 
 // scaleRequest is the gateway's ScaleServiceRequest.

@@ -232,6 +232,12 @@ func (c *Caller) Do(ctx context.Context, method, rawURL string, header http.Head
 
 // DoTo is Do to a prepared endpoint; body nil sends none.
 func (c *Caller) DoTo(ctx context.Context, ep *Endpoint, body []byte) (int, http.Header, []byte, error) {
+	return c.doTo(ctx, ep, body, nil)
+}
+
+// doTo is DoTo; a request of a group g (non-nil) arrives at g before its
+// body is read.
+func (c *Caller) doTo(ctx context.Context, ep *Endpoint, body []byte, g *Together) (int, http.Header, []byte, error) {
 	if t := c.Client.Timeout; t > 0 {
 		// http.Client.Timeout's bound, unless ctx already ends sooner.
 		if dl, ok := ctx.Deadline(); !ok || time.Until(dl) > t {
@@ -245,6 +251,9 @@ func (c *Caller) DoTo(ctx context.Context, ep *Endpoint, body []byte) (int, http
 		rt = http.DefaultTransport
 	}
 	resp, err := rt.RoundTrip(ep.request(ctx, body))
+	if g != nil {
+		g.Arrive(ctx)
+	}
 	if err != nil {
 		// Wrapped as http.Client would, for the same messages.
 		return 0, nil, nil, c.TransportError(ctx, &url.Error{Op: ep.errOp, URL: ep.rawURL, Err: err})
