@@ -136,10 +136,10 @@ func TestMetricsTagsColumns(t *testing.T) {
 	if n != 72 || len(recs) != 73 {
 		t.Fatalf("n=%d, %d records", n, len(recs))
 	}
-	if got := strings.Join(recs[0], ","); got != "run_id,experiment,platform,name,value,phase,at_ns,tags_json,tag_burst,tag_gap_s" {
+	if got := strings.Join(recs[0], ","); got != "run_id,experiment,platform,name,value,phase,at_ns,tags_json,tag_burst,tag_gap_s,tag_idle_s" {
 		t.Fatalf("header %s", got)
 	}
-	if recs[1][3] != "idle_probe" || recs[1][8] != "1" || recs[1][9] != "30" || recs[1][7] != `{"burst":"1","gap_s":"30"}` {
+	if recs[1][3] != "idle_probe" || recs[1][8] != "1" || recs[1][9] != "30" || recs[1][10] != "30" || recs[1][7] != `{"burst":"1","gap_s":"30","idle_s":"30"}` {
 		t.Fatalf("first row %v", recs[1])
 	}
 	buf.Reset()
@@ -158,7 +158,7 @@ func TestMetricsTagsColumns(t *testing.T) {
 		t.Fatal(err)
 	}
 	rows, err := parquet.Read[MetricRow](bytes.NewReader(buf.Bytes()), int64(buf.Len()))
-	if err != nil || len(rows) != 72 || rows[0].TagsJSON != `{"burst":"1","gap_s":"30"}` {
+	if err != nil || len(rows) != 72 || rows[0].TagsJSON != `{"burst":"1","gap_s":"30","idle_s":"30"}` {
 		t.Fatalf("parquet rows %d err %v", len(rows), err)
 	}
 }

@@ -221,24 +221,34 @@ func studyName(path string) (string, error) {
 func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
 
 // waitSSH waits until the droplet answers over SSH, at most BootTimeout.
+// Each attempt runs to its end — ssh's own ConnectTimeout and
+// ServerAliveInterval bound it, so the wait may overrun BootTimeout by one
+// attempt — and the deadline is judged between attempts: the error then
+// names what ssh last said, never the kill of an attempt cut short.
 func (o Orchestrator) waitSSH(ctx context.Context) error {
 	remote := o.User + "@" + o.Host
 	fmt.Fprintf(o.Out, "==> waiting for the orchestrator %s to answer over SSH (at most %v)\n", remote, o.BootTimeout)
 	boot, cancel := context.WithTimeout(ctx, o.BootTimeout)
 	defer cancel()
-	var last error // what ssh last said, not the kill at the deadline
+	timedOut := func(last error) error {
+		return fmt.Errorf("runner: the orchestrator %s did not answer over SSH within %v (is this machine in fb:sshCidrs, "+
+			"and its key the droplet's?): %w", remote, o.BootTimeout, last)
+	}
 	for {
-		_, err := o.ssh(boot, nil, "true")
+		_, err := o.ssh(ctx, nil, "true")
 		if err == nil {
 			return nil
 		}
-		if boot.Err() == nil || last == nil {
-			last = err
+		if ctx.Err() != nil {
+			return fmt.Errorf("runner: waiting for the orchestrator over SSH: %w", context.Cause(ctx))
 		}
 		if strings.Contains(err.Error(), "REMOTE HOST IDENTIFICATION HAS CHANGED") {
 			return fmt.Errorf("runner: the orchestrator %s presents another host key than the one %s holds for this droplet: "+
 				"nothing was copied (if the droplet was rebuilt, remove that file and run fbrun up permanent again): %w",
 				remote, o.KnownHosts, err)
+		}
+		if boot.Err() != nil {
+			return timedOut(err)
 		}
 		t := time.NewTimer(o.Retry)
 		select {
@@ -247,8 +257,7 @@ func (o Orchestrator) waitSSH(ctx context.Context) error {
 			if ctx.Err() != nil {
 				return fmt.Errorf("runner: waiting for the orchestrator over SSH: %w", context.Cause(ctx))
 			}
-			return fmt.Errorf("runner: the orchestrator %s did not answer over SSH within %v (is this machine in fb:sshCidrs, "+
-				"and its key the droplet's?): %w", remote, o.BootTimeout, last)
+			return timedOut(err)
 		case <-t.C:
 		}
 	}
