@@ -228,6 +228,10 @@ func waitNoRunning(t *testing.T, db string) {
 // TestStudyChangeDetector: two study runs whose local truth changed in
 // between on one platform (idle timeout 2 s, then 4 s); the other platform
 // kept 3 s. The detector flags exactly idle_timeout_s on that platform.
+// Four fresh instances a burst: the estimator uses first idle periods
+// only and bounds the median above only when enough of them are evicted
+// beyond it (with 2 a burst and 80 probes, 7 evicted first periods left a
+// sharp 3 s timeout bounded below only, so nothing could be compared).
 func TestStudyChangeDetector(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs two study runs of idle-timeout")
@@ -242,7 +246,7 @@ platforms:
   - {name: steady, platform: local, local: {idle-timeout: 3s}}
 experiments:
   - name: idle-timeout
-    params: {instances: 2, min_gap: 1s, max_gap: 6s, factor: 1.5, max_probes: 80, precision: 0.2}
+    params: {instances: 4, min_gap: 1s, max_gap: 6s, factor: 1.5, max_probes: 200, precision: 0.2}
 `
 	}
 	file := writeStudy(t, dir, "drift.yaml", drift("2s"))
