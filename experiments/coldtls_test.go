@@ -20,7 +20,7 @@ import (
 	"github.com/faas-benchmarker/faas-benchmarker/localfaas/localfaastest"
 	"github.com/faas-benchmarker/faas-benchmarker/providers/local"
 	"github.com/faas-benchmarker/faas-benchmarker/results"
-	"github.com/faas-benchmarker/faas-benchmarker/session"
+	"github.com/faas-benchmarker/faas-benchmarker/runner/session"
 	"github.com/faas-benchmarker/faas-benchmarker/stats"
 )
 

@@ -23,7 +23,7 @@ import (
 	localplatform "github.com/faas-benchmarker/faas-benchmarker/platforms/local"
 	"github.com/faas-benchmarker/faas-benchmarker/providers/local"
 	"github.com/faas-benchmarker/faas-benchmarker/results"
-	"github.com/faas-benchmarker/faas-benchmarker/session"
+	"github.com/faas-benchmarker/faas-benchmarker/runner/session"
 	"github.com/faas-benchmarker/faas-benchmarker/stats"
 )
 

@@ -44,7 +44,7 @@ const (
 	// clustered by the Cluster tag; those whose Drop tags match left out):
 	// every observation, the NPMLE step curve with its pointwise band, the
 	// Marks as marked lines with their intervals, and a table of the Marks
-	// and Notes (report/idle.go).
+	// and Notes (results/report/idle.go).
 	FigureSurvival FigureKind = "survival"
 	// FigureIntervals: a table of the Marks with their intervals (the
 	// compare view plots them per run).

@@ -34,7 +34,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/faas-benchmarker/faas-benchmarker/doctor"
+	"github.com/faas-benchmarker/faas-benchmarker/platforms/doctor"
 	"github.com/faas-benchmarker/faas-benchmarker/providers"
 	"github.com/faas-benchmarker/faas-benchmarker/stacks/stackcfg"
 )

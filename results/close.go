@@ -6,7 +6,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/faas-benchmarker/faas-benchmarker/runowner"
+	"github.com/faas-benchmarker/faas-benchmarker/internal/runowner"
 )
 
 // CloseOptions select the runs CloseCrashedRuns closes.

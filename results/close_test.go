@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/faas-benchmarker/faas-benchmarker/runowner"
+	"github.com/faas-benchmarker/faas-benchmarker/internal/runowner"
 )
 
 // TestCloseCrashedRuns: without ids only runs whose owner is gone are

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/faas-benchmarker/faas-benchmarker/runowner"
+	"github.com/faas-benchmarker/faas-benchmarker/internal/runowner"
 )
 
 // TestCrashedRun: a run whose owner process was killed reads as crashed;

@@ -8,7 +8,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/faas-benchmarker/faas-benchmarker/runowner"
+	"github.com/faas-benchmarker/faas-benchmarker/internal/runowner"
 )
 
 // RunFilter selects runs; zero fields match everything.

@@ -11,7 +11,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/faas-benchmarker/faas-benchmarker/runowner"
+	"github.com/faas-benchmarker/faas-benchmarker/internal/runowner"
 )
 
 // Two accounts, one set of AWS variables: the permanent stack's Spaces

@@ -5,7 +5,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/faas-benchmarker/faas-benchmarker/blobstore"
+	"github.com/faas-benchmarker/faas-benchmarker/results/blobstore"
 )
 
 func TestProtectedResources(t *testing.T) {

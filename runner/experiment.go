@@ -19,7 +19,7 @@ import (
 	"github.com/faas-benchmarker/faas-benchmarker/platforms"
 	"github.com/faas-benchmarker/faas-benchmarker/platforms/builtin"
 	"github.com/faas-benchmarker/faas-benchmarker/results"
-	"github.com/faas-benchmarker/faas-benchmarker/session"
+	"github.com/faas-benchmarker/faas-benchmarker/runner/session"
 	"github.com/faas-benchmarker/faas-benchmarker/stacks/program"
 	"github.com/faas-benchmarker/faas-benchmarker/stacks/stackcfg"
 )

@@ -73,7 +73,7 @@ func TestCheckArtifacts(t *testing.T) {
 
 // TestNoTestFixtureInProductionPath: the managed-run code (and with it
 // --platform local-stack) must not link the runner's test provider, whose
-// knobs inject faults; local-stack deploys with localstack/provider.
+// knobs inject faults; local-stack deploys with stacks/fblocal/provider.
 func TestNoTestFixtureInProductionPath(t *testing.T) {
 	out, err := exec.Command("go", "list", "-deps", ".").Output()
 	if err != nil {

@@ -15,8 +15,8 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optdestroy"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
 
+	"github.com/faas-benchmarker/faas-benchmarker/internal/runowner"
 	"github.com/faas-benchmarker/faas-benchmarker/results"
-	"github.com/faas-benchmarker/faas-benchmarker/runowner"
 )
 
 // DefaultRunGrace is how long RunStack waits, after its context is

@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/faas-benchmarker/faas-benchmarker/blobstore"
+	"github.com/faas-benchmarker/faas-benchmarker/results/blobstore"
 )
 
 // Puller fetches shipped results files; blobstore.Store implements it.

@@ -12,7 +12,7 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 
-	"github.com/faas-benchmarker/faas-benchmarker/blobstore"
+	"github.com/faas-benchmarker/faas-benchmarker/results/blobstore"
 	"github.com/faas-benchmarker/faas-benchmarker/stacks/stackcfg"
 )
 

@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/faas-benchmarker/faas-benchmarker/internal/exitcode"
+	"github.com/faas-benchmarker/faas-benchmarker/internal/runowner"
 	"github.com/faas-benchmarker/faas-benchmarker/results"
-	"github.com/faas-benchmarker/faas-benchmarker/runowner"
 )
 
 // Config configures one `fbrun study run`.

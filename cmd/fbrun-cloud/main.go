@@ -23,7 +23,7 @@ import (
 	"github.com/faas-benchmarker/faas-benchmarker/cmd/internal/cloudcli"
 	"github.com/faas-benchmarker/faas-benchmarker/cmd/internal/cloudplan"
 	"github.com/faas-benchmarker/faas-benchmarker/cmd/internal/fbcli"
-	"github.com/faas-benchmarker/faas-benchmarker/localstack/provider"
+	"github.com/faas-benchmarker/faas-benchmarker/stacks/fblocal/provider"
 )
 
 func main() {

@@ -10,12 +10,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/faas-benchmarker/faas-benchmarker/blobstore"
-	"github.com/faas-benchmarker/faas-benchmarker/blobstore/miniotest"
 	"github.com/faas-benchmarker/faas-benchmarker/internal/testtools"
 	"github.com/faas-benchmarker/faas-benchmarker/localfaas"
 	"github.com/faas-benchmarker/faas-benchmarker/localfaas/localfaastest"
 	"github.com/faas-benchmarker/faas-benchmarker/results"
+	"github.com/faas-benchmarker/faas-benchmarker/results/blobstore"
+	"github.com/faas-benchmarker/faas-benchmarker/results/blobstore/miniotest"
 )
 
 // cloudEnv is the environment of a managed run on the local-stack

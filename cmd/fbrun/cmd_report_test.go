@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/faas-benchmarker/faas-benchmarker/report/reporttest"
 	"github.com/faas-benchmarker/faas-benchmarker/results"
+	"github.com/faas-benchmarker/faas-benchmarker/results/report/reporttest"
 )
 
 func fixtureDBPath(t *testing.T) string {

@@ -10,8 +10,8 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/faas-benchmarker/faas-benchmarker/doctor"
 	"github.com/faas-benchmarker/faas-benchmarker/platforms"
+	"github.com/faas-benchmarker/faas-benchmarker/platforms/doctor"
 	"github.com/faas-benchmarker/faas-benchmarker/providers"
 	awsprov "github.com/faas-benchmarker/faas-benchmarker/providers/aws"
 	"github.com/faas-benchmarker/faas-benchmarker/stacks/stackcfg"

@@ -15,8 +15,8 @@ import (
 	"os"
 	"time"
 
-	"github.com/faas-benchmarker/faas-benchmarker/doctor"
 	"github.com/faas-benchmarker/faas-benchmarker/platforms"
+	"github.com/faas-benchmarker/faas-benchmarker/platforms/doctor"
 	"github.com/faas-benchmarker/faas-benchmarker/providers"
 	azprov "github.com/faas-benchmarker/faas-benchmarker/providers/azure"
 	"github.com/faas-benchmarker/faas-benchmarker/providers/azure/onedeploy"

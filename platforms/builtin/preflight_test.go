@@ -6,11 +6,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/faas-benchmarker/faas-benchmarker/doctor"
 	"github.com/faas-benchmarker/faas-benchmarker/experiments"
 	"github.com/faas-benchmarker/faas-benchmarker/platforms"
 	"github.com/faas-benchmarker/faas-benchmarker/platforms/azure"
 	"github.com/faas-benchmarker/faas-benchmarker/platforms/builtin"
+	"github.com/faas-benchmarker/faas-benchmarker/platforms/doctor"
 )
 
 func lookup(t *testing.T, name string) platforms.Platform {

@@ -8,8 +8,8 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/faas-benchmarker/faas-benchmarker/doctor"
 	"github.com/faas-benchmarker/faas-benchmarker/platforms"
+	"github.com/faas-benchmarker/faas-benchmarker/platforms/doctor"
 	"github.com/faas-benchmarker/faas-benchmarker/providers"
 	localprov "github.com/faas-benchmarker/faas-benchmarker/providers/local"
 	"github.com/faas-benchmarker/faas-benchmarker/stacks/stackcfg"

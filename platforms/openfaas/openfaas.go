@@ -10,8 +10,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/faas-benchmarker/faas-benchmarker/doctor"
 	"github.com/faas-benchmarker/faas-benchmarker/platforms"
+	"github.com/faas-benchmarker/faas-benchmarker/platforms/doctor"
 	"github.com/faas-benchmarker/faas-benchmarker/providers"
 	ofprov "github.com/faas-benchmarker/faas-benchmarker/providers/openfaas"
 	"github.com/faas-benchmarker/faas-benchmarker/stacks/stackcfg"

@@ -14,11 +14,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/faas-benchmarker/faas-benchmarker/doctor"
 	"github.com/faas-benchmarker/faas-benchmarker/functions/httpadapter"
 	"github.com/faas-benchmarker/faas-benchmarker/functions/lab"
 	"github.com/faas-benchmarker/faas-benchmarker/functions/lab/workloads"
 	"github.com/faas-benchmarker/faas-benchmarker/platforms"
+	"github.com/faas-benchmarker/faas-benchmarker/platforms/doctor"
 	"github.com/faas-benchmarker/faas-benchmarker/providers"
 	httpprov "github.com/faas-benchmarker/faas-benchmarker/providers/http"
 )

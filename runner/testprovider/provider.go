@@ -1,5 +1,5 @@
 // Package testprovider is the test build of "fblocal", the local-stack
-// resource provider (package localstack/provider): the same resource, the
+// resource provider (package stacks/fblocal/provider): the same resource, the
 // same CreateFunction/DeleteFunction, plus fault knobs that only the
 // runner's tests may use (see pulumi-resource-fblocal). Its
 // one resource, fblocal:index:Function, deploys a function on the embedded
@@ -30,7 +30,7 @@ import (
 	"github.com/pulumi/pulumi-go-provider/infer"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/tokens"
 
-	"github.com/faas-benchmarker/faas-benchmarker/localstack/provider"
+	"github.com/faas-benchmarker/faas-benchmarker/stacks/fblocal/provider"
 )
 
 // The test provider stands in for the production fblocal provider, so it

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the pinned Pulumi CLI (the runner drives it through the Automation
-# API) from the separate tools module tools/pulumi into $FB_TOOLS_DIR/bin/pulumi.
+# API) from the separate tools module scripts/tools/pulumi into $FB_TOOLS_DIR/bin/pulumi.
 # Idempotent: does nothing when that binary already reports the pinned version.
 # The version must be stamped with -ldflags, otherwise the Automation API
 # refuses the CLI. Cold build: about 5 min and 2.3 GB of memory.
@@ -17,7 +17,7 @@ if [ -x "$bin" ] && [ "$("$bin" version 2>/dev/null || true)" = "$version" ]; th
 fi
 
 echo "building pulumi $version into $bin"
-cd "$root/tools/pulumi"
+cd "$root/scripts/tools/pulumi"
 tmp="$bin.tmp.$$"
 trap 'rm -f "$tmp"' EXIT
 GOWORK=off CGO_ENABLED=0 go build -trimpath \

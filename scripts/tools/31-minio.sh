@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs MinIO, a real S3-compatible server (SigV4-checked), into
-# $FB_TOOLS_DIR/bin/minio. It is only a test peer for blobstore/ (results
+# $FB_TOOLS_DIR/bin/minio. It is only a test peer for results/blobstore/ (results
 # shipping): MinIO is AGPL, so it is never linked into or shipped with
 # faas-benchmarker. Idempotent: skips when the pinned version is installed.
 # Cold build: about 4 min.

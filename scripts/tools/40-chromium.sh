@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs headless Chromium (Debian packages chromium and chromium-driver)
-# for the report tests: report/ opens the generated HTML report in headless
+# for the report tests: results/report/ opens the generated HTML report in headless
 # Chromium through the DevTools protocol (chromedp), fails on console errors
 # or empty figures, and saves a screenshot. scripts/screenshot-report uses it
 # for the README screenshot. Idempotent: does nothing when /usr/bin/chromium

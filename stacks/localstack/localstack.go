@@ -7,8 +7,8 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/config"
 
-	"github.com/faas-benchmarker/faas-benchmarker/localstack/fblocal"
 	"github.com/faas-benchmarker/faas-benchmarker/platforms/localstack"
+	"github.com/faas-benchmarker/faas-benchmarker/stacks/fblocal"
 	"github.com/faas-benchmarker/faas-benchmarker/stacks/stackcfg"
 )
 

@@ -21,15 +21,15 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/faas-benchmarker/faas-benchmarker/blobstore"
 	"github.com/faas-benchmarker/faas-benchmarker/cmd/internal/cloudplan"
 	"github.com/faas-benchmarker/faas-benchmarker/cmd/internal/progress"
 	"github.com/faas-benchmarker/faas-benchmarker/engine"
 	"github.com/faas-benchmarker/faas-benchmarker/experiments"
 	"github.com/faas-benchmarker/faas-benchmarker/internal/exitcode"
-	lsprovider "github.com/faas-benchmarker/faas-benchmarker/localstack/provider"
 	"github.com/faas-benchmarker/faas-benchmarker/results"
+	"github.com/faas-benchmarker/faas-benchmarker/results/blobstore"
 	"github.com/faas-benchmarker/faas-benchmarker/runner"
+	lsprovider "github.com/faas-benchmarker/faas-benchmarker/stacks/fblocal/provider"
 	"github.com/faas-benchmarker/faas-benchmarker/stacks/stackcfg"
 )
 

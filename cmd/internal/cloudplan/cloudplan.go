@@ -18,7 +18,7 @@ import (
 	"time"
 
 	"github.com/faas-benchmarker/faas-benchmarker/experiments"
-	"github.com/faas-benchmarker/faas-benchmarker/session"
+	"github.com/faas-benchmarker/faas-benchmarker/runner/session"
 )
 
 // Version is the format of Plan and Outcome.

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/faas-benchmarker/faas-benchmarker/experiments"
-	"github.com/faas-benchmarker/faas-benchmarker/session"
+	"github.com/faas-benchmarker/faas-benchmarker/runner/session"
 )
 
 func encode(t *testing.T, v any) *bytes.Buffer {

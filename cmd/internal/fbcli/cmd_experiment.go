@@ -18,7 +18,7 @@ import (
 	"github.com/faas-benchmarker/faas-benchmarker/platforms/builtin"
 	"github.com/faas-benchmarker/faas-benchmarker/providers"
 	"github.com/faas-benchmarker/faas-benchmarker/results"
-	"github.com/faas-benchmarker/faas-benchmarker/session"
+	"github.com/faas-benchmarker/faas-benchmarker/runner/session"
 	"github.com/faas-benchmarker/faas-benchmarker/study"
 )
 

@@ -6,10 +6,10 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/faas-benchmarker/faas-benchmarker/export"
 	"github.com/faas-benchmarker/faas-benchmarker/internal/exitcode"
-	"github.com/faas-benchmarker/faas-benchmarker/report"
 	"github.com/faas-benchmarker/faas-benchmarker/results"
+	"github.com/faas-benchmarker/faas-benchmarker/results/export"
+	"github.com/faas-benchmarker/faas-benchmarker/results/report"
 )
 
 func exportCommand() *cli.Command {

@@ -10,8 +10,8 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/faas-benchmarker/faas-benchmarker/internal/exitcode"
-	"github.com/faas-benchmarker/faas-benchmarker/report"
 	"github.com/faas-benchmarker/faas-benchmarker/results"
+	"github.com/faas-benchmarker/faas-benchmarker/results/report"
 )
 
 func reportCommand() *cli.Command {

@@ -14,8 +14,8 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/faas-benchmarker/faas-benchmarker/internal/exitcode"
-	"github.com/faas-benchmarker/faas-benchmarker/report"
 	"github.com/faas-benchmarker/faas-benchmarker/results"
+	"github.com/faas-benchmarker/faas-benchmarker/results/report"
 	"github.com/faas-benchmarker/faas-benchmarker/stacks/stackcfg"
 	"github.com/faas-benchmarker/faas-benchmarker/study"
 )

@@ -6,9 +6,9 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/faas-benchmarker/faas-benchmarker/report"
 	"github.com/faas-benchmarker/faas-benchmarker/results"
-	"github.com/faas-benchmarker/faas-benchmarker/session"
+	"github.com/faas-benchmarker/faas-benchmarker/results/report"
+	"github.com/faas-benchmarker/faas-benchmarker/runner/session"
 )
 
 // writeSummaryTable prints the end-of-run table and where to go next.

@@ -8,7 +8,7 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
-	"github.com/faas-benchmarker/faas-benchmarker/localstack/fblocal"
+	"github.com/faas-benchmarker/faas-benchmarker/stacks/fblocal"
 )
 
 // Function is an fblocal:index:Function resource: the production SDK's

@@ -1,5 +1,5 @@
 // Package provider is the fblocal Pulumi resource provider (see package
-// localstack): fblocal:index:Function deploys a function on the embedded
+// stacks/fblocal): fblocal:index:Function deploys a function on the embedded
 // local platform with the real aws-sdk-go-v2 Lambda client.
 package provider
 
@@ -20,7 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
-	"github.com/faas-benchmarker/faas-benchmarker/localstack/fblocal"
+	"github.com/faas-benchmarker/faas-benchmarker/stacks/fblocal"
 )
 
 // Name is the provider (plugin) name: the binary is pulumi-resource-fblocal.

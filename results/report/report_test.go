@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/faas-benchmarker/faas-benchmarker/experiments"
-	"github.com/faas-benchmarker/faas-benchmarker/report/reporttest"
 	"github.com/faas-benchmarker/faas-benchmarker/results"
+	"github.com/faas-benchmarker/faas-benchmarker/results/report/reporttest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")

@@ -15,7 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go/logging"
 
-	"github.com/faas-benchmarker/faas-benchmarker/blobstore"
+	"github.com/faas-benchmarker/faas-benchmarker/results/blobstore"
 	"github.com/faas-benchmarker/faas-benchmarker/stacks/stackcfg"
 )
 

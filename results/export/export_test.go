@@ -14,8 +14,8 @@ import (
 
 	"github.com/parquet-go/parquet-go"
 
-	"github.com/faas-benchmarker/faas-benchmarker/report/reporttest"
 	"github.com/faas-benchmarker/faas-benchmarker/results"
+	"github.com/faas-benchmarker/faas-benchmarker/results/report/reporttest"
 )
 
 func fixture(t *testing.T) *results.DB {

@@ -13,8 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"github.com/faas-benchmarker/faas-benchmarker/blobstore"
-	"github.com/faas-benchmarker/faas-benchmarker/blobstore/miniotest"
+	"github.com/faas-benchmarker/faas-benchmarker/results/blobstore"
+	"github.com/faas-benchmarker/faas-benchmarker/results/blobstore/miniotest"
 )
 
 func ctxT(t *testing.T) context.Context {

@@ -1,6 +1,6 @@
 // Command pulumi-resource-fblocal is the fblocal Pulumi resource provider
 // plugin that `--platform local-stack` deploys with (see package
-// localstack). Put it on PATH, or install it with
+// stacks/fblocal). Put it on PATH, or install it with
 // `pulumi plugin install resource fblocal 0.1.0 --file pulumi-resource-fblocal`.
 package main
 
@@ -9,7 +9,7 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/faas-benchmarker/faas-benchmarker/localstack/provider"
+	"github.com/faas-benchmarker/faas-benchmarker/stacks/fblocal/provider"
 )
 
 func main() {

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/faas-benchmarker/faas-benchmarker/report/reporttest"
 	"github.com/faas-benchmarker/faas-benchmarker/results"
+	"github.com/faas-benchmarker/faas-benchmarker/results/report/reporttest"
 )
 
 // BenchmarkReport1M generates the full HTML report of one run with

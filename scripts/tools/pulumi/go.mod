@@ -1,4 +1,4 @@
-module github.com/faas-benchmarker/faas-benchmarker/tools/pulumi
+module github.com/faas-benchmarker/faas-benchmarker/scripts/tools/pulumi
 
 go 1.26.6
 

@@ -131,7 +131,7 @@ func TestAWSPermissionsCheck(t *testing.T) {
 // TestAWSPermissionsDocumented: docs/infrastructure.md lists every action
 // the check simulates.
 func TestAWSPermissionsDocumented(t *testing.T) {
-	doc, err := os.ReadFile("../docs/infrastructure.md")
+	doc, err := os.ReadFile("../../docs/infrastructure.md")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,9 +20,9 @@ import (
 
 	"github.com/faas-benchmarker/faas-benchmarker/engine"
 	"github.com/faas-benchmarker/faas-benchmarker/experiments"
+	"github.com/faas-benchmarker/faas-benchmarker/internal/runowner"
 	"github.com/faas-benchmarker/faas-benchmarker/providers"
 	"github.com/faas-benchmarker/faas-benchmarker/results"
-	"github.com/faas-benchmarker/faas-benchmarker/runowner"
 )
 
 // Config describes one run.

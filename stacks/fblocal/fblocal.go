@@ -1,6 +1,3 @@
-// Package fblocal is the program-side SDK of the fblocal provider (package
-// localstack/provider): Pulumi programs declare local-platform functions
-// with NewFunction, as they would declare aws.lambda.Function.
 package fblocal
 
 import (
