@@ -188,11 +188,7 @@ func TestReapEvictsAtDeadline(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.IdleTimeout = time.Second
 	cfg.MaxLifetime = 0
-	p, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := newFunction(p, FunctionSpec{Name: "f", Runtime: RuntimeLambda, Command: []string{"/bin/true"}}, functionMeta{})
+	p, f := unitFunction(t, cfg)
 	now := time.Now()
 	const n = 10
 	for i := range n {
@@ -222,11 +218,7 @@ func TestAcquireSkipsExpired(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.IdleTimeout = time.Second
 	cfg.MaxLifetime = 0
-	p, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := newFunction(p, FunctionSpec{Name: "f", Runtime: RuntimeLambda, Command: []string{"/bin/true"}}, functionMeta{})
+	p, f := unitFunction(t, cfg)
 	now := time.Now()
 	var ins []*instance
 	// The most recently used (last) instance is due: acquire would pick it.
@@ -363,11 +355,7 @@ func TestLifetimeJitter(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.MaxLifetime = time.Second
 	cfg.MaxLifetimeJitter = 500 * time.Millisecond
-	p, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := newFunction(p, FunctionSpec{Name: "f", Runtime: RuntimeLambda, Command: []string{"/bin/true"}}, functionMeta{})
+	p, f := unitFunction(t, cfg)
 	var lo, hi time.Duration = time.Hour, 0
 	for range 1000 {
 		in := p.newInstance(f, f.spec)
@@ -379,4 +367,15 @@ func TestLifetimeJitter(t *testing.T) {
 	if lo > 1050*time.Millisecond || hi < 1450*time.Millisecond {
 		t.Errorf("1000 lifetimes span only [%v, %v]", lo, hi)
 	}
+}
+
+// unitFunction makes a platform of cfg (never started) and one Lambda
+// function "f" on it, for tests of the instance bookkeeping alone.
+func unitFunction(t *testing.T, cfg Config) (*Platform, *function) {
+	t.Helper()
+	p, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p, newFunction(p, FunctionSpec{Name: "f", Runtime: RuntimeLambda, Command: []string{"/bin/true"}}, functionMeta{})
 }

@@ -3,7 +3,6 @@ package results
 import (
 	"context"
 	"fmt"
-	"os/exec"
 	"runtime"
 	"slices"
 	"strings"
@@ -22,18 +21,8 @@ func TestCloseCrashedRuns(t *testing.T) {
 	}
 	ctx := context.Background()
 	db := openTemp(t)
-	child := exec.Command("sleep", "60")
-	if err := child.Start(); err != nil {
-		t.Fatal(err)
-	}
-	dead, err := runowner.Of(child.Process.Pid)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := child.Process.Kill(); err != nil {
-		t.Fatal(err)
-	}
-	_ = child.Wait()
+	dead, kill := childOwner(t)
+	kill()
 	for id, o := range map[string]runowner.Owner{"dead": dead, "alive": runowner.Self(), "unknown": {}} {
 		if err := db.CreateRun(ctx, Run{ID: id, Experiment: "smoke", Platform: "local", StartedAt: time.Unix(100, 0), Owner: o}); err != nil {
 			t.Fatal(err)

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -24,14 +25,7 @@ func TestCrashedRun(t *testing.T) {
 	}
 	ctx := context.Background()
 	db := openTemp(t)
-	child := exec.Command("sleep", "60")
-	if err := child.Start(); err != nil {
-		t.Fatal(err)
-	}
-	dead, err := runowner.Of(child.Process.Pid)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dead, kill := childOwner(t)
 	for id, o := range map[string]runowner.Owner{"dead": dead, "alive": runowner.Self(), "unknown": {}} {
 		if err := db.CreateRun(ctx, Run{ID: id, Experiment: "smoke", Platform: "local", StartedAt: time.Unix(100, 0), Owner: o}); err != nil {
 			t.Fatal(err)
@@ -61,8 +55,7 @@ func TestCrashedRun(t *testing.T) {
 	if got := statuses(); !maps.Equal(got, want) {
 		t.Fatalf("before the kill: statuses %v, want %v", got, want)
 	}
-	child.Process.Kill()
-	child.Wait()
+	kill()
 	want["dead"] = StatusCrashed
 	if got := statuses(); !maps.Equal(got, want) {
 		t.Fatalf("after the kill: statuses %v, want %v", got, want)
@@ -149,4 +142,24 @@ func TestConcurrentOpen(t *testing.T) {
 			}
 		}
 	}
+}
+
+// childOwner starts a child process and returns its owner identity and a
+// kill that ends it and waits for it (also run at the end of the test).
+func childOwner(t *testing.T) (runowner.Owner, func()) {
+	t.Helper()
+	child := exec.Command("sleep", "60")
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	kill := sync.OnceFunc(func() {
+		_ = child.Process.Kill()
+		_ = child.Wait()
+	})
+	t.Cleanup(kill)
+	o, err := runowner.Of(child.Process.Pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o, kill
 }
