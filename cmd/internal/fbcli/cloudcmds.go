@@ -13,6 +13,7 @@ import (
 
 	"github.com/faas-benchmarker/faas-benchmarker/cmd/internal/cloudplan"
 	"github.com/faas-benchmarker/faas-benchmarker/experiments"
+	"github.com/faas-benchmarker/faas-benchmarker/platforms"
 	"github.com/faas-benchmarker/faas-benchmarker/results"
 )
 
@@ -115,12 +116,12 @@ func managedExperiment(c *cli.Context, run experimentRun, showProgress bool) (*r
 		Runner: runnerConfig(c),
 	}
 	if run.plan.local != nil {
-		lp, err := startLocal(c, *run.plan.local, run.logger)
+		lp, err := platforms.StartLocal(c.Context, *run.plan.local, run.logger)
 		if err != nil {
-			return nil, err
+			return nil, cli.Exit(err.Error(), 1)
 		}
-		defer lp.close()
-		p.LocalEndpoint = lp.url
+		defer lp.Close()
+		p.LocalEndpoint = lp.URL
 	}
 	var out cloudplan.Outcome
 	if cl != nil {

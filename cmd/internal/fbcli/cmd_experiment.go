@@ -229,16 +229,13 @@ func directExperiment(c *cli.Context, run experimentRun) (*runOutcome, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer plat.close()
-	if !c.Bool(flagJSON) && plat.banner != "" {
-		fmt.Fprint(c.App.ErrWriter, plat.banner)
-	}
+	defer closePlatform(c, plat)
 	// The engine offers what the platform declares.
 	ecfg := run.engine
 	ecfg.Capabilities, ecfg.Pricing = run.plan.platform.Caps(), run.plan.platform.Pricing
 	out, err := session.Run(c.Context, session.Config{
-		DB: run.db, Experiment: run.exp, Params: run.params, RunID: run.runID, Invoker: plat.invoker, Platform: plat.name,
-		PlatformConfig: plat.config, Logger: run.logger, Engine: ecfg,
+		DB: run.db, Experiment: run.exp, Params: run.params, RunID: run.runID, Invoker: plat.Invoker, Platform: run.plan.platform.Name,
+		PlatformConfig: plat.Config, Logger: run.logger, Engine: ecfg,
 	})
 	if err != nil {
 		return nil, cli.Exit(fmt.Sprintf("run could not be stored: %v", err), 1)

@@ -1,17 +1,14 @@
 package fbcli
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"strings"
-	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/faas-benchmarker/faas-benchmarker/localfaas"
 	"github.com/faas-benchmarker/faas-benchmarker/platforms"
-	"github.com/faas-benchmarker/faas-benchmarker/providers"
 )
 
 // Flags that point at an existing deployment (no stack is managed); the
@@ -89,84 +86,26 @@ func planPlatform(c *cli.Context) (*platformPlan, error) {
 	return plan, nil
 }
 
-// platformSetup is a ready platform: an invoker and how to release it.
-type platformSetup struct {
-	name    string
-	invoker providers.Invoker
-	config  map[string]any
-	banner  string
-	close   func()
-}
-
-// openPlatform builds the invoker of an existing deployment, first
-// starting the embedded local platform when the plan says so.
-func openPlatform(c *cli.Context, plan *platformPlan, logger *slog.Logger) (*platformSetup, error) {
-	if plan.platform.Direct == nil {
-		return nil, cli.Exit(fmt.Sprintf("platform %s always deploys its own stack", plan.platform.Name), 1)
-	}
+// openPlatform builds the invoker of an existing deployment (starting the
+// embedded local platform when the plan says so) and prints, unless
+// --json, which local platform the run uses.
+func openPlatform(c *cli.Context, plan *platformPlan, logger *slog.Logger) (*platforms.Opened, error) {
 	t := plan.target
 	t.Logger = logger
-	closePlat, banner := func() {}, ""
-	var knobs map[string]any
-	if plan.local != nil {
-		lp, err := startLocal(c, *plan.local, logger)
-		if err != nil {
-			return nil, err
-		}
-		t.LocalEndpoint, closePlat = lp.url, lp.close
-		banner = "embedded local platform at " + lp.url + "\n" + lp.cfg.Describe() + "\n"
-		knobs = lp.cfg.Stored()
-	}
-	s, err := plan.platform.Direct(c.Context, t)
+	o, err := plan.platform.Open(c.Context, t, plan.local)
 	if err != nil {
-		closePlat()
 		return nil, cli.Exit(err.Error(), 1)
 	}
-	if s.Close != nil {
-		// Undo what the run changed on the user's deployment, also after
-		// Ctrl-C: the run's context is cancelled by then.
-		release, stopLocal := s.Close, closePlat
-		closePlat = func() {
-			if err := release(context.WithoutCancel(c.Context)); err != nil {
-				fmt.Fprintln(c.App.ErrWriter, "fbrun: "+err.Error())
-			}
-			stopLocal()
-		}
+	if l := o.Local; l != nil && !c.Bool(flagJSON) {
+		fmt.Fprint(c.App.ErrWriter, "embedded local platform at "+l.URL+"\n"+l.Config.Describe()+"\n")
 	}
-	cfg := s.Config
-	if cfg == nil {
-		cfg = map[string]any{}
-	}
-	for k, v := range knobs {
-		cfg[k] = v
-	}
-	return &platformSetup{name: plan.platform.Name, invoker: s.Invoker, config: cfg, banner: banner, close: closePlat}, nil
+	return o, nil
 }
 
-// localPlatform is a started embedded platform.
-type localPlatform struct {
-	plat  *localfaas.Platform
-	cfg   localfaas.Config
-	url   string
-	close func()
-}
-
-// startLocal starts the embedded platform with cfg (from localConfig).
-func startLocal(c *cli.Context, cfg localfaas.Config, logger *slog.Logger) (*localPlatform, error) {
-	cfg.Logger = logger
-	plat, err := localfaas.New(cfg)
-	if err != nil {
-		return nil, cli.Exit(fmt.Sprintf("local platform: %v", err), 1)
+// closePlatform undoes what the run changed on the user's deployment,
+// also after Ctrl-C, and stops the embedded platform; an error is printed.
+func closePlatform(c *cli.Context, o *platforms.Opened) {
+	if err := o.Close(c.Context); err != nil {
+		fmt.Fprintln(c.App.ErrWriter, "fbrun: "+err.Error())
 	}
-	if err := plat.Start(c.Context); err != nil {
-		return nil, cli.Exit(fmt.Sprintf("local platform: %v", err), 1)
-	}
-	closePlat := func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := plat.Close(ctx); err != nil {
-			logger.Error("closing the local platform", "err", err)
-		}
-	}
-	return &localPlatform{plat: plat, cfg: cfg, url: plat.URL(), close: closePlat}, nil
 }
