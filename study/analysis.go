@@ -407,14 +407,18 @@ func combine(vals, ses []float64) (mean, se, eff float64) {
 //
 // Each estimate with a value and a two-sided interval in every repetition
 // (Estimate.Testable) is compared with its previous testable study run by
-// a two-sided Welch t test of the difference of the repetition means
+// a two-sided t test of the difference of the repetition means
 // (precision-weighted, see combine). The variance of a study run's mean is
-// the larger of what the repetitions' intervals say (Estimate.WithinSE,
-// known: no degrees of freedom lost) and what the spread of repetitions
+// the larger of what the repetitions' intervals say (Estimate.WithinSE)
+// and what the spread of repetitions
 // says — the variance of one repetition pooled over every study run of the
 // series (run-to-run variation that no single run's interval contains)
 // divided by the effective number of repetitions, with Σ(r−1) degrees of
-// freedom, which the test's reference distribution gets either way.
+// freedom, which the test's reference distribution gets either way (none
+// when no study run has two repetitions: the intervals alone, a normal
+// reference). Variation shared by all repetitions of one study run (night
+// to night) is not in that spread and is flagged as a change
+// (docs/studies.md, "Limits", has the numbers).
 // All comparisons into one study run — every estimate of every platform —
 // form one family, and Holm's step-down procedure flags them at
 // FamilyAlpha (docs/studies.md has the simulated false-alarm rate and
