@@ -407,14 +407,18 @@ func combine(vals, ses []float64) (mean, se, eff float64) {
 //
 // Each estimate with a value and a two-sided interval in every repetition
 // (Estimate.Testable) is compared with its previous testable study run by
-// a two-sided Welch t test of the difference of the repetition means
+// a two-sided t test of the difference of the repetition means
 // (precision-weighted, see combine). The variance of a study run's mean is
-// the larger of what the repetitions' intervals say (Estimate.WithinSE,
-// known: no degrees of freedom lost) and what the spread of repetitions
+// the larger of what the repetitions' intervals say (Estimate.WithinSE)
+// and what the spread of repetitions
 // says — the variance of one repetition pooled over every study run of the
 // series (run-to-run variation that no single run's interval contains)
 // divided by the effective number of repetitions, with Σ(r−1) degrees of
-// freedom, which the test's reference distribution gets either way.
+// freedom, which the test's reference distribution gets either way (none
+// when no study run has two repetitions: the intervals alone, a normal
+// reference). Variation shared by all repetitions of one study run (night
+// to night) is not in that spread and is flagged as a change
+// (docs/studies.md, "Limits", has the numbers).
 // All comparisons into one study run — every estimate of every platform —
 // form one family, and Holm's step-down procedure flags them at
 // FamilyAlpha (docs/studies.md has the simulated false-alarm rate and
@@ -475,10 +479,10 @@ func repSpread(pts []Point) (variance, df float64) {
 // estimates) given the series' pooled repetition variance between (df
 // degrees of freedom): Welch's t test of b.Mean − a.Mean, each mean's
 // variance the larger of its intervals' (known) and between/r (estimated),
-// with the Welch–Satterthwaite degrees of freedom of the pooled spread.
+// referred to Student's t with the pooled spread's df degrees of freedom.
 func changeP(a, b Estimate, between, df float64) float64 {
 	d := b.Mean - a.Mean
-	var v, den float64
+	var v float64
 	for _, e := range []Estimate{a, b} {
 		w := e.WithinSE * e.WithinSE
 		vi := w
@@ -490,12 +494,6 @@ func changeP(a, b Estimate, between, df float64) float64 {
 			vi = between / r
 		}
 		v += vi
-		if df > 0 {
-			// Whichever variance is used, the run-to-run spread was
-			// estimated from df degrees of freedom: a mean's variance
-			// from the intervals alone would miss it.
-			den += vi * vi / df
-		}
 	}
 	if v == 0 {
 		if d == 0 {
@@ -503,9 +501,17 @@ func changeP(a, b Estimate, between, df float64) float64 {
 		}
 		return 0
 	}
+	// Both means' spread variances are the same pooled estimate between
+	// (perfectly correlated, not two independent ones), so their sum has
+	// df degrees of freedom, never the Welch–Satterthwaite Σ of two
+	// (up to 2·df: at 2 repetitions in 2 study runs 4 instead of 2, a
+	// false-alarm rate of 8.5 % at 5 %, TestChangePDegreesOfFreedom).
+	// Whichever variance is used, the run-to-run spread was estimated
+	// from df degrees of freedom: a mean's variance from the intervals
+	// alone would miss it, so df applies then too (conservative).
 	dof := math.Inf(1)
-	if den > 0 {
-		dof = v * v / den
+	if df > 0 {
+		dof = df
 	}
 	return stats.StudentTwoSidedP(d/math.Sqrt(v), dof)
 }
