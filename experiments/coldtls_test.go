@@ -151,8 +151,11 @@ func TestColdStartOverTLS(t *testing.T) {
 			if truth < lo-slack || truth > hi+slack {
 				t.Errorf("cold−warm %.1f ms [%.1f, %.1f] does not contain what the platform added to a cold start, %.1f ms (±%v ms)", d, lo, hi, truth, slack)
 			}
-			if m := stats.Median(stats.Sorted(inits)); m < float64(initDelay.Milliseconds()) || d < m-slack {
-				t.Errorf("platform init median %.1f ms: below the configured %v, or above cold−warm %.1f ms", m, initDelay, d)
+			// Two noisy medians: the init median may exceed the point
+			// cold−warm under load (328.5 against 300.2 [125, 475] once),
+			// but not its interval.
+			if m := stats.Median(stats.Sorted(inits)); m < float64(initDelay.Milliseconds()) || hi < m-slack {
+				t.Errorf("platform init median %.1f ms: below the configured %v, or above cold−warm %.1f [%.1f, %.1f] ms", m, initDelay, d, lo, hi)
 			}
 			// Every measured request went over a connection opened ahead
 			// (Benchmarker.Preconnect): none waited for a handshake.

@@ -83,7 +83,7 @@ func TestNoTestFixtureInProductionPath(t *testing.T) {
 	if strings.Contains(deps, "/runner/testprovider") {
 		t.Fatal("runner depends on runner/testprovider")
 	}
-	if !strings.Contains(deps, "/localstack/fblocal\n") {
-		t.Fatal("runner does not use the localstack fblocal SDK")
+	if !strings.Contains(deps, "/stacks/fblocal\n") {
+		t.Fatal("runner does not use the fblocal SDK (stacks/fblocal)")
 	}
 }
