@@ -333,8 +333,9 @@ func (p *Provider) Invoke(ctx context.Context, function string, payload []byte) 
 
 // Preconnect opens n connections to the Lambda endpoint without invoking
 // function: n GetFunction calls sent together, each holding its connection
-// until all have their responses (httpx.Together), so that they use n
-// distinct connections, which then wait in the idle pool for the next
+// until all have their responses (httpx.Preopen, which sends them again
+// while fewer than n connections went back to the pool), so that they use
+// n distinct connections, which then wait in the idle pool for the next
 // invocations. Invoke and the control plane share the regional endpoint
 // lambda.<region>.amazonaws.com ("AWS Lambda endpoints and quotas", AWS
 // General Reference), and GetFunction has its own quota of 100 requests per
@@ -342,21 +343,13 @@ func (p *Provider) Invoke(ctx context.Context, function string, payload []byte) 
 // quotas", Lambda Developer Guide).
 func (p *Provider) Preconnect(ctx context.Context, function string, n int) error {
 	name := sdkaws.String(p.deployed(function))
-	g := httpx.NewTogether(n)
-	hold := func(o *lambda.Options) { o.HTTPClient = g.Client(o.HTTPClient) }
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if _, err := p.client.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: name}, hold); err != nil {
-				errs[i] = p.classify(ctx, err, "preconnect "+function)
-			}
-		}()
-	}
-	wg.Wait()
-	return errors.Join(errs...)
+	return httpx.Preopen(ctx, n, func(ctx context.Context, g *httpx.Together) error {
+		hold := func(o *lambda.Options) { o.HTTPClient = g.Client(o.HTTPClient) }
+		if _, err := p.client.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: name}, hold); err != nil {
+			return p.classify(ctx, err, "preconnect "+function)
+		}
+		return nil
+	})
 }
 
 // ForceColdStart makes the next invocations of function cold: it reads

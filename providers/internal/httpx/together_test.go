@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/http/httptrace"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -31,10 +32,53 @@ func (o *inOrder) RoundTrip(req *http.Request) (*http.Response, error) {
 // through a TLS server (counted by the server: one handshake each) even
 // when its requests come one after another, and a burst of n concurrent
 // requests afterwards opens none (every request gets a connection that
-// already carried a request).
+// already carried a request). When a connection of the group does not go
+// back to the idle pool (here the server closes it, as net/http itself
+// drops one whose request write it has not seen completed in time on a
+// loaded machine), Preopen sends the group again.
 func TestPreopenDistinctConnections(t *testing.T) {
 	const n = 4
-	var handshakes atomic.Int64
+	for _, c := range []struct {
+		name       string
+		closeFirst int // the server closes the connections of the first k requests
+		handshakes int64
+	}{
+		{"all pooled", 0, n},
+		{"one closed", 1, n + 1},
+		{"all closed once", n, 2 * n},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			preopenBurst(t, n, c.closeFirst, c.handshakes)
+		})
+	}
+}
+
+// TestPreopenGivesUp: a server that closes every connection leaves nothing
+// in the pool; Preopen says so after PreopenAttempts groups.
+func TestPreopenGivesUp(t *testing.T) {
+	var requests atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		requests.Add(1)
+		w.Header().Set("Connection", "close")
+	}))
+	t.Cleanup(srv.Close)
+	c := &Caller{Platform: "test", Client: NewClient(ClientOptions{})}
+	ep, err := c.NewEndpoint(http.MethodGet, srv.URL+"/healthz", nil, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = c.Preopen(context.Background(), ep, 2)
+	if err == nil || !strings.Contains(err.Error(), "0 of 2 went back to the idle pool") {
+		t.Errorf("Preopen against a closing server: %v", err)
+	}
+	if got := requests.Load(); got != 2*PreopenAttempts {
+		t.Errorf("%d requests, want %d", got, 2*PreopenAttempts)
+	}
+}
+
+func preopenBurst(t *testing.T, n, closeFirst int, wantHandshakes int64) {
+	var handshakes, served atomic.Int64
 	// In the burst all n requests are in flight at once: the server holds
 	// each until all have arrived.
 	var inBurst atomic.Bool
@@ -44,6 +88,8 @@ func TestPreopenDistinctConnections(t *testing.T) {
 		if inBurst.Load() {
 			arrived.Done()
 			arrived.Wait()
+		} else if served.Add(1) <= int64(closeFirst) {
+			w.Header().Set("Connection", "close")
 		}
 		_, _ = w.Write([]byte("ok"))
 	}))
@@ -69,8 +115,8 @@ func TestPreopenDistinctConnections(t *testing.T) {
 	if err := c.Preopen(ctx, ep, n); err != nil {
 		t.Fatal(err)
 	}
-	if got := handshakes.Load(); got != n {
-		t.Fatalf("Preopen(%d) opened %d connections", n, got)
+	if got := handshakes.Load(); got != wantHandshakes {
+		t.Fatalf("Preopen(%d) opened %d connections, want %d", n, got, wantHandshakes)
 	}
 	inBurst.Store(true)
 	burst := &Caller{Platform: "test", Client: client}
@@ -91,7 +137,7 @@ func TestPreopenDistinctConnections(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if got := handshakes.Load(); got != n || fresh.Load() != 0 {
-		t.Errorf("burst after Preopen: %d connections in all (want %d), %d requests on a connection that carried none", got, n, fresh.Load())
+	if got := handshakes.Load(); got != wantHandshakes || fresh.Load() != 0 {
+		t.Errorf("burst after Preopen: %d connections in all (want %d), %d requests on a connection that carried none", got, wantHandshakes, fresh.Load())
 	}
 }
