@@ -47,8 +47,16 @@ type Estimate struct {
 	// of repetitions the mean averages. Testable is false when a
 	// repetition lacks a value or a two-sided interval.
 	Mean, WithinSE, EffReps float64
-	Reps                    []float64
-	Testable                bool
+	// SELow and SEHigh are the mean's standard error from the lower and
+	// the upper halves of the repetitions' intervals (each half read as
+	// z·SE), with the same weights: an interval need not be symmetric
+	// around its value (an order-statistic interval of a skewed latency,
+	// an idle-timeout interval whose upper end rests on few evictions:
+	// 4.28 [3.76, 7.41]), and a change is judged by the halves that face
+	// each other. Both zero: WithinSE applies on either side.
+	SELow, SEHigh float64
+	Reps          []float64
+	Testable      bool
 }
 
 // Text renders "2.05 [1.98, 2.11]", "≥ 16" or "3.4".
@@ -275,6 +283,8 @@ func pool(reps []map[string]float64) map[string]Estimate {
 		withBound   int
 		n           int
 		ses         []float64 // per repetition with a value and a two-sided interval
+		sesLo       []float64 // ... from the half of the interval below the value
+		sesHi       []float64 // ... above it
 	}
 	accs := map[string]*acc{}
 	get := func(k string) *acc {
@@ -310,6 +320,8 @@ func pool(reps []map[string]float64) map[string]Estimate {
 			}
 			if hasV && hasLo && hasHi && hi >= lo {
 				a.ses = append(a.ses, (hi-lo)/(2*intervalZ))
+				a.sesLo = append(a.sesLo, max(v-lo, 0)/intervalZ)
+				a.sesHi = append(a.sesHi, max(hi-v, 0)/intervalZ)
 			}
 		}
 	}
@@ -331,6 +343,7 @@ func pool(reps []map[string]float64) map[string]Estimate {
 		if len(a.ses) == a.n && a.n > 0 {
 			e.Testable, e.Reps = true, a.vals
 			e.Mean, e.WithinSE, e.EffReps = combine(a.vals, a.ses)
+			e.SELow, e.SEHigh = sideSEs(a.vals, a.ses, a.sesLo, a.sesHi)
 		}
 		out[k] = e
 	}
@@ -356,50 +369,84 @@ func pool(reps []map[string]float64) map[string]Estimate {
 // a zero standard error (a degenerate interval) the weights are undefined,
 // and the plain mean with √(Σ SE²)/r and r is used.
 func combine(vals, ses []float64) (mean, se, eff float64) {
-	var sum, ss float64
-	degenerate := false
-	for i, v := range vals {
-		sum += v
-		ss += ses[i] * ses[i]
-		if !(ses[i] > 0) {
-			degenerate = true
+	w := dlWeights(vals, ses)
+	if w == nil { // a degenerate interval: the plain mean
+		var sum, ss float64
+		for i, v := range vals {
+			sum += v
+			ss += ses[i] * ses[i]
 		}
-	}
-	r := float64(len(vals))
-	if degenerate {
+		r := float64(len(vals))
 		return sum / r, math.Sqrt(ss) / r, r
-	}
-	weighted := func(tau2 float64) (sw, sw2, swv float64) {
-		for i, v := range vals {
-			w := 1 / (ses[i]*ses[i] + tau2)
-			sw += w
-			sw2 += w * w
-			swv += w * v
-		}
-		return sw, sw2, swv
-	}
-	tau2 := 0.0
-	sw, sw2, swv := weighted(0)
-	if len(vals) > 1 {
-		m := swv / sw
-		var q float64
-		for i, v := range vals {
-			q += (v - m) * (v - m) / (ses[i] * ses[i])
-		}
-		if t2 := (q - (r - 1)) / (sw - sw2/sw); t2 > 0 {
-			tau2 = t2
-			sw, sw2, swv = weighted(tau2)
-		}
 	}
 	// The mean's standard error from the repetitions' own intervals,
 	// Σwᵢ²SEᵢ²/(Σw)² (1/Σw when τ² = 0); the run-to-run part is the
 	// detector's, divided by eff.
-	var within float64
-	for i := range vals {
-		w := 1 / (ses[i]*ses[i] + tau2)
-		within += w * w * ses[i] * ses[i]
+	var sw, sw2, swv, within float64
+	for i, v := range vals {
+		sw += w[i]
+		sw2 += w[i] * w[i]
+		swv += w[i] * v
+		within += w[i] * w[i] * ses[i] * ses[i]
 	}
 	return swv / sw, math.Sqrt(within) / sw, sw * sw / sw2
+}
+
+// dlWeights are combine's random-effects weights 1/(SEᵢ² + τ²), τ² the
+// DerSimonian–Laird moment estimate; nil when a standard error is zero.
+func dlWeights(vals, ses []float64) []float64 {
+	for _, se := range ses {
+		if !(se > 0) {
+			return nil
+		}
+	}
+	weighted := func(tau2 float64) []float64 {
+		w := make([]float64, len(vals))
+		for i := range vals {
+			w[i] = 1 / (ses[i]*ses[i] + tau2)
+		}
+		return w
+	}
+	w := weighted(0)
+	if len(vals) < 2 {
+		return w
+	}
+	var sw, sw2, swv float64
+	for i, v := range vals {
+		sw += w[i]
+		sw2 += w[i] * w[i]
+		swv += w[i] * v
+	}
+	m := swv / sw
+	var q float64
+	for i, v := range vals {
+		q += (v - m) * (v - m) / (ses[i] * ses[i])
+	}
+	r := float64(len(vals))
+	if t2 := (q - (r - 1)) / (sw - sw2/sw); t2 > 0 {
+		return weighted(t2)
+	}
+	return w
+}
+
+// sideSEs are the standard errors of combine's mean from the lower and the
+// upper halves of the repetitions' intervals (sesLo, sesHi), with combine's
+// weights (ses: the symmetric ones it weighs by).
+func sideSEs(vals, ses, sesLo, sesHi []float64) (lo, hi float64) {
+	w := dlWeights(vals, ses)
+	if w == nil { // combine's plain mean
+		w = make([]float64, len(vals))
+		for i := range w {
+			w[i] = 1
+		}
+	}
+	var sw, vlo, vhi float64
+	for i, wi := range w {
+		sw += wi
+		vlo += wi * wi * sesLo[i] * sesLo[i]
+		vhi += wi * wi * sesHi[i] * sesHi[i]
+	}
+	return math.Sqrt(vlo) / sw, math.Sqrt(vhi) / sw
 }
 
 // Detect flags the estimates that changed from the previous study run that
@@ -478,13 +525,23 @@ func repSpread(pts []Point) (variance, df float64) {
 // changeP is the two-sided p-value of a change from a to b (testable
 // estimates) given the series' pooled repetition variance between (df
 // degrees of freedom): Welch's t test of b.Mean − a.Mean, each mean's
-// variance the larger of its intervals' (known) and between/r (estimated),
+// variance the larger of its intervals' (known; from the halves that face
+// the other estimate, see Estimate.SELow) and between/r (estimated),
 // referred to Student's t with the pooled spread's df degrees of freedom.
 func changeP(a, b Estimate, between, df float64) float64 {
 	d := b.Mean - a.Mean
 	var v float64
-	for _, e := range []Estimate{a, b} {
-		w := e.WithinSE * e.WithinSE
+	for i, e := range []Estimate{a, b} {
+		// The halves of the intervals that face each other: a's upper
+		// and b's lower when b is larger.
+		se := e.WithinSE
+		if e.SELow != 0 || e.SEHigh != 0 {
+			se = e.SELow
+			if (i == 0) == (d > 0) {
+				se = e.SEHigh
+			}
+		}
+		w := se * se
 		vi := w
 		r := e.EffReps
 		if !(r > 0) {

@@ -399,3 +399,36 @@ func TestChangePDegreesOfFreedom(t *testing.T) {
 		t.Errorf("mixed: p = %.4f, want %.4f", got, want)
 	}
 }
+
+// TestChangePAsymmetricIntervals: a change is judged by the halves of the
+// two intervals that face each other. The case is a one-repetition study
+// under load (cmd/fbrun TestStudyChangeDetector): idle timeout 2 s →
+// 4 s, estimated 2.017 [1.901, 2.098] → 4.282 [3.756, 7.410]. Read as
+// symmetric, the second interval's long upper half (few evictions beyond
+// the longest gaps) made the difference 2.4 standard errors (p ≈ 0.015,
+// not flagged by Holm over four tests); its lower half says 8.
+func TestChangePAsymmetricIntervals(t *testing.T) {
+	est := func(v, lo, hi float64) Estimate {
+		return pool([]map[string]float64{{"k": v, "k_low": lo, "k_high": hi}})["k"]
+	}
+	a, b := est(2.017, 1.901, 2.098), est(4.282, 3.756, 7.410)
+	if p := changeP(a, b, 0, 0); !(p < 1e-6) {
+		t.Errorf("2.017 [1.901, 2.098] → 4.282 [3.756, 7.410]: p = %.3g, want < 1e-6", p)
+	}
+	// The same the other way round: a's lower half and b's upper half.
+	if p := changeP(b, a, 0, 0); !(p < 1e-6) {
+		t.Errorf("4.282 [3.756, 7.410] → 2.017 [1.901, 2.098]: p = %.3g, want < 1e-6", p)
+	}
+	// Facing halves that are wide keep the test honest: 4.282 with a
+	// long lower half is not a change from 2.017.
+	c := est(4.282, 0.5, 4.4)
+	if p := changeP(a, c, 0, 0); !(p > 0.05) {
+		t.Errorf("2.017 [1.901, 2.098] → 4.282 [0.5, 4.4]: p = %.3g, want > 0.05", p)
+	}
+	// Symmetric intervals: the symmetric standard error, as before.
+	s1, s2 := est(1, 0.8, 1.2), est(1.5, 1.3, 1.7)
+	want := stats.StudentTwoSidedP(0.5/math.Sqrt(2*math.Pow(0.2/intervalZ, 2)), math.Inf(1))
+	if p := changeP(s1, s2, 0, 0); math.Abs(p-want) > 1e-12 {
+		t.Errorf("symmetric: p = %.6g, want %.6g", p, want)
+	}
+}

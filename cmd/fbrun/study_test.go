@@ -165,6 +165,25 @@ repetitions: 2
 	}
 }
 
+// logSummaries logs every stored run's platform configuration and summary
+// (what a failed detector assertion needs to be diagnosed).
+func logSummaries(t *testing.T, db string) {
+	t.Helper()
+	ctx := context.Background()
+	rdb, err := results.Open(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rdb.Close()
+	runs, err := rdb.Runs(ctx, results.RunFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range runs {
+		t.Logf("run %s %s %v: %s", r.ID, r.Status, r.PlatformConfig, r.Summary)
+	}
+}
+
 // doneCells reads the journal: cell seq → run id of the done cells.
 func doneCells(t *testing.T, db string) map[int]string {
 	t.Helper()
@@ -263,6 +282,7 @@ experiments:
 		t.Fatalf("study runs = %+v", st.Runs)
 	}
 	if len(st.Changes) != 1 {
+		logSummaries(t, db)
 		t.Fatalf("changes = %+v (want exactly one)", st.Changes)
 	}
 	ch := st.Changes[0]
