@@ -130,7 +130,7 @@ func (c Change) String() string {
 }
 
 // UntestedReason says why a comparison was not tested (Untested).
-const UntestedReason = "not tested yet: needs repetitions ≥ 2, or one more study run to estimate its spread from"
+const UntestedReason = "its spread is not estimated yet: needs repetitions ≥ 2, or one more study run since the estimate began or was last flagged"
 
 // Untested is a comparison the change detector could not judge: the
 // estimate has a value and a two-sided interval in both study runs, but
@@ -463,7 +463,11 @@ func Detect(series []Series) []Change {
 //     it has 2m²/(3m−1) degrees of freedom (successive differences share a
 //     mean: neighbours correlate −½; historyDF).
 //
-// The t reference has the fewer of the two estimates' degrees of freedom.
+// With a history the t reference has its degrees of freedom: the history
+// alone makes d/√(its mean square) a t statistic whatever the night-to-night
+// variation (when the study runs vary alike), and the within-run floor,
+// which covers a study run worse than the history (a poor repetition),
+// only makes it conservative. Without one it has the repetition spread's.
 // A comparison with neither estimate — one repetition per study run and no
 // earlier difference (a study's first comparison, or the first after a
 // flag) — is Untested: its intervals alone would read run-to-run variation
@@ -637,8 +641,10 @@ func changeP(a, b Estimate, between, df float64, hist []float64) (p float64, tes
 		for _, x := range hist {
 			ss += x
 		}
-		v = max(v, ss/float64(m))
-		dof = min(dof, historyDF(m))
+		// The history alone gives a t statistic with historyDF(m)
+		// degrees of freedom whatever the night-to-night variation is;
+		// a larger within-run floor only makes it conservative.
+		v, dof = max(v, ss/float64(m)), historyDF(m)
 	}
 	if v == 0 {
 		if d == 0 {

@@ -2,6 +2,7 @@ package study
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -440,5 +441,47 @@ func TestChangePDegreesOfFreedom(t *testing.T) {
 	want = stats.StudentTwoSidedP(3/math.Sqrt(between/2+100), df)
 	if math.Abs(got-want) > 1e-12 {
 		t.Errorf("mixed: p = %.4f, want %.4f", got, want)
+	}
+}
+
+// TestAnalyzeUntested: a study of one repetition per study run cannot test
+// its first comparison (no repetition spread, no earlier study run); the
+// analysis and the status (--json) say so per estimate, and the third
+// study run is tested against the history.
+func TestAnalyzeUntested(t *testing.T) {
+	db := testDB(t)
+	s, err := Parse("u.yaml", []byte("name: u\nplatforms:\n  - {name: a, platform: local}\nexperiments: [idle-timeout]\n"), testVocab())
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := 2.0
+	f := newFake(db)
+	f.estimates = func(Cell) map[string]float64 {
+		return map[string]float64{"idle_timeout_s": v, "idle_timeout_s_low": v - 0.1, "idle_timeout_s_high": v + 0.1}
+	}
+	ctx := context.Background()
+	day := 0
+	cfg := cfgFor(t, db, s, f)
+	cfg.Now = func() time.Time { day++; return time.Date(2026, 12, 1, 3, 0, day, 0, time.UTC) }
+	for _, v = range []float64{2, 4, 4} {
+		if _, err := Run(ctx, cfg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a, err := Analyze(ctx, db, "u")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(a.Changes) != 0 || len(a.Untested) != 1 {
+		t.Fatalf("changes %v, untested %+v: want the first comparison untested, the second tested", a.Changes, a.Untested)
+	}
+	js, err := json.Marshal(NewStatus(a))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `"untested":[{"platform":"a","experiment":"idle-timeout","estimate":"idle_timeout_s","from_study_run":"` +
+		a.Runs[0].Run.ID + `","to_study_run":"` + a.Runs[1].Run.ID + `"`
+	if !strings.Contains(string(js), want) || !strings.Contains(string(js), UntestedReason) {
+		t.Errorf("status JSON lacks %s…: %s", want, js)
 	}
 }

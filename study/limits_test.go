@@ -102,7 +102,7 @@ func TestDetectorLimitsCoverage(t *testing.T) {
 		{m: 20, reps: 1, runs: 2, repSD: 0.1, trials: 150},
 		{m: 1, reps: 1, runs: 3, repSD: 0.1, trials: 1000},
 		{m: 20, reps: 1, runs: 10, repSD: 0.1, trials: 150},
-		{m: 20, reps: 3, runs: 2, nightSD: 0.05, trials: 150, limit: true},
+		{m: 20, reps: 8, runs: 2, nightSD: 0.05, trials: 100, limit: true},
 		{m: 20, reps: 3, runs: 10, nightSD: 0.05, trials: 150},
 		{m: 20, reps: 8, runs: 10, nightSD: 0.05, trials: 100},
 		{m: 20, reps: 1, runs: 10, nightSD: 0.05, trials: 150},
