@@ -445,29 +445,33 @@ func Detect(series []Series) []Change {
 // Each estimate with a value and a two-sided interval in every repetition
 // (Estimate.Testable) is compared with its previous testable study run by
 // a two-sided t test of the difference d of the two study runs' repetition
-// means (precision-weighted, see combine). Var(d) is the larger of two
-// estimates:
+// means (precision-weighted, see combine). Var(d) comes from two sources:
 //
-//   - the within-run model: each mean's variance the larger of what the
-//     repetitions' intervals say (Estimate.WithinSE) and the repetitions'
-//     spread — the variance of one repetition around its study run's mean,
-//     pooled over every study run of the series, Σ(r−1) degrees of freedom
-//     (repSpread) — divided by the effective number of repetitions;
+//   - within the study runs (withinVar): each mean's variance the larger of
+//     what the repetitions' intervals say (Estimate.WithinSE) and the
+//     repetitions' spread — the variance of one repetition around its study
+//     run's mean, pooled over every study run of the series, Σ(r−1) degrees
+//     of freedom (repSpread) — divided by the effective number of
+//     repetitions;
 //   - the history: the mean square of the series' earlier successive
 //     differences of study-run means, since the series began or was last
 //     flagged (von Neumann's mean square successive difference). Under no
 //     change it estimates Var(d) with everything in it — the intervals,
 //     the repetitions' spread and the night-to-night variation that all
-//     repetitions of one study run share, which the model cannot see — and
-//     a slow drift adds only its square per study run. From m differences
-//     it has 2m²/(3m−1) degrees of freedom (successive differences share a
-//     mean: neighbours correlate −½; historyDF).
+//     repetitions of one study run share, which nothing within a study run
+//     can see — and a slow drift adds only its square per study run. From m
+//     differences it has 2m²/(3m−1) degrees of freedom (successive
+//     differences share a mean: neighbours correlate −½; historyDF).
 //
-// With a history the t reference has its degrees of freedom: the history
-// alone makes d/√(its mean square) a t statistic whatever the night-to-night
-// variation (when the study runs vary alike), and the within-run floor,
-// which covers a study run worse than the history (a poor repetition),
-// only makes it conservative. Without one it has the repetition spread's.
+// With a history, Var(d) is its mean square plus the excess of this
+// comparison's within-run variance over the history's mean one (a study
+// run with a poor repetition), and the t reference has the history's
+// degrees of freedom: the history alone makes d/√(its mean square) a t
+// statistic whatever the night-to-night variation (when the study runs
+// vary alike), and with that variation unknown only the history measures
+// it. Without one, Var(d) is the within-run variance, with the repetition
+// spread's degrees of freedom.
+//
 // A comparison with neither estimate — one repetition per study run and no
 // earlier difference (a study's first comparison, or the first after a
 // flag) — is Untested: its intervals alone would read run-to-run variation
@@ -486,7 +490,7 @@ func detect(series []Series) ([]Change, []Untested) {
 		between, df float64        // the repetitions' pooled spread (repSpread)
 		at          map[string]int // study run → index of its point
 		prev        *Point
-		hist        []float64 // squared successive differences since the start or the last flag
+		hist        []step // successive differences since the start or the last flag
 	}
 	states := make([]state, len(series))
 	for i, s := range series {
@@ -501,7 +505,8 @@ func detect(series []Series) ([]Change, []Untested) {
 	var untested []Untested
 	for _, run := range runOrder(series) {
 		var family []Change
-		var who []int // family[k] is series who[k]
+		var who []int    // family[k] is series who[k]
+		var steps []step // and its step
 		for i, s := range series {
 			st := &states[i]
 			j, ok := st.at[run]
@@ -513,17 +518,19 @@ func detect(series []Series) ([]Change, []Untested) {
 			if prev == nil {
 				continue
 			}
-			pv, tested := changeP(prev.Estimate, p.Estimate, st.between, st.df, st.hist)
+			d, within := p.Mean-prev.Mean, withinVar(prev.Estimate, p.Estimate, st.between, st.df)
+			pv, tested := changeP(d, within, st.df, st.hist)
 			if !tested {
 				untested = append(untested, Untested{Platform: s.Platform, Experiment: s.Experiment, Key: s.Key,
 					FromRun: prev.StudyRun, ToRun: p.StudyRun, Date: p.Date, Reason: UntestedReason})
-				st.hist = append(st.hist, sq(p.Mean-prev.Mean))
+				st.hist = append(st.hist, step{d * d, within})
 				continue
 			}
 			family = append(family, Change{Platform: s.Platform, Experiment: s.Experiment, Key: s.Key,
 				From: prev.Estimate, To: p.Estimate, FromRun: prev.StudyRun, ToRun: p.StudyRun, Date: p.Date,
 				P: pv, History: len(st.hist)})
 			who = append(who, i)
+			steps = append(steps, step{d * d, within})
 		}
 		for k, flagged := range holm(family, FamilyAlpha) {
 			st := &states[who[k]]
@@ -532,14 +539,12 @@ func detect(series []Series) ([]Change, []Untested) {
 				st.hist = nil
 				continue
 			}
-			st.hist = append(st.hist, sq(family[k].To.Mean-family[k].From.Mean))
+			st.hist = append(st.hist, steps[k])
 		}
 	}
 	sort.SliceStable(changes, func(i, j int) bool { return changes[i].Date.Before(changes[j].Date) })
 	return changes, untested
 }
-
-func sq(x float64) float64 { return x * x }
 
 // runOrder is the series' study runs oldest first: by date, then by their
 // position in the series.
@@ -601,16 +606,15 @@ func historyDF(m int) float64 {
 	return 2 * fm * fm / (3*fm - 1)
 }
 
-// changeP is the two-sided p-value of a change from a to b (testable
-// estimates) given the series' pooled repetition variance between (df
-// degrees of freedom) and its earlier squared successive differences hist
-// (see detect), and whether there was anything to test with: false when
-// only the intervals are (no repetition spread, no history).
-func changeP(a, b Estimate, between, df float64, hist []float64) (p float64, tested bool) {
-	if df == 0 && len(hist) == 0 {
-		return math.NaN(), false
-	}
-	d := b.Mean - a.Mean
+// step is one comparison of a series' history: the squared difference of
+// two consecutive study runs' means and its variance within them.
+type step struct{ sq, within float64 }
+
+// withinVar is the variance of the difference of the means of a and b
+// (testable estimates) within their study runs, given the series' pooled
+// repetition variance between (df degrees of freedom): each mean's
+// variance the larger of its intervals' and between/r.
+func withinVar(a, b Estimate, between, df float64) float64 {
 	var v float64
 	for _, e := range []Estimate{a, b} {
 		w := e.WithinSE * e.WithinSE
@@ -624,6 +628,18 @@ func changeP(a, b Estimate, between, df float64, hist []float64) (p float64, tes
 		}
 		v += vi
 	}
+	return v
+}
+
+// changeP is the two-sided p-value of a difference d of two study runs'
+// means whose variance within them is within, given the series' pooled
+// repetition spread's degrees of freedom df and its earlier steps hist (see
+// detect), and whether there was anything to test with: false when only
+// the intervals are (no repetition spread, no history).
+func changeP(d, within, df float64, hist []step) (p float64, tested bool) {
+	if df == 0 && len(hist) == 0 {
+		return math.NaN(), false
+	}
 	// Both means' spread variances are the same pooled estimate between
 	// (perfectly correlated, not two independent ones), so their sum has
 	// df degrees of freedom, never the Welch–Satterthwaite Σ of two
@@ -632,19 +648,21 @@ func changeP(a, b Estimate, between, df float64, hist []float64) (p float64, tes
 	// Whichever variance is used, the run-to-run spread was estimated
 	// from df degrees of freedom: a mean's variance from the intervals
 	// alone would miss it, so df applies then too (conservative).
-	dof := math.Inf(1)
+	v, dof := within, math.Inf(1)
 	if df > 0 {
 		dof = df
 	}
 	if m := len(hist); m > 0 {
-		var ss float64
-		for _, x := range hist {
-			ss += x
+		var ss, ws float64
+		for _, h := range hist {
+			ss += h.sq
+			ws += h.within
 		}
-		// The history alone gives a t statistic with historyDF(m)
-		// degrees of freedom whatever the night-to-night variation is;
-		// a larger within-run floor only makes it conservative.
-		v, dof = max(v, ss/float64(m)), historyDF(m)
+		// The history's mean square alone gives a t statistic with
+		// historyDF(m) degrees of freedom whatever the night-to-night
+		// variation; a study run noisier within than the history's
+		// (a poor repetition) adds its excess.
+		v, dof = ss/float64(m)+max(0, within-ws/float64(m)), historyDF(m)
 	}
 	if v == 0 {
 		if d == 0 {
