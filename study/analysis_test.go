@@ -140,6 +140,20 @@ func TestDetectHistory(t *testing.T) {
 	if c := Detect([]Series{{Platform: "p", Key: "k", Points: pts}}); len(c) != 0 {
 		t.Errorf("a step within the night-to-night variation was flagged: %v", c)
 	}
+	// A study run much noisier within than its history (a poor
+	// repetition: ±5 where the history had ±0.2) is judged with its own
+	// variance: a move of 1 is no change.
+	pts = nil
+	for i, v := range []float64{10, 10.1, 9.9, 10.05, 9.95, 11} {
+		half := 0.2
+		if i == 5 {
+			half = 5
+		}
+		pts = append(pts, pt1(fmt.Sprint("r", i+1), 12+i, v, v-half, v+half))
+	}
+	if c := Detect([]Series{{Platform: "p", Key: "k", Points: pts}}); len(c) != 0 {
+		t.Errorf("a move within a poor study run's own interval was flagged: %v", c)
+	}
 }
 
 // lastPair keeps the last two points of each series.
