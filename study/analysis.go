@@ -519,8 +519,7 @@ func detect(series []Series) ([]Change, []Untested) {
 				continue
 			}
 			d, within := p.Mean-prev.Mean, withinVar(prev.Estimate, p.Estimate, st.between, st.df)
-			pv, tested := changeP(d, within, st.df, st.hist)
-			if !tested {
+			if st.df == 0 && len(st.hist) == 0 { // only the intervals: untested
 				untested = append(untested, Untested{Platform: s.Platform, Experiment: s.Experiment, Key: s.Key,
 					FromRun: prev.StudyRun, ToRun: p.StudyRun, Date: p.Date, Reason: UntestedReason})
 				st.hist = append(st.hist, step{d * d, within})
@@ -528,7 +527,7 @@ func detect(series []Series) ([]Change, []Untested) {
 			}
 			family = append(family, Change{Platform: s.Platform, Experiment: s.Experiment, Key: s.Key,
 				From: prev.Estimate, To: p.Estimate, FromRun: prev.StudyRun, ToRun: p.StudyRun, Date: p.Date,
-				P: pv, History: len(st.hist)})
+				P: changeP(d, within, st.df, st.hist), History: len(st.hist)})
 			who = append(who, i)
 			steps = append(steps, step{d * d, within})
 		}
@@ -634,12 +633,9 @@ func withinVar(a, b Estimate, between, df float64) float64 {
 // changeP is the two-sided p-value of a difference d of two study runs'
 // means whose variance within them is within, given the series' pooled
 // repetition spread's degrees of freedom df and its earlier steps hist (see
-// detect), and whether there was anything to test with: false when only
-// the intervals are (no repetition spread, no history).
-func changeP(d, within, df float64, hist []step) (p float64, tested bool) {
-	if df == 0 && len(hist) == 0 {
-		return math.NaN(), false
-	}
+// detect); with neither (df 0, no history) the intervals alone, a normal
+// reference — which detect never uses (Untested).
+func changeP(d, within, df float64, hist []step) float64 {
 	// Both means' spread variances are the same pooled estimate between
 	// (perfectly correlated, not two independent ones), so their sum has
 	// df degrees of freedom, never the Welch–Satterthwaite Σ of two
@@ -666,11 +662,11 @@ func changeP(d, within, df float64, hist []step) (p float64, tested bool) {
 	}
 	if v == 0 {
 		if d == 0 {
-			return 1, true
+			return 1
 		}
-		return 0, true
+		return 0
 	}
-	return stats.StudentTwoSidedP(d/math.Sqrt(v), dof), true
+	return stats.StudentTwoSidedP(d/math.Sqrt(v), dof)
 }
 
 // holm returns which tests Holm's step-down procedure rejects at

@@ -443,7 +443,7 @@ func TestChangePDegreesOfFreedom(t *testing.T) {
 	a := Estimate{Mean: 0, WithinSE: 0.01, EffReps: 2, Reps: []float64{-1, 1}}
 	b := Estimate{Mean: 3, WithinSE: 0.01, EffReps: 2, Reps: []float64{2, 4}}
 	const between, df = 2.0, 2.0
-	got, _ := changeP(b.Mean-a.Mean, withinVar(a, b, between, df), df, nil)
+	got := changeP(b.Mean-a.Mean, withinVar(a, b, between, df), df, nil)
 	want := stats.StudentTwoSidedP(3/math.Sqrt(between/2+between/2), df)
 	if math.Abs(got-want) > 1e-12 {
 		t.Errorf("p = %.4f, want %.4f (t with the pooled spread's %g degrees of freedom)", got, want, df)
@@ -451,7 +451,7 @@ func TestChangePDegreesOfFreedom(t *testing.T) {
 	// One mean's variance from its intervals (known), the other's from the
 	// spread: the spread's df still bounds the reference distribution.
 	b.WithinSE = 10
-	got, _ = changeP(b.Mean-a.Mean, withinVar(a, b, between, df), df, nil)
+	got = changeP(b.Mean-a.Mean, withinVar(a, b, between, df), df, nil)
 	want = stats.StudentTwoSidedP(3/math.Sqrt(between/2+100), df)
 	if math.Abs(got-want) > 1e-12 {
 		t.Errorf("mixed: p = %.4f, want %.4f", got, want)
