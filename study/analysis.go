@@ -117,12 +117,39 @@ type Change struct {
 	Date           time.Time
 	// P is the test's two-sided p-value (before Holm's adjustment).
 	P float64
+	// History is the number of earlier successive differences of the
+	// series its variance was checked against; 0: the night-to-night
+	// variation was not estimated (assumed none, see detect).
+	History int
 }
+
+// NoHistory is the note on a flag made without earlier study runs to
+// estimate the night-to-night variation from (Change.History == 0).
+const NoHistory = "night-to-night variation not estimated yet"
 
 // String renders "aws-eu idle_timeout_s 600 → 420 on 2026-12-14 15:04 (idle-timeout; ...; p = 0.0001)".
 func (c Change) String() string {
-	return fmt.Sprintf("%s %s %s → %s on %s (%s; %s → %s; p = %.2g)", c.Platform, c.Key, c.From.Short(), c.To.Short(),
-		c.Date.UTC().Format("2006-01-02 15:04"), c.Experiment, c.From.Text(), c.To.Text(), c.P)
+	note := ""
+	if c.History == 0 {
+		note = "; " + NoHistory
+	}
+	return fmt.Sprintf("%s %s %s → %s on %s (%s; %s → %s; p = %.2g%s)", c.Platform, c.Key, c.From.Short(), c.To.Short(),
+		c.Date.UTC().Format("2006-01-02 15:04"), c.Experiment, c.From.Text(), c.To.Text(), c.P, note)
+}
+
+// UntestedReason says why a comparison was not tested (Untested).
+const UntestedReason = "its spread is not estimated yet: needs repetitions ≥ 2, or one more study run since the estimate began or was last flagged"
+
+// Untested is a comparison the change detector could not judge: the
+// estimate has a value and a two-sided interval in both study runs, but
+// one repetition each and no earlier study runs since the series began or
+// was last flagged, so nothing estimates how much it varies beyond its
+// intervals (see detect).
+type Untested struct {
+	Platform, Experiment, Key string
+	FromRun, ToRun            string
+	Date                      time.Time
+	Reason                    string
 }
 
 // RunCells are a study run with its cells.
@@ -146,6 +173,9 @@ type Analysis struct {
 	Series []Series
 	// Changes are the change detector's flags, oldest first.
 	Changes []Change
+	// Untested are the comparisons the change detector could not judge,
+	// oldest first.
+	Untested []Untested
 }
 
 // Analyze reads a study's journal and runs and computes its estimates over
@@ -225,7 +255,7 @@ func Analyze(ctx context.Context, db *results.DB, study string) (*Analysis, erro
 	slices.Sort(older)
 	a.Platforms = append(a.Platforms, older...)
 	a.sortSeries()
-	a.Changes = Detect(a.Series)
+	a.Changes, a.Untested = detect(a.Series)
 	return a, nil
 }
 
@@ -451,55 +481,145 @@ func sideSEs(vals, ses, sesLo, sesHi []float64) (lo, hi float64) {
 
 // Detect flags the estimates that changed from the previous study run that
 // has them, with a false-alarm rate per study run of FamilyAlpha.
+func Detect(series []Series) []Change {
+	changes, _ := detect(series)
+	return changes
+}
+
+// detect is the change detector: the flags, and the comparisons it could
+// not judge (Untested).
 //
 // Each estimate with a value and a two-sided interval in every repetition
 // (Estimate.Testable) is compared with its previous testable study run by
-// a two-sided t test of the difference of the repetition means
-// (precision-weighted, see combine). The variance of a study run's mean is
-// the larger of what the repetitions' intervals say (Estimate.WithinSE)
-// and what the spread of repetitions
-// says — the variance of one repetition pooled over every study run of the
-// series (run-to-run variation that no single run's interval contains)
-// divided by the effective number of repetitions, with Σ(r−1) degrees of
-// freedom, which the test's reference distribution gets either way (none
-// when no study run has two repetitions: the intervals alone, a normal
-// reference). Variation shared by all repetitions of one study run (night
-// to night) is not in that spread and is flagged as a change
-// (docs/studies.md, "Limits", has the numbers).
+// a two-sided t test of the difference d of the two study runs' repetition
+// means (precision-weighted, see combine). Var(d) comes from two sources:
+//
+//   - within the study runs (withinVar): each mean's variance the larger of
+//     what the repetitions' intervals say (Estimate.WithinSE) and the
+//     repetitions' spread — the variance of one repetition around its study
+//     run's mean, pooled over every study run of the series, Σ(r−1) degrees
+//     of freedom (repSpread) — divided by the effective number of
+//     repetitions;
+//   - the history: the mean square of the series' earlier successive
+//     differences of study-run means, since the series began or was last
+//     flagged (von Neumann's mean square successive difference). Under no
+//     change it estimates Var(d) with everything in it — the intervals,
+//     the repetitions' spread and the night-to-night variation that all
+//     repetitions of one study run share, which nothing within a study run
+//     can see — and a slow drift adds only its square per study run. From m
+//     differences it has 2m²/(3m−1) degrees of freedom (successive
+//     differences share a mean: neighbours correlate −½; historyDF).
+//
+// With a history, Var(d) is its mean square plus the excess of this
+// comparison's within-run variance over the history's mean one (a study
+// run with a poor repetition), and the t reference has the history's
+// degrees of freedom: the history alone makes d/√(its mean square) a t
+// statistic whatever the night-to-night variation (when the study runs
+// vary alike), and with that variation unknown only the history measures
+// it. Without one, Var(d) is the within-run variance, with the repetition
+// spread's degrees of freedom.
+//
+// A comparison with neither estimate — one repetition per study run and no
+// earlier difference (a study's first comparison, or the first after a
+// flag) — is Untested: its intervals alone would read run-to-run variation
+// beyond them as change (docs/studies.md, "Limits"). A comparison with a
+// repetition spread but no history (the first one of a study with
+// repetitions ≥ 2) assumes no night-to-night variation; Change.History
+// says so.
+//
 // All comparisons into one study run — every estimate of every platform —
 // form one family, and Holm's step-down procedure flags them at
-// FamilyAlpha (docs/studies.md has the simulated false-alarm rate and
-// power). Estimates without a two-sided interval are never flagged: a point
-// estimate alone cannot tell a change from noise.
-func Detect(series []Series) []Change {
-	families := map[string][]Change{} // by ToRun
-	var order []string
-	for _, s := range series {
-		between, df := repSpread(s.Points)
-		var prev *Point
-		for i := range s.Points {
-			p := &s.Points[i]
-			if !p.Testable {
-				continue
-			}
-			if prev != nil {
-				c := Change{Platform: s.Platform, Experiment: s.Experiment, Key: s.Key,
-					From: prev.Estimate, To: p.Estimate, FromRun: prev.StudyRun, ToRun: p.StudyRun, Date: p.Date,
-					P: changeP(prev.Estimate, p.Estimate, between, df)}
-				if _, ok := families[p.StudyRun]; !ok {
-					order = append(order, p.StudyRun)
-				}
-				families[p.StudyRun] = append(families[p.StudyRun], c)
-			}
-			prev = p
+// FamilyAlpha; the study runs are judged oldest first, so that a flag
+// restarts its series' history. Estimates without a two-sided interval are
+// never compared: a point estimate alone cannot tell a change from noise.
+func detect(series []Series) ([]Change, []Untested) {
+	type state struct {
+		between, df float64        // the repetitions' pooled spread (repSpread)
+		at          map[string]int // study run → index of its point
+		prev        *Point
+		hist        []step // successive differences since the start or the last flag
+	}
+	states := make([]state, len(series))
+	for i, s := range series {
+		st := &states[i]
+		st.between, st.df = repSpread(s.Points)
+		st.at = map[string]int{}
+		for j, p := range s.Points {
+			st.at[p.StudyRun] = j
 		}
 	}
-	var out []Change
-	for _, run := range order {
-		out = append(out, holm(families[run], FamilyAlpha)...)
+	var changes []Change
+	var untested []Untested
+	for _, run := range runOrder(series) {
+		var family []Change
+		var who []int    // family[k] is series who[k]
+		var steps []step // and its step
+		for i, s := range series {
+			st := &states[i]
+			j, ok := st.at[run]
+			if !ok || !s.Points[j].Testable {
+				continue
+			}
+			prev, p := st.prev, &s.Points[j]
+			st.prev = p
+			if prev == nil {
+				continue
+			}
+			d, within := p.Mean-prev.Mean, withinVar(prev.Estimate, p.Estimate, st.between, st.df)
+			if st.df == 0 && len(st.hist) == 0 { // only the intervals: untested
+				untested = append(untested, Untested{Platform: s.Platform, Experiment: s.Experiment, Key: s.Key,
+					FromRun: prev.StudyRun, ToRun: p.StudyRun, Date: p.Date, Reason: UntestedReason})
+				st.hist = append(st.hist, step{d * d, within})
+				continue
+			}
+			family = append(family, Change{Platform: s.Platform, Experiment: s.Experiment, Key: s.Key,
+				From: prev.Estimate, To: p.Estimate, FromRun: prev.StudyRun, ToRun: p.StudyRun, Date: p.Date,
+				P: changeP(d, within, st.df, st.hist), History: len(st.hist)})
+			who = append(who, i)
+			steps = append(steps, step{d * d, within})
+		}
+		for k, flagged := range holm(family, FamilyAlpha) {
+			st := &states[who[k]]
+			if flagged {
+				changes = append(changes, family[k])
+				st.hist = nil
+				continue
+			}
+			st.hist = append(st.hist, steps[k])
+		}
 	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].Date.Before(out[j].Date) })
-	return out
+	sort.SliceStable(changes, func(i, j int) bool { return changes[i].Date.Before(changes[j].Date) })
+	return changes, untested
+}
+
+// runOrder is the series' study runs oldest first: by date, then by their
+// position in the series.
+func runOrder(series []Series) []string {
+	type first struct {
+		date        time.Time
+		pos, series int
+	}
+	seen := map[string]first{}
+	var runs []string
+	for i, s := range series {
+		for j, p := range s.Points {
+			if _, ok := seen[p.StudyRun]; !ok {
+				seen[p.StudyRun] = first{p.Date, j, i}
+				runs = append(runs, p.StudyRun)
+			}
+		}
+	}
+	sort.SliceStable(runs, func(i, j int) bool {
+		a, b := seen[runs[i]], seen[runs[j]]
+		if !a.date.Equal(b.date) {
+			return a.date.Before(b.date)
+		}
+		if a.pos != b.pos {
+			return a.pos < b.pos
+		}
+		return a.series < b.series
+	})
+	return runs
 }
 
 // repSpread is the variance of one repetition's value around its study
@@ -522,13 +642,26 @@ func repSpread(pts []Point) (variance, df float64) {
 	return ss / df, df
 }
 
-// changeP is the two-sided p-value of a change from a to b (testable
-// estimates) given the series' pooled repetition variance between (df
-// degrees of freedom): Welch's t test of b.Mean − a.Mean, each mean's
-// variance the larger of its intervals' (known; from the halves that face
-// the other estimate, see Estimate.SELow) and between/r (estimated),
-// referred to Student's t with the pooled spread's df degrees of freedom.
-func changeP(a, b Estimate, between, df float64) float64 {
+// historyDF is the degrees of freedom of the mean of m squared successive
+// differences of independent normal means (von Neumann's MSSD): each
+// difference's square has variance 2V², neighbours share a mean, so
+// Cov(dₖ², dₖ₊₁²) = 2(V/2)², and Var(Σdₖ²/m) = (12m−4)V²/(4m²) =
+// 2V²/ν with ν = 2m²/(3m−1) (1 at m = 1, about 2m/3 for many).
+func historyDF(m int) float64 {
+	fm := float64(m)
+	return 2 * fm * fm / (3*fm - 1)
+}
+
+// step is one comparison of a series' history: the squared difference of
+// two consecutive study runs' means and its variance within them.
+type step struct{ sq, within float64 }
+
+// withinVar is the variance of the difference of the means of a and b
+// (testable estimates) within their study runs, given the series' pooled
+// repetition variance between (df degrees of freedom): each mean's
+// variance the larger of its intervals' (from the halves that face the
+// other estimate, see Estimate.SELow) and between/r.
+func withinVar(a, b Estimate, between, df float64) float64 {
 	d := b.Mean - a.Mean
 	var v float64
 	for i, e := range []Estimate{a, b} {
@@ -552,12 +685,15 @@ func changeP(a, b Estimate, between, df float64) float64 {
 		}
 		v += vi
 	}
-	if v == 0 {
-		if d == 0 {
-			return 1
-		}
-		return 0
-	}
+	return v
+}
+
+// changeP is the two-sided p-value of a difference d of two study runs'
+// means whose variance within them is within, given the series' pooled
+// repetition spread's degrees of freedom df and its earlier steps hist (see
+// detect); with neither (df 0, no history) the intervals alone, a normal
+// reference — which detect never uses (Untested).
+func changeP(d, within, df float64, hist []step) float64 {
 	// Both means' spread variances are the same pooled estimate between
 	// (perfectly correlated, not two independent ones), so their sum has
 	// df degrees of freedom, never the Welch–Satterthwaite Σ of two
@@ -566,25 +702,46 @@ func changeP(a, b Estimate, between, df float64) float64 {
 	// Whichever variance is used, the run-to-run spread was estimated
 	// from df degrees of freedom: a mean's variance from the intervals
 	// alone would miss it, so df applies then too (conservative).
-	dof := math.Inf(1)
+	v, dof := within, math.Inf(1)
 	if df > 0 {
 		dof = df
+	}
+	if m := len(hist); m > 0 {
+		var ss, ws float64
+		for _, h := range hist {
+			ss += h.sq
+			ws += h.within
+		}
+		// The history's mean square alone gives a t statistic with
+		// historyDF(m) degrees of freedom whatever the night-to-night
+		// variation; a study run noisier within than the history's
+		// (a poor repetition) adds its excess.
+		v, dof = ss/float64(m)+max(0, within-ws/float64(m)), historyDF(m)
+	}
+	if v == 0 {
+		if d == 0 {
+			return 1
+		}
+		return 0
 	}
 	return stats.StudentTwoSidedP(d/math.Sqrt(v), dof)
 }
 
-// holm returns the tests Holm's step-down procedure rejects at family-wise
-// level alpha: sorted by p, the i-th smallest (0-based, of m) is rejected
-// while p ≤ alpha/(m−i).
-func holm(tests []Change, alpha float64) []Change {
-	sorted := slices.Clone(tests)
-	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].P < sorted[j].P })
-	var out []Change
-	for i, c := range sorted {
-		if c.P > alpha/float64(len(sorted)-i) {
+// holm returns which tests Holm's step-down procedure rejects at
+// family-wise level alpha: sorted by p, the i-th smallest (0-based, of m)
+// is rejected while p ≤ alpha/(m−i).
+func holm(tests []Change, alpha float64) []bool {
+	order := make([]int, len(tests))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(i, j int) bool { return tests[order[i]].P < tests[order[j]].P })
+	out := make([]bool, len(tests))
+	for i, k := range order {
+		if tests[k].P > alpha/float64(len(tests)-i) {
 			break
 		}
-		out = append(out, c)
+		out[k] = true
 	}
 	return out
 }

@@ -2,6 +2,7 @@ package study
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -44,7 +45,16 @@ func TestPool(t *testing.T) {
 	}
 }
 
+// pt is a point of two repetitions that both gave v [lo, hi] (NaN: no
+// interval).
 func pt(run string, day int, v, lo, hi float64) Point {
+	p := pt1(run, day, v, lo, hi)
+	p.N, p.Reps, p.EffReps = 2, []float64{v, v}, 2
+	return p
+}
+
+// pt1 is a point of one repetition.
+func pt1(run string, day int, v, lo, hi float64) Point {
 	e := Estimate{Value: v, N: 1, Mean: v, WithinSE: math.NaN(), Reps: []float64{v}}
 	if !math.IsNaN(lo) {
 		e.Low, e.High, e.HasInterval = lo, hi, true
@@ -56,7 +66,8 @@ func pt(run string, day int, v, lo, hi float64) Point {
 func TestDetect(t *testing.T) {
 	nan := math.NaN()
 	ss := []Series{
-		// 600 ± 10 → 420 ± 10: z ≈ 25, flagged.
+		// 600 ± 10 → 420 ± 10: t ≈ 37 against the one earlier difference
+		// (5: its square is the variance, 1 degree of freedom), p ≈ 0.02.
 		{Platform: "aws-eu", Experiment: "idle-timeout", Key: "idle_timeout_s", Points: []Point{
 			pt("r1", 12, 600, 590, 610), pt("r2", 13, 605, 595, 615), pt("r3", 14, 420, 410, 430)}},
 		// Wide intervals: a move well inside the noise is no change.
@@ -74,7 +85,7 @@ func TestDetect(t *testing.T) {
 		t.Fatalf("changes = %+v", got)
 	}
 	c := got[0]
-	if c.Platform != "aws-eu" || c.Key != "idle_timeout_s" || c.FromRun != "r2" || c.ToRun != "r3" || c.P > 1e-6 {
+	if c.Platform != "aws-eu" || c.Key != "idle_timeout_s" || c.FromRun != "r2" || c.ToRun != "r3" || c.P > 0.03 || c.History != 1 {
 		t.Errorf("change = %+v", c)
 	}
 	if s := c.String(); !strings.HasPrefix(s, "aws-eu idle_timeout_s 605.0 → 420.0 on 2026-12-14") {
@@ -83,9 +94,10 @@ func TestDetect(t *testing.T) {
 	if got[1].Platform != "b" || got[1].FromRun != "r1" || got[1].ToRun != "r3" {
 		t.Errorf("change = %+v", got[1])
 	}
-	// Holm: the same moderate move (p ≈ 0.01) is flagged alone, not among
-	// 20 unchanged estimates of the same study run (0.01 > 0.05/20).
-	moderate := Series{Platform: "p", Key: "k", Points: []Point{pt("r1", 12, 0, -1.96, 1.96), pt("r2", 13, 3.64, 3.64-1.96, 3.64+1.96)}}
+	// Holm: the same moderate move (p ≈ 0.01, t with 2 degrees of freedom)
+	// is flagged alone, not among 20 unchanged estimates of the same study
+	// run (0.01 > 0.05/20).
+	moderate := Series{Platform: "p", Key: "k", Points: []Point{pt("r1", 12, 0, -1.96, 1.96), pt("r2", 13, 14, 14-1.96, 14+1.96)}}
 	if n := len(Detect([]Series{moderate})); n != 1 {
 		t.Errorf("alone: %d flags, want 1", n)
 	}
@@ -95,6 +107,52 @@ func TestDetect(t *testing.T) {
 	}
 	if n := len(Detect(family)); n != 0 {
 		t.Errorf("among 21 estimates: %d flags, want 0 (Holm)", n)
+	}
+}
+
+// TestDetectHistory: with one repetition per study run a comparison is
+// tested only against the series' earlier study runs (their successive
+// differences), never on its intervals alone; a flag restarts the history;
+// night-to-night variation that the history shows widens the test.
+func TestDetectHistory(t *testing.T) {
+	// One repetition: 10 ± 0.2 in five study runs, then 12.
+	vals := []float64{10, 10.1, 9.9, 10.05, 9.95, 12, 12.1}
+	var pts []Point
+	for i, v := range vals {
+		pts = append(pts, pt1(fmt.Sprint("r", i+1), 12+i, v, v-0.2, v+0.2))
+	}
+	s := Series{Platform: "p", Experiment: "e", Key: "k", Points: pts}
+	changes, untested := detect([]Series{s})
+	if len(changes) != 1 || changes[0].ToRun != "r6" || changes[0].History != 4 {
+		t.Fatalf("changes = %v, want r5 → r6 with a history of 4 differences", changes)
+	}
+	// Untested: the first comparison, and the first after the flag.
+	if len(untested) != 2 || untested[0].ToRun != "r2" || untested[1].ToRun != "r7" || untested[0].Reason != UntestedReason {
+		t.Errorf("untested = %+v, want r1 → r2 and r6 → r7", untested)
+	}
+	// The same step within a history that moves by ±2 from night to
+	// night (far beyond the intervals): no flag.
+	noisy := []float64{10, 12, 8.5, 11.5, 9, 11}
+	pts = nil
+	for i, v := range noisy {
+		pts = append(pts, pt1(fmt.Sprint("r", i+1), 12+i, v, v-0.2, v+0.2))
+	}
+	if c := Detect([]Series{{Platform: "p", Key: "k", Points: pts}}); len(c) != 0 {
+		t.Errorf("a step within the night-to-night variation was flagged: %v", c)
+	}
+	// A study run much noisier within than its history (a poor
+	// repetition: ±5 where the history had ±0.2) is judged with its own
+	// variance: a move of 1 is no change.
+	pts = nil
+	for i, v := range []float64{10, 10.1, 9.9, 10.05, 9.95, 11} {
+		half := 0.2
+		if i == 5 {
+			half = 5
+		}
+		pts = append(pts, pt1(fmt.Sprint("r", i+1), 12+i, v, v-half, v+half))
+	}
+	if c := Detect([]Series{{Platform: "p", Key: "k", Points: pts}}); len(c) != 0 {
+		t.Errorf("a move within a poor study run's own interval was flagged: %v", c)
 	}
 }
 
@@ -385,7 +443,7 @@ func TestChangePDegreesOfFreedom(t *testing.T) {
 	a := Estimate{Mean: 0, WithinSE: 0.01, EffReps: 2, Reps: []float64{-1, 1}}
 	b := Estimate{Mean: 3, WithinSE: 0.01, EffReps: 2, Reps: []float64{2, 4}}
 	const between, df = 2.0, 2.0
-	got := changeP(a, b, between, df)
+	got := changeP(b.Mean-a.Mean, withinVar(a, b, between, df), df, nil)
 	want := stats.StudentTwoSidedP(3/math.Sqrt(between/2+between/2), df)
 	if math.Abs(got-want) > 1e-12 {
 		t.Errorf("p = %.4f, want %.4f (t with the pooled spread's %g degrees of freedom)", got, want, df)
@@ -393,7 +451,7 @@ func TestChangePDegreesOfFreedom(t *testing.T) {
 	// One mean's variance from its intervals (known), the other's from the
 	// spread: the spread's df still bounds the reference distribution.
 	b.WithinSE = 10
-	got = changeP(a, b, between, df)
+	got = changeP(b.Mean-a.Mean, withinVar(a, b, between, df), df, nil)
 	want = stats.StudentTwoSidedP(3/math.Sqrt(between/2+100), df)
 	if math.Abs(got-want) > 1e-12 {
 		t.Errorf("mixed: p = %.4f, want %.4f", got, want)
@@ -412,23 +470,65 @@ func TestChangePAsymmetricIntervals(t *testing.T) {
 		return pool([]map[string]float64{{"k": v, "k_low": lo, "k_high": hi}})["k"]
 	}
 	a, b := est(2.017, 1.901, 2.098), est(4.282, 3.756, 7.410)
-	if p := changeP(a, b, 0, 0); !(p < 1e-6) {
+	if p := changeP(b.Mean-a.Mean, withinVar(a, b, 0, 0), 0, nil); !(p < 1e-6) {
 		t.Errorf("2.017 [1.901, 2.098] → 4.282 [3.756, 7.410]: p = %.3g, want < 1e-6", p)
 	}
 	// The same the other way round: a's lower half and b's upper half.
-	if p := changeP(b, a, 0, 0); !(p < 1e-6) {
+	if p := changeP(a.Mean-b.Mean, withinVar(b, a, 0, 0), 0, nil); !(p < 1e-6) {
 		t.Errorf("4.282 [3.756, 7.410] → 2.017 [1.901, 2.098]: p = %.3g, want < 1e-6", p)
 	}
 	// Facing halves that are wide keep the test honest: 4.282 with a
 	// long lower half is not a change from 2.017.
 	c := est(4.282, 0.5, 4.4)
-	if p := changeP(a, c, 0, 0); !(p > 0.05) {
+	if p := changeP(c.Mean-a.Mean, withinVar(a, c, 0, 0), 0, nil); !(p > 0.05) {
 		t.Errorf("2.017 [1.901, 2.098] → 4.282 [0.5, 4.4]: p = %.3g, want > 0.05", p)
 	}
 	// Symmetric intervals: the symmetric standard error, as before.
 	s1, s2 := est(1, 0.8, 1.2), est(1.5, 1.3, 1.7)
 	want := stats.StudentTwoSidedP(0.5/math.Sqrt(2*math.Pow(0.2/intervalZ, 2)), math.Inf(1))
-	if p := changeP(s1, s2, 0, 0); math.Abs(p-want) > 1e-12 {
+	if p := changeP(s2.Mean-s1.Mean, withinVar(s1, s2, 0, 0), 0, nil); math.Abs(p-want) > 1e-12 {
 		t.Errorf("symmetric: p = %.6g, want %.6g", p, want)
+	}
+}
+
+// TestAnalyzeUntested: a study of one repetition per study run cannot test
+// its first comparison (no repetition spread, no earlier study run); the
+// analysis and the status (--json) say so per estimate, and the third
+// study run is tested against the history.
+func TestAnalyzeUntested(t *testing.T) {
+	db := testDB(t)
+	s, err := Parse("u.yaml", []byte("name: u\nplatforms:\n  - {name: a, platform: local}\nexperiments: [idle-timeout]\n"), testVocab())
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := 2.0
+	f := newFake(db)
+	f.estimates = func(Cell) map[string]float64 {
+		return map[string]float64{"idle_timeout_s": v, "idle_timeout_s_low": v - 0.1, "idle_timeout_s_high": v + 0.1}
+	}
+	ctx := context.Background()
+	day := 0
+	cfg := cfgFor(t, db, s, f)
+	cfg.Now = func() time.Time { day++; return time.Date(2026, 12, 1, 3, 0, day, 0, time.UTC) }
+	for _, v = range []float64{2, 4, 4} {
+		if _, err := Run(ctx, cfg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a, err := Analyze(ctx, db, "u")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(a.Changes) != 0 || len(a.Untested) != 1 {
+		t.Fatalf("changes %v, untested %+v: want the first comparison untested, the second tested", a.Changes, a.Untested)
+	}
+	js, err := json.Marshal(NewStatus(a))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `"untested":[{"platform":"a","experiment":"idle-timeout","estimate":"idle_timeout_s","from_study_run":"` +
+		a.Runs[0].Run.ID + `","to_study_run":"` + a.Runs[1].Run.ID + `"`
+	if !strings.Contains(string(js), want) || !strings.Contains(string(js), UntestedReason) {
+		t.Errorf("status JSON lacks %s…: %s", want, js)
 	}
 }

@@ -13,6 +13,20 @@ type Status struct {
 	Study   string         `json:"study"`
 	Runs    []RunStatus    `json:"study_runs"`
 	Changes []ChangeStatus `json:"changes"`
+	// Untested are the comparisons the change detector could not judge
+	// (Untested), oldest first.
+	Untested []UntestedStatus `json:"untested"`
+}
+
+// UntestedStatus is one comparison the change detector could not judge.
+type UntestedStatus struct {
+	Platform   string    `json:"platform"`
+	Experiment string    `json:"experiment"`
+	Estimate   string    `json:"estimate"`
+	FromRun    string    `json:"from_study_run"`
+	ToRun      string    `json:"to_study_run"`
+	Date       time.Time `json:"date"`
+	Reason     string    `json:"reason"`
 }
 
 // RunStatus is one study run with its cells.
@@ -92,7 +106,7 @@ func RunState(sr results.StudyRun) string {
 
 // NewStatus summarises an analysis for `fbrun study status`.
 func NewStatus(a *Analysis) Status {
-	st := Status{Study: a.Study, Runs: []RunStatus{}, Changes: []ChangeStatus{}}
+	st := Status{Study: a.Study, Runs: []RunStatus{}, Changes: []ChangeStatus{}, Untested: []UntestedStatus{}}
 	for _, rc := range a.Runs {
 		rs := RunStatus{ID: rc.Run.ID, State: RunState(rc.Run), Started: rc.Run.StartedAt, Cells: []CellStatus{}}
 		if !rc.Run.EndedAt.IsZero() {
@@ -120,6 +134,10 @@ func NewStatus(a *Analysis) Status {
 	for _, ch := range a.Changes {
 		st.Changes = append(st.Changes, ChangeStatus{Platform: ch.Platform, Experiment: ch.Experiment, Estimate: ch.Key,
 			FromRun: ch.FromRun, ToRun: ch.ToRun, Date: ch.Date, From: estimateJSON(ch.From), To: estimateJSON(ch.To), Text: ch.String()})
+	}
+	for _, u := range a.Untested {
+		st.Untested = append(st.Untested, UntestedStatus{Platform: u.Platform, Experiment: u.Experiment, Estimate: u.Key,
+			FromRun: u.FromRun, ToRun: u.ToRun, Date: u.Date, Reason: u.Reason})
 	}
 	return st
 }

@@ -78,25 +78,41 @@ func BuildStudy(ctx context.Context, db *results.DB, a *study.Analysis, cfg Stud
 	return rep, nil
 }
 
-// changesSection lists the change detector's flags.
+// changesSection lists the change detector's flags, and the estimates it
+// could not judge in the latest study run.
 func changesSection(a *study.Analysis) Section {
 	sec := Section{ID: "study-changes", Title: "Changes flagged by the change detector"}
 	if len(a.Changes) == 0 {
 		sec.Intro = fmt.Sprintf("No change: in %d study runs no estimate moved from the previous study run by the change test "+
-			"(a z test per estimate, Holm's procedure over all estimates of a study run: at most %.0f %% false alarms per study run). "+
+			"(a t test per estimate against its repetitions' spread and its earlier study runs, Holm's procedure over all estimates "+
+			"of a study run: at most %.0f %% false alarms per study run). "+
 			"Only estimates with a two-sided interval are judged; see docs/studies.md.", len(a.Runs), study.FamilyAlpha*100)
-		return sec
+	} else {
+		sec.Intro = fmt.Sprintf("%d change(s): an estimate that moved from the previous study run by a t test of the repetitions' means "+
+			"(their variance from the 95 %% intervals, the repetitions' spread and the estimate's earlier study runs), flagged by Holm's "+
+			"procedure over all estimates of the study run, so that a study run in which nothing changed flags anything with "+
+			"probability at most %.0f %%. Shown: median over the repetitions and the union of their intervals.", len(a.Changes), study.FamilyAlpha*100)
+		t := Table{Caption: "Changes", Header: []string{"date (UTC)", "platform", "experiment", "estimate", "before", "after", "p", "study runs"}, Text: true}
+		for _, ch := range a.Changes {
+			p := fmt.Sprintf("%.2g", ch.P)
+			if ch.History == 0 {
+				p += " (" + study.NoHistory + ")"
+			}
+			t.Rows = append(t.Rows, []string{ch.Date.UTC().Format("2006-01-02 15:04"), ch.Platform, ch.Experiment, ch.Key,
+				ch.From.Text(), ch.To.Text(), p, ch.FromRun + " → " + ch.ToRun})
+		}
+		sec.Tables = append(sec.Tables, t)
 	}
-	sec.Intro = fmt.Sprintf("%d change(s): an estimate that moved from the previous study run by a z test of the repetitions' means "+
-		"(standard errors from their 95 %% intervals), flagged by Holm's procedure over all estimates of the study run, "+
-		"so that a study run in which nothing changed flags anything with probability at most %.0f %%. "+
-		"Shown: median over the repetitions and the union of their intervals.", len(a.Changes), study.FamilyAlpha*100)
-	t := Table{Caption: "Changes", Header: []string{"date (UTC)", "platform", "experiment", "estimate", "before", "after", "p", "study runs"}, Text: true}
-	for _, ch := range a.Changes {
-		t.Rows = append(t.Rows, []string{ch.Date.UTC().Format("2006-01-02 15:04"), ch.Platform, ch.Experiment, ch.Key,
-			ch.From.Text(), ch.To.Text(), fmt.Sprintf("%.2g", ch.P), ch.FromRun + " → " + ch.ToRun})
+	latest := a.Runs[len(a.Runs)-1].Run.ID
+	t := Table{Caption: "Not tested in the latest study run", Header: []string{"platform", "experiment", "estimate", "study runs", "why"}, Text: true}
+	for _, u := range a.Untested {
+		if u.ToRun == latest {
+			t.Rows = append(t.Rows, []string{u.Platform, u.Experiment, u.Key, u.FromRun + " → " + u.ToRun, u.Reason})
+		}
 	}
-	sec.Tables = append(sec.Tables, t)
+	if len(t.Rows) > 0 {
+		sec.Tables = append(sec.Tables, t)
+	}
 	return sec
 }
 
@@ -117,7 +133,7 @@ func studyExperimentSections(a *study.Analysis, exp string, cfg StudyConfig) ([]
 	keys := seriesKeys(ss)
 	side = studySideSection(side, a, exp, ss, keys)
 	over := Section{ID: "study-" + safeID(exp) + "-time", Title: exp + ": over time"}
-	over.Intro = "One point per study run with its interval, per platform; a platform change shows as a step, and the change detector flags it when the intervals do not overlap."
+	over.Intro = "One point per study run with its interval, per platform; a platform change shows as a step, and the change detector flags it when it stands out of the estimate's spread (see the changes above)."
 	over.Tables = append(over.Tables, studyOverTimeTable(a, exp, ss, keys, cfg.MaxDates))
 	if err := studyOverTimeFigures(&over, a, exp, ss, keys); err != nil {
 		return nil, err

@@ -100,4 +100,30 @@ func TestStudyReport(t *testing.T) {
 	if s := rep.Compare[0]; !strings.HasPrefix(s.Intro, "No change") || len(s.Tables) != 0 {
 		t.Errorf("no-change section = %+v", s)
 	}
+	// Untested comparisons of the latest study run are listed with why;
+	// an earlier study run's are not.
+	a.Untested = []study.Untested{
+		{Platform: "a", Experiment: "idle-timeout", Key: "old_s", FromRun: "drift-0", ToRun: "drift-1", Reason: study.UntestedReason},
+		{Platform: "b", Experiment: "idle-timeout", Key: "idle_timeout_s", FromRun: "drift-1", ToRun: "drift-2", Reason: study.UntestedReason},
+	}
+	rep, err = BuildStudy(context.Background(), db, a, StudyConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := rep.Compare[0]
+	if len(s.Tables) != 1 || s.Tables[0].Caption != "Not tested in the latest study run" || len(s.Tables[0].Rows) != 1 ||
+		s.Tables[0].Rows[0][2] != "idle_timeout_s" || s.Tables[0].Rows[0][4] != study.UntestedReason {
+		t.Errorf("untested section = %+v", s)
+	}
+}
+
+// TestStudyReportFirstComparison: a flag made without earlier study runs
+// (the fixture's two study runs) says that night-to-night variation was
+// not estimated.
+func TestStudyReportFirstComparison(t *testing.T) {
+	a := studyAnalysis("r")
+	s := changesSection(a)
+	if len(s.Tables) != 1 || len(s.Tables[0].Rows) != 1 || !strings.Contains(s.Tables[0].Rows[0][6], study.NoHistory) {
+		t.Errorf("changes = %+v", s.Tables)
+	}
 }

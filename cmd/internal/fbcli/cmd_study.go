@@ -4,9 +4,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -212,12 +214,47 @@ func studyStatusAction(c *cli.Context) error {
 	if len(st.Changes) == 0 {
 		fmt.Fprintf(w, "Changes: none (no estimate moved from the previous study run; at most %.0f %% false alarms per study run)\n", study.FamilyAlpha*100)
 	} else {
-		fmt.Fprintf(w, "Changes (%d): estimates that moved from the previous study run (z test per estimate, Holm over the study run at %.0f %%)\n", len(st.Changes), study.FamilyAlpha*100)
+		fmt.Fprintf(w, "Changes (%d): estimates that moved from the previous study run (t test per estimate, Holm over the study run at %.0f %%)\n", len(st.Changes), study.FamilyAlpha*100)
 		for _, ch := range st.Changes {
 			fmt.Fprintln(w, "  "+ch.Text)
 		}
 	}
+	studyUntestedText(w, st.Untested, show.ID)
 	return nil
+}
+
+// studyUntestedText lists the estimates the change detector could not
+// judge in study run id, per reason and platform.
+func studyUntestedText(w io.Writer, untested []study.UntestedStatus, id string) {
+	keys := map[string]map[string][]string{} // reason → platform → estimates
+	var reasons, platforms []string
+	n := 0
+	for _, u := range untested {
+		if u.ToRun != id {
+			continue
+		}
+		n++
+		if keys[u.Reason] == nil {
+			keys[u.Reason] = map[string][]string{}
+			reasons = append(reasons, u.Reason)
+		}
+		if !slices.Contains(platforms, u.Platform) {
+			platforms = append(platforms, u.Platform)
+		}
+		keys[u.Reason][u.Platform] = append(keys[u.Reason][u.Platform], u.Estimate)
+	}
+	if n == 0 {
+		return
+	}
+	fmt.Fprintf(w, "Not tested in %s (%d estimates):\n", id, n)
+	for _, r := range reasons {
+		fmt.Fprintf(w, "  %s:\n", r)
+		for _, p := range platforms {
+			if ks := keys[r][p]; len(ks) > 0 {
+				fmt.Fprintf(w, "    %s: %s\n", p, strings.Join(ks, ", "))
+			}
+		}
+	}
 }
 
 // studyList prints every study in the database.
