@@ -348,7 +348,7 @@ func pool(reps []map[string]float64) map[string]Estimate {
 				}
 				a.lows, a.highs = append(a.lows, lo), append(a.highs, hi)
 			}
-			if hasV && hasLo && hasHi && hi >= lo {
+			if hasV && !math.IsNaN(v) && hasLo && hasHi && hi >= lo {
 				a.ses = append(a.ses, (hi-lo)/(2*intervalZ))
 				a.sesLo = append(a.sesLo, max(v-lo, 0)/intervalZ)
 				a.sesHi = append(a.sesHi, max(hi-v, 0)/intervalZ)
@@ -592,34 +592,57 @@ func detect(series []Series) ([]Change, []Untested) {
 	return changes, untested
 }
 
-// runOrder is the series' study runs oldest first: by date, then by their
-// position in the series.
+// runOrder is the series' study runs oldest first: each series' own order
+// (its points are oldest first) is kept, and among the study runs that
+// order leaves free the earliest date goes first, then the one seen first.
+// Sorting by date alone is not enough: study runs with equal dates (a
+// clock's resolution, a test's fixed time) would then be ordered by where
+// they first appear, and a series that lacks the earlier one would be
+// compared backwards (r2 → r1, TestRunOrderEqualDates).
 func runOrder(series []Series) []string {
-	type first struct {
-		date        time.Time
-		pos, series int
-	}
-	seen := map[string]first{}
-	var runs []string
-	for i, s := range series {
+	date := map[string]time.Time{}
+	var runs []string // in the order first seen
+	indeg := map[string]int{}
+	next := map[string][]string{}
+	for _, s := range series {
 		for j, p := range s.Points {
-			if _, ok := seen[p.StudyRun]; !ok {
-				seen[p.StudyRun] = first{p.Date, j, i}
+			if _, ok := date[p.StudyRun]; !ok {
+				date[p.StudyRun] = p.Date
 				runs = append(runs, p.StudyRun)
+			}
+			if j > 0 && s.Points[j-1].StudyRun != p.StudyRun {
+				prev := s.Points[j-1].StudyRun
+				next[prev] = append(next[prev], p.StudyRun)
+				indeg[p.StudyRun]++
 			}
 		}
 	}
-	sort.SliceStable(runs, func(i, j int) bool {
-		a, b := seen[runs[i]], seen[runs[j]]
-		if !a.date.Equal(b.date) {
-			return a.date.Before(b.date)
+	done := map[string]bool{}
+	earliest := func(free bool) string {
+		best := ""
+		for _, r := range runs {
+			if done[r] || (free && indeg[r] > 0) {
+				continue
+			}
+			if best == "" || date[r].Before(date[best]) {
+				best = r
+			}
 		}
-		if a.pos != b.pos {
-			return a.pos < b.pos
+		return best
+	}
+	out := make([]string, 0, len(runs))
+	for len(out) < len(runs) {
+		r := earliest(true)
+		if r == "" { // the series disagree on the order: the earliest left
+			r = earliest(false)
 		}
-		return a.series < b.series
-	})
-	return runs
+		done[r] = true
+		out = append(out, r)
+		for _, n := range next[r] {
+			indeg[n]--
+		}
+	}
+	return out
 }
 
 // repSpread is the variance of one repetition's value around its study
@@ -729,16 +752,20 @@ func changeP(d, within, df float64, hist []step) float64 {
 
 // holm returns which tests Holm's step-down procedure rejects at
 // family-wise level alpha: sorted by p, the i-th smallest (0-based, of m)
-// is rejected while p ≤ alpha/(m−i).
+// is rejected while p ≤ alpha/(m−i). A NaN p-value sorts last and is never
+// rejected (it still counts in m).
 func holm(tests []Change, alpha float64) []bool {
 	order := make([]int, len(tests))
 	for i := range order {
 		order[i] = i
 	}
-	sort.SliceStable(order, func(i, j int) bool { return tests[order[i]].P < tests[order[j]].P })
+	sort.SliceStable(order, func(i, j int) bool { // NaN last
+		a, b := tests[order[i]].P, tests[order[j]].P
+		return a < b || (!math.IsNaN(a) && math.IsNaN(b))
+	})
 	out := make([]bool, len(tests))
 	for i, k := range order {
-		if tests[k].P > alpha/float64(len(tests)-i) {
+		if !(tests[k].P <= alpha/float64(len(tests)-i)) { // a NaN p is never a flag
 			break
 		}
 		out[k] = true

@@ -1,0 +1,57 @@
+package study
+
+import (
+	"math"
+	"slices"
+	"testing"
+	"time"
+)
+
+// TestRunOrderEqualDates: study runs with equal dates are ordered by the
+// series' own order, so a series that lacks the first study run does not
+// put its second first: series b (r1 … r5) is compared r1 → r2 → r3, never
+// r2 → r1.
+func TestRunOrderEqualDates(t *testing.T) {
+	at := func(run string, v float64) Point {
+		p := pt1(run, 12, v, v-0.2, v+0.2)
+		p.Date = time.Time{}
+		return p
+	}
+	a := Series{Platform: "a", Key: "k", Points: []Point{at("r2", 10), at("r3", 10.1), at("r4", 9.9), at("r5", 10)}}
+	b := Series{Platform: "b", Key: "k", Points: []Point{at("r1", 10), at("r2", 10.1), at("r3", 9.9), at("r4", 10), at("r5", 10.1)}}
+	if got := runOrder([]Series{a, b}); !slices.Equal(got, []string{"r1", "r2", "r3", "r4", "r5"}) {
+		t.Errorf("order = %v, want r1 … r5", got)
+	}
+	_, untested := detect([]Series{a, b})
+	for _, u := range untested {
+		if u.Platform == "b" && (u.FromRun != "r1" || u.ToRun != "r2") {
+			t.Errorf("b's first comparison = %s → %s, want r1 → r2", u.FromRun, u.ToRun)
+		}
+	}
+	// Dates still order study runs that no series orders.
+	c := Series{Platform: "c", Key: "k", Points: []Point{pt1("x", 14, 1, 0, 2)}}
+	d := Series{Platform: "d", Key: "k", Points: []Point{pt1("y", 13, 1, 0, 2)}}
+	if got := runOrder([]Series{c, d}); !slices.Equal(got, []string{"y", "x"}) {
+		t.Errorf("order = %v, want y, x (by date)", got)
+	}
+}
+
+// TestDetectNaNValue: a repetition whose value is NaN beside a two-sided
+// interval makes its study run's estimate untestable (no mean to test); it
+// was tested with a NaN mean, and Holm flagged its NaN p-value.
+func TestDetectNaNValue(t *testing.T) {
+	at := func(run string, day int, v float64) Point {
+		e := pool([]map[string]float64{{"k": v, "k_low": 0, "k_high": 2}})["k"]
+		return Point{StudyRun: run, Date: time.Date(2026, 12, day, 0, 0, 0, 0, time.UTC), Estimate: e}
+	}
+	s := Series{Platform: "n", Key: "k", Points: []Point{at("r1", 1, 1), at("r2", 2, math.NaN()), at("r3", 3, 1)}}
+	if s.Points[1].Testable {
+		t.Errorf("a NaN value is testable: %+v", s.Points[1].Estimate)
+	}
+	if c := Detect([]Series{s}); len(c) != 0 {
+		t.Errorf("flags = %v, want none", c)
+	}
+	if got := holm([]Change{{P: math.NaN()}, {P: 0.001}}, FamilyAlpha); got[0] || !got[1] {
+		t.Errorf("holm(NaN, 0.001) = %v, want [false true]", got)
+	}
+}
