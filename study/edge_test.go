@@ -55,3 +55,21 @@ func TestDetectNaNValue(t *testing.T) {
 		t.Errorf("holm(NaN, 0.001) = %v, want [false true]", got)
 	}
 }
+
+// TestDetectZeroWidth: an estimate exact in every study run (zero-width
+// intervals) has only its history; a series that never moved flags any
+// move with p = 0 once it has one (docs/studies.md, "Limits"), and its
+// first comparison stays untested.
+func TestDetectZeroWidth(t *testing.T) {
+	var pts []Point
+	for i, v := range []float64{1, 1, 1, 1.001} {
+		pts = append(pts, pt1("r"+string(rune('1'+i)), 1+i, v, v, v))
+	}
+	changes, untested := detect([]Series{{Platform: "z", Key: "k", Points: pts}})
+	if len(changes) != 1 || changes[0].ToRun != "r4" || changes[0].P != 0 {
+		t.Errorf("changes = %v, want r3 → r4 with p = 0", changes)
+	}
+	if len(untested) != 1 || untested[0].ToRun != "r2" {
+		t.Errorf("untested = %+v, want r1 → r2", untested)
+	}
+}
