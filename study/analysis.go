@@ -718,21 +718,11 @@ func withinVar(a, b Estimate, between, df float64) float64 {
 // changeP is the two-sided p-value of a difference d of two study runs'
 // means whose variance within them is within, given the series' pooled
 // repetition spread's degrees of freedom df and its earlier steps hist (see
-// detect); with neither (df 0, no history) the intervals alone, a normal
-// reference — which detect never uses (Untested).
+// detect): with a history the larger of the history's t test and the
+// within-run variance's normal test; without one the within-run variance
+// with df (with neither, df 0 and no history, the intervals alone, a
+// normal reference — which detect never uses: Untested).
 func changeP(d, within, df float64, hist []step) float64 {
-	// Both means' spread variances are the same pooled estimate between
-	// (perfectly correlated, not two independent ones), so their sum has
-	// df degrees of freedom, never the Welch–Satterthwaite Σ of two
-	// (up to 2·df: at 2 repetitions in 2 study runs 4 instead of 2, a
-	// false-alarm rate of 8.5 % at 5 %, TestChangePDegreesOfFreedom).
-	// Whichever variance is used, the run-to-run spread was estimated
-	// from df degrees of freedom: a mean's variance from the intervals
-	// alone would miss it, so df applies then too (conservative).
-	v, dof := within, math.Inf(1)
-	if df > 0 {
-		dof = df
-	}
 	if m := len(hist); m > 0 {
 		var ss, ws float64
 		for _, h := range hist {
@@ -741,10 +731,39 @@ func changeP(d, within, df float64, hist []step) float64 {
 		}
 		// The history's mean square alone gives a t statistic with
 		// historyDF(m) degrees of freedom whatever the night-to-night
-		// variation; a study run noisier within than the history's
-		// (a poor repetition) adds its excess.
-		v, dof = ss/float64(m)+max(0, within-ws/float64(m)), historyDF(m)
+		// variation (for study-run means close to normal); a study run
+		// noisier within than the history's (a poor repetition) adds its
+		// excess. The study runs' own variance must call it a change too
+		// (the larger p-value, a normal reference): a history that
+		// happens to be small — a fraction that was 0 of 100 on most
+		// nights, the quiet nights of a rate from 8 events — then cannot
+		// make a move its intervals call noise a flag. The larger of two
+		// p-values is valid when either is, so the test holds where the
+		// history's normal t does or where the intervals are honest
+		// (TestDetectorAttacksCoverage), and a move beyond both is what
+		// it flags (power: TestDetectorLimitsCoverage).
+		hp := tP(d, ss/float64(m)+max(0, within-ws/float64(m)), historyDF(m))
+		return max(hp, tP(d, within, math.Inf(1)))
 	}
+	// Without a history: both means' spread variances are the same
+	// pooled estimate between (perfectly correlated, not two independent
+	// ones), so their sum has df degrees of freedom, never the
+	// Welch–Satterthwaite Σ of two (up to 2·df: at 2 repetitions in 2
+	// study runs 4 instead of 2, a false-alarm rate of 8.5 % at 5 %,
+	// TestChangePDegreesOfFreedom). Whichever variance is used, the
+	// run-to-run spread was estimated from df degrees of freedom: a
+	// mean's variance from the intervals alone would miss it, so df
+	// applies then too (conservative).
+	dof := math.Inf(1)
+	if df > 0 {
+		dof = df
+	}
+	return tP(d, within, dof)
+}
+
+// tP is the two-sided p-value of d with variance v and dof degrees of
+// freedom (v = 0: 1 when d is 0, else 0).
+func tP(d, v, dof float64) float64 {
 	if v == 0 {
 		if d == 0 {
 			return 1
