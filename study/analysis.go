@@ -525,11 +525,12 @@ func Detect(series []Series) []Change {
 // beyond them as change (docs/studies.md, "Limits"). A comparison with a
 // repetition spread but no history (the first one of a study with
 // repetitions ≥ 2, or its first after a flag) assumes no night-to-night
-// variation; Change.History says so. The t reference assumes study-run
-// means close to normal: discrete and strongly skewed estimates (a
-// fraction near 0, a rate from few events) and heavy-tailed nights exceed
-// FamilyAlpha over many estimates (docs/studies.md, "Limits";
-// TestDetectorAttacksCoverage).
+// variation; Change.History says so. With a history the within-run
+// variance must call the move a change too (changeP): the history's t
+// reference assumes study-run means close to normal, and discrete or
+// strongly skewed estimates (a fraction near 0, a rate from few events)
+// can have a quiet history by chance. Heavy-tailed nights still exceed
+// FamilyAlpha (docs/studies.md, "Limits"; TestDetectorAttacksCoverage).
 //
 // All comparisons into one study run — every estimate of every platform —
 // form one family, and Holm's step-down procedure flags them at
