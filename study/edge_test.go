@@ -83,7 +83,7 @@ func TestDetectZeroWidth(t *testing.T) {
 // (0 [0, 0.036] → 0.005 [0, 0.054]), and the history's mean square alone
 // (0) plus the excess of the last study run's within-run variance called
 // it a change (p = 0.0038; TestDetectorAttacksCoverage:
-// 11 % false alarms per study run over 20 such estimates). The test must
+// 12 % false alarms per study run over 20 such estimates). The test must
 // agree with the intervals: no flag.
 func TestDetectQuietHistory(t *testing.T) {
 	frac := func(k int) map[string]float64 {
