@@ -348,7 +348,7 @@ func pool(reps []map[string]float64) map[string]Estimate {
 				}
 				a.lows, a.highs = append(a.lows, lo), append(a.highs, hi)
 			}
-			if hasV && hasLo && hasHi && hi >= lo {
+			if hasV && !math.IsNaN(v) && hasLo && hasHi && hi >= lo {
 				a.ses = append(a.ses, (hi-lo)/(2*intervalZ))
 				a.sesLo = append(a.sesLo, max(v-lo, 0)/intervalZ)
 				a.sesHi = append(a.sesHi, max(hi-v, 0)/intervalZ)
@@ -524,8 +524,13 @@ func Detect(series []Series) []Change {
 // flag) — is Untested: its intervals alone would read run-to-run variation
 // beyond them as change (docs/studies.md, "Limits"). A comparison with a
 // repetition spread but no history (the first one of a study with
-// repetitions ≥ 2) assumes no night-to-night variation; Change.History
-// says so.
+// repetitions ≥ 2, or its first after a flag) assumes no night-to-night
+// variation; Change.History says so. With a history the within-run
+// variance must call the move a change too (changeP): the history's t
+// reference assumes study-run means close to normal, and discrete or
+// strongly skewed estimates (a fraction near 0, a rate from few events)
+// can have a quiet history by chance. Heavy-tailed nights still exceed
+// FamilyAlpha (docs/studies.md, "Limits"; TestDetectorAttacksCoverage).
 //
 // All comparisons into one study run — every estimate of every platform —
 // form one family, and Holm's step-down procedure flags them at
@@ -592,34 +597,57 @@ func detect(series []Series) ([]Change, []Untested) {
 	return changes, untested
 }
 
-// runOrder is the series' study runs oldest first: by date, then by their
-// position in the series.
+// runOrder is the series' study runs oldest first: each series' own order
+// (its points are oldest first) is kept, and among the study runs that
+// order leaves free the earliest date goes first, then the one seen first.
+// Sorting by date alone is not enough: study runs with equal dates (a
+// clock's resolution, a test's fixed time) would then be ordered by where
+// they first appear, and a series that lacks the earlier one would be
+// compared backwards (r2 → r1, TestRunOrderEqualDates).
 func runOrder(series []Series) []string {
-	type first struct {
-		date        time.Time
-		pos, series int
-	}
-	seen := map[string]first{}
-	var runs []string
-	for i, s := range series {
+	date := map[string]time.Time{}
+	var runs []string // in the order first seen
+	indeg := map[string]int{}
+	next := map[string][]string{}
+	for _, s := range series {
 		for j, p := range s.Points {
-			if _, ok := seen[p.StudyRun]; !ok {
-				seen[p.StudyRun] = first{p.Date, j, i}
+			if _, ok := date[p.StudyRun]; !ok {
+				date[p.StudyRun] = p.Date
 				runs = append(runs, p.StudyRun)
+			}
+			if j > 0 && s.Points[j-1].StudyRun != p.StudyRun {
+				prev := s.Points[j-1].StudyRun
+				next[prev] = append(next[prev], p.StudyRun)
+				indeg[p.StudyRun]++
 			}
 		}
 	}
-	sort.SliceStable(runs, func(i, j int) bool {
-		a, b := seen[runs[i]], seen[runs[j]]
-		if !a.date.Equal(b.date) {
-			return a.date.Before(b.date)
+	done := map[string]bool{}
+	earliest := func(free bool) string {
+		best := ""
+		for _, r := range runs {
+			if done[r] || (free && indeg[r] > 0) {
+				continue
+			}
+			if best == "" || date[r].Before(date[best]) {
+				best = r
+			}
 		}
-		if a.pos != b.pos {
-			return a.pos < b.pos
+		return best
+	}
+	out := make([]string, 0, len(runs))
+	for len(out) < len(runs) {
+		r := earliest(true)
+		if r == "" { // the series disagree on the order: the earliest left
+			r = earliest(false)
 		}
-		return a.series < b.series
-	})
-	return runs
+		done[r] = true
+		out = append(out, r)
+		for _, n := range next[r] {
+			indeg[n]--
+		}
+	}
+	return out
 }
 
 // repSpread is the variance of one repetition's value around its study
@@ -691,21 +719,11 @@ func withinVar(a, b Estimate, between, df float64) float64 {
 // changeP is the two-sided p-value of a difference d of two study runs'
 // means whose variance within them is within, given the series' pooled
 // repetition spread's degrees of freedom df and its earlier steps hist (see
-// detect); with neither (df 0, no history) the intervals alone, a normal
-// reference — which detect never uses (Untested).
+// detect): with a history the larger of the history's t test and the
+// within-run variance's normal test; without one the within-run variance
+// with df (with neither, df 0 and no history, the intervals alone, a
+// normal reference — which detect never uses: Untested).
 func changeP(d, within, df float64, hist []step) float64 {
-	// Both means' spread variances are the same pooled estimate between
-	// (perfectly correlated, not two independent ones), so their sum has
-	// df degrees of freedom, never the Welch–Satterthwaite Σ of two
-	// (up to 2·df: at 2 repetitions in 2 study runs 4 instead of 2, a
-	// false-alarm rate of 8.5 % at 5 %, TestChangePDegreesOfFreedom).
-	// Whichever variance is used, the run-to-run spread was estimated
-	// from df degrees of freedom: a mean's variance from the intervals
-	// alone would miss it, so df applies then too (conservative).
-	v, dof := within, math.Inf(1)
-	if df > 0 {
-		dof = df
-	}
 	if m := len(hist); m > 0 {
 		var ss, ws float64
 		for _, h := range hist {
@@ -714,10 +732,39 @@ func changeP(d, within, df float64, hist []step) float64 {
 		}
 		// The history's mean square alone gives a t statistic with
 		// historyDF(m) degrees of freedom whatever the night-to-night
-		// variation; a study run noisier within than the history's
-		// (a poor repetition) adds its excess.
-		v, dof = ss/float64(m)+max(0, within-ws/float64(m)), historyDF(m)
+		// variation (for study-run means close to normal); a study run
+		// noisier within than the history's (a poor repetition) adds its
+		// excess. The study runs' own variance must call it a change too
+		// (the larger p-value, a normal reference): a history that
+		// happens to be small — a fraction that was 0 of 100 on most
+		// nights, the quiet nights of a rate from 8 events — then cannot
+		// make a move its intervals call noise a flag. The larger of two
+		// p-values is valid when either is, so the test holds where the
+		// history's normal t does or where the intervals are honest
+		// (TestDetectorAttacksCoverage), and a move beyond both is what
+		// it flags (power: TestDetectorLimitsCoverage).
+		hp := tP(d, ss/float64(m)+max(0, within-ws/float64(m)), historyDF(m))
+		return max(hp, tP(d, within, math.Inf(1)))
 	}
+	// Without a history: both means' spread variances are the same
+	// pooled estimate between (perfectly correlated, not two independent
+	// ones), so their sum has df degrees of freedom, never the
+	// Welch–Satterthwaite Σ of two (up to 2·df: at 2 repetitions in 2
+	// study runs 4 instead of 2, a false-alarm rate of 8.5 % at 5 %,
+	// TestChangePDegreesOfFreedom). Whichever variance is used, the
+	// run-to-run spread was estimated from df degrees of freedom: a
+	// mean's variance from the intervals alone would miss it, so df
+	// applies then too (conservative).
+	dof := math.Inf(1)
+	if df > 0 {
+		dof = df
+	}
+	return tP(d, within, dof)
+}
+
+// tP is the two-sided p-value of d with variance v and dof degrees of
+// freedom (v = 0: 1 when d is 0, else 0).
+func tP(d, v, dof float64) float64 {
 	if v == 0 {
 		if d == 0 {
 			return 1
@@ -729,16 +776,20 @@ func changeP(d, within, df float64, hist []step) float64 {
 
 // holm returns which tests Holm's step-down procedure rejects at
 // family-wise level alpha: sorted by p, the i-th smallest (0-based, of m)
-// is rejected while p ≤ alpha/(m−i).
+// is rejected while p ≤ alpha/(m−i). A NaN p-value sorts last and is never
+// rejected (it still counts in m).
 func holm(tests []Change, alpha float64) []bool {
 	order := make([]int, len(tests))
 	for i := range order {
 		order[i] = i
 	}
-	sort.SliceStable(order, func(i, j int) bool { return tests[order[i]].P < tests[order[j]].P })
+	sort.SliceStable(order, func(i, j int) bool { // NaN last
+		a, b := tests[order[i]].P, tests[order[j]].P
+		return a < b || (!math.IsNaN(a) && math.IsNaN(b))
+	})
 	out := make([]bool, len(tests))
 	for i, k := range order {
-		if tests[k].P > alpha/float64(len(tests)-i) {
+		if !(tests[k].P <= alpha/float64(len(tests)-i)) { // a NaN p is never a flag
 			break
 		}
 		out[k] = true
