@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -599,7 +600,54 @@ func TestIdleTimeoutCoverage(t *testing.T) {
 			})
 		}
 	})
-	t.Log("\n" + coverageTable(rows) + "\n" + timeTable(rows))
+	var lanes []*coverageRow
+	t.Run("lanes", func(t *testing.T) {
+		for _, l := range simLaneRows() {
+			row := &coverageRow{}
+			lanes = append(lanes, row)
+			t.Run(l.scale.name+"/"+l.m.name, func(t *testing.T) {
+				t.Parallel()
+				*row = simulate(t, l.scale, l.m, simLaneRuns)
+				checkCoverage(t, *row, l.m)
+			})
+		}
+	})
+	t.Log("\n" + coverageTable(rows) + "\n" + timeTable(rows) + "\n" + coverageTable(lanes) + "\n" + timeTable(lanes))
+}
+
+// simLaneRuns is the number of simulated experiments per row of the
+// lanes table (fewer than simRuns: it measures time, and its coverage is
+// checked at the same floors).
+const simLaneRuns = 100
+
+// simLaneRows are the cloud-scale models (T = 10 min, the cloud
+// parameters) with 6, 12 and 24 lanes — functions deployed alike —
+// instead of the three the lab stacks deploy: the time to answer as a
+// function of the lanes.
+func simLaneRows() []struct {
+	scale simScale
+	m     simModel
+} {
+	T := 10 * time.Minute
+	type row = struct {
+		scale simScale
+		m     simModel
+	}
+	var rows []row
+	for _, n := range []int{6, 12, 24} {
+		fns := make([]string, n)
+		for i := range fns {
+			fns[i] = fmt.Sprintf("function%d", i+1)
+		}
+		p := maps.Clone(cloudParams)
+		p["functions"] = strings.Join(fns, ",")
+		sc := simScale{fmt.Sprintf("cloud, %d lanes", n), T, p}
+		rows = append(rows,
+			row{sc, simModel{name: "sharp T", model: localfaas.Eviction{Timeout: T, Fraction: 1}, params: p, relErr: 0.05}},
+			row{sc, simModel{name: "sweep every T/2, timeout T", model: localfaas.Eviction{Timeout: T, Sweep: T / 2, Fraction: 1}, params: p, relErr: 0.10}},
+			row{sc, simModel{name: "uniform [0.6T, 1.4T] per idle period", model: localfaas.Eviction{Timeout: 6 * T / 10, Jitter: 8 * T / 10, Fraction: 1}, params: p, relErr: 0.10}})
+	}
+	return rows
 }
 
 func checkCoverage(t *testing.T, row coverageRow, m simModel) {
