@@ -324,11 +324,18 @@ const neverShortfall = "a burst asks fewer instances than the lane holds (burstS
 	"expected, the ones it did not reach are observed later, at a longer gap, and whether that happens depends on " +
 	"their own survival; with 30 % never evicted this tilts the still-warm share (covered 86.5–89.5 %)"
 
-// hourShortfall is why the sweep models at T = 1 h miss the coverage goal.
-const hourShortfall = "the release spread (max_stagger 10 min, within Lambda's 15-minute handler limit) is a twelfth of a " +
-	"2-hour sweep period, and a lane's next release follows its last by the probed gap, so a run samples few phases " +
-	"of the sweeper: the data separate cleanly at a phase's threshold and the design effect, computed from residuals, " +
-	"stays 1 (median covered 83–89 %, two-sided 67–86 %)"
+// cloud2TShortfall is why the sweep of 2T at cloud scale has no median
+// relative error measured.
+const cloud2TShortfall = "a sweep every 2T at T = 10 min (period 20 min, twice the release spread) shares a burst's fate " +
+	"in part; the design effect counts it, and 89 of 200 runs end on the 8 h budget with the median bounded on one " +
+	"side only, so the median relative error (unbounded runs count as infinite) is not measured; coverage 98.5 %"
+
+// hourShortfall is why the sweep of 2T at T = 1 h misses the coverage goal.
+const hourShortfall = "a sweep every 2T at T = 1 h evicts uniformly over [1 h, 3 h]: the grid stops growing at max_gap " +
+	"128 min (the first burst there, whose instances share one sweep, decides that half went cold), just past the " +
+	"median, and the release spread (max_stagger 10 min) is a twelfth of the period while a lane's probed gap, close " +
+	"to the median, is close to the period, so a lane's releases keep one phase; the data then look sharp at one " +
+	"phase's threshold (median covered 86 %, two-sided 73.2 %; 103 of 200 runs end with the median bounded on one side only)"
 
 // simEdgeModels are models whose median lies at an edge of the gaps a
 // design reaches, where an end block of few untied observations used to
@@ -564,6 +571,9 @@ func TestIdleTimeoutCoverage(t *testing.T) {
 	t.Run("models", func(t *testing.T) {
 		for _, sc := range simScales {
 			for _, m := range simModels(sc) {
+				if sc.name == "cloud" && m.model.Sweep == 2*sc.t {
+					m.shortfall, m.relErr = cloud2TShortfall, math.Inf(1)
+				}
 				row := &coverageRow{}
 				rows = append(rows, row)
 				t.Run(sc.name+"/"+m.name, func(t *testing.T) {
@@ -578,8 +588,10 @@ func TestIdleTimeoutCoverage(t *testing.T) {
 				if m.model.Sweep == 0 {
 					continue
 				}
-				if sc.t == time.Hour {
-					m.shortfall, m.floors, m.relErr = hourShortfall, map[string]float64{"median": 0.80, "median two-sided": 0.60}, 0.45
+				if sc.t == time.Hour && m.model.Sweep == 2*sc.t {
+					// Most runs end with the median bounded on one side
+					// only: its relative error is not measured.
+					m.shortfall, m.floors, m.relErr = hourShortfall, map[string]float64{"median": 0.85, "median two-sided": 0.70}, math.Inf(1)
 				}
 				row := &coverageRow{}
 				rows = append(rows, row)

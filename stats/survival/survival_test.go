@@ -336,3 +336,103 @@ func TestPlateau(t *testing.T) {
 		})
 	}
 }
+
+// TestQuantileShared: where the data separate cleanly the residuals are 0
+// and the estimated design effect is 1 whatever the clusters, so Quantile
+// cannot widen for shared fate; QuantileShared divides by the largest
+// cluster and needs that many times the observations beyond an end of the
+// interval. Without clusters the two agree.
+func TestQuantileShared(t *testing.T) {
+	sharp := func(clustered bool) *CurrentStatus {
+		var obs []Observation
+		for i, g := 0, 1.0; g < 40; i, g = i+1, g+2 {
+			for range 4 {
+				o := Observation{Gap: g, Event: g > 20}
+				if clustered {
+					o.Cluster = i + 1 // the four at one gap share one fate
+				}
+				obs = append(obs, o)
+			}
+		}
+		c, err := FitCurrentStatus(obs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	for _, tc := range []struct {
+		name      string
+		clustered bool
+		low, high float64 // QuantileShared(0.5)'s interval
+	}{
+		// Rejecting F(t) = ½ takes 2·k·ln 2 / 4 > 3.84, k ≥ 12 warm
+		// (cold) observations between t and the transition at 20: three
+		// gaps of four, so t before 15 (after 25) is rejected.
+		{"clusters of 4", true, 15, 25},
+		{"no clusters", false, 19, 21},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := sharp(tc.clustered)
+			if d := c.DesignEffect(); d != 1 {
+				t.Errorf("design effect %v, want 1 (no residuals)", d)
+			}
+			if e := c.Quantile(0.5, 0.95); e.Low != 19 || e.High != 21 {
+				t.Errorf("Quantile [%v, %v], want [19, 21]", e.Low, e.High)
+			}
+			e := c.QuantileShared(0.5, 0.95)
+			if !e.Bounded() || e.Low != tc.low || e.High != tc.high || e.Value != 20 {
+				t.Errorf("QuantileShared %+v, want 20 [%v, %v]", e, tc.low, tc.high)
+			}
+		})
+	}
+}
+
+// TestDesignEffectDegreesOfFreedom: the design effect counts the degrees
+// of freedom the isotonic fit spends on its levels strictly between 0 and
+// 1. Each case has warm observations before and cold ones after the mixed
+// stretch (no residuals there).
+func TestDesignEffectDegreesOfFreedom(t *testing.T) {
+	type o = Observation
+	ends := func(mid ...o) []o {
+		obs := []o{{Gap: 0.1}, {Gap: 0.2}}
+		obs = append(obs, mid...)
+		return append(obs, o{Gap: 9, Event: true}, o{Gap: 9.1, Event: true})
+	}
+	for _, tc := range []struct {
+		name string
+		obs  []o
+		want float64
+	}{
+		// Clusters 1 and 2 share their fates and are pooled into one level
+		// (½); clusters 3 and 4 each split, at the same level. Between =
+		// 1 + 1, within = 8 · ¼: the plain ratio is 1. With N = 8, G = 4
+		// and k = 1 level: (2/3) / (2/7) · 4/8 = 7/6.
+		{"shared fate in a pooled level", ends(
+			o{Gap: 1, Event: true, Cluster: 1}, o{Gap: 1.1, Event: true, Cluster: 1},
+			o{Gap: 1.2, Cluster: 2}, o{Gap: 1.3, Cluster: 2},
+			o{Gap: 2, Event: true, Cluster: 3}, o{Gap: 2.1, Cluster: 3},
+			o{Gap: 2.2, Event: true, Cluster: 4}, o{Gap: 2.3, Cluster: 4}), 7.0 / 6},
+		// One cluster alone in a level: its residuals sum to 0, the data
+		// cannot estimate the design effect, the largest cluster is assumed.
+		{"one cluster per level", ends(
+			o{Gap: 1, Event: true, Cluster: 1}, o{Gap: 1.1, Cluster: 1}, o{Gap: 1.2, Cluster: 1}), 3},
+		// Twenty clusters that each split in one level: 1.
+		{"independent", ends(func() []o {
+			var mid []o
+			for c := 1; c <= 20; c++ {
+				mid = append(mid, o{Gap: float64(c), Event: true, Cluster: c}, o{Gap: float64(c) + 0.5, Cluster: c})
+			}
+			return mid
+		}()...), 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := FitCurrentStatus(tc.obs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := c.DesignEffect(); math.Abs(d-tc.want) > 1e-12 {
+				t.Errorf("design effect %v, want %v", d, tc.want)
+			}
+		})
+	}
+}
