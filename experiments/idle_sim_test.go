@@ -335,7 +335,7 @@ const hourShortfall = "a sweep every 2T at T = 1 h evicts uniformly over [1 h, 3
 	"128 min (the first burst there, whose instances share one sweep, decides that half went cold), just past the " +
 	"median, and the release spread (max_stagger 10 min) is a twelfth of the period while a lane's probed gap, close " +
 	"to the median, is close to the period, so a lane's releases keep one phase; the data then look sharp at one " +
-	"phase's threshold (median covered 86 %, two-sided 73.2 %; 103 of 200 runs end with the median bounded on one side only)"
+	"phase's threshold (median covered 86 %, two-sided 73.5 %; 102 of 200 runs end with the median bounded on one side only)"
 
 // simEdgeModels are models whose median lies at an edge of the gaps a
 // design reaches, where an end block of few untied observations used to
