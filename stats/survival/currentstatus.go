@@ -272,20 +272,7 @@ func poolEdges(gs []group, k int) []group {
 // the median's interval covering 85 % (sweep every T/2 + jitter T/5);
 // with the correction, 92.5 % (docs/experiments.md).
 func (c *CurrentStatus) designEffect(sorted []Observation) float64 {
-	fitted := make([]float64, 0, len(sorted))
-	// mixed counts the fit's distinct levels strictly between 0 and 1
-	// (adjacent blocks at one rate are one level).
-	mixed := 0
-	for i, b := range c.blocks {
-		if b.ev > 0 && b.ev < b.n && (i == 0 || less(c.blocks[i-1], b)) {
-			mixed++
-		}
-		for i := b.start; i < b.end; i++ {
-			for range c.groups[i].n {
-				fitted = append(fitted, b.rate())
-			}
-		}
-	}
+	fitted, mixed := c.fittedLevels(len(sorted))
 	// Clusters are small positive integers in practice (probe numbers):
 	// index them directly when they are dense, through a map otherwise.
 	maxC := 0
@@ -352,6 +339,24 @@ func (c *CurrentStatus) designEffect(sorted []Observation) float64 {
 	}
 	d := between / float64(g-mixed) / (ss / float64(n-mixed)) * float64(g) / float64(n)
 	return min(max(d, 1), float64(largest))
+}
+
+// fittedLevels returns the fitted F of each of the n observations in
+// order of time, and the number of the fit's distinct levels strictly
+// between 0 and 1 (adjacent blocks at one rate are one level).
+func (c *CurrentStatus) fittedLevels(n int) (fitted []float64, mixed int) {
+	fitted = make([]float64, 0, n)
+	for i, b := range c.blocks {
+		if b.ev > 0 && b.ev < b.n && (i == 0 || less(c.blocks[i-1], b)) {
+			mixed++
+		}
+		for j := b.start; j < b.end; j++ {
+			for range c.groups[j].n {
+				fitted = append(fitted, b.rate())
+			}
+		}
+	}
+	return fitted, mixed
 }
 
 // DesignEffect returns the estimated design effect by which the
