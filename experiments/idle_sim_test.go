@@ -324,18 +324,23 @@ const neverShortfall = "a burst asks fewer instances than the lane holds (burstS
 	"expected, the ones it did not reach are observed later, at a longer gap, and whether that happens depends on " +
 	"their own survival; with 30 % never evicted this tilts the still-warm share (covered 86.5–89.5 %)"
 
-// cloud2TShortfall is why the sweep of 2T at cloud scale has no median
-// relative error measured.
-const cloud2TShortfall = "a sweep every 2T at T = 10 min (period 20 min, twice the release spread) shares a burst's fate " +
-	"in part; the design effect counts it, and 89 of 200 runs end on the 8 h budget with the median bounded on one " +
-	"side only, so the median relative error (unbounded runs count as infinite) is not measured; coverage 98.5 %"
+// hourShortfall is why the slow sweeps at T = 1 h miss the coverage goal.
+const hourShortfall = "at T = 1 h the release spread (max_stagger 10 min, within Lambda's 15-minute handler limit) is a " +
+	"twelfth of a 2-hour period, a burst's instances share one sweep, and a lane's next release follows its last by " +
+	"the probed gap (close to the median, for 2T close to the period), so a run samples few phases; where the data " +
+	"separate cleanly the design stops only if the interval holds with shared fate (sharedPrecise), which lifted " +
+	"the median's coverage by 1–4 points; a sweep of 2T also stops growing max_gap at 128 min, just past its median"
 
-// hourShortfall is why the sweep of 2T at T = 1 h misses the coverage goal.
-const hourShortfall = "a sweep every 2T at T = 1 h evicts uniformly over [1 h, 3 h]: the grid stops growing at max_gap " +
-	"128 min (the first burst there, whose instances share one sweep, decides that half went cold), just past the " +
-	"median, and the release spread (max_stagger 10 min) is a twelfth of the period while a lane's probed gap, close " +
-	"to the median, is close to the period, so a lane's releases keep one phase; the data then look sharp at one " +
-	"phase's threshold (median covered 86 %, two-sided 73.5 %; 102 of 200 runs end with the median bounded on one side only)"
+// hourFloors are the asserted floors of the sweep models at T = 1 h, by
+// sweep period in units of T (docs/experiments.md, Shortfalls).
+var hourFloors = map[float64]map[string]float64{
+	0.5: {"median two-sided": 0.85},                 // 92.0 %, two-sided 88.3 %
+	2:   {"median": 0.85, "median two-sided": 0.75}, // 87.0 %, 77.1 %
+}
+
+// hourJitterFloors are those of the sweep of T/2 + jitter T/5 at T = 1 h:
+// 86.0 %, two-sided 83.2 %.
+var hourJitterFloors = map[string]float64{"median": 0.85, "median two-sided": 0.80}
 
 // simEdgeModels are models whose median lies at an edge of the gaps a
 // design reaches, where an end block of few untied observations used to
@@ -571,9 +576,6 @@ func TestIdleTimeoutCoverage(t *testing.T) {
 	t.Run("models", func(t *testing.T) {
 		for _, sc := range simScales {
 			for _, m := range simModels(sc) {
-				if sc.name == "cloud" && m.model.Sweep == 2*sc.t {
-					m.shortfall, m.relErr = cloud2TShortfall, math.Inf(1)
-				}
 				row := &coverageRow{}
 				rows = append(rows, row)
 				t.Run(sc.name+"/"+m.name, func(t *testing.T) {
@@ -588,10 +590,14 @@ func TestIdleTimeoutCoverage(t *testing.T) {
 				if m.model.Sweep == 0 {
 					continue
 				}
-				if sc.t == time.Hour && m.model.Sweep == 2*sc.t {
-					// Most runs end with the median bounded on one side
-					// only: its relative error is not measured.
-					m.shortfall, m.floors, m.relErr = hourShortfall, map[string]float64{"median": 0.85, "median two-sided": 0.70}, math.Inf(1)
+				if sc.t == time.Hour && m.model.Sweep > sc.t/10 {
+					m.shortfall, m.floors = hourShortfall, hourFloors[float64(m.model.Sweep)/float64(sc.t)]
+					if m.model.Jitter > 0 {
+						m.floors = hourJitterFloors
+					}
+					if m.model.Sweep == 2*sc.t {
+						m.relErr = 0.45 // 39.4 %: the 24 h budget ends most runs
+					}
 				}
 				row := &coverageRow{}
 				rows = append(rows, row)

@@ -250,29 +250,16 @@ func poolEdges(gs []group, k int) []group {
 }
 
 // designEffect estimates the Rao–Scott design effect of the clusters of
-// sorted (see the package documentation), with the degrees of freedom the
-// isotonic fit spends taken into account.
-//
-// Residuals are nonzero only in the fit's mixed blocks (rate strictly
-// between 0 and 1), and within each the residuals sum to zero: a block
-// made of few clusters absorbs their shared fate (a block of one cluster
-// shows none at all), so the plain ratio of the clusters' summed squared
-// residuals to the squared residuals is biased toward 1 exactly where the
-// data are few. Each fitted level strictly between 0 and 1 is one
-// parameter (the degrees of freedom of isotonic regression are its number
-// of distinct fitted levels; Meyer & Woodroofe, Ann. Statist. 2000), so
-// with N observations in G clusters in the k mixed levels the estimate is
-//
-//	(between / (G − k)) / (within / (N − k)) · G / N,
-//
-// which is 1 for independent observations and the cluster size when a
-// cluster shares one fate, as the plain ratio is when k ≪ G. Where G ≤ k
-// the data cannot estimate it and the largest cluster is assumed. Against
-// sweepers at T = 1 h, whose bursts share one fate, the plain ratio left
-// the median's interval covering 85 % (sweep every T/2 + jitter T/5);
-// with the correction, 92.5 % (docs/experiments.md).
+// sorted (see the package documentation).
 func (c *CurrentStatus) designEffect(sorted []Observation) float64 {
-	fitted, mixed := c.fittedLevels(len(sorted))
+	fitted := make([]float64, 0, len(sorted))
+	for _, b := range c.blocks {
+		for i := b.start; i < b.end; i++ {
+			for range c.groups[i].n {
+				fitted = append(fitted, b.rate())
+			}
+		}
+	}
 	// Clusters are small positive integers in practice (probe numbers):
 	// index them directly when they are dense, through a map otherwise.
 	maxC := 0
@@ -285,28 +272,19 @@ func (c *CurrentStatus) designEffect(sorted []Observation) float64 {
 	}
 	sums := make([]float64, 0, min(maxC+1, len(sorted)+1))
 	sizes := make([]int, 0, cap(sums))
-	touched := make([]bool, 0, cap(sums)) // has an observation in a mixed block
 	if ids == nil {
-		sums, sizes, touched = make([]float64, maxC+1), make([]int, maxC+1), make([]bool, maxC+1)
+		sums, sizes = make([]float64, maxC+1), make([]int, maxC+1)
 	}
 	var ss, alone float64
-	largest, n, g := 1, 0, 0
+	largest := 1
 	for i, o := range sorted {
-		f := fitted[i]
-		isMixed := f > 0 && f < 1
-		r := -f
+		r := -fitted[i]
 		if o.Event {
 			r++
 		}
 		ss += r * r
-		if isMixed {
-			n++
-		}
 		if o.Cluster <= 0 {
 			alone += r * r
-			if isMixed {
-				g++
-			}
 			continue
 		}
 		k := o.Cluster
@@ -315,48 +293,22 @@ func (c *CurrentStatus) designEffect(sorted []Observation) float64 {
 			if k, ok = ids[o.Cluster]; !ok {
 				k = len(sums)
 				ids[o.Cluster] = k
-				sums, sizes, touched = append(sums, 0), append(sizes, 0), append(touched, false)
+				sums, sizes = append(sums, 0), append(sizes, 0)
 			}
 		}
 		sums[k] += r
 		sizes[k]++
 		largest = max(largest, sizes[k])
-		if isMixed && !touched[k] {
-			touched[k] = true
-			g++
-		}
 	}
 	c.largest = largest
 	if ss == 0 {
 		return 1
 	}
-	if g <= mixed {
-		return float64(largest)
-	}
 	between := alone
 	for _, v := range sums {
 		between += v * v
 	}
-	d := between / float64(g-mixed) / (ss / float64(n-mixed)) * float64(g) / float64(n)
-	return min(max(d, 1), float64(largest))
-}
-
-// fittedLevels returns the fitted F of each of the n observations in
-// order of time, and the number of the fit's distinct levels strictly
-// between 0 and 1 (adjacent blocks at one rate are one level).
-func (c *CurrentStatus) fittedLevels(n int) (fitted []float64, mixed int) {
-	fitted = make([]float64, 0, n)
-	for i, b := range c.blocks {
-		if b.ev > 0 && b.ev < b.n && (i == 0 || less(c.blocks[i-1], b)) {
-			mixed++
-		}
-		for j := b.start; j < b.end; j++ {
-			for range c.groups[j].n {
-				fitted = append(fitted, b.rate())
-			}
-		}
-	}
-	return fitted, mixed
+	return min(max(between/ss, 1), float64(largest))
 }
 
 // DesignEffect returns the estimated design effect by which the
