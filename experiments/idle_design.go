@@ -229,6 +229,40 @@ func (p *planner) precise() bool {
 	return p.fit != nil && precise(p.median, p.d.precision)
 }
 
+// sharedSlack is how much wider than ±precision the median's interval may
+// be, computed as if every burst's instances shared one fate, for the
+// design to stop on precision where the data separate cleanly
+// (sharedPrecise).
+const sharedSlack = 2.0
+
+// sharedPrecise is a condition of the precision stop: where the fit is 0
+// or 1 at every gap inside the median's interval (the data separate
+// cleanly there), the median's interval must be within
+// ±sharedSlack·precision also if every burst's instances shared one fate
+// (survival.QuantileShared). Where the fit is strictly between 0 and 1
+// somewhere inside it, the residuals there estimate the design effect and
+// the stop relies on it.
+//
+// Why: against a sweeper whose period is much longer than a burst's
+// release spread (an hour-scale timeout, max_stagger 10 min) a burst's
+// instances share their fate, but where the data separate cleanly the
+// residuals cannot show it (the estimated design effect is then 1), and a
+// run that stopped as soon as its interval looked precise stopped on such
+// a fluke: at T = 1 h most misses of the median were runs stopped on
+// precision with a design effect of 1. A sharp timeout's data separate
+// just as cleanly, so it pays the same price: about 10 % more time to its
+// answer (slack 1.5 cost 18 % for about the same coverage;
+// docs/experiments.md has the numbers).
+func (p *planner) sharedPrecise() bool {
+	m := p.median
+	for _, s := range p.fit.Steps() {
+		if s.Gap >= m.Low && s.Gap <= m.High && s.F > 0 && s.F < 1 {
+			return true
+		}
+	}
+	return precise(p.fit.QuantileShared(0.5, p.d.level), sharedSlack*p.d.precision)
+}
+
 // precise reports whether e and both ends of its interval exist and the
 // interval is within ±precision of e.
 func precise(e survival.Estimate, precision float64) bool {
@@ -244,7 +278,7 @@ func (p *planner) next(lane, n int, now time.Duration) (gap time.Duration, grid,
 	case p.probes+n > p.d.maxProbes: // n: the most the burst may ask
 		p.reason = stopProbes
 		return 0, false, false
-	case p.pending == 0 && p.precise() && p.refit() && p.precise():
+	case p.pending == 0 && p.precise() && p.refit() && p.precise() && p.sharedPrecise():
 		p.reason = stopPrecision
 		return 0, false, false
 	}

@@ -117,7 +117,9 @@ const TagIdleFirst = "first"
 // cold at it; then adaptive probes, alternately inside the median's
 // current interval and across the 5%-95% stretch; lanes run concurrently.
 // The run stops when the median's interval is within ±precision of it
-// (after the grid), or max_probes requests or max_time are spent.
+// (after the grid; where the data separate cleanly, also within
+// ±1.5·precision if every burst's instances shared one fate:
+// planner.sharedPrecise), or max_probes requests or max_time are spent.
 //
 // Estimator (stats/survival): the nonparametric maximum-likelihood estimate
 // of the eviction-time distribution (isotonic regression by pool-adjacent-

@@ -107,10 +107,11 @@ func less(a, b block) bool { return a.ev*b.n < b.ev*a.n }
 // CurrentStatus is the nonparametric maximum-likelihood fit of current
 // status observations. It is immutable and safe for concurrent use.
 type CurrentStatus struct {
-	groups []group
-	blocks []block
-	fullLL float64
-	deff   float64
+	groups  []group
+	blocks  []block
+	fullLL  float64
+	deff    float64
+	largest int // the largest cluster (1 without clusters)
 }
 
 // ErrNoData is returned when there is nothing to fit.
@@ -299,6 +300,7 @@ func (c *CurrentStatus) designEffect(sorted []Observation) float64 {
 		sizes[k]++
 		largest = max(largest, sizes[k])
 	}
+	c.largest = largest
 	if ss == 0 {
 		return 1
 	}
@@ -405,8 +407,21 @@ func ChiSquare1(level float64) float64 {
 // happens somewhere in that stretch, and for a sharp transition (F from 0
 // to 1) this is its middle.
 func (c *CurrentStatus) Quantile(q, level float64) Estimate {
+	return c.quantile(q, level, c.deff)
+}
+
+// QuantileShared is Quantile as if every cluster shared one fate: the
+// statistic divided by the largest cluster's size instead of the
+// estimated design effect. Where the data separate cleanly the residuals
+// cannot show shared fate (the estimated design effect is then 1), and
+// this is the interval that holds if it is there.
+func (c *CurrentStatus) QuantileShared(q, level float64) Estimate {
+	return c.quantile(q, level, max(c.deff, float64(c.largest)))
+}
+
+func (c *CurrentStatus) quantile(q, level, deff float64) Estimate {
 	est := Estimate{Value: c.pointQuantile(q), High: math.Inf(1)}
-	cut := ChiSquare1(level) * c.deff
+	cut := ChiSquare1(level) * deff
 	gs := poolEdges(c.groups, EdgeMin)
 	lr := splitLR(gs, maxLoglik(pava(gs)), q)
 	m := len(gs)
@@ -416,7 +431,7 @@ func (c *CurrentStatus) Quantile(q, level float64) Estimate {
 	// supremum over how far the data stay on one side of q.
 	scale := 0.0
 	if j := endScales(c.N()); j > 0 {
-		scale = cut / (ChiSquare1(1-(1-level)/float64(j)) * c.deff)
+		scale = cut / (ChiSquare1(1-(1-level)/float64(j)) * deff)
 	}
 	lr[0], lr[m] = scale*endStat(c.groups, q, false), scale*endStat(c.groups, q, true)
 	sLo, sHi := -1, -1

@@ -336,3 +336,53 @@ func TestPlateau(t *testing.T) {
 		})
 	}
 }
+
+// TestQuantileShared: where the data separate cleanly the residuals are 0
+// and the estimated design effect is 1 whatever the clusters, so Quantile
+// cannot widen for shared fate; QuantileShared divides by the largest
+// cluster and needs that many times the observations beyond an end of the
+// interval. Without clusters the two agree.
+func TestQuantileShared(t *testing.T) {
+	sharp := func(clustered bool) *CurrentStatus {
+		var obs []Observation
+		for i, g := 0, 1.0; g < 40; i, g = i+1, g+2 {
+			for range 4 {
+				o := Observation{Gap: g, Event: g > 20}
+				if clustered {
+					o.Cluster = i + 1 // the four at one gap share one fate
+				}
+				obs = append(obs, o)
+			}
+		}
+		c, err := FitCurrentStatus(obs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	for _, tc := range []struct {
+		name      string
+		clustered bool
+		low, high float64 // QuantileShared(0.5)'s interval
+	}{
+		// Rejecting F(t) = ½ takes 2·k·ln 2 / 4 > 3.84, k ≥ 12 warm
+		// (cold) observations between t and the transition at 20: three
+		// gaps of four, so t before 15 (after 25) is rejected.
+		{"clusters of 4", true, 15, 25},
+		{"no clusters", false, 19, 21},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := sharp(tc.clustered)
+			if d := c.DesignEffect(); d != 1 {
+				t.Errorf("design effect %v, want 1 (no residuals)", d)
+			}
+			if e := c.Quantile(0.5, 0.95); e.Low != 19 || e.High != 21 {
+				t.Errorf("Quantile [%v, %v], want [19, 21]", e.Low, e.High)
+			}
+			e := c.QuantileShared(0.5, 0.95)
+			if !e.Bounded() || e.Low != tc.low || e.High != tc.high || e.Value != 20 {
+				t.Errorf("QuantileShared %+v, want 20 [%v, %v]", e, tc.low, tc.high)
+			}
+		})
+	}
+}
