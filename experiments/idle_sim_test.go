@@ -177,6 +177,12 @@ type simModel struct {
 	floors    map[string]float64
 }
 
+// sharp reports whether m evicts every instance exactly at its timeout.
+func (m simModel) sharp() bool {
+	e := m.model
+	return e.Jitter == 0 && e.Sweep == 0 && e.Fraction >= 1 && m.never == 0 && m.own == nil && m.redraw == nil
+}
+
 // floor is the asserted minimum of check for m: goal, or the documented
 // shortfall's floor.
 func (m simModel) floor(check string, goal float64) float64 {
@@ -691,6 +697,12 @@ func checkCoverage(t *testing.T, row coverageRow, m simModel) {
 	}
 	if f := m.floor("still warm", 0.90); row.stillWarm < f {
 		t.Errorf("still-warm fraction at the longest gap covered in %.3f < %.2f", row.stillWarm, f)
+	}
+	// A sharp timeout reaches the precision asked for within the budget
+	// (the live TestIdleTimeoutGroundTruth only logs it: on a loaded
+	// machine the resolution decides it).
+	if m.sharp() && row.precise < 0.95 {
+		t.Errorf("sharp timeout: precision reached in %.3f < 0.95 of the runs", row.precise)
 	}
 	if !math.IsInf(m.relErr, 1) && row.flat < row.runs && !(row.relErr <= m.relErr) { // NaN (most runs unbounded) fails too
 		t.Errorf("median relative error %.3f > %.2f", row.relErr, m.relErr)
