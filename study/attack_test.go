@@ -47,25 +47,9 @@ func attackRates(t *testing.T, seed uint64, a attack) (falseAlarm, power float64
 			}
 			series[i] = Series{Platform: fmt.Sprint("p", i%4), Key: fmt.Sprint("k", i), Points: pts}
 		}
-		flagged, falseFlag := false, false
-		for _, c := range Detect(series) {
-			if math.IsNaN(c.P) {
-				t.Fatalf("%s: NaN p-value in %+v", a.name, c)
-			}
-			switch {
-			case c.ToRun != last:
-			case c.Key == "k0" && a.stepped && !a.countSelfFlag:
-				flagged = true
-			default:
-				falseFlag = true
-			}
-		}
-		if flagged {
-			power++
-		}
-		if falseFlag {
-			falseAlarm++
-		}
+		v := judgeLast(t, series, last, a.stepped && !a.countSelfFlag)
+		falseAlarm += v.falseAlarm
+		power += v.power
 	}
 	return falseAlarm / float64(a.trials), power / float64(a.trials)
 }

@@ -34,7 +34,7 @@ type limitModel struct {
 // limitRates simulates md: the fraction of seeded studies in which Detect
 // flags an estimate that did not step in the last study run, and the
 // fraction in which it flags the one that did.
-func limitRates(seed uint64, md limitModel) (falseAlarm, power float64) {
+func limitRates(t testing.TB, seed uint64, md limitModel) (falseAlarm, power float64) {
 	r := rand.New(rand.NewPCG(seed, 2626))
 	last := fmt.Sprint(md.runs)
 	for range md.trials {
@@ -61,24 +61,37 @@ func limitRates(seed uint64, md limitModel) (falseAlarm, power float64) {
 			}
 			series[i] = Series{Platform: fmt.Sprint("p", i%4), Key: fmt.Sprint("k", i), Points: pts}
 		}
-		flagged, falseFlag := false, false
-		for _, c := range Detect(series) {
-			switch {
-			case c.ToRun != last:
-			case c.Key == "k0" && md.step != 1:
-				flagged = true
-			default:
-				falseFlag = true
-			}
-		}
-		if flagged {
-			power++
-		}
-		if falseFlag {
-			falseAlarm++
-		}
+		v := judgeLast(t, series, last, md.step != 1)
+		falseAlarm += v.falseAlarm
+		power += v.power
 	}
 	return falseAlarm / float64(md.trials), power / float64(md.trials)
+}
+
+// verdict is one simulated study's outcome in its judged study run: 1 when
+// it flagged an estimate that did not step (falseAlarm), 1 when it flagged
+// the stepped estimate k0 (power).
+type verdict struct{ falseAlarm, power float64 }
+
+// judgeLast runs the detector on series and judges its flags into study
+// run last; k0 is the stepped estimate when stepped (otherwise its flag is
+// false too). A NaN p-value fails t.
+func judgeLast(t testing.TB, series []Series, last string, stepped bool) verdict {
+	t.Helper()
+	var v verdict
+	for _, c := range Detect(series) {
+		if math.IsNaN(c.P) {
+			t.Fatalf("NaN p-value in %+v", c)
+		}
+		switch {
+		case c.ToRun != last:
+		case c.Key == "k0" && stepped:
+			v.power = 1
+		default:
+			v.falseAlarm = 1
+		}
+	}
+	return v
 }
 
 // TestDetectorLimitsCoverage measures the change detector where its stated
@@ -122,7 +135,7 @@ func TestDetectorLimitsCoverage(t *testing.T) {
 		if md.step == 0 {
 			md.step = 1
 		}
-		fa, pow := limitRates(uint64(i)+1, md)
+		fa, pow := limitRates(t, uint64(i)+1, md)
 		powText := "–"
 		if md.step != 1 {
 			powText = fmt.Sprintf("%.2f", pow)

@@ -18,15 +18,22 @@ type Status struct {
 	Untested []UntestedStatus `json:"untested"`
 }
 
-// UntestedStatus is one comparison the change detector could not judge.
-type UntestedStatus struct {
+// ComparisonStatus names one comparison of the change detector: an
+// estimate of an experiment on a platform, from one study run to the next
+// (its fields appear inline in ChangeStatus and UntestedStatus).
+type ComparisonStatus struct {
 	Platform   string    `json:"platform"`
 	Experiment string    `json:"experiment"`
 	Estimate   string    `json:"estimate"`
 	FromRun    string    `json:"from_study_run"`
 	ToRun      string    `json:"to_study_run"`
 	Date       time.Time `json:"date"`
-	Reason     string    `json:"reason"`
+}
+
+// UntestedStatus is one comparison the change detector could not judge.
+type UntestedStatus struct {
+	ComparisonStatus
+	Reason string `json:"reason"`
 }
 
 // RunStatus is one study run with its cells.
@@ -56,15 +63,10 @@ type CellStatus struct {
 
 // ChangeStatus is one change detector flag.
 type ChangeStatus struct {
-	Platform   string       `json:"platform"`
-	Experiment string       `json:"experiment"`
-	Estimate   string       `json:"estimate"`
-	FromRun    string       `json:"from_study_run"`
-	ToRun      string       `json:"to_study_run"`
-	Date       time.Time    `json:"date"`
-	From       EstimateJSON `json:"from"`
-	To         EstimateJSON `json:"to"`
-	Text       string       `json:"text"`
+	ComparisonStatus
+	From EstimateJSON `json:"from"`
+	To   EstimateJSON `json:"to"`
+	Text string       `json:"text"`
 }
 
 // EstimateJSON is an Estimate for JSON: absent values and open bounds are
@@ -132,12 +134,12 @@ func NewStatus(a *Analysis) Status {
 		st.Runs = append(st.Runs, rs)
 	}
 	for _, ch := range a.Changes {
-		st.Changes = append(st.Changes, ChangeStatus{Platform: ch.Platform, Experiment: ch.Experiment, Estimate: ch.Key,
-			FromRun: ch.FromRun, ToRun: ch.ToRun, Date: ch.Date, From: estimateJSON(ch.From), To: estimateJSON(ch.To), Text: ch.String()})
+		c := ComparisonStatus{Platform: ch.Platform, Experiment: ch.Experiment, Estimate: ch.Key, FromRun: ch.FromRun, ToRun: ch.ToRun, Date: ch.Date}
+		st.Changes = append(st.Changes, ChangeStatus{ComparisonStatus: c, From: estimateJSON(ch.From), To: estimateJSON(ch.To), Text: ch.String()})
 	}
 	for _, u := range a.Untested {
-		st.Untested = append(st.Untested, UntestedStatus{Platform: u.Platform, Experiment: u.Experiment, Estimate: u.Key,
-			FromRun: u.FromRun, ToRun: u.ToRun, Date: u.Date, Reason: u.Reason})
+		c := ComparisonStatus{Platform: u.Platform, Experiment: u.Experiment, Estimate: u.Key, FromRun: u.FromRun, ToRun: u.ToRun, Date: u.Date}
+		st.Untested = append(st.Untested, UntestedStatus{ComparisonStatus: c, Reason: u.Reason})
 	}
 	return st
 }

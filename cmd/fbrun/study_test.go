@@ -169,6 +169,14 @@ repetitions: 2
 // (what a failed detector assertion needs to be diagnosed).
 func logSummaries(t *testing.T, db string) {
 	t.Helper()
+	for _, r := range storedRuns(t, db) {
+		t.Logf("run %s %s %v: %s", r.ID, r.Status, r.PlatformConfig, r.Summary)
+	}
+}
+
+// storedRuns returns every run stored in db.
+func storedRuns(t *testing.T, db string) []results.Run {
+	t.Helper()
 	ctx := context.Background()
 	rdb, err := results.Open(ctx, db)
 	if err != nil {
@@ -179,9 +187,7 @@ func logSummaries(t *testing.T, db string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, r := range runs {
-		t.Logf("run %s %s %v: %s", r.ID, r.Status, r.PlatformConfig, r.Summary)
-	}
+	return runs
 }
 
 // doneCells reads the journal: cell seq → run id of the done cells.
@@ -217,19 +223,9 @@ func doneCells(t *testing.T, db string) map[int]string {
 // the study has stored its end).
 func waitNoRunning(t *testing.T, db string) {
 	t.Helper()
-	ctx := context.Background()
-	rdb, err := results.Open(ctx, db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rdb.Close()
 	for deadline := time.Now().Add(2 * time.Minute); ; {
-		runs, err := rdb.Runs(ctx, results.RunFilter{})
-		if err != nil {
-			t.Fatal(err)
-		}
 		running := 0
-		for _, r := range runs {
+		for _, r := range storedRuns(t, db) {
 			if r.Status == results.StatusRunning {
 				running++
 			}

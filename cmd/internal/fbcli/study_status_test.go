@@ -12,7 +12,8 @@ import (
 // platform, and nothing for other study runs.
 func TestStudyUntestedText(t *testing.T) {
 	u := func(platform, key, to string) study.UntestedStatus {
-		return study.UntestedStatus{Platform: platform, Experiment: "cold-start", Estimate: key, FromRun: "s1", ToRun: to, Reason: study.UntestedReason}
+		c := study.ComparisonStatus{Platform: platform, Experiment: "cold-start", Estimate: key, FromRun: "s1", ToRun: to}
+		return study.UntestedStatus{ComparisonStatus: c, Reason: study.UntestedReason}
 	}
 	list := []study.UntestedStatus{u("a", "cold_p50_ms", "s2"), u("b", "cold_p50_ms", "s2"), u("a", "init_p50_ms", "s2"), u("a", "old_ms", "s1")}
 	var buf bytes.Buffer
