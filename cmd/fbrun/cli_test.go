@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/faas-benchmarker/faas-benchmarker/internal/testtools"
 	"github.com/faas-benchmarker/faas-benchmarker/results"
 )
 
@@ -28,23 +29,49 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	fbrunBin = filepath.Join(dir, "fbrun")
-	// fbrun and fbrun-cloud (fbcli.CloudBinary, which managed runs, the
-	// local-stack platform and studies of it delegate to) in one build, so
-	// both carry the same revision: fbrun refuses a fbrun-cloud of another
-	// build, and two builds made minutes apart from a working tree that
-	// changed in between differ ("+dirty" — a stress run saw it).
-	// -buildvcs=auto: record the revision even where GOFLAGS turns it off,
-	// so that the build check between fbrun and fbrun-cloud is tested.
-	build := exec.Command("go", "build", "-buildvcs=auto", "-o", dir+string(os.PathSeparator), ".", "../fbrun-cloud")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "building fbrun and fbrun-cloud:", err)
+	if err := buildCLI(dir); err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		os.RemoveAll(dir)
 		os.Exit(1)
 	}
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
+}
+
+// buildCLI builds fbrun and fbrun-cloud (fbcli.CloudBinary, which managed
+// runs, the local-stack platform and studies of it delegate to) into dir.
+// Both must carry the same revision: fbrun refuses a fbrun-cloud of another
+// build, and a working tree that changes between two builds makes them
+// differ ("+dirty" — a stress run saw it). So fbrun, which builds in
+// seconds, goes first and fbrun-cloud right after it.
+//
+// fbrun-cloud links the Pulumi and cloud SDKs. Under go test -race it is
+// built with -race too, from the package archives the race build of the
+// tests already compiled: a plain build compiled every SDK a second time,
+// most of cmd/fbrun's 24 minutes on a fresh machine. fbrun stays a plain
+// build: its lab-runtime re-executions are the local platform's instances,
+// whose cold starts the tests measure.
+//
+// -buildvcs=auto: record the revision even where GOFLAGS turns it off, so
+// that the build check between fbrun and fbrun-cloud is tested.
+func buildCLI(dir string) error {
+	out := dir + string(os.PathSeparator)
+	cloudFlags := []string{"build", "-buildvcs=auto"}
+	if testtools.RaceEnabled {
+		cloudFlags = append(cloudFlags, "-race")
+	}
+	for _, args := range [][]string{
+		{"build", "-buildvcs=auto", "-o", out, "."},
+		append(cloudFlags, "-o", out, "../fbrun-cloud"),
+	} {
+		build := exec.Command("go", args...)
+		build.Stdout, build.Stderr = os.Stderr, os.Stderr
+		if err := build.Run(); err != nil {
+			return fmt.Errorf("building fbrun and fbrun-cloud (go %s): %w", strings.Join(args, " "), err)
+		}
+	}
+	return nil
 }
 
 type cliResult struct {
