@@ -120,7 +120,14 @@ func Open(ctx context.Context, path string) (*DB, error) {
 			return nil, fmt.Errorf("results: create directory for %s: %w", path, err)
 		}
 	}
-	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(" + strconv.Itoa(int(busyTimeout.Milliseconds())) + ")&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(ON)"
+	// _txlock=immediate: every transaction here writes, and one that began
+	// deferred with a read (EndStudyAttempt) could not upgrade to a writer
+	// once another connection — the experiment's own process writing the
+	// same file — had committed since: SQLite answers SQLITE_BUSY at once,
+	// without waiting out busy_timeout (https://sqlite.org/isolation.html,
+	// https://sqlite.org/rescode.html#busy_snapshot). BEGIN IMMEDIATE takes
+	// the write lock first and waits for it.
+	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(" + strconv.Itoa(int(busyTimeout.Milliseconds())) + ")&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(ON)&_txlock=immediate"
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("results: open %s: %w", path, err)

@@ -77,3 +77,56 @@ func TestStudyJournal(t *testing.T) {
 		t.Errorf("study runs = %+v", list)
 	}
 }
+
+// TestEndStudyAttemptWaitsForAnotherWriter: another process holds the write
+// lock and commits while a cell is being ended. A transaction that began
+// with a read could not upgrade after that commit and failed at once with
+// SQLITE_BUSY (a counted run of cmd/fbrun TestStudyKillResume saw "end
+// study cell …: database is locked"); it must wait for the lock instead.
+func TestEndStudyAttemptWaitsForAnotherWriter(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "j.db")
+	db, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	now := time.Unix(1_800_000_000, 0)
+	sr := StudyRun{ID: "s-1", Study: "s", StartedAt: now, Owner: StudyOwner{Host: "h", PID: 1, Token: "a"}, Spec: "name: s"}
+	if err := db.CreateStudyRun(ctx, sr, []StudyCell{{Seq: 1, Platform: "a", Experiment: "smoke", Repetition: 1, Spec: "{}"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.StartStudyCell(ctx, "s-1", 1, 1, "r-1", "/l", now); err != nil {
+		t.Fatal(err)
+	}
+	// The other writer: a second handle on the file, as another process has.
+	other, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	conn, err := other.sql.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `BEGIN IMMEDIATE`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.ExecContext(ctx, `UPDATE study_runs SET status = status WHERE id = 's-1'`); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		done <- db.EndStudyAttempt(ctx, "s-1", 1, CellDone, CellDone, "r-1", "", now.Add(time.Second))
+	}()
+	// Commit while EndStudyAttempt waits (well inside busy_timeout). Had it
+	// not started by then, it simply runs after the commit and passes.
+	time.Sleep(500 * time.Millisecond)
+	if _, err := conn.ExecContext(ctx, `COMMIT`); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("ending a cell while another connection wrote: %v", err)
+	}
+}
