@@ -318,9 +318,8 @@ repetitions: 2
 			"idle_probes": float64(c.Seq * 7)} // a point estimate that changes every time
 	}
 	ctx := context.Background()
-	day := 0
 	cfg := cfgFor(t, db, s, f)
-	cfg.Now = func() time.Time { day++; return time.Date(2026, 12, 1, 3, 0, day, 0, time.UTC) }
+	cfg.Now = tickingClock()
 	if _, err := Run(ctx, cfg); err != nil {
 		t.Fatal(err)
 	}
@@ -373,9 +372,8 @@ repetitions: 1
 		return map[string]float64{"idle_timeout_s": v, "idle_timeout_s_low": v - 10, "idle_timeout_s_high": v + 10}
 	}
 	ctx := context.Background()
-	day := 0
 	cfg := cfgFor(t, db, s, f)
-	cfg.Now = func() time.Time { day++; return time.Date(2026, 12, 1, 3, 0, day, 0, time.UTC) }
+	cfg.Now = tickingClock()
 	if _, err := Run(ctx, cfg); err != nil {
 		t.Fatal(err)
 	}
@@ -507,9 +505,8 @@ func TestAnalyzeUntested(t *testing.T) {
 		return map[string]float64{"idle_timeout_s": v, "idle_timeout_s_low": v - 0.1, "idle_timeout_s_high": v + 0.1}
 	}
 	ctx := context.Background()
-	day := 0
 	cfg := cfgFor(t, db, s, f)
-	cfg.Now = func() time.Time { day++; return time.Date(2026, 12, 1, 3, 0, day, 0, time.UTC) }
+	cfg.Now = tickingClock()
 	for _, v = range []float64{2, 4, 4} {
 		if _, err := Run(ctx, cfg); err != nil {
 			t.Fatal(err)
@@ -531,4 +528,11 @@ func TestAnalyzeUntested(t *testing.T) {
 	if !strings.Contains(string(js), want) || !strings.Contains(string(js), UntestedReason) {
 		t.Errorf("status JSON lacks %s…: %s", want, js)
 	}
+}
+
+// tickingClock returns a clock that moves one second on every reading, so
+// consecutive study runs get distinct, ordered dates.
+func tickingClock() func() time.Time {
+	sec := 0
+	return func() time.Time { sec++; return time.Date(2026, 12, 1, 3, 0, sec, 0, time.UTC) }
 }
