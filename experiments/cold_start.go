@@ -61,7 +61,10 @@ import (
 // had initialised ahead of time). The warm estimates use warm-phase samples
 // warm by both (not_warm counts the others). A cold start that failed or
 // timed out is counted in cold_failed (cold_timed_out: those that timed
-// out), shown next to the percentiles, never dropped silently.
+// out), shown next to the percentiles, never dropped silently. A request
+// the platform refused for its scale-out rate or concurrency (a throttle)
+// started no instance: it is counted in cold_throttled, and a sample
+// refused whole is sent again after a backoff (cold_throttle.go).
 //
 // Estimates (each with a 95 % interval under <key>_low/<key>_high where
 // the samples allow one; docs/experiments.md "Intervals"): cold_p50_ms,
@@ -74,7 +77,8 @@ import (
 // samples with both signals known where they agree) — fractions with
 // Clopper–Pearson intervals; conn_setup_p50_ms; exact counts without interval:
 // samples (cold by both signals), warm_samples, not_cold, not_warm,
-// cold_failed, cold_timed_out, failed (cold and warm), fresh_connections.
+// cold_failed, cold_timed_out, cold_throttled, failed (cold and warm),
+// fresh_connections.
 // With nested: nested_cold_p50_ms, nested_warm_p50_ms,
 // cold_minus_warm_p50_ms, nested_cold_fraction_flag, samples, not_cold,
 // cold_failed (the callee's cold flag is the only signal there).
@@ -150,7 +154,7 @@ func (ColdStart) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Esti
 // coldWarm runs the forced cold / warm samples of one configuration.
 func coldWarm(ctx context.Context, b *engine.Benchmarker, fn string, samples, warmN, conc int, idleWait time.Duration, coldPhase, warmPhase string) (Estimates, error) {
 	coldB, warmB := b.WithPhase(coldPhase), b.WithPhase(warmPhase)
-	var c coldWarmData
+	c := coldWarmData{sender: newColdSender(coldB)}
 	for i := 0; i < samples && ctx.Err() == nil; i++ {
 		if err := makeCold(ctx, b, fn, idleWait); err != nil {
 			if ctx.Err() != nil {
@@ -164,13 +168,7 @@ func coldWarm(ctx context.Context, b *engine.Benchmarker, fn string, samples, wa
 		if _, err := b.Preconnect(ctx, fn, conc); err != nil && ctx.Err() == nil {
 			b.Logger().Warn("cold-start: could not open the connections ahead; their set-up is subtracted instead", "err", err)
 		}
-		var rs []*engine.Result
-		if conc == 1 {
-			rs = []*engine.Result{coldB.Invoke(ctx, fn, lab.Request{})}
-		} else {
-			rs = coldB.InvokeConcurrently(ctx, fn, conc, lab.Request{})
-		}
-		for _, r := range rs {
+		for _, r := range c.sender.send(ctx, coldB, fn, conc) {
 			c.addCold(coldB, r)
 		}
 		for _, r := range warmB.InvokeSequentially(ctx, fn, warmN, lab.Request{}) {
@@ -182,7 +180,8 @@ func coldWarm(ctx context.Context, b *engine.Benchmarker, fn string, samples, wa
 		return est.result(err)
 	}
 	if len(c.coldMS) == 0 {
-		return est.result(fmt.Errorf("cold-start: no sample cold by both signals (%d failed, %d not cold)", c.coldFailed, c.notCold))
+		return est.result(fmt.Errorf("cold-start: no sample cold by both signals (%d failed, %d not cold, %d refused by the platform's throttle)",
+			c.coldFailed, c.notCold, c.sender.total()))
 	}
 	return est.result(nil)
 }
@@ -194,7 +193,8 @@ type coldWarmData struct {
 	coldT, warmT, all      coldTally
 	coldFailed, warmFailed int // failed or timed out (never dropped silently)
 	coldTimedOut           int
-	notCold, notWarm       int // phase samples a signal contradicts: left out of that phase's estimates
+	notCold, notWarm       int         // phase samples a signal contradicts: left out of that phase's estimates
+	sender                 *coldSender // sends the cold samples; counts the refused ones
 }
 
 // addCold adds a cold-phase result: a sample enters the cold estimates only
@@ -269,10 +269,11 @@ func (c *coldWarmData) estimates(b *engine.Benchmarker) *estimates {
 	est.set("cold_failed", float64(c.coldFailed))
 	est.set("cold_timed_out", float64(c.coldTimedOut))
 	est.set("failed", float64(c.coldFailed+c.warmFailed))
+	c.sender.record(est)
 	est.logNotes(b.Logger())
-	if c.coldFailed > 0 || c.notCold > 0 {
+	if c.coldFailed > 0 || c.notCold > 0 || c.sender.total() > 0 {
 		b.Logger().Warn("cold-start: cold-phase samples left out of the cold estimates", "cold_failed", c.coldFailed,
-			"timed_out", c.coldTimedOut, "not_cold", c.notCold, "cold", len(c.coldMS))
+			"timed_out", c.coldTimedOut, "not_cold", c.notCold, "throttled", c.sender.total(), "cold", len(c.coldMS))
 	}
 	return est
 }

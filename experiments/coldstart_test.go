@@ -26,7 +26,7 @@ func TestColdWarmSampleSelection(t *testing.T) {
 		}
 		return &engine.Result{Record: rec}
 	}
-	var c coldWarmData
+	c := coldWarmData{sender: newColdSender(b)}
 	for _, r := range []*engine.Result{
 		res(50, true, 40), res(52, true, 41), res(60, true, 45), // cold by both
 		res(3, false, 0),   // landed on its neighbour's instance

@@ -31,7 +31,8 @@ import (
 // Duration), package_penalty_ms (cold p50 large − small),
 // package_init_penalty_ms (init p50 large − small), not_cold (cold-phase
 // samples that were not cold by both signals), cold_failed (cold starts
-// that failed or timed out). Latencies exclude connection set-up as in
+// that failed or timed out), cold_throttled (requests the platform's
+// throttle refused; waited out and sent again as in cold-start). Latencies exclude connection set-up as in
 // cold-start. Medians carry 95 % order-statistic intervals, the penalties
 // Price–Bonett intervals of a difference of medians (6 samples each).
 //
@@ -65,6 +66,7 @@ func (PackageSize) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Es
 	type series struct{ cold, warm, init []float64 }
 	data := map[string]*series{small: {}, large: {}}
 	notCold, coldFailed := 0, 0
+	sender := newColdSender(b)
 	for i := 0; i < samples && ctx.Err() == nil; i++ {
 		for _, fn := range []string{small, large} {
 			if err := makeCold(ctx, b, fn, idleWait); err != nil {
@@ -77,10 +79,13 @@ func (PackageSize) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Es
 			if _, err := b.Preconnect(ctx, fn, 1); err != nil && ctx.Err() == nil {
 				b.Logger().Warn("package-size: could not open a connection ahead", "err", err)
 			}
-			r := b.WithPhase("cold/"+fn).Invoke(ctx, fn, lab.Request{})
-			if !r.OK() {
+			rs := sender.send(ctx, b.WithPhase("cold/"+fn), fn, 1)
+			switch {
+			case len(rs) == 0: // refused whole: counted in cold_throttled
+			case !rs[0].OK():
 				coldFailed++
-			} else {
+			default:
+				r := rs[0]
 				sig := signalsOf(r)
 				if (sig.FlagKnown && !sig.Flag) || (sig.PlatformKnown && !sig.Platform) {
 					notCold++
@@ -109,6 +114,7 @@ func (PackageSize) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Es
 	est.diffMedians("package_penalty_ms", data[large].cold, data[small].cold)
 	est.diffMedians("package_init_penalty_ms", data[large].init, data[small].init)
 	est.set("cold_failed", float64(coldFailed))
+	sender.record(est)
 	est.logNotes(b.Logger())
 	if err := ctx.Err(); err != nil {
 		return est.result(err)
