@@ -392,11 +392,17 @@ func (p *planner) gridSpread(g time.Duration) time.Duration {
 // of any sweep period up to S within one burst; longer periods are sampled
 // across bursts and lanes (their release times move by the random gaps),
 // and the design effect of the interval accounts for what is left
-// (docs/experiments.md has the coverage).
+// (docs/experiments.md has the coverage). A burst sent after the design
+// stopped (scheduled before) only observes: no probe follows its releases,
+// so it sleeps probe_sleep alone and its answer, which the final fit
+// keeps, comes back up to max_stagger sooner.
 func (p *planner) nextSleeps(lane, n int) []time.Duration {
 	s := make([]time.Duration, n)
 	for i := range s {
-		s[i] = p.d.probeSleep + time.Duration(p.rng.Float64()*float64(p.spread[lane]))
+		s[i] = p.d.probeSleep
+		if p.reason == "" {
+			s[i] += time.Duration(p.rng.Float64() * float64(p.spread[lane]))
+		}
 	}
 	return s
 }
