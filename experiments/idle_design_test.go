@@ -121,8 +121,89 @@ func TestBurstSize(t *testing.T) {
 		{10 * s, fit, 1 + 3},  // all past the timeout: none expected warm
 		{2 * s, fit, 12 + 3},  // none evicted yet: all expected warm
 	} {
-		if got := l.burstSize(3, c.gap, c.fit); got != c.want {
+		if got := l.burstSize(3, c.gap, c.fit, false); got != c.want {
 			t.Errorf("gap %v, fit %v: burst of %d, want %d", c.gap, c.fit != nil, got, c.want)
+		}
+	}
+
+	// 30 % never evicted, the rest at 5 s; the 12 held instances all
+	// survived 10 s before. Sized for new instances, a burst at 10 s
+	// expects 3.6 of them warm and asks ⌈3.6 + 2√3.6 + 1⌉ = 9 of the 12
+	// (the 3 it does not reach are observed later, and only if evicted,
+	// see burstSize); sized for persistent eviction times all 12 are
+	// certain, at 12 s too (F̂ flat from 10 s).
+	obs = obs[:0]
+	for g := 1.0; g <= 20; g++ {
+		for i := range 10 {
+			obs = append(obs, survival.Observation{Gap: g, Event: g > 5 && i < 7})
+		}
+	}
+	never, err := survival.FitCurrentStatus(obs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range l.instances {
+		h.survived = 10 * s
+	}
+	for _, c := range []struct {
+		gap        time.Duration
+		persistent bool
+		want       int
+	}{
+		{10 * s, false, 9 + 3},
+		{10 * s, true, 12 + 3},
+		{12 * s, true, 12 + 3},
+	} {
+		if got := l.burstSize(3, c.gap, never, c.persistent); got != c.want {
+			t.Errorf("30 %% never evicted, gap %v, persistent %v: burst of %d, want %d", c.gap, c.persistent, got, c.want)
+		}
+	}
+	// Survived only 2 s (before any eviction): persistence changes
+	// nothing, 1 − F̂(10 s) = 0.3 each.
+	for _, h := range l.instances {
+		h.survived = 2 * s
+	}
+	if got := l.burstSize(3, 10*s, never, true); got != 9+3 {
+		t.Errorf("survived 2 s, persistent: burst of %d, want %d", got, 9+3)
+	}
+}
+
+// TestPersistentEvidence: bursts are sized for persistent eviction times
+// only once the rechecks' expected evictions under redrawn ones reach
+// persistentEvidence with none evicted.
+func TestPersistentEvidence(t *testing.T) {
+	var obs []survival.Observation
+	for g := 1.0; g <= 20; g++ {
+		for range 4 {
+			obs = append(obs, survival.Observation{Gap: g, Event: g > 10})
+		}
+	}
+	fit, err := survival.FitCurrentStatus(obs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := func(n int, g float64) []float64 {
+		r := make([]float64, n)
+		for i := range r {
+			r[i] = g
+		}
+		return r
+	}
+	for _, c := range []struct {
+		name         string
+		fit          *survival.CurrentStatus
+		rechecks     []float64
+		contradicted bool
+		want         bool
+	}{
+		{"no fit", nil, at(20, 15), false, false},
+		{"rechecks where nothing is evicted", fit, at(20, 5), false, false},
+		{"7 expected", fit, at(7, 15), false, false},
+		{"8 expected", fit, at(8, 15), false, true},
+		{"one evicted", fit, at(20, 15), true, false},
+	} {
+		if got := persistent(c.fit, c.rechecks, c.contradicted); got != c.want {
+			t.Errorf("%s: %v, want %v", c.name, got, c.want)
 		}
 	}
 }
