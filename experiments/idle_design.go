@@ -177,6 +177,10 @@ const (
 	stopPrecision = "precision"
 	stopProbes    = "max_probes"
 	stopTime      = "max_time"
+	// stopHeld: every lane holds maxHeld·instances instances (those kept
+	// past the longest gaps accumulate) and asks no more; no budget ran
+	// out and the precision was not reached.
+	stopHeld = "max_held"
 )
 
 // add records the observations of one answered probe; only first idle
@@ -549,6 +553,11 @@ func runIdleDesign(ctx context.Context, env probeEnv, d idleDesign, record func(
 	}
 	finish := func(err error) (*idleRun, error) {
 		out.fit, out.reason, out.elapsed, out.probes, out.maxGap = pl.fit, pl.reason, env.Now(), pl.probes, pl.maxGap
+		if out.reason == "" && err == nil {
+			// Every lane ended on its cap: the planner, never asked
+			// again, set no reason.
+			out.reason = stopHeld
+		}
 		return out, err
 	}
 	for {

@@ -208,8 +208,8 @@ func TestPersistentEvidence(t *testing.T) {
 	}
 }
 
-// TestPlannerBudgets: the design stops on max_probes and on max_time, and
-// says so.
+// TestPlannerBudgets: the design stops on max_probes, on max_time and
+// when every lane is full, and says so.
 func TestPlannerBudgets(t *testing.T) {
 	for _, c := range []struct {
 		sets map[string]string
@@ -218,9 +218,16 @@ func TestPlannerBudgets(t *testing.T) {
 		{map[string]string{"max_probes": "30", "precision": "0.001"}, stopProbes},
 		{map[string]string{"max_time": "40s", "precision": "0.001"}, stopTime},
 		{nil, stopPrecision},
+		// Never evicted: the lanes fill with warm instances before a
+		// budget ends (an empty reason before stopHeld existed).
+		{map[string]string{"max_probes": "100000", "max_time": "1000h", "precision": "0.001"}, stopHeld},
 	} {
 		d := simDesign(t, c.sets)
-		run, err := runIdleDesign(context.Background(), newSimEnv(localfaas.Eviction{Timeout: 10 * time.Second, Fraction: 1}, 1), d, nil)
+		timeout := 10 * time.Second
+		if c.want == stopHeld {
+			timeout = 0
+		}
+		run, err := runIdleDesign(context.Background(), newSimEnv(localfaas.Eviction{Timeout: timeout, Fraction: 1}, 1), d, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -277,6 +277,10 @@ func (IdleTimeout) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Es
 	log.Info("idle-timeout done", "stop", stop, "precision_reached", reached, "observations", len(run.obs), "median", ie.median.Value,
 		"median_low", ie.median.Low, "median_high", ie.median.High, "warm", ie.warm.Value, "cold", ie.cold.Value,
 		"behaviour", ie.behaviour())
+	if run.reason == stopHeld {
+		log.Warn("idle-timeout: every lane holds as many warm instances as it may ask at once (instances kept past the longest gaps accumulate); the design stopped before a budget ran out",
+			"max_held", maxHeld*d.instances, "longest_gap_s", ie.longest)
+	}
 	if !ie.median.HighFound {
 		log.Warn("idle-timeout: the data do not bound the median above (too few instances evicted by the longest gaps); raise max_gap or max_time", "longest_gap_s", ie.longest)
 	}
