@@ -544,8 +544,7 @@ func runIdleDesign(ctx context.Context, env probeEnv, d idleDesign, record func(
 	lanes := make([]*idleLane, len(d.functions))
 	out := &idleRun{}
 	bursts := 0
-	var rechecks []float64 // idle times (s) of the rechecks so far (persistent)
-	contradicted := false  // a recheck was evicted
+	var rechecks recheckLog
 	for i, fn := range d.functions {
 		lanes[i] = &idleLane{fn: fn, instances: map[string]*heldInstance{}, inFlight: true}
 		env.Send(i, fn, phaseWarmup, pl.nextSleeps(i, d.instances))
@@ -578,12 +577,7 @@ func runIdleDesign(ctx context.Context, env probeEnv, d idleDesign, record func(
 		l := lanes[res.lane]
 		l.inFlight = false
 		obs := attribute(l, res, d.instances)
-		for _, o := range obs {
-			if o.recheck {
-				rechecks = append(rechecks, o.idle.Seconds())
-				contradicted = contradicted || o.evicted
-			}
-		}
+		rechecks.add(obs)
 		phase := phaseWarmup
 		switch {
 		case l.probing && l.wasGrid:
@@ -612,27 +606,51 @@ func runIdleDesign(ctx context.Context, env probeEnv, d idleDesign, record func(
 		if l.probing {
 			pl.add(obs, l.wasGrid)
 		}
-		var gap time.Duration
-		var grid, ok bool
-		pers := persistent(pl.fit, rechecks, contradicted)
-		held := maxHeld * d.instances
-		if pers {
-			held *= 2
-		}
-		if len(l.instances) < held { // else the lane holds too many instances to ask them all
-			gap, grid, ok = pl.next(res.lane, len(l.instances)+d.instances, env.Now())
-		}
-		if !ok {
-			l.done = true
-			continue
-		}
-		var last time.Duration
-		for _, h := range l.instances {
-			last = max(last, h.release)
-		}
-		l.due, l.wasGrid, l.size = last+gap, grid, l.burstSize(d.instances, gap, pl.fit, pers)
-		pl.probes += l.size
+		scheduleNext(pl, l, res.lane, d, persistent(pl.fit, rechecks.idles, rechecks.contradicted), env.Now())
 	}
+}
+
+// recheckLog keeps the run's rechecks for the persistence switch
+// (persistent).
+type recheckLog struct {
+	idles        []float64 // idle times (s) of the rechecks so far
+	contradicted bool      // one of them was evicted
+}
+
+// add records the rechecks among obs.
+func (r *recheckLog) add(obs []idleObservation) {
+	for _, o := range obs {
+		if o.recheck {
+			r.idles = append(r.idles, o.idle.Seconds())
+			r.contradicted = r.contradicted || o.evicted
+		}
+	}
+}
+
+// scheduleNext plans lane l's next burst — the planner's gap after the
+// lane's latest release, sized by burstSize (pers: for persistent eviction
+// times) — or marks the lane done when the planner stops or the lane holds
+// too many instances to ask them all (maxHeld; twice that when pers).
+func scheduleNext(pl *planner, l *idleLane, lane int, d idleDesign, pers bool, now time.Duration) {
+	held := maxHeld * d.instances
+	if pers {
+		held *= 2
+	}
+	var gap time.Duration
+	var grid, ok bool
+	if len(l.instances) < held {
+		gap, grid, ok = pl.next(lane, len(l.instances)+d.instances, now)
+	}
+	if !ok {
+		l.done = true
+		return
+	}
+	var last time.Duration
+	for _, h := range l.instances {
+		last = max(last, h.release)
+	}
+	l.due, l.wasGrid, l.size = last+gap, grid, l.burstSize(d.instances, gap, pl.fit, pers)
+	pl.probes += l.size
 }
 
 // sendDue sends the burst of every idle lane whose time has come and
