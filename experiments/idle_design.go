@@ -499,22 +499,6 @@ func (l *idleLane) burstSize(instances int, gap time.Duration, fit *survival.Cur
 // none (docs/experiments.md, Shortfalls).
 const persistentEvidence = 8
 
-// persistent reports whether the rechecks so far (their idle times, and
-// whether one was evicted) support persistent eviction times under fit:
-// none evicted where redrawn ones would have given persistentEvidence.
-func persistent(fit *survival.CurrentStatus, rechecks []float64, contradicted bool) bool {
-	if fit == nil || contradicted {
-		return false
-	}
-	var expected float64
-	for _, g := range rechecks {
-		if expected += fit.F(g); expected >= persistentEvidence {
-			return true
-		}
-	}
-	return false
-}
-
 // maxHeld bounds the instances a lane holds, in units of `instances`: a
 // lane that holds more is done (never-evicted instances accumulate).
 // Twice that once bursts are sized for persistent eviction times: they then
@@ -606,7 +590,7 @@ func runIdleDesign(ctx context.Context, env probeEnv, d idleDesign, record func(
 		if l.probing {
 			pl.add(obs, l.wasGrid)
 		}
-		scheduleNext(pl, l, res.lane, d, persistent(pl.fit, rechecks.idles, rechecks.contradicted), env.Now())
+		scheduleNext(pl, l, res.lane, d, rechecks.persistent(pl.fit), env.Now())
 	}
 }
 
@@ -625,6 +609,22 @@ func (r *recheckLog) add(obs []idleObservation) {
 			r.contradicted = r.contradicted || o.evicted
 		}
 	}
+}
+
+// persistent reports whether the rechecks so far support persistent
+// eviction times under fit: none evicted where redrawn ones would have
+// given persistentEvidence.
+func (r *recheckLog) persistent(fit *survival.CurrentStatus) bool {
+	if fit == nil || r.contradicted {
+		return false
+	}
+	var expected float64
+	for _, g := range r.idles {
+		if expected += fit.F(g); expected >= persistentEvidence {
+			return true
+		}
+	}
+	return false
 }
 
 // scheduleNext plans lane l's next burst — the planner's gap after the

@@ -202,7 +202,7 @@ func TestPersistentEvidence(t *testing.T) {
 		{"8 expected", fit, at(8, 15), false, true},
 		{"one evicted", fit, at(20, 15), true, false},
 	} {
-		if got := persistent(c.fit, c.rechecks, c.contradicted); got != c.want {
+		if got := (&recheckLog{idles: c.rechecks, contradicted: c.contradicted}).persistent(c.fit); got != c.want {
 			t.Errorf("%s: %v, want %v", c.name, got, c.want)
 		}
 	}

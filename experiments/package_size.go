@@ -32,8 +32,8 @@ import (
 // package_init_penalty_ms (init p50 large − small), not_cold (cold-phase
 // samples that were not cold by both signals), cold_failed (cold starts
 // that failed or timed out), cold_throttled (requests the platform's
-// throttle refused; waited out and sent again as in cold-start). Latencies exclude connection set-up as in
-// cold-start. Medians carry 95 % order-statistic intervals, the penalties
+// throttle refused; waited out and sent again as in cold-start).
+// Latencies exclude connection set-up as in cold-start. Medians carry 95 % order-statistic intervals, the penalties
 // Price–Bonett intervals of a difference of medians (6 samples each).
 //
 // Known limits: on the local platform started by fbrun both functions run
@@ -81,7 +81,10 @@ func (PackageSize) Run(ctx context.Context, b *engine.Benchmarker, p Params) (Es
 			}
 			rs := sender.send(ctx, b.WithPhase("cold/"+fn), fn, 1)
 			switch {
-			case len(rs) == 0: // refused whole: counted in cold_throttled
+			case len(rs) == 0:
+				// Refused whole (counted in cold_throttled): no instance
+				// was started, so there is none to be warm either.
+				continue
 			case !rs[0].OK():
 				coldFailed++
 			default:
