@@ -257,7 +257,7 @@ var simSweepScales = []simScale{
 // 1–16 min, a 45 s release spread within the stack's 60 s Lambda timeout;
 // cmd/fbrun's TestIdleDefaultsFromPlatform checks the CLI takes it from
 // there). A test of package experiments may not import platforms.
-var awsIdle = providers.IdleRange{Min: time.Minute, Max: 16 * time.Minute, Spread: 45 * time.Second}
+var awsIdle = providers.IdleRange{Min: time.Minute, Max: 16 * time.Minute, Spread: 45 * time.Second, Limit: time.Minute}
 
 // simAWSDefaults are the models `fbrun experiment idle-timeout --platform
 // aws` must answer with no --set (IdleTimeout.PlatformDefaults on

@@ -196,6 +196,21 @@ func (IdleTimeout) PlatformDefaults(r providers.IdleRange) map[string]string {
 	return out
 }
 
+// CheckOn implements PlatformChecker: a probe sleeps up to probe_sleep +
+// max_stagger, and with the runtime and the round trip it must end within
+// the deployment's invocation limit — nine tenths of it, at most — or the
+// platform cuts it and the run spends its budget on failures.
+func (IdleTimeout) CheckOn(p Params, idle providers.IdleRange) error {
+	if idle.Limit <= 0 {
+		return nil
+	}
+	sleep := p.Duration("probe_sleep") + p.Duration("max_stagger")
+	if room := idle.Limit * 9 / 10; sleep > room {
+		return fmt.Errorf("probe_sleep + max_stagger = %v: a probe may sleep that long, but an invocation of this deployment may take at most %v (its function timeout); keep them within %v, or deploy with a longer timeout", sleep, idle.Limit, room)
+	}
+	return nil
+}
+
 // ValidateParams implements Validator: the relations between parameters
 // (each value's own range is declared in Params).
 func (IdleTimeout) ValidateParams(p Params) error {

@@ -17,17 +17,35 @@ type PlatformDefaulter interface {
 	PlatformDefaults(idle providers.IdleRange) map[string]string
 }
 
+// PlatformChecker is implemented by experiments whose parameters must fit
+// a limit of the deployment (IdleRange.Limit): idle-timeout's probes sleep
+// up to probe_sleep + max_stagger, which a function timeout would cut.
+type PlatformChecker interface {
+	// CheckOn refuses resolved parameters the deployment cannot run.
+	CheckOn(p Params, idle providers.IdleRange) error
+}
+
 // ResolveOn is Resolve on a platform that declares idle: the experiment's
 // platform defaults (PlatformDefaulter) replace its declared defaults, the
 // user's overrides apply on top, and Params.Map holds the values the run
-// uses (stored with it). A platform that declares nothing, or an
-// experiment without platform defaults, resolves as Resolve.
+// uses (stored with it); then the experiment checks them against the
+// deployment's limits (PlatformChecker). A platform that declares nothing,
+// or an experiment without platform defaults, resolves as Resolve.
 func ResolveOn(e Experiment, overrides map[string]string, idle providers.IdleRange) (Params, error) {
-	d, ok := e.(PlatformDefaulter)
-	if !ok || idle == (providers.IdleRange{}) {
+	if idle == (providers.IdleRange{}) {
 		return Resolve(e, overrides)
 	}
-	merged := d.PlatformDefaults(idle)
-	maps.Copy(merged, overrides)
-	return Resolve(e, merged)
+	merged := maps.Clone(overrides)
+	if d, ok := e.(PlatformDefaulter); ok {
+		merged = d.PlatformDefaults(idle)
+		maps.Copy(merged, overrides)
+	}
+	p, err := Resolve(e, merged)
+	if err != nil {
+		return p, err
+	}
+	if c, ok := e.(PlatformChecker); ok {
+		return p, c.CheckOn(p, idle)
+	}
+	return p, nil
 }

@@ -1,6 +1,7 @@
 package experiments
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -59,5 +60,43 @@ func TestResolveOn(t *testing.T) {
 		if a != b || (a == 0 && p.Raw(name) != plain.Raw(name)) {
 			t.Errorf("local range: %s = %q, declared %q", name, p.Raw(name), plain.Raw(name))
 		}
+	}
+}
+
+// TestResolveOnChecksLimit: idle-timeout's probes must end within the
+// deployment's invocation limit (a probe sleeps up to probe_sleep +
+// max_stagger); the refusal comes before anything starts and names the
+// values.
+func TestResolveOnChecksLimit(t *testing.T) {
+	long := awsIdle.WithLimit(800 * time.Second)
+	for _, tc := range []struct {
+		name string
+		over map[string]string
+		idle providers.IdleRange
+		want string // "" for no error
+	}{
+		{"aws defaults fit the 60 s timeout", nil, awsIdle, ""},
+		{"10 min spread on a 60 s timeout", map[string]string{"max_stagger": "10m"}, awsIdle,
+			"probe_sleep + max_stagger = 10m0.1s: a probe may sleep that long, but an invocation of this deployment may take at most 1m0s"},
+		{"just within nine tenths", map[string]string{"max_stagger": "53.9s"}, awsIdle, ""},
+		{"just past nine tenths", map[string]string{"max_stagger": "54s"}, awsIdle, "keep them within 54s"},
+		{"a long sleep counts too", map[string]string{"probe_sleep": "50s"}, awsIdle, "probe_sleep + max_stagger = 1m35s"},
+		{"800 s timeout: 10 min spread", nil, long, ""},
+		{"no limit known", map[string]string{"max_stagger": "1h"}, providers.IdleRange{Min: time.Minute, Max: 16 * time.Minute}, ""},
+		{"smoke has no such limit", nil, awsIdle, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var exp Experiment = IdleTimeout{}
+			if tc.name == "smoke has no such limit" {
+				exp = Smoke{}
+			}
+			p, err := ResolveOn(exp, tc.over, tc.idle)
+			if (err == nil) != (tc.want == "") || err != nil && !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("ResolveOn = %v, want %q", err, tc.want)
+			}
+			if tc.idle == long && p.Raw("max_stagger") != "10m0s" {
+				t.Errorf("max_stagger = %q on an 800 s timeout, want 10m0s", p.Raw("max_stagger"))
+			}
+		})
 	}
 }

@@ -215,6 +215,38 @@ func (p Platform) CheckStackSets(t Target, sets []string) error {
 	return stackcfg.ApplyOverrides(s, sets)
 }
 
+// IdleRangeOn returns p's IdleRange for target t deployed with the stack
+// settings sets (checked by CheckStackSets): where the run deploys a
+// stack whose settings fix how long an invocation may take
+// (stackcfg.InvocationLimiter, e.g. --stack-set timeout=900 on aws), the
+// range's Limit and release spread follow them (IdleRange.WithLimit); an
+// existing deployment keeps the declared range, which assumes the stack's
+// defaults. Settings the run leaves unset (or fills for the run, as
+// OpenFaaS's password) do not matter here and are not validated.
+func (p Platform) IdleRangeOn(t Target, sets []string) (providers.IdleRange, error) {
+	r := p.IdleRange
+	if r == (providers.IdleRange{}) || len(sets) == 0 || !p.Managed(t) || !p.Stack.Settings {
+		return r, nil
+	}
+	s, err := stackcfg.New(stackcfg.Platform(p.Stack.Program))
+	if err != nil {
+		return r, err
+	}
+	for _, o := range sets {
+		k, v, err := stackcfg.ParseOverride(o)
+		if err != nil {
+			return r, err
+		}
+		if err := s.Set(k, v); err != nil {
+			return r, err
+		}
+	}
+	if l, ok := s.(stackcfg.InvocationLimiter); ok {
+		r = r.WithLimit(l.InvocationLimit())
+	}
+	return r, nil
+}
+
 // Validate refuses a target that sets an option p does not read, then
 // runs p's own Check. It contacts nothing.
 func (p Platform) Validate(t Target) error {

@@ -87,8 +87,18 @@ type IdleRange struct {
 	// Min and Max bound the grid of idle gaps probed first.
 	Min, Max time.Duration
 	// Spread is the longest handler sleep a probe may add to spread its
-	// release time (against a periodic sweeper): it must fit the
-	// function timeout of the platform's default deployment and what the
-	// platform lets one synchronous call take.
+	// release time (against a periodic sweeper): it must fit Limit.
 	Spread time.Duration
+	// Limit is the longest one invocation may take on the deployment —
+	// its function timeout, or what the platform lets one synchronous
+	// call take — and 0 where it is not known.
+	Limit time.Duration
+}
+
+// WithLimit returns r for a deployment whose invocations may take at most
+// limit: the release spread is three quarters of it (the rest for the
+// probe's own sleep, the runtime and the round trip).
+func (r IdleRange) WithLimit(limit time.Duration) IdleRange {
+	r.Limit, r.Spread = limit, limit*3/4
+	return r
 }

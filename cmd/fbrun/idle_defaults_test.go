@@ -23,3 +23,30 @@ func TestIdleDefaultsFromPlatform(t *testing.T) {
 		t.Errorf("exit %d, want 2 and aws's min_gap 1m0s in the refusal:\n%s", code, errb.String())
 	}
 }
+
+// TestIdleSpreadFitsTimeout: on a stack deployed for the run the release
+// spread follows its function timeout, and a spread the deployment's
+// timeout would cut is refused (exit 2, one line) before anything starts
+// — with the stack's default 60 s Lambda timeout and with one set lower.
+func TestIdleSpreadFitsTimeout(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"existing deployment, default timeout", []string{"--endpoint", "http://127.0.0.1:9", "--set", "max_stagger=10m"},
+			"an invocation of this deployment may take at most 1m0s"},
+		{"stack with a 30 s timeout", []string{"--stack-set", "timeout=30", "--set", "max_stagger=45s"},
+			"probe_sleep + max_stagger = 45.1s: a probe may sleep that long, but an invocation of this deployment may take at most 30s"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			db := filepath.Join(t.TempDir(), "results.db")
+			var out, errb bytes.Buffer
+			args := append([]string{"fbrun", "--db", db, "experiment", "idle-timeout", "--platform", "aws"}, tc.args...)
+			code := fbcli.Run(args, fbcli.Options{Stdout: &out, Stderr: &errb})
+			if code != 2 || !strings.Contains(errb.String(), tc.want) || strings.Count(strings.TrimSpace(errb.String()), "\n") > 0 {
+				t.Errorf("exit %d, want 2 and one line with %q:\n%s", code, tc.want, errb.String())
+			}
+		})
+	}
+}

@@ -48,12 +48,12 @@ func Platform() platforms.Platform {
 // idleRange: Lambda's idle timeout has been about 10 minutes since 2019
 // (25–60 min before; docs/experiments.md, idle-timeout), so the grid
 // starts at 1–16 min and grows or shrinks from there. A release spread
-// is handler sleep: three quarters of the stack's default Lambda timeout
-// (60 s; raise it with --stack-set timeout=900 and --set max_stagger=10m
-// against a sweeper of minutes).
+// is handler sleep, limited by the stack's Lambda timeout (default 60 s;
+// a stack deployed with --stack-set timeout=800 spreads releases over
+// 10 min, Platform.IdleRangeOn).
 func idleRange() providers.IdleRange {
 	timeout := time.Duration(stackcfg.DefaultAWS().TimeoutSeconds) * time.Second
-	return providers.IdleRange{Min: time.Minute, Max: 16 * time.Minute, Spread: timeout * 3 / 4}
+	return providers.IdleRange{Min: time.Minute, Max: 16 * time.Minute}.WithLimit(timeout)
 }
 
 // preflight: credentials, permissions and the account's limits in the

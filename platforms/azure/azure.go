@@ -53,7 +53,7 @@ func Platform() platforms.Platform {
 		// timeout ("Function app timeout duration", learn.microsoft.com:
 		// the Azure Load Balancer's idle timeout), so a release spread of
 		// at most 3 minutes.
-		IdleRange: providers.IdleRange{Min: 2 * time.Minute, Max: 32 * time.Minute, Spread: 3 * time.Minute},
+		IdleRange: providers.IdleRange{Min: 2 * time.Minute, Max: 32 * time.Minute, Spread: 3 * time.Minute, Limit: 230 * time.Second},
 		Preflight: preflight,
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/faas-benchmarker/faas-benchmarker/platforms"
 	"github.com/faas-benchmarker/faas-benchmarker/platforms/builtin"
@@ -221,6 +222,46 @@ func TestNoPulumi(t *testing.T) {
 	for _, dep := range strings.Fields(string(out)) {
 		if strings.Contains(dep, "pulumi") || strings.Contains(dep, "faas-benchmarker/stacks/program") {
 			t.Errorf("platforms/builtin depends on %s", dep)
+		}
+	}
+}
+
+// TestIdleRangeOn: idle-timeout's release spread and invocation limit
+// follow the function timeout a deployed stack is given; an existing
+// deployment, or a stack without such a setting, keeps the declared range.
+func TestIdleRangeOn(t *testing.T) {
+	reg, err := builtin.Registry()
+	if err != nil {
+		t.Fatal(err)
+	}
+	existing := platforms.Target{Functions: map[string]string{"function1": "fb-x-function1"}}
+	tests := []struct {
+		platform      string
+		target        platforms.Target
+		sets          []string
+		spread, limit time.Duration
+	}{
+		{"aws", platforms.Target{}, nil, 45 * time.Second, time.Minute},
+		{"aws", platforms.Target{}, []string{"timeout=800"}, 10 * time.Minute, 800 * time.Second},
+		{"aws", platforms.Target{}, []string{"memory=512"}, 45 * time.Second, time.Minute},
+		{"aws", existing, nil, 45 * time.Second, time.Minute},
+		{"openfaas", platforms.Target{}, nil, 135 * time.Second, 180 * time.Second},
+		{"openfaas", platforms.Target{}, []string{"functionTimeout=60"}, 45 * time.Second, time.Minute},
+		{"azure", platforms.Target{}, nil, 3 * time.Minute, 230 * time.Second},
+		{"local", platforms.Target{}, nil, 10 * time.Second, 30 * time.Second},
+		{"local-stack", platforms.Target{}, nil, 45 * time.Second, time.Minute},
+	}
+	for _, tt := range tests {
+		p, err := reg.Lookup(tt.platform)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := p.IdleRangeOn(tt.target, tt.sets)
+		if err != nil {
+			t.Fatalf("%s %v: %v", tt.platform, tt.sets, err)
+		}
+		if r.Spread != tt.spread || r.Limit != tt.limit {
+			t.Errorf("%s %v: spread %v, limit %v; want %v, %v", tt.platform, tt.sets, r.Spread, r.Limit, tt.spread, tt.limit)
 		}
 	}
 }

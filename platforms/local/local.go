@@ -6,6 +6,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/faas-benchmarker/faas-benchmarker/localfaas"
 	"github.com/faas-benchmarker/faas-benchmarker/platforms"
 	"github.com/faas-benchmarker/faas-benchmarker/providers"
 	localprov "github.com/faas-benchmarker/faas-benchmarker/providers/local"
@@ -25,7 +26,7 @@ func Platform() platforms.Platform {
 		Pricing: providers.Pricing{Default: "aws-lambda-x86"},
 		// Seconds (localfaas.DefaultConfig: 10 s); the lab functions'
 		// 30 s timeout leaves room for a 10 s release spread.
-		IdleRange: providers.IdleRange{Min: time.Second, Max: 16 * time.Second, Spread: 10 * time.Second},
+		IdleRange: providers.IdleRange{Min: time.Second, Max: 16 * time.Second, Spread: 10 * time.Second, Limit: localfaas.LabTimeout},
 	}
 }
 

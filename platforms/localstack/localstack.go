@@ -44,8 +44,8 @@ func Platform() platforms.Platform {
 		// An emulator of Lambda's API: the same starting range as aws
 		// (LocalStack keeps an idle environment about 10 minutes); the
 		// grid shrinks if it is configured shorter.
-		IdleRange: providers.IdleRange{Min: time.Minute, Max: 16 * time.Minute,
-			Spread: time.Duration(stackcfg.DefaultAWS().TimeoutSeconds) * time.Second * 3 / 4},
+		IdleRange: providers.IdleRange{Min: time.Minute, Max: 16 * time.Minute}.
+			WithLimit(time.Duration(stackcfg.DefaultAWS().TimeoutSeconds) * time.Second),
 		Preflight: func(_ bool, e doctor.Env) []doctor.Check {
 			return append(doctor.Pulumi(e), doctor.PulumiPlugins(e, "fblocal"))
 		},

@@ -41,9 +41,9 @@ func Platform() platforms.Platform {
 		// Scale to zero is the idler's (OpenFaaS Pro; minutes of
 		// inactivity); without it instances are never evicted, which the
 		// grid reports as a lower bound. The release spread is three
-		// quarters of the stack's default function timeout (180 s).
-		IdleRange: providers.IdleRange{Min: time.Minute, Max: 16 * time.Minute,
-			Spread: time.Duration(stackcfg.DefaultOpenFaaS().FunctionTimeoutSeconds) * time.Second * 3 / 4},
+		// quarters of the stack's function timeout (default 180 s).
+		IdleRange: providers.IdleRange{Min: time.Minute, Max: 16 * time.Minute}.
+			WithLimit(time.Duration(stackcfg.DefaultOpenFaaS().FunctionTimeoutSeconds) * time.Second),
 		Preflight: preflight,
 	}
 }

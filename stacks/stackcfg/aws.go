@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"time"
 )
 
 // Lambda architectures.
@@ -56,6 +57,9 @@ func DefaultAWS() AWS {
 
 // Platform implements Settings.
 func (c *AWS) Platform() Platform { return PlatformAWS }
+
+// InvocationLimit implements InvocationLimiter: the Lambda timeout.
+func (c *AWS) InvocationLimit() time.Duration { return time.Duration(c.TimeoutSeconds) * time.Second }
 
 func (c *AWS) fields() []field {
 	return append(c.Common.fields(),

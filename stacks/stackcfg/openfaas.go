@@ -90,6 +90,11 @@ func DefaultOpenFaaS() OpenFaaS {
 // Platform implements Settings.
 func (c *OpenFaaS) Platform() Platform { return PlatformOpenFaaS }
 
+// InvocationLimit implements InvocationLimiter: the function timeout.
+func (c *OpenFaaS) InvocationLimit() time.Duration {
+	return time.Duration(c.FunctionTimeoutSeconds) * time.Second
+}
+
 func (c *OpenFaaS) fields() []field {
 	return append(c.Common.fields(),
 		field{"region", `AWS region (default "eu-west-1")`, str(&c.Region)},

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Settings is the typed configuration of one stack program. Every
@@ -69,6 +70,14 @@ func platformList() string {
 		names = append(names, string(p))
 	}
 	return strings.Join(names, ", ")
+}
+
+// InvocationLimiter is implemented by the settings of a stack that fix how
+// long one invocation of a deployed lab function may take (its function
+// timeout): idle-timeout's release spread must fit it.
+type InvocationLimiter interface {
+	// InvocationLimit is the longest one invocation may take.
+	InvocationLimit() time.Duration
 }
 
 // RunSecrets is implemented by the settings holding a secret that, when

@@ -60,7 +60,11 @@ func experimentAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	exp, params, runID, err := experimentInput(c, plan.platform.IdleRange)
+	idle, err := plan.platform.IdleRangeOn(plan.target, c.StringSlice(flagStackSet))
+	if err != nil {
+		return usageError("%v", err)
+	}
+	exp, params, runID, err := experimentInput(c, idle)
 	if err != nil {
 		return err
 	}
