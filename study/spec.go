@@ -23,6 +23,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/faas-benchmarker/faas-benchmarker/experiments"
+	"github.com/faas-benchmarker/faas-benchmarker/providers"
 	"github.com/faas-benchmarker/faas-benchmarker/stacks/stackcfg"
 )
 
@@ -98,6 +99,11 @@ type Vocabulary struct {
 	// CheckLocal validates a platform's knob values (as the flags would
 	// be parsed); nil skips value checks.
 	CheckLocal func(knobs map[string]string) error
+	// IdleRange is the idle range `fbrun experiment` resolves parameters
+	// on for a platform deployed with the stack settings stack
+	// (platforms.Platform.IdleRangeOn); nil: parameters are checked with
+	// the experiments' declared defaults.
+	IdleRange func(platform string, stack []string) (providers.IdleRange, error)
 }
 
 // Error is a problem in a study file, at a line.
@@ -504,18 +510,65 @@ func (p *parser) experiments(n *yaml.Node, plats []Platform) []Experiment {
 			p.errf(nameNode, "%v", err)
 			continue
 		}
-		if _, err := experiments.Resolve(exp, e.Params); err != nil {
-			p.errf(paramLine(err, nameNode, params), "%v", err)
-		}
-		// Each platform's own set is checked as the cell will run it.
-		for _, pl := range slices.Sorted(maps.Keys(e.PlatformParams)) {
-			if _, err := experiments.Resolve(exp, e.ParamsOn(pl)); err != nil {
-				p.errf(paramLine(err, nameNode, overLines[pl]), "platform_params.%s: %v", pl, err)
-			}
-		}
+		p.checkParams(exp, e, plats, nameNode, params, overLines)
 		out = append(out, e)
 	}
 	return out
+}
+
+// checkParams resolves the experiment's parameters on each platform column
+// as its cell will run them (experiments.ResolveOn with the platform's idle
+// range under the column's stack settings, and the column's
+// platform_params), and reports each distinct refusal once: without a
+// prefix when every column refuses alike, else with the columns'.
+func (p *parser) checkParams(exp experiments.Experiment, e Experiment, plats []Platform, nameNode *yaml.Node,
+	params map[string]*yaml.Node, overLines map[string]map[string]*yaml.Node) {
+	if len(plats) == 0 { // reported already; check the parameters alone
+		if _, err := experiments.Resolve(exp, e.Params); err != nil {
+			p.errf(paramLine(err, nameNode, params), "%v", err)
+		}
+		return
+	}
+	type refusal struct {
+		err     error
+		columns []string
+		line    *yaml.Node
+	}
+	var refusals []*refusal
+	for _, pl := range plats {
+		var idle providers.IdleRange
+		if p.vocab.IdleRange != nil && slices.Contains(p.vocab.Platforms, pl.Platform) {
+			sets := make([]string, 0, len(pl.Stack))
+			for _, k := range slices.Sorted(maps.Keys(pl.Stack)) {
+				sets = append(sets, k+"="+pl.Stack[k])
+			}
+			idle, _ = p.vocab.IdleRange(pl.Platform, sets) // bad settings are reported with the platform
+		}
+		_, err := experiments.ResolveOn(exp, e.ParamsOn(pl.Name), idle)
+		if err == nil {
+			continue
+		}
+		i := slices.IndexFunc(refusals, func(r *refusal) bool { return r.err.Error() == err.Error() })
+		if i < 0 {
+			line := paramLine(err, nameNode, overLines[pl.Name])
+			if line == nameNode {
+				line = paramLine(err, nameNode, params)
+			}
+			refusals = append(refusals, &refusal{err: err, line: line})
+			i = len(refusals) - 1
+		}
+		refusals[i].columns = append(refusals[i].columns, pl.Name)
+	}
+	for _, r := range refusals {
+		switch {
+		case len(r.columns) == 1 && e.PlatformParams[r.columns[0]] != nil:
+			p.errf(r.line, "platform_params.%s: %v", r.columns[0], r.err)
+		case len(r.columns) == len(plats):
+			p.errf(r.line, "%v", r.err)
+		default:
+			p.errf(r.line, "on platform %s: %v", strings.Join(r.columns, ", "), r.err)
+		}
+	}
 }
 
 // paramLine is the line of the parameter an error of experiments.Resolve

@@ -3,6 +3,7 @@ package study
 import (
 	"github.com/faas-benchmarker/faas-benchmarker/localfaas"
 	"github.com/faas-benchmarker/faas-benchmarker/platforms"
+	"github.com/faas-benchmarker/faas-benchmarker/providers"
 )
 
 // VocabularyOf is what a study file may name with the platforms of reg:
@@ -23,6 +24,15 @@ func VocabularyOf(reg *platforms.Registry) Vocabulary {
 	}
 	for _, k := range localfaas.Knobs() {
 		v.LocalKnobs = append(v.LocalKnobs, k.Name)
+	}
+	v.IdleRange = func(name string, stack []string) (providers.IdleRange, error) {
+		p, err := reg.Lookup(name)
+		if err != nil {
+			return providers.IdleRange{}, err
+		}
+		// A study's platform deploys or starts its own (no --function,
+		// no --endpoint): the empty target.
+		return p.IdleRangeOn(platforms.Target{}, stack)
 	}
 	return v
 }

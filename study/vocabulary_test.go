@@ -1,0 +1,62 @@
+package study_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/faas-benchmarker/faas-benchmarker/platforms/builtin"
+	"github.com/faas-benchmarker/faas-benchmarker/study"
+)
+
+// TestParseOnPlatformDefaults: a study checks each platform column's
+// parameters as `fbrun experiment` resolves them there — on the
+// platform's idle range under the column's stack settings — so it accepts
+// what the cells will run (min_gap 1m on aws, whose max_gap default is
+// 16 min) and refuses, before anything starts, what they would refuse (a
+// release spread the column's Lambda timeout would cut).
+func TestParseOnPlatformDefaults(t *testing.T) {
+	reg, err := builtin.Registry()
+	if err != nil {
+		t.Fatal(err)
+	}
+	voc := study.VocabularyOf(reg)
+	head := "name: s\nplatforms:\n  - {name: lambda, platform: aws}\n  - {name: lambda-long, platform: aws, stack: {timeout: 800}}\nexperiments:\n"
+	tests := []struct {
+		name, experiments string
+		want              []string // nil: accepted
+	}{
+		{"aws defaults under the user's min_gap", "  - {name: idle-timeout, params: {min_gap: 2m}}\n", nil},
+		{"a spread only the long timeout allows", "  - {name: idle-timeout, params: {max_stagger: 10m}}\n",
+			[]string{"s.yaml:6: on platform lambda: probe_sleep + max_stagger = 10m0.1s", "at most 1m0s"}},
+		{"a spread neither allows", "  - {name: idle-timeout, params: {max_stagger: 20m}}\n",
+			[]string{"s.yaml:6: on platform lambda: probe_sleep + max_stagger = 20m0.1s", "at most 1m0s",
+				"s.yaml:6: on platform lambda-long: probe_sleep + max_stagger = 20m0.1s", "at most 13m20s"}},
+		{"refused alike on every column", "  - {name: idle-timeout, params: {min_gap: 2h}}\n",
+			[]string{"s.yaml:6: experiment idle-timeout: min_gap 2h0m0s is longer than max_gap 16m0s"}},
+		{"per column", "  - name: idle-timeout\n    platform_params:\n      lambda-long: {max_stagger: 10m}\n", nil},
+		{"per column, too long", "  - name: idle-timeout\n    platform_params:\n      lambda: {max_stagger: 10m}\n",
+			[]string{"s.yaml:8: platform_params.lambda:", "at most 1m0s"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := study.Parse("s.yaml", []byte(head+tt.experiments), voc)
+			if tt.want == nil {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("accepted:\n%s", tt.experiments)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error lacks %q:\n%v", w, err)
+				}
+			}
+			if n, want := strings.Count(err.Error(), "s.yaml:"), strings.Count(strings.Join(tt.want, " "), "s.yaml:"); n != want {
+				t.Errorf("%d refusals, want %d (one per distinct refusal):\n%v", n, want, err)
+			}
+		})
+	}
+}
