@@ -102,3 +102,13 @@ func (r IdleRange) WithLimit(limit time.Duration) IdleRange {
 	r.Limit, r.Spread = limit, limit*3/4
 	return r
 }
+
+// Within returns r on a deployment whose invocations may take at most
+// limit (0: unknown, r unchanged): the release spread is cut to three
+// quarters of it where it was longer.
+func (r IdleRange) Within(limit time.Duration) IdleRange {
+	if limit > 0 {
+		r.Limit, r.Spread = limit, min(r.Spread, limit*3/4)
+	}
+	return r
+}

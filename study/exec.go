@@ -73,8 +73,8 @@ func (e *ProcessExecutor) Args(c Cell, runID string) []string {
 	for _, k := range slices.Sorted(maps.Keys(c.Platform.Local)) {
 		args = append(args, "--local-"+k+"="+c.Platform.Local[k])
 	}
-	for _, k := range slices.Sorted(maps.Keys(c.Platform.Stack)) {
-		args = append(args, "--stack-set", k+"="+c.Platform.Stack[k])
+	for _, s := range c.Platform.StackSets() {
+		args = append(args, "--stack-set", s)
 	}
 	return append(args, e.ExtraArgs...)
 }

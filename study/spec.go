@@ -59,6 +59,16 @@ type Platform struct {
 	Local map[string]string `json:"local,omitempty"`
 }
 
+// StackSets are the column's stack settings as `--stack-set` values
+// ("key=value"), sorted by key.
+func (pl Platform) StackSets() []string {
+	out := make([]string, 0, len(pl.Stack))
+	for _, k := range slices.Sorted(maps.Keys(pl.Stack)) {
+		out = append(out, k+"="+pl.Stack[k])
+	}
+	return out
+}
+
 // Experiment is one experiment of a study with its --set parameters.
 type Experiment struct {
 	Name   string            `json:"name"`
@@ -100,10 +110,11 @@ type Vocabulary struct {
 	// be parsed); nil skips value checks.
 	CheckLocal func(knobs map[string]string) error
 	// IdleRange is the idle range `fbrun experiment` resolves parameters
-	// on for a platform deployed with the stack settings stack
-	// (platforms.Platform.IdleRangeOn); nil: parameters are checked with
+	// on for a platform column (platforms.Platform.IdleRangeOn under its
+	// stack settings; limited by its local knobs' function timeout where
+	// it runs the embedded platform); nil: parameters are checked with
 	// the experiments' declared defaults.
-	IdleRange func(platform string, stack []string) (providers.IdleRange, error)
+	IdleRange func(pl Platform) (providers.IdleRange, error)
 }
 
 // Error is a problem in a study file, at a line.
@@ -538,11 +549,7 @@ func (p *parser) checkParams(exp experiments.Experiment, e Experiment, plats []P
 	for _, pl := range plats {
 		var idle providers.IdleRange
 		if p.vocab.IdleRange != nil && slices.Contains(p.vocab.Platforms, pl.Platform) {
-			sets := make([]string, 0, len(pl.Stack))
-			for _, k := range slices.Sorted(maps.Keys(pl.Stack)) {
-				sets = append(sets, k+"="+pl.Stack[k])
-			}
-			idle, _ = p.vocab.IdleRange(pl.Platform, sets) // bad settings are reported with the platform
+			idle, _ = p.vocab.IdleRange(pl) // bad settings or knobs are reported with the platform
 		}
 		_, err := experiments.ResolveOn(exp, e.ParamsOn(pl.Name), idle)
 		if err == nil {

@@ -25,23 +25,42 @@ func VocabularyOf(reg *platforms.Registry) Vocabulary {
 	for _, k := range localfaas.Knobs() {
 		v.LocalKnobs = append(v.LocalKnobs, k.Name)
 	}
-	v.IdleRange = func(name string, stack []string) (providers.IdleRange, error) {
-		p, err := reg.Lookup(name)
-		if err != nil {
-			return providers.IdleRange{}, err
-		}
-		// A study's platform deploys or starts its own (no --function,
-		// no --endpoint): the empty target.
-		return p.IdleRangeOn(platforms.Target{}, stack)
-	}
+	v.IdleRange = func(pl Platform) (providers.IdleRange, error) { return idleRange(reg, pl) }
 	return v
+}
+
+// idleRange is the idle range a cell of column pl resolves its parameters
+// on, as `fbrun experiment` with the column's flags would: a study's
+// platform deploys or starts its own (the empty target), with the
+// column's stack settings, and an embedded platform's functions time out
+// as its local knobs say.
+func idleRange(reg *platforms.Registry, pl Platform) (providers.IdleRange, error) {
+	p, err := reg.Lookup(pl.Platform)
+	if err != nil {
+		return providers.IdleRange{}, err
+	}
+	r, err := p.IdleRangeOn(platforms.Target{}, pl.StackSets())
+	if err != nil || !p.Embedded {
+		return r, err
+	}
+	cfg, err := localConfig(pl.Local)
+	if err != nil {
+		return r, err
+	}
+	return r.Within(cfg.ShortestTimeout()), nil
 }
 
 // checkLocalKnobs validates a study platform's knobs as `fbrun experiment`
 // would its --local-* flags: parsed by the knob table, the resulting
 // configuration validated.
 func checkLocalKnobs(knobs map[string]string) error {
+	_, err := localConfig(knobs)
+	return err
+}
+
+// localConfig is the embedded platform's configuration under knobs.
+func localConfig(knobs map[string]string) (localfaas.Config, error) {
 	cfg := localfaas.DefaultConfig()
 	cfg.Functions = localfaas.DefaultFunctions([]string{"lab"})
-	return cfg.SetKnobs(knobs)
+	return cfg, cfg.SetKnobs(knobs)
 }

@@ -21,25 +21,31 @@ func TestParseOnPlatformDefaults(t *testing.T) {
 	}
 	voc := study.VocabularyOf(reg)
 	head := "name: s\nplatforms:\n  - {name: lambda, platform: aws}\n  - {name: lambda-long, platform: aws, stack: {timeout: 800}}\nexperiments:\n"
+	local := "name: s\nplatforms:\n  - {name: short, platform: local, local: {timeout: 5s}}\nexperiments:\n"
 	tests := []struct {
-		name, experiments string
-		want              []string // nil: accepted
+		name, src string
+		want      []string // nil: accepted
 	}{
-		{"aws defaults under the user's min_gap", "  - {name: idle-timeout, params: {min_gap: 2m}}\n", nil},
-		{"a spread only the long timeout allows", "  - {name: idle-timeout, params: {max_stagger: 10m}}\n",
-			[]string{"s.yaml:6: on platform lambda: probe_sleep + max_stagger = 10m0.1s", "at most 1m0s"}},
-		{"a spread neither allows", "  - {name: idle-timeout, params: {max_stagger: 20m}}\n",
-			[]string{"s.yaml:6: on platform lambda: probe_sleep + max_stagger = 20m0.1s", "at most 1m0s",
-				"s.yaml:6: on platform lambda-long: probe_sleep + max_stagger = 20m0.1s", "at most 13m20s"}},
-		{"refused alike on every column", "  - {name: idle-timeout, params: {min_gap: 2h}}\n",
+		// The embedded platform's spread (10 s) is cut to fit its
+		// functions' 5 s timeout; a longer one set by hand is refused.
+		{"local 5 s timeout, defaults", local + "  - idle-timeout\n", nil},
+		{"local 5 s timeout, 10 s spread", local + "  - {name: idle-timeout, params: {max_stagger: 10s}}\n",
+			[]string{"s.yaml:5: experiment idle-timeout: probe_sleep + max_stagger = 10.1s", "at most 5s"}},
+		{"aws defaults under the user's min_gap", head + "  - {name: idle-timeout, params: {min_gap: 2m}}\n", nil},
+		{"a spread only the long timeout allows", head + "  - {name: idle-timeout, params: {max_stagger: 10m}}\n",
+			[]string{"s.yaml:6: on platform lambda: experiment idle-timeout: probe_sleep + max_stagger = 10m0.1s", "at most 1m0s"}},
+		{"a spread neither allows", head + "  - {name: idle-timeout, params: {max_stagger: 20m}}\n",
+			[]string{"s.yaml:6: on platform lambda: experiment idle-timeout: probe_sleep + max_stagger = 20m0.1s", "at most 1m0s",
+				"s.yaml:6: on platform lambda-long: experiment idle-timeout: probe_sleep + max_stagger = 20m0.1s", "at most 13m20s"}},
+		{"refused alike on every column", head + "  - {name: idle-timeout, params: {min_gap: 2h}}\n",
 			[]string{"s.yaml:6: experiment idle-timeout: min_gap 2h0m0s is longer than max_gap 16m0s"}},
-		{"per column", "  - name: idle-timeout\n    platform_params:\n      lambda-long: {max_stagger: 10m}\n", nil},
-		{"per column, too long", "  - name: idle-timeout\n    platform_params:\n      lambda: {max_stagger: 10m}\n",
+		{"per column", head + "  - name: idle-timeout\n    platform_params:\n      lambda-long: {max_stagger: 10m}\n", nil},
+		{"per column, too long", head + "  - name: idle-timeout\n    platform_params:\n      lambda: {max_stagger: 10m}\n",
 			[]string{"s.yaml:8: platform_params.lambda:", "at most 1m0s"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := study.Parse("s.yaml", []byte(head+tt.experiments), voc)
+			_, err := study.Parse("s.yaml", []byte(tt.src), voc)
 			if tt.want == nil {
 				if err != nil {
 					t.Fatalf("refused: %v", err)
@@ -47,7 +53,7 @@ func TestParseOnPlatformDefaults(t *testing.T) {
 				return
 			}
 			if err == nil {
-				t.Fatalf("accepted:\n%s", tt.experiments)
+				t.Fatalf("accepted:\n%s", tt.src)
 			}
 			for _, w := range tt.want {
 				if !strings.Contains(err.Error(), w) {

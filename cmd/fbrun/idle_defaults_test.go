@@ -38,11 +38,17 @@ func TestIdleSpreadFitsTimeout(t *testing.T) {
 			"an invocation of this deployment may take at most 1m0s"},
 		{"stack with a 30 s timeout", []string{"--stack-set", "timeout=30", "--set", "max_stagger=45s"},
 			"probe_sleep + max_stagger = 45.1s: a probe may sleep that long, but an invocation of this deployment may take at most 30s"},
+		{"embedded platform with a 5 s timeout", []string{"--local-timeout", "5s", "--set", "max_stagger=10s"},
+			"an invocation of this deployment may take at most 5s"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			db := filepath.Join(t.TempDir(), "results.db")
 			var out, errb bytes.Buffer
-			args := append([]string{"fbrun", "--db", db, "experiment", "idle-timeout", "--platform", "aws"}, tc.args...)
+			platform := "aws"
+			if strings.HasPrefix(tc.args[0], "--local-") {
+				platform = "local"
+			}
+			args := append([]string{"fbrun", "--db", db, "experiment", "idle-timeout", "--platform", platform}, tc.args...)
 			code := fbcli.Run(args, fbcli.Options{Stdout: &out, Stderr: &errb})
 			if code != 2 || !strings.Contains(errb.String(), tc.want) || strings.Count(strings.TrimSpace(errb.String()), "\n") > 0 {
 				t.Errorf("exit %d, want 2 and one line with %q:\n%s", code, tc.want, errb.String())

@@ -60,7 +60,7 @@ func experimentAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	idle, err := plan.platform.IdleRangeOn(plan.target, c.StringSlice(flagStackSet))
+	idle, err := plan.idleRange(c.StringSlice(flagStackSet))
 	if err != nil {
 		return usageError("%v", err)
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/faas-benchmarker/faas-benchmarker/localfaas"
 	"github.com/faas-benchmarker/faas-benchmarker/platforms"
+	"github.com/faas-benchmarker/faas-benchmarker/providers"
 )
 
 // Flags that point at an existing deployment (no stack is managed); the
@@ -42,6 +43,19 @@ type platformPlan struct {
 
 // managed reports whether the run deploys a stack of its own.
 func (p *platformPlan) managed() bool { return p.platform.Managed(p.target) }
+
+// idleRange is the idle range the run's parameters resolve on: the
+// platform's under the stack settings sets (Platform.IdleRangeOn), and on
+// an embedded local platform limited by its lab functions' timeout
+// (--local-timeout), the release spread cut to three quarters of it where
+// it was longer.
+func (p *platformPlan) idleRange(sets []string) (providers.IdleRange, error) {
+	r, err := p.platform.IdleRangeOn(p.target, sets)
+	if err != nil || p.local == nil || r == (providers.IdleRange{}) {
+		return r, err
+	}
+	return r.Within(p.local.ShortestTimeout()), nil
+}
 
 // planPlatform looks --platform up and checks its flags and, when the run
 // embeds the local platform, its knobs. It starts and contacts nothing; a
