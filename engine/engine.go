@@ -50,6 +50,10 @@ type TimedProgress interface {
 // loop may have outstanding before due requests are dropped.
 const DefaultMaxInFlight = 10000
 
+// DefaultTimeout is Config.Timeout's default (fbrun's --timeout): how long
+// the client waits for one invocation.
+const DefaultTimeout = 5 * time.Minute
+
 // Config configures a Benchmarker.
 type Config struct {
 	// RunID labels every record.
@@ -114,7 +118,7 @@ func New(cfg Config) (*Benchmarker, error) {
 		return nil, errors.New("engine: no run id")
 	}
 	if cfg.Timeout <= 0 {
-		cfg.Timeout = 5 * time.Minute
+		cfg.Timeout = DefaultTimeout
 	}
 	if cfg.MaxInFlight <= 0 {
 		cfg.MaxInFlight = DefaultMaxInFlight

@@ -206,7 +206,7 @@ func (IdleTimeout) CheckOn(p Params, idle providers.IdleRange) error {
 	}
 	sleep := p.Duration("probe_sleep") + p.Duration("max_stagger")
 	if room := idle.Limit * 9 / 10; sleep > room {
-		return fmt.Errorf("experiment idle-timeout: probe_sleep + max_stagger = %v: a probe may sleep that long, but an invocation of this deployment may take at most %v (its function timeout); keep them within %v, or deploy with a longer timeout", sleep, idle.Limit, room)
+		return fmt.Errorf("experiment idle-timeout: probe_sleep + max_stagger = %v: a probe may sleep that long, but an invocation on this run may take at most %v (the shortest of the function's timeout, the platform's limit and the client's --timeout); keep them within %v", sleep, idle.Limit, room)
 	}
 	return nil
 }

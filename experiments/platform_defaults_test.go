@@ -77,7 +77,7 @@ func TestResolveOnChecksLimit(t *testing.T) {
 	}{
 		{"aws defaults fit the 60 s timeout", nil, awsIdle, ""},
 		{"10 min spread on a 60 s timeout", map[string]string{"max_stagger": "10m"}, awsIdle,
-			"experiment idle-timeout: probe_sleep + max_stagger = 10m0.1s: a probe may sleep that long, but an invocation of this deployment may take at most 1m0s"},
+			"experiment idle-timeout: probe_sleep + max_stagger = 10m0.1s: a probe may sleep that long, but an invocation on this run may take at most 1m0s"},
 		{"just within nine tenths", map[string]string{"max_stagger": "53.9s"}, awsIdle, ""},
 		{"just past nine tenths", map[string]string{"max_stagger": "54s"}, awsIdle, "keep them within 54s"},
 		{"a long sleep counts too", map[string]string{"probe_sleep": "50s"}, awsIdle, "probe_sleep + max_stagger = 1m35s"},

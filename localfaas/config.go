@@ -215,13 +215,18 @@ func DefaultCodeCatalog(lambdaCmd, httpCmd []string) map[string]Code {
 // instructions at every start of the binary.
 var functionNameRE = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 
-// ShortestTimeout is the shortest function timeout of c's functions (0
-// when none has one): how long any invocation may surely take.
+// ShortestTimeout is the shortest function timeout of c's functions (a
+// function without one has DefaultTimeout; 0 when there are none): how
+// long any invocation may surely take.
 func (c Config) ShortestTimeout() time.Duration {
 	var d time.Duration
 	for _, f := range c.Functions {
-		if f.Timeout > 0 && (d == 0 || f.Timeout < d) {
-			d = f.Timeout
+		t := f.Timeout
+		if t <= 0 {
+			t = c.DefaultTimeout
+		}
+		if t > 0 && (d == 0 || t < d) {
+			d = t
 		}
 	}
 	return d

@@ -80,3 +80,29 @@ func TestSetKnobsRefuses(t *testing.T) {
 		t.Error("an int knob took a string")
 	}
 }
+
+// TestShortestTimeout: how long any invocation may surely take, as
+// --local-timeout sets it; a function without a timeout has the default
+// (3 s, as --local-timeout 0s gives).
+func TestShortestTimeout(t *testing.T) {
+	for _, tc := range []struct {
+		knobs map[string]string
+		want  time.Duration
+	}{
+		{nil, LabTimeout},
+		{map[string]string{"timeout": "5s"}, 5 * time.Second},
+		{map[string]string{"timeout": "0s"}, 3 * time.Second},
+	} {
+		cfg := DefaultConfig()
+		cfg.Functions = DefaultFunctions([]string{"lab"})
+		if err := cfg.SetKnobs(tc.knobs); err != nil {
+			t.Fatal(err)
+		}
+		if got := cfg.ShortestTimeout(); got != tc.want {
+			t.Errorf("%v: ShortestTimeout = %v, want %v", tc.knobs, got, tc.want)
+		}
+	}
+	if got := (Config{}).ShortestTimeout(); got != 0 {
+		t.Errorf("no functions: %v, want 0", got)
+	}
+}

@@ -218,14 +218,15 @@ func (p Platform) CheckStackSets(t Target, sets []string) error {
 // IdleRangeOn returns p's IdleRange for target t deployed with the stack
 // settings sets (checked by CheckStackSets): where the run deploys a
 // stack whose settings fix how long an invocation may take
-// (stackcfg.InvocationLimiter, e.g. --stack-set timeout=900 on aws), the
+// (stackcfg.InvocationLimiter, e.g. --stack-set timeout=800 on aws), the
 // range's Limit and release spread follow them (IdleRange.WithLimit); an
-// existing deployment keeps the declared range, which assumes the stack's
-// defaults. Settings the run leaves unset (or fills for the run, as
-// OpenFaaS's password) do not matter here and are not validated.
+// existing deployment keeps the declared range, whose spread assumes the
+// stack's defaults and whose Limit is only what the platform imposes on
+// every deployment. Settings the run leaves unset (or fills for the run,
+// as OpenFaaS's password) do not matter here and are not validated.
 func (p Platform) IdleRangeOn(t Target, sets []string) (providers.IdleRange, error) {
 	r := p.IdleRange
-	if r == (providers.IdleRange{}) || len(sets) == 0 || !p.Managed(t) || !p.Stack.Settings {
+	if r == (providers.IdleRange{}) || !p.Managed(t) || !p.Stack.Settings {
 		return r, nil
 	}
 	s, err := stackcfg.New(stackcfg.Platform(p.Stack.Program))

@@ -89,26 +89,35 @@ type IdleRange struct {
 	// Spread is the longest handler sleep a probe may add to spread its
 	// release time (against a periodic sweeper): it must fit Limit.
 	Spread time.Duration
-	// Limit is the longest one invocation may take on the deployment —
-	// its function timeout, or what the platform lets one synchronous
-	// call take — and 0 where it is not known.
+	// Limit is the longest one invocation may take on the run — the
+	// deployment's function timeout, what the platform lets one
+	// synchronous call take, or the client's timeout, the shortest — and
+	// 0 where none is known (an existing deployment's timeout is not).
 	Limit time.Duration
 }
 
+// SpreadWithin is the release spread that fits invocations of at most
+// limit: three quarters of it (the rest for the probe's own sleep, the
+// runtime and the round trip).
+func SpreadWithin(limit time.Duration) time.Duration { return limit * 3 / 4 }
+
 // WithLimit returns r for a deployment whose invocations may take at most
-// limit: the release spread is three quarters of it (the rest for the
-// probe's own sleep, the runtime and the round trip).
+// limit, with the release spread that fits it (SpreadWithin).
 func (r IdleRange) WithLimit(limit time.Duration) IdleRange {
-	r.Limit, r.Spread = limit, limit*3/4
+	r.Limit, r.Spread = limit, SpreadWithin(limit)
 	return r
 }
 
-// Within returns r on a deployment whose invocations may take at most
-// limit (0: unknown, r unchanged): the release spread is cut to three
-// quarters of it where it was longer.
+// Within returns r where invocations are also cut at limit (0: no such
+// cut, r unchanged): Limit becomes limit where that is shorter, and the
+// release spread is cut to fit it where it was longer.
 func (r IdleRange) Within(limit time.Duration) IdleRange {
-	if limit > 0 {
-		r.Limit, r.Spread = limit, min(r.Spread, limit*3/4)
+	if limit <= 0 {
+		return r
 	}
+	if r.Limit == 0 || limit < r.Limit {
+		r.Limit = limit
+	}
+	r.Spread = min(r.Spread, SpreadWithin(r.Limit))
 	return r
 }

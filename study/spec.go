@@ -544,6 +544,7 @@ func (p *parser) checkParams(exp experiments.Experiment, e Experiment, plats []P
 		err     error
 		columns []string
 		line    *yaml.Node
+		over    bool // line is in the column's platform_params
 	}
 	var refusals []*refusal
 	for _, pl := range plats {
@@ -558,17 +559,18 @@ func (p *parser) checkParams(exp experiments.Experiment, e Experiment, plats []P
 		i := slices.IndexFunc(refusals, func(r *refusal) bool { return r.err.Error() == err.Error() })
 		if i < 0 {
 			line := paramLine(err, nameNode, overLines[pl.Name])
-			if line == nameNode {
+			over := line != nameNode
+			if !over {
 				line = paramLine(err, nameNode, params)
 			}
-			refusals = append(refusals, &refusal{err: err, line: line})
+			refusals = append(refusals, &refusal{err: err, line: line, over: over})
 			i = len(refusals) - 1
 		}
 		refusals[i].columns = append(refusals[i].columns, pl.Name)
 	}
 	for _, r := range refusals {
 		switch {
-		case len(r.columns) == 1 && e.PlatformParams[r.columns[0]] != nil:
+		case len(r.columns) == 1 && r.over:
 			p.errf(r.line, "platform_params.%s: %v", r.columns[0], r.err)
 		case len(r.columns) == len(plats):
 			p.errf(r.line, "%v", r.err)

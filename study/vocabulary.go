@@ -1,6 +1,7 @@
 package study
 
 import (
+	"github.com/faas-benchmarker/faas-benchmarker/engine"
 	"github.com/faas-benchmarker/faas-benchmarker/localfaas"
 	"github.com/faas-benchmarker/faas-benchmarker/platforms"
 	"github.com/faas-benchmarker/faas-benchmarker/providers"
@@ -32,22 +33,26 @@ func VocabularyOf(reg *platforms.Registry) Vocabulary {
 // idleRange is the idle range a cell of column pl resolves its parameters
 // on, as `fbrun experiment` with the column's flags would: a study's
 // platform deploys or starts its own (the empty target), with the
-// column's stack settings, and an embedded platform's functions time out
-// as its local knobs say.
+// column's stack settings; an embedded platform without a stack of its
+// own times its functions out as its local knobs say; and the cell's
+// client waits the default --timeout (engine.DefaultTimeout).
 func idleRange(reg *platforms.Registry, pl Platform) (providers.IdleRange, error) {
 	p, err := reg.Lookup(pl.Platform)
 	if err != nil {
 		return providers.IdleRange{}, err
 	}
 	r, err := p.IdleRangeOn(platforms.Target{}, pl.StackSets())
-	if err != nil || !p.Embedded {
+	if err != nil || r == (providers.IdleRange{}) {
 		return r, err
 	}
-	cfg, err := localConfig(pl.Local)
-	if err != nil {
-		return r, err
+	if p.Embedded && p.Stack == nil {
+		cfg, err := localConfig(pl.Local)
+		if err != nil {
+			return r, err
+		}
+		r = r.Within(cfg.ShortestTimeout())
 	}
-	return r.Within(cfg.ShortestTimeout()), nil
+	return r.Within(engine.DefaultTimeout), nil
 }
 
 // checkLocalKnobs validates a study platform's knobs as `fbrun experiment`

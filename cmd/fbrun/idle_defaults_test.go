@@ -24,22 +24,26 @@ func TestIdleDefaultsFromPlatform(t *testing.T) {
 	}
 }
 
-// TestIdleSpreadFitsTimeout: on a stack deployed for the run the release
-// spread follows its function timeout, and a spread the deployment's
-// timeout would cut is refused (exit 2, one line) before anything starts
-// — with the stack's default 60 s Lambda timeout and with one set lower.
+// TestIdleSpreadFitsTimeout: a release spread that the run's function
+// timeout (a stack's, the embedded platform's) or the client's --timeout
+// would cut is refused (exit 2, one line) before anything starts.
 func TestIdleSpreadFitsTimeout(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		args []string
 		want string
 	}{
-		{"existing deployment, default timeout", []string{"--endpoint", "http://127.0.0.1:9", "--set", "max_stagger=10m"},
-			"an invocation of this deployment may take at most 1m0s"},
+		{"existing deployment: the client's 5 min timeout", []string{"--endpoint", "http://127.0.0.1:9", "--set", "max_stagger=10m"},
+			"an invocation on this run may take at most 5m0s"},
+		{"800 s stack: still the client's timeout", []string{"--stack-set", "timeout=800", "--set", "max_stagger=10m"},
+			"an invocation on this run may take at most 5m0s"},
+		{"800 s stack, 15 min client, 14 min spread", []string{"--stack-set", "timeout=800", "--timeout", "15m", "--set", "max_stagger=14m"},
+			"an invocation on this run may take at most 13m20s"},
 		{"stack with a 30 s timeout", []string{"--stack-set", "timeout=30", "--set", "max_stagger=45s"},
-			"probe_sleep + max_stagger = 45.1s: a probe may sleep that long, but an invocation of this deployment may take at most 30s"},
-		{"embedded platform with a 5 s timeout", []string{"--local-timeout", "5s", "--set", "max_stagger=10s"},
-			"an invocation of this deployment may take at most 5s"},
+			"probe_sleep + max_stagger = 45.1s: a probe may sleep that long, but an invocation on this run may take at most 30s"},
+		// (max_time and max_probes bound the run should the check fail.)
+		{"embedded platform with a 5 s timeout", []string{"--local-timeout", "5s", "--set", "max_stagger=10s", "--set", "max_time=20s", "--set", "max_probes=10"},
+			"an invocation on this run may take at most 5s"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			db := filepath.Join(t.TempDir(), "results.db")

@@ -48,12 +48,13 @@ func Platform() platforms.Platform {
 // idleRange: Lambda's idle timeout has been about 10 minutes since 2019
 // (25–60 min before; docs/experiments.md, idle-timeout), so the grid
 // starts at 1–16 min and grows or shrinks from there. A release spread
-// is handler sleep, limited by the stack's Lambda timeout (default 60 s;
-// a stack deployed with --stack-set timeout=800 spreads releases over
-// 10 min, Platform.IdleRangeOn).
+// is handler sleep that must fit the Lambda timeout: what the stack's
+// default (60 s) allows; a stack deployed for the run sets Limit and the
+// spread from its own (Platform.IdleRangeOn), while an existing
+// deployment's timeout is not known (no Limit).
 func idleRange() providers.IdleRange {
 	timeout := time.Duration(stackcfg.DefaultAWS().TimeoutSeconds) * time.Second
-	return providers.IdleRange{Min: time.Minute, Max: 16 * time.Minute}.WithLimit(timeout)
+	return providers.IdleRange{Min: time.Minute, Max: 16 * time.Minute, Spread: providers.SpreadWithin(timeout)}
 }
 
 // preflight: credentials, permissions and the account's limits in the

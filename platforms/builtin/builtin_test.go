@@ -227,8 +227,9 @@ func TestNoPulumi(t *testing.T) {
 }
 
 // TestIdleRangeOn: idle-timeout's release spread and invocation limit
-// follow the function timeout a deployed stack is given; an existing
-// deployment, or a stack without such a setting, keeps the declared range.
+// follow the function timeout a stack deployed for the run is given; an
+// existing deployment keeps the declared spread and has no known limit;
+// a stack without such a setting keeps the declared range.
 func TestIdleRangeOn(t *testing.T) {
 	reg, err := builtin.Registry()
 	if err != nil {
@@ -244,12 +245,12 @@ func TestIdleRangeOn(t *testing.T) {
 		{"aws", platforms.Target{}, nil, 45 * time.Second, time.Minute},
 		{"aws", platforms.Target{}, []string{"timeout=800"}, 10 * time.Minute, 800 * time.Second},
 		{"aws", platforms.Target{}, []string{"memory=512"}, 45 * time.Second, time.Minute},
-		{"aws", existing, nil, 45 * time.Second, time.Minute},
+		{"aws", existing, []string(nil), 45 * time.Second, 0}, // its timeout is not known
 		{"openfaas", platforms.Target{}, nil, 135 * time.Second, 180 * time.Second},
 		{"openfaas", platforms.Target{}, []string{"functionTimeout=60"}, 45 * time.Second, time.Minute},
 		{"azure", platforms.Target{}, nil, 3 * time.Minute, 230 * time.Second},
-		{"local", platforms.Target{}, nil, 10 * time.Second, 30 * time.Second},
-		{"local-stack", platforms.Target{}, nil, 45 * time.Second, time.Minute},
+		{"local", platforms.Target{}, nil, 10 * time.Second, 0},                              // the CLI applies --local-timeout
+		{"local-stack", platforms.Target{}, nil, 22500 * time.Millisecond, 30 * time.Second}, // its stack's lab timeout
 	}
 	for _, tt := range tests {
 		p, err := reg.Lookup(tt.platform)

@@ -6,7 +6,6 @@ import (
 	"context"
 	"time"
 
-	"github.com/faas-benchmarker/faas-benchmarker/localfaas"
 	"github.com/faas-benchmarker/faas-benchmarker/platforms"
 	"github.com/faas-benchmarker/faas-benchmarker/providers"
 	localprov "github.com/faas-benchmarker/faas-benchmarker/providers/local"
@@ -26,7 +25,8 @@ func Platform() platforms.Platform {
 		Pricing: providers.Pricing{Default: "aws-lambda-x86"},
 		// Seconds (localfaas.DefaultConfig: 10 s); the lab functions'
 		// 30 s timeout leaves room for a 10 s release spread.
-		IdleRange: providers.IdleRange{Min: time.Second, Max: 16 * time.Second, Spread: 10 * time.Second, Limit: localfaas.LabTimeout},
+		// (The CLI limits it by the run's --local-timeout.)
+		IdleRange: providers.IdleRange{Min: time.Second, Max: 16 * time.Second, Spread: 10 * time.Second},
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/faas-benchmarker/faas-benchmarker/localfaas"
 	"github.com/faas-benchmarker/faas-benchmarker/platforms"
 	"github.com/faas-benchmarker/faas-benchmarker/platforms/doctor"
 	"github.com/faas-benchmarker/faas-benchmarker/providers"
@@ -44,8 +45,10 @@ func Platform() platforms.Platform {
 		// An emulator of Lambda's API: the same starting range as aws
 		// (LocalStack keeps an idle environment about 10 minutes); the
 		// grid shrinks if it is configured shorter.
-		IdleRange: providers.IdleRange{Min: time.Minute, Max: 16 * time.Minute}.
-			WithLimit(time.Duration(stackcfg.DefaultAWS().TimeoutSeconds) * time.Second),
+		// Its stack deploys every lab function with the embedded
+		// platform's lab timeout (stacks/localstack), whatever
+		// --local-timeout says.
+		IdleRange: providers.IdleRange{Min: time.Minute, Max: 16 * time.Minute}.WithLimit(localfaas.LabTimeout),
 		Preflight: func(_ bool, e doctor.Env) []doctor.Check {
 			return append(doctor.Pulumi(e), doctor.PulumiPlugins(e, "fblocal"))
 		},

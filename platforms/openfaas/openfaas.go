@@ -40,10 +40,11 @@ func Platform() platforms.Platform {
 		// Billed by the cluster, not per invocation: no Pricing.
 		// Scale to zero is the idler's (OpenFaaS Pro; minutes of
 		// inactivity); without it instances are never evicted, which the
-		// grid reports as a lower bound. The release spread is three
-		// quarters of the stack's function timeout (default 180 s).
-		IdleRange: providers.IdleRange{Min: time.Minute, Max: 16 * time.Minute}.
-			WithLimit(time.Duration(stackcfg.DefaultOpenFaaS().FunctionTimeoutSeconds) * time.Second),
+		// grid reports as a lower bound. The release spread fits the
+		// stack's default function timeout (180 s); a stack deployed for
+		// the run sets it from its own (Platform.IdleRangeOn).
+		IdleRange: providers.IdleRange{Min: time.Minute, Max: 16 * time.Minute,
+			Spread: providers.SpreadWithin(time.Duration(stackcfg.DefaultOpenFaaS().FunctionTimeoutSeconds) * time.Second)},
 		Preflight: preflight,
 	}
 }

@@ -4,9 +4,12 @@
 package localstack
 
 import (
+	"time"
+
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/config"
 
+	"github.com/faas-benchmarker/faas-benchmarker/localfaas"
 	"github.com/faas-benchmarker/faas-benchmarker/platforms/localstack"
 	"github.com/faas-benchmarker/faas-benchmarker/stacks/fblocal"
 	"github.com/faas-benchmarker/faas-benchmarker/stacks/stackcfg"
@@ -24,8 +27,9 @@ func Program() pulumi.RunFunc {
 				Endpoint:     pulumi.String(endpoint),
 				FunctionName: pulumi.String(ctx.Stack() + "-" + lab),
 				Handler:      pulumi.StringPtr("bootstrap"),
-				MemorySize:   pulumi.IntPtr(128),
-				Timeout:      pulumi.IntPtr(30),
+				MemorySize:   pulumi.IntPtr(localfaas.LabMemoryMB),
+				// The local-stack descriptor's idle range fits this.
+				Timeout: pulumi.IntPtr(int(localfaas.LabTimeout / time.Second)),
 			})
 			if err != nil {
 				return err

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -38,7 +37,7 @@ func experimentCommand() *cli.Command {
 		&cli.StringSliceFlag{Name: flagSet, Usage: "set an experiment parameter (`KEY=VALUE`, repeatable; see fbrun experiments)"},
 		&cli.BoolFlag{Name: flagJSON, Usage: "print one machine-readable summary object on stdout instead of the table"},
 		&cli.BoolFlag{Name: flagNoProgress, Usage: "no progress display (it is off anyway when stderr is not a terminal)"},
-		&cli.DurationFlag{Name: flagTimeout, Value: 5 * time.Minute, Usage: "client timeout of one invocation"},
+		&cli.DurationFlag{Name: flagTimeout, Value: engine.DefaultTimeout, Usage: "client timeout of one invocation"},
 		&cli.StringFlag{Name: study.FlagRunID, Usage: "store the run under this `ID` (the form fbrun runs shows; default: a new one). fbrun study chooses it before a cell starts, so that a cell whose run finished is never run again"},
 	}
 	flags = append(flags, platformFlags()...)
@@ -60,7 +59,7 @@ func experimentAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	idle, err := plan.idleRange(c.StringSlice(flagStackSet))
+	idle, err := plan.idleRange(c.StringSlice(flagStackSet), c.Duration(flagTimeout))
 	if err != nil {
 		return usageError("%v", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -45,16 +46,20 @@ type platformPlan struct {
 func (p *platformPlan) managed() bool { return p.platform.Managed(p.target) }
 
 // idleRange is the idle range the run's parameters resolve on: the
-// platform's under the stack settings sets (Platform.IdleRangeOn), and on
-// an embedded local platform limited by its lab functions' timeout
-// (--local-timeout), the release spread cut to three quarters of it where
-// it was longer.
-func (p *platformPlan) idleRange(sets []string) (providers.IdleRange, error) {
+// platform's under the stack settings sets (Platform.IdleRangeOn), limited
+// by an embedded platform's function timeout (--local-timeout, where it
+// deploys no stack of its own) and by the client's timeout (--timeout):
+// the release spread is cut to three quarters of the shortest where it
+// was longer (IdleRange.Within).
+func (p *platformPlan) idleRange(sets []string, client time.Duration) (providers.IdleRange, error) {
 	r, err := p.platform.IdleRangeOn(p.target, sets)
-	if err != nil || p.local == nil || r == (providers.IdleRange{}) {
+	if err != nil || r == (providers.IdleRange{}) {
 		return r, err
 	}
-	return r.Within(p.local.ShortestTimeout()), nil
+	if p.local != nil && p.platform.Stack == nil {
+		r = r.Within(p.local.ShortestTimeout())
+	}
+	return r.Within(client), nil
 }
 
 // planPlatform looks --platform up and checks its flags and, when the run
