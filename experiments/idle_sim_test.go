@@ -676,6 +676,20 @@ func simLaneRows() []struct {
 			row{sc, simModel{name: "sweep every T/2, timeout T", model: localfaas.Eviction{Timeout: T, Sweep: T / 2, Fraction: 1}, params: p, relErr: 0.10}},
 			row{sc, simModel{name: "uniform [0.6T, 1.4T] per idle period", model: localfaas.Eviction{Timeout: 6 * T / 10, Jitter: 8 * T / 10, Fraction: 1}, params: p, relErr: 0.10}})
 	}
+	// The aws defaults with the lanes an aws stack deploys with
+	// --stack-set lanes=12 / 24 (function1..3 and copies of function1).
+	for _, n := range []int{12, 24} {
+		idle := awsIdle
+		idle.Lanes = []string{"function1", "function2", "function3"}
+		for i := 4; i <= n; i++ {
+			idle.Lanes = append(idle.Lanes, fmt.Sprintf("lane%d", i))
+		}
+		p := IdleTimeout{}.PlatformDefaults(idle)
+		sc := simScale{fmt.Sprintf("aws defaults, %d lanes", n), T, p}
+		rows = append(rows,
+			row{sc, simModel{name: "sharp 10m0s", model: localfaas.Eviction{Timeout: T, Fraction: 1}, params: p, relErr: 0.05}},
+			row{sc, simModel{name: "sweep every 5m0s, timeout 10m0s", model: localfaas.Eviction{Timeout: T, Sweep: T / 2, Fraction: 1}, params: p, relErr: 0.10}})
+	}
 	return rows
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/faas-benchmarker/faas-benchmarker/engine"
@@ -192,6 +193,9 @@ func (IdleTimeout) PlatformDefaults(r providers.IdleRange) map[string]string {
 	}
 	if r.Spread > 0 {
 		out["max_stagger"] = r.Spread.String()
+	}
+	if len(r.Lanes) > 0 {
+		out["functions"] = strings.Join(r.Lanes, ",")
 	}
 	return out
 }

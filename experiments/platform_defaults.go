@@ -32,7 +32,7 @@ type PlatformChecker interface {
 // deployment's limits (PlatformChecker). A platform that declares nothing,
 // or an experiment without platform defaults, resolves as Resolve.
 func ResolveOn(e Experiment, overrides map[string]string, idle providers.IdleRange) (Params, error) {
-	if idle == (providers.IdleRange{}) {
+	if idle.IsZero() {
 		return Resolve(e, overrides)
 	}
 	merged := maps.Clone(overrides)

@@ -27,6 +27,10 @@ func TestResolveOn(t *testing.T) {
 			map[string]string{"min_gap": "1m0s", "max_gap": "2h"}},
 		{"no range: declared", IdleTimeout{}, nil, providers.IdleRange{}, map[string]string{"min_gap": "1s", "max_gap": "16s"}},
 		{"no platform defaults", Smoke{}, nil, awsIdle, nil},
+		{"a stack's lanes", IdleTimeout{}, nil, providers.IdleRange{Min: time.Minute, Max: 16 * time.Minute, Lanes: []string{"function1", "lane4"}},
+			map[string]string{"functions": "function1,lane4", "min_gap": "1m0s"}},
+		{"the user's lanes win", IdleTimeout{}, map[string]string{"functions": "function2"}, providers.IdleRange{Min: time.Minute, Max: 16 * time.Minute, Lanes: []string{"function1", "lane4"}},
+			map[string]string{"functions": "function2"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p, err := ResolveOn(tc.exp, tc.over, tc.idle)
@@ -94,7 +98,7 @@ func TestResolveOnChecksLimit(t *testing.T) {
 			if (err == nil) != (tc.want == "") || err != nil && !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("ResolveOn = %v, want %q", err, tc.want)
 			}
-			if tc.idle == long && p.Raw("max_stagger") != "10m0s" {
+			if tc.idle.Limit == long.Limit && p.Raw("max_stagger") != "10m0s" {
 				t.Errorf("max_stagger = %q on an 800 s timeout, want 10m0s", p.Raw("max_stagger"))
 			}
 		})

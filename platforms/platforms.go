@@ -219,14 +219,16 @@ func (p Platform) CheckStackSets(t Target, sets []string) error {
 // settings sets (checked by CheckStackSets): where the run deploys a
 // stack whose settings fix how long an invocation may take
 // (stackcfg.InvocationLimiter, e.g. --stack-set timeout=800 on aws), the
-// range's Limit and release spread follow them (IdleRange.WithLimit); an
+// range's Limit and release spread follow them (IdleRange.WithLimit), and
+// its lanes are the functions it deploys alike (stackcfg.IdleLaner: aws
+// fb:lanes); an
 // existing deployment keeps the declared range, whose spread assumes the
 // stack's defaults and whose Limit is only what the platform imposes on
 // every deployment. Settings the run leaves unset (or fills for the run,
 // as OpenFaaS's password) do not matter here and are not validated.
 func (p Platform) IdleRangeOn(t Target, sets []string) (providers.IdleRange, error) {
 	r := p.IdleRange
-	if r == (providers.IdleRange{}) || !p.Managed(t) || !p.Stack.Settings {
+	if r.IsZero() || !p.Managed(t) || !p.Stack.Settings {
 		return r, nil
 	}
 	s, err := stackcfg.New(stackcfg.Platform(p.Stack.Program))
@@ -244,6 +246,9 @@ func (p Platform) IdleRangeOn(t Target, sets []string) (providers.IdleRange, err
 	}
 	if l, ok := s.(stackcfg.InvocationLimiter); ok {
 		r = r.WithLimit(l.InvocationLimit())
+	}
+	if l, ok := s.(stackcfg.IdleLaner); ok {
+		r.Lanes = l.IdleLanes()
 	}
 	return r, nil
 }

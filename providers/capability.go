@@ -94,6 +94,15 @@ type IdleRange struct {
 	// synchronous call take, or the client's timeout, the shortest — and
 	// 0 where none is known (an existing deployment's timeout is not).
 	Limit time.Duration
+	// Lanes are the functions deployed alike that idle-timeout probes in
+	// parallel, where the deployment says (nil: the experiment's own
+	// default, function1..3).
+	Lanes []string
+}
+
+// IsZero reports whether r declares nothing.
+func (r IdleRange) IsZero() bool {
+	return r.Min == 0 && r.Max == 0 && r.Spread == 0 && r.Limit == 0 && len(r.Lanes) == 0
 }
 
 // SpreadWithin is the release spread that fits invocations of at most

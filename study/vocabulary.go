@@ -42,7 +42,7 @@ func idleRange(reg *platforms.Registry, pl Platform) (providers.IdleRange, error
 		return providers.IdleRange{}, err
 	}
 	r, err := p.IdleRangeOn(platforms.Target{}, pl.StackSets())
-	if err != nil || r == (providers.IdleRange{}) {
+	if err != nil || r.IsZero() {
 		return r, err
 	}
 	if p.Embedded && p.Stack == nil {

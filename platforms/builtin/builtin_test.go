@@ -245,6 +245,7 @@ func TestIdleRangeOn(t *testing.T) {
 		{"aws", platforms.Target{}, nil, 45 * time.Second, time.Minute},
 		{"aws", platforms.Target{}, []string{"timeout=800"}, 10 * time.Minute, 800 * time.Second},
 		{"aws", platforms.Target{}, []string{"memory=512"}, 45 * time.Second, time.Minute},
+		{"aws", platforms.Target{}, []string{"lanes=5"}, 45 * time.Second, time.Minute},
 		{"aws", existing, []string(nil), 45 * time.Second, 0}, // its timeout is not known
 		{"openfaas", platforms.Target{}, nil, 135 * time.Second, 180 * time.Second},
 		{"openfaas", platforms.Target{}, []string{"functionTimeout=60"}, 45 * time.Second, time.Minute},
@@ -263,6 +264,17 @@ func TestIdleRangeOn(t *testing.T) {
 		}
 		if r.Spread != tt.spread || r.Limit != tt.limit {
 			t.Errorf("%s %v: spread %v, limit %v; want %v, %v", tt.platform, tt.sets, r.Spread, r.Limit, tt.spread, tt.limit)
+		}
+		// A stack deployed for the run on aws names its lanes (fb:lanes).
+		wantLanes := []string(nil)
+		if tt.platform == "aws" && len(tt.target.Functions) == 0 {
+			wantLanes = []string{"function1", "function2", "function3"}
+			if slices.Contains(tt.sets, "lanes=5") {
+				wantLanes = append(wantLanes, "lane4", "lane5")
+			}
+		}
+		if !slices.Equal(r.Lanes, wantLanes) {
+			t.Errorf("%s %v: lanes %v, want %v", tt.platform, tt.sets, r.Lanes, wantLanes)
 		}
 	}
 }

@@ -65,13 +65,22 @@ func Deploy(ctx *pulumi.Context, cfg stackcfg.AWS) (map[string]pulumi.Output, er
 	names := pulumi.StringMap{}
 	arns := pulumi.StringMap{}
 	arnList := pulumi.StringArray{}
+	// The lab functions, then the copies of function1 that serve as
+	// idle-timeout's further lanes (fb:lanes), each under its own name.
+	deploy := make([][2]string, 0, len(cfg.Functions)+cfg.Lanes)
 	for _, lab := range cfg.Functions {
-		fn, err := newFunction(ctx, cfg, lab, role, logGroup, tags, opt)
+		deploy = append(deploy, [2]string{lab, lab})
+	}
+	for _, lane := range cfg.LaneCopies() {
+		deploy = append(deploy, [2]string{lane, stackcfg.Function1})
+	}
+	for _, d := range deploy {
+		fn, err := newFunction(ctx, cfg, d[0], d[1], role, logGroup, tags, opt)
 		if err != nil {
 			return nil, err
 		}
-		names[lab] = fn.Name
-		arns[lab] = fn.Arn
+		names[d[0]] = fn.Name
+		arns[d[0]] = fn.Arn
 		arnList = append(arnList, fn.Arn)
 	}
 
@@ -99,13 +108,13 @@ func Deploy(ctx *pulumi.Context, cfg stackcfg.AWS) (map[string]pulumi.Output, er
 	}, nil
 }
 
-// newFunction declares the Lambda function of lab function lab: its
-// artifact, memory, timeout and environment from cfg, its logs in
-// logGroup, running as role.
-func newFunction(ctx *pulumi.Context, cfg stackcfg.AWS, lab string, role *iam.Role, logGroup *cloudwatch.LogGroup,
+// newFunction declares the Lambda function name (a lab function, or a lane
+// copy of one) running lab function lab: its artifact, memory, timeout and
+// environment from cfg, its logs in logGroup, running as role.
+func newFunction(ctx *pulumi.Context, cfg stackcfg.AWS, name, lab string, role *iam.Role, logGroup *cloudwatch.LogGroup,
 	tags pulumi.StringMap, opt pulumi.ResourceOption) (*lambda.Function, error) {
-	fn, err := lambda.NewFunction(ctx, lab, &lambda.FunctionArgs{
-		Name:          pulumi.String(cfg.FunctionName(lab)),
+	fn, err := lambda.NewFunction(ctx, name, &lambda.FunctionArgs{
+		Name:          pulumi.String(cfg.FunctionName(name)),
 		Role:          role.Arn,
 		Runtime:       pulumi.String(Runtime),
 		Handler:       pulumi.String("bootstrap"),
@@ -121,7 +130,7 @@ func newFunction(ctx *pulumi.Context, cfg stackcfg.AWS, lab string, role *iam.Ro
 		Tags: tags,
 	}, opt, pulumi.DependsOn([]pulumi.Resource{logGroup}))
 	if err != nil {
-		return nil, fmt.Errorf("aws stack: function %s: %w", lab, err)
+		return nil, fmt.Errorf("aws stack: function %s: %w", name, err)
 	}
 	return fn, nil
 }

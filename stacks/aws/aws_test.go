@@ -254,3 +254,53 @@ func mapsEqual(a, b map[string]int) bool {
 	}
 	return true
 }
+
+// TestLanes: fb:lanes deploys copies of function1 as idle-timeout's
+// further lanes — each its own Lambda function under its own name, running
+// function1's package and environment, exported in the function-name map
+// and allowed by the role's policy like the lab functions.
+func TestLanes(t *testing.T) {
+	cfg := stackcfg.DefaultAWS()
+	cfg.Experiment, cfg.Run, cfg.Lanes = "idle", "r2", 6
+	m, outs := run(t, cfg)
+	if got := m.Counts()[typeFunction]; got != 4+3 {
+		t.Fatalf("%d functions, want the 4 lab functions and 3 lanes", got)
+	}
+	names := stacktest.StringMap(t, outs[stackcfg.OutFunctionNames].V)
+	for _, lane := range []string{"lane4", "lane5", "lane6"} {
+		fn := m.Named(t, typeFunction, lane)
+		if got := stacktest.Str(t, fn, "name"); got != "fb-idle-r2-"+lane || names[lane] != got {
+			t.Errorf("%s name = %q, output %q", lane, got, names[lane])
+		}
+		if code := fn.Inputs["code"]; !code.IsArchive() || code.ArchiveValue().Path != "build/functions/arm64/lambda-function.zip" {
+			t.Errorf("%s code = %v, want function1's package", lane, code)
+		}
+		env := stacktest.Plain(fn)["environment"].(map[string]any)["variables"].(map[string]any)
+		if env["FB_FUNCTION_NAME"] != "function1" {
+			t.Errorf("%s serves as %v, want function1", lane, env["FB_FUNCTION_NAME"])
+		}
+	}
+	if _, ok := names["lane7"]; ok || len(names) != 7 {
+		t.Errorf("function names = %v", names)
+	}
+	var doc PolicyDocument
+	if err := json.Unmarshal([]byte(stacktest.Str(t, m.OfType(typePolicy)[0], "policy")), &doc); err != nil {
+		t.Fatal(err)
+	}
+	arns := stacktest.StringMap(t, outs[stackcfg.OutFunctionARNs].V)
+	invoke := 0
+	for _, st := range doc.Statement {
+		if st.Sid == "InvokeOwnFunctions" {
+			invoke++
+			if !slices.Contains(st.Resource, arns["lane6"]) || len(st.Resource) != 2*7 {
+				t.Errorf("invoke policy %v does not cover exactly the 7 functions", st.Resource)
+			}
+		}
+	}
+	if invoke != 1 {
+		t.Errorf("%d invoke statements in %+v", invoke, doc)
+	}
+	if got := cfg.IdleLanes(); !slices.Equal(got, []string{"function1", "function2", "function3", "lane4", "lane5", "lane6"}) {
+		t.Errorf("IdleLanes = %v", got)
+	}
+}

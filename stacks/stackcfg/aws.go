@@ -40,6 +40,43 @@ type AWS struct {
 	MonolithZip string
 	// Env is extra environment for every function.
 	Env map[string]string
+	// Lanes is how many functions deployed alike idle-timeout probes in
+	// parallel (3..MaxLanes, default 3: function1..3); beyond three the
+	// stack deploys copies of function1 named lane4, lane5, …
+	// (IdleLanes). A Lambda function costs nothing while idle.
+	Lanes int
+}
+
+// Lane limits of the aws stack (fb:lanes).
+const (
+	DefaultLanes = 3
+	MaxLanes     = 48
+)
+
+// LaneName is the name of the copy of function1 deployed as idle lane i
+// (4, 5, …).
+func LaneName(i int) string { return "lane" + strconv.Itoa(i) }
+
+// LaneCopies are the copies of function1 the stack deploys as idle lanes
+// beyond function1..3, in order.
+func (c AWS) LaneCopies() []string {
+	var out []string
+	for i := DefaultLanes + 1; i <= c.Lanes; i++ {
+		out = append(out, LaneName(i))
+	}
+	return out
+}
+
+// IdleLanes implements IdleLaner: function1..3 (those deployed) and the
+// copies of function1.
+func (c *AWS) IdleLanes() []string {
+	var out []string
+	for _, f := range []string{Function1, Function2, Function3} {
+		if slices.Contains(c.Functions, f) {
+			out = append(out, f)
+		}
+	}
+	return append(out, c.LaneCopies()...)
 }
 
 // DefaultAWS returns the AWS stack defaults.
@@ -52,6 +89,7 @@ func DefaultAWS() AWS {
 		TimeoutSeconds:   60,
 		LogRetentionDays: 3,
 		ArtifactDir:      "build/functions",
+		Lanes:            DefaultLanes,
 	}
 }
 
@@ -72,6 +110,7 @@ func (c *AWS) fields() []field {
 		field{"functionZip", `Lambda zip of function1..3 (default <artifactDir>/<arm64|amd64>/lambda-function.zip)`, str(&c.FunctionZip)},
 		field{"monolithZip", `Lambda zip of monolith (default <artifactDir>/<arm64|amd64>/lambda-monolith.zip)`, str(&c.MonolithZip)},
 		field{"env", `extra function environment K=v,K2=v2 (default none)`, kvmap(&c.Env)},
+		field{"lanes", `functions deployed alike for idle-timeout's parallel lanes, 3..48: function1..3 and copies of function1 named lane4, lane5, ... (default 3)`, integer(&c.Lanes)},
 	)
 }
 
@@ -96,6 +135,9 @@ func (c *AWS) Validate() error {
 	}
 	if c.TimeoutSeconds < 1 || c.TimeoutSeconds > 900 {
 		p.addf("timeout", "%d s is outside 1..900", c.TimeoutSeconds)
+	}
+	if c.Lanes < DefaultLanes || c.Lanes > MaxLanes {
+		p.addf("lanes", "%d is outside %d..%d", c.Lanes, DefaultLanes, MaxLanes)
 	}
 	if !slices.Contains(logRetentionDays, c.LogRetentionDays) {
 		p.addf("logRetentionDays", "%d is not a CloudWatch retention (1, 3, 5, 7, 14, 30, ...)", c.LogRetentionDays)

@@ -80,6 +80,13 @@ type InvocationLimiter interface {
 	InvocationLimit() time.Duration
 }
 
+// IdleLaner is implemented by the settings of a stack that deploys
+// functions alike for idle-timeout to probe in parallel (its lanes).
+type IdleLaner interface {
+	// IdleLanes names them, as the stack's function-name output does.
+	IdleLanes() []string
+}
+
 // RunSecrets is implemented by the settings holding a secret that, when
 // not given, is made new for each run (the OpenFaaS gateway password: the
 // stack is thrown away after the run).

@@ -129,6 +129,8 @@ func TestInvalid(t *testing.T) {
 		{"memory too large", PlatformAWS, []string{"memory=20000"}, "fb:memory"},
 		{"bad arch", PlatformAWS, []string{"architecture=arm"}, `fb:architecture: "arm" must be arm64 or x86_64`},
 		{"timeout", PlatformAWS, []string{"timeout=901"}, "fb:timeout"},
+		{"too few lanes", PlatformAWS, []string{"lanes=2"}, "fb:lanes: 2 is outside 3..48"},
+		{"too many lanes", PlatformAWS, []string{"lanes=49"}, "fb:lanes: 49 is outside 3..48"},
 		{"retention", PlatformAWS, []string{"logRetentionDays=2"}, "fb:logRetentionDays"},
 		{"no artifacts", PlatformAWS, []string{"artifactDir="}, "fb:artifactDir"},
 		{"reserved env", PlatformAWS, []string{"env=FB_FUNCTION_NAME=x"}, "fb:env"},

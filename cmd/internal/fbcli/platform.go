@@ -53,7 +53,7 @@ func (p *platformPlan) managed() bool { return p.platform.Managed(p.target) }
 // was longer (IdleRange.Within).
 func (p *platformPlan) idleRange(sets []string, client time.Duration) (providers.IdleRange, error) {
 	r, err := p.platform.IdleRangeOn(p.target, sets)
-	if err != nil || r == (providers.IdleRange{}) {
+	if err != nil || r.IsZero() {
 		return r, err
 	}
 	if p.local != nil && p.platform.Stack == nil {
