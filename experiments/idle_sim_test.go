@@ -296,6 +296,11 @@ func simAWSDefaults() []struct {
 // 3T 94.5 %, two-sided 91.5 %, still warm 94.5 %.
 var awsSlowSweepFloors = map[string]float64{"median": 0.80, "median two-sided": 0.70}
 
+// awsLanesSlowSweepFloors are the floors of the aws defaults' sweep of 2T
+// with 12 and 24 lanes (docs/experiments.md, Shortfalls): 80.0 % / 82.0 %,
+// two-sided 71.4 % / 73.9 % (100 runs each).
+var awsLanesSlowSweepFloors = map[string]float64{"median": 0.75, "median two-sided": 0.65}
+
 // simModels are the eviction models of the coverage test at one scale.
 func simModels(sc simScale) []simModel {
 	T := sc.t
@@ -688,7 +693,13 @@ func simLaneRows() []struct {
 		sc := simScale{fmt.Sprintf("aws defaults, %d lanes", n), T, p}
 		rows = append(rows,
 			row{sc, simModel{name: "sharp 10m0s", model: localfaas.Eviction{Timeout: T, Fraction: 1}, params: p, relErr: 0.05}},
-			row{sc, simModel{name: "sweep every 5m0s, timeout 10m0s", model: localfaas.Eviction{Timeout: T, Sweep: T / 2, Fraction: 1}, params: p, relErr: 0.10}})
+			row{sc, simModel{name: "sweep every 5m0s, timeout 10m0s", model: localfaas.Eviction{Timeout: T, Sweep: T / 2, Fraction: 1}, params: p, relErr: 0.10}},
+			// More lanes do not help against a slow sweeper: more
+			// observations of the same few phases.
+			// (With 24 lanes the 4,000 probes end most runs before the
+			// median is bounded above: its error is unbounded.)
+			row{sc, simModel{name: "sweep every 20m0s, timeout 10m0s", model: localfaas.Eviction{Timeout: T, Sweep: 2 * T, Fraction: 1}, params: p, relErr: math.Inf(1),
+				shortfall: "sweep of 2T against a 45 s release spread", floors: awsLanesSlowSweepFloors}})
 	}
 	return rows
 }
