@@ -54,6 +54,15 @@ const DefaultMaxInFlight = 10000
 // the client waits for one invocation.
 const DefaultTimeout = 5 * time.Minute
 
+// DefaultTimeoutFor is the client timeout a run uses unless told otherwise
+// on a deployment whose invocations may take up to limit (0: unknown):
+// DefaultTimeout, or longer than limit by half a minute (for the round
+// trip and a cold start), so that the client never gives up on an
+// invocation the function may still finish.
+func DefaultTimeoutFor(limit time.Duration) time.Duration {
+	return max(DefaultTimeout, limit+30*time.Second)
+}
+
 // Config configures a Benchmarker.
 type Config struct {
 	// RunID labels every record.

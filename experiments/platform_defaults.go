@@ -4,6 +4,7 @@ import (
 	"maps"
 
 	"github.com/faas-benchmarker/faas-benchmarker/providers"
+	"github.com/faas-benchmarker/faas-benchmarker/stacks/stackcfg"
 )
 
 // PlatformDefaulter is implemented by experiments whose parameter defaults
@@ -15,6 +16,25 @@ type PlatformDefaulter interface {
 	// idle; they replace the declared ones (Params), under the user's
 	// values.
 	PlatformDefaults(idle providers.IdleRange) map[string]string
+}
+
+// StackDefaulter is implemented by experiments that want the stack deployed
+// for their run set up otherwise than the stack's defaults: idle-timeout
+// on aws wants a longer Lambda timeout, for its release spread, and more
+// lanes. The user's --stack-set settings apply on top (StackSetsFor).
+type StackDefaulter interface {
+	// StackDefaults returns "key=value" settings for the stack program.
+	StackDefaults(program stackcfg.Platform) []string
+}
+
+// StackSetsFor returns the stack settings of a run of e on a stack deployed
+// by program: e's defaults (StackDefaulter), then the user's, which win.
+func StackSetsFor(e Experiment, program stackcfg.Platform, user []string) []string {
+	d, ok := e.(StackDefaulter)
+	if !ok {
+		return user
+	}
+	return append(d.StackDefaults(program), user...)
 }
 
 // PlatformChecker is implemented by experiments whose parameters must fit

@@ -215,6 +215,16 @@ func (p Platform) CheckStackSets(t Target, sets []string) error {
 	return stackcfg.ApplyOverrides(s, sets)
 }
 
+// SettingsProgram returns the stack program a run on target t deploys and
+// configures with stack settings, and false when it deploys none or one
+// that takes no settings.
+func (p Platform) SettingsProgram(t Target) (stackcfg.Platform, bool) {
+	if !p.Managed(t) || !p.Stack.Settings {
+		return "", false
+	}
+	return stackcfg.Platform(p.Stack.Program), true
+}
+
 // IdleRangeOn returns p's IdleRange for target t deployed with the stack
 // settings sets (checked by CheckStackSets): where the run deploys a
 // stack whose settings fix how long an invocation may take
@@ -228,10 +238,11 @@ func (p Platform) CheckStackSets(t Target, sets []string) error {
 // as OpenFaaS's password) do not matter here and are not validated.
 func (p Platform) IdleRangeOn(t Target, sets []string) (providers.IdleRange, error) {
 	r := p.IdleRange
-	if r.IsZero() || !p.Managed(t) || !p.Stack.Settings {
+	program, ok := p.SettingsProgram(t)
+	if r.IsZero() || !ok {
 		return r, nil
 	}
-	s, err := stackcfg.New(stackcfg.Platform(p.Stack.Program))
+	s, err := stackcfg.New(program)
 	if err != nil {
 		return r, err
 	}

@@ -114,7 +114,7 @@ type Vocabulary struct {
 	// stack settings; limited by its local knobs' function timeout where
 	// it runs the embedded platform); nil: parameters are checked with
 	// the experiments' declared defaults.
-	IdleRange func(pl Platform) (providers.IdleRange, error)
+	IdleRange func(pl Platform, e experiments.Experiment) (providers.IdleRange, error)
 }
 
 // Error is a problem in a study file, at a line.
@@ -550,7 +550,7 @@ func (p *parser) checkParams(exp experiments.Experiment, e Experiment, plats []P
 	for _, pl := range plats {
 		var idle providers.IdleRange
 		if p.vocab.IdleRange != nil && slices.Contains(p.vocab.Platforms, pl.Platform) {
-			idle, _ = p.vocab.IdleRange(pl) // bad settings or knobs are reported with the platform
+			idle, _ = p.vocab.IdleRange(pl, exp) // bad settings or knobs are reported with the platform
 		}
 		_, err := experiments.ResolveOn(exp, e.ParamsOn(pl.Name), idle)
 		if err == nil {

@@ -2,6 +2,7 @@ package study
 
 import (
 	"github.com/faas-benchmarker/faas-benchmarker/engine"
+	"github.com/faas-benchmarker/faas-benchmarker/experiments"
 	"github.com/faas-benchmarker/faas-benchmarker/localfaas"
 	"github.com/faas-benchmarker/faas-benchmarker/platforms"
 	"github.com/faas-benchmarker/faas-benchmarker/providers"
@@ -26,22 +27,27 @@ func VocabularyOf(reg *platforms.Registry) Vocabulary {
 	for _, k := range localfaas.Knobs() {
 		v.LocalKnobs = append(v.LocalKnobs, k.Name)
 	}
-	v.IdleRange = func(pl Platform) (providers.IdleRange, error) { return idleRange(reg, pl) }
+	v.IdleRange = func(pl Platform, e experiments.Experiment) (providers.IdleRange, error) { return idleRange(reg, pl, e) }
 	return v
 }
 
-// idleRange is the idle range a cell of column pl resolves its parameters
-// on, as `fbrun experiment` with the column's flags would: a study's
-// platform deploys or starts its own (the empty target), with the
-// column's stack settings; an embedded platform without a stack of its
-// own times its functions out as its local knobs say; and the cell's
-// client waits the default --timeout (engine.DefaultTimeout).
-func idleRange(reg *platforms.Registry, pl Platform) (providers.IdleRange, error) {
+// idleRange is the idle range a cell of experiment e in column pl resolves
+// its parameters on, as `fbrun experiment` with the column's flags would:
+// a study's platform deploys or starts its own (the empty target), with
+// e's stack defaults under the column's stack settings; an embedded
+// platform without a stack of its own times its functions out as its
+// local knobs say; and the cell's client waits the default --timeout
+// (engine.DefaultTimeoutFor the deployment).
+func idleRange(reg *platforms.Registry, pl Platform, e experiments.Experiment) (providers.IdleRange, error) {
 	p, err := reg.Lookup(pl.Platform)
 	if err != nil {
 		return providers.IdleRange{}, err
 	}
-	r, err := p.IdleRangeOn(platforms.Target{}, pl.StackSets())
+	sets := pl.StackSets()
+	if program, ok := p.SettingsProgram(platforms.Target{}); ok {
+		sets = experiments.StackSetsFor(e, program, sets)
+	}
+	r, err := p.IdleRangeOn(platforms.Target{}, sets)
 	if err != nil || r.IsZero() {
 		return r, err
 	}
@@ -52,7 +58,7 @@ func idleRange(reg *platforms.Registry, pl Platform) (providers.IdleRange, error
 		}
 		r = r.Within(cfg.ShortestTimeout())
 	}
-	return r.Within(engine.DefaultTimeout), nil
+	return r.Within(engine.DefaultTimeoutFor(r.Limit)), nil
 }
 
 // checkLocalKnobs validates a study platform's knobs as `fbrun experiment`

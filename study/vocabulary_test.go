@@ -21,7 +21,10 @@ func TestParseOnPlatformDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	voc := study.VocabularyOf(reg)
-	head := "name: s\nplatforms:\n  - {name: lambda, platform: aws}\n  - {name: lambda-long, platform: aws, stack: {timeout: 800}}\nexperiments:\n"
+	// idle-timeout deploys aws with an 800 s Lambda timeout unless told
+	// otherwise (IdleTimeout.StackDefaults), and the cells' client waits
+	// 30 s longer.
+	head := "name: s\nplatforms:\n  - {name: lambda, platform: aws, stack: {timeout: 60}}\n  - {name: lambda-long, platform: aws}\nexperiments:\n"
 	local := "name: s\nplatforms:\n  - {name: short, platform: local, local: {timeout: 5s}}\nexperiments:\n"
 	tests := []struct {
 		name, src string
@@ -33,14 +36,14 @@ func TestParseOnPlatformDefaults(t *testing.T) {
 		{"local 5 s timeout, 10 s spread", local + "  - {name: idle-timeout, params: {max_stagger: 10s}}\n",
 			[]string{"s.yaml:5: experiment idle-timeout: probe_sleep + max_stagger = 10.1s", "at most 5s"}},
 		{"aws defaults under the user's min_gap", head + "  - {name: idle-timeout, params: {min_gap: 2m}}\n", nil},
-		{"a spread only the long timeout allows", head + "  - {name: idle-timeout, params: {max_stagger: 4m}}\n",
-			[]string{"s.yaml:6: on platform lambda: experiment idle-timeout: probe_sleep + max_stagger = 4m0.1s", "at most 1m0s"}},
+		{"a spread only the long timeout allows", head + "  - {name: idle-timeout, params: {max_stagger: 10m}}\n",
+			[]string{"s.yaml:6: on platform lambda: experiment idle-timeout: probe_sleep + max_stagger = 10m0.1s", "at most 1m0s"}},
 		{"a spread neither allows", head + "  - {name: idle-timeout, params: {max_stagger: 20m}}\n",
 			[]string{"s.yaml:6: on platform lambda: experiment idle-timeout: probe_sleep + max_stagger = 20m0.1s", "at most 1m0s",
-				"s.yaml:6: on platform lambda-long: experiment idle-timeout: probe_sleep + max_stagger = 20m0.1s", "at most 5m0s"}},
+				"s.yaml:6: on platform lambda-long: experiment idle-timeout: probe_sleep + max_stagger = 20m0.1s", "at most 13m20s"}},
 		{"refused alike on every column", head + "  - {name: idle-timeout, params: {min_gap: 2h}}\n",
 			[]string{"s.yaml:6: experiment idle-timeout: min_gap 2h0m0s is longer than max_gap 16m0s"}},
-		{"per column", head + "  - name: idle-timeout\n    platform_params:\n      lambda-long: {max_stagger: 4m}\n", nil},
+		{"per column", head + "  - name: idle-timeout\n    platform_params:\n      lambda-long: {max_stagger: 10m}\n", nil},
 		// local-stack's functions time out at its stack's 30 s, whatever
 		// its local knobs say.
 		{"local-stack keeps its stack's timeout", "name: s\nplatforms:\n  - {name: ls, platform: local-stack, local: {timeout: 120s}}\nexperiments:\n" +

@@ -35,8 +35,10 @@ func TestIdleSpreadFitsTimeout(t *testing.T) {
 	}{
 		{"existing deployment: the client's 5 min timeout", []string{"--endpoint", "http://127.0.0.1:9", "--set", "max_stagger=10m"},
 			"an invocation on this run may take at most 5m0s"},
-		{"800 s stack: still the client's timeout", []string{"--stack-set", "timeout=800", "--set", "max_stagger=10m"},
+		{"800 s stack (idle-timeout's default on aws), a 5 min client", []string{"--timeout", "5m", "--set", "max_stagger=10m"},
 			"an invocation on this run may take at most 5m0s"},
+		{"800 s stack, the client's default follows it", []string{"--set", "max_stagger=13m"},
+			"an invocation on this run may take at most 13m20s"},
 		{"800 s stack, 15 min client, 14 min spread", []string{"--stack-set", "timeout=800", "--timeout", "15m", "--set", "max_stagger=14m"},
 			"an invocation on this run may take at most 13m20s"},
 		{"stack with a 30 s timeout", []string{"--stack-set", "timeout=30", "--set", "max_stagger=45s"},

@@ -103,14 +103,14 @@ func managedExperiment(c *cli.Context, run experimentRun, showProgress bool) (*r
 	if cn, ok := run.exp.(experiments.ConcurrencyNeeder); ok {
 		need = cn.MaxConcurrency(run.params)
 	}
-	if err := runDoctor(c, run.plan.platform.Name, true, need); err != nil {
+	if err := runDoctor(c, run.plan.platform.Name, true, need, run.plan.stackSets); err != nil {
 		return nil, err
 	}
 	p := cloudplan.Plan{
 		Version: cloudplan.Version, Build: cloudplan.BuildID(),
 		Experiment: run.exp.Name(), Params: run.params.Map(), RunID: run.runID,
 		Platform: run.plan.platform.Name, LocalEndpoint: run.plan.target.LocalEndpoint,
-		StackSets: c.StringSlice(flagStackSet), Keep: c.Bool(flagKeep),
+		StackSets: run.plan.stackSets, Keep: c.Bool(flagKeep),
 		DB: c.String(flagDB), RunsDir: filepath.Join(filepath.Dir(c.String(flagDB)), "runs"),
 		TimeoutNS: run.engine.Timeout, LogLevel: c.String(flagLogLevel), Progress: showProgress,
 		Runner: runnerConfig(c),

@@ -26,16 +26,17 @@ func doctorCommand() *cli.Command {
 			&cli.IntFlag{Name: "concurrency", Usage: "aws: concurrent invocations the run makes, checked against the account's unreserved concurrency (0: not checked)"},
 		}, runnerFlags()...),
 		Action: func(c *cli.Context) error {
-			return runDoctor(c, c.String(flagPlatform), !c.Bool("existing"), c.Int("concurrency"))
+			return runDoctor(c, c.String(flagPlatform), !c.Bool("existing"), c.Int("concurrency"), c.StringSlice(flagStackSet))
 		},
 	}
 }
 
 // runDoctor prints the checks of platform and fails (exit 1) on a
 // problem. concurrency is the most concurrent invocations the run makes
-// (0: not checked against the account).
-func runDoctor(c *cli.Context, platform string, managed bool, concurrency int) error {
-	env := doctor.Env{PulumiPath: c.String(flagPulumi), BackendURL: c.String(flagState), StackSets: c.StringSlice(flagStackSet),
+// (0: not checked against the account); stackSets are the settings the
+// run's stack would be deployed with.
+func runDoctor(c *cli.Context, platform string, managed bool, concurrency int, stackSets []string) error {
+	env := doctor.Env{PulumiPath: c.String(flagPulumi), BackendURL: c.String(flagState), StackSets: stackSets,
 		Concurrency: concurrency}
 	// fbrun-cloud serves the fblocal plugin itself (cmd/fbrun-cloud).
 	cloud, err := findCloudBinary()

@@ -37,7 +37,7 @@ func experimentCommand() *cli.Command {
 		&cli.StringSliceFlag{Name: flagSet, Usage: "set an experiment parameter (`KEY=VALUE`, repeatable; see fbrun experiments)"},
 		&cli.BoolFlag{Name: flagJSON, Usage: "print one machine-readable summary object on stdout instead of the table"},
 		&cli.BoolFlag{Name: flagNoProgress, Usage: "no progress display (it is off anyway when stderr is not a terminal)"},
-		&cli.DurationFlag{Name: flagTimeout, Value: engine.DefaultTimeout, Usage: "client timeout of one invocation"},
+		&cli.DurationFlag{Name: flagTimeout, Value: engine.DefaultTimeout, Usage: "client timeout of one invocation (unset: this, or 30s more than the function timeout of a stack deployed for the run where that is longer)"},
 		&cli.StringFlag{Name: study.FlagRunID, Usage: "store the run under this `ID` (the form fbrun runs shows; default: a new one). fbrun study chooses it before a cell starts, so that a cell whose run finished is never run again"},
 	}
 	flags = append(flags, platformFlags()...)
@@ -59,11 +59,21 @@ func experimentAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	idle, err := plan.idleRange(c.StringSlice(flagStackSet), c.Duration(flagTimeout))
+	exp, err := experimentOf(c)
+	if err != nil {
+		return err
+	}
+	plan.withExperiment(exp, c.StringSlice(flagStackSet))
+	deployment, err := plan.deploymentRange()
 	if err != nil {
 		return usageError("%v", err)
 	}
-	exp, params, runID, err := experimentInput(c, idle)
+	client := clientTimeout(c, deployment)
+	idle := deployment
+	if !idle.IsZero() {
+		idle = idle.Within(client)
+	}
+	params, runID, err := experimentInput(c, exp, idle)
 	if err != nil {
 		return err
 	}
@@ -78,7 +88,7 @@ func experimentAction(c *cli.Context) error {
 	defer db.Close()
 
 	run := experimentRun{exp: exp, params: params, runID: runID, plan: plan, logger: logger, db: db,
-		engine: engine.Config{Timeout: c.Duration(flagTimeout)}}
+		engine: engine.Config{Timeout: client}}
 	show := !c.Bool(flagNoProgress) && !c.Bool(flagJSON) && isTerminal(os.Stderr)
 	var ro *runOutcome
 	if plan.managed() {
@@ -131,31 +141,36 @@ func experimentAction(c *cli.Context) error {
 	}
 }
 
-// experimentInput resolves the experiment NAME, its --set parameters (over
-// the defaults on a platform that declares idle, experiments.ResolveOn)
-// and --run-id, refusing bad input before anything starts.
-func experimentInput(c *cli.Context, idle providers.IdleRange) (experiments.Experiment, experiments.Params, string, error) {
-	var none experiments.Params
+// experimentOf looks the experiment NAME up.
+func experimentOf(c *cli.Context) (experiments.Experiment, error) {
 	if c.NArg() != 1 {
-		return nil, none, "", usageError("experiment needs exactly one NAME (see fbrun experiments)")
+		return nil, usageError("experiment needs exactly one NAME (see fbrun experiments)")
 	}
 	exp, err := experiments.Lookup(c.Args().First())
 	if err != nil {
-		return nil, none, "", usageError("%v", err)
+		return nil, usageError("%v", err)
 	}
+	return exp, nil
+}
+
+// experimentInput resolves exp's --set parameters (over the defaults on a
+// platform that declares idle, experiments.ResolveOn) and --run-id,
+// refusing bad input before anything starts.
+func experimentInput(c *cli.Context, exp experiments.Experiment, idle providers.IdleRange) (experiments.Params, string, error) {
+	var none experiments.Params
 	sets, err := parseSets(c.StringSlice(flagSet))
 	if err != nil {
-		return nil, none, "", usageError("%v", err)
+		return none, "", usageError("%v", err)
 	}
 	params, err := experiments.ResolveOn(exp, sets, idle)
 	if err != nil {
-		return nil, none, "", usageError("%v", err)
+		return none, "", usageError("%v", err)
 	}
 	runID := c.String(study.FlagRunID)
 	if _, ok := results.ParseRunID(runID); runID != "" && !ok {
-		return nil, none, "", usageError("bad --%s %q: want the form of results.NewRunID, e.g. 20261206-020000-3fa2c1", study.FlagRunID, runID)
+		return none, "", usageError("bad --%s %q: want the form of results.NewRunID, e.g. 20261206-020000-3fa2c1", study.FlagRunID, runID)
 	}
-	return exp, params, runID, nil
+	return params, runID, nil
 }
 
 // jsonSummary is the --json output: the run's stored summary

@@ -8,6 +8,8 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/faas-benchmarker/faas-benchmarker/engine"
+	"github.com/faas-benchmarker/faas-benchmarker/experiments"
 	"github.com/faas-benchmarker/faas-benchmarker/localfaas"
 	"github.com/faas-benchmarker/faas-benchmarker/platforms"
 	"github.com/faas-benchmarker/faas-benchmarker/providers"
@@ -40,26 +42,52 @@ type platformPlan struct {
 	// local is the embedded local platform's configuration when the run
 	// starts one, else nil.
 	local *localfaas.Config
+	// stackSets are the settings of the stack deployed for the run
+	// (withExperiment): the experiment's defaults, then --stack-set.
+	stackSets []string
 }
 
 // managed reports whether the run deploys a stack of its own.
 func (p *platformPlan) managed() bool { return p.platform.Managed(p.target) }
 
-// idleRange is the idle range the run's parameters resolve on: the
-// platform's under the stack settings sets (Platform.IdleRangeOn), limited
-// by an embedded platform's function timeout (--local-timeout, where it
-// deploys no stack of its own) and by the client's timeout (--timeout):
-// the release spread is cut to three quarters of the shortest where it
-// was longer (IdleRange.Within).
-func (p *platformPlan) idleRange(sets []string, client time.Duration) (providers.IdleRange, error) {
-	r, err := p.platform.IdleRangeOn(p.target, sets)
+// withExperiment sets the run's stack settings for experiment exp: on a
+// stack deployed for the run (one that takes settings), exp's defaults
+// under the user's --stack-set (experiments.StackSetsFor); otherwise the
+// user's, which CheckStackSets refused if there were any.
+func (p *platformPlan) withExperiment(exp experiments.Experiment, user []string) {
+	p.stackSets = user
+	if program, ok := p.platform.SettingsProgram(p.target); ok {
+		p.stackSets = experiments.StackSetsFor(exp, program, user)
+	}
+}
+
+// deploymentRange is the idle range of the run's deployment: the
+// platform's under the run's stack settings (Platform.IdleRangeOn),
+// limited by an embedded platform's function timeout (--local-timeout,
+// where it deploys no stack of its own).
+func (p *platformPlan) deploymentRange() (providers.IdleRange, error) {
+	r, err := p.platform.IdleRangeOn(p.target, p.stackSets)
 	if err != nil || r.IsZero() {
 		return r, err
 	}
 	if p.local != nil && p.platform.Stack == nil {
 		r = r.Within(p.local.ShortestTimeout())
 	}
-	return r.Within(client), nil
+	return r, nil
+}
+
+// clientTimeout is the run's client timeout (clientTimeoutFor --timeout).
+func clientTimeout(c *cli.Context, deployment providers.IdleRange) time.Duration {
+	return clientTimeoutFor(deployment, c.Duration(flagTimeout), c.IsSet(flagTimeout))
+}
+
+// clientTimeoutFor is the client timeout given flag when it was set, else
+// one the deployment's invocations fit (engine.DefaultTimeoutFor).
+func clientTimeoutFor(deployment providers.IdleRange, flag time.Duration, set bool) time.Duration {
+	if set {
+		return flag
+	}
+	return engine.DefaultTimeoutFor(deployment.Limit)
 }
 
 // planPlatform looks --platform up and checks its flags and, when the run
