@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -230,6 +231,13 @@ func (IdleTimeout) StackDefaults(program stackcfg.Platform) []string {
 // the deployment's invocation limit — nine tenths of it, at most — or the
 // platform cuts it and the run spends its budget on failures.
 func (IdleTimeout) CheckOn(p Params, idle providers.IdleRange) error {
+	if len(idle.Lanes) > 0 {
+		for _, f := range p.List("functions") {
+			if strings.HasPrefix(f, "lane") && !slices.Contains(idle.Lanes, f) {
+				return fmt.Errorf("experiment idle-timeout: functions: %s is not deployed (the stack's lanes: %s; deploy more with --stack-set lanes=N)", f, strings.Join(idle.Lanes, ","))
+			}
+		}
+	}
 	if idle.Limit <= 0 {
 		return nil
 	}

@@ -136,3 +136,18 @@ func TestIdleStackDefaults(t *testing.T) {
 		t.Errorf("smoke: %v", got)
 	}
 }
+
+// TestResolveOnRefusesUndeployedLane: on a stack that says which lanes it
+// deploys (--stack-set lanes=5), --set functions naming a lane it does not
+// deploy is refused before anything starts, not probed for hours.
+func TestResolveOnRefusesUndeployedLane(t *testing.T) {
+	idle := providers.IdleRange{Min: time.Minute, Max: 16 * time.Minute, Limit: time.Minute,
+		Lanes: []string{"function1", "function2", "function3", "lane4", "lane5"}}
+	_, err := ResolveOn(IdleTimeout{}, map[string]string{"functions": "function1,lane9"}, idle)
+	if err == nil || !strings.Contains(err.Error(), "lane9 is not deployed") {
+		t.Fatalf("functions=function1,lane9 on a stack with lanes=5: %v", err)
+	}
+	if _, err := ResolveOn(IdleTimeout{}, map[string]string{"functions": "function1,lane5"}, idle); err != nil {
+		t.Errorf("a deployed lane refused: %v", err)
+	}
+}

@@ -104,7 +104,8 @@ func sibling(f string, functions []string) string {
 	}
 	var cands []string
 	for _, g := range functions {
-		if g != f && g != stackcfg.Monolith {
+		// Only a lab function: a lane copy is in no allowlist.
+		if g != f && g != stackcfg.Monolith && slices.Contains(stackcfg.LabFunctions(), g) {
 			cands = append(cands, g)
 		}
 	}
@@ -140,7 +141,7 @@ func probe(ctx context.Context, inv providers.Invoker, f, callee string) error {
 	if err := json.Unmarshal(reply.Body, &resp); err != nil {
 		return fmt.Errorf("not a lab response: %w", err)
 	}
-	if resp.Function != f {
+	if resp.Function != stackcfg.ServedAs(f) {
 		return fmt.Errorf("answered as %q", resp.Function)
 	}
 	if resp.Error != nil {

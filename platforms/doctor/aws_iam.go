@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -215,8 +216,8 @@ func awsResourceNames(sets []string) awsNames {
 		}
 	}
 	n := awsNames{role: c.Prefix() + "role", logGroup: "/fb/" + c.Experiment + "/" + c.Run}
-	for _, lab := range c.Functions {
-		n.functions = append(n.functions, c.FunctionName(lab))
+	for _, name := range append(slices.Clone(c.Functions), c.LaneCopies()...) {
+		n.functions = append(n.functions, c.FunctionName(name))
 	}
 	return n
 }

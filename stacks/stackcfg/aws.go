@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -47,15 +48,28 @@ type AWS struct {
 	Lanes int
 }
 
-// Lane limits of the aws stack (fb:lanes).
+// Lane limits of the aws stack (fb:lanes). Each function adds its ARN
+// twice (unqualified and :*) to the role's inline invoke policy, about
+// 200 characters with the longest ids, and IAM takes at most 10,240 in a
+// role's inline policies (IAM quotas, "Role policy size"): 40 lanes and
+// the monolith stay under it (TestPolicySizeAtMaxLanes).
 const (
 	DefaultLanes = 3
-	MaxLanes     = 48
+	MaxLanes     = 40
 )
 
 // LaneName is the name of the copy of function1 deployed as idle lane i
 // (4, 5, …).
 func LaneName(i int) string { return "lane" + strconv.Itoa(i) }
+
+// ServedAs is the lab function a deployed function-name key runs: a
+// lane copy (lane4, lane5, ...) runs function1, a lab name itself.
+func ServedAs(key string) string {
+	if n, err := strconv.Atoi(strings.TrimPrefix(key, "lane")); err == nil && strings.HasPrefix(key, "lane") && n > DefaultLanes {
+		return Function1
+	}
+	return key
+}
 
 // LaneCopies are the copies of function1 the stack deploys as idle lanes
 // beyond function1..3, in order.
@@ -67,8 +81,8 @@ func (c AWS) LaneCopies() []string {
 	return out
 }
 
-// IdleLanes implements IdleLaner: function1..3 (those deployed) and the
-// copies of function1.
+// IdleLanes implements IdleLaner: function1..3 (those deployed; all three
+// when there are copies, Validate) and the copies of function1.
 func (c *AWS) IdleLanes() []string {
 	var out []string
 	for _, f := range []string{Function1, Function2, Function3} {
@@ -110,7 +124,7 @@ func (c *AWS) fields() []field {
 		field{"functionZip", `Lambda zip of function1..3 (default <artifactDir>/<arm64|amd64>/lambda-function.zip)`, str(&c.FunctionZip)},
 		field{"monolithZip", `Lambda zip of monolith (default <artifactDir>/<arm64|amd64>/lambda-monolith.zip)`, str(&c.MonolithZip)},
 		field{"env", `extra function environment K=v,K2=v2 (default none)`, kvmap(&c.Env)},
-		field{"lanes", `functions deployed alike for idle-timeout's parallel lanes, 3..48: function1..3 and copies of function1 named lane4, lane5, ... (default 3)`, integer(&c.Lanes)},
+		field{"lanes", `functions deployed alike for idle-timeout's parallel lanes, 3..40: function1..3 and copies of function1 named lane4, lane5, ... (more than 3 need function1..3 deployed; default 3)`, integer(&c.Lanes)},
 	)
 }
 
@@ -138,6 +152,11 @@ func (c *AWS) Validate() error {
 	}
 	if c.Lanes < DefaultLanes || c.Lanes > MaxLanes {
 		p.addf("lanes", "%d is outside %d..%d", c.Lanes, DefaultLanes, MaxLanes)
+	}
+	for _, f := range []string{Function1, Function2, Function3} {
+		if c.Lanes > DefaultLanes && !slices.Contains(c.Functions, f) {
+			p.addf("lanes", "%d lanes are function1..3 and copies of function1: fb:functions must deploy %s", c.Lanes, f)
+		}
 	}
 	if !slices.Contains(logRetentionDays, c.LogRetentionDays) {
 		p.addf("logRetentionDays", "%d is not a CloudWatch retention (1, 3, 5, 7, 14, 30, ...)", c.LogRetentionDays)
