@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -15,7 +16,6 @@ import (
 	"github.com/faas-benchmarker/faas-benchmarker/experiments"
 	"github.com/faas-benchmarker/faas-benchmarker/internal/exitcode"
 	"github.com/faas-benchmarker/faas-benchmarker/platforms/builtin"
-	"github.com/faas-benchmarker/faas-benchmarker/providers"
 	"github.com/faas-benchmarker/faas-benchmarker/results"
 	"github.com/faas-benchmarker/faas-benchmarker/runner/session"
 	"github.com/faas-benchmarker/faas-benchmarker/study"
@@ -59,21 +59,7 @@ func experimentAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	exp, err := experimentOf(c)
-	if err != nil {
-		return err
-	}
-	plan.withExperiment(exp, c.StringSlice(flagStackSet))
-	deployment, err := plan.deploymentRange()
-	if err != nil {
-		return usageError("%v", err)
-	}
-	client := clientTimeout(c, deployment)
-	idle := deployment
-	if !idle.IsZero() {
-		idle = idle.Within(client)
-	}
-	params, runID, err := experimentInput(c, exp, idle)
+	in, err := experimentInput(c, plan)
 	if err != nil {
 		return err
 	}
@@ -87,8 +73,8 @@ func experimentAction(c *cli.Context) error {
 	}
 	defer db.Close()
 
-	run := experimentRun{exp: exp, params: params, runID: runID, plan: plan, logger: logger, db: db,
-		engine: engine.Config{Timeout: client}}
+	run := experimentRun{exp: in.exp, params: in.params, runID: in.runID, plan: plan, logger: logger, db: db,
+		engine: engine.Config{Timeout: in.client}}
 	show := !c.Bool(flagNoProgress) && !c.Bool(flagJSON) && isTerminal(os.Stderr)
 	var ro *runOutcome
 	if plan.managed() {
@@ -153,24 +139,45 @@ func experimentOf(c *cli.Context) (experiments.Experiment, error) {
 	return exp, nil
 }
 
-// experimentInput resolves exp's --set parameters (over the defaults on a
-// platform that declares idle, experiments.ResolveOn) and --run-id,
-// refusing bad input before anything starts.
-func experimentInput(c *cli.Context, exp experiments.Experiment, idle providers.IdleRange) (experiments.Params, string, error) {
-	var none experiments.Params
+// runInput is what the command line asks of a run, resolved.
+type runInput struct {
+	exp    experiments.Experiment
+	params experiments.Params
+	runID  string // --run-id ("": a new one)
+	client time.Duration
+}
+
+// experimentInput resolves the experiment NAME, the run's stack settings
+// (the experiment's under --stack-set), the client timeout, the --set
+// parameters (over the defaults on a platform that declares idle,
+// experiments.ResolveOn, on the deployment the run will use) and
+// --run-id, refusing bad input before anything starts.
+func experimentInput(c *cli.Context, plan *platformPlan) (runInput, error) {
+	exp, err := experimentOf(c)
+	if err != nil {
+		return runInput{}, err
+	}
+	plan.withExperiment(exp, c.StringSlice(flagStackSet))
+	deployment, err := plan.deploymentRange()
+	if err != nil {
+		return runInput{}, usageError("%v", err)
+	}
+	in := runInput{exp: exp, client: clientTimeout(c, deployment), runID: c.String(study.FlagRunID)}
+	idle := deployment
+	if !idle.IsZero() {
+		idle = idle.Within(in.client)
+	}
 	sets, err := parseSets(c.StringSlice(flagSet))
 	if err != nil {
-		return none, "", usageError("%v", err)
+		return runInput{}, usageError("%v", err)
 	}
-	params, err := experiments.ResolveOn(exp, sets, idle)
-	if err != nil {
-		return none, "", usageError("%v", err)
+	if in.params, err = experiments.ResolveOn(exp, sets, idle); err != nil {
+		return runInput{}, usageError("%v", err)
 	}
-	runID := c.String(study.FlagRunID)
-	if _, ok := results.ParseRunID(runID); runID != "" && !ok {
-		return none, "", usageError("bad --%s %q: want the form of results.NewRunID, e.g. 20261206-020000-3fa2c1", study.FlagRunID, runID)
+	if _, ok := results.ParseRunID(in.runID); in.runID != "" && !ok {
+		return runInput{}, usageError("bad --%s %q: want the form of results.NewRunID, e.g. 20261206-020000-3fa2c1", study.FlagRunID, in.runID)
 	}
-	return params, runID, nil
+	return in, nil
 }
 
 // jsonSummary is the --json output: the run's stored summary
