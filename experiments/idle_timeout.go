@@ -217,13 +217,30 @@ const (
 	IdleTimeoutAWS = 800 * time.Second
 )
 
-// StackDefaults implements StackDefaulter: on aws, IdleLanesAWS lanes and
-// the IdleTimeoutAWS Lambda timeout.
-func (IdleTimeout) StackDefaults(program stackcfg.Platform) []string {
+// StackDefaults implements StackDefaulter: on aws, IdleLanesAWS lanes
+// (unless the user chooses the functions deployed) and the IdleTimeoutAWS
+// Lambda timeout.
+func (IdleTimeout) StackDefaults(program stackcfg.Platform, user []string) []string {
 	if program != stackcfg.PlatformAWS {
 		return nil
 	}
-	return []string{"lanes=" + strconv.Itoa(IdleLanesAWS), "timeout=" + strconv.Itoa(int(IdleTimeoutAWS/time.Second))}
+	out := []string{"timeout=" + strconv.Itoa(int(IdleTimeoutAWS/time.Second))}
+	// Lane copies need function1..3 deployed (stackcfg.AWS.Validate): a
+	// user who chooses the functions chooses the lanes too.
+	for _, o := range user {
+		if k, _, err := stackcfg.ParseOverride(o); err == nil && k == "functions" {
+			return out
+		}
+	}
+	return append([]string{"lanes=" + strconv.Itoa(IdleLanesAWS)}, out...)
+}
+
+// MaxConcurrency implements ConcurrencyNeeder: the warm-up starts every
+// lane's instances at once (later bursts of different lanes may overlap
+// too, by how much the platform's evictions decide), so the account must
+// allow at least that many concurrent executions.
+func (IdleTimeout) MaxConcurrency(p Params) int {
+	return len(p.List("functions")) * p.Int("instances")
 }
 
 // CheckOn implements PlatformChecker: a probe sleeps up to probe_sleep +

@@ -23,8 +23,9 @@ type PlatformDefaulter interface {
 // on aws wants a longer Lambda timeout, for its release spread, and more
 // lanes. The user's --stack-set settings apply on top (StackSetsFor).
 type StackDefaulter interface {
-	// StackDefaults returns "key=value" settings for the stack program.
-	StackDefaults(program stackcfg.Platform) []string
+	// StackDefaults returns "key=value" settings for the stack program,
+	// given the user's (which apply after them).
+	StackDefaults(program stackcfg.Platform, user []string) []string
 }
 
 // StackSetsFor returns the stack settings of a run of e on a stack deployed
@@ -34,7 +35,7 @@ func StackSetsFor(e Experiment, program stackcfg.Platform, user []string) []stri
 	if !ok {
 		return user
 	}
-	return append(d.StackDefaults(program), user...)
+	return append(d.StackDefaults(program, user), user...)
 }
 
 // PlatformChecker is implemented by experiments whose parameters must fit

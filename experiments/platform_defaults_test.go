@@ -132,6 +132,11 @@ func TestIdleStackDefaults(t *testing.T) {
 			t.Errorf("%s: %v", p, got)
 		}
 	}
+	// A user who chooses the functions deployed chooses the lanes: copies
+	// of function1 need function1..3 (stackcfg.AWS.Validate).
+	if got := StackSetsFor(IdleTimeout{}, stackcfg.PlatformAWS, []string{"functions=function1"}); !slices.Equal(got, []string{"timeout=800", "functions=function1"}) {
+		t.Errorf("with the user's functions: %v", got)
+	}
 	if got := StackSetsFor(Smoke{}, stackcfg.PlatformAWS, []string{"memory=512"}); !slices.Equal(got, []string{"memory=512"}) {
 		t.Errorf("smoke: %v", got)
 	}

@@ -142,6 +142,10 @@ func (r *Runner) RunExperiment(ctx context.Context, cfg ExperimentRun) (*Outcome
 			}
 			defer rdb.Close()
 			pcfg["stack"] = stackName
+			// The settings the stack was deployed with (the experiment's
+			// defaults, then the user's): what a report needs to tell two
+			// runs' deployments apart.
+			pcfg["stack_settings"] = cfg.StackSets
 			so, err := session.Run(ctx, session.Config{
 				DB: rdb, Experiment: cfg.Experiment, Params: cfg.Params, Invoker: inv, Platform: cfg.Platform,
 				PlatformConfig: pcfg, RunID: runID, Engine: eng, Logger: cfg.Logger,

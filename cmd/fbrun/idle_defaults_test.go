@@ -43,6 +43,8 @@ func TestIdleSpreadFitsTimeout(t *testing.T) {
 			"an invocation on this run may take at most 13m20s"},
 		{"stack with a 30 s timeout", []string{"--stack-set", "timeout=30", "--set", "max_stagger=45s"},
 			"probe_sleep + max_stagger = 45.1s: a probe may sleep that long, but an invocation on this run may take at most 30s"},
+		{"embedded platform with a 15 min timeout: its invoker's 2 min", []string{"--local-timeout", "900s", "--set", "max_stagger=13m", "--set", "max_time=20s", "--set", "max_probes=10"},
+			"an invocation on this run may take at most 2m0s"},
 		// (max_time and max_probes bound the run should the check fail.)
 		{"embedded platform with a 5 s timeout", []string{"--local-timeout", "5s", "--set", "max_stagger=10s", "--set", "max_time=20s", "--set", "max_probes=10"},
 			"an invocation on this run may take at most 5s"},

@@ -250,7 +250,7 @@ func TestIdleRangeOn(t *testing.T) {
 		{"openfaas", platforms.Target{}, nil, 135 * time.Second, 180 * time.Second},
 		{"openfaas", platforms.Target{}, []string{"functionTimeout=60"}, 45 * time.Second, time.Minute},
 		{"azure", platforms.Target{}, nil, 3 * time.Minute, 230 * time.Second},
-		{"local", platforms.Target{}, nil, 10 * time.Second, 0},                              // the CLI applies --local-timeout
+		{"local", platforms.Target{}, nil, 10 * time.Second, 2 * time.Minute},                // its invoker's HTTP timeout; the CLI applies --local-timeout
 		{"local-stack", platforms.Target{}, nil, 22500 * time.Millisecond, 30 * time.Second}, // its stack's lab timeout
 	}
 	for _, tt := range tests {

@@ -25,8 +25,10 @@ func Platform() platforms.Platform {
 		Pricing: providers.Pricing{Default: "aws-lambda-x86"},
 		// Seconds (localfaas.DefaultConfig: 10 s); the lab functions'
 		// 30 s timeout leaves room for a 10 s release spread.
-		// (The CLI limits it by the run's --local-timeout.)
-		IdleRange: providers.IdleRange{Min: time.Second, Max: 16 * time.Second, Spread: 10 * time.Second},
+		// An invocation may take at most the invoker's HTTP timeout
+		// (providers/local); the CLI limits it further by the run's
+		// --local-timeout.
+		IdleRange: providers.IdleRange{Min: time.Second, Max: 16 * time.Second, Spread: 10 * time.Second, Limit: localprov.DefaultHTTPTimeout},
 	}
 }
 

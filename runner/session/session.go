@@ -82,6 +82,7 @@ func Run(ctx context.Context, cfg Config) (*Outcome, error) {
 	if err != nil {
 		return nil, err
 	}
+	pcfg = withClientTimeout(pcfg, cfg.Engine.Timeout)
 	started := time.Now()
 	id := cfg.RunID
 	if id == "" {
@@ -185,6 +186,22 @@ func validEstimates(est experiments.Estimates) experiments.Estimates {
 // describe returns pcfg with what inv reads from the running platform
 // when it is a providers.Describer (a copy: the caller's map is left as
 // it is).
+// withClientTimeout returns pcfg with the client's timeout of one
+// invocation (engine.Config.Timeout, its default where 0) as
+// client_timeout_s: it depends on the deployment (engine.DefaultTimeoutFor)
+// and decides which slow invocations count as timeouts.
+func withClientTimeout(pcfg map[string]any, timeout time.Duration) map[string]any {
+	if timeout <= 0 {
+		timeout = engine.DefaultTimeout
+	}
+	out := make(map[string]any, len(pcfg)+1)
+	for k, v := range pcfg {
+		out[k] = v
+	}
+	out["client_timeout_s"] = timeout.Seconds()
+	return out
+}
+
 func describe(ctx context.Context, inv providers.Invoker, pcfg map[string]any) (map[string]any, error) {
 	d, ok := inv.(providers.Describer)
 	if !ok {

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/faas-benchmarker/faas-benchmarker/engine"
 	"github.com/faas-benchmarker/faas-benchmarker/experiments"
@@ -103,6 +104,18 @@ func TestDescriberRecorded(t *testing.T) {
 	if pc["edition"] != "ce" || pc["gateway_provider"] != "faas-netes-ce" || pc["gateway"] != "http://gw" || claimed["edition"] != "pro" {
 		t.Errorf("stored platform config %v (caller's map now %v)", pc, claimed)
 	}
+	// The client's timeout is stored with the run: the engine's default
+	// here, the given one below.
+	if pc["client_timeout_s"] != 300.0 {
+		t.Errorf("client_timeout_s = %v, want 300 (engine.DefaultTimeout)", pc["client_timeout_s"])
+	}
+	out2, err := Run(ctx, Config{DB: db, Experiment: exp, Params: params, Invoker: inv, Engine: engine.Config{Timeout: 830 * time.Second}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run2, err := db.GetRun(ctx, out2.RunID); err != nil || run2.PlatformConfig["client_timeout_s"] != 830.0 {
+		t.Errorf("client_timeout_s = %v (%v), want 830", run2.PlatformConfig["client_timeout_s"], err)
+	}
 
 	_, err = Run(ctx, Config{DB: db, Experiment: exp, Params: params, Invoker: describedInvoker{err: errors.New("gateway unreachable")}})
 	if err == nil || !strings.Contains(err.Error(), "describe the platform: gateway unreachable") {
@@ -112,7 +125,7 @@ func TestDescriberRecorded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(runs) != 1 {
-		t.Errorf("%d runs stored, want only the first", len(runs))
+	if len(runs) != 2 {
+		t.Errorf("%d runs stored, want only the first two", len(runs))
 	}
 }

@@ -106,15 +106,7 @@ func managedExperiment(c *cli.Context, run experimentRun, showProgress bool) (*r
 	if err := runDoctor(c, run.plan.platform.Name, true, need, run.plan.stackSets); err != nil {
 		return nil, err
 	}
-	p := cloudplan.Plan{
-		Version: cloudplan.Version, Build: cloudplan.BuildID(),
-		Experiment: run.exp.Name(), Params: run.params.Map(), RunID: run.runID,
-		Platform: run.plan.platform.Name, LocalEndpoint: run.plan.target.LocalEndpoint,
-		StackSets: run.plan.stackSets, Keep: c.Bool(flagKeep),
-		DB: c.String(flagDB), RunsDir: filepath.Join(filepath.Dir(c.String(flagDB)), "runs"),
-		TimeoutNS: run.engine.Timeout, LogLevel: c.String(flagLogLevel), Progress: showProgress,
-		Runner: runnerConfig(c),
-	}
+	p := cloudPlan(c, run, showProgress)
 	if run.plan.local != nil {
 		lp, err := platforms.StartLocal(c.Context, *run.plan.local, run.logger)
 		if err != nil {
@@ -179,6 +171,21 @@ func cloudAction(f func(Cloud, *cli.Context, cloudplan.Request) error) cli.Actio
 }
 
 // runnerConfig is the runner's configuration from the cloud-stack flags.
+// cloudPlan is the plan fbrun hands the cloud half for run: the run's
+// resolved parameters, stack settings (the experiment's defaults under
+// --stack-set) and client timeout, and where to store.
+func cloudPlan(c *cli.Context, run experimentRun, showProgress bool) cloudplan.Plan {
+	return cloudplan.Plan{
+		Version: cloudplan.Version, Build: cloudplan.BuildID(),
+		Experiment: run.exp.Name(), Params: run.params.Map(), RunID: run.runID,
+		Platform: run.plan.platform.Name, LocalEndpoint: run.plan.target.LocalEndpoint,
+		StackSets: run.plan.stackSets, Keep: c.Bool(flagKeep),
+		DB: c.String(flagDB), RunsDir: filepath.Join(filepath.Dir(c.String(flagDB)), "runs"),
+		TimeoutNS: run.engine.Timeout, LogLevel: c.String(flagLogLevel), Progress: showProgress,
+		Runner: runnerConfig(c),
+	}
+}
+
 func runnerConfig(c *cli.Context) cloudplan.Runner {
 	return cloudplan.Runner{
 		State: c.String(flagState), Pulumi: c.String(flagPulumi), ResultsBucket: c.String(flagResultsBucket),

@@ -73,8 +73,8 @@ func experimentAction(c *cli.Context) error {
 	}
 	defer db.Close()
 
-	run := experimentRun{exp: in.exp, params: in.params, runID: in.runID, plan: plan, logger: logger, db: db,
-		engine: engine.Config{Timeout: in.client}}
+	run := in.run(plan)
+	run.logger, run.db = logger, db
 	show := !c.Bool(flagNoProgress) && !c.Bool(flagJSON) && isTerminal(os.Stderr)
 	var ro *runOutcome
 	if plan.managed() {
@@ -147,6 +147,11 @@ type runInput struct {
 	client time.Duration
 }
 
+// run is the run of in on plan (its logger and database still to set).
+func (in runInput) run(plan *platformPlan) experimentRun {
+	return experimentRun{exp: in.exp, params: in.params, runID: in.runID, plan: plan, engine: engine.Config{Timeout: in.client}}
+}
+
 // experimentInput resolves the experiment NAME, the run's stack settings
 // (the experiment's under --stack-set), the client timeout, the --set
 // parameters (over the defaults on a platform that declares idle,
@@ -158,6 +163,9 @@ func experimentInput(c *cli.Context, plan *platformPlan) (runInput, error) {
 		return runInput{}, err
 	}
 	plan.withExperiment(exp, c.StringSlice(flagStackSet))
+	if err := plan.platform.CheckStackSets(plan.target, plan.stackSets); err != nil {
+		return runInput{}, usageError("%v (%s's stack settings under --stack-set: %s)", err, exp.Name(), strings.Join(plan.stackSets, " "))
+	}
 	deployment, err := plan.deploymentRange()
 	if err != nil {
 		return runInput{}, usageError("%v", err)
