@@ -36,16 +36,11 @@ func TestCloudPlanCarriesTheRun(t *testing.T) {
 			for _, cmd := range app.Commands {
 				if cmd.Name == experimentCommandName {
 					cmd.Action = func(c *cli.Context) error {
-						plan, err := planPlatform(c)
-						if err != nil {
-							return err
+						plan, in, err := resolveRun(c)
+						if err == nil {
+							got = cloudPlan(c, in.run(plan), false)
 						}
-						in, err := experimentInput(c, plan)
-						if err != nil {
-							return err
-						}
-						got = cloudPlan(c, in.run(plan), false)
-						return nil
+						return err
 					}
 				}
 			}

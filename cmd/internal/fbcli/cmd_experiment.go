@@ -55,11 +55,7 @@ func experimentCommand() *cli.Command {
 }
 
 func experimentAction(c *cli.Context) error {
-	plan, err := planPlatform(c)
-	if err != nil {
-		return err
-	}
-	in, err := experimentInput(c, plan)
+	plan, in, err := resolveRun(c)
 	if err != nil {
 		return err
 	}
@@ -145,6 +141,17 @@ type runInput struct {
 	params experiments.Params
 	runID  string // --run-id ("": a new one)
 	client time.Duration
+}
+
+// resolveRun plans the platform and resolves the run's input, refusing
+// bad input before anything starts.
+func resolveRun(c *cli.Context) (*platformPlan, runInput, error) {
+	plan, err := planPlatform(c)
+	if err != nil {
+		return nil, runInput{}, err
+	}
+	in, err := experimentInput(c, plan)
+	return plan, in, err
 }
 
 // run is the run of in on plan (its logger and database still to set).
