@@ -38,6 +38,35 @@ type simEnv struct {
 	idle    map[string][]*simInstance // per function, by release, most recent last
 	pending []simPending
 	nextID  int
+	// busy are the requests' [arrival, end of the handler) on the
+	// platform, for the peak of concurrent executions (peakBusy).
+	busy [][2]time.Duration
+}
+
+// peakBusy is the most executions that ran at once during the run.
+func (s *simEnv) peakBusy() int {
+	type edge struct {
+		t     time.Duration
+		delta int
+	}
+	edges := make([]edge, 0, 2*len(s.busy))
+	for _, b := range s.busy {
+		edges = append(edges, edge{b[0], 1}, edge{b[1], -1})
+	}
+	// Ends before starts at one instant: an instance released and taken
+	// again at once is one execution at a time.
+	slices.SortFunc(edges, func(a, b edge) int {
+		if a.t != b.t {
+			return int(a.t - b.t)
+		}
+		return a.delta - b.delta
+	})
+	n, peak := 0, 0
+	for _, e := range edges {
+		n += e.delta
+		peak = max(peak, n)
+	}
+	return peak
 }
 
 type simInstance struct {
@@ -107,6 +136,7 @@ func (s *simEnv) Send(lane int, fn, _ string, sleeps []time.Duration) {
 			start += s.init
 		}
 		end := start + sl
+		s.busy = append(s.busy, [2]time.Duration{arrive, end})
 		in.release = end
 		switch {
 		case in.never:
