@@ -33,6 +33,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/faas-benchmarker/faas-benchmarker/platforms/doctor"
 	"github.com/faas-benchmarker/faas-benchmarker/providers"
@@ -225,17 +226,29 @@ func (p Platform) SettingsProgram(t Target) (stackcfg.Platform, bool) {
 	return stackcfg.Platform(p.Stack.Program), true
 }
 
+// DeploymentRange is the idle range of a run's deployment on target t:
+// IdleRangeOn under the run's stack settings sets, limited by local, the
+// shortest function timeout of the embedded platform the run starts where
+// p deploys no stack of its own (--local-timeout; 0: none).
+func (p Platform) DeploymentRange(t Target, sets []string, local time.Duration) (providers.IdleRange, error) {
+	r, err := p.IdleRangeOn(t, sets)
+	if err != nil || r.IsZero() || p.Stack != nil {
+		return r, err
+	}
+	return r.Within(local), nil
+}
+
 // IdleRangeOn returns p's IdleRange for target t deployed with the stack
 // settings sets (checked by CheckStackSets): where the run deploys a
 // stack whose settings fix how long an invocation may take
 // (stackcfg.InvocationLimiter, e.g. --stack-set timeout=800 on aws), the
 // range's Limit and release spread follow them (IdleRange.WithLimit), and
 // its lanes are the functions it deploys alike (stackcfg.IdleLaner: aws
-// fb:lanes); an
-// existing deployment keeps the declared range, whose spread assumes the
-// stack's defaults and whose Limit is only what the platform imposes on
-// every deployment. Settings the run leaves unset (or fills for the run,
-// as OpenFaaS's password) do not matter here and are not validated.
+// fb:lanes); an existing deployment keeps the declared range, whose
+// spread assumes the stack's defaults and whose Limit is only what the
+// platform imposes on every deployment. Settings the run leaves unset (or
+// fills for the run, as OpenFaaS's password) do not matter here and are
+// not validated.
 func (p Platform) IdleRangeOn(t Target, sets []string) (providers.IdleRange, error) {
 	r := p.IdleRange
 	program, ok := p.SettingsProgram(t)

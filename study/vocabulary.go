@@ -1,6 +1,8 @@
 package study
 
 import (
+	"time"
+
 	"github.com/faas-benchmarker/faas-benchmarker/engine"
 	"github.com/faas-benchmarker/faas-benchmarker/experiments"
 	"github.com/faas-benchmarker/faas-benchmarker/localfaas"
@@ -47,16 +49,17 @@ func idleRange(reg *platforms.Registry, pl Platform, e experiments.Experiment) (
 	if program, ok := p.SettingsProgram(platforms.Target{}); ok {
 		sets = experiments.StackSetsFor(e, program, sets)
 	}
-	r, err := p.IdleRangeOn(platforms.Target{}, sets)
-	if err != nil || r.IsZero() {
-		return r, err
-	}
-	if p.Embedded && p.Stack == nil {
+	var local time.Duration
+	if p.Embedded {
 		cfg, err := localConfig(pl.Local)
 		if err != nil {
-			return r, err
+			return providers.IdleRange{}, err
 		}
-		r = r.Within(cfg.ShortestTimeout())
+		local = cfg.ShortestTimeout()
+	}
+	r, err := p.DeploymentRange(platforms.Target{}, sets, local)
+	if err != nil || r.IsZero() {
+		return r, err
 	}
 	return r.Within(engine.DefaultTimeoutFor(r.Limit)), nil
 }

@@ -183,9 +183,6 @@ func validEstimates(est experiments.Estimates) experiments.Estimates {
 	return out
 }
 
-// describe returns pcfg with what inv reads from the running platform
-// when it is a providers.Describer (a copy: the caller's map is left as
-// it is).
 // withClientTimeout returns pcfg with the client's timeout of one
 // invocation (engine.Config.Timeout, its default where 0) as
 // client_timeout_s: it depends on the deployment (engine.DefaultTimeoutFor)
@@ -202,6 +199,9 @@ func withClientTimeout(pcfg map[string]any, timeout time.Duration) map[string]an
 	return out
 }
 
+// describe returns pcfg with what inv reads from the running platform
+// when it is a providers.Describer (a copy: the caller's map is left as
+// it is).
 func describe(ctx context.Context, inv providers.Invoker, pcfg map[string]any) (map[string]any, error) {
 	d, ok := inv.(providers.Describer)
 	if !ok {

@@ -170,7 +170,6 @@ func cloudAction(f func(Cloud, *cli.Context, cloudplan.Request) error) cli.Actio
 	}
 }
 
-// runnerConfig is the runner's configuration from the cloud-stack flags.
 // cloudPlan is the plan fbrun hands the cloud half for run: the run's
 // resolved parameters, stack settings (the experiment's defaults under
 // --stack-set) and client timeout, and where to store.
@@ -186,6 +185,7 @@ func cloudPlan(c *cli.Context, run experimentRun, showProgress bool) cloudplan.P
 	}
 }
 
+// runnerConfig is the runner's configuration from the cloud-stack flags.
 func runnerConfig(c *cli.Context) cloudplan.Runner {
 	return cloudplan.Runner{
 		State: c.String(flagState), Pulumi: c.String(flagPulumi), ResultsBucket: c.String(flagResultsBucket),

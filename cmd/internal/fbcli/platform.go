@@ -61,19 +61,15 @@ func (p *platformPlan) withExperiment(exp experiments.Experiment, user []string)
 	}
 }
 
-// deploymentRange is the idle range of the run's deployment: the
-// platform's under the run's stack settings (Platform.IdleRangeOn),
-// limited by an embedded platform's function timeout (--local-timeout,
-// where it deploys no stack of its own).
+// deploymentRange is the idle range of the run's deployment
+// (Platform.DeploymentRange under the run's stack settings and, when it
+// starts the embedded platform, --local-timeout).
 func (p *platformPlan) deploymentRange() (providers.IdleRange, error) {
-	r, err := p.platform.IdleRangeOn(p.target, p.stackSets)
-	if err != nil || r.IsZero() {
-		return r, err
+	var local time.Duration
+	if p.local != nil {
+		local = p.local.ShortestTimeout()
 	}
-	if p.local != nil && p.platform.Stack == nil {
-		r = r.Within(p.local.ShortestTimeout())
-	}
-	return r, nil
+	return p.platform.DeploymentRange(p.target, p.stackSets, local)
 }
 
 // clientTimeout is the run's client timeout (clientTimeoutFor --timeout).
